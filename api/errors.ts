@@ -1,0 +1,64 @@
+/**
+ * The one error envelope every CodeForge endpoint answers with, and its stable codes.
+ *
+ * Clients branch on `code`, never on `message`; messages are for people and may change.
+ * @module
+ */
+import { z } from "zod";
+
+/** Stable machine-readable error codes. */
+export const ErrorCode = z.enum([
+  "bad_request",
+  "validation_failed",
+  "invalid_json",
+  "unsupported_media_type",
+  "payload_too_large",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "method_not_allowed",
+  "conflict",
+  "idempotency_conflict",
+  "invalid_state",
+  "lease_stale",
+  "sequence_gap",
+  "rate_limited",
+  "upgrade_required",
+  "internal_error",
+  "unavailable",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** `{ "error": { "code", "message", "request_id", "field"? } }` */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    request_id: z.string(),
+    /** Dotted path of the input field that failed validation, when one did. */
+    field: z.string().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** HTTP status that goes with each code. */
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  validation_failed: 400,
+  invalid_json: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  idempotency_conflict: 409,
+  invalid_state: 409,
+  lease_stale: 409,
+  sequence_gap: 409,
+  rate_limited: 429,
+  upgrade_required: 426,
+  internal_error: 500,
+  unavailable: 503,
+};

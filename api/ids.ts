@@ -1,0 +1,53 @@
+/**
+ * Identifiers: task ids, lease ids and secrets, from the platform's CSPRNG.
+ *
+ * Task ids start with a millisecond timestamp so they sort by creation time; a task created
+ * with an `Idempotency-Key` gets an id derived from the key instead, so the same key always
+ * reaches the same task object and no separate index is needed to find it.
+ * @module
+ */
+import { sha256Hex } from "./signing.js";
+
+const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
+
+export const TASK_ID_PATTERN = /^tsk_[0-9a-hjkmnp-tv-z]{26}$/;
+
+/** `tsk_` + 10 characters of time + 16 random characters (Crockford base32, lowercase). */
+export function newTaskId(now: number = Date.now()): string {
+  let time = "";
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  return `tsk_${time}${randomBase32(16)}`;
+}
+
+/** The task id an idempotency key maps to, scoped to the key's owner. */
+export async function idempotentTaskId(owner: string, idempotencyKey: string): Promise<string> {
+  const digest = await sha256Hex(`${owner}\n${idempotencyKey}`);
+  let out = "";
+  // 26 characters × 5 bits = 130 bits of the digest; 4 hex digits (16 bits) give 3 characters (15 bits).
+  for (let i = 0; out.length < 26; i += 4) {
+    const n = parseInt(digest.slice(i, i + 4), 16);
+    out += CROCKFORD[(n >> 10) & 31]! + CROCKFORD[(n >> 5) & 31]! + CROCKFORD[n & 31]!;
+  }
+  return `tsk_${out.slice(0, 26)}`;
+}
+
+/** A lease credential: 160 random bits. */
+export function newLeaseId(): string {
+  return `lse_${randomBase32(32)}`;
+}
+
+/** A random secret for keys and runner credentials: 256 random bits. */
+export function newSecret(prefix: string): string {
+  return `${prefix}_${randomBase32(52)}`;
+}
+
+function randomBase32(length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let out = "";
+  for (const byte of bytes) out += CROCKFORD[byte & 31];
+  return out;
+}

@@ -1,0 +1,13 @@
+/**
+ * The CodeForge contract: shapes, codes, limits and signing shared by the edge, the runner
+ * and clients. Web APIs only: this package runs in workerd and in Node.
+ * @module
+ */
+export * from "./errors.js";
+export * from "./ids.js";
+export * from "./limits.js";
+export * from "./repo-url.js";
+export * from "./runner-protocol.js";
+export * from "./signing.js";
+export * from "./stream-events.js";
+export * from "./task.js";

@@ -1,0 +1,94 @@
+/**
+ * The protocol between runners and the edge: lease, events, heartbeat, complete.
+ *
+ * Every request is HMAC-signed (see `signing.ts`). Every write after the lease names the
+ * `lease_id` it holds; the task's Durable Object refuses a write whose lease is no longer the
+ * current one (409 `lease_stale`), so a runner declared lost cannot change the task afterwards.
+ * @module
+ */
+import { z } from "zod";
+import { BATCH_MAX_EVENTS, LEASE_WAIT_MAX_MS } from "./limits.js";
+import { RunnerEvent } from "./stream-events.js";
+import { CliName, Slug, TaskError, TaskResult } from "./task.js";
+
+export const RUNNER_API_PREFIX = "/runner/v1";
+
+/** Runner ids are chosen by the runner: hostname-like, stable across restarts if it wishes. */
+export const RunnerId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "runner_id must be 1-64 characters of letters, digits, '.', '_' or '-'");
+
+/** `POST /runner/v1/lease`: "give me a task I can run, waiting up to `wait_ms` for one". */
+export const LeaseRequest = z.strictObject({
+  runner_id: RunnerId,
+  runner_version: z.string().max(64).optional(),
+  pool: Slug.default("default"),
+  /** The CLIs this runner can run; it is only offered tasks for these. */
+  clis: z.array(CliName).min(1),
+  /** The runner's labels; a task is offered only if it asks for a subset of them. */
+  labels: z.array(Slug).max(32).default([]),
+  wait_ms: z.number().int().min(0).max(LEASE_WAIT_MAX_MS).default(LEASE_WAIT_MAX_MS),
+});
+export type LeaseRequest = z.infer<typeof LeaseRequest>;
+
+/** What a runner needs to run one attempt of a task. Answered with 200; 204 when none came. */
+export const Lease = z.object({
+  task_id: z.string(),
+  /** The credential for every later write about this attempt. Keep it secret. */
+  lease_id: z.string(),
+  attempt: z.number().int().positive(),
+  lease_expires_at: z.string(),
+  /** Renew the lease at least this often. */
+  heartbeat_interval_ms: z.number().int().positive(),
+  task: z.object({
+    repo: z.object({ url: z.string(), ref: z.string().nullable() }),
+    prompt: z.string(),
+    cli: CliName,
+    model: z.string().nullable(),
+    timeout_seconds: z.number().int().positive(),
+  }),
+});
+export type Lease = z.infer<typeof Lease>;
+
+/** `POST /runner/v1/tasks/:id/events`: a batch of output, numbered per attempt from 1. */
+export const EventBatch = z.strictObject({
+  lease_id: z.string().min(1).max(128),
+  /** 1, 2, 3, … per attempt. A batch already stored is acknowledged and not stored again. */
+  batch_seq: z.number().int().positive(),
+  events: z.array(RunnerEvent).min(1).max(BATCH_MAX_EVENTS),
+});
+export type EventBatch = z.infer<typeof EventBatch>;
+
+export const EventBatchAck = z.object({
+  /** False when this batch had been stored before (a retry). */
+  stored: z.boolean(),
+  last_batch_seq: z.number().int().nonnegative(),
+  cancel_requested: z.boolean(),
+});
+export type EventBatchAck = z.infer<typeof EventBatchAck>;
+
+/** `POST /runner/v1/tasks/:id/heartbeat`: renews the lease; `running` once the CLI started. */
+export const Heartbeat = z.strictObject({
+  lease_id: z.string().min(1).max(128),
+  phase: z.enum(["preparing", "running"]),
+});
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+export const HeartbeatAck = z.object({
+  lease_expires_at: z.string(),
+  /** Stop the CLI (SIGTERM, then SIGKILL) and complete with outcome `canceled`. */
+  cancel_requested: z.boolean(),
+});
+export type HeartbeatAck = z.infer<typeof HeartbeatAck>;
+
+/** `POST /runner/v1/tasks/:id/complete`: the attempt's outcome. */
+export const Completion = z.strictObject({
+  lease_id: z.string().min(1).max(128),
+  outcome: z.enum(["succeeded", "failed", "timed_out", "canceled"]),
+  result: TaskResult.nullable(),
+  error: TaskError.nullable(),
+  /** The last batch_seq the runner sent; the edge refuses to complete with batches missing. */
+  last_batch_seq: z.number().int().nonnegative(),
+});
+export type Completion = z.infer<typeof Completion>;
+
+export const CompletionAck = z.object({ status: z.string() });
+export type CompletionAck = z.infer<typeof CompletionAck>;

@@ -1,0 +1,112 @@
+/**
+ * The events of a task's log, as stored, streamed over WebSocket and paged as JSON.
+ *
+ * A task's log is ordered: every event has a `seq`, 1, 2, 3, … with no gaps, assigned by the
+ * task's Durable Object when it stores the event. A watcher that saw up to `seq` N asks for
+ * `since=N` and gets exactly what it missed. Runners post `RunnerEvent`s without a `seq`; the
+ * edge adds its own `status` and `result` events in the same sequence.
+ * @module
+ */
+import { z } from "zod";
+import { OUTPUT_CHUNK_MAX_BYTES } from "./limits.js";
+import { TaskError, TaskResult, TaskStatus } from "./task.js";
+
+/** Raw bytes the CLI wrote, decoded as UTF-8, in chunks of at most 16 KiB. */
+export const OutputEvent = z.strictObject({
+  type: z.literal("output"),
+  stream: z.enum(["stdout", "stderr"]),
+  text: z.string().max(OUTPUT_CHUNK_MAX_BYTES),
+  /** Byte offset of this chunk within its stream, for this attempt. */
+  offset: z.number().int().nonnegative(),
+});
+export type OutputEvent = z.infer<typeof OutputEvent>;
+
+/** A line from the runner or the edge about the task itself (cloning, cancel requested, …). */
+export const LogEvent = z.strictObject({
+  type: z.literal("log"),
+  source: z.enum(["runner", "edge"]),
+  level: z.enum(["info", "warn", "error"]),
+  message: z.string().max(4_096),
+});
+export type LogEvent = z.infer<typeof LogEvent>;
+
+/** Structured output of the CLI, parsed from its own format (Claude Code's `stream-json`, …). */
+export const AgentEvent = z.strictObject({
+  type: z.literal("agent"),
+  kind: z.enum(["init", "text", "tool_use", "tool_result", "result"]),
+  /** Assistant text, tool result content, or the final message. */
+  text: z.string().max(OUTPUT_CHUNK_MAX_BYTES).optional(),
+  /** Tool name, for `tool_use`. */
+  tool: z.string().max(200).optional(),
+  /** Tool input as compact JSON, cut to fit, for `tool_use`. */
+  input: z.string().max(OUTPUT_CHUNK_MAX_BYTES).optional(),
+  is_error: z.boolean().optional(),
+  model: z.string().max(200).optional(),
+  cost_usd: z.number().nonnegative().optional(),
+  input_tokens: z.number().int().nonnegative().optional(),
+  output_tokens: z.number().int().nonnegative().optional(),
+});
+export type AgentEvent = z.infer<typeof AgentEvent>;
+
+/** Marks the point where the task's output reached its cap; later output is dropped. */
+export const TruncatedEvent = z.strictObject({
+  type: z.literal("truncated"),
+  limit_bytes: z.number().int().positive(),
+});
+export type TruncatedEvent = z.infer<typeof TruncatedEvent>;
+
+/** What a runner may post in an event batch. */
+export const RunnerEvent = z.discriminatedUnion("type", [OutputEvent, LogEvent, AgentEvent]);
+export type RunnerEvent = z.infer<typeof RunnerEvent>;
+
+/** A change of the task's status, written by the edge. */
+export const StatusEvent = z.strictObject({
+  type: z.literal("status"),
+  status: TaskStatus,
+  runner_id: z.string().nullable(),
+  error: TaskError.nullable(),
+});
+export type StatusEvent = z.infer<typeof StatusEvent>;
+
+/** The result the runner reported, written just before the terminal status. */
+export const ResultEvent = z.strictObject({
+  type: z.literal("result"),
+  result: TaskResult,
+});
+export type ResultEvent = z.infer<typeof ResultEvent>;
+
+export const EventBody = z.discriminatedUnion("type", [
+  OutputEvent,
+  LogEvent,
+  AgentEvent,
+  TruncatedEvent,
+  StatusEvent,
+  ResultEvent,
+]);
+export type EventBody = z.infer<typeof EventBody>;
+
+/** Fields every stored event carries. */
+export const EventEnvelope = z.object({
+  seq: z.number().int().positive(),
+  /** ISO 8601 time the edge stored the event. */
+  ts: z.string(),
+  /** Attempt the event belongs to (0 before the first lease). */
+  attempt: z.number().int().nonnegative(),
+});
+
+/** One event of a task's log. */
+export type StreamEvent = z.infer<typeof EventEnvelope> & EventBody;
+export const StreamEvent = z.intersection(EventEnvelope, EventBody) as unknown as z.ZodType<StreamEvent>;
+
+/** `GET /api/v1/tasks/:id/events` */
+export const EventsPage = z.object({
+  events: z.array(StreamEvent),
+  /** Pass as `since` to get the next page. */
+  next_since: z.number().int().nonnegative(),
+  has_more: z.boolean(),
+  status: TaskStatus,
+});
+export type EventsPage = z.infer<typeof EventsPage>;
+
+/** Close code sent to stream watchers when the task has ended and everything was sent. */
+export const STREAM_CLOSE_TASK_ENDED = 1000;

@@ -1,0 +1,164 @@
+/**
+ * The task resource: what a client submits, and what it reads back.
+ *
+ * Every shape is a zod schema exported with a type of the same name. The edge validates
+ * requests with these schemas, the runner parses leases with them, and the OpenAPI document
+ * is generated from them, so there is one definition of each field.
+ * @module
+ */
+import { z } from "zod";
+import { PATCH_MAX_BYTES, PROMPT_MAX_CHARS } from "./limits.js";
+import { checkRef } from "./repo-url.js";
+
+/** Where a task is in its life. The last four are terminal. */
+export const TaskStatus = z.enum(["queued", "leased", "running", "succeeded", "failed", "timed_out", "canceled"]);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ["succeeded", "failed", "timed_out", "canceled"];
+
+/** True once a task can no longer change. */
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** The coding CLIs CodeForge knows how to drive. `demo` is offline and deterministic. */
+export const CliName = z.enum(["demo", "claude", "aider", "codex", "gemini", "opencode", "script"]);
+export type CliName = z.infer<typeof CliName>;
+
+/** Pool and label names: short, lowercase, safe in URLs, logs and metric labels. */
+export const Slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
+
+export const RepoSpec = z.strictObject({
+  /** `https://host/owner/repo.git` (or `ssh://`, or `file://` in local mode). No credentials. */
+  url: z.string().min(1).max(2048),
+  /** Branch, tag or full commit id; the remote's default branch when absent. */
+  ref: z
+    .string()
+    .optional()
+    .superRefine((ref, ctx) => {
+      const problem = ref === undefined ? null : checkRef(ref);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+});
+export type RepoSpec = z.infer<typeof RepoSpec>;
+
+export const CreateTaskRequest = z.strictObject({
+  repo: RepoSpec,
+  prompt: z.string().min(1, "prompt must not be empty").max(PROMPT_MAX_CHARS),
+  cli: CliName,
+  model: z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/, "model has characters no model name uses").optional(),
+  /** Wall-clock budget for one attempt, from lease to report. */
+  timeout_seconds: z.number().int().min(10).max(86_400).default(1_800),
+  /** 0 (lowest) to 9 (highest); higher runs first, ties run in submission order. */
+  priority: z.number().int().min(0).max(9).default(5),
+  /** The runner pool that serves this task. */
+  pool: Slug.default("default"),
+  /** Runners must advertise every one of these labels to be offered the task. */
+  labels: z.array(Slug).max(16).default([]),
+  /** Attempts before a task whose runners keep vanishing fails as `runner_lost`. */
+  max_attempts: z.number().int().min(1).max(10).default(3),
+  /** Free-form string pairs echoed back on the task, for the client's bookkeeping. */
+  metadata: z
+    .record(z.string().min(1).max(64), z.string().max(1_024))
+    .refine((m) => Object.keys(m).length <= 32, "metadata may have at most 32 keys")
+    .optional(),
+});
+export type CreateTaskRequest = z.infer<typeof CreateTaskRequest>;
+/** The request as a client may write it (defaults not yet applied). */
+export type CreateTaskInput = z.input<typeof CreateTaskRequest>;
+
+export const ChangedFile = z.object({
+  path: z.string(),
+  status: z.enum(["added", "modified", "deleted", "renamed", "copied", "type_changed"]),
+});
+export type ChangedFile = z.infer<typeof ChangedFile>;
+
+export const DiffStat = z.object({
+  files_changed: z.number().int().nonnegative(),
+  insertions: z.number().int().nonnegative(),
+  deletions: z.number().int().nonnegative(),
+});
+export type DiffStat = z.infer<typeof DiffStat>;
+
+/** What the runner found when the CLI ended. */
+export const TaskResult = z.object({
+  exit_code: z.number().int().nullable(),
+  duration_ms: z.number().int().nonnegative(),
+  changed_files: z.array(ChangedFile),
+  /** True when more files changed than `changed_files` lists. */
+  changed_files_truncated: z.boolean(),
+  diff_stat: DiffStat,
+  /** Unified diff of every change, cut at `PATCH_MAX_BYTES`. */
+  patch: z.string().max(PATCH_MAX_BYTES + 1_024),
+  patch_truncated: z.boolean(),
+  /** The CLI's own closing message, when it gives one (Claude Code's `result`). */
+  final_message: z.string().nullable(),
+});
+export type TaskResult = z.infer<typeof TaskResult>;
+
+/** Why a task did not succeed. */
+export const TaskError = z.object({
+  code: z.enum([
+    "cli_failed",
+    "clone_failed",
+    "runner_error",
+    "runner_lost",
+    "timed_out",
+    "canceled",
+    "output_limit",
+  ]),
+  message: z.string(),
+});
+export type TaskError = z.infer<typeof TaskError>;
+
+export const TaskLinks = z.object({
+  self: z.string(),
+  events: z.string(),
+  stream: z.string(),
+  cancel: z.string(),
+});
+export type TaskLinks = z.infer<typeof TaskLinks>;
+
+/** A task as clients see it. Secrets are never part of it. */
+export const Task = z.object({
+  id: z.string(),
+  status: TaskStatus,
+  repo: z.object({ url: z.string(), ref: z.string().nullable() }),
+  prompt: z.string(),
+  cli: CliName,
+  model: z.string().nullable(),
+  timeout_seconds: z.number().int(),
+  priority: z.number().int(),
+  pool: z.string(),
+  labels: z.array(z.string()),
+  max_attempts: z.number().int(),
+  metadata: z.record(z.string(), z.string()),
+  attempt: z.number().int().nonnegative(),
+  runner_id: z.string().nullable(),
+  cancel_requested: z.boolean(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  result: TaskResult.nullable(),
+  error: TaskError.nullable(),
+  /** Sequence number of the newest event in the task's log. */
+  last_seq: z.number().int().nonnegative(),
+  links: TaskLinks,
+});
+export type Task = z.infer<typeof Task>;
+
+/** Query of `GET /api/v1/tasks/:id/events`. */
+export const EventsQuery = z.strictObject({
+  since: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1_000).default(500),
+});
+export type EventsQuery = z.infer<typeof EventsQuery>;
+
+/** Query of `GET /api/v1/tasks/:id/stream`. */
+export const StreamQuery = z.strictObject({
+  since: z.coerce.number().int().min(0).default(0),
+});
+export type StreamQuery = z.infer<typeof StreamQuery>;
