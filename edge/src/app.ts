@@ -1,0 +1,39 @@
+/**
+ * The Worker's Hono app: hygiene on every route, then the public API, the runner API and the
+ * health routes, composed with `app.route()`.
+ * @module
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId, type RequestIdVariables } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { API_BODY_MAX_BYTES } from "../../api/limits.js";
+import { ApiError, errorResponse, handleError } from "./api-error.js";
+import type { Env } from "./env.js";
+import { apiKeyAuth } from "./middleware/api-key-auth.js";
+import { healthRoutes } from "./routes/health.js";
+import { runnerRoutes } from "./routes/runner.js";
+import { taskRoutes } from "./routes/tasks.js";
+
+export function createApp() {
+  const app = new Hono<{ Bindings: Env; Variables: RequestIdVariables }>();
+
+  app.use("*", requestId({ limitLength: 128, headerName: "X-Request-Id" }));
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: API_BODY_MAX_BYTES,
+      onError: (c) => errorResponse(c, new ApiError("payload_too_large", `request body exceeds ${API_BODY_MAX_BYTES} bytes`)),
+    }),
+  );
+  app.use("/api/v1/*", apiKeyAuth());
+
+  app.route("/", healthRoutes);
+  app.route("/api/v1/tasks", taskRoutes);
+  app.route("/runner/v1", runnerRoutes);
+
+  app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
+  app.onError(handleError);
+  return app;
+}

@@ -1,0 +1,10 @@
+/**
+ * The Worker's entry point: the Hono app, and the Durable Object classes it binds.
+ * @module
+ */
+import { createApp } from "./app.js";
+
+export { Dispatcher } from "./dispatcher/dispatcher.js";
+export { TaskObject } from "./task/task-object.js";
+
+export default createApp();

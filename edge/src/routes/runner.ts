@@ -1,0 +1,43 @@
+/**
+ * The runner API: lease (long poll), heartbeat, events, complete. Every request is signed
+ * (see `middleware/runner-signature.ts`); every write after the lease names its lease id.
+ * @module
+ */
+import { Hono } from "hono";
+import { Completion, EventBatch, Heartbeat, LeaseRequest } from "../../../api/runner-protocol.js";
+import { ApiError } from "../api-error.js";
+import type { Env } from "../env.js";
+import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
+import { parseJsonText } from "../read-json.js";
+import { taskStub, unwrap } from "../task-stub.js";
+
+type RunnerEnv = { Bindings: Env; Variables: RunnerVariables };
+
+
+export const runnerRoutes = new Hono<RunnerEnv>()
+  .use("*", runnerSignature())
+  .post("/lease", async (c) => {
+    const request = parseJsonText(rawBodyText(c.get("rawBody")), LeaseRequest);
+    const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(request.pool));
+    const offer = { runnerId: request.runner_id, clis: request.clis, labels: request.labels };
+    const deadline = Date.now() + request.wait_ms;
+    // A task id from the dispatcher may have been canceled meanwhile: then take the next one.
+    for (;;) {
+      const taskId = await dispatcher.take(offer, Math.max(0, deadline - Date.now()));
+      if (taskId === null) return c.body(null, 204);
+      const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id });
+      if (lease) return c.json(lease);
+    }
+  })
+  .post("/tasks/:id/heartbeat", async (c) => {
+    const body = parseJsonText(rawBodyText(c.get("rawBody")), Heartbeat);
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).heartbeat(body)));
+  })
+  .post("/tasks/:id/events", async (c) => {
+    const body = parseJsonText(rawBodyText(c.get("rawBody")), EventBatch);
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).appendEvents(body)));
+  })
+  .post("/tasks/:id/complete", async (c) => {
+    const body = parseJsonText(rawBodyText(c.get("rawBody")), Completion);
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).complete(body)));
+  });

@@ -1,0 +1,70 @@
+/**
+ * The public task API: create, read, page events, stream, cancel.
+ * Each handler validates, calls one task-object method, and answers typed JSON.
+ * @module
+ */
+import { Hono } from "hono";
+import { idempotentTaskId, newTaskId } from "../../../api/ids.js";
+import { checkRepoUrl } from "../../../api/repo-url.js";
+import { sha256Hex } from "../../../api/signing.js";
+import { CreateTaskRequest, EventsQuery, StreamQuery } from "../../../api/task.js";
+import { ApiError } from "../api-error.js";
+import { canonicalJson } from "../canonical-json.js";
+import { edgeConfig, type Env } from "../env.js";
+import type { AuthVariables, Principal } from "../middleware/api-key-auth.js";
+import { readJson, validate } from "../read-json.js";
+import { taskStub, unwrap } from "../task-stub.js";
+import { VIEWER_HEADER, type Viewer } from "../task/task-object.js";
+
+type TaskEnv = { Bindings: Env; Variables: AuthVariables };
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+const viewerOf = (p: Principal): Viewer => ({ owner: p.owner, admin: p.admin });
+
+
+export const taskRoutes = new Hono<TaskEnv>()
+  .post("/", async (c) => {
+    const spec = await readJson(c, CreateTaskRequest);
+    const repo = checkRepoUrl(spec.repo.url, { allowFile: edgeConfig(c.env).localMode, allowSsh: true });
+    if (!repo.ok) throw new ApiError("validation_failed", repo.reason, "repo.url");
+
+    const principal = c.get("principal");
+    const idempotencyKey = c.req.header("idempotency-key");
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new ApiError("bad_request", "Idempotency-Key must be 1-255 printable ASCII characters");
+    }
+    const id = idempotencyKey ? await idempotentTaskId(principal.owner, idempotencyKey) : newTaskId();
+    const requestHash = idempotencyKey ? await sha256Hex(canonicalJson(spec)) : "";
+
+    const { created, task } = unwrap(await taskStub(c.env, id).create({ id, owner: principal.owner, requestHash, spec }));
+    c.header("Location", task.links.self);
+    if (!created) c.header("Idempotent-Replayed", "true");
+    return c.json(task, created ? 201 : 200);
+  })
+  .get("/:id", async (c) => {
+    const task = unwrap(await taskStub(c.env, c.req.param("id")).view(viewerOf(c.get("principal"))));
+    return c.json(task);
+  })
+  .get("/:id/events", async (c) => {
+    const query = validate(c.req.query(), EventsQuery);
+    const stub = taskStub(c.env, c.req.param("id"));
+    const page = unwrap(await stub.eventsPage(viewerOf(c.get("principal")), query.since, query.limit));
+    return c.body(page, 200, { "Content-Type": "application/json; charset=utf-8" });
+  })
+  .get("/:id/stream", async (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError("upgrade_required", "this endpoint is a WebSocket: connect with 'Upgrade: websocket'", undefined, { Upgrade: "websocket" });
+    }
+    const query = validate(c.req.query(), StreamQuery);
+    const stub = taskStub(c.env, c.req.param("id"));
+    const headers = new Headers(c.req.raw.headers);
+    headers.set(VIEWER_HEADER, JSON.stringify(viewerOf(c.get("principal"))));
+    const response = await stub.fetch(new Request(`https://task.internal/stream?since=${query.since}`, { headers }));
+    if (response.status === 404) throw new ApiError("not_found", "task not found");
+    return response;
+  })
+  .post("/:id/cancel", async (c) => {
+    const task = unwrap(await taskStub(c.env, c.req.param("id")).cancel(viewerOf(c.get("principal"))));
+    return c.json(task, task.status === "canceled" ? 200 : 202);
+  });

@@ -1,0 +1,33 @@
+/**
+ * Numbered schema migrations for a Durable Object's SQLite database.
+ *
+ * Each object applies, in order and once, the migrations it has not yet seen, recording them
+ * in `_migrations`. A deployed object that wakes up under newer code migrates itself.
+ * @module
+ */
+
+/** The narrow slice of `SqlStorage` storage modules receive, so they can run anywhere. */
+export type Sql = Pick<SqlStorage, "exec">;
+
+export interface Migration {
+  id: number;
+  name: string;
+  statements: string[];
+}
+
+/** Applies every migration with an id above the last applied one. */
+export function migrate(sql: Sql, migrations: readonly Migration[]): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+  const row = sql.exec<{ id: number | null }>("SELECT MAX(id) AS id FROM _migrations").one();
+  const applied = row.id ?? 0;
+  for (const migration of migrations) {
+    if (migration.id <= applied) continue;
+    for (const statement of migration.statements) sql.exec(statement);
+    sql.exec("INSERT INTO _migrations (id, name, applied_at) VALUES (?, ?, ?)", migration.id, migration.name, Date.now());
+  }
+}
+
+/** True when the database has a table of that name (used to answer reads without creating one). */
+export function tableExists(sql: Sql, name: string): boolean {
+  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
+}

@@ -1,0 +1,48 @@
+/**
+ * The task object's SQLite schema, as numbered migrations.
+ *
+ * One row in `task` (the object is the task), an append-only `events` log whose rowid is the
+ * event's `seq`, so "one sequence, no gaps, no duplicates" is the database's job.
+ * @module
+ */
+import type { Migration } from "../sql/migrations.js";
+
+export const TASK_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: "task and event log",
+    statements: [
+      `CREATE TABLE task (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        timeout_ms INTEGER NOT NULL,
+        runner_id TEXT,
+        lease_hash TEXT,
+        lease_expires_at INTEGER,
+        attempt_started_at INTEGER,
+        cancel_requested_at INTEGER,
+        requeue_at INTEGER,
+        last_batch_seq INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        output_bytes INTEGER NOT NULL DEFAULT 0,
+        output_truncated INTEGER NOT NULL DEFAULT 0,
+        result TEXT,
+        error TEXT
+      )`,
+      `CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        body TEXT NOT NULL
+      )`,
+    ],
+  },
+];

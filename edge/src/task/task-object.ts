@@ -1,0 +1,287 @@
+/**
+ * `TaskObject`: one Durable Object per task. It holds the task's state, its ordered event log
+ * and its watchers, and it owns the lease.
+ *
+ * The class is a thin shell: each method loads the row, asks `lifecycle.ts` what happens,
+ * writes the answer, appends status events to the log, broadcasts them, re-arms the single
+ * alarm for the earliest deadline, and carries out effects (talking to the dispatcher) last.
+ * Every read-modify-write runs without an `await` in the middle, so no other request can
+ * interleave with it.
+ * @module
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { ErrorCode } from "../../../api/errors.js";
+import { newLeaseId } from "../../../api/ids.js";
+import type { Completion, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Lease } from "../../../api/runner-protocol.js";
+import { sha256Hex } from "../../../api/signing.js";
+import type { StatusEvent } from "../../../api/stream-events.js";
+import type { CreateTaskRequest, Task } from "../../../api/task.js";
+import { isTerminal } from "../../../api/task.js";
+import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
+import { migrate, tableExists, type Sql } from "../sql/migrations.js";
+import { appendEvent, eventsSince, lastSeq } from "./event-log.js";
+import * as lifecycle from "./lifecycle.js";
+import { admitEvents } from "./output-cap.js";
+import { TASK_MIGRATIONS } from "./schema.js";
+import { insertTask, loadTask, saveOutputUsage, saveResult, saveState, type TaskRecord } from "./task-store.js";
+import { toTaskView } from "./task-view.js";
+import { acceptWatcher, broadcast, closeWatchers } from "./watchers.js";
+
+/** Result of an RPC call: typed values or a contract error code, never a thrown error. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
+
+/** Who is asking; a task is visible to its owner and to admins only. */
+export interface Viewer {
+  owner: string;
+  admin: boolean;
+}
+
+/** Internal header the Worker uses to tell the object who opens a stream. */
+export const VIEWER_HEADER = "x-codeforge-viewer";
+
+const notFound = { ok: false, code: "not_found", message: "task not found" } as const;
+
+export class TaskObject extends DurableObject<Env> {
+  private readonly sql: Sql;
+  private readonly config: EdgeConfig;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.config = edgeConfig(env);
+    // Only objects that hold a task get (or upgrade) a schema: probing unknown ids stores nothing.
+    if (tableExists(this.sql, "task")) migrate(this.sql, TASK_MIGRATIONS);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  private get timing(): lifecycle.Timing {
+    return { leaseTtlMs: this.config.leaseTtlMs, cancelGraceMs: 2 * this.config.heartbeatIntervalMs + 15_000 };
+  }
+
+  private load(): TaskRecord | null {
+    return tableExists(this.sql, "task") ? loadTask(this.sql) : null;
+  }
+
+  private visible(viewer: Viewer): TaskRecord | null {
+    const task = this.load();
+    return task && (viewer.admin || task.owner === viewer.owner) ? task : null;
+  }
+
+  /** Creates the task, or returns it again for the same idempotency key and body. */
+  async create(input: {
+    id: string;
+    owner: string;
+    requestHash: string;
+    spec: CreateTaskRequest;
+  }): Promise<Outcome<{ created: boolean; task: Task }>> {
+    migrate(this.sql, TASK_MIGRATIONS);
+    const existing = loadTask(this.sql);
+    if (existing) {
+      if (existing.owner !== input.owner || existing.requestHash !== input.requestHash) {
+        return { ok: false, code: "idempotency_conflict", message: "this Idempotency-Key was used with a different request" };
+      }
+      return { ok: true, value: { created: false, task: toTaskView(existing, lastSeq(this.sql)) } };
+    }
+    const now = Date.now();
+    const start = lifecycle.initialState({ maxAttempts: input.spec.max_attempts, timeoutMs: input.spec.timeout_seconds * 1000, now });
+    insertTask(this.sql, { ...input, state: start.state, now });
+    this.record(start.state, start.changes, now);
+    await this.carryOut(start.effects, loadTask(this.sql)!);
+    return { ok: true, value: { created: true, task: toTaskView(loadTask(this.sql)!, lastSeq(this.sql)) } };
+  }
+
+  async view(viewer: Viewer): Promise<Outcome<Task>> {
+    const task = this.visible(viewer);
+    return task ? { ok: true, value: toTaskView(task, lastSeq(this.sql)) } : notFound;
+  }
+
+  /** A page of the event log as JSON text (built without re-serializing stored events). */
+  async eventsPage(viewer: Viewer, since: number, limit: number): Promise<Outcome<string>> {
+    const task = this.visible(viewer);
+    if (!task) return notFound;
+    const frames = [...eventsSince(this.sql, since, limit + 1)];
+    const hasMore = frames.length > limit;
+    const page = hasMore ? frames.slice(0, limit) : frames;
+    const nextSince = page.length ? (JSON.parse(page[page.length - 1]!) as { seq: number }).seq : since;
+    return {
+      ok: true,
+      value: `{"events":[${page.join(",")}],"next_since":${nextSince},"has_more":${hasMore},"status":"${task.state.status}"}`,
+    };
+  }
+
+  async cancel(viewer: Viewer): Promise<Outcome<Task>> {
+    const task = this.visible(viewer);
+    if (!task) return notFound;
+    const now = Date.now();
+    const decision = lifecycle.cancel(task.state, { now });
+    if (!decision.ok) return decision;
+    if (decision.state.cancelRequestedAt !== null && task.state.cancelRequestedAt === null && !isTerminal(decision.state.status)) {
+      this.appendAndBroadcast(task.state.attempt, { type: "log", source: "edge", level: "info", message: "cancel requested; waiting for the runner to stop the CLI" }, now);
+    }
+    this.record(decision.state, decision.changes, now);
+    await this.carryOut(decision.effects, task);
+    return { ok: true, value: toTaskView(loadTask(this.sql)!, lastSeq(this.sql)) };
+  }
+
+  /** Called for a runner the dispatcher picked; null when the task can no longer be leased. */
+  async grantLease(input: { runnerId: string }): Promise<Lease | null> {
+    const leaseId = newLeaseId();
+    const leaseHash = await sha256Hex(leaseId);
+    const task = this.load();
+    if (!task) return null;
+    const now = Date.now();
+    const decision = lifecycle.lease(task.state, { runnerId: input.runnerId, leaseHash, now }, this.timing);
+    if (!decision.ok) return null;
+    this.record(decision.state, decision.changes, now);
+    const { spec } = task;
+    return {
+      task_id: task.id,
+      lease_id: leaseId,
+      attempt: decision.state.attempt,
+      lease_expires_at: new Date(decision.state.leaseExpiresAt!).toISOString(),
+      heartbeat_interval_ms: this.config.heartbeatIntervalMs,
+      task: {
+        repo: { url: spec.repo.url, ref: spec.repo.ref ?? null },
+        prompt: spec.prompt,
+        cli: spec.cli,
+        model: spec.model ?? null,
+        timeout_seconds: spec.timeout_seconds,
+      },
+    };
+  }
+
+  async heartbeat(input: Heartbeat): Promise<Outcome<HeartbeatAck>> {
+    const leaseHash = await sha256Hex(input.lease_id);
+    const task = this.load();
+    if (!task) return notFound;
+    const now = Date.now();
+    const decision = lifecycle.heartbeat(task.state, { leaseHash, phase: input.phase, now }, this.timing);
+    if (!decision.ok) return decision;
+    this.record(decision.state, decision.changes, now);
+    return {
+      ok: true,
+      value: {
+        lease_expires_at: new Date(decision.state.leaseExpiresAt!).toISOString(),
+        cancel_requested: decision.state.cancelRequestedAt !== null,
+      },
+    };
+  }
+
+  async appendEvents(input: EventBatch): Promise<Outcome<EventBatchAck>> {
+    const leaseHash = await sha256Hex(input.lease_id);
+    const task = this.load();
+    if (!task) return notFound;
+    const decision = lifecycle.acceptBatch(task.state, { leaseHash, batchSeq: input.batch_seq });
+    if (!decision.ok) return decision;
+    const ack = (stored: boolean): Outcome<EventBatchAck> => ({
+      ok: true,
+      value: { stored, last_batch_seq: decision.state.lastBatchSeq, cancel_requested: task.state.cancelRequestedAt !== null },
+    });
+    if (decision.duplicate) return ack(false);
+
+    const now = Date.now();
+    const admitted = admitEvents(input.events, { bytes: task.outputBytes, truncated: task.outputTruncated }, this.config.outputMaxBytes);
+    const frames = admitted.bodies.map((body) => appendEvent(this.sql, { ts: now, attempt: task.state.attempt, body }).frame);
+    saveOutputUsage(this.sql, admitted.usage.bytes, admitted.usage.truncated);
+    saveState(this.sql, decision.state, now);
+    broadcast(this.ctx, frames);
+    return ack(true);
+  }
+
+  async complete(input: Completion): Promise<Outcome<{ status: string }>> {
+    const leaseHash = await sha256Hex(input.lease_id);
+    const task = this.load();
+    if (!task) return notFound;
+    const now = Date.now();
+    const decision = lifecycle.complete(task.state, {
+      leaseHash,
+      outcome: input.outcome,
+      error: input.error,
+      lastBatchSeq: input.last_batch_seq,
+      now,
+    });
+    if (!decision.ok) return decision;
+    if (input.result) {
+      saveResult(this.sql, input.result);
+      this.appendAndBroadcast(task.state.attempt, { type: "result", result: input.result }, now);
+    }
+    this.record(decision.state, decision.changes, now);
+    return { ok: true, value: { status: decision.state.status } };
+  }
+
+  /** WebSocket upgrade for `GET /api/v1/tasks/:id/stream?since=N`, forwarded by the Worker. */
+  override async fetch(request: Request): Promise<Response> {
+    const viewer = JSON.parse(request.headers.get(VIEWER_HEADER) ?? "null") as Viewer | null;
+    const task = viewer ? this.visible(viewer) : null;
+    if (!task) return Response.json(notFound, { status: 404 });
+    const since = Number(new URL(request.url).searchParams.get("since") ?? "0");
+    return acceptWatcher(this.ctx, {
+      since,
+      backlog: eventsSince(this.sql, since),
+      ended: isTerminal(task.state.status),
+      now: Date.now(),
+    });
+  }
+
+  override async alarm(): Promise<void> {
+    const task = this.load();
+    if (!task) return;
+    const now = Date.now();
+    const decision = lifecycle.onAlarm(task.state, now, this.timing);
+    if (!decision.ok) return;
+    this.record(decision.state, decision.changes, now);
+    await this.carryOut(decision.effects, task);
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // Watchers only listen; "ping" is answered by the auto-response without waking us.
+    if (message !== "ping") ws.send(JSON.stringify({ type: "error", message: "this stream is read-only" }));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      ws.close(code === 1005 ? 1000 : code, reason);
+    } catch {
+      // Already closed from our side (task ended): nothing to complete.
+    }
+  }
+
+  /** Saves a new state, logs and broadcasts its status changes, and re-arms the alarm. */
+  private record(state: lifecycle.LifecycleState, changes: readonly lifecycle.StatusChange[], now: number): void {
+    saveState(this.sql, state, now);
+    const frames = changes.map(
+      (change) =>
+        appendEvent(this.sql, {
+          ts: now,
+          attempt: state.attempt,
+          body: { type: "status", status: change.status, runner_id: change.runnerId, error: change.error } satisfies StatusEvent,
+        }).frame,
+    );
+    broadcast(this.ctx, frames);
+    if (isTerminal(state.status) && changes.length) closeWatchers(this.ctx);
+    const at = lifecycle.nextDeadline(state, this.timing);
+    if (at === null) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(at);
+  }
+
+  private appendAndBroadcast(attempt: number, body: Parameters<typeof appendEvent>[1]["body"], now: number): void {
+    broadcast(this.ctx, [appendEvent(this.sql, { ts: now, attempt, body }).frame]);
+  }
+
+  /** Effects talk to the task's dispatcher; failures are logged and healed by the re-queue alarm. */
+  private async carryOut(effects: readonly lifecycle.Effect[], task: TaskRecord): Promise<void> {
+    if (effects.length === 0) return;
+    const dispatcher = this.env.DISPATCHERS.get(this.env.DISPATCHERS.idFromName(task.spec.pool));
+    for (const effect of effects) {
+      try {
+        if (effect === "enqueue") {
+          await dispatcher.enqueue({ taskId: task.id, priority: task.spec.priority, cli: task.spec.cli, labels: task.spec.labels });
+        } else {
+          await dispatcher.remove(task.id);
+        }
+      } catch (err) {
+        console.error(JSON.stringify({ level: "warn", msg: `dispatcher ${effect} failed; the alarm retries`, task_id: task.id, error: String(err) }));
+      }
+    }
+  }
+}

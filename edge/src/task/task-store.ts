@@ -1,0 +1,133 @@
+/**
+ * Reads and writes the task's own row. Handed the object's `sql`, nothing else.
+ * @module
+ */
+import type { CreateTaskRequest, TaskError, TaskResult, TaskStatus } from "../../../api/task.js";
+import type { Sql } from "../sql/migrations.js";
+import type { LifecycleState } from "./lifecycle.js";
+
+/** The task row, decoded. */
+export interface TaskRecord {
+  id: string;
+  owner: string;
+  requestHash: string;
+  spec: CreateTaskRequest;
+  state: LifecycleState;
+  createdAt: number;
+  updatedAt: number;
+  outputBytes: number;
+  outputTruncated: boolean;
+  result: TaskResult | null;
+}
+
+interface TaskRow extends Record<string, SqlStorageValue> {
+  id: string;
+  owner: string;
+  request_hash: string;
+  spec: string;
+  status: string;
+  attempt: number;
+  max_attempts: number;
+  timeout_ms: number;
+  runner_id: string | null;
+  lease_hash: string | null;
+  lease_expires_at: number | null;
+  attempt_started_at: number | null;
+  cancel_requested_at: number | null;
+  requeue_at: number | null;
+  last_batch_seq: number;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  output_bytes: number;
+  output_truncated: number;
+  result: string | null;
+  error: string | null;
+}
+
+/** The task, or null when this object holds none. */
+export function loadTask(sql: Sql): TaskRecord | null {
+  const row = sql.exec<TaskRow>("SELECT * FROM task LIMIT 1").toArray()[0];
+  if (!row) return null;
+  return {
+    id: row.id,
+    owner: row.owner,
+    requestHash: row.request_hash,
+    spec: JSON.parse(row.spec) as CreateTaskRequest,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    outputBytes: row.output_bytes,
+    outputTruncated: row.output_truncated === 1,
+    result: row.result ? (JSON.parse(row.result) as TaskResult) : null,
+    state: {
+      status: row.status as TaskStatus,
+      attempt: row.attempt,
+      maxAttempts: row.max_attempts,
+      timeoutMs: row.timeout_ms,
+      runnerId: row.runner_id,
+      leaseHash: row.lease_hash,
+      leaseExpiresAt: row.lease_expires_at,
+      attemptStartedAt: row.attempt_started_at,
+      cancelRequestedAt: row.cancel_requested_at,
+      requeueAt: row.requeue_at,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      lastBatchSeq: row.last_batch_seq,
+      error: row.error ? (JSON.parse(row.error) as TaskError) : null,
+    },
+  };
+}
+
+export function insertTask(
+  sql: Sql,
+  task: { id: string; owner: string; requestHash: string; spec: CreateTaskRequest; state: LifecycleState; now: number },
+): void {
+  sql.exec(
+    `INSERT INTO task (id, owner, request_hash, spec, status, attempt, max_attempts, timeout_ms, requeue_at,
+       last_batch_seq, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    task.id,
+    task.owner,
+    task.requestHash,
+    JSON.stringify(task.spec),
+    task.state.status,
+    task.state.attempt,
+    task.state.maxAttempts,
+    task.state.timeoutMs,
+    task.state.requeueAt,
+    task.state.lastBatchSeq,
+    task.now,
+    task.now,
+  );
+}
+
+/** Writes the lifecycle columns of a new state. */
+export function saveState(sql: Sql, s: LifecycleState, now: number): void {
+  sql.exec(
+    `UPDATE task SET status = ?, attempt = ?, runner_id = ?, lease_hash = ?, lease_expires_at = ?,
+       attempt_started_at = ?, cancel_requested_at = ?, requeue_at = ?, last_batch_seq = ?, started_at = ?,
+       finished_at = ?, error = ?, updated_at = ?`,
+    s.status,
+    s.attempt,
+    s.runnerId,
+    s.leaseHash,
+    s.leaseExpiresAt,
+    s.attemptStartedAt,
+    s.cancelRequestedAt,
+    s.requeueAt,
+    s.lastBatchSeq,
+    s.startedAt,
+    s.finishedAt,
+    s.error ? JSON.stringify(s.error) : null,
+    now,
+  );
+}
+
+export function saveResult(sql: Sql, result: TaskResult): void {
+  sql.exec("UPDATE task SET result = ?", JSON.stringify(result));
+}
+
+export function saveOutputUsage(sql: Sql, bytes: number, truncated: boolean): void {
+  sql.exec("UPDATE task SET output_bytes = ?, output_truncated = ?", bytes, truncated ? 1 : 0);
+}

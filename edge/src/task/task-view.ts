@@ -1,0 +1,42 @@
+/**
+ * How a stored task is shown to clients (`Task` in the contract). Secrets never appear here.
+ * @module
+ */
+import type { Task } from "../../../api/task.js";
+import type { TaskRecord } from "./task-store.js";
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function taskLinks(id: string): Task["links"] {
+  const self = `/api/v1/tasks/${id}`;
+  return { self, events: `${self}/events`, stream: `${self}/stream`, cancel: `${self}/cancel` };
+}
+
+export function toTaskView(record: TaskRecord, lastSeq: number): Task {
+  const { spec, state } = record;
+  return {
+    id: record.id,
+    status: state.status,
+    repo: { url: spec.repo.url, ref: spec.repo.ref ?? null },
+    prompt: spec.prompt,
+    cli: spec.cli,
+    model: spec.model ?? null,
+    timeout_seconds: spec.timeout_seconds,
+    priority: spec.priority,
+    pool: spec.pool,
+    labels: spec.labels,
+    max_attempts: spec.max_attempts,
+    metadata: spec.metadata ?? {},
+    attempt: state.attempt,
+    runner_id: state.runnerId,
+    cancel_requested: state.cancelRequestedAt !== null,
+    created_at: iso(record.createdAt)!,
+    updated_at: iso(record.updatedAt)!,
+    started_at: iso(state.startedAt),
+    finished_at: iso(state.finishedAt),
+    result: record.result,
+    error: state.error,
+    last_seq: lastSeq,
+    links: taskLinks(record.id),
+  };
+}
