@@ -1,0 +1,71 @@
+/**
+ * Follows a task's live stream over WebSocket, reconnecting with `?since=<last seq>` when the
+ * connection drops, until the task ends. Yields every event exactly once, in order.
+ * @module
+ */
+import WebSocket from "ws";
+import { isTerminal, type TaskStatus } from "../api/task.js";
+import type { StreamEvent } from "../api/stream-events.js";
+import type { ApiClient } from "./api-client.js";
+
+export interface FollowOptions {
+  since?: number;
+  /** Gives up after this many reconnects in a row without receiving anything. */
+  maxReconnects?: number;
+  signal?: AbortSignal;
+}
+
+/** Yields the task's events from `since` on; returns when the task has ended. */
+export async function* followTask(client: ApiClient, taskId: string, options: FollowOptions = {}): AsyncGenerator<StreamEvent> {
+  let since = options.since ?? 0;
+  let failures = 0;
+  const maxReconnects = options.maxReconnects ?? 5;
+  for (;;) {
+    let ended = false;
+    let received = false;
+    for await (const event of streamOnce(client, taskId, since, options.signal)) {
+      received = true;
+      if (event.seq <= since) continue; // never yield twice, whatever the server does
+      since = event.seq;
+      if (event.type === "status" && isTerminal(event.status as TaskStatus)) ended = true;
+      yield event;
+    }
+    if (ended || options.signal?.aborted) return;
+    failures = received ? 0 : failures + 1;
+    if (failures > maxReconnects) throw new Error(`lost the stream of ${taskId} after ${maxReconnects} reconnects`);
+    await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** failures)));
+  }
+}
+
+/** One WebSocket connection's worth of events. */
+async function* streamOnce(client: ApiClient, taskId: string, since: number, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+  const ws = new WebSocket(client.streamUrl(taskId, since), { headers: client.authHeaders });
+  const queue: (StreamEvent | null | Error)[] = [];
+  let wake: (() => void) | null = null;
+  const push = (item: StreamEvent | null | Error) => {
+    queue.push(item);
+    wake?.();
+  };
+  ws.on("message", (data) => push(JSON.parse(String(data)) as StreamEvent));
+  ws.on("close", () => push(null));
+  ws.on("error", (err) => push(err));
+  ws.on("unexpected-response", (_req, res) => push(new Error(`stream refused with HTTP ${res.statusCode}`)));
+  const abort = () => ws.close();
+  signal?.addEventListener("abort", abort);
+  try {
+    for (;;) {
+      if (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      wake = null;
+      const item = queue.shift()!;
+      if (item === null) return;
+      if (item instanceof Error) {
+        if (/HTTP (401|403|404)/.test(item.message)) throw item;
+        return;
+      }
+      yield item;
+    }
+  } finally {
+    signal?.removeEventListener("abort", abort);
+    ws.terminate();
+  }
+}

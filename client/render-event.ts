@@ -1,0 +1,63 @@
+/**
+ * One terminal line (or none) per stream event, for people watching a task.
+ *
+ * Structured CLIs (Claude Code's `stream-json`) print JSON; their parsed `agent` events are
+ * shown and their raw JSON lines are not. Plain-text output and stderr are shown as they are.
+ * @module
+ */
+import type { StreamEvent } from "../api/stream-events.js";
+
+export interface RenderOptions {
+  color: boolean;
+}
+
+const paint = (on: boolean, code: string, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
+
+export function renderEvent(event: StreamEvent, options: RenderOptions): string | null {
+  const dim = (t: string) => paint(options.color, "2", t);
+  const bold = (t: string) => paint(options.color, "1", t);
+  switch (event.type) {
+    case "status": {
+      const why = event.error ? ` (${event.error.code}: ${event.error.message})` : "";
+      const where = event.runner_id && event.status === "leased" ? ` by ${event.runner_id}` : "";
+      return bold(`● ${event.status}${where}${why}`);
+    }
+    case "log":
+      return dim(`  [${event.source}] ${event.message}`);
+    case "agent":
+      switch (event.kind) {
+        case "init":
+          return dim(`  ◦ session started${event.model ? ` (model ${event.model})` : ""}`);
+        case "text":
+          return `  ${event.text ?? ""}`;
+        case "tool_use":
+          return `  ⚙ ${event.tool ?? "tool"} ${dim(truncate(event.input ?? "", 120))}`;
+        case "tool_result":
+          return dim(`    ↳ ${truncate(event.text ?? "", 120)}`);
+        case "result":
+          return `  ✔ ${event.text ?? ""}${event.cost_usd !== undefined ? dim(` ($${event.cost_usd.toFixed(4)})`) : ""}`;
+      }
+      return null;
+    case "output":
+      if (event.stream === "stdout" && event.text.trimStart().startsWith("{")) return null;
+      return event.text.replace(/\n$/, "").replace(/^/gm, event.stream === "stderr" ? "  ! " : "  ");
+    case "truncated":
+      return bold(`  … output reached ${event.limit_bytes} bytes; the rest was dropped`);
+    case "result": {
+      const r = event.result;
+      const files = r.changed_files.map((f) => `${f.status[0]!.toUpperCase()} ${f.path}`).join(", ") || "none";
+      return [
+        bold("  result"),
+        `    exit code     ${r.exit_code ?? "none"}`,
+        `    duration      ${(r.duration_ms / 1000).toFixed(1)} s`,
+        `    changed files ${files}`,
+        `    diff stat     ${r.diff_stat.files_changed} file(s), +${r.diff_stat.insertions} -${r.diff_stat.deletions}`,
+      ].join("\n");
+    }
+  }
+}
+
+function truncate(text: string, max: number): string {
+  const line = text.replace(/\s+/g, " ");
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

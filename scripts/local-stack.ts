@@ -1,0 +1,150 @@
+/**
+ * Starts CodeForge's processes on this machine: the edge under `wrangler dev` and runners as
+ * plain Node processes. Used by `npm start`, the end-to-end tests and the benchmarks, so all
+ * three run the same thing the same way.
+ *
+ * Each process leads its own process group (wrangler starts workerd beneath it), and `stop()`
+ * signals the whole group, so nothing is left holding a port.
+ * @module
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root (this file lives in `scripts/`). */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** Where its stdout and stderr go. */
+  readonly logFile: string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function manage(name: string, child: ChildProcess, logFile: string): ManagedProcess {
+  const exited = once(child, "exit").then(() => undefined);
+  return {
+    name,
+    child,
+    logFile,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const group = -child.pid!;
+      try {
+        process.kill(group, signal);
+      } catch {
+        return; // the group is already gone
+      }
+      const killer = setTimeout(() => {
+        try {
+          process.kill(group, "SIGKILL");
+        } catch {
+          // exited between the grace period and now
+        }
+      }, 5_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+function spawnLogged(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ManagedProcess {
+  mkdirSync(dirname(logFile), { recursive: true });
+  const log = createWriteStream(logFile, { flags: "a", mode: 0o600 });
+  const child = spawn(command, args, { cwd: PROJECT_ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  return manage(name, child, logFile);
+}
+
+export interface EdgeOptions {
+  port: number;
+  /** Directory for the env file, the log and (unless `persistTo`) the Durable Object state. */
+  stateDir: string;
+  persistTo?: string;
+  vars: Record<string, string>;
+  readyTimeoutMs?: number;
+}
+
+/** Starts `wrangler dev` and resolves once `/health` answers. */
+export async function startEdge(options: EdgeOptions): Promise<ManagedProcess & { url: string }> {
+  mkdirSync(options.stateDir, { recursive: true });
+  const envFile = join(options.stateDir, "edge.vars");
+  // Secrets go to wrangler through a file only we can read, never through argv (visible in ps).
+  writeFileSync(envFile, Object.entries(options.vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+  const args = [
+    join(PROJECT_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", String(options.port),
+    "--env-file", envFile,
+    "--persist-to", options.persistTo ?? join(options.stateDir, "edge-state"),
+    "--show-interactive-dev-session=false",
+  ];
+  const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+  const proc = spawnLogged("edge", process.execPath, args, env, join(options.stateDir, "edge.log"));
+  const url = `http://127.0.0.1:${options.port}`;
+  await waitForHealth(url + "/health", proc, options.readyTimeoutMs ?? 60_000);
+  return Object.assign(proc, { url });
+}
+
+export interface RunnerOptions {
+  edgeUrl: string;
+  secret: string;
+  runnerId: string;
+  stateDir: string;
+  concurrency?: number;
+  localMode?: boolean;
+  healthPort?: number;
+  env?: Record<string, string>;
+}
+
+/** Starts a runner process (`runner/src/main.ts` under tsx). */
+export function startRunner(options: RunnerOptions): ManagedProcess {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LANG: process.env.LANG ?? "C.UTF-8",
+    CODEFORGE_EDGE_URL: options.edgeUrl,
+    CODEFORGE_RUNNER_SECRET: options.secret,
+    CODEFORGE_RUNNER_ID: options.runnerId,
+    CODEFORGE_CONCURRENCY: String(options.concurrency ?? 2),
+    CODEFORGE_LOCAL_MODE: options.localMode === false ? "false" : "true",
+    CODEFORGE_HEALTH_PORT: String(options.healthPort ?? 0),
+    CODEFORGE_WORKSPACE_ROOT: join(options.stateDir, "workspaces", options.runnerId),
+    ...options.env,
+  };
+  const args = ["--import", "tsx", join(PROJECT_ROOT, "runner", "src", "main.ts")];
+  return spawnLogged(`runner ${options.runnerId}`, process.execPath, args, env, join(options.stateDir, `runner-${options.runnerId}.log`));
+}
+
+async function waitForHealth(url: string, proc: ManagedProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  await proc.stop();
+  throw new Error(`${proc.name} did not become healthy within ${timeoutMs} ms; see ${proc.logFile}`);
+}
+
+/** A free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, "close");
+  return port;
+}
