@@ -1,0 +1,172 @@
+/**
+ * End to end, with every real part: the Worker and its Durable Objects under `wrangler dev`, a
+ * runner process, a real git repository, the demo CLI as a child process, HTTP and WebSockets.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import WebSocket from "ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StreamEvent } from "../../api/stream-events.js";
+import { followTask } from "../../client/follow-task.js";
+import { startStack, type Stack } from "./local-stack.js";
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack();
+}, 90_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function collect(taskId: string, since = 0): Promise<StreamEvent[]> {
+  const events: StreamEvent[] = [];
+  for await (const event of followTask(stack.client, taskId, { since })) events.push(event);
+  return events;
+}
+
+/** Raw WebSocket: every frame until the server closes, and the close code. */
+function rawStream(taskId: string, since: number): Promise<{ events: StreamEvent[]; code: number }> {
+  return new Promise((resolve, reject) => {
+    const events: StreamEvent[] = [];
+    const ws = new WebSocket(stack.client.streamUrl(taskId, since), { headers: stack.client.authHeaders });
+    ws.on("message", (data) => events.push(JSON.parse(String(data)) as StreamEvent));
+    ws.on("close", (code) => resolve({ events, code }));
+    ws.on("error", reject);
+  });
+}
+
+/** Pids of live processes whose command line contains `marker`. */
+function processesWith(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(marker)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+describe("a task, end to end", () => {
+  let taskId: string;
+  let events: StreamEvent[];
+
+  it("runs the demo CLI on the repository and streams its output live", async () => {
+    const task = await stack.client.createTask({
+      repo: { url: stack.repoUrl, ref: "main" },
+      prompt: "Write down that the end-to-end test passed",
+      cli: "demo",
+      timeout_seconds: 60,
+    });
+    expect(task.status).toBe("queued");
+    taskId = task.id;
+    events = await collect(taskId);
+
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    const statuses = events.filter((e) => e.type === "status").map((e) => (e as { status: string }).status);
+    expect(statuses).toEqual(["queued", "leased", "running", "succeeded"]);
+    const kinds = new Set(events.filter((e) => e.type === "agent").map((e) => (e as { kind: string }).kind));
+    expect(kinds).toEqual(new Set(["init", "text", "tool_use", "tool_result", "result"]));
+    expect(events.some((e) => e.type === "output" && e.stream === "stdout" && e.text.includes('"type":"result"'))).toBe(true);
+  });
+
+  it("reports the change it made to the repository", async () => {
+    const task = await stack.client.getTask(taskId);
+    expect(task.status).toBe("succeeded");
+    expect(task.attempt).toBe(1);
+    expect(task.runner_id).toBe("e2e-runner-1");
+    expect(task.result?.exit_code).toBe(0);
+    expect(task.result?.changed_files).toEqual([{ path: "CODEFORGE_NOTES.md", status: "added" }]);
+    expect(task.result?.diff_stat.files_changed).toBe(1);
+    expect(task.result?.patch).toContain("+- Write down that the end-to-end test passed");
+    expect(task.result?.final_message).toBeTruthy();
+    const resultEvent = events.find((e) => e.type === "result");
+    expect(resultEvent).toMatchObject({ type: "result", result: { exit_code: 0 } });
+  });
+
+  it("replays exactly what a reconnecting watcher missed, then closes cleanly", async () => {
+    const all = await rawStream(taskId, 0);
+    expect(all.code).toBe(1000);
+    expect(all.events).toEqual(events);
+
+    const cut = Math.floor(events.length / 2);
+    const rest = await rawStream(taskId, cut);
+    expect(rest.code).toBe(1000);
+    expect(rest.events.map((e) => e.seq)).toEqual(events.slice(cut).map((e) => e.seq));
+  });
+
+  it("serves the same log as paginated JSON", async () => {
+    const paged: StreamEvent[] = [];
+    let since = 0;
+    for (;;) {
+      const page = await stack.client.events(taskId, { since, limit: 3 });
+      paged.push(...page.events);
+      since = page.next_since;
+      if (!page.has_more) break;
+    }
+    expect(paged).toEqual(events);
+  });
+});
+
+describe("cancel", () => {
+  it("terminates a running CLI within seconds", async () => {
+    const marker = `cancel-marker-${Date.now()}`;
+    const task = await stack.client.createTask({
+      repo: { url: stack.repoUrl },
+      prompt: `Wait a long time ${marker} [demo:sleep=120000]`,
+      cli: "demo",
+      timeout_seconds: 300,
+    });
+    const seen: StreamEvent[] = [];
+    let canceledAt = 0;
+    for await (const event of followTask(stack.client, task.id)) {
+      seen.push(event);
+      if (event.type === "status" && event.status === "running") {
+        // The CLI is up: it must be a live process now, and gone soon after the cancel.
+        await expect.poll(() => processesWith(marker).length, { timeout: 5_000 }).toBeGreaterThan(0);
+        const answer = await stack.client.cancelTask(task.id);
+        expect(answer.cancel_requested).toBe(true);
+        canceledAt = Date.now();
+      }
+    }
+    const final = seen.at(-1)!;
+    expect(final).toMatchObject({ type: "status", status: "canceled" });
+    expect(Date.now() - canceledAt).toBeLessThan(8_000);
+    expect(processesWith(marker)).toEqual([]);
+    expect((await stack.client.getTask(task.id)).status).toBe("canceled");
+  });
+
+  it("ends a queued task at once", async () => {
+    // No runner serves this label, so the task stays queued until canceled.
+    const task = await stack.client.createTask({ repo: { url: stack.repoUrl }, prompt: "never runs", cli: "demo", labels: ["gpu"] });
+    const canceled = await stack.client.cancelTask(task.id);
+    expect(canceled.status).toBe("canceled");
+    expect(canceled.error?.code).toBe("canceled");
+  });
+});
+
+describe("bad input over real HTTP", () => {
+  it("answers an unknown CLI with a 400 naming the field", async () => {
+    const response = await fetch(`${stack.edgeUrl}/api/v1/tasks`, {
+      method: "POST",
+      headers: { ...stack.client.authHeaders, "content-type": "application/json" },
+      body: JSON.stringify({ repo: { url: stack.repoUrl }, prompt: "x", cli: "vim" }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { code: string; field: string; request_id: string } };
+    expect(body.error).toMatchObject({ code: "validation_failed", field: "cli" });
+    expect(body.error.request_id).toBe(response.headers.get("x-request-id"));
+  });
+});
+
+describe("secrets", () => {
+  it("never appear in the edge's or the runner's logs", () => {
+    const logs = stack.logs();
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs).not.toContain(stack.adminKey);
+    expect(logs).not.toContain(stack.runnerSecret);
+  });
+});
