@@ -62,7 +62,9 @@ export const taskRoutes = new Hono<TaskEnv>()
     headers.set(VIEWER_HEADER, JSON.stringify(viewerOf(c.get("principal"))));
     const response = await stub.fetch(new Request(`https://task.internal/stream?since=${query.since}`, { headers }));
     if (response.status === 404) throw new ApiError("not_found", "task not found");
-    return response;
+    // A response from another object has immutable headers; re-wrap the socket so the
+    // request-id and security-header middleware can still add theirs.
+    return new Response(null, { status: response.status, webSocket: response.webSocket });
   })
   .post("/:id/cancel", async (c) => {
     const task = unwrap(await taskStub(c.env, c.req.param("id")).cancel(viewerOf(c.get("principal"))));

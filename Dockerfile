@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1.7
+# The CodeForge runner image. Build from the repository root:
+#   docker build -t codeforge-runner .
+# Run (see docs/deployment.md for every setting):
+#   docker run -e CODEFORGE_EDGE_URL=https://… -e CODEFORGE_RUNNER_SECRET=… codeforge-runner
+# The entrypoint is the same command the tests and `npm start` use to start a runner.
+
+FROM node:22-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only; tsx runs the TypeScript sources as they are.
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
+
+FROM node:22-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates tini \
+ && rm -rf /var/lib/apt/lists/*
+RUN useradd --system --uid 10001 --create-home --home-dir /home/codeforge codeforge \
+ && mkdir -p /workspaces && chown codeforge:codeforge /workspaces
+ENV NODE_ENV=production \
+    CODEFORGE_WORKSPACE_ROOT=/workspaces \
+    CODEFORGE_HEALTH_PORT=9464
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.base.json ./
+COPY api ./api
+COPY runner ./runner
+USER codeforge
+EXPOSE 9464
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--import", "tsx", "runner/src/main.ts"]
