@@ -11,6 +11,8 @@ export interface LoadOptions {
   url: string;
   method: "GET" | "POST";
   headers?: Record<string, string>;
+  /** A fresh path per request (e.g. a new id each time); `url`'s path otherwise. */
+  path?: () => string;
   /** A fresh body per request (e.g. to vary a prompt); omitted for GET. */
   body?: () => string;
   connections: number;
@@ -43,7 +45,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           agent,
           host: url.hostname,
           port: url.port,
-          path: url.pathname + url.search,
+          path: options.path?.() ?? url.pathname + url.search,
           method: options.method,
           headers: { ...options.headers, ...(body ? { "content-length": Buffer.byteLength(body) } : {}) },
         },

@@ -83,6 +83,8 @@ export async function startEdge(options: EdgeOptions): Promise<ManagedProcess & 
     "--env-file", envFile,
     "--persist-to", options.persistTo ?? join(options.stateDir, "edge-state"),
     "--show-interactive-dev-session=false",
+    // Worker logs only: a line per request through wrangler's own process costs throughput.
+    "--log-level", "log",
   ];
   const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
   const proc = spawnLogged("edge", process.execPath, args, env, join(options.stateDir, "edge.log"));
