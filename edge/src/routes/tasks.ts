@@ -32,7 +32,7 @@ export const taskRoutes = new Hono<TaskEnv>()
     const principal = c.get("principal");
     const idempotencyKey = c.req.header("idempotency-key");
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new ApiError("bad_request", "Idempotency-Key must be 1-255 printable ASCII characters");
+      throw new ApiError("bad_request", "Idempotency-Key must be 1-255 printable ASCII characters", "Idempotency-Key");
     }
     const id = idempotencyKey ? await idempotentTaskId(principal.owner, idempotencyKey) : newTaskId();
     const requestHash = idempotencyKey ? await sha256Hex(canonicalJson(spec)) : "";
