@@ -1,0 +1,12 @@
+/**
+ * The credentials the edge suite runs with. `vitest.edge.config.ts` hands them to the Worker
+ * as bindings; tests use them to call the API and to sign runner requests. Test-only values.
+ * @module
+ */
+export const TEST_ADMIN_KEY = "test-admin-key-0123456789abcdef";
+
+/** Two runner secrets, as during a rotation: the new one first, the old one still accepted. */
+export const TEST_RUNNER_SECRETS = ["runner-secret-current-0123456789", "runner-secret-previous-012345678"] as const;
+
+/** The output cap the suite runs with: the smallest the edge accepts. */
+export const TEST_OUTPUT_MAX_BYTES = 65_536;
