@@ -1,0 +1,36 @@
+/**
+ * What the runner needs to know about one coding CLI.
+ *
+ * Each adapter file (`demo.ts`, later `claude.ts`, `aider.ts`, …) describes one CLI: how to
+ * call it for a non-interactive run, which extra environment it needs, how to read its
+ * output, and whether it is installed. Nothing else in the runner knows CLI specifics.
+ * @module
+ */
+import type { AgentEvent, CliName } from "../../../api/index.js";
+
+export interface CliInvocation {
+  prompt: string;
+  model: string | null;
+}
+
+export interface CliAdapter {
+  readonly name: CliName;
+  /** The executable and its arguments for one run. Never a shell command line. */
+  command(invocation: CliInvocation): { command: string; args: string[] };
+  /** Variables the CLI needs beyond the runner's minimal base environment. */
+  env(): Record<string, string>;
+  /** A fresh parser for its stdout, or null when its output is plain text. */
+  createParser(): OutputParser | null;
+  /** Whether this CLI can run on this machine; checked once at start-up. */
+  isAvailable(): Promise<boolean>;
+}
+
+/** Turns a CLI's stdout bytes into structured events. One instance per process. */
+export interface OutputParser {
+  /** Feeds bytes; returns the events completed by them. */
+  push(chunk: Uint8Array): AgentEvent[];
+  /** Ends the stream; returns events from a last line without a newline. */
+  end(): AgentEvent[];
+  /** The CLI's closing message (Claude Code's `result` text), once seen. */
+  readonly finalMessage: string | null;
+}

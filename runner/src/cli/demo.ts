@@ -1,0 +1,44 @@
+/**
+ * The `demo` CLI adapter: the offline stand-in for Claude Code in `runner/bin/demo-cli.mjs`.
+ *
+ * It is called exactly as Claude Code is for a non-interactive run (`-p <prompt>
+ * --output-format stream-json --verbose [--model <m>]`) and its output is read with the same
+ * stream-json parser, so the whole pipeline is exercised without a model or network. It runs
+ * on the runner's own `node` binary, so it is available wherever the runner is.
+ * @module
+ */
+import { access } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { createClaudeStreamParser } from "../claude-stream-parser.js";
+import type { CliAdapter } from "./cli-adapter.js";
+
+/** Path of the demo CLI script, resolved from this module so it works from any cwd. */
+export const DEMO_CLI_PATH = fileURLToPath(new URL("../../bin/demo-cli.mjs", import.meta.url));
+
+/**
+ * @example
+ * const registry = createCliRegistry([createDemoAdapter()]);
+ */
+export function createDemoAdapter(options: { nodePath?: string; scriptPath?: string } = {}): CliAdapter {
+  const nodePath = options.nodePath ?? process.execPath;
+  const scriptPath = options.scriptPath ?? DEMO_CLI_PATH;
+  return {
+    name: "demo",
+    command({ prompt, model }) {
+      const args = [scriptPath, "-p", prompt, "--output-format", "stream-json", "--verbose"];
+      if (model) args.push("--model", model);
+      return { command: nodePath, args };
+    },
+    env: () => ({}),
+    createParser: () => createClaudeStreamParser(),
+    async isAvailable() {
+      try {
+        await access(scriptPath);
+        await access(nodePath);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

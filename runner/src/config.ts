@@ -1,0 +1,198 @@
+/**
+ * The runner's configuration: one zod schema, parsed once at start-up.
+ *
+ * Values come from a YAML file (`--config <file>` or `CODEFORGE_RUNNER_CONFIG`) with
+ * `CODEFORGE_*` environment variables on top, so a container can ship one file and still be
+ * tuned per deployment. A bad value stops the runner before it leases anything, with a message
+ * naming the field and the variable that sets it. The runner secret never appears in an error:
+ * zod messages do not echo input values, and YAML syntax errors are reported by position only,
+ * because the YAML library's own message quotes the offending line.
+ * @module
+ */
+import os from "node:os";
+import path from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { z } from "zod";
+import { LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, RunnerId, Slug } from "../../api/index.js";
+
+/** YAML key → environment variable that overrides it. */
+const ENV_NAMES = {
+  edge_url: "CODEFORGE_EDGE_URL",
+  runner_secret: "CODEFORGE_RUNNER_SECRET",
+  runner_id: "CODEFORGE_RUNNER_ID",
+  pool: "CODEFORGE_POOL",
+  labels: "CODEFORGE_LABELS",
+  concurrency: "CODEFORGE_CONCURRENCY",
+  workspace_root: "CODEFORGE_WORKSPACE_ROOT",
+  local_mode: "CODEFORGE_LOCAL_MODE",
+  allow_ssh: "CODEFORGE_ALLOW_SSH",
+  kill_grace_ms: "CODEFORGE_KILL_GRACE_MS",
+  shutdown_grace_ms: "CODEFORGE_SHUTDOWN_GRACE_MS",
+  lease_wait_ms: "CODEFORGE_LEASE_WAIT_MS",
+  output_max_bytes: "CODEFORGE_OUTPUT_MAX_BYTES",
+  log_level: "CODEFORGE_LOG_LEVEL",
+  health_port: "CODEFORGE_HEALTH_PORT",
+  health_host: "CODEFORGE_HEALTH_HOST",
+} as const;
+type ConfigKey = keyof typeof ENV_NAMES;
+
+/** An integer from YAML (a number) or from the environment (a decimal string). */
+function int(min: number, max: number) {
+  return z.preprocess(
+    (v) => (typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+    z.number({ error: "must be a whole number" }).int("must be a whole number").min(min).max(max),
+  );
+}
+
+const BOOLEAN_WORDS: Record<string, boolean> = { true: true, false: false, "1": true, "0": false, yes: true, no: false };
+
+/** A boolean from YAML or from the environment (`true/false`, `1/0`, `yes/no`). */
+const bool = z.preprocess(
+  (v) => (typeof v === "string" && v.trim().toLowerCase() in BOOLEAN_WORDS ? BOOLEAN_WORDS[v.trim().toLowerCase()] : v),
+  z.boolean({ error: "must be true or false" }),
+);
+
+/** A list from YAML, or a comma-separated string from the environment. */
+const commaList = z.preprocess(
+  (v) => (typeof v === "string" ? v.split(",").map((item) => item.trim()).filter(Boolean) : v),
+  z.array(z.string(), { error: "must be a list" }),
+);
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+export const RunnerConfig = z
+  .strictObject({
+    /** Base URL of the edge, e.g. `https://codeforge.example.com`. */
+    edge_url: z
+      .url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? "is required" : "must be an http(s) URL") })
+      .transform((u) => u.replace(/\/+$/, "")),
+    /** HMAC key shared with the edge. Secret: never logged, never passed to CLIs. */
+    runner_secret: z.string({ error: "is required" }).min(16, "must be at least 16 characters"),
+    /** This runner's name in leases, logs and metrics. */
+    runner_id: RunnerId,
+    /** The pool whose tasks this runner serves. */
+    pool: Slug.default("default"),
+    /** Labels advertised when leasing; a task is offered only if it asks for a subset. */
+    labels: commaList.pipe(z.array(Slug).max(32)),
+    /** Tasks run at the same time. */
+    concurrency: int(1, 64).default(2),
+    /** Where per-task workspaces are created. Removed after each task. */
+    workspace_root: z.string().min(1).transform((p) => path.resolve(p)),
+    /** Development only: accept `file://` repositories and plain-http edges. */
+    local_mode: bool.default(false),
+    /** Accept `ssh://` and `user@host:path` repositories. */
+    allow_ssh: bool.default(false),
+    /** Between SIGTERM and SIGKILL when a CLI is cancelled or times out. */
+    kill_grace_ms: int(0, 600_000).default(5_000),
+    /** On SIGTERM, how long running tasks may continue before they are stopped and handed back. */
+    shutdown_grace_ms: int(0, 3_600_000).default(30_000),
+    /** How long one lease request waits at the edge for work. */
+    lease_wait_ms: int(0, LEASE_WAIT_MAX_MS).default(LEASE_WAIT_MAX_MS),
+    /** Output bytes sent per task; beyond it output is dropped with a warning in the log. */
+    output_max_bytes: int(1_024, 1 << 30).default(OUTPUT_MAX_BYTES_DEFAULT),
+    log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** `/healthz` and `/readyz`; 0 turns the server off. */
+    health_port: int(0, 65_535).default(9_464),
+    health_host: z.string().min(1).default("0.0.0.0"),
+  })
+  .superRefine((config, ctx) => {
+    const url = new URL(config.edge_url);
+    if (url.protocol === "http:" && !config.local_mode && !LOOPBACK_HOSTS.has(url.hostname)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["edge_url"],
+        message: "must use https (plain http is only accepted for loopback addresses or in local mode)",
+      });
+    }
+  });
+export type RunnerConfig = z.infer<typeof RunnerConfig>;
+
+/** A configuration problem, worded for the operator. Never contains secret values. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export interface LoadConfigOptions {
+  /** Command-line arguments (without node and the script), for `--config <file>`. */
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  readFile: (file: string) => string;
+  /** Defaults for `runner_id` and `workspace_root`; injectable for tests. */
+  hostname?: string;
+  tmpdir?: string;
+}
+
+/**
+ * Reads, merges and validates the configuration. Throws `ConfigError` listing every bad field.
+ * @example
+ * const config = loadConfig({ argv: process.argv.slice(2), env: process.env, readFile: (f) => readFileSync(f, "utf8") });
+ */
+export function loadConfig(options: LoadConfigOptions): RunnerConfig {
+  const file = configFilePath(options.argv) ?? (options.env.CODEFORGE_RUNNER_CONFIG || undefined);
+  const fromFile = file ? readConfigFile(file, options.readFile) : {};
+
+  const merged: Record<string, unknown> = {
+    runner_id: defaultRunnerId(options.hostname ?? os.hostname()),
+    workspace_root: path.join(options.tmpdir ?? os.tmpdir(), "codeforge-workspaces"),
+    labels: [],
+    ...fromFile,
+  };
+  for (const [key, envName] of Object.entries(ENV_NAMES)) {
+    const value = options.env[envName];
+    if (value !== undefined && value !== "") merged[key] = value;
+  }
+
+  const parsed = RunnerConfig.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? "");
+      const envName = ENV_NAMES[key as ConfigKey];
+      const where = issue.path.join(".") || "(root)";
+      return `  - ${where}${envName ? ` (${envName})` : ""}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid runner configuration${file ? ` (file ${file})` : ""}:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+function configFilePath(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--config") {
+      const next = argv[i + 1];
+      if (!next) throw new ConfigError("--config needs a file path");
+      return next;
+    }
+    if (arg.startsWith("--config=")) return arg.slice("--config=".length);
+  }
+  return undefined;
+}
+
+function readConfigFile(file: string, readFile: (file: string) => string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "read error";
+    throw new ConfigError(`Cannot read config file ${file}: ${code}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (err) {
+    // Position only: the library's message quotes the line, which may hold the secret.
+    const pos = err instanceof YAMLParseError ? err.linePos?.[0] : undefined;
+    throw new ConfigError(`Config file ${file} is not valid YAML${pos ? ` (line ${pos.line}, column ${pos.col})` : ""}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== "object" || Array.isArray(data)) {
+    throw new ConfigError(`Config file ${file} must be a YAML mapping of settings`);
+  }
+  return data as Record<string, unknown>;
+}
+
+/** A runner id from the host name, reduced to the characters runner ids allow. */
+export function defaultRunnerId(hostname: string): string {
+  const cleaned = hostname.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 64);
+  return cleaned || "runner";
+}

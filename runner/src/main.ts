@@ -1,0 +1,123 @@
+/**
+ * The runner's entry point: the only place that builds real dependencies.
+ *
+ * Reads the configuration (exiting with a clear message when it is wrong), checks which CLIs
+ * are installed, then leases and runs tasks until SIGTERM or SIGINT. The first signal stops
+ * leasing and lets running tasks finish within `shutdown_grace_ms` (the rest are stopped and
+ * left for the edge to re-queue); a second signal exits at once, killing every CLI.
+ * Logs are JSON lines on stdout (pino) with `runner_id` on every line and `task_id` on task lines.
+ *
+ * Run: `npm run runner -- --config runner.yaml` (or set `CODEFORGE_*` variables).
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { pino } from "pino";
+import { createDemoAdapter } from "./cli/demo.js";
+import { createCliRegistry } from "./cli/registry.js";
+import { ConfigError, loadConfig, type RunnerConfig } from "./config.js";
+import { createEdgeClient } from "./edge-client.js";
+import { startHealthServer, type HealthServer } from "./health-server.js";
+import { createLeaseLoop } from "./lease-loop.js";
+import { createProcessRunner } from "./process-runner.js";
+import { createTaskRunner } from "./task-runner.js";
+
+export const RUNNER_VERSION = "0.1.0";
+
+/** PATH for git and CLIs when the runner's own is unset. */
+const FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin";
+
+async function main(): Promise<void> {
+  let config: RunnerConfig;
+  try {
+    config = loadConfig({ argv: process.argv.slice(2), env: process.env, readFile: (file) => readFileSync(file, "utf8") });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`codeforge-runner: ${err.message}\n`);
+    process.exit(1);
+  }
+
+  const logger = pino({
+    level: config.log_level,
+    base: { runner_id: config.runner_id },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Defence in depth: these never belong in a log line.
+    redact: { paths: ["lease_id", "*.lease_id", "runner_secret", "*.runner_secret", "secret"], censor: "[redacted]" },
+  });
+
+  const registry = await createCliRegistry([createDemoAdapter()]);
+  const clis = registry.names();
+  const [firstCli, ...otherClis] = clis;
+  if (firstCli === undefined) {
+    logger.fatal("no coding CLI is available on this machine; nothing to lease");
+    process.exit(1);
+  }
+
+  const client = createEdgeClient({ edgeUrl: config.edge_url, secret: config.runner_secret, userAgent: `codeforge-runner/${RUNNER_VERSION}` });
+  const processes = createProcessRunner({ killGraceMs: config.kill_grace_ms });
+  const taskRunner = createTaskRunner({
+    client,
+    registry,
+    processes,
+    workspaceRoot: config.workspace_root,
+    gitPolicy: { allowFile: config.local_mode, allowSsh: config.allow_ssh },
+    pathEnv: process.env.PATH || FALLBACK_PATH,
+    logger,
+    outputMaxBytes: config.output_max_bytes,
+  });
+  const loop = createLeaseLoop({
+    client,
+    run: taskRunner.run,
+    concurrency: config.concurrency,
+    leaseRequest: {
+      runner_id: config.runner_id,
+      runner_version: RUNNER_VERSION,
+      pool: config.pool,
+      clis: [firstCli, ...otherClis],
+      labels: config.labels,
+      wait_ms: config.lease_wait_ms,
+    },
+    logger,
+  });
+
+  let health: HealthServer | undefined;
+  if (config.health_port !== 0) {
+    health = await startHealthServer({
+      port: config.health_port,
+      host: config.health_host,
+      readiness: () => ({ ready: loop.accepting, detail: { running: loop.running, concurrency: config.concurrency } }),
+    });
+    logger.info({ port: health.port }, "health endpoints listening");
+  }
+
+  // Whatever happens to the runner, its CLIs do not outlive it.
+  process.on("exit", () => processes.killAll());
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(130);
+    }
+    logger.info({ signal, grace_ms: config.shutdown_grace_ms }, "shutting down");
+    void loop
+      .stop(config.shutdown_grace_ms)
+      .then(() => health?.close())
+      .then(() => {
+        logger.info("stopped");
+        process.exit(0);
+      });
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  logger.info(
+    { edge_url: config.edge_url, pool: config.pool, labels: config.labels, clis, concurrency: config.concurrency, local_mode: config.local_mode },
+    "runner started",
+  );
+  await loop.start();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`codeforge-runner: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,299 @@
+/**
+ * Runs one leased attempt of a task from start to finish: the job runner.
+ *
+ * workspace → clone → start the CLI → heartbeat `running` → stream its output → wait for it
+ * to exit, time out (`timeout_seconds` from the lease) or be cancelled (heartbeat or event
+ * ack) → describe the changes → flush the output → report the outcome → remove the workspace.
+ *
+ * Every way out of a task goes through one `stop(reason)`: the first reason wins and decides
+ * the outcome (`canceled`, `timed_out`), or that nothing is reported at all — a stale lease
+ * means another attempt owns the task, and at shutdown the lease is left to lapse so the edge
+ * re-queues the task. Cleanup lives in `finally` and runs whatever happened.
+ * @module
+ */
+import type { Logger } from "pino";
+import type { Completion, Lease, TaskError, TaskResult } from "../../api/index.js";
+import { backoffDelayMs, sleep } from "./backoff.js";
+import type { CliRegistry } from "./cli/registry.js";
+import type { EdgeClient } from "./edge-client.js";
+import { classifyEdgeError, describeEdgeError, isLeaseStale } from "./edge-error.js";
+import { CloneError, cloneRepository } from "./git-clone.js";
+import { gitEnv, type GitPolicy } from "./git-hardening.js";
+import { summarizeChanges, type ChangeSummary } from "./git-result.js";
+import { startHeartbeat } from "./heartbeat.js";
+import { createOutputBatcher, type OutputBatcher, type OutputStream } from "./output-batcher.js";
+import type { ProcessRunner, RunningProcess } from "./process-runner.js";
+import type { OutputParser } from "./cli/cli-adapter.js";
+import { createWorkspace, type Workspace } from "./workspace.js";
+import type { Readable } from "node:stream";
+
+/** Why a task stopped before its CLI finished on its own. */
+export type StopReason = "canceled" | "timed_out" | "lease_lost" | "shutdown" | "edge_unreachable";
+
+export interface TaskRunnerOptions {
+  client: EdgeClient;
+  registry: CliRegistry;
+  processes: ProcessRunner;
+  workspaceRoot: string;
+  gitPolicy: GitPolicy;
+  /** `PATH` for git and the CLIs. */
+  pathEnv: string;
+  logger: Logger;
+  /** Output bytes sent per task. */
+  outputMaxBytes?: number;
+  /** How long to keep retrying the completion report through network trouble. */
+  completeGiveUpAfterMs?: number;
+  /** How long to wait for the last output to reach the edge before reporting anyway. */
+  flushTimeoutMs?: number;
+  now?: () => number;
+}
+
+export interface TaskRunner {
+  /** Runs one attempt; `signal` aborts at runner shutdown. Never throws. */
+  run(lease: Lease, signal: AbortSignal): Promise<void>;
+}
+
+interface Report {
+  outcome: Completion["outcome"];
+  result: TaskResult | null;
+  error: TaskError | null;
+}
+
+/**
+ * @example
+ * const taskRunner = createTaskRunner({ client, registry, processes, workspaceRoot, gitPolicy, pathEnv, logger });
+ * const loop = createLeaseLoop({ client, run: taskRunner.run, … });
+ */
+export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
+  const { client, registry, processes, logger, now = Date.now } = options;
+  const completeGiveUpAfterMs = options.completeGiveUpAfterMs ?? 5 * 60_000;
+  const flushTimeoutMs = options.flushTimeoutMs ?? 60_000;
+
+  async function run(lease: Lease, shutdown: AbortSignal): Promise<void> {
+    const taskId = lease.task_id;
+    const log = logger.child({ task_id: taskId, attempt: lease.attempt });
+    const stopping = new AbortController();
+    let stopReason: StopReason | null = null;
+    const stop = (reason: StopReason) => {
+      if (stopReason) return;
+      stopReason = reason;
+      log.info({ reason }, "stopping task");
+      stopping.abort(reason);
+    };
+    const onShutdown = () => stop("shutdown");
+    shutdown.addEventListener("abort", onShutdown);
+    if (shutdown.aborted) stop("shutdown");
+    const timeoutTimer = setTimeout(() => stop("timed_out"), lease.task.timeout_seconds * 1000);
+
+    const batcher = createOutputBatcher({
+      leaseId: lease.lease_id,
+      post: (batch) => client.postEvents(taskId, batch),
+      outputMaxBytes: options.outputMaxBytes,
+      onAck: (ack) => {
+        if (ack.cancel_requested) stop("canceled");
+      },
+      onFatal: (err) => {
+        log.error({ err: describeEdgeError(err) }, "posting output failed for good");
+        stop(isLeaseStale(err) ? "lease_lost" : "edge_unreachable");
+      },
+      onRetry: (err, attempt, delayMs) => log.warn({ err: describeEdgeError(err), attempt, retry_in_ms: delayMs }, "posting output failed; retrying"),
+    });
+    const heartbeat = startHeartbeat({
+      client,
+      taskId,
+      leaseId: lease.lease_id,
+      intervalMs: lease.heartbeat_interval_ms,
+      logger: log,
+      onCancel: () => stop("canceled"),
+      onLeaseLost: () => stop("lease_lost"),
+    });
+
+    let workspace: Workspace | undefined;
+    let cli: RunningProcess | undefined;
+    const report = async (outcome: Report) => {
+      if (stopReason === "lease_lost" || stopReason === "shutdown") {
+        if (stopReason === "shutdown") log.warn("runner shutting down: the task is left for the edge to re-queue");
+        return;
+      }
+      await sendReport(lease, batcher, outcome, log);
+    };
+
+    try {
+      const adapter = registry.get(lease.task.cli);
+      if (!adapter) {
+        return await report(failure("runner_error", `CLI ${lease.task.cli} is not available on this runner`));
+      }
+      workspace = await createWorkspace({ root: options.workspaceRoot, taskId, attempt: lease.attempt });
+      const { url, ref } = lease.task.repo;
+      const git = gitEnv({ path: options.pathEnv, homeDir: workspace.homeDir });
+
+      batcher.log("info", `Cloning ${url} (${ref ?? "default branch"})`);
+      let baseSha: string;
+      try {
+        ({ baseSha } = await cloneRepository({
+          url,
+          ref,
+          dir: workspace.repoDir,
+          homeDir: workspace.homeDir,
+          pathEnv: options.pathEnv,
+          ...options.gitPolicy,
+          signal: stopping.signal,
+        }));
+      } catch (err) {
+        if (stopReason) return await report(stoppedReport(stopReason, null));
+        const message = err instanceof CloneError ? err.message : `clone failed: ${String(err)}`;
+        batcher.log("error", message);
+        return await report(failure("clone_failed", message));
+      }
+      if (stopReason) return await report(stoppedReport(stopReason, null));
+
+      const { command, args } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model });
+      const parser = adapter.createParser();
+      batcher.log("info", `Starting ${lease.task.cli}${lease.task.model ? ` (model ${lease.task.model})` : ""}`);
+      const spawnedAt = now();
+      const child = processes.start({
+        command,
+        args,
+        cwd: workspace.repoDir,
+        env: {
+          PATH: options.pathEnv,
+          HOME: workspace.homeDir,
+          TMPDIR: workspace.tmpDir,
+          LANG: "C.UTF-8",
+          ...adapter.env(),
+        },
+      });
+      cli = child;
+      if (child.pid !== undefined) heartbeat.setPhase("running");
+      stopping.signal.addEventListener("abort", () => child.stop());
+      if (stopping.signal.aborted) child.stop();
+
+      const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log), pump(child.stderr, "stderr", null, batcher, log)]);
+      const exit = await child.exited;
+      const reasonAtExit: StopReason | null = stopReason;
+      await pumps;
+      if (parser) batcher.pushEvents(parser.end());
+      const durationMs = now() - spawnedAt;
+
+      if (exit.spawnError) {
+        const message = `${lease.task.cli} could not be started: ${exit.spawnError}`;
+        batcher.log("error", message);
+        return await report(failure("cli_failed", message));
+      }
+      batcher.log(
+        reasonAtExit ? "warn" : "info",
+        `${lease.task.cli} ${exit.exitCode !== null ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`} after ${durationMs} ms`,
+      );
+      if (reasonAtExit === "lease_lost" || reasonAtExit === "shutdown") return await report(stoppedReport(reasonAtExit, null));
+
+      let summary: ChangeSummary | null = null;
+      try {
+        summary = await summarizeChanges({ repoDir: workspace.repoDir, baseSha, env: git });
+      } catch (err) {
+        log.error({ err: String(err) }, "could not describe the changes");
+        batcher.log("error", "Could not describe the changes the CLI made.");
+      }
+      const result: TaskResult | null = summary && {
+        exit_code: exit.exitCode,
+        duration_ms: Math.max(0, Math.round(durationMs)),
+        ...summary,
+        final_message: parser?.finalMessage ?? null,
+      };
+      if (reasonAtExit) return await report(stoppedReport(reasonAtExit, result));
+      if (exit.exitCode !== 0) {
+        const how = exit.exitCode !== null ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`;
+        return await report({ ...failure("cli_failed", `${lease.task.cli} ${how}`), result });
+      }
+      if (!result) return await report(failure("runner_error", "the runner could not describe the changes"));
+      return await report({ outcome: "succeeded", result, error: null });
+    } catch (err) {
+      log.error({ err: err instanceof Error ? err.stack : String(err) }, "task failed inside the runner");
+      await report(failure("runner_error", "the runner hit an internal error")).catch(() => undefined);
+    } finally {
+      clearTimeout(timeoutTimer);
+      shutdown.removeEventListener("abort", onShutdown);
+      cli?.stop();
+      await cli?.exited;
+      await heartbeat.stop();
+      batcher.close();
+      await workspace?.remove().catch((err: unknown) => log.error({ err: String(err), dir: workspace?.dir }, "could not remove workspace"));
+      log.info({ reason: stopReason }, "task finished");
+    }
+  }
+
+  /** Flushes the output, then reports the outcome, retrying through network trouble. */
+  async function sendReport(lease: Lease, batcher: OutputBatcher, report: Report, log: Logger): Promise<void> {
+    try {
+      await withTimeout(batcher.flush(), flushTimeoutMs);
+    } catch (err) {
+      if (isLeaseStale(err)) return;
+      log.warn({ err: describeEdgeError(err) }, "not all output reached the edge; reporting anyway");
+    }
+    const completion: Completion = {
+      lease_id: lease.lease_id,
+      outcome: report.outcome,
+      result: report.result,
+      error: report.error,
+      last_batch_seq: batcher.lastBatchSeq,
+    };
+    const firstTry = now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.complete(lease.task_id, completion);
+        log.info({ outcome: report.outcome, last_batch_seq: completion.last_batch_seq }, "reported outcome");
+        return;
+      } catch (err) {
+        const kind = classifyEdgeError(err);
+        if (kind !== "retryable" || now() - firstTry > completeGiveUpAfterMs) {
+          log.error({ err: describeEdgeError(err), outcome: report.outcome }, "could not report the outcome");
+          return;
+        }
+        const delay = backoffDelayMs(attempt);
+        log.warn({ err: describeEdgeError(err), retry_in_ms: delay }, "reporting the outcome failed; retrying");
+        await sleep(delay);
+      }
+    }
+  }
+
+  return { run };
+}
+
+/** Reads one output stream into the batcher; awaiting the batcher is what applies backpressure. */
+async function pump(stream: Readable, name: OutputStream, parser: OutputParser | null, batcher: OutputBatcher, log: Logger) {
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const events = parser?.push(chunk) ?? [];
+      const queued = batcher.pushOutput(name, chunk);
+      batcher.pushEvents(events);
+      await queued;
+    }
+  } catch (err) {
+    log.warn({ err: String(err), stream: name }, "reading CLI output failed");
+  }
+}
+
+function failure(code: TaskError["code"], message: string): Report {
+  return { outcome: "failed", result: null, error: { code, message } };
+}
+
+function stoppedReport(reason: StopReason, result: TaskResult | null): Report {
+  switch (reason) {
+    case "canceled":
+      return { outcome: "canceled", result, error: { code: "canceled", message: "the task was canceled" } };
+    case "timed_out":
+      return { outcome: "timed_out", result, error: { code: "timed_out", message: "the task ran past its timeout" } };
+    case "edge_unreachable":
+      return { outcome: "failed", result, error: { code: "runner_error", message: "the runner lost contact with the edge while streaming output" } };
+    default:
+      // lease_lost and shutdown are never reported; this value is not sent.
+      return { outcome: "failed", result, error: { code: "runner_lost", message: reason } };
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,145 @@
+// Unit + integration: the stream-json parser on hand-made lines (split chunks, multi-byte
+// characters, oversized lines) and on the real demo CLI's output.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { AgentEvent, OUTPUT_CHUNK_MAX_BYTES } from "../../api/index.js";
+import { createClaudeStreamParser } from "../../runner/src/claude-stream-parser.js";
+import { DEMO_CLI_PATH } from "../../runner/src/cli/demo.js";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const line = (json: unknown) => `${JSON.stringify(json)}\n`;
+
+describe("claude stream parser", () => {
+  it("maps init, text, tool_use, tool_result and result lines to agent events", () => {
+    const parser = createClaudeStreamParser();
+    const input =
+      line({ type: "system", subtype: "init", model: "claude-x", session_id: "s", tools: [], cwd: "/w" }) +
+      line({ type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "Hello" }, { type: "tool_use", id: "t1", name: "Bash", input: { command: "ls" } }] } }) +
+      line({ type: "user", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: [{ type: "text", text: "a.txt" }], is_error: true }] } }) +
+      line({ type: "result", subtype: "success", is_error: false, result: "Done.", total_cost_usd: 0.25, usage: { input_tokens: 10, output_tokens: 5 } });
+    const events = [...parser.push(bytes(input)), ...parser.end()];
+    expect(events).toEqual([
+      { type: "agent", kind: "init", model: "claude-x" },
+      { type: "agent", kind: "text", text: "Hello" },
+      { type: "agent", kind: "tool_use", tool: "Bash", input: '{"command":"ls"}' },
+      { type: "agent", kind: "tool_result", text: "a.txt", is_error: true },
+      { type: "agent", kind: "result", is_error: false, text: "Done.", cost_usd: 0.25, input_tokens: 10, output_tokens: 5 },
+    ]);
+    expect(parser.finalMessage).toBe("Done.");
+  });
+
+  it("gives the same events whether a line arrives whole or one byte at a time, across multi-byte characters", () => {
+    const text = line({ type: "assistant", message: { content: [{ type: "text", text: "héllo wörld — 日本語 🎉" }] } });
+    const whole = createClaudeStreamParser().push(bytes(text));
+    const parser = createClaudeStreamParser();
+    const pieces = bytes(text);
+    const split = [];
+    for (let i = 0; i < pieces.length; i++) split.push(...parser.push(pieces.subarray(i, i + 1)));
+    expect(split).toEqual(whole);
+    expect(split).toEqual([{ type: "agent", kind: "text", text: "héllo wörld — 日本語 🎉" }]);
+  });
+
+  it("parses a last line without a newline at end()", () => {
+    const parser = createClaudeStreamParser();
+    expect(parser.push(bytes(JSON.stringify({ type: "result", is_error: true, result: "boom" })))).toEqual([]);
+    expect(parser.end()).toEqual([{ type: "agent", kind: "result", is_error: true, text: "boom" }]);
+  });
+
+  it("skips non-JSON lines and unknown shapes", () => {
+    const parser = createClaudeStreamParser();
+    const events = parser.push(bytes(`plain text\n{not json\n${line({ type: "stream_event", x: 1 })}[1,2]\n${line({ type: "assistant", message: { content: [{ type: "text", text: "ok" }] } })}`));
+    expect(events).toEqual([{ type: "agent", kind: "text", text: "ok" }]);
+  });
+
+  it("drops a line longer than its cap without buffering it, and recovers on the next line", () => {
+    const parser = createClaudeStreamParser({ lineMaxBytes: 1_000 });
+    const huge = line({ type: "assistant", message: { content: [{ type: "text", text: "x".repeat(5_000) }] } });
+    const events = [];
+    for (let i = 0; i < huge.length; i += 300) events.push(...parser.push(bytes(huge.slice(i, i + 300))));
+    events.push(...parser.push(bytes(line({ type: "assistant", message: { content: [{ type: "text", text: "after" }] } }))));
+    expect(events).toEqual([{ type: "agent", kind: "text", text: "after" }]);
+  });
+
+  it("keeps every event within the contract's limits: long text is split, tool input cut", () => {
+    const parser = createClaudeStreamParser();
+    const longText = "é".repeat(OUTPUT_CHUNK_MAX_BYTES); // 2 bytes each: two chunks
+    const events = parser.push(
+      bytes(
+        line({ type: "assistant", message: { content: [{ type: "text", text: longText }, { type: "tool_use", name: "Write", input: { content: "y".repeat(40_000) } }] } }),
+      ),
+    );
+    for (const event of events) expect(AgentEvent.safeParse(event).success).toBe(true);
+    const texts = events.filter((e) => e.kind === "text").map((e) => e.text);
+    expect(texts.join("")).toBe(longText);
+    expect(texts.length).toBe(2);
+    const toolUse = events.find((e) => e.kind === "tool_use")!;
+    expect(Buffer.byteLength(toolUse.input!)).toBeLessThanOrEqual(OUTPUT_CHUNK_MAX_BYTES);
+    expect(toolUse.input).toMatch(/truncated\]$/);
+  });
+});
+
+describe("demo CLI", () => {
+  function runDemo(prompt: string, extra: string[] = []) {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), "codeforge-demo-"));
+    try {
+      const stdout = execFileSync(process.execPath, [DEMO_CLI_PATH, "-p", prompt, "--output-format", "stream-json", "--verbose", ...extra], { cwd });
+      return { stdout, notes: readFileSync(path.join(cwd, "CODEFORGE_NOTES.md"), "utf8"), cwd };
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }
+
+  it("edits the repository and prints Claude Code stream-json that parses into the expected events", () => {
+    const { stdout, notes } = runDemo("Document the build\nsecond line", ["--model", "demo-large"]);
+    expect(notes).toBe("# CodeForge notes\n\n## Requests\n\n- Document the build\n");
+    const lines = stdout.toString().trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ type: "system", subtype: "init", model: "demo-large" });
+    expect(lines[0].session_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lines.at(-1)).toMatchObject({ type: "result", subtype: "success", is_error: false, total_cost_usd: 0 });
+
+    const parser = createClaudeStreamParser();
+    const events = [...parser.push(stdout), ...parser.end()];
+    expect(events.map((e) => e.kind)).toEqual(["init", "text", "tool_use", "tool_result", "text", "result"]);
+    expect(events[2]).toMatchObject({ kind: "tool_use", tool: "Write" });
+    expect(JSON.parse(events[2]!.input!)).toMatchObject({ content: notes });
+    expect(parser.finalMessage).toBe('Noted "Document the build" in CODEFORGE_NOTES.md.');
+  });
+
+  it("honours lines, tick (with sent_at_ms), stderr and exit directives", () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), "codeforge-demo-"));
+    try {
+      const before = Date.now();
+      const result = (() => {
+        try {
+          execFileSync(process.execPath, [DEMO_CLI_PATH, "-p", "Go [demo:lines=3][demo:tick=5][demo:stderr=warn here][demo:exit=4]"], { cwd, stdio: "pipe" });
+          return null;
+        } catch (err) {
+          return err as { status: number; stdout: Buffer; stderr: Buffer };
+        }
+      })();
+      expect(result?.status).toBe(4);
+      expect(result!.stderr.toString()).toBe("warn here\n");
+      const lines = result!.stdout.toString().trim().split("\n").map((l) => JSON.parse(l));
+      const ticks = lines.filter((l) => "sent_at_ms" in l);
+      expect(ticks).toHaveLength(3);
+      for (const tick of ticks) expect(tick.sent_at_ms).toBeGreaterThanOrEqual(before);
+      expect(lines.at(-1)).toMatchObject({ type: "result", subtype: "error_during_execution", is_error: true });
+      expect(readFileSync(path.join(cwd, "CODEFORGE_NOTES.md"), "utf8")).toContain("- Go\n");
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it("writes the requested number of bulk bytes", () => {
+    const { stdout } = runDemo("[demo:bytes=300000]");
+    const jsonBytes = stdout
+      .toString()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .reduce((sum, l) => sum + Buffer.byteLength(l) + 1, 0);
+    expect(stdout.length - jsonBytes).toBe(300_000);
+  });
+});

@@ -1,0 +1,132 @@
+// Unit: configuration from YAML and environment, its precedence, and its error messages.
+import { describe, expect, it } from "vitest";
+import { ConfigError, defaultRunnerId, loadConfig } from "../../runner/src/config.js";
+
+const SECRET = "s3cret-value-that-must-never-be-printed";
+const files: Record<string, string> = {
+  "/etc/codeforge/runner.yaml": [
+    "edge_url: https://edge.example.com/",
+    `runner_secret: ${SECRET}`,
+    "pool: gpu",
+    "labels: [linux, big]",
+    "concurrency: 4",
+    "kill_grace_ms: 1000",
+    "health_port: 0",
+  ].join("\n"),
+};
+const readFile = (file: string) => {
+  const text = files[file];
+  if (text === undefined) throw Object.assign(new Error("nope"), { code: "ENOENT" });
+  return text;
+};
+const base = { readFile, hostname: "build-host.local", tmpdir: "/var/tmp" };
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("reads the YAML file named by --config and fills defaults", () => {
+    const config = loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: {} });
+    expect(config).toMatchObject({
+      edge_url: "https://edge.example.com",
+      runner_secret: SECRET,
+      runner_id: "build-host.local",
+      pool: "gpu",
+      labels: ["linux", "big"],
+      concurrency: 4,
+      workspace_root: "/var/tmp/codeforge-workspaces",
+      local_mode: false,
+      kill_grace_ms: 1000,
+      health_port: 0,
+      lease_wait_ms: 25_000,
+    });
+  });
+
+  it("lets environment variables override the file (and finds the file through CODEFORGE_RUNNER_CONFIG)", () => {
+    const config = loadConfig({
+      ...base,
+      argv: [],
+      env: {
+        CODEFORGE_RUNNER_CONFIG: "/etc/codeforge/runner.yaml",
+        CODEFORGE_POOL: "cpu",
+        CODEFORGE_LABELS: "a, b,c",
+        CODEFORGE_CONCURRENCY: "8",
+        CODEFORGE_LOCAL_MODE: "true",
+        CODEFORGE_RUNNER_ID: "runner-7",
+        CODEFORGE_WORKSPACE_ROOT: "/srv/ws",
+      },
+    });
+    expect(config).toMatchObject({ pool: "cpu", labels: ["a", "b", "c"], concurrency: 8, local_mode: true, runner_id: "runner-7", workspace_root: "/srv/ws" });
+  });
+
+  it("works from the environment alone", () => {
+    const config = loadConfig({ ...base, argv: [], env: { CODEFORGE_EDGE_URL: "http://127.0.0.1:8787", CODEFORGE_RUNNER_SECRET: SECRET } });
+    expect(config.edge_url).toBe("http://127.0.0.1:8787");
+    expect(config.concurrency).toBe(2);
+    expect(config.health_port).toBe(9464);
+  });
+
+  it("names every bad field with its variable, and never prints the secret", () => {
+    const err = errorOf(() =>
+      loadConfig({
+        ...base,
+        argv: ["--config", "/etc/codeforge/runner.yaml"],
+        env: { CODEFORGE_CONCURRENCY: "lots", CODEFORGE_POOL: "Not A Slug", CODEFORGE_LOCAL_MODE: "perhaps" },
+      }),
+    );
+    expect(err.message).toContain("concurrency (CODEFORGE_CONCURRENCY)");
+    expect(err.message).toContain("pool (CODEFORGE_POOL)");
+    expect(err.message).toContain("local_mode (CODEFORGE_LOCAL_MODE)");
+    expect(err.message).not.toContain(SECRET);
+  });
+
+  it("requires the edge URL and the secret, and refuses a short secret without echoing it", () => {
+    const missing = errorOf(() => loadConfig({ ...base, argv: [], env: {} }));
+    expect(missing.message).toContain("edge_url (CODEFORGE_EDGE_URL)");
+    expect(missing.message).toContain("runner_secret (CODEFORGE_RUNNER_SECRET)");
+    const short = errorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_EDGE_URL: "https://e.example", CODEFORGE_RUNNER_SECRET: "tiny-pw" } }));
+    expect(short.message).toMatch(/runner_secret .*at least 16/);
+    expect(short.message).not.toContain("tiny-pw");
+  });
+
+  it("refuses plain http to a remote edge outside local mode", () => {
+    const err = errorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_EDGE_URL: "http://edge.example.com", CODEFORGE_RUNNER_SECRET: SECRET } }));
+    expect(err.message).toMatch(/edge_url .*https/);
+    expect(() =>
+      loadConfig({ ...base, argv: [], env: { CODEFORGE_EDGE_URL: "http://edge.example.com", CODEFORGE_RUNNER_SECRET: SECRET, CODEFORGE_LOCAL_MODE: "1" } }),
+    ).not.toThrow();
+  });
+
+  it("reports unknown YAML keys, so a typo does not silently fall back to a default", () => {
+    files["/typo.yaml"] = `edge_url: https://e.example\nrunner_secret: ${SECRET}\nconcurency: 9\n`;
+    const err = errorOf(() => loadConfig({ ...base, argv: ["--config=/typo.yaml"], env: {} }));
+    expect(err.message).toContain("concurency");
+  });
+
+  it("reports broken YAML by position without quoting the file", () => {
+    files["/broken.yaml"] = `edge_url: https://e.example\nrunner_secret: "${SECRET}\n  : : [\n`;
+    const err = errorOf(() => loadConfig({ ...base, argv: ["--config", "/broken.yaml"], env: {} }));
+    expect(err.message).toMatch(/not valid YAML \(line \d+, column \d+\)/);
+    expect(err.message).not.toContain(SECRET);
+  });
+
+  it("reports a missing config file by name", () => {
+    const err = errorOf(() => loadConfig({ ...base, argv: ["--config", "/missing.yaml"], env: {} }));
+    expect(err.message).toBe("Cannot read config file /missing.yaml: ENOENT");
+  });
+});
+
+describe("defaultRunnerId", () => {
+  it("turns any host name into a valid runner id", () => {
+    expect(defaultRunnerId("ip-10-0-0-1.ec2.internal")).toBe("ip-10-0-0-1.ec2.internal");
+    expect(defaultRunnerId("_weird host!")).toBe("weird-host-");
+    expect(defaultRunnerId("")).toBe("runner");
+  });
+});

@@ -1,0 +1,218 @@
+// Integration, end to end in Node: a real HTTP fake edge, the real signed client, lease loop,
+// task runner, git against file:// repositories, and the demo CLI as a real child process.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { TaskResult, type OutputEvent, type RunnerEvent } from "../../api/index.js";
+import { createDemoAdapter } from "../../runner/src/cli/demo.js";
+import { createCliRegistry } from "../../runner/src/cli/registry.js";
+import { createEdgeClient } from "../../runner/src/edge-client.js";
+import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
+import { createProcessRunner } from "../../runner/src/process-runner.js";
+import { createTaskRunner } from "../../runner/src/task-runner.js";
+import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
+import { createGitFixture, type GitFixture } from "./git-fixture.js";
+
+let fixture: GitFixture;
+let edge: FakeEdge;
+let loop: LeaseLoop;
+let workspaceRoot: string;
+
+beforeAll(() => {
+  fixture = createGitFixture();
+});
+afterAll(() => fixture.remove());
+
+async function startRunner(options: { localMode?: boolean; concurrency?: number } = {}) {
+  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
+  const registry = await createCliRegistry([createDemoAdapter()]);
+  const taskRunner = createTaskRunner({
+    client,
+    registry,
+    processes: createProcessRunner({ killGraceMs: 500 }),
+    workspaceRoot,
+    gitPolicy: { allowFile: options.localMode ?? true, allowSsh: false },
+    pathEnv: process.env.PATH ?? "/usr/bin:/bin",
+    logger: pino({ level: "silent" }),
+  });
+  loop = createLeaseLoop({
+    client,
+    run: taskRunner.run,
+    concurrency: options.concurrency ?? 2,
+    leaseRequest: { runner_id: "e2e-runner", pool: "default", clis: registry.names() as ["demo"], labels: [], wait_ms: 2_000 },
+    logger: pino({ level: "silent" }),
+  });
+  void loop.start();
+}
+
+beforeEach(async () => {
+  edge = await startFakeEdge({ heartbeatIntervalMs: 150 });
+  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-e2e-"));
+});
+afterEach(async () => {
+  await loop?.stop(2_000);
+  await edge.close();
+  rmSync(workspaceRoot, { recursive: true, force: true });
+});
+
+const done = (task: FakeTask) => edge.waitFor(() => task.completion, 15_000);
+
+/** Processes whose command line contains `marker` (the prompt is on the demo CLI's argv). */
+function processesWith(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (cmdline.includes(marker)) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+function stdoutOf(events: RunnerEvent[]): OutputEvent[] {
+  return events.filter((e): e is OutputEvent => e.type === "output" && e.stream === "stdout");
+}
+
+describe("runner end to end", () => {
+  it("leases, clones, runs the demo CLI, streams events in sequence and completes with the change", async () => {
+    await startRunner();
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt: "Write the changelog\nwith details" });
+    const completion = await done(task);
+
+    expect(edge.violations).toEqual([]);
+    expect(completion.outcome).toBe("succeeded");
+    expect(completion.error).toBeNull();
+    expect(TaskResult.safeParse(completion.result).success).toBe(true);
+    const result = completion.result!;
+    expect(result.exit_code).toBe(0);
+    expect(result.changed_files).toEqual([{ path: "CODEFORGE_NOTES.md", status: "added" }]);
+    expect(result.diff_stat).toEqual({ files_changed: 1, insertions: 5, deletions: 0 });
+    expect(result.patch).toContain("+- Write the changelog");
+    expect(result.final_message).toBe('Noted "Write the changelog" in CODEFORGE_NOTES.md.');
+    expect(completion.last_batch_seq).toBe(task.batches.length);
+    expect(task.batches.map((b) => b.batch_seq)).toEqual(task.batches.map((_, i) => i + 1));
+
+    expect(task.heartbeats.some((h) => h.phase === "running")).toBe(true);
+    const events = edge.events(task.id);
+    expect(events[0]).toEqual({ type: "log", source: "runner", level: "info", message: `Cloning ${fixture.url} (main)` });
+    const agentKinds = events.filter((e) => e.type === "agent").map((e) => (e as { kind: string }).kind);
+    expect(agentKinds).toEqual(["init", "text", "tool_use", "tool_result", "text", "result"]);
+    // The raw output is complete and contiguous.
+    const stdout = stdoutOf(events);
+    let offset = 0;
+    for (const chunk of stdout) {
+      expect(chunk.offset).toBe(offset);
+      offset += Buffer.byteLength(chunk.text);
+    }
+    expect(stdout.map((c) => c.text).join("")).toMatch(/^\{"type":"system","subtype":"init"[^]*"type":"result"[^]*\n$/);
+    // The workspace is gone.
+    await edge.waitFor(() => readdirSync(workspaceRoot).length === 0);
+  });
+
+  it("reports a failing CLI as cli_failed with its exit code and stderr streamed", async () => {
+    await startRunner();
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Break [demo:exit=3][demo:stderr=something went wrong]" });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error).toEqual({ code: "cli_failed", message: "demo exited with code 3" });
+    expect(completion.result?.exit_code).toBe(3);
+    const stderr = edge.events(task.id).filter((e) => e.type === "output" && e.stream === "stderr");
+    expect(stderr.map((e) => (e as OutputEvent).text).join("")).toBe("something went wrong\n");
+    expect(edge.violations).toEqual([]);
+  });
+
+  it("reports a clone failure as clone_failed and never starts the CLI", async () => {
+    await startRunner();
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "does-not-exist" } });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error?.code).toBe("clone_failed");
+    expect(completion.error?.message).toContain("does-not-exist");
+    expect(completion.result).toBeNull();
+    expect(task.heartbeats.filter((h) => h.phase === "running")).toEqual([]);
+  });
+
+  it("refuses a file:// repository when local mode is off", async () => {
+    await startRunner({ localMode: false });
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null } });
+    const completion = await done(task);
+    expect(completion.error).toEqual({ code: "clone_failed", message: "repository refused: file:// repositories are only accepted in local mode" });
+  });
+
+  it("cancels through the heartbeat ack: the CLI is killed and the task reported canceled", async () => {
+    await startRunner();
+    const marker = `cancel-me-${Date.now()}`;
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: `${marker} [demo:sleep=60000]` });
+    await edge.waitFor(() => task.status === "running" && processesWith(marker).length > 0);
+    const cancelledAt = Date.now();
+    edge.cancel(task.id);
+    const completion = await done(task);
+    expect(Date.now() - cancelledAt).toBeLessThan(3_000);
+    expect(completion.outcome).toBe("canceled");
+    expect(completion.error?.code).toBe("canceled");
+    expect(completion.result?.exit_code).toBeNull();
+    expect(processesWith(marker)).toEqual([]);
+    expect(edge.violations).toEqual([]);
+  });
+
+  it("times out a CLI that runs past timeout_seconds", async () => {
+    await startRunner();
+    const marker = `slow-${Date.now()}`;
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: `${marker} [demo:sleep=60000]`, timeout_seconds: 1 });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("timed_out");
+    expect(completion.error?.code).toBe("timed_out");
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it("stops the CLI and reports nothing once the lease is stale", async () => {
+    await startRunner();
+    const marker = `stale-${Date.now()}`;
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: `${marker} [demo:sleep=60000]` });
+    await edge.waitFor(() => task.status === "running" && processesWith(marker).length > 0);
+    edge.revoke(task.id);
+    await edge.waitFor(() => processesWith(marker).length === 0, 5_000);
+    await edge.waitFor(() => readdirSync(workspaceRoot).length === 0);
+    expect(task.completion).toBeNull();
+  });
+
+  it("retries event batches through edge failures without gaps or changed content", async () => {
+    await startRunner();
+    edge.failEvents(3, 503);
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Flaky network [demo:lines=50]" });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("succeeded");
+    expect(edge.violations).toEqual([]);
+    const texts = edge.events(task.id).filter((e) => e.type === "agent" && e.kind === "text");
+    expect(texts.length).toBe(52);
+  });
+
+  it("delivers a large output stream completely", async () => {
+    await startRunner();
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Bulk [demo:bytes=3000000]" });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("succeeded");
+    const stdout = stdoutOf(edge.events(task.id));
+    const last = stdout.at(-1)!;
+    const total = last.offset + Buffer.byteLength(last.text);
+    expect(total).toBeGreaterThan(3_000_000);
+    expect(stdout.map((c) => c.text).join("")).toContain("The quick brown fox");
+    expect(edge.violations).toEqual([]);
+  });
+
+  it("at shutdown, stops a running task after the grace period and leaves its lease to lapse", async () => {
+    await startRunner();
+    const marker = `shutdown-${Date.now()}`;
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: `${marker} [demo:sleep=60000]` });
+    await edge.waitFor(() => task.status === "running" && processesWith(marker).length > 0);
+    await loop.stop(200);
+    expect(processesWith(marker)).toEqual([]);
+    expect(task.completion).toBeNull();
+    expect(readdirSync(workspaceRoot)).toEqual([]);
+  });
+});
