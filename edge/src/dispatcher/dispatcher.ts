@@ -21,9 +21,14 @@ export class Dispatcher extends DurableObject<Env> {
     migrate(ctx.storage.sql, QUEUE_MIGRATIONS);
   }
 
-  /** Queues a task, or hands it straight to a waiting runner that can run it. Idempotent. */
-  async enqueue(entry: QueueEntry): Promise<void> {
-    if (!this.waiters.offer(entry)) insertEntry(this.ctx.storage.sql, entry);
+  /**
+   * Queues a task, or hands it straight to a waiting runner that can run it. Idempotent.
+   * Returns true for a hand-off: the task is then in no queue until that runner leases it.
+   */
+  async enqueue(entry: QueueEntry): Promise<boolean> {
+    if (this.waiters.offer(entry)) return true;
+    insertEntry(this.ctx.storage.sql, entry);
+    return false;
   }
 
   async remove(taskId: string): Promise<void> {

@@ -17,6 +17,11 @@ import { isTerminal } from "../../../api/task.js";
  * task taken off the queue by a runner whose request then died is never lost. */
 export const REQUEUE_CHECK_MS = 30_000;
 
+/** After a hand-off to a waiting runner, the object checks this soon that the lease came.
+ * A live runner leases within milliseconds; one that hung up its long poll never will, and
+ * the task must not sit unoffered until the next re-queue check. */
+export const HANDOFF_CHECK_MS = 5_000;
+
 /** After an attempt's timeout the runner kills the CLI and reports; the edge waits this much
  * longer before declaring the attempt timed out itself (runner gone or unreachable). */
 export const TIMEOUT_GRACE_MS = 30_000;
@@ -175,6 +180,14 @@ export function cancel(s: LifecycleState, cmd: { now: number }): Decision {
   }
   if (s.cancelRequestedAt !== null) return { ok: true, state: s, changes: [], effects: [] };
   return { ok: true, state: { ...s, cancelRequestedAt: cmd.now }, changes: [], effects: [] };
+}
+
+/** The dispatcher handed the task to a waiting runner: re-offer it soon unless it is leased. */
+export function handedOff(s: LifecycleState, now: number): Decision {
+  if (s.status !== "queued" || s.requeueAt === null || s.requeueAt <= now + HANDOFF_CHECK_MS) {
+    return { ok: true, state: s, changes: [], effects: [] };
+  }
+  return { ok: true, state: { ...s, requeueAt: now + HANDOFF_CHECK_MS }, changes: [], effects: [] };
 }
 
 /** What the alarm does at `now`: re-offer a queued task, or end or retry a lapsed attempt. */

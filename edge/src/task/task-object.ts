@@ -268,6 +268,15 @@ export class TaskObject extends DurableObject<Env> {
     broadcast(this.ctx, [appendEvent(this.sql, { ts: now, attempt, body }).frame]);
   }
 
+  /** After a hand-off, re-arms the alarm to re-offer the task soon if that runner never leases it. */
+  private expectLeaseSoon(): void {
+    const task = this.load();
+    if (!task) return;
+    const now = Date.now();
+    const decision = lifecycle.handedOff(task.state, now);
+    if (decision.ok && decision.state !== task.state) this.record(decision.state, decision.changes, now);
+  }
+
   /** Effects talk to the task's dispatcher; failures are logged and healed by the re-queue alarm. */
   private async carryOut(effects: readonly lifecycle.Effect[], task: TaskRecord): Promise<void> {
     if (effects.length === 0) return;
@@ -275,7 +284,8 @@ export class TaskObject extends DurableObject<Env> {
     for (const effect of effects) {
       try {
         if (effect === "enqueue") {
-          await dispatcher.enqueue({ taskId: task.id, priority: task.spec.priority, cli: task.spec.cli, labels: task.spec.labels });
+          const handed = await dispatcher.enqueue({ taskId: task.id, priority: task.spec.priority, cli: task.spec.cli, labels: task.spec.labels });
+          if (handed) this.expectLeaseSoon();
         } else {
           await dispatcher.remove(task.id);
         }
