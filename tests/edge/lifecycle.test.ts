@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import * as lifecycle from "../../edge/src/task/lifecycle.js";
-import { REQUEUE_CHECK_MS, TIMEOUT_GRACE_MS, type LifecycleState, type Timing } from "../../edge/src/task/lifecycle.js";
+import { HANDOFF_CHECK_MS, REQUEUE_CHECK_MS, TIMEOUT_GRACE_MS, type LifecycleState, type Timing } from "../../edge/src/task/lifecycle.js";
 
 const T0 = 1_700_000_000_000;
 const timing: Timing = { leaseTtlMs: 30_000, cancelGraceMs: 19_000 };
@@ -151,6 +151,20 @@ describe("lifecycle", () => {
     expect(d.effects).toEqual(["enqueue"]);
     expect(d.state.requeueAt).toBe(T0 + 2 * REQUEUE_CHECK_MS);
     expect(d.changes).toEqual([]);
+  });
+
+  it("checks soon after a hand-off to a waiting runner, and not at all once leased", () => {
+    const s = queued();
+    const handed = ok(lifecycle.handedOff(s, T0 + 100));
+    expect(handed.state.requeueAt).toBe(T0 + 100 + HANDOFF_CHECK_MS);
+    expect(lifecycle.nextDeadline(handed.state, timing)).toBe(T0 + 100 + HANDOFF_CHECK_MS);
+    expect(handed.changes).toEqual([]);
+    expect(handed.effects).toEqual([]);
+    // The runner hung up: at the check, the task offers itself again.
+    expect(ok(lifecycle.onAlarm(handed.state, T0 + 100 + HANDOFF_CHECK_MS, timing)).effects).toEqual(["enqueue"]);
+    // The lease came first: nothing to do.
+    const l = leased(s, T0 + 50);
+    expect(ok(lifecycle.handedOff(l, T0 + 100)).state).toBe(l);
   });
 
   describe("nextDeadline", () => {

@@ -3,9 +3,13 @@
  * gets a new task at once; tasks go only to runners with their CLI and labels; higher
  * priority first, then submission order.
  */
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Lease } from "../../api/runner-protocol.js";
-import { createTask, dispatcherOf, getTask, uniquePool } from "./api-client.js";
+import { signRequest } from "../../api/signing.js";
+import { ORIGIN, createTask, dispatcherOf, getTask, uniquePool } from "./api-client.js";
+import { advanceClock, fireAlarm } from "./clock.js";
+import { TEST_RUNNER_SECRETS } from "./credentials.js";
 import { requestLease, takeLease } from "./runner-client.js";
 
 /** Waits until `count` runners are parked in `pool`'s dispatcher. */
@@ -105,5 +109,32 @@ describe("long-poll dispatch", () => {
     const task = await createTask({ pool: poolA });
     expect((await requestLease({ pool: poolB })).status).toBe(204);
     expect((await takeLease({ pool: poolA })).task_id).toBe(task.id);
+  });
+
+  it("re-offers within seconds a task handed to a runner that hung up its long poll", async () => {
+    const pool = uniquePool();
+    // A runner polls, then goes away (restart, network cut) while its poll is parked.
+    const body = JSON.stringify({ runner_id: "vanished", pool, clis: ["demo"], wait_ms: 20_000 });
+    const headers = await signRequest({ secret: TEST_RUNNER_SECRETS[0], method: "POST", pathAndQuery: "/runner/v1/lease", body });
+    const hangUp = new AbortController();
+    const abandoned = SELF.fetch(`${ORIGIN}/runner/v1/lease`, { method: "POST", body, headers, signal: hangUp.signal }).catch(() => "aborted");
+    await runnersWaiting(pool, 1);
+    hangUp.abort();
+    expect(await abandoned).toBe("aborted");
+
+    const task = await createTask({ pool });
+    // Nobody leased it: the hand-off went to the runner that is gone.
+    expect((await requestLease({ pool, runner_id: "alive" })).status).toBe(204);
+    expect((await getTask(task.id)).status).toBe("queued");
+
+    // A few seconds later (not the 30 s re-queue check) the task offers itself again.
+    const pending = requestLease({ pool, runner_id: "alive", wait_ms: 5_000 });
+    await runnersWaiting(pool, 1);
+    advanceClock(5_000);
+    await fireAlarm(task.id);
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(Lease.parse(await res.json()).task_id).toBe(task.id);
+    expect(await getTask(task.id)).toMatchObject({ status: "leased", runner_id: "alive" });
   });
 });
