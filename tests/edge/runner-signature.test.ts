@@ -4,6 +4,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { RUNNER_BODY_MAX_BYTES } from "../../api/limits.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signRequest } from "../../api/signing.js";
 import { ORIGIN, expectError, uniquePool } from "./api-client.js";
 import { TEST_RUNNER_SECRETS } from "./credentials.js";
@@ -78,6 +79,11 @@ describe("runner signature", () => {
     // Unsigned garbage and an unsigned request for an unknown task get the same 401.
     await expectError(await post(PATH, "{not json", {}), 401, "unauthorized");
     await expectError(await post("/runner/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/complete", "{}", {}), 401, "unauthorized");
+  });
+
+  it("refuses a body over the runner limit with 413 before reading it as JSON", async () => {
+    const res = await runnerPost(PATH, "x".repeat(RUNNER_BODY_MAX_BYTES + 1));
+    await expectError(res, 413, "payload_too_large");
   });
 
   it("answers a signed but invalid request with a 400 envelope naming the field", async () => {

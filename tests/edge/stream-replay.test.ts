@@ -57,6 +57,23 @@ describe("stream replay", () => {
     expect(outputs).toHaveLength(20);
   });
 
+  it("keeps streaming to the others when one watcher hangs up", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool });
+    const leaving = await openStream(task.id);
+    const staying = await openStream(task.id);
+    const lease = await startRunning(pool);
+    await leaving.waitForSeq(3);
+    leaving.close();
+    await within(leaving.closed, 5_000, "close handshake");
+
+    expect((await postEvents(task.id, lease.lease_id, 1, outputEvents(2))).status).toBe(200);
+    expect((await complete(task.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 1, result: sampleResult() })).status).toBe(200);
+    expect((await within(staying.closed, 5_000, "close after the task ended")).code).toBe(1000);
+    expect(seqs(staying.frames)).toEqual(range(1, 7));
+    expect(seqs(leaving.frames)).toEqual(range(1, 3));
+  });
+
   it("replays the whole log of an ended task and closes cleanly", async () => {
     const pool = uniquePool();
     const task = await createTask({ pool });
