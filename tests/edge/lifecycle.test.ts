@@ -75,6 +75,15 @@ describe("lifecycle", () => {
     expect(lifecycle.checkLease(queued(), "hash-1")).toMatchObject({ ok: false, code: "lease_stale" });
   });
 
+  it("answers a retried completion of the same lease without changing anything", () => {
+    const s = running(leased(queued(), T0), T0);
+    const done = ok(lifecycle.complete(s, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 }));
+    const again = ok(lifecycle.complete(done.state, { leaseHash: "hash-1", outcome: "failed", error: null, lastBatchSeq: 0, now: T0 + 9 }));
+    expect(again.changes).toEqual([]);
+    expect(again.state).toEqual(done.state);
+    expect(lifecycle.complete(done.state, { leaseHash: "other", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 })).toMatchObject({ ok: false, code: "lease_stale" });
+  });
+
   it("accepts batches in order, treats repeats as duplicates and refuses gaps", () => {
     const s = running(leased(queued(), T0), T0);
     const one = lifecycle.acceptBatch(s, { leaseHash: "hash-1", batchSeq: 1 });

@@ -64,6 +64,20 @@ describe("runner protocol", () => {
     expect((await getTask(task.id)).status).toBe("succeeded");
   });
 
+  it("answers a retried completion (its answer was lost) with the same status and stores nothing twice", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool });
+    const lease = await startRunning(pool);
+    const first = await complete(task.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 0, result: sampleResult() });
+    expect(first.status).toBe(200);
+    const seqAfterFirst = (await getTask(task.id)).last_seq;
+
+    const retry = await complete(task.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 0, result: sampleResult() });
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toEqual({ status: "succeeded" });
+    expect((await getTask(task.id)).last_seq).toBe(seqAfterFirst);
+  });
+
   it("refuses every write with a lease that lapsed and was re-granted: 409 lease_stale", async () => {
     const pool = uniquePool();
     const task = await createTask({ pool });

@@ -42,6 +42,8 @@ export interface LifecycleState {
   finishedAt: number | null;
   /** Last runner event batch stored in this attempt. */
   lastBatchSeq: number;
+  /** Lease whose runner reported the task's end, so a retried report is answered, not refused. */
+  completedLeaseHash: string | null;
   error: TaskError | null;
 }
 
@@ -87,6 +89,7 @@ export function initialState(input: { maxAttempts: number; timeoutMs: number; no
       startedAt: null,
       finishedAt: null,
       lastBatchSeq: 0,
+      completedLeaseHash: null,
       error: null,
     },
     changes: [{ status: "queued", runnerId: null, error: null }],
@@ -163,13 +166,15 @@ export function complete(
     now: number;
   },
 ): Decision {
+  // The runner retried a report whose answer it lost: the task already ended by it.
+  if (s.completedLeaseHash !== null && s.completedLeaseHash === cmd.leaseHash) return { ok: true, state: s, changes: [], effects: [] };
   const stale = checkLease(s, cmd.leaseHash);
   if (stale) return stale;
   if (cmd.lastBatchSeq !== s.lastBatchSeq) {
     return refuse("sequence_gap", `runner sent batches up to ${cmd.lastBatchSeq} but ${s.lastBatchSeq} arrived; send the rest first`);
   }
   const error = cmd.outcome === "succeeded" ? null : (cmd.error ?? defaultError(cmd.outcome));
-  return finish(s, cmd.outcome, error, cmd.now, []);
+  return finish({ ...s, completedLeaseHash: cmd.leaseHash }, cmd.outcome, error, cmd.now, []);
 }
 
 /** A client cancels: a queued task ends now; a leased one is told through its heartbeat. */

@@ -28,6 +28,7 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
         cancel_requested_at INTEGER,
         requeue_at INTEGER,
         last_batch_seq INTEGER NOT NULL,
+        completed_lease_hash TEXT,
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
         started_at INTEGER,

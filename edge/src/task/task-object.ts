@@ -201,6 +201,8 @@ export class TaskObject extends DurableObject<Env> {
       now,
     });
     if (!decision.ok) return decision;
+    // A retried report of the same lease: answer as before, store nothing twice.
+    if (decision.changes.length === 0) return { ok: true, value: { status: decision.state.status } };
     if (input.result) {
       saveResult(this.sql, input.result);
       this.appendAndBroadcast(task.state.attempt, { type: "result", result: input.result }, now);

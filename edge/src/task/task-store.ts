@@ -36,6 +36,7 @@ interface TaskRow extends Record<string, SqlStorageValue> {
   cancel_requested_at: number | null;
   requeue_at: number | null;
   last_batch_seq: number;
+  completed_lease_hash: string | null;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -74,6 +75,7 @@ export function loadTask(sql: Sql): TaskRecord | null {
       startedAt: row.started_at,
       finishedAt: row.finished_at,
       lastBatchSeq: row.last_batch_seq,
+      completedLeaseHash: row.completed_lease_hash,
       error: row.error ? (JSON.parse(row.error) as TaskError) : null,
     },
   };
@@ -106,8 +108,8 @@ export function insertTask(
 export function saveState(sql: Sql, s: LifecycleState, now: number): void {
   sql.exec(
     `UPDATE task SET status = ?, attempt = ?, runner_id = ?, lease_hash = ?, lease_expires_at = ?,
-       attempt_started_at = ?, cancel_requested_at = ?, requeue_at = ?, last_batch_seq = ?, started_at = ?,
-       finished_at = ?, error = ?, updated_at = ?`,
+       attempt_started_at = ?, cancel_requested_at = ?, requeue_at = ?, last_batch_seq = ?, completed_lease_hash = ?,
+       started_at = ?, finished_at = ?, error = ?, updated_at = ?`,
     s.status,
     s.attempt,
     s.runnerId,
@@ -117,6 +119,7 @@ export function saveState(sql: Sql, s: LifecycleState, now: number): void {
     s.cancelRequestedAt,
     s.requeueAt,
     s.lastBatchSeq,
+    s.completedLeaseHash,
     s.startedAt,
     s.finishedAt,
     s.error ? JSON.stringify(s.error) : null,
