@@ -4,8 +4,9 @@
  * Everything is staged (`git add -A`) and compared with the commit that was checked out, so
  * changes the CLI committed itself are counted as well as those it left in the tree. Git's
  * output is read as a stream and never held whole: the file list stops growing at
- * `CHANGED_FILES_MAX` (still counting), and the patch stops at `PATCH_MAX_BYTES`, cut at a
- * line end, with the git process stopped as soon as the cap is reached.
+ * `CHANGED_FILES_MAX` entries or 256 KiB of paths (still counting), and the patch stops at
+ * `PATCH_MAX_BYTES`, cut at a line end, with the git process stopped as soon as the cap is
+ * reached.
  * @module
  */
 import { execa } from "execa";
@@ -33,6 +34,12 @@ export interface SummarizeOptions {
 const STDERR_KEEP_BYTES = 2_048;
 
 /**
+ * Path bytes listed in `changed_files`: with the capped patch, keeps a completion report well
+ * under the edge's 1 MiB body limit even when paths are long.
+ */
+const CHANGED_PATHS_MAX_BYTES = 262_144;
+
+/**
  * Stages the checkout and describes its changes against `baseSha`.
  * @example
  * const summary = await summarizeChanges({ repoDir: ws.repoDir, baseSha, env: gitEnv({ path, homeDir }) });
@@ -49,6 +56,7 @@ export async function summarizeChanges(options: SummarizeOptions): Promise<Chang
   let listed = 0;
   let pendingStatus: { status: ChangedFile["status"]; paths: number } | null = null;
   let pathsSeen = 0;
+  let pathBytes = 0;
   await git([...diff, "--name-status", "-z", options.baseSha, "--"], (chunk) => {
     for (const token of names.push(chunk)) {
       if (!pendingStatus) {
@@ -58,7 +66,8 @@ export async function summarizeChanges(options: SummarizeOptions): Promise<Chang
       }
       if (++pathsSeen < pendingStatus.paths) continue; // the old path of a rename or copy
       listed++;
-      if (changed.length < changedFilesMax) changed.push({ path: token, status: pendingStatus.status });
+      pathBytes += Buffer.byteLength(token);
+      if (changed.length < changedFilesMax && pathBytes <= CHANGED_PATHS_MAX_BYTES) changed.push({ path: token, status: pendingStatus.status });
       pendingStatus = null;
     }
   });

@@ -21,6 +21,7 @@ import { createLeaseLoop } from "./lease-loop.js";
 import { createProcessRunner } from "./process-runner.js";
 import { createTaskRunner } from "./task-runner.js";
 
+/** Sent as `runner_version` in lease requests and in the User-Agent. */
 export const RUNNER_VERSION = "0.1.0";
 
 /** PATH for git and CLIs when the runner's own is unset. */
@@ -46,8 +47,7 @@ async function main(): Promise<void> {
 
   const registry = await createCliRegistry([createDemoAdapter()]);
   const clis = registry.names();
-  const [firstCli, ...otherClis] = clis;
-  if (firstCli === undefined) {
+  if (clis.length === 0) {
     logger.fatal("no coding CLI is available on this machine; nothing to lease");
     process.exit(1);
   }
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       runner_id: config.runner_id,
       runner_version: RUNNER_VERSION,
       pool: config.pool,
-      clis: [firstCli, ...otherClis],
+      clis,
       labels: config.labels,
       wait_ms: config.lease_wait_ms,
     },

@@ -11,9 +11,11 @@
  * re-queues the task. Cleanup lives in `finally` and runs whatever happened.
  * @module
  */
+import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { Completion, Lease, TaskError, TaskResult } from "../../api/index.js";
 import { backoffDelayMs, sleep } from "./backoff.js";
+import type { OutputParser } from "./cli/cli-adapter.js";
 import type { CliRegistry } from "./cli/registry.js";
 import type { EdgeClient } from "./edge-client.js";
 import { classifyEdgeError, describeEdgeError, isLeaseStale } from "./edge-error.js";
@@ -23,9 +25,7 @@ import { summarizeChanges, type ChangeSummary } from "./git-result.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { createOutputBatcher, type OutputBatcher, type OutputStream } from "./output-batcher.js";
 import type { ProcessRunner, RunningProcess } from "./process-runner.js";
-import type { OutputParser } from "./cli/cli-adapter.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
-import type { Readable } from "node:stream";
 
 /** Why a task stopped before its CLI finished on its own. */
 export type StopReason = "canceled" | "timed_out" | "lease_lost" | "shutdown" | "edge_unreachable";

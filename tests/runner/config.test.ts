@@ -1,4 +1,6 @@
 // Unit: configuration from YAML and environment, its precedence, and its error messages.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ConfigError, defaultRunnerId, loadConfig } from "../../runner/src/config.js";
 
@@ -120,6 +122,18 @@ describe("loadConfig", () => {
   it("reports a missing config file by name", () => {
     const err = errorOf(() => loadConfig({ ...base, argv: ["--config", "/missing.yaml"], env: {} }));
     expect(err.message).toBe("Cannot read config file /missing.yaml: ENOENT");
+  });
+});
+
+describe("runner.example.yaml", () => {
+  it("is a valid configuration once a secret is supplied", () => {
+    const example = fileURLToPath(new URL("../../runner/runner.example.yaml", import.meta.url));
+    const config = loadConfig({
+      argv: ["--config", example],
+      env: { CODEFORGE_RUNNER_SECRET: SECRET },
+      readFile: (file) => readFileSync(file, "utf8"),
+    });
+    expect(config).toMatchObject({ edge_url: "http://127.0.0.1:8787", local_mode: true, concurrency: 2, output_max_bytes: 32 * 1_048_576 });
   });
 });
 

@@ -41,7 +41,7 @@ async function startRunner(options: { localMode?: boolean; concurrency?: number 
     client,
     run: taskRunner.run,
     concurrency: options.concurrency ?? 2,
-    leaseRequest: { runner_id: "e2e-runner", pool: "default", clis: registry.names() as ["demo"], labels: [], wait_ms: 2_000 },
+    leaseRequest: { runner_id: "e2e-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
     logger: pino({ level: "silent" }),
   });
   void loop.start();
