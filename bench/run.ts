@@ -21,6 +21,7 @@ import { newSecret, newTaskId } from "../api/ids.js";
 import { Lease } from "../api/runner-protocol.js";
 import { signRequest } from "../api/signing.js";
 import type { StreamEvent } from "../api/stream-events.js";
+import { isTerminal } from "../api/task.js";
 import { ApiClient } from "../client/api-client.js";
 import { ensureDemoRepo } from "../scripts/demo-repo.js";
 import { freePort, startEdge, startRunner, type ManagedProcess } from "../scripts/local-stack.js";
@@ -123,7 +124,15 @@ function watch(client: ApiClient, taskId: string, count: number, onFrame: (event
     Array.from({ length: count }, () =>
       new Promise<void>((resolve, reject) => {
         const ws = new WebSocket(client.streamUrl(taskId, 0), { headers: client.authHeaders });
-        ws.on("message", (data) => onFrame(JSON.parse(String(data)) as StreamEvent, Date.now()));
+        ws.on("message", (data) => {
+          const event = JSON.parse(String(data)) as StreamEvent;
+          onFrame(event, Date.now());
+          // The final status is the last event; don't wait for wrangler dev's proxy to close TCP.
+          if (event.type === "status" && isTerminal(event.status)) {
+            ws.terminate();
+            resolve();
+          }
+        });
         ws.on("close", () => resolve());
         ws.on("error", reject);
       }),

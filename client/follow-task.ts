@@ -27,8 +27,14 @@ export async function* followTask(client: ApiClient, taskId: string, options: Fo
       received = true;
       if (event.seq <= since) continue; // never yield twice, whatever the server does
       since = event.seq;
-      if (event.type === "status" && isTerminal(event.status as TaskStatus)) ended = true;
       yield event;
+      // The final status is the log's last event. Stop here rather than wait for the socket to
+      // close: some proxies (wrangler dev's among them) hold the TCP connection open for seconds
+      // after the close frame.
+      if (event.type === "status" && isTerminal(event.status as TaskStatus)) {
+        ended = true;
+        break;
+      }
     }
     if (ended || options.signal?.aborted) return;
     failures = received ? 0 : failures + 1;

@@ -25,14 +25,31 @@ async function collect(taskId: string, since = 0): Promise<StreamEvent[]> {
   return events;
 }
 
-/** Raw WebSocket: every frame until the server closes, and the close code. */
+/**
+ * Raw WebSocket: every frame until the server's close frame, and its close code. wrangler dev's
+ * proxy keeps the TCP connection for ~10 s after the close frame, so the test does not wait for
+ * the socket itself to close: it watches for the CLOSING state that the close frame causes.
+ */
 function rawStream(taskId: string, since: number): Promise<{ events: StreamEvent[]; code: number }> {
   return new Promise((resolve, reject) => {
     const events: StreamEvent[] = [];
     const ws = new WebSocket(stack.client.streamUrl(taskId, since), { headers: stack.client.authHeaders });
+    const finish = (code: number) => {
+      clearInterval(poll);
+      ws.terminate();
+      resolve({ events, code });
+    };
+    const poll = setInterval(() => {
+      // ws keeps the code of a received close frame here; CLOSING means that frame arrived.
+      const code = (ws as unknown as { _closeCode: number })._closeCode;
+      if (ws.readyState === WebSocket.CLOSING && code !== 1006) finish(code);
+    }, 5);
     ws.on("message", (data) => events.push(JSON.parse(String(data)) as StreamEvent));
-    ws.on("close", (code) => resolve({ events, code }));
-    ws.on("error", reject);
+    ws.on("close", (code) => finish(code));
+    ws.on("error", (err) => {
+      clearInterval(poll);
+      reject(err);
+    });
   });
 }
 
