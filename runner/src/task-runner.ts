@@ -110,12 +110,18 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
 
     let workspace: Workspace | undefined;
     let cli: RunningProcess | undefined;
-    const report = async (outcome: Report) => {
-      if (stopReason === "lease_lost" || stopReason === "shutdown") {
-        if (stopReason === "shutdown") log.warn("runner shutting down: the task is left for the edge to re-queue");
+    /**
+     * Reports unless the lease is gone, or the task was stopped for shutdown. `reason` is the
+     * stop reason that decided the outcome: a shutdown that arrives after the CLI finished on
+     * its own does not withhold a finished task's report.
+     */
+    const report = async (outcome: Report, reason: StopReason | null = stopReason) => {
+      if (stopReason === "lease_lost" || reason === "lease_lost") return;
+      if (reason === "shutdown") {
+        log.warn("runner shutting down: the task is left for the edge to re-queue");
         return;
       }
-      await sendReport(lease, batcher, outcome, log);
+      await sendReport(lease, batcher, outcome, log, shutdown);
     };
 
     try {
@@ -178,13 +184,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       if (exit.spawnError) {
         const message = `${lease.task.cli} could not be started: ${exit.spawnError}`;
         batcher.log("error", message);
-        return await report(failure("cli_failed", message));
+        return await report(failure("cli_failed", message), reasonAtExit);
       }
       batcher.log(
         reasonAtExit ? "warn" : "info",
         `${lease.task.cli} ${exit.exitCode !== null ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`} after ${durationMs} ms`,
       );
-      if (reasonAtExit === "lease_lost" || reasonAtExit === "shutdown") return await report(stoppedReport(reasonAtExit, null));
+      if (reasonAtExit === "lease_lost" || reasonAtExit === "shutdown") return await report(stoppedReport(reasonAtExit, null), reasonAtExit);
 
       let summary: ChangeSummary | null = null;
       try {
@@ -199,13 +205,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         ...summary,
         final_message: parser?.finalMessage ?? null,
       };
-      if (reasonAtExit) return await report(stoppedReport(reasonAtExit, result));
+      if (reasonAtExit) return await report(stoppedReport(reasonAtExit, result), reasonAtExit);
       if (exit.exitCode !== 0) {
         const how = exit.exitCode !== null ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`;
-        return await report({ ...failure("cli_failed", `${lease.task.cli} ${how}`), result });
+        return await report({ ...failure("cli_failed", `${lease.task.cli} ${how}`), result }, null);
       }
-      if (!result) return await report(failure("runner_error", "the runner could not describe the changes"));
-      return await report({ outcome: "succeeded", result, error: null });
+      if (!result) return await report(failure("runner_error", "the runner could not describe the changes"), null);
+      return await report({ outcome: "succeeded", result, error: null }, null);
     } catch (err) {
       log.error({ err: err instanceof Error ? err.stack : String(err) }, "task failed inside the runner");
       await report(failure("runner_error", "the runner hit an internal error")).catch(() => undefined);
@@ -221,8 +227,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     }
   }
 
-  /** Flushes the output, then reports the outcome, retrying through network trouble. */
-  async function sendReport(lease: Lease, batcher: OutputBatcher, report: Report, log: Logger): Promise<void> {
+  /** Flushes the output, then reports the outcome, retrying through network trouble (not past shutdown). */
+  async function sendReport(lease: Lease, batcher: OutputBatcher, report: Report, log: Logger, shutdown: AbortSignal): Promise<void> {
     try {
       await withTimeout(batcher.flush(), flushTimeoutMs);
     } catch (err) {
@@ -244,13 +250,14 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         return;
       } catch (err) {
         const kind = classifyEdgeError(err);
-        if (kind !== "retryable" || now() - firstTry > completeGiveUpAfterMs) {
+        // At shutdown one more try is all there is time for.
+        if (kind !== "retryable" || shutdown.aborted || now() - firstTry > completeGiveUpAfterMs) {
           log.error({ err: describeEdgeError(err), outcome: report.outcome }, "could not report the outcome");
           return;
         }
         const delay = backoffDelayMs(attempt);
         log.warn({ err: describeEdgeError(err), retry_in_ms: delay }, "reporting the outcome failed; retrying");
-        await sleep(delay);
+        await sleep(delay, shutdown);
       }
     }
   }
