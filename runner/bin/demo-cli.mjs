@@ -5,8 +5,9 @@
  * It stands in for Claude Code in tests, demos and benchmarks. Called the way Claude Code is
  * called for a non-interactive run —
  *
- *   demo-cli.mjs -p <prompt> --output-format stream-json --verbose [--model <model>]
+ *   demo-cli.mjs -p [<prompt>] --output-format stream-json --verbose [--model <model>]
  *
+ * (the prompt as an argument, or, as CodeForge passes it, on stdin)
  * — it appends `- <first line of the prompt>` under a `## Requests` heading to
  * `CODEFORGE_NOTES.md` in its working directory (creating the file), and prints Claude Code's
  * `stream-json` lines in Claude Code's own shapes: a `system`/`init` line, `assistant` text,
@@ -35,7 +36,8 @@ import path from "node:path";
 
 const started = Date.now();
 const args = parseArgs(process.argv.slice(2));
-const prompt = args.prompt ?? "";
+// Like `claude -p`: the prompt is the argument after -p, or else whatever arrives on stdin.
+const prompt = args.prompt ?? (process.stdin.isTTY ? "" : readFileSync(0, "utf8"));
 const directives = parseDirectives(prompt);
 const model = args.model ?? "demo-1";
 const sessionId = uuidFrom(`session:${prompt}`);
@@ -152,7 +154,9 @@ function parseArgs(argv) {
   const out = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "-p" || arg === "--print") out.prompt = argv[++i];
+    if (arg === "-p" || arg === "--print") {
+      if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) out.prompt = argv[++i];
+    }
     else if (arg === "--model") out.model = argv[++i];
     else if (arg === "--output-format") out.format = argv[++i];
     // --verbose and unknown flags are accepted and ignored, as a forward-compatible CLI would.

@@ -3,7 +3,8 @@
  *
  * The CLI is an untrusted program acting on untrusted input, so: an argv array and never a
  * shell; `extendEnv: false`, so the runner's own secrets (its HMAC key above all) never reach
- * it and only the variables given here do; stdin closed; output left as streams for the
+ * it and only the variables given here do; stdin carries the given input (the prompt) and is
+ * then closed, or is closed from the start; output left as streams for the
  * caller to consume at its own pace (`buffer: false`). `detached: true` makes the CLI lead a
  * new process group, so stopping it signals the whole group — SIGTERM, then SIGKILL after the
  * grace period — and reaches the tools and shells it started, not just the direct child. When
@@ -21,6 +22,8 @@ export interface ProcessSpec {
   cwd: string;
   /** The complete environment of the process; nothing else is inherited. */
   env: Record<string, string>;
+  /** Written to stdin, which is then closed; without it stdin is closed at once. */
+  input?: string;
 }
 
 export interface ProcessExit {
@@ -51,7 +54,7 @@ export interface ProcessRunner {
 /**
  * @example
  * const processes = createProcessRunner({ killGraceMs: 5_000 });
- * const cli = processes.start({ command: process.execPath, args: [script, "-p", prompt], cwd, env });
+ * const cli = processes.start({ command: process.execPath, args: [script, "-p"], input: prompt, cwd, env });
  * cancelSignal.addEventListener("abort", () => cli.stop());
  * const { exitCode } = await cli.exited;
  */
@@ -74,7 +77,7 @@ export function createProcessRunner(options: { killGraceMs: number }): ProcessRu
         env: spec.env,
         extendEnv: false,
         detached: true,
-        stdin: "ignore",
+        ...(spec.input === undefined ? { stdin: "ignore" as const } : { input: spec.input }),
         stdout: "pipe",
         stderr: "pipe",
         buffer: false,

@@ -153,13 +153,14 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       }
       if (stopReason) return await report(stoppedReport(stopReason, null));
 
-      const { command, args } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model });
+      const { command, args, stdin } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model });
       const parser = adapter.createParser();
       batcher.log("info", `Starting ${lease.task.cli}${lease.task.model ? ` (model ${lease.task.model})` : ""}`);
       const spawnedAt = now();
       const child = processes.start({
         command,
         args,
+        input: stdin,
         cwd: workspace.repoDir,
         env: {
           PATH: options.pathEnv,

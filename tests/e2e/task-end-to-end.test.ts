@@ -2,7 +2,7 @@
  * End to end, with every real part: the Worker and its Durable Objects under `wrangler dev`, a
  * runner process, a real git repository, the demo CLI as a child process, HTTP and WebSockets.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StreamEvent } from "../../api/stream-events.js";
@@ -53,15 +53,29 @@ function rawStream(taskId: string, since: number): Promise<{ events: StreamEvent
   });
 }
 
-/** Pids of live processes whose command line contains `marker`. */
-function processesWith(marker: string): number[] {
+/** Pids of live processes whose command line contains `text`. */
+function commandLinesContaining(text: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(marker)) pids.push(Number(entry));
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) pids.push(Number(entry));
     } catch {
       // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/** Pids of live processes working in a task's workspace (the runner names it after the task). */
+function processesIn(taskId: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`).includes(taskId)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked, or is not ours to inspect
     }
   }
   return pids;
@@ -130,7 +144,7 @@ describe("a task, end to end", () => {
 
 describe("cancel", () => {
   it("terminates a running CLI within seconds", async () => {
-    const marker = `cancel-marker-${Date.now()}`;
+    const marker = `private-prompt-${Date.now()}`;
     const task = await stack.client.createTask({
       repo: { url: stack.repoUrl },
       prompt: `Wait a long time ${marker} [demo:sleep=120000]`,
@@ -143,7 +157,9 @@ describe("cancel", () => {
       seen.push(event);
       if (event.type === "status" && event.status === "running") {
         // The CLI is up: it must be a live process now, and gone soon after the cancel.
-        await expect.poll(() => processesWith(marker).length, { timeout: 5_000 }).toBeGreaterThan(0);
+        await expect.poll(() => processesIn(task.id).length, { timeout: 5_000 }).toBeGreaterThan(0);
+        // The prompt reaches the CLI on stdin: no local user can read it through ps.
+        expect(commandLinesContaining(marker)).toEqual([]);
         const answer = await stack.client.cancelTask(task.id);
         expect(answer.cancel_requested).toBe(true);
         canceledAt = Date.now();
@@ -152,7 +168,7 @@ describe("cancel", () => {
     const final = seen.at(-1)!;
     expect(final).toMatchObject({ type: "status", status: "canceled" });
     expect(Date.now() - canceledAt).toBeLessThan(8_000);
-    expect(processesWith(marker)).toEqual([]);
+    expect(processesIn(task.id)).toEqual([]);
     expect((await stack.client.getTask(task.id)).status).toBe("canceled");
   });
 
@@ -162,6 +178,20 @@ describe("cancel", () => {
     const canceled = await stack.client.cancelTask(task.id);
     expect(canceled.status).toBe("canceled");
     expect(canceled.error?.code).toBe("canceled");
+  });
+});
+
+describe("large prompts", () => {
+  it("runs a prompt far beyond what a command-line argument can hold", async () => {
+    const head = `Summarize the attached notes ${Date.now()}`;
+    const prompt = `${head}\n${"note: all good\n".repeat(12_000)}`; // ~170 KB; one argv string is capped at 128 KiB
+    const task = await stack.client.createTask({ repo: { url: stack.repoUrl }, prompt, cli: "demo", timeout_seconds: 60 });
+    for await (const _ of followTask(stack.client, task.id)) {
+      // drain until the task ends
+    }
+    const done = await stack.client.getTask(task.id);
+    expect(done.status).toBe("succeeded");
+    expect(done.result?.patch).toContain(`+- ${head}`);
   });
 });
 

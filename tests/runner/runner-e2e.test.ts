@@ -1,6 +1,6 @@
 // Integration, end to end in Node: a real HTTP fake edge, the real signed client, lease loop,
 // task runner, git against file:// repositories, and the demo CLI as a real child process.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
@@ -59,14 +59,13 @@ afterEach(async () => {
 
 const done = (task: FakeTask) => edge.waitFor(() => task.completion, 15_000);
 
-/** Processes whose command line contains `marker` (the prompt is on the demo CLI's argv). */
-function processesWith(marker: string): number[] {
+/** Processes working in a task's workspace (the runner names workspaces after their task). */
+function processesIn(taskId: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmdline.includes(marker)) pids.push(Number(entry));
+      if (readlinkSync(`/proc/${entry}/cwd`).includes(taskId)) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
@@ -146,9 +145,8 @@ describe("runner end to end", () => {
 
   it("cancels through the heartbeat ack: the CLI is killed and the task reported canceled", async () => {
     await startRunner();
-    const marker = `cancel-me-${Date.now()}`;
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: `${marker} [demo:sleep=60000]` });
-    await edge.waitFor(() => task.status === "running" && processesWith(marker).length > 0);
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
+    await edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
     const cancelledAt = Date.now();
     edge.cancel(task.id);
     const completion = await done(task);
@@ -156,27 +154,25 @@ describe("runner end to end", () => {
     expect(completion.outcome).toBe("canceled");
     expect(completion.error?.code).toBe("canceled");
     expect(completion.result?.exit_code).toBeNull();
-    expect(processesWith(marker)).toEqual([]);
+    expect(processesIn(task.id)).toEqual([]);
     expect(edge.violations).toEqual([]);
   });
 
   it("times out a CLI that runs past timeout_seconds", async () => {
     await startRunner();
-    const marker = `slow-${Date.now()}`;
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: `${marker} [demo:sleep=60000]`, timeout_seconds: 1 });
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]", timeout_seconds: 1 });
     const completion = await done(task);
     expect(completion.outcome).toBe("timed_out");
     expect(completion.error?.code).toBe("timed_out");
-    expect(processesWith(marker)).toEqual([]);
+    expect(processesIn(task.id)).toEqual([]);
   });
 
   it("stops the CLI and reports nothing once the lease is stale", async () => {
     await startRunner();
-    const marker = `stale-${Date.now()}`;
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: `${marker} [demo:sleep=60000]` });
-    await edge.waitFor(() => task.status === "running" && processesWith(marker).length > 0);
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
+    await edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
     edge.revoke(task.id);
-    await edge.waitFor(() => processesWith(marker).length === 0, 5_000);
+    await edge.waitFor(() => processesIn(task.id).length === 0, 5_000);
     await edge.waitFor(() => readdirSync(workspaceRoot).length === 0);
     expect(task.completion).toBeNull();
   });
@@ -207,11 +203,10 @@ describe("runner end to end", () => {
 
   it("at shutdown, stops a running task after the grace period and leaves its lease to lapse", async () => {
     await startRunner();
-    const marker = `shutdown-${Date.now()}`;
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: `${marker} [demo:sleep=60000]` });
-    await edge.waitFor(() => task.status === "running" && processesWith(marker).length > 0);
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
+    await edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
     await loop.stop(200);
-    expect(processesWith(marker)).toEqual([]);
+    expect(processesIn(task.id)).toEqual([]);
     expect(task.completion).toBeNull();
     expect(readdirSync(workspaceRoot)).toEqual([]);
   });

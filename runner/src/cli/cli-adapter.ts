@@ -15,8 +15,12 @@ export interface CliInvocation {
 
 export interface CliAdapter {
   readonly name: CliName;
-  /** The executable and its arguments for one run. Never a shell command line. */
-  command(invocation: CliInvocation): { command: string; args: string[] };
+  /**
+   * The executable, its arguments and what to write to its stdin, for one run. Never a shell
+   * command line. Prompts belong on stdin: an argument is capped at 128 KiB by the kernel and
+   * is readable by every local user through `ps`.
+   */
+  command(invocation: CliInvocation): { command: string; args: string[]; stdin?: string };
   /** Variables the CLI needs beyond the runner's minimal base environment. */
   env(): Record<string, string>;
   /** A fresh parser for its stdout, or null when its output is plain text. */

@@ -1,8 +1,8 @@
 /**
  * The `demo` CLI adapter: the offline stand-in for Claude Code in `runner/bin/demo-cli.mjs`.
  *
- * It is called exactly as Claude Code is for a non-interactive run (`-p <prompt>
- * --output-format stream-json --verbose [--model <m>]`) and its output is read with the same
+ * It is called exactly as Claude Code is for a non-interactive run (`-p --output-format
+ * stream-json --verbose [--model <m>]`, the prompt on stdin) and its output is read with the same
  * stream-json parser, so the whole pipeline is exercised without a model or network. It runs
  * on the runner's own `node` binary, so it is available wherever the runner is.
  * @module
@@ -25,9 +25,9 @@ export function createDemoAdapter(options: { nodePath?: string; scriptPath?: str
   return {
     name: "demo",
     command({ prompt, model }) {
-      const args = [scriptPath, "-p", prompt, "--output-format", "stream-json", "--verbose"];
+      const args = [scriptPath, "-p", "--output-format", "stream-json", "--verbose"];
       if (model) args.push("--model", model);
-      return { command: nodePath, args };
+      return { command: nodePath, args, stdin: prompt };
     },
     env: () => ({}),
     createParser: () => createClaudeStreamParser(),
