@@ -48,7 +48,7 @@ export function checkRepoUrl(url: string, policy: RepoUrlPolicy): RepoUrlCheck {
   switch (parsed.protocol) {
     case "https:":
       if (parsed.username || parsed.password) {
-        return { ok: false, reason: "repository URL must not contain credentials; send the token as access_token" };
+        return { ok: false, reason: "repository URL must not contain credentials" };
       }
       if (!parsed.hostname) return { ok: false, reason: "repository URL has no host" };
       return { ok: true, scheme: "https" };

@@ -131,3 +131,16 @@ describe("bad input", () => {
     await expectRefused(post(valid(), { "idempotency-key": key }), { status: 400, code: "bad_request", field: "Idempotency-Key" });
   });
 });
+
+describe("methods", () => {
+  it.each([
+    ["GET", "/api/v1/tasks", "POST"],
+    ["DELETE", `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa`, "GET"],
+    ["PUT", `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/cancel`, "POST"],
+    ["POST", `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/events`, "GET"],
+  ])("answers %s %s with 405 and the methods it has", async (method, path, allow) => {
+    const res = await apiFetch(path, { method });
+    expect(res.headers.get("allow")).toBe(allow);
+    await expectError(res, 405, "method_not_allowed");
+  });
+});

@@ -69,4 +69,16 @@ export const taskRoutes = new Hono<TaskEnv>()
   .post("/:id/cancel", async (c) => {
     const task = unwrap(await taskStub(c.env, c.req.param("id")).cancel(viewerOf(c.get("principal"))));
     return c.json(task, task.status === "canceled" ? 200 : 202);
-  });
+  })
+  // A known path with the wrong method: say which methods it has (405), not "no route" (404).
+  .all("/", methodNotAllowed("POST"))
+  .all("/:id", methodNotAllowed("GET"))
+  .all("/:id/events", methodNotAllowed("GET"))
+  .all("/:id/stream", methodNotAllowed("GET"))
+  .all("/:id/cancel", methodNotAllowed("POST"));
+
+function methodNotAllowed(allow: string) {
+  return (c: { req: { method: string } }): never => {
+    throw new ApiError("method_not_allowed", `${c.req.method} is not supported here; use ${allow}`, undefined, { Allow: allow });
+  };
+}
