@@ -104,6 +104,9 @@ export interface RunnerOptions {
   env?: Record<string, string>;
 }
 
+/** How a runner is started, relative to the project root: the container image runs the same. */
+export const RUNNER_COMMAND = ["node", "--import", "tsx", "runner/src/main.ts"] as const;
+
 /** Starts a runner process (`runner/src/main.ts` under tsx). */
 export function startRunner(options: RunnerOptions): ManagedProcess {
   const env: NodeJS.ProcessEnv = {
@@ -119,7 +122,7 @@ export function startRunner(options: RunnerOptions): ManagedProcess {
     CODEFORGE_WORKSPACE_ROOT: join(options.stateDir, "workspaces", options.runnerId),
     ...options.env,
   };
-  const args = ["--import", "tsx", join(PROJECT_ROOT, "runner", "src", "main.ts")];
+  const [, ...args] = RUNNER_COMMAND;
   return spawnLogged(`runner ${options.runnerId}`, process.execPath, args, env, join(options.stateDir, `runner-${options.runnerId}.log`));
 }
 
