@@ -26,6 +26,9 @@ export const LeaseRequest = z.strictObject({
   /** The runner's labels; a task is offered only if it asks for a subset of them. */
   labels: z.array(Slug).max(32).default([]),
   wait_ms: z.number().int().min(0).max(LEASE_WAIT_MAX_MS).default(LEASE_WAIT_MAX_MS),
+  /** Tasks the runner is running now, and how many it can run at once (for the runners list). */
+  running: z.number().int().min(0).max(1_000).default(0),
+  capacity: z.number().int().min(1).max(1_000).default(1),
 });
 export type LeaseRequest = z.infer<typeof LeaseRequest>;
 
@@ -44,6 +47,11 @@ export const Lease = z.object({
     cli: CliName,
     model: z.string().nullable(),
     timeout_seconds: z.number().int().positive(),
+    stall_timeout_seconds: z.number().int().positive().nullable(),
+    /** Secret: for git only (askpass or header), never in a URL, argv or .git/config. */
+    access_token: z.string().nullable(),
+    /** Secret values: for the CLI's environment only; masked in all output. */
+    env: z.record(z.string(), z.string()),
   }),
 });
 export type Lease = z.infer<typeof Lease>;
@@ -92,3 +100,28 @@ export type Completion = z.infer<typeof Completion>;
 
 export const CompletionAck = z.object({ status: z.string() });
 export type CompletionAck = z.infer<typeof CompletionAck>;
+
+/**
+ * `POST /runner/v1/tasks/:id/release`: the runner hands the task back without running it to
+ * the end (graceful shutdown). The task is re-queued at once for another runner; the attempt
+ * does not count against `max_attempts`.
+ */
+export const Release = z.strictObject({
+  lease_id: z.string().min(1).max(128),
+  reason: z.string().max(500),
+});
+export type Release = z.infer<typeof Release>;
+
+/** A runner as `GET /api/v1/runners` (admin) shows it. */
+export const RunnerInfo = z.object({
+  id: z.string(),
+  version: z.string().nullable(),
+  pool: z.string(),
+  clis: z.array(z.string()),
+  labels: z.array(z.string()),
+  running: z.number().int(),
+  capacity: z.number().int(),
+  /** Last lease request; a runner not seen for a while is pruned from the list. */
+  last_seen_at: z.string(),
+});
+export type RunnerInfo = z.infer<typeof RunnerInfo>;

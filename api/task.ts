@@ -44,6 +44,21 @@ export const RepoSpec = z.strictObject({
 });
 export type RepoSpec = z.infer<typeof RepoSpec>;
 
+/** Variables the CLI's environment must not have overridden by a task. */
+export const RESERVED_ENV_NAMES: readonly string[] = ["PATH", "HOME", "TMPDIR", "LANG", "SHELL", "USER", "PWD", "LD_PRELOAD", "LD_LIBRARY_PATH", "NODE_OPTIONS", "GIT_DIR", "GIT_WORK_TREE"];
+
+/** A task's secret environment: names a shell would accept, values of bounded size. */
+export const TaskEnv = z
+  .record(
+    z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]{0,127}$/, "environment variable names are A-Z, 0-9 and '_', not starting with a digit")
+      .refine((name) => !RESERVED_ENV_NAMES.includes(name) && !name.startsWith("CODEFORGE_") && !name.startsWith("GIT_CONFIG"), "this variable is set by the runner and cannot be overridden"),
+    z.string().max(16_384),
+  )
+  .refine((env) => Object.keys(env).length <= 64, "env may have at most 64 variables");
+export type TaskEnv = z.infer<typeof TaskEnv>;
+
 export const CreateTaskRequest = z.strictObject({
   repo: RepoSpec,
   prompt: z.string().min(1, "prompt must not be empty").max(PROMPT_MAX_CHARS),
@@ -59,6 +74,16 @@ export const CreateTaskRequest = z.strictObject({
   labels: z.array(Slug).max(16).default([]),
   /** Attempts before a task whose runners keep vanishing fails as `runner_lost`. */
   max_attempts: z.number().int().min(1).max(10).default(3),
+  /** Ends the attempt when the CLI prints nothing for this long (a hung tool, a prompt for input). */
+  stall_timeout_seconds: z.number().int().min(10).max(86_400).optional(),
+  /**
+   * Write-only: a token for the repository (clone, and push when asked). Encrypted at rest,
+   * handed only to the runner holding the lease, erased when the task ends, never returned,
+   * logged or streamed.
+   */
+  access_token: z.string().min(1).max(4_096).optional(),
+  /** Write-only: environment variables for the CLI (its API key, say). Treated as secrets. */
+  env: TaskEnv.optional(),
   /** Free-form string pairs echoed back on the task, for the client's bookkeeping. */
   metadata: z
     .record(z.string().min(1).max(64), z.string().max(1_024))
@@ -106,6 +131,7 @@ export const TaskError = z.object({
     "runner_error",
     "runner_lost",
     "timed_out",
+    "stalled",
     "canceled",
     "output_limit",
   ]),
@@ -134,6 +160,10 @@ export const Task = z.object({
   pool: z.string(),
   labels: z.array(z.string()),
   max_attempts: z.number().int(),
+  stall_timeout_seconds: z.number().int().nullable(),
+  /** Whether the task carries an access token / which env names it carries (never the values). */
+  has_access_token: z.boolean(),
+  env_names: z.array(z.string()),
   metadata: z.record(z.string(), z.string()),
   attempt: z.number().int().nonnegative(),
   runner_id: z.string().nullable(),

@@ -23,8 +23,9 @@ export interface LeaseLoopOptions {
   run: RunTask;
   /** Tasks run at the same time. */
   concurrency: number;
-  /** What the runner advertises: id, pool, CLIs, labels, and the long-poll wait. */
-  leaseRequest: LeaseRequest;
+  /** What the runner advertises: id, pool, CLIs, labels, and the long-poll wait. Its load
+   * (`running`, `capacity`) is filled in on every request. */
+  leaseRequest: Omit<LeaseRequest, "running" | "capacity">;
   logger: Logger;
   backoff?: BackoffPolicy;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -63,7 +64,7 @@ export function createLeaseLoop(options: LeaseLoopOptions): LeaseLoop {
         continue;
       }
       try {
-        const lease = await client.lease(leaseRequest, stopping.signal);
+        const lease = await client.lease({ ...leaseRequest, running: tasks.size, capacity: concurrency }, stopping.signal);
         failures = 0;
         if (lease) launch(lease);
         // Yield one turn even when the edge answers at once (wait_ms 0), so polling never starves I/O.

@@ -11,7 +11,7 @@ beforeEach(async () => {
 });
 afterEach(() => edge.close());
 
-const leaseRequest = { runner_id: "runner-1", pool: "default", clis: ["demo" as const], labels: [], wait_ms: 50 };
+const leaseRequest = { runner_id: "runner-1", pool: "default", clis: ["demo" as const], labels: [], wait_ms: 50, running: 0, capacity: 1 };
 
 describe("edge client", () => {
   it("gets null after an empty long poll and a lease once a task is queued, with signed requests", async () => {

@@ -222,7 +222,16 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
     enqueue(partial) {
       const task: FakeTask = {
         id: newTaskId(),
-        spec: { prompt: "Add a note", cli: "demo", model: null, timeout_seconds: 60, ...partial },
+        spec: {
+          prompt: "Add a note",
+          cli: "demo",
+          model: null,
+          timeout_seconds: 60,
+          ...partial,
+          stall_timeout_seconds: partial.stall_timeout_seconds ?? null,
+          access_token: partial.access_token ?? null,
+          env: partial.env ?? {},
+        },
         lease: null,
         status: "queued",
         batches: [],

@@ -6,7 +6,7 @@ import type { Lease, LeaseRequest } from "../../api/index.js";
 import { EdgeError } from "../../runner/src/edge-error.js";
 import { createLeaseLoop } from "../../runner/src/lease-loop.js";
 
-const leaseRequest: LeaseRequest = { runner_id: "r1", pool: "default", clis: ["demo"], labels: [], wait_ms: 25_000 };
+const leaseRequest: Omit<LeaseRequest, "running" | "capacity"> = { runner_id: "r1", pool: "default", clis: ["demo"], labels: [], wait_ms: 25_000 };
 
 function lease(n: number): Lease {
   return {
@@ -15,7 +15,16 @@ function lease(n: number): Lease {
     attempt: 1,
     lease_expires_at: new Date().toISOString(),
     heartbeat_interval_ms: 1_000,
-    task: { repo: { url: "https://example.com/r.git", ref: null }, prompt: "p", cli: "demo", model: null, timeout_seconds: 60 },
+    task: {
+      repo: { url: "https://example.com/r.git", ref: null },
+      prompt: "p",
+      cli: "demo",
+      model: null,
+      timeout_seconds: 60,
+      stall_timeout_seconds: null,
+      access_token: null,
+      env: {},
+    },
   };
 }
 

@@ -26,6 +26,10 @@ const viewerOf = (p: Principal): Viewer => ({ owner: p.owner, admin: p.admin });
 export const taskRoutes = new Hono<TaskEnv>()
   .post("/", async (c) => {
     const spec = await readJson(c, CreateTaskRequest);
+    // Until task secrets are stored encrypted and handed only to the lease holder, refuse them
+    // rather than keep them in the clear.
+    if (spec.access_token !== undefined) throw new ApiError("validation_failed", "access_token is not supported yet", "access_token");
+    if (spec.env !== undefined) throw new ApiError("validation_failed", "env is not supported yet", "env");
     const repo = checkRepoUrl(spec.repo.url, { allowFile: edgeConfig(c.env).localMode, allowSsh: true });
     if (!repo.ok) throw new ApiError("validation_failed", repo.reason, "repo.url");
 

@@ -146,6 +146,9 @@ export class TaskObject extends DurableObject<Env> {
         cli: spec.cli,
         model: spec.model ?? null,
         timeout_seconds: spec.timeout_seconds,
+        stall_timeout_seconds: spec.stall_timeout_seconds ?? null,
+        access_token: null,
+        env: {},
       },
     };
   }
