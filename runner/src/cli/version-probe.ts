@@ -30,14 +30,26 @@ export const VERSION_PROBE_TIMEOUT_MS = 10_000;
  * const version = await probeVersion({ command: "claude", pathEnv: process.env.PATH ?? "" });
  */
 export async function probeVersion(options: VersionProbeOptions): Promise<string | null> {
-  const result = await execa(options.command, [...(options.args ?? ["--version"])], {
+  const child = execa(options.command, [...(options.args ?? ["--version"])], {
     env: { PATH: options.pathEnv, HOME: options.homeDir ?? os.tmpdir(), LANG: "C.UTF-8" },
     extendEnv: false,
     stdin: "ignore",
     reject: false,
-    timeout: options.timeoutMs ?? VERSION_PROBE_TIMEOUT_MS,
     maxBuffer: 65_536,
+    // Its own process group, so a timeout also ends what it started (a wrapper script's
+    // child would otherwise hold the pipes open, and the probe with them).
+    detached: true,
+    cleanup: false,
   });
+  const timer = setTimeout(() => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // ESRCH: it ended just now.
+    }
+  }, options.timeoutMs ?? VERSION_PROBE_TIMEOUT_MS);
+  const result = await child;
+  clearTimeout(timer);
   if (result.failed || result.exitCode !== 0) return null;
   const text = `${result.stdout}`.trim() || `${result.stderr}`.trim();
   return text.split("\n")[0]?.slice(0, 200) ?? "";
