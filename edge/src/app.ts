@@ -11,6 +11,7 @@ import { API_BODY_MAX_BYTES } from "../../api/limits.js";
 import { ApiError, errorResponse, handleError } from "./api-error.js";
 import type { Env } from "./env.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
+import { apiDocsRoutes } from "./routes/api-docs.js";
 import { healthRoutes } from "./routes/health.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { taskRoutes } from "./routes/tasks.js";
@@ -27,6 +28,8 @@ export function createApp() {
       onError: (c) => errorResponse(c, new ApiError("payload_too_large", `request body exceeds ${API_BODY_MAX_BYTES} bytes`)),
     }),
   );
+  // The API's own description is public; it is registered ahead of authentication.
+  app.route("/api/v1", apiDocsRoutes);
   app.use("/api/v1/*", apiKeyAuth());
 
   app.route("/", healthRoutes);
