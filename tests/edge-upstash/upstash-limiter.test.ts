@@ -4,14 +4,14 @@
  * Redis: the `EVALSHA`→`EVAL` fallback, key names and TTLs, and a bounded failure when Redis
  * is unreachable.
  */
-import { Redis } from "@upstash/redis/cloudflare";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { redisClient } from "../../edge/src/rate-limit/redis-client.js";
 import { scriptSha1, SLIDING_WINDOW_LUA } from "../../edge/src/rate-limit/sliding-window-script.js";
 import { upstashLimiter, UPSTASH_KEY_PREFIX_DEFAULT } from "../../edge/src/rate-limit/upstash-limiter.js";
 import { limiterContract } from "../rate-limit/limiter-contract.js";
+import { adminRedis, scanAll } from "./redis-admin.js";
 
-const admin = () => new Redis({ url: inject("upstashUrl"), token: inject("upstashToken"), enableAutoPipelining: false });
+const admin = adminRedis;
 const limiter = () => upstashLimiter({ redis: redisClient({ url: inject("upstashUrl"), token: inject("upstashToken"), timeoutMs: 2_000 }) });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -65,15 +65,3 @@ describe("Upstash limiter on Redis", () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
-
-/** Every key in the database, by SCAN (never KEYS). */
-export async function scanAll(redis: Redis): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, { count: 1_000 });
-    keys.push(...batch);
-    cursor = String(next);
-  } while (cursor !== "0");
-  return keys;
-}
