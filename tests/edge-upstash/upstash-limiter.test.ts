@@ -22,7 +22,7 @@ beforeAll(async () => {
 limiterContract({
   name: "Upstash Redis",
   limiter,
-  advance: sleep,
+  advance: async (ms) => void (await sleep(ms)),
   slackMs: 400,
   slideWindowMs: 3_000,
 });
