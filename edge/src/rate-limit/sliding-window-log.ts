@@ -51,7 +51,3 @@ export function sweepExpired(sql: Sql, now: number): number | null {
   return row.at ?? null;
 }
 
-/** Rows stored, for tests and the sweep. */
-export function storedHits(sql: Sql): number {
-  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM hit").one().n;
-}
