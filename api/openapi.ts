@@ -55,11 +55,21 @@ function queryParameters(schema: z.ZodType): Json[] {
   return Object.entries(properties).map(([name, s]) => ({ name, in: "query", required: false, schema: s }));
 }
 
+const RATE_LIMIT_HEADERS = {
+  "RateLimit-Policy": { description: 'The limits that apply, e.g. `"tasks";q=10;w=60, "requests";q=600;w=60` (IETF draft).', schema: { type: "string" } },
+  RateLimit: { description: 'What is left of the tightest limit, e.g. `"tasks";r=3;t=42`.', schema: { type: "string" } },
+};
+
 const COMMON_ERRORS = {
   "400": errorResponse("The input failed validation; `field` names the field."),
   "401": errorResponse("No or invalid API key."),
   "404": errorResponse("No such task, or not yours."),
   "405": errorResponse("A known path with another method; `Allow` lists the methods."),
+  "429": {
+    description: "A rate limit was reached, or this client IP is blocked after repeated authentication failures. `Retry-After` says when to try again.",
+    headers: { "Retry-After": { schema: { type: "integer" } }, ...RATE_LIMIT_HEADERS },
+    ...json("Error"),
+  },
 };
 
 const EXAMPLE_TASK_REQUEST = {
@@ -79,12 +89,13 @@ function publicPaths(): Json {
         parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", minLength: 1, maxLength: 255 } }],
         requestBody: { required: true, ...json("CreateTaskRequest", EXAMPLE_TASK_REQUEST) },
         responses: {
-          "201": { description: "Created", headers: { Location: { schema: { type: "string" } }, ...REQUEST_ID }, ...json("Task") },
+          "201": { description: "Created", headers: { Location: { schema: { type: "string" } }, ...REQUEST_ID, ...RATE_LIMIT_HEADERS }, ...json("Task") },
           "200": { description: "The task this Idempotency-Key created before", ...json("Task") },
           ...COMMON_ERRORS,
           "409": errorResponse("The Idempotency-Key was used with another body."),
           "413": errorResponse("The body is over 1 MiB."),
           "415": errorResponse("The body is not sent as application/json."),
+          "503": errorResponse("The rate-limit backend is unreachable; task creation fails closed. Retry after `Retry-After`."),
         },
       },
     },
@@ -113,6 +124,7 @@ function publicPaths(): Json {
         responses: {
           "101": { description: "Switching protocols; messages are StreamEvent JSON texts", content: { "application/json": { schema: ref("StreamEvent") } } },
           "426": errorResponse("Not a WebSocket upgrade."),
+          "503": errorResponse("The task has as many watchers as it allows; retry after `Retry-After`."),
           ...COMMON_ERRORS,
         },
       },

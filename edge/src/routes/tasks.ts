@@ -20,6 +20,9 @@ type TaskEnv = { Bindings: Env; Variables: AuthVariables };
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+/** A full stream frees up as watchers leave; a few seconds is a fair first wait. */
+const STREAM_FULL_RETRY_AFTER_SECONDS = 5;
+
 const viewerOf = (p: Principal): Viewer => ({ owner: p.owner, admin: p.admin });
 
 
@@ -66,6 +69,10 @@ export const taskRoutes = new Hono<TaskEnv>()
     headers.set(VIEWER_HEADER, JSON.stringify(viewerOf(c.get("principal"))));
     const response = await stub.fetch(new Request(`https://task.internal/stream?since=${query.since}`, { headers }));
     if (response.status === 404) throw new ApiError("not_found", "task not found");
+    if (response.status === 429 || response.status === 503) {
+      const code = response.status === 429 ? "rate_limited" : "unavailable";
+      throw new ApiError(code, "this task has as many watchers as it accepts; try again later", undefined, { "Retry-After": String(STREAM_FULL_RETRY_AFTER_SECONDS) });
+    }
     // A response from another object has immutable headers; re-wrap the socket so the
     // request-id and security-header middleware can still add theirs.
     return new Response(null, { status: response.status, webSocket: response.webSocket });

@@ -25,7 +25,7 @@ import { admitEvents } from "./output-cap.js";
 import { TASK_MIGRATIONS } from "./schema.js";
 import { insertTask, loadTask, saveOutputUsage, saveResult, saveState, type TaskRecord } from "./task-store.js";
 import { toTaskView } from "./task-view.js";
-import { acceptWatcher, broadcast, closeWatchers } from "./watchers.js";
+import { acceptWatcher, broadcast, closeWatchers, watcherCount } from "./watchers.js";
 
 /** Result of an RPC call: typed values or a contract error code, never a thrown error. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
@@ -219,6 +219,10 @@ export class TaskObject extends DurableObject<Env> {
     const viewer = JSON.parse(request.headers.get(VIEWER_HEADER) ?? "null") as Viewer | null;
     const task = viewer ? this.visible(viewer) : null;
     if (!task) return Response.json(notFound, { status: 404 });
+    // Counting and accepting happen in one turn of the object: the cap is exact under a rush.
+    if (watcherCount(this.ctx) >= this.config.streamMaxWatchersPerTask) {
+      return Response.json({ ok: false, code: "stream_full", message: "this task has as many watchers as it accepts" }, { status: this.config.streamFullStatus });
+    }
     const since = Number(new URL(request.url).searchParams.get("since") ?? "0");
     return acceptWatcher(this.ctx, {
       since,
