@@ -13,6 +13,7 @@ import type { Env } from "./env.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { runnerRoutes } from "./routes/runner.js";
+import { runnerListRoutes } from "./routes/runners.js";
 import { taskRoutes } from "./routes/tasks.js";
 
 export function createApp() {
@@ -31,6 +32,7 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/api/v1/tasks", taskRoutes);
+  app.route("/api/v1/runners", runnerListRoutes);
   app.route("/runner/v1", runnerRoutes);
 
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));

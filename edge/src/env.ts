@@ -7,7 +7,15 @@
 import { z } from "zod";
 import { OUTPUT_MAX_BYTES_DEFAULT } from "../../api/limits.js";
 import type { Dispatcher } from "./dispatcher/dispatcher.js";
+import type { PoolRegistry } from "./registry/pool-registry.js";
 import type { TaskObject } from "./task/task-object.js";
+
+/**
+ * The task-secrets key `wrangler dev` uses when `TASK_SECRETS_KEY` is unset and
+ * `CODEFORGE_LOCAL_MODE` is on. It is public (it is in this file), so it protects nothing: it
+ * only lets local development accept secrets. Outside local mode there is no default.
+ */
+export const LOCAL_TASK_SECRETS_KEY = "codeforge-local-development-task-secrets-key-not-secret";
 
 export interface Env {
   TASKS: DurableObjectNamespace<TaskObject>;
@@ -18,6 +26,8 @@ export interface Env {
   LEASE_TTL_SECONDS?: string;
   HEARTBEAT_INTERVAL_SECONDS?: string;
   OUTPUT_MAX_BYTES?: string;
+  TASK_SECRETS_KEY?: string;
+  POOLS: DurableObjectNamespace<PoolRegistry>;
 }
 
 const flag = z
@@ -36,6 +46,7 @@ const EdgeConfigSchema = z.object({
   LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(3_600).default(30),
   HEARTBEAT_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(600).default(2),
   OUTPUT_MAX_BYTES: z.coerce.number().int().min(65_536).default(OUTPUT_MAX_BYTES_DEFAULT),
+  TASK_SECRETS_KEY: z.string().min(32, "TASK_SECRETS_KEY must be at least 32 characters (e.g. openssl rand -base64 32)").optional(),
 });
 
 export interface EdgeConfig {
@@ -47,6 +58,8 @@ export interface EdgeConfig {
   leaseTtlMs: number;
   heartbeatIntervalMs: number;
   outputMaxBytes: number;
+  /** Key material for task secrets at rest; null means the edge refuses tasks that carry secrets. */
+  taskSecretsKey: string | null;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -68,6 +81,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     leaseTtlMs: c.LEASE_TTL_SECONDS * 1_000,
     heartbeatIntervalMs: Math.round(c.HEARTBEAT_INTERVAL_SECONDS * 1_000),
     outputMaxBytes: c.OUTPUT_MAX_BYTES,
+    taskSecretsKey: c.TASK_SECRETS_KEY ?? (c.CODEFORGE_LOCAL_MODE ? LOCAL_TASK_SECRETS_KEY : null),
   };
   cache.set(env, config);
   return config;

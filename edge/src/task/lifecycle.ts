@@ -29,6 +29,7 @@ export const TIMEOUT_GRACE_MS = 30_000;
 export interface LifecycleState {
   status: TaskStatus;
   attempt: number;
+  /** The last attempt number allowed: `max_attempts`, moved one further by every release. */
   maxAttempts: number;
   timeoutMs: number;
   runnerId: string | null;
@@ -58,6 +59,8 @@ export interface StatusChange {
   status: TaskStatus;
   runnerId: string | null;
   error: TaskError | null;
+  /** Why, when `error` does not say it (a task handed back and re-queued). */
+  reason?: string;
 }
 
 export type Effect = "enqueue" | "dequeue";
@@ -175,6 +178,40 @@ export function complete(
   }
   const error = cmd.outcome === "succeeded" ? null : (cmd.error ?? defaultError(cmd.outcome));
   return finish({ ...s, completedLeaseHash: cmd.leaseHash }, cmd.outcome, error, cmd.now, []);
+}
+
+/**
+ * The lease holder hands the task back without finishing it (it is shutting down). The task is
+ * queued again at once for another runner, and the attempt does not count against
+ * `max_attempts`: the attempt budget moves one further. A task already asked to cancel ends.
+ */
+export function release(s: LifecycleState, cmd: { leaseHash: string; reason: string; now: number }): Decision {
+  const stale = checkLease(s, cmd.leaseHash);
+  if (stale) return stale;
+  const who = s.runnerId ?? "unknown runner";
+  if (s.cancelRequestedAt !== null) {
+    return finish(s, "canceled", { code: "canceled", message: `canceled; runner ${who} handed it back before it ended` }, cmd.now, []);
+  }
+  const why = cmd.reason.trim() || "no reason given";
+  const state: LifecycleState = {
+    ...s,
+    status: "queued",
+    maxAttempts: s.maxAttempts + 1,
+    runnerId: null,
+    leaseHash: null,
+    leaseExpiresAt: null,
+    attemptStartedAt: null,
+    requeueAt: cmd.now + REQUEUE_CHECK_MS,
+    error: null,
+  };
+  const reason = `runner ${who} handed the task back (${why}); re-queued without counting attempt ${s.attempt}`;
+  return { ok: true, state, changes: [{ status: "queued", runnerId: null, error: null, reason }], effects: ["enqueue"] };
+}
+
+/** The task cannot run at all (its secrets no longer open): it fails now, whatever it was doing. */
+export function abandon(s: LifecycleState, cmd: { error: TaskError; now: number }): Decision {
+  if (isTerminal(s.status)) return refuse("invalid_state", `task already ended as ${s.status}`);
+  return finish(s, "failed", cmd.error, cmd.now, ["dequeue"]);
 }
 
 /** A client cancels: a queued task ends now; a leased one is told through its heartbeat. */
