@@ -202,4 +202,27 @@ describe("lifecycle", () => {
       expect(lifecycle.nextDeadline(s, timing)).toBeNull();
     });
   });
+  it("re-queues a released task at once without spending an attempt, refusing any other lease", () => {
+    const s = running(leased(queued({ maxAttempts: 1 }), T0), T0 + 1);
+    expect(lifecycle.release(s, { leaseHash: "other", reason: "x", now: T0 + 2 })).toMatchObject({ ok: false, code: "lease_stale" });
+
+    const r = ok(lifecycle.release(s, { leaseHash: "hash-1", reason: "shutting down", now: T0 + 2 }));
+    expect(r.state).toMatchObject({ status: "queued", attempt: 1, maxAttempts: 2, runnerId: null, leaseHash: null, requeueAt: T0 + 2 + REQUEUE_CHECK_MS });
+    expect(r.effects).toEqual(["enqueue"]);
+    expect(r.changes).toEqual([{ status: "queued", runnerId: null, error: null, reason: "runner runner-1 handed the task back (shutting down); re-queued without counting attempt 1" }]);
+    // Released again with the same lease: it is no longer valid.
+    expect(lifecycle.release(r.state, { leaseHash: "hash-1", reason: "again", now: T0 + 3 })).toMatchObject({ ok: false, code: "lease_stale" });
+
+    // The one counted attempt is still to come: its lapse fails the task, not an earlier one.
+    const second = leased(r.state, T0 + 4, "hash-2");
+    const lapsed = ok(lifecycle.onAlarm(second, T0 + 4 + timing.leaseTtlMs, timing));
+    expect(lapsed.state).toMatchObject({ status: "failed", attempt: 2, error: { code: "runner_lost" } });
+  });
+
+  it("ends a released task that was asked to cancel, instead of re-queuing it", () => {
+    const s = ok(lifecycle.cancel(running(leased(queued(), T0), T0 + 1), { now: T0 + 2 })).state;
+    const r = ok(lifecycle.release(s, { leaseHash: "hash-1", reason: "shutting down", now: T0 + 3 }));
+    expect(r.state).toMatchObject({ status: "canceled", error: { code: "canceled" } });
+    expect(r.effects).toEqual([]);
+  });
 });

@@ -134,11 +134,12 @@ export function eraseSecrets(sql: Sql): void {
 /** Writes the lifecycle columns of a new state. */
 export function saveState(sql: Sql, s: LifecycleState, now: number): void {
   sql.exec(
-    `UPDATE task SET status = ?, attempt = ?, runner_id = ?, lease_hash = ?, lease_expires_at = ?,
+    `UPDATE task SET status = ?, attempt = ?, max_attempts = ?, runner_id = ?, lease_hash = ?, lease_expires_at = ?,
        attempt_started_at = ?, cancel_requested_at = ?, requeue_at = ?, last_batch_seq = ?, completed_lease_hash = ?,
        started_at = ?, finished_at = ?, error = ?, updated_at = ?`,
     s.status,
     s.attempt,
+    s.maxAttempts,
     s.runnerId,
     s.leaseHash,
     s.leaseExpiresAt,
