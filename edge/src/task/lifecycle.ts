@@ -118,11 +118,16 @@ export function lease(s: LifecycleState, cmd: { runnerId: string; leaseHash: str
   return { ok: true, state, changes: [{ status: "leased", runnerId: cmd.runnerId, error: null }], effects: [] };
 }
 
-/** Refuses writes from anyone but the holder of the current lease. */
-export function checkLease(s: LifecycleState, leaseHash: string): Decision | null {
+/**
+ * Refuses writes from anyone but the holder of the current, unexpired lease. A lease past its
+ * expiry is refused even before the alarm has re-queued the task: a runner that was frozen (or
+ * cut off) for longer than the TTL must not revive an attempt the edge is about to give away.
+ */
+export function checkLease(s: LifecycleState, leaseHash: string, now: number): Decision | null {
   if ((s.status !== "leased" && s.status !== "running") || s.leaseHash !== leaseHash) {
     return refuse("lease_stale", "this lease is no longer valid for the task");
   }
+  if (s.leaseExpiresAt !== null && now >= s.leaseExpiresAt) return refuse("lease_stale", "this lease expired");
   return null;
 }
 
@@ -132,7 +137,7 @@ export function heartbeat(
   cmd: { leaseHash: string; phase: "preparing" | "running"; now: number },
   t: Timing,
 ): Decision {
-  const stale = checkLease(s, cmd.leaseHash);
+  const stale = checkLease(s, cmd.leaseHash, cmd.now);
   if (stale) return stale;
   const starting = cmd.phase === "running" && s.status === "leased";
   const state: LifecycleState = {
@@ -147,9 +152,9 @@ export function heartbeat(
 /** Accepts runner event batch `batchSeq`: the next one stores, an old one is a harmless retry. */
 export function acceptBatch(
   s: LifecycleState,
-  cmd: { leaseHash: string; batchSeq: number },
+  cmd: { leaseHash: string; batchSeq: number; now: number },
 ): { ok: true; duplicate: boolean; state: LifecycleState } | { ok: false; code: ErrorCode; message: string } {
-  const stale = checkLease(s, cmd.leaseHash);
+  const stale = checkLease(s, cmd.leaseHash, cmd.now);
   if (stale && !stale.ok) return stale;
   if (cmd.batchSeq <= s.lastBatchSeq) return { ok: true, duplicate: true, state: s };
   if (cmd.batchSeq !== s.lastBatchSeq + 1) {
@@ -171,7 +176,7 @@ export function complete(
 ): Decision {
   // The runner retried a report whose answer it lost: the task already ended by it.
   if (s.completedLeaseHash !== null && s.completedLeaseHash === cmd.leaseHash) return { ok: true, state: s, changes: [], effects: [] };
-  const stale = checkLease(s, cmd.leaseHash);
+  const stale = checkLease(s, cmd.leaseHash, cmd.now);
   if (stale) return stale;
   if (cmd.lastBatchSeq !== s.lastBatchSeq) {
     return refuse("sequence_gap", `runner sent batches up to ${cmd.lastBatchSeq} but ${s.lastBatchSeq} arrived; send the rest first`);
@@ -186,7 +191,7 @@ export function complete(
  * `max_attempts`: the attempt budget moves one further. A task already asked to cancel ends.
  */
 export function release(s: LifecycleState, cmd: { leaseHash: string; reason: string; now: number }): Decision {
-  const stale = checkLease(s, cmd.leaseHash);
+  const stale = checkLease(s, cmd.leaseHash, cmd.now);
   if (stale) return stale;
   const who = s.runnerId ?? "unknown runner";
   if (s.cancelRequestedAt !== null) {

@@ -179,7 +179,7 @@ export class TaskObject extends DurableObject<Env> {
     const leaseHash = await sha256Hex(input.lease_id);
     const task = this.load();
     if (!task) return notFound;
-    const decision = lifecycle.acceptBatch(task.state, { leaseHash, batchSeq: input.batch_seq });
+    const decision = lifecycle.acceptBatch(task.state, { leaseHash, batchSeq: input.batch_seq, now: Date.now() });
     if (!decision.ok) return decision;
     const ack = (stored: boolean): Outcome<EventBatchAck> => ({
       ok: true,
