@@ -7,7 +7,20 @@
  */
 import { z } from "zod";
 import { ErrorBody } from "./errors.js";
-import { Completion, CompletionAck, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Lease, LeaseRequest, Release, RunnerInfo } from "./runner-protocol.js";
+import {
+  Completion,
+  CompletionAck,
+  EventBatch,
+  EventBatchAck,
+  Heartbeat,
+  HeartbeatAck,
+  Lease,
+  LeaseRequest,
+  Release,
+  ReleaseAck,
+  RunnerInfo,
+  RunnerList,
+} from "./runner-protocol.js";
 import { EventsPage, StreamEvent } from "./stream-events.js";
 import { CreateTaskRequest, EventsQuery, StreamQuery, Task } from "./task.js";
 
@@ -29,7 +42,9 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: "input" | "output" }> 
   Completion: { schema: Completion, io: "input" },
   CompletionAck: { schema: CompletionAck, io: "output" },
   Release: { schema: Release, io: "input" },
+  ReleaseAck: { schema: ReleaseAck, io: "output" },
   RunnerInfo: { schema: RunnerInfo, io: "output" },
+  RunnerList: { schema: RunnerList, io: "output" },
 };
 
 /** A component as a JSON Schema without its own `$schema` line (the document sets the dialect). */
@@ -129,6 +144,14 @@ function publicPaths(): Json {
         },
       },
     },
+    "/api/v1/runners": {
+      get: {
+        operationId: "listRunners",
+        summary: "Runners seen recently, across pools (admin)",
+        description: "Each runner as of its last lease request or heartbeat; runners silent for 2 minutes are pruned.",
+        responses: { "200": { description: "The runners", ...json("RunnerList") }, "401": COMMON_ERRORS["401"], "403": errorResponse("The key lacks the admin scope.") },
+      },
+    },
     "/api/v1/tasks/{id}/cancel": {
       post: {
         operationId: "cancelTask",
@@ -168,6 +191,7 @@ function runnerPaths(): Json {
     "/runner/v1/tasks/{id}/heartbeat": op("heartbeat", "Renew the lease; learn about cancel", "Heartbeat", "HeartbeatAck"),
     "/runner/v1/tasks/{id}/events": op("postEvents", "Append a batch of output (idempotent per batch_seq)", "EventBatch", "EventBatchAck"),
     "/runner/v1/tasks/{id}/complete": op("complete", "Report the attempt's outcome", "Completion", "CompletionAck"),
+    "/runner/v1/tasks/{id}/release": op("release", "Hand the task back (shutdown): re-queued at once, the attempt not counted", "Release", "ReleaseAck"),
   };
 }
 

@@ -16,6 +16,7 @@ import { requestsLimit, streamsLimit, tasksLimit } from "./rate-limit/client-lim
 import { apiDocsRoutes } from "./routes/api-docs.js";
 import { healthRoutes } from "./routes/health.js";
 import { runnerRoutes } from "./routes/runner.js";
+import { runnerListRoutes } from "./routes/runners.js";
 import { taskRoutes } from "./routes/tasks.js";
 
 export function createApp() {
@@ -40,6 +41,7 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/api/v1/tasks", taskRoutes);
+  app.route("/api/v1/runners", runnerListRoutes);
   app.route("/runner/v1", runnerRoutes);
 
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));

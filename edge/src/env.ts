@@ -8,7 +8,15 @@ import { z } from "zod";
 import { OUTPUT_MAX_BYTES_DEFAULT } from "../../api/limits.js";
 import type { Dispatcher } from "./dispatcher/dispatcher.js";
 import type { RateLimiter } from "./rate-limit/rate-limiter-object.js";
+import type { PoolRegistry } from "./registry/pool-registry.js";
 import type { TaskObject } from "./task/task-object.js";
+
+/**
+ * The task-secrets key `wrangler dev` uses when `TASK_SECRETS_KEY` is unset and
+ * `CODEFORGE_LOCAL_MODE` is on. It is public (it is in this file), so it protects nothing: it
+ * only lets local development accept secrets. Outside local mode there is no default.
+ */
+export const LOCAL_TASK_SECRETS_KEY = "codeforge-local-development-task-secrets-key-not-secret";
 
 export interface Env {
   TASKS: DurableObjectNamespace<TaskObject>;
@@ -35,6 +43,8 @@ export interface Env {
   RATE_LIMIT_SHARDS?: string;
   STREAM_MAX_WATCHERS_PER_TASK?: string;
   STREAM_FULL_STATUS?: string;
+  TASK_SECRETS_KEY?: string;
+  POOLS: DurableObjectNamespace<PoolRegistry>;
 }
 
 /** Rate-limit policies a backend failure can be configured to fail closed for. */
@@ -76,6 +86,7 @@ const EdgeConfigSchema = z.object({
   RATE_LIMIT_SHARDS: z.coerce.number().int().min(1).max(1_024).default(16),
   STREAM_MAX_WATCHERS_PER_TASK: z.coerce.number().int().min(1).default(250),
   STREAM_FULL_STATUS: z.enum(["429", "503"]).default("503"),
+  TASK_SECRETS_KEY: z.string().min(32, "TASK_SECRETS_KEY must be at least 32 characters (e.g. openssl rand -base64 32)").optional(),
 }).refine((c) => !c.UPSTASH_REDIS_REST_URL === !c.UPSTASH_REDIS_REST_TOKEN, {
   message: "set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, or neither (then rate limits use Durable Objects)",
   path: ["UPSTASH_REDIS_REST_URL"],
@@ -94,6 +105,8 @@ export interface EdgeConfig {
   /** Concurrent WebSocket watchers one task accepts; the next gets `streamFullStatus`. */
   streamMaxWatchersPerTask: number;
   streamFullStatus: 429 | 503;
+  /** Key material for task secrets at rest; null means the edge refuses tasks that carry secrets. */
+  taskSecretsKey: string | null;
 }
 
 export interface RateLimitConfig {
@@ -154,6 +167,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     },
     streamMaxWatchersPerTask: c.STREAM_MAX_WATCHERS_PER_TASK,
     streamFullStatus: c.STREAM_FULL_STATUS === "429" ? 429 : 503,
+    taskSecretsKey: c.TASK_SECRETS_KEY ?? (c.CODEFORGE_LOCAL_MODE ? LOCAL_TASK_SECRETS_KEY : null),
   };
   cache.set(env, config);
   return config;
