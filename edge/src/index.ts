@@ -5,6 +5,8 @@
 import { createApp } from "./app.js";
 
 export { Dispatcher } from "./dispatcher/dispatcher.js";
+export { RateLimiter } from "./rate-limit/rate-limiter-object.js";
+export { PoolRegistry } from "./registry/pool-registry.js";
 export { TaskObject } from "./task/task-object.js";
 
 export default createApp();

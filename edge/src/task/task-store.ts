@@ -2,17 +2,21 @@
  * Reads and writes the task's own row. Handed the object's `sql`, nothing else.
  * @module
  */
-import type { CreateTaskRequest, TaskError, TaskResult, TaskStatus } from "../../../api/task.js";
+import type { TaskError, TaskResult, TaskStatus } from "../../../api/task.js";
 import type { Sql } from "../sql/migrations.js";
 import type { LifecycleState } from "./lifecycle.js";
+import { NO_SECRETS, type PublicTaskSpec, type SecretSummary } from "./task-secrets.js";
 
 /** The task row, decoded. */
 export interface TaskRecord {
   id: string;
   owner: string;
   requestHash: string;
-  spec: CreateTaskRequest;
+  spec: PublicTaskSpec;
   state: LifecycleState;
+  /** The sealed secrets until the task ends (null once erased, or when it had none). */
+  sealedSecrets: string | null;
+  secretSummary: SecretSummary;
   createdAt: number;
   updatedAt: number;
   outputBytes: number;
@@ -45,6 +49,9 @@ interface TaskRow extends Record<string, SqlStorageValue> {
   output_truncated: number;
   result: string | null;
   error: string | null;
+  secrets: string | null;
+  has_access_token: number;
+  env_names: string;
 }
 
 /** The task, or null when this object holds none. */
@@ -55,7 +62,9 @@ export function loadTask(sql: Sql): TaskRecord | null {
     id: row.id,
     owner: row.owner,
     requestHash: row.request_hash,
-    spec: JSON.parse(row.spec) as CreateTaskRequest,
+    spec: JSON.parse(row.spec) as PublicTaskSpec,
+    sealedSecrets: row.secrets,
+    secretSummary: { hasAccessToken: row.has_access_token === 1, envNames: JSON.parse(row.env_names) as string[] },
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     outputBytes: row.output_bytes,
@@ -83,12 +92,22 @@ export function loadTask(sql: Sql): TaskRecord | null {
 
 export function insertTask(
   sql: Sql,
-  task: { id: string; owner: string; requestHash: string; spec: CreateTaskRequest; state: LifecycleState; now: number },
+  task: {
+    id: string;
+    owner: string;
+    requestHash: string;
+    spec: PublicTaskSpec;
+    state: LifecycleState;
+    now: number;
+    sealedSecrets?: string | null;
+    secretSummary?: SecretSummary;
+  },
 ): void {
+  const summary = task.secretSummary ?? NO_SECRETS;
   sql.exec(
     `INSERT INTO task (id, owner, request_hash, spec, status, attempt, max_attempts, timeout_ms, requeue_at,
-       last_batch_seq, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       last_batch_seq, created_at, updated_at, secrets, has_access_token, env_names)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     task.id,
     task.owner,
     task.requestHash,
@@ -101,17 +120,26 @@ export function insertTask(
     task.state.lastBatchSeq,
     task.now,
     task.now,
+    task.sealedSecrets ?? null,
+    summary.hasAccessToken ? 1 : 0,
+    JSON.stringify(summary.envNames),
   );
+}
+
+/** Forgets the task's secrets for good (the task ended: no runner will need them again). */
+export function eraseSecrets(sql: Sql): void {
+  sql.exec("UPDATE task SET secrets = NULL WHERE secrets IS NOT NULL");
 }
 
 /** Writes the lifecycle columns of a new state. */
 export function saveState(sql: Sql, s: LifecycleState, now: number): void {
   sql.exec(
-    `UPDATE task SET status = ?, attempt = ?, runner_id = ?, lease_hash = ?, lease_expires_at = ?,
+    `UPDATE task SET status = ?, attempt = ?, max_attempts = ?, runner_id = ?, lease_hash = ?, lease_expires_at = ?,
        attempt_started_at = ?, cancel_requested_at = ?, requeue_at = ?, last_batch_seq = ?, completed_lease_hash = ?,
        started_at = ?, finished_at = ?, error = ?, updated_at = ?`,
     s.status,
     s.attempt,
+    s.maxAttempts,
     s.runnerId,
     s.leaseHash,
     s.leaseExpiresAt,

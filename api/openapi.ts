@@ -1,0 +1,245 @@
+/**
+ * The OpenAPI 3.1 document of the CodeForge API, built from the same zod schemas the edge
+ * validates with and the runner parses with: the schemas are converted (`z.toJSONSchema`),
+ * never written twice. `scripts/generate-openapi.ts` writes it to `api/openapi.json`; a test
+ * fails when the committed file is stale, and another when a route of the Worker is missing.
+ * @module
+ */
+import { z } from "zod";
+import { ErrorBody } from "./errors.js";
+import {
+  Completion,
+  CompletionAck,
+  EventBatch,
+  EventBatchAck,
+  Heartbeat,
+  HeartbeatAck,
+  Lease,
+  LeaseRequest,
+  Release,
+  ReleaseAck,
+  RunnerInfo,
+  RunnerList,
+} from "./runner-protocol.js";
+import { EventsPage, StreamEvent } from "./stream-events.js";
+import { CreateTaskRequest, EventsQuery, StreamQuery, Task } from "./task.js";
+
+type Json = Record<string, unknown>;
+
+/** Component schemas: request bodies as clients write them (`input`), responses as sent. */
+const COMPONENTS: Record<string, { schema: z.ZodType; io: "input" | "output" }> = {
+  CreateTaskRequest: { schema: CreateTaskRequest, io: "input" },
+  Task: { schema: Task, io: "output" },
+  EventsPage: { schema: EventsPage, io: "output" },
+  StreamEvent: { schema: StreamEvent, io: "output" },
+  Error: { schema: ErrorBody, io: "output" },
+  LeaseRequest: { schema: LeaseRequest, io: "input" },
+  Lease: { schema: Lease, io: "output" },
+  Heartbeat: { schema: Heartbeat, io: "input" },
+  HeartbeatAck: { schema: HeartbeatAck, io: "output" },
+  EventBatch: { schema: EventBatch, io: "input" },
+  EventBatchAck: { schema: EventBatchAck, io: "output" },
+  Completion: { schema: Completion, io: "input" },
+  CompletionAck: { schema: CompletionAck, io: "output" },
+  Release: { schema: Release, io: "input" },
+  ReleaseAck: { schema: ReleaseAck, io: "output" },
+  RunnerInfo: { schema: RunnerInfo, io: "output" },
+  RunnerList: { schema: RunnerList, io: "output" },
+};
+
+/** A component as a JSON Schema without its own `$schema` line (the document sets the dialect). */
+export function componentSchema(schema: z.ZodType, io: "input" | "output"): Json {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Json;
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string, example?: unknown) => ({
+  content: { "application/json": { schema: ref(name), ...(example === undefined ? {} : { example }) } },
+});
+const errorResponse = (description: string) => ({ description, ...json("Error") });
+
+const REQUEST_ID = {
+  "X-Request-Id": { description: "The request's id: yours if you sent a sane one, else a new one.", schema: { type: "string" } },
+};
+
+const TASK_ID = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^tsk_[0-9a-z]{26}$" } };
+
+function queryParameters(schema: z.ZodType): Json[] {
+  const properties = (componentSchema(schema, "input").properties ?? {}) as Record<string, Json>;
+  return Object.entries(properties).map(([name, s]) => ({ name, in: "query", required: false, schema: s }));
+}
+
+const RATE_LIMIT_HEADERS = {
+  "RateLimit-Policy": { description: 'The limits that apply, e.g. `"tasks";q=10;w=60, "requests";q=600;w=60` (IETF draft).', schema: { type: "string" } },
+  RateLimit: { description: 'What is left of the tightest limit, e.g. `"tasks";r=3;t=42`.', schema: { type: "string" } },
+};
+
+const COMMON_ERRORS = {
+  "400": errorResponse("The input failed validation; `field` names the field."),
+  "401": errorResponse("No or invalid API key."),
+  "404": errorResponse("No such task, or not yours."),
+  "405": errorResponse("A known path with another method; `Allow` lists the methods."),
+  "429": {
+    description: "A rate limit was reached, or this client IP is blocked after repeated authentication failures. `Retry-After` says when to try again.",
+    headers: { "Retry-After": { schema: { type: "integer" } }, ...RATE_LIMIT_HEADERS },
+    ...json("Error"),
+  },
+};
+
+const EXAMPLE_TASK_REQUEST = {
+  repo: { url: "https://github.com/acme/app.git", ref: "main" },
+  prompt: "Fix the failing test in src/date.test.ts",
+  cli: "claude",
+  timeout_seconds: 900,
+};
+
+function publicPaths(): Json {
+  return {
+    "/api/v1/tasks": {
+      post: {
+        operationId: "createTask",
+        summary: "Submit a task",
+        description: "Unknown fields are refused. With `Idempotency-Key`, the same key and body return the same task (200, `Idempotent-Replayed: true`); another body with the same key is a 409.",
+        parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", minLength: 1, maxLength: 255 } }],
+        requestBody: { required: true, ...json("CreateTaskRequest", EXAMPLE_TASK_REQUEST) },
+        responses: {
+          "201": { description: "Created", headers: { Location: { schema: { type: "string" } }, ...REQUEST_ID, ...RATE_LIMIT_HEADERS }, ...json("Task") },
+          "200": { description: "The task this Idempotency-Key created before", ...json("Task") },
+          ...COMMON_ERRORS,
+          "409": errorResponse("The Idempotency-Key was used with another body."),
+          "413": errorResponse("The body is over 1 MiB."),
+          "415": errorResponse("The body is not sent as application/json."),
+          "503": errorResponse("The rate-limit backend is unreachable; task creation fails closed. Retry after `Retry-After`."),
+        },
+      },
+    },
+    "/api/v1/tasks/{id}": {
+      get: {
+        operationId: "getTask",
+        summary: "Read a task: status, timestamps, attempt, runner, result",
+        parameters: [TASK_ID],
+        responses: { "200": { description: "The task", ...json("Task") }, ...COMMON_ERRORS },
+      },
+    },
+    "/api/v1/tasks/{id}/events": {
+      get: {
+        operationId: "listTaskEvents",
+        summary: "The task's event log, paged",
+        parameters: [TASK_ID, ...queryParameters(EventsQuery)],
+        responses: { "200": { description: "A page of events after `since`", ...json("EventsPage") }, ...COMMON_ERRORS },
+      },
+    },
+    "/api/v1/tasks/{id}/stream": {
+      get: {
+        operationId: "streamTask",
+        summary: "Watch a task live (WebSocket)",
+        description: "Upgrade to a WebSocket. Every message is one `StreamEvent`: first those after `since`, then the live tail. When the task ends the server closes with code 1000. Send `ping` for `pong`.",
+        parameters: [TASK_ID, ...queryParameters(StreamQuery)],
+        responses: {
+          "101": { description: "Switching protocols; messages are StreamEvent JSON texts", content: { "application/json": { schema: ref("StreamEvent") } } },
+          "426": errorResponse("Not a WebSocket upgrade."),
+          "503": errorResponse("The task has as many watchers as it allows; retry after `Retry-After`."),
+          ...COMMON_ERRORS,
+        },
+      },
+    },
+    "/api/v1/runners": {
+      get: {
+        operationId: "listRunners",
+        summary: "Runners seen recently, across pools (admin)",
+        description: "Each runner as of its last lease request or heartbeat; runners silent for 2 minutes are pruned.",
+        responses: { "200": { description: "The runners", ...json("RunnerList") }, "401": COMMON_ERRORS["401"], "403": errorResponse("The key lacks the admin scope.") },
+      },
+    },
+    "/api/v1/tasks/{id}/cancel": {
+      post: {
+        operationId: "cancelTask",
+        summary: "Cancel a task",
+        description: "A queued task ends at once (200). A leased or running task answers 202 with `cancel_requested`; its runner stops the CLI within seconds.",
+        parameters: [TASK_ID],
+        responses: {
+          "200": { description: "Canceled", ...json("Task") },
+          "202": { description: "Cancel requested", ...json("Task") },
+          ...COMMON_ERRORS,
+          "409": errorResponse("The task already ended."),
+        },
+      },
+    },
+  };
+}
+
+function runnerPaths(): Json {
+  const op = (operationId: string, summary: string, body: string, ok: string, extra: Json = {}) => ({
+    post: {
+      operationId,
+      summary,
+      tags: ["runner"],
+      security: [{ runnerSignature: [], runnerTimestamp: [] }],
+      ...(operationId === "lease" ? {} : { parameters: [TASK_ID] }),
+      requestBody: { required: true, ...json(body) },
+      responses: {
+        "200": { description: "OK", ...json(ok) },
+        ...extra,
+        "401": errorResponse("Unsigned, badly signed, or a timestamp more than 5 minutes off."),
+        "409": errorResponse("`lease_stale`: the lease is no longer current; `sequence_gap`: a batch is missing."),
+      },
+    },
+  });
+  return {
+    "/runner/v1/lease": op("lease", "Long-poll for a task this runner can run", "LeaseRequest", "Lease", { "204": { description: "No task came within wait_ms" } }),
+    "/runner/v1/tasks/{id}/heartbeat": op("heartbeat", "Renew the lease; learn about cancel", "Heartbeat", "HeartbeatAck"),
+    "/runner/v1/tasks/{id}/events": op("postEvents", "Append a batch of output (idempotent per batch_seq)", "EventBatch", "EventBatchAck"),
+    "/runner/v1/tasks/{id}/complete": op("complete", "Report the attempt's outcome", "Completion", "CompletionAck"),
+    "/runner/v1/tasks/{id}/release": op("release", "Hand the task back (shutdown): re-queued at once, the attempt not counted", "Release", "ReleaseAck"),
+  };
+}
+
+function healthPaths(): Json {
+  const status = { type: "object", properties: { status: { type: "string" } } };
+  return {
+    "/health": { get: { operationId: "health", summary: "Liveness", security: [], responses: { "200": { description: "Alive", content: { "application/json": { schema: status } } } } } },
+    "/ready": {
+      get: {
+        operationId: "ready",
+        summary: "Readiness",
+        security: [],
+        responses: {
+          "200": { description: "Ready", content: { "application/json": { schema: status } } },
+          "503": { description: "Not ready; `failing` names what is missing", content: { "application/json": { schema: { type: "object", properties: { status: { type: "string" }, failing: { type: "array", items: { type: "string" } } } } } } },
+        },
+      },
+    },
+    "/api/v1/openapi.json": { get: { operationId: "openapi", summary: "This document", security: [], responses: { "200": { description: "OpenAPI 3.1" } } } },
+    "/api/v1/docs": { get: { operationId: "docs", summary: "Browsable API reference", security: [], responses: { "200": { description: "HTML" } } } },
+  };
+}
+
+/** The whole document. */
+export function buildOpenApiDocument(version: string): Json {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "CodeForge API",
+      version,
+      description: "Run AI coding CLIs on your repositories. Errors are always `{error:{code,message,request_id,field?}}`; every response carries `X-Request-Id`.",
+    },
+    jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
+    security: [{ bearer: [] }],
+    tags: [{ name: "tasks" }, { name: "runner", description: "For runners only: HMAC-signed requests." }],
+    paths: { ...publicPaths(), ...runnerPaths(), ...healthPaths() },
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "An API key: `Authorization: Bearer <key>`." },
+        runnerSignature: { type: "apiKey", in: "header", name: "X-CodeForge-Signature", description: "`v1=<hex HMAC-SHA256>` over timestamp, method, path and body digest (docs/architecture.md)." },
+        runnerTimestamp: { type: "apiKey", in: "header", name: "X-CodeForge-Timestamp", description: "Unix seconds; refused when more than 5 minutes off." },
+      },
+      schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([name, c]) => [name, componentSchema(c.schema, c.io)])),
+    },
+  };
+}
+
+/** The JSON Schema of one stream event, for clients of the WebSocket and the events page. */
+export function buildStreamEventSchema(): Json {
+  return { $schema: "https://json-schema.org/draft/2020-12/schema", title: "CodeForge stream event", ...componentSchema(StreamEvent, "output") };
+}

@@ -1,0 +1,38 @@
+/**
+ * The one-shot task commands: `status`, `logs` and `cancel`.
+ * @module
+ */
+import type { StreamEvent } from "../../../api/stream-events.js";
+import type { ApiClient } from "../../api-client.js";
+import { renderEvent } from "../../render-event.js";
+import { exitCodeFor } from "../exit-codes.js";
+import { taskSummary, type Output } from "../output.js";
+
+/** `codeforge status <id> [--json]`: exits with the task's outcome once it has one. */
+export async function status(client: ApiClient, args: { taskId: string; json: boolean }, out: Output): Promise<number> {
+  const task = await client.getTask(args.taskId);
+  if (args.json) out.line(JSON.stringify(task, null, 2));
+  else for (const line of taskSummary(task)) out.line(line);
+  return exitCodeFor(task.status);
+}
+
+/** `codeforge logs <id> [--since N] [--json]`: the event log so far, page by page. */
+export async function logs(client: ApiClient, args: { taskId: string; since: number; json: boolean }, out: Output): Promise<number> {
+  let since = args.since;
+  for (;;) {
+    const page = await client.events(args.taskId, { since, limit: 1_000 });
+    for (const event of page.events as StreamEvent[]) {
+      const line = args.json ? JSON.stringify(event) : renderEvent(event, { color: out.color });
+      if (line !== null) out.line(line);
+    }
+    since = page.next_since;
+    if (!page.has_more) return 0;
+  }
+}
+
+/** `codeforge cancel <id>`. */
+export async function cancel(client: ApiClient, args: { taskId: string }, out: Output): Promise<number> {
+  const task = await client.cancelTask(args.taskId);
+  out.line(task.status === "canceled" ? `${task.id} canceled` : `${task.id}: cancel requested; the runner is stopping the CLI`);
+  return 0;
+}

@@ -1,0 +1,25 @@
+/** The committed OpenAPI document and stream-event schema are what the contract generates. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../scripts/local-stack.js";
+import { generatedFiles } from "../../scripts/generate-openapi.js";
+
+describe("generated API documents", () => {
+  it.each(Object.entries(generatedFiles()))("%s is up to date (run `npm run openapi` if not)", (path, text) => {
+    expect(readFileSync(join(PROJECT_ROOT, path), "utf8")).toBe(text);
+  });
+
+  it("describes the task request with its limits and defaults", () => {
+    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as {
+      openapi: string;
+      components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>>; required?: string[] }> };
+    };
+    expect(doc.openapi).toBe("3.1.0");
+    const create = doc.components.schemas.CreateTaskRequest!;
+    expect(create.required).toEqual(expect.arrayContaining(["repo", "prompt", "cli"]));
+    expect(create.properties.prompt).toMatchObject({ minLength: 1, maxLength: 200_000 });
+    expect(create.properties.timeout_seconds).toMatchObject({ default: 1_800, minimum: 10 });
+    expect(create.properties.cli!.enum).toContain("demo");
+  });
+});
