@@ -1,20 +1,15 @@
 /**
- * Incremental parser of Claude Code's `--output-format stream-json` into `AgentEvent`s.
+ * Claude Code's `--output-format stream-json` messages as `AgentEvent`s.
  *
- * CLI output arrives in arbitrary pieces: a read may end mid-line or inside a multi-byte
- * character. Lines are split on the newline byte (which never occurs inside a UTF-8
- * sequence) and only complete lines are decoded, so both cases come out right. The partial
- * line is bounded: a line longer than `lineMaxBytes` is dropped up to its newline rather than
- * buffered without limit. Lines that are not JSON, or not a shape this parser knows, are
- * skipped — the raw output is streamed separately, so nothing is lost to the user.
+ * One JSON object per line: `system` (subtype `init`, with the model), `assistant` (content
+ * blocks `text` and `tool_use`), `user` (`tool_result` blocks) and a closing `result` with
+ * cost and token usage. Lines are split and bounded by `json-lines-parser.ts`.
  * @module
  */
 import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "../../api/index.js";
 import type { OutputParser } from "./cli/cli-adapter.js";
+import { createJsonLinesParser, isRecord } from "./json-lines-parser.js";
 import { splitUtf8, truncateUtf8 } from "./utf8-text.js";
-
-/** Long enough for big tool results (file contents), bounded so one runaway line cannot hog memory. */
-export const LINE_MAX_BYTES_DEFAULT = 4 * 1_048_576;
 
 /**
  * @example
@@ -22,72 +17,7 @@ export const LINE_MAX_BYTES_DEFAULT = 4 * 1_048_576;
  * child.stdout.on("data", (chunk) => batcher.pushEvents(parser.push(chunk)));
  */
 export function createClaudeStreamParser(options: { lineMaxBytes?: number } = {}): OutputParser {
-  const lineMaxBytes = options.lineMaxBytes ?? LINE_MAX_BYTES_DEFAULT;
-  const decoder = new TextDecoder();
-  let partial: Uint8Array[] = [];
-  let partialBytes = 0;
-  let discarding = false;
-  let finalMessage: string | null = null;
-
-  function takeLine(tail: Uint8Array): string | null {
-    if (discarding) {
-      discarding = false;
-      return null;
-    }
-    const bytes = partial.length === 0 ? tail : concat([...partial, tail], partialBytes + tail.length);
-    partial = [];
-    partialBytes = 0;
-    return decoder.decode(bytes);
-  }
-
-  function parseLine(line: string, out: AgentEvent[]) {
-    const trimmed = line.trim();
-    if (!trimmed.startsWith("{")) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(trimmed);
-    } catch {
-      return; // not stream-json: raw output still carries it
-    }
-    for (const event of eventsFromMessage(json)) {
-      if (event.kind === "result" && event.text !== undefined) finalMessage = event.text;
-      out.push(event);
-    }
-  }
-
-  return {
-    push(chunk) {
-      const out: AgentEvent[] = [];
-      let start = 0;
-      for (let nl = chunk.indexOf(0x0a, start); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
-        const line = takeLine(chunk.subarray(start, nl));
-        if (line !== null) parseLine(line, out);
-        start = nl + 1;
-      }
-      if (start < chunk.length && !discarding) {
-        const rest = chunk.subarray(start);
-        if (partialBytes + rest.length > lineMaxBytes) {
-          partial = [];
-          partialBytes = 0;
-          discarding = true;
-        } else {
-          // Copy: the caller may reuse its buffer.
-          partial.push(rest.slice());
-          partialBytes += rest.length;
-        }
-      }
-      return out;
-    },
-    end() {
-      const out: AgentEvent[] = [];
-      const line = takeLine(new Uint8Array(0));
-      if (line) parseLine(line, out);
-      return out;
-    },
-    get finalMessage() {
-      return finalMessage;
-    },
-  };
+  return createJsonLinesParser(eventsFromMessage, options);
 }
 
 /** The events one stream-json message stands for (often none). */
@@ -156,20 +86,6 @@ function toolResultText(content: unknown): string {
   return content === undefined ? "" : JSON.stringify(content);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function isCount(value: unknown, integer: boolean): value is number {
   return typeof value === "number" && Number.isFinite(value) && value >= 0 && (!integer || Number.isInteger(value));
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -7,13 +7,17 @@
  * naming the field and the variable that sets it. The runner secret never appears in an error:
  * zod messages do not echo input values, and YAML syntax errors are reported by position only,
  * because the YAML library's own message quotes the offending line.
+ *
+ * `cli_env` holds secrets (the CLIs' API keys): per CLI, so each CLI gets only its own keys.
+ * From the environment, `CODEFORGE_CLI_ENV_<CLI>_<NAME>=value` sets `cli_env.<cli>.<NAME>`
+ * (for example `CODEFORGE_CLI_ENV_CLAUDE_ANTHROPIC_API_KEY`).
  * @module
  */
 import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
-import { LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, RunnerId, Slug } from "../../api/index.js";
+import { CliName, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, RunnerId, Slug, TaskEnv } from "../../api/index.js";
 
 /** YAML key → environment variable that overrides it. */
 const ENV_NAMES = {
@@ -33,7 +37,14 @@ const ENV_NAMES = {
   log_level: "CODEFORGE_LOG_LEVEL",
   health_port: "CODEFORGE_HEALTH_PORT",
   health_host: "CODEFORGE_HEALTH_HOST",
+  clis: "CODEFORGE_CLIS",
+  script_command: "CODEFORGE_SCRIPT_COMMAND",
+  script_args: "CODEFORGE_SCRIPT_ARGS",
+  stall_timeout_seconds: "CODEFORGE_STALL_TIMEOUT_SECONDS",
 } as const;
+
+/** Prefix of the variables that fill `cli_env`: `CODEFORGE_CLI_ENV_<CLI>_<NAME>`. */
+const CLI_ENV_PREFIX = "CODEFORGE_CLI_ENV_";
 type ConfigKey = keyof typeof ENV_NAMES;
 
 /** An integer from YAML (a number) or from the environment (a decimal string). */
@@ -94,6 +105,19 @@ export const RunnerConfig = z
     /** `/healthz` and `/readyz`; 0 turns the server off. */
     health_port: int(0, 65_535).default(9_464),
     health_host: z.string().min(1).default("0.0.0.0"),
+    /** CLIs this runner may offer; each is still checked at start-up (default: every one installed). */
+    clis: commaList.pipe(z.array(CliName)).optional(),
+    /** Per CLI, environment variables (API keys) for that CLI only. Secrets: masked in all output. */
+    cli_env: z.partialRecord(CliName, TaskEnv).default({}),
+    /** The program the `script` CLI runs (absolute path); unset: no `script` CLI. */
+    script_command: z
+      .string()
+      .refine((p) => path.isAbsolute(p), "must be an absolute path")
+      .optional(),
+    /** Fixed arguments for `script_command`. */
+    script_args: commaList.default([]),
+    /** Stop a CLI that prints nothing for this long, when the task sets no stall timeout of its own. Unset: off. */
+    stall_timeout_seconds: int(10, 86_400).optional(),
   })
   .superRefine((config, ctx) => {
     const url = new URL(config.edge_url);
@@ -141,6 +165,7 @@ export function loadConfig(options: LoadConfigOptions): RunnerConfig {
     const value = options.env[envName];
     if (value !== undefined && value !== "") merged[key] = value;
   }
+  mergeCliEnv(merged, options.env);
 
   const parsed = RunnerConfig.safeParse(merged);
   if (!parsed.success) {
@@ -153,6 +178,20 @@ export function loadConfig(options: LoadConfigOptions): RunnerConfig {
     throw new ConfigError(`Invalid runner configuration${file ? ` (file ${file})` : ""}:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+/** `CODEFORGE_CLI_ENV_<CLI>_<NAME>` variables, laid over the file's `cli_env`. */
+function mergeCliEnv(merged: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(CLI_ENV_PREFIX) || value === undefined) continue;
+    const rest = name.slice(CLI_ENV_PREFIX.length);
+    const split = rest.indexOf("_");
+    const cli = rest.slice(0, split).toLowerCase();
+    const variable = rest.slice(split + 1);
+    if (split <= 0 || !variable) throw new ConfigError(`${name}: expected ${CLI_ENV_PREFIX}<CLI>_<NAME>, e.g. ${CLI_ENV_PREFIX}CLAUDE_ANTHROPIC_API_KEY`);
+    const current = (merged.cli_env ?? {}) as Record<string, Record<string, string>>;
+    merged.cli_env = { ...current, [cli]: { ...current[cli], [variable]: value } };
+  }
 }
 
 function configFilePath(argv: readonly string[]): string | undefined {

@@ -17,6 +17,7 @@ import {
   HeartbeatAck,
   Lease,
   LeaseRequest,
+  Release,
   RUNNER_API_PREFIX,
   signRequest,
 } from "../../api/index.js";
@@ -43,6 +44,11 @@ export interface EdgeClient {
   heartbeat(taskId: string, body: Heartbeat, signal?: AbortSignal): Promise<HeartbeatAck>;
   postEvents(taskId: string, batch: EventBatch, signal?: AbortSignal): Promise<EventBatchAck>;
   complete(taskId: string, completion: Completion, signal?: AbortSignal): Promise<CompletionAck>;
+  /**
+   * Hands a task back without finishing it (graceful shutdown): the edge re-queues it at once
+   * and the attempt does not count. Answered with the task's status, as `complete` is.
+   */
+  release(taskId: string, body: Release, signal?: AbortSignal): Promise<CompletionAck>;
 }
 
 /**
@@ -101,6 +107,8 @@ export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
       required(await post(taskPath(taskId, "events"), batch, EventBatchAck, requestTimeoutMs, signal)),
     complete: async (taskId, completion, signal) =>
       required(await post(taskPath(taskId, "complete"), completion, CompletionAck, requestTimeoutMs, signal)),
+    // The edge answers `{status}` (queued, or canceled when a cancel was pending): the same shape as a completion's ack.
+    release: async (taskId, body, signal) => required(await post(taskPath(taskId, "release"), body, CompletionAck, requestTimeoutMs, signal)),
   };
 }
 

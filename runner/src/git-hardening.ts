@@ -3,9 +3,13 @@
  *
  * Git is pointed at repositories named by users, so it runs with: a clean environment (no
  * runner secrets, no system or user config, never a terminal prompt), only the transports
- * policy allows (`protocol.allow=never` then `https`, plus `file` in local mode and `ssh`
- * when enabled, so `ext::` and friends stay shut even if a URL check were bypassed), and —
- * for commands run inside a checkout the CLI has had its hands on — no fsmonitor command.
+ * policy allows — twice over, `protocol.allow=never` plus one `protocol.<name>.allow` per
+ * transport and `GIT_ALLOW_PROTOCOL` with the same list (`https`, plus `file` in local mode and
+ * `ssh` when enabled), so `ext::` and friends stay shut even if a URL check were bypassed —
+ * no redirects (a redirect is a second, unchecked URL), no submodules (each is another URL
+ * the task chose), symlinks checked out as plain files (a link to `/etc/passwd` or `~/.ssh`
+ * in the repository cannot lead the CLI out of its workspace), and — for commands run inside
+ * a checkout the CLI has had its hands on — no fsmonitor command and no hooks.
  * @module
  */
 
@@ -16,13 +20,28 @@ export interface GitPolicy {
   allowSsh: boolean;
 }
 
+/** The transports `policy` allows, in git's names. */
+export function allowedProtocols(policy: GitPolicy): string[] {
+  return ["https", ...(policy.allowSsh ? ["ssh"] : []), ...(policy.allowFile ? ["file"] : [])];
+}
+
 /** `-c` settings (without the `-c`) that restrict the transports git may use. */
 export function protocolConfig(policy: GitPolicy): string[] {
-  const config = ["protocol.allow=never", "protocol.https.allow=always"];
-  if (policy.allowFile) config.push("protocol.file.allow=always");
-  if (policy.allowSsh) config.push("protocol.ssh.allow=always");
-  return config;
+  return ["protocol.allow=never", ...allowedProtocols(policy).map((name) => `protocol.${name}.allow=always`)];
 }
+
+/** `-c` settings for fetching a task's repository (on top of `protocolConfig`). */
+export const FETCH_SAFETY_CONFIG = [
+  "http.followRedirects=false",
+  "core.symlinks=false",
+  "submodule.recurse=false",
+  "fetch.recurseSubmodules=false",
+  "core.fsmonitor=false",
+  "core.hooksPath=/dev/null",
+] as const;
+
+/** Written into the clone's own `.git/config`, so later git commands (the CLI's too) keep it. */
+export const CLONE_REPO_CONFIG = ["core.symlinks=false"] as const;
 
 /** Settings for git commands run in a checkout whose `.git/config` the CLI could have edited. */
 export const CHECKOUT_SAFETY_CONFIG = ["core.fsmonitor=false", "core.hooksPath=/dev/null"] as const;
@@ -31,7 +50,7 @@ export const CHECKOUT_SAFETY_CONFIG = ["core.fsmonitor=false", "core.hooksPath=/
 export const CHECKOUT_SAFETY_ENV = { GIT_CONFIG_GLOBAL: "/dev/null" } as const;
 
 /** The whole environment of a git process: nothing is inherited from the runner. */
-export function gitEnv(options: { path: string; homeDir: string }): Record<string, string> {
+export function gitEnv(options: { path: string; homeDir: string; policy?: GitPolicy }): Record<string, string> {
   return {
     PATH: options.path,
     HOME: options.homeDir,
@@ -39,8 +58,9 @@ export function gitEnv(options: { path: string; homeDir: string }): Record<strin
     LC_ALL: "C",
     GIT_TERMINAL_PROMPT: "0",
     GIT_CONFIG_NOSYSTEM: "1",
+    GIT_ALLOW_PROTOCOL: allowedProtocols(options.policy ?? { allowFile: false, allowSsh: false }).join(":"),
   };
 }
 
 /** Git variables simple-git must be told we set on purpose (its guard rejects `GIT_*` otherwise). */
-export const GIT_ENV_ALLOWED = ["GIT_TERMINAL_PROMPT", "GIT_CONFIG_NOSYSTEM"] as const;
+export const GIT_ENV_ALLOWED = ["GIT_TERMINAL_PROMPT", "GIT_CONFIG_NOSYSTEM", "GIT_ALLOW_PROTOCOL", "GIT_ASKPASS"] as const;

@@ -4,7 +4,8 @@
  * Reads the configuration (exiting with a clear message when it is wrong), checks which CLIs
  * are installed, then leases and runs tasks until SIGTERM or SIGINT. The first signal stops
  * leasing and lets running tasks finish within `shutdown_grace_ms` (the rest are stopped and
- * left for the edge to re-queue); a second signal exits at once, killing every CLI.
+ * handed back to the edge, which re-queues them at once); a second signal exits at once,
+ * killing every CLI.
  * Logs are JSON lines on stdout (pino) with `runner_id` on every line and `task_id` on task lines.
  *
  * Run: `npm run runner -- --config runner.yaml` (or set `CODEFORGE_*` variables).
@@ -12,13 +13,15 @@
  */
 import { readFileSync } from "node:fs";
 import { pino } from "pino";
-import { createDemoAdapter } from "./cli/demo.js";
+import { Registry } from "prom-client";
+import { configuredAdapters } from "./cli/configured-adapters.js";
 import { createCliRegistry } from "./cli/registry.js";
 import { ConfigError, loadConfig, type RunnerConfig } from "./config.js";
 import { createEdgeClient } from "./edge-client.js";
 import { startHealthServer, type HealthServer } from "./health-server.js";
 import { createLeaseLoop } from "./lease-loop.js";
 import { createProcessRunner } from "./process-runner.js";
+import { createRunnerMetrics } from "./runner-metrics.js";
 import { createTaskRunner } from "./task-runner.js";
 
 /** Sent as `runner_version` in lease requests and in the User-Agent. */
@@ -45,7 +48,8 @@ async function main(): Promise<void> {
     redact: { paths: ["lease_id", "*.lease_id", "runner_secret", "*.runner_secret", "secret"], censor: "[redacted]" },
   });
 
-  const registry = await createCliRegistry([createDemoAdapter()]);
+  const pathEnv = process.env.PATH || FALLBACK_PATH;
+  const registry = await createCliRegistry(configuredAdapters(config, pathEnv));
   const clis = registry.names();
   if (clis.length === 0) {
     logger.fatal("no coding CLI is available on this machine; nothing to lease");
@@ -54,15 +58,19 @@ async function main(): Promise<void> {
 
   const client = createEdgeClient({ edgeUrl: config.edge_url, secret: config.runner_secret, userAgent: `codeforge-runner/${RUNNER_VERSION}` });
   const processes = createProcessRunner({ killGraceMs: config.kill_grace_ms });
+  const metricsRegistry = new Registry();
+  const metrics = createRunnerMetrics({ register: metricsRegistry, workspaceRoot: config.workspace_root });
   const taskRunner = createTaskRunner({
     client,
     registry,
     processes,
     workspaceRoot: config.workspace_root,
     gitPolicy: { allowFile: config.local_mode, allowSsh: config.allow_ssh },
-    pathEnv: process.env.PATH || FALLBACK_PATH,
+    pathEnv,
     logger,
     outputMaxBytes: config.output_max_bytes,
+    stallTimeoutSeconds: config.stall_timeout_seconds,
+    metrics,
   });
   const loop = createLeaseLoop({
     client,
@@ -85,6 +93,7 @@ async function main(): Promise<void> {
       port: config.health_port,
       host: config.health_host,
       readiness: () => ({ ready: loop.accepting, detail: { running: loop.running, concurrency: config.concurrency } }),
+      metrics: metricsRegistry,
     });
     logger.info({ port: health.port }, "health endpoints listening");
   }

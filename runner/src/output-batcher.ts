@@ -18,6 +18,11 @@
  * resolve until the edge has caught up, and since its caller reads the child's pipe only
  * after that, the CLI itself is slowed down — real backpressure, not a growing buffer. Output
  * past `outputMaxBytes` for the whole task is dropped, with one warning in the log.
+ *
+ * Nothing leaves the machine unmasked: this is the one place every event passes through, so
+ * the task's secrets are replaced here — in decoded output through a stream masker per
+ * stream (a secret split across two reads is still caught), and in every string field of
+ * agent and log events.
  * @module
  */
 import {
@@ -32,6 +37,7 @@ import {
 } from "../../api/index.js";
 import { backoffDelayMs, sleep, type BackoffPolicy } from "./backoff.js";
 import { classifyEdgeError } from "./edge-error.js";
+import { createSecretMasker, type SecretMasker } from "./secret-masker.js";
 import { splitUtf8, utf8Bytes } from "./utf8-text.js";
 
 export type OutputStream = OutputEvent["stream"];
@@ -54,6 +60,8 @@ export interface OutputBatcherOptions {
   giveUpAfterMs?: number;
   backoff?: BackoffPolicy;
   now?: () => number;
+  /** The task's secrets, masked in everything sent. */
+  masker?: SecretMasker;
 }
 
 export interface OutputBatcher {
@@ -100,10 +108,12 @@ export function createOutputBatcher(options: OutputBatcherOptions): OutputBatche
     giveUpAfterMs = 10 * 60_000,
     backoff = { baseMs: 100, maxMs: 5_000 },
     now = Date.now,
+    masker = createSecretMasker([]),
   } = options;
 
   const queue: Queued[] = [];
   const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+  const maskers = { stdout: masker.createStream(), stderr: masker.createStream() };
   const offsets = { stdout: 0, stderr: 0 };
   let queuedBytes = 0;
   let outputBytesTotal = 0;
@@ -246,7 +256,7 @@ export function createOutputBatcher(options: OutputBatcherOptions): OutputBatche
   return {
     async pushOutput(stream, bytes) {
       if (closed || fatal) return;
-      enqueueText(stream, decoders[stream].decode(bytes, { stream: true }));
+      enqueueText(stream, maskers[stream].push(decoders[stream].decode(bytes, { stream: true })));
       kick();
       if (queuedBytes > maxBufferedBytes) {
         await new Promise<void>((resolve) => drainWaiters.push(resolve));
@@ -254,7 +264,7 @@ export function createOutputBatcher(options: OutputBatcherOptions): OutputBatche
     },
     pushEvents(events) {
       if (closed || fatal || events.length === 0) return;
-      for (const event of events) queue.push({ event, bytes: 0 });
+      for (const event of events) queue.push({ event: maskEvent(event, masker), bytes: 0 });
       kick();
     },
     log(level, message) {
@@ -263,7 +273,9 @@ export function createOutputBatcher(options: OutputBatcherOptions): OutputBatche
     flush() {
       if (fatal) return Promise.reject(fatal.err);
       if (closed) return Promise.resolve();
-      for (const stream of ["stdout", "stderr"] as const) enqueueText(stream, decoders[stream].decode());
+      for (const stream of ["stdout", "stderr"] as const) {
+        enqueueText(stream, maskers[stream].push(decoders[stream].decode()) + maskers[stream].end());
+      }
       if (!inFlight && queue.length === 0) return Promise.resolve();
       const idle = new Promise<void>((resolve, reject) => idleWaiters.push({ resolve, reject }));
       kick();
@@ -281,4 +293,23 @@ export function createOutputBatcher(options: OutputBatcherOptions): OutputBatche
       return lastAcked;
     },
   };
+}
+
+/** The event with its secrets masked (a copy; masking only ever shortens a field). */
+function maskEvent(event: RunnerEvent, masker: SecretMasker): RunnerEvent {
+  if (masker.empty) return event;
+  switch (event.type) {
+    case "log":
+      return { ...event, message: masker.mask(event.message) };
+    case "output":
+      return { ...event, text: masker.mask(event.text) };
+    case "agent": {
+      const masked = { ...event };
+      for (const key of ["text", "tool", "input", "model"] as const) {
+        const value = masked[key];
+        if (value !== undefined) masked[key] = masker.mask(value);
+      }
+      return masked;
+    }
+  }
 }

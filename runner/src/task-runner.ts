@@ -6,14 +6,23 @@
  * ack) → describe the changes → flush the output → report the outcome → remove the workspace.
  *
  * Every way out of a task goes through one `stop(reason)`: the first reason wins and decides
- * the outcome (`canceled`, `timed_out`), or that nothing is reported at all — a stale lease
- * means another attempt owns the task, and at shutdown the lease is left to lapse so the edge
- * re-queues the task. Cleanup lives in `finally` and runs whatever happened.
+ * the outcome (`canceled`, `timed_out`, `stalled` after `stall_timeout_seconds` without
+ * output), or that no outcome is reported at all — a stale lease means another attempt owns
+ * the task, and at shutdown the task is handed back (`release`) so the edge re-queues it at
+ * once without spending an attempt (if that fails, the lease lapses and the edge re-queues it
+ * later). Cleanup lives in `finally` and runs whatever happened.
+ *
+ * The task's secrets: its `access_token` goes to git only (askpass, see `git-clone.ts`); its
+ * `env` — checked again against the contract's rules for names — goes into the CLI's
+ * environment only, over the runner's `cli_env` for that CLI. Every one of them is masked in
+ * all output, log events and the completion (see `secret-masker.ts`).
  * @module
  */
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
-import type { Completion, Lease, TaskError, TaskResult } from "../../api/index.js";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { TaskEnv, type Completion, type Lease, type TaskError, type TaskResult } from "../../api/index.js";
 import { backoffDelayMs, sleep } from "./backoff.js";
 import type { OutputParser } from "./cli/cli-adapter.js";
 import type { CliRegistry } from "./cli/registry.js";
@@ -23,12 +32,19 @@ import { CloneError, cloneRepository } from "./git-clone.js";
 import { gitEnv, type GitPolicy } from "./git-hardening.js";
 import { summarizeChanges, type ChangeSummary } from "./git-result.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { startIdleTimer, type IdleTimer } from "./idle-timer.js";
 import { createOutputBatcher, type OutputBatcher, type OutputStream } from "./output-batcher.js";
 import type { ProcessRunner, RunningProcess } from "./process-runner.js";
+import type { HostLookup } from "./repo-host-check.js";
+import type { RunnerMetrics } from "./runner-metrics.js";
+import { createSecretMasker, type SecretMasker } from "./secret-masker.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 /** Why a task stopped before its CLI finished on its own. */
-export type StopReason = "canceled" | "timed_out" | "lease_lost" | "shutdown" | "edge_unreachable";
+export type StopReason = "canceled" | "timed_out" | "stalled" | "lease_lost" | "shutdown" | "edge_unreachable";
+
+/** How an attempt ended, for metrics: an outcome reported, handed back, or given up. */
+export type AttemptEnd = Completion["outcome"] | "released" | "lease_lost";
 
 export interface TaskRunnerOptions {
   client: EdgeClient;
@@ -45,8 +61,16 @@ export interface TaskRunnerOptions {
   completeGiveUpAfterMs?: number;
   /** How long to wait for the last output to reach the edge before reporting anyway. */
   flushTimeoutMs?: number;
+  /** Stall timeout for tasks that set none; undefined: off. */
+  stallTimeoutSeconds?: number;
+  /** Resolves repository hosts (default: the system resolver). */
+  lookup?: HostLookup;
+  metrics?: RunnerMetrics;
   now?: () => number;
 }
+
+/** At shutdown, how long the last output may take to reach the edge before the task is handed back. */
+const RELEASE_FLUSH_TIMEOUT_MS = 5_000;
 
 export interface TaskRunner {
   /** Runs one attempt; `signal` aborts at runner shutdown. Never throws. */
@@ -84,9 +108,19 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     shutdown.addEventListener("abort", onShutdown);
     if (shutdown.aborted) stop("shutdown");
     const timeoutTimer = setTimeout(() => stop("timed_out"), lease.task.timeout_seconds * 1000);
+    options.metrics?.taskStarted(lease.task.cli);
+    let attemptEnd: AttemptEnd = "lease_lost";
 
+    const adapter = registry.get(lease.task.cli);
+    const taskEnv = TaskEnv.safeParse(lease.task.env);
+    const masker = createSecretMasker([
+      lease.task.access_token,
+      ...Object.values(lease.task.env),
+      ...Object.values(adapter?.env() ?? {}),
+    ]);
     const batcher = createOutputBatcher({
       leaseId: lease.lease_id,
+      masker,
       post: (batch) => client.postEvents(taskId, batch),
       outputMaxBytes: options.outputMaxBytes,
       onAck: (ack) => {
@@ -110,6 +144,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
 
     let workspace: Workspace | undefined;
     let cli: RunningProcess | undefined;
+    let stall: IdleTimer | undefined;
     /**
      * Reports unless the lease is gone, or the task was stopped for shutdown. `reason` is the
      * stop reason that decided the outcome: a shutdown that arrives after the CLI finished on
@@ -118,16 +153,21 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     const report = async (outcome: Report, reason: StopReason | null = stopReason) => {
       if (stopReason === "lease_lost" || reason === "lease_lost") return;
       if (reason === "shutdown") {
-        log.warn("runner shutting down: the task is left for the edge to re-queue");
+        attemptEnd = "released";
+        await releaseTask(lease, batcher, log);
         return;
       }
-      await sendReport(lease, batcher, outcome, log, shutdown);
+      attemptEnd = outcome.outcome;
+      await sendReport(lease, batcher, maskReport(outcome, masker), log, shutdown);
     };
 
     try {
-      const adapter = registry.get(lease.task.cli);
       if (!adapter) {
         return await report(failure("runner_error", `CLI ${lease.task.cli} is not available on this runner`));
+      }
+      if (!taskEnv.success) {
+        const issue = taskEnv.error.issues[0];
+        return await report(failure("runner_error", `the task's env was refused: ${issue?.message ?? "invalid"}`));
       }
       workspace = await createWorkspace({ root: options.workspaceRoot, taskId, attempt: lease.attempt });
       const { url, ref } = lease.task.repo;
@@ -142,18 +182,24 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           dir: workspace.repoDir,
           homeDir: workspace.homeDir,
           pathEnv: options.pathEnv,
+          accessToken: lease.task.access_token,
+          credentialsDir: workspace.runnerDir,
+          lookup: options.lookup,
           ...options.gitPolicy,
           signal: stopping.signal,
         }));
       } catch (err) {
         if (stopReason) return await report(stoppedReport(stopReason, null));
-        const message = err instanceof CloneError ? err.message : `clone failed: ${String(err)}`;
+        const message = masker.mask(err instanceof CloneError ? err.message : `clone failed: ${String(err)}`);
         batcher.log("error", message);
         return await report(failure("clone_failed", message));
       }
       if (stopReason) return await report(stoppedReport(stopReason, null));
 
-      const { command, args, stdin } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model });
+      const { command, args, stdin, files } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model, scratchDir: workspace.runnerDir });
+      for (const [name, content] of Object.entries(files ?? {})) {
+        await writeFile(path.join(workspace.runnerDir, path.basename(name)), content, { mode: 0o600 });
+      }
       const parser = adapter.createParser();
       batcher.log("info", `Starting ${lease.task.cli}${lease.task.model ? ` (model ${lease.task.model})` : ""}`);
       const spawnedAt = now();
@@ -168,15 +214,20 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           TMPDIR: workspace.tmpDir,
           LANG: "C.UTF-8",
           ...adapter.env(),
+          ...taskEnv.data,
         },
       });
       cli = child;
       if (child.pid !== undefined) heartbeat.setPhase("running");
       stopping.signal.addEventListener("abort", () => child.stop());
       if (stopping.signal.aborted) child.stop();
+      const stallSeconds = lease.task.stall_timeout_seconds ?? options.stallTimeoutSeconds;
+      if (stallSeconds) stall = startIdleTimer(stallSeconds * 1000, () => stop("stalled"));
 
-      const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log), pump(child.stderr, "stderr", null, batcher, log)]);
+      const onOutput = () => stall?.touch();
+      const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log, onOutput), pump(child.stderr, "stderr", null, batcher, log, onOutput)]);
       const exit = await child.exited;
+      stall?.stop();
       const reasonAtExit: StopReason | null = stopReason;
       await pumps;
       if (parser) batcher.pushEvents(parser.end());
@@ -218,13 +269,36 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       await report(failure("runner_error", "the runner hit an internal error")).catch(() => undefined);
     } finally {
       clearTimeout(timeoutTimer);
+      stall?.stop();
       shutdown.removeEventListener("abort", onShutdown);
       cli?.stop();
       await cli?.exited;
       await heartbeat.stop();
       batcher.close();
       await workspace?.remove().catch((err: unknown) => log.error({ err: String(err), dir: workspace?.dir }, "could not remove workspace"));
-      log.info({ reason: stopReason }, "task finished");
+      options.metrics?.taskFinished(lease.task.cli, attemptEnd);
+      log.info({ reason: stopReason, end: attemptEnd }, "task finished");
+    }
+  }
+
+  /**
+   * Hands the task back at shutdown: the output so far is flushed (briefly), then the edge is
+   * told to re-queue the task at once. If that fails the lease lapses and the edge re-queues
+   * the task when it notices — later, and at the cost of an attempt.
+   */
+  async function releaseTask(lease: Lease, batcher: OutputBatcher, log: Logger): Promise<void> {
+    batcher.log("warn", "The runner is shutting down; the task is handed back to be run again.");
+    try {
+      await withTimeout(batcher.flush(), RELEASE_FLUSH_TIMEOUT_MS);
+    } catch (err) {
+      if (isLeaseStale(err)) return;
+      log.warn({ err: describeEdgeError(err) }, "not all output reached the edge before the hand-back");
+    }
+    try {
+      const ack = await client.release(lease.task_id, { lease_id: lease.lease_id, reason: "runner shutting down" });
+      log.info({ status: ack.status }, "handed the task back");
+    } catch (err) {
+      log.warn({ err: describeEdgeError(err) }, "could not hand the task back; its lease will lapse");
     }
   }
 
@@ -267,9 +341,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
 }
 
 /** Reads one output stream into the batcher; awaiting the batcher is what applies backpressure. */
-async function pump(stream: Readable, name: OutputStream, parser: OutputParser | null, batcher: OutputBatcher, log: Logger) {
+async function pump(stream: Readable, name: OutputStream, parser: OutputParser | null, batcher: OutputBatcher, log: Logger, onOutput: () => void) {
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      onOutput();
       const events = parser?.push(chunk) ?? [];
       const queued = batcher.pushOutput(name, chunk);
       batcher.pushEvents(events);
@@ -290,12 +365,27 @@ function stoppedReport(reason: StopReason, result: TaskResult | null): Report {
       return { outcome: "canceled", result, error: { code: "canceled", message: "the task was canceled" } };
     case "timed_out":
       return { outcome: "timed_out", result, error: { code: "timed_out", message: "the task ran past its timeout" } };
+    case "stalled":
+      return { outcome: "failed", result, error: { code: "stalled", message: "the CLI printed nothing for longer than the stall timeout" } };
     case "edge_unreachable":
       return { outcome: "failed", result, error: { code: "runner_error", message: "the runner lost contact with the edge while streaming output" } };
     default:
       // lease_lost and shutdown are never reported; this value is not sent.
       return { outcome: "failed", result, error: { code: "runner_lost", message: reason } };
   }
+}
+
+/** The report with the task's secrets masked in every text that leaves the runner. */
+function maskReport(report: Report, masker: SecretMasker): Report {
+  if (masker.empty) return report;
+  const result = report.result && {
+    ...report.result,
+    patch: masker.mask(report.result.patch),
+    final_message: report.result.final_message === null ? null : masker.mask(report.result.final_message),
+    changed_files: report.result.changed_files.map((file) => ({ ...file, path: masker.mask(file.path) })),
+  };
+  const error = report.error && { ...report.error, message: masker.mask(report.error.message) };
+  return { ...report, result, error };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

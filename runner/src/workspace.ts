@@ -4,7 +4,9 @@
  * The runner names each directory itself (`<task_id>-a<attempt>-<random>`) rather than
  * trusting anything from the task, checks that the resolved path stays under the root, and
  * gives the CLI its own `home/` and `tmp/` beside the checkout so nothing it writes there ends
- * up in the diff, and nothing of it outlives the task.
+ * up in the diff, and nothing of it outlives the task. `runner/` is the runner's own corner
+ * (the git askpass helper, prompt files): outside the checkout, so nothing there is committed
+ * or shows in the diff.
  * @module
  */
 import { randomBytes } from "node:crypto";
@@ -12,7 +14,7 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 
 export interface Workspace {
-  /** The attempt's directory: holds `repo/`, `home/` and `tmp/`. */
+  /** The attempt's directory: holds `repo/`, `home/`, `tmp/` and `runner/`. */
   readonly dir: string;
   /** Where the repository is checked out and the CLI runs. */
   readonly repoDir: string;
@@ -20,6 +22,8 @@ export interface Workspace {
   readonly homeDir: string;
   /** `TMPDIR` for the CLI. */
   readonly tmpDir: string;
+  /** The runner's own files for this attempt, outside the checkout. */
+  readonly runnerDir: string;
   /** Deletes the whole directory. Safe to call more than once. */
   remove(): Promise<void>;
 }
@@ -43,12 +47,14 @@ export async function createWorkspace(options: { root: string; taskId: string; a
   await mkdir(dir, { mode: 0o700 });
   const homeDir = path.join(dir, "home");
   const tmpDir = path.join(dir, "tmp");
-  await Promise.all([mkdir(homeDir), mkdir(tmpDir)]);
+  const runnerDir = path.join(dir, "runner");
+  await Promise.all([mkdir(homeDir), mkdir(tmpDir), mkdir(runnerDir, { mode: 0o700 })]);
   return {
     dir,
     repoDir: path.join(dir, "repo"),
     homeDir,
     tmpDir,
+    runnerDir,
     remove: () => rm(confine(root, dir), { recursive: true, force: true, maxRetries: 3 }),
   };
 }

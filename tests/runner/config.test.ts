@@ -143,4 +143,47 @@ describe("defaultRunnerId", () => {
     expect(defaultRunnerId("_weird host!")).toBe("weird-host-");
     expect(defaultRunnerId("")).toBe("runner");
   });
+
+  it("reads per-CLI environment from the file and from CODEFORGE_CLI_ENV_<CLI>_<NAME>, the variables winning", () => {
+    files["/etc/codeforge/clis.yaml"] = [
+      "edge_url: https://edge.example.com",
+      `runner_secret: ${SECRET}`,
+      "clis: [claude, codex]",
+      "cli_env:",
+      "  claude: { ANTHROPIC_API_KEY: from-file, ANTHROPIC_BASE_URL: https://proxy.example }",
+      "script_command: /opt/tools/fix",
+      "script_args: [--write]",
+      "stall_timeout_seconds: 600",
+    ].join("\n");
+    const config = loadConfig({
+      ...base,
+      argv: ["--config", "/etc/codeforge/clis.yaml"],
+      env: { CODEFORGE_CLI_ENV_CLAUDE_ANTHROPIC_API_KEY: "from-env", CODEFORGE_CLI_ENV_CODEX_OPENAI_API_KEY: "sk-codex" },
+    });
+    expect(config.clis).toEqual(["claude", "codex"]);
+    expect(config.cli_env).toEqual({
+      claude: { ANTHROPIC_API_KEY: "from-env", ANTHROPIC_BASE_URL: "https://proxy.example" },
+      codex: { OPENAI_API_KEY: "sk-codex" },
+    });
+    expect(config.script_command).toBe("/opt/tools/fix");
+    expect(config.script_args).toEqual(["--write"]);
+    expect(config.stall_timeout_seconds).toBe(600);
+    // Off unless set.
+    expect(loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: {} }).stall_timeout_seconds).toBeUndefined();
+  });
+
+  it("refuses unknown CLIs, reserved variable names in cli_env and a relative script_command, without echoing values", () => {
+    const err = errorOf(() =>
+      loadConfig({
+        ...base,
+        argv: ["--config", "/etc/codeforge/runner.yaml"],
+        env: { CODEFORGE_CLIS: "claude,vim", CODEFORGE_CLI_ENV_CLAUDE_PATH: "/evil-path-value", CODEFORGE_SCRIPT_COMMAND: "tools/fix" },
+      }),
+    );
+    expect(err.message).toContain("clis.1 (CODEFORGE_CLIS)");
+    expect(err.message).toContain("cli_env.claude.PATH");
+    expect(err.message).toContain("script_command (CODEFORGE_SCRIPT_COMMAND): must be an absolute path");
+    expect(err.message).not.toContain("/evil-path-value");
+    expect(errorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_CLI_ENV_CLAUDE: "x" } })).message).toContain("CODEFORGE_CLI_ENV_<CLI>_<NAME>");
+  });
 });

@@ -6,7 +6,8 @@
  * memory with the edge's rules: long-poll leasing that wakes a waiting runner at once,
  * strictly sequential `batch_seq` (a duplicate is acknowledged with `stored: false`, a gap is
  * a 409), `lease_stale` after the lease is revoked, and cancel through heartbeat and event
- * acks. Tests can inject failures. Anything a real edge would refuse is also recorded in
+ * acks, and `release` (graceful hand-back) that re-queues the task at once. Tests can inject
+ * failures. Anything a real edge would refuse is also recorded in
  * `violations`, so a test can assert the runner never did it.
  * @module
  */
@@ -17,6 +18,7 @@ import {
   EventBatch,
   Heartbeat,
   LeaseRequest,
+  Release,
   newLeaseId,
   newTaskId,
   RUNNER_API_PREFIX,
@@ -36,6 +38,8 @@ export interface FakeTask {
   batches: EventBatch[];
   heartbeats: Heartbeat[];
   completion: Completion | null;
+  /** Hand-backs received (the task went back to the queue each time). */
+  releases: Release[];
   cancelRequested: boolean;
   stale: boolean;
 }
@@ -51,6 +55,8 @@ export interface FakeEdge {
   enqueue(task: Partial<Lease["task"]> & { repo: Lease["task"]["repo"] }): FakeTask;
   /** Answers the next `n` event posts with `status` (before storing them). */
   failEvents(n: number, status?: number): void;
+  /** Answers the next `n` release requests with `status`. */
+  failReleases(n: number, status?: number): void;
   cancel(taskId: string): void;
   /** Revokes the lease: every later write about it gets 409 `lease_stale`. */
   revoke(taskId: string): void;
@@ -69,6 +75,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
   const violations: string[] = [];
   const leaseRequests: LeaseRequest[] = [];
   let eventFailures: { left: number; status: number } = { left: 0, status: 503 };
+  let releaseFailures: { left: number; status: number } = { left: 0, status: 503 };
 
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -150,7 +157,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
       }
     }
 
-    const match = new RegExp(`^${RUNNER_API_PREFIX}/tasks/([^/]+)/(heartbeat|events|complete)$`).exec(path);
+    const match = new RegExp(`^${RUNNER_API_PREFIX}/tasks/([^/]+)/(heartbeat|events|complete|release)$`).exec(path);
     const task = match ? tasks.get(decodeURIComponent(match[1]!)) : undefined;
     if (!match || !task) return fail(404, "not_found", "no such task");
     const action = match[2];
@@ -196,6 +203,24 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
       return send(200, { stored: true, last_batch_seq: batch.batch_seq, cancel_requested: task.cancelRequested });
     }
 
+    if (action === "release") {
+      const parsed = Release.safeParse(json);
+      if (!parsed.success) {
+        violations.push(`bad release: ${parsed.error.message}`);
+        return fail(400, "validation_failed", parsed.error.message);
+      }
+      if (releaseFailures.left > 0) {
+        releaseFailures.left--;
+        return fail(releaseFailures.status, "unavailable", "injected failure");
+      }
+      task.releases.push(parsed.data);
+      task.stale = true;
+      task.status = "queued";
+      queue.push(task);
+      for (const wake of [...waiters]) wake();
+      return send(200, { status: "queued" });
+    }
+
     const parsed = Completion.safeParse(json);
     if (!parsed.success) {
       violations.push(`bad completion: ${parsed.error.message}`);
@@ -237,6 +262,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
         batches: [],
         heartbeats: [],
         completion: null,
+        releases: [],
         cancelRequested: false,
         stale: false,
       };
@@ -247,6 +273,9 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
     },
     failEvents(n, status = 503) {
       eventFailures = { left: n, status };
+    },
+    failReleases(n, status = 503) {
+      releaseFailures = { left: n, status };
     },
     cancel(taskId) {
       tasks.get(taskId)!.cancelRequested = true;

@@ -91,6 +91,10 @@ describe("runner main", () => {
       const completion = await edge.waitFor(() => task.completion, 15_000);
       expect(completion.outcome).toBe("succeeded");
       expect(edge.leaseRequests.at(-1)).toMatchObject({ runner_id: "main-test-runner", clis: ["demo"], wait_ms: 1000 });
+      await expect
+        .poll(async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text())
+        .toContain('codeforge_runner_tasks_total{outcome="succeeded",cli="demo"} 1');
+      expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/codeforge_workspace_disk_usage_bytes \d+/);
 
       child.kill("SIGTERM");
       const result = await child;

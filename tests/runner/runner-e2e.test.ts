@@ -84,8 +84,8 @@ describe("runner end to end", () => {
     const completion = await done(task);
 
     expect(edge.violations).toEqual([]);
-    expect(completion.outcome).toBe("succeeded");
     expect(completion.error).toBeNull();
+    expect(completion.outcome).toBe("succeeded");
     expect(TaskResult.safeParse(completion.result).success).toBe(true);
     const result = completion.result!;
     expect(result.exit_code).toBe(0);
@@ -201,13 +201,32 @@ describe("runner end to end", () => {
     expect(edge.violations).toEqual([]);
   });
 
-  it("at shutdown, stops a running task after the grace period and leaves its lease to lapse", async () => {
+  it("at shutdown, stops a running task after the grace period and hands it back", async () => {
     await startRunner();
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
+    await edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
+    const leaseId = task.lease!.lease_id;
+    await loop.stop(200);
+    expect(processesIn(task.id)).toEqual([]);
+    expect(task.completion).toBeNull();
+    expect(task.releases).toEqual([{ lease_id: leaseId, reason: "runner shutting down" }]);
+    // The output so far, and why it stopped, reached the edge before the hand-back.
+    expect(edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", level: "warn", message: expect.stringContaining("handed back") }));
+    expect(task.status).toBe("queued");
+    expect(readdirSync(workspaceRoot)).toEqual([]);
+    expect(edge.violations).toEqual([]);
+  });
+
+  it("at shutdown, leaves the lease to lapse when the hand-back fails", async () => {
+    await startRunner();
+    edge.failReleases(5, 503);
     const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
     await edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
     await loop.stop(200);
     expect(processesIn(task.id)).toEqual([]);
     expect(task.completion).toBeNull();
+    expect(task.releases).toEqual([]);
+    expect(task.status).toBe("running");
     expect(readdirSync(workspaceRoot)).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
 /**
  * What the runner needs to know about one coding CLI.
  *
- * Each adapter file (`demo.ts`, later `claude.ts`, `aider.ts`, …) describes one CLI: how to
- * call it for a non-interactive run, which extra environment it needs, how to read its
- * output, and whether it is installed. Nothing else in the runner knows CLI specifics.
+ * Each adapter file (`claude.ts`, `aider.ts`, `codex.ts`, `gemini.ts`, `opencode.ts`,
+ * `script.ts`, `demo.ts`) describes one CLI: how to call it for a non-interactive run, which
+ * extra environment it needs, how to read its output, and whether it is installed. Nothing
+ * else in the runner knows CLI specifics.
  * @module
  */
 import type { AgentEvent, CliName } from "../../../api/index.js";
@@ -11,6 +12,17 @@ import type { AgentEvent, CliName } from "../../../api/index.js";
 export interface CliInvocation {
   prompt: string;
   model: string | null;
+  /** A runner-owned directory outside the checkout, for files the CLI reads (a prompt file). */
+  scratchDir: string;
+}
+
+export interface CliCommand {
+  command: string;
+  args: string[];
+  /** Written to the CLI's stdin, which is then closed. */
+  stdin?: string;
+  /** Files to write into `scratchDir` before the CLI starts, by name. */
+  files?: Record<string, string>;
 }
 
 export interface CliAdapter {
@@ -20,8 +32,12 @@ export interface CliAdapter {
    * command line. Prompts belong on stdin: an argument is capped at 128 KiB by the kernel and
    * is readable by every local user through `ps`.
    */
-  command(invocation: CliInvocation): { command: string; args: string[]; stdin?: string };
-  /** Variables the CLI needs beyond the runner's minimal base environment. */
+  command(invocation: CliInvocation): CliCommand;
+  /**
+   * Variables the runner's configuration gives this CLI (its API key, say) beyond the minimal
+   * base environment. Treated as secrets: masked in all output. A task's own `env` is laid
+   * over them.
+   */
   env(): Record<string, string>;
   /** A fresh parser for its stdout, or null when its output is plain text. */
   createParser(): OutputParser | null;
@@ -37,4 +53,16 @@ export interface OutputParser {
   end(): AgentEvent[];
   /** The CLI's closing message (Claude Code's `result` text), once seen. */
   readonly finalMessage: string | null;
+}
+
+/** Settings every adapter of an installed CLI binary takes. */
+export interface BinaryCliOptions {
+  /** Executable name (looked up on `pathEnv`) or path; defaults to the CLI's usual name. */
+  command?: string;
+  /** The runner configuration's `cli_env.<cli>`: API keys and settings for this CLI only. */
+  env?: Record<string, string>;
+  /** `PATH` the binary is looked up in, for the availability check and for runs. */
+  pathEnv: string;
+  /** Timeout of the `--version` availability check. */
+  probeTimeoutMs?: number;
 }

@@ -1,0 +1,193 @@
+// Integration: each CLI adapter driving a stand-in of its CLI (tests/runner/fixtures/bin/*),
+// through the real runner against the fake edge. The stand-ins check their argv the way the
+// real CLIs do (unknown flags refused, the prompt where the real one reads it, the API key
+// in the environment) and print the real output format, so the adapters are what is tested.
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { AgentEvent, CliName, RunnerEvent } from "../../api/index.js";
+import { createAiderAdapter } from "../../runner/src/cli/aider.js";
+import { createClaudeAdapter } from "../../runner/src/cli/claude.js";
+import { createCodexAdapter } from "../../runner/src/cli/codex.js";
+import { configuredAdapters } from "../../runner/src/cli/configured-adapters.js";
+import { createCliRegistry } from "../../runner/src/cli/registry.js";
+import { createEdgeClient } from "../../runner/src/edge-client.js";
+import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
+import { createProcessRunner } from "../../runner/src/process-runner.js";
+import { createTaskRunner } from "../../runner/src/task-runner.js";
+import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
+import { createGitFixture, type GitFixture } from "./git-fixture.js";
+
+const BIN = fileURLToPath(new URL("./fixtures/bin", import.meta.url));
+const SCRIPT = fileURLToPath(new URL("./fixtures/script/edit-file", import.meta.url));
+const BASE_PATH = process.env.PATH ?? "/usr/bin:/bin";
+const WITH_STAND_INS = `${BIN}:${BASE_PATH}`;
+
+let fixture: GitFixture;
+let edge: FakeEdge;
+let loop: LeaseLoop | undefined;
+let workspaceRoot: string;
+
+beforeAll(() => {
+  fixture = createGitFixture();
+});
+afterAll(() => fixture.remove());
+beforeEach(async () => {
+  edge = await startFakeEdge({ heartbeatIntervalMs: 150 });
+  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-cli-"));
+});
+afterEach(async () => {
+  await loop?.stop(2_000);
+  loop = undefined;
+  await edge.close();
+  rmSync(workspaceRoot, { recursive: true, force: true });
+});
+
+async function startRunner(options: { cliEnv?: Partial<Record<CliName, Record<string, string>>>; stallTimeoutSeconds?: number } = {}) {
+  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
+  const registry = await createCliRegistry(
+    configuredAdapters({ clis: undefined, cli_env: options.cliEnv ?? {}, script_command: SCRIPT, script_args: ["--fixed", "arg"] }, WITH_STAND_INS),
+  );
+  const taskRunner = createTaskRunner({
+    client,
+    registry,
+    processes: createProcessRunner({ killGraceMs: 500 }),
+    workspaceRoot,
+    gitPolicy: { allowFile: true, allowSsh: false },
+    pathEnv: WITH_STAND_INS,
+    logger: pino({ level: "silent" }),
+    stallTimeoutSeconds: options.stallTimeoutSeconds,
+  });
+  loop = createLeaseLoop({
+    client,
+    run: taskRunner.run,
+    concurrency: 2,
+    leaseRequest: { runner_id: "cli-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
+    logger: pino({ level: "silent" }),
+  });
+  void loop.start();
+  return registry;
+}
+
+const done = (task: FakeTask) => edge.waitFor(() => task.completion, 20_000);
+const agentEvents = (events: RunnerEvent[]) => events.filter((e): e is AgentEvent => e.type === "agent");
+const allText = (task: FakeTask) => JSON.stringify(edge.events(task.id)) + JSON.stringify(task.completion);
+
+describe("CLI registry", () => {
+  it("advertises only the CLIs whose binaries answer --version", async () => {
+    const withStandIns = await createCliRegistry(configuredAdapters({ clis: undefined, cli_env: {}, script_command: SCRIPT, script_args: [] }, WITH_STAND_INS));
+    expect(withStandIns.names().sort()).toEqual(["aider", "claude", "codex", "demo", "gemini", "opencode", "script"]);
+    const without = await createCliRegistry(configuredAdapters({ clis: undefined, cli_env: {}, script_command: undefined, script_args: [] }, BASE_PATH));
+    expect(without.names()).toEqual(["demo"]);
+    const narrowed = await createCliRegistry(configuredAdapters({ clis: ["codex"], cli_env: {}, script_command: undefined, script_args: [] }, WITH_STAND_INS));
+    expect(narrowed.names()).toEqual(["codex"]);
+  });
+
+  it("counts a binary that hangs on --version, or fails it, as missing", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "codeforge-probe-"));
+    try {
+      writeFileSync(path.join(dir, "claude"), "#!/bin/sh\nsleep 30\n");
+      writeFileSync(path.join(dir, "codex"), "#!/bin/sh\necho broken >&2\nexit 1\n");
+      chmodSync(path.join(dir, "claude"), 0o755);
+      chmodSync(path.join(dir, "codex"), 0o755);
+      const started = Date.now();
+      const registry = await createCliRegistry([
+        createClaudeAdapter({ pathEnv: `${dir}:${BASE_PATH}`, probeTimeoutMs: 300 }),
+        createCodexAdapter({ pathEnv: `${dir}:${BASE_PATH}` }),
+      ]);
+      expect(registry.names()).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("builds argv without a shell, the prompt never on it, the model where each CLI takes it", () => {
+    const scratchDir = "/scratch";
+    const invocation = { prompt: "Fix it; rm -rf / `id`", model: "m-1", scratchDir };
+    const claude = createClaudeAdapter({ pathEnv: "" }).command(invocation);
+    expect(claude).toEqual({ command: "claude", args: ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits", "--model", "m-1"], stdin: invocation.prompt });
+    const aider = createAiderAdapter({ pathEnv: "" }).command(invocation);
+    expect(aider.args).not.toContain(invocation.prompt);
+    expect(aider.stdin).toBeUndefined();
+    expect(aider.files).toEqual({ "aider-prompt.md": invocation.prompt });
+    expect(aider.args.slice(0, 2)).toEqual(["--message-file", path.join(scratchDir, "aider-prompt.md")]);
+    expect(createCodexAdapter({ pathEnv: "" }).command({ ...invocation, model: null }).args.at(-1)).toBe("-");
+  });
+});
+
+describe("CLI adapters end to end", () => {
+  const cases: { cli: CliName; env: Record<string, string>; kinds: AgentEvent["kind"][]; final: string | null; model?: string }[] = [
+    { cli: "claude", env: { ANTHROPIC_API_KEY: "sk-ant-test-claude-key" }, kinds: ["init", "tool_use", "tool_result", "text", "result"], final: "Edited the file.", model: "claude-opus-4" },
+    { cli: "codex", env: { OPENAI_API_KEY: "sk-test-codex-key-123" }, kinds: ["init", "tool_use", "tool_result", "tool_use", "text", "result"], final: "Created the file.", model: "gpt-5-codex" },
+    { cli: "gemini", env: { GEMINI_API_KEY: "gm-test-gemini-key-123" }, kinds: ["init", "tool_use", "tool_result", "text", "text", "result"], final: "I created the file.", model: "gemini-2.5-flash" },
+    { cli: "opencode", env: { ANTHROPIC_API_KEY: "sk-ant-test-opencode" }, kinds: ["init", "tool_use", "tool_result", "text", "result"], final: "Wrote the file.", model: "anthropic/claude-sonnet-4" },
+    { cli: "aider", env: { OPENAI_API_KEY: "sk-test-aider-key-123" }, kinds: [], final: null, model: "gpt-4o" },
+  ];
+  for (const { cli, env, kinds, final, model } of cases) {
+    it(`${cli}: runs non-interactively, parses its output, and reports its change`, async () => {
+      await startRunner();
+      const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli, model: model ?? null, prompt: `Make the ${cli} change`, env });
+      const completion = await done(task);
+      expect(completion.error).toBeNull();
+      expect(completion.outcome).toBe("succeeded");
+      expect(completion.result!.changed_files).toEqual([{ path: `EDITED_BY_${cli.toUpperCase()}.md`, status: "added" }]);
+      expect(completion.result!.patch).toContain(`+Make the ${cli} change`);
+      expect(completion.result!.final_message).toBe(final);
+      expect(agentEvents(edge.events(task.id)).map((e) => e.kind)).toEqual(kinds);
+      expect(edge.violations).toEqual([]);
+      if (model && cli !== "aider") expect(allText(task)).not.toContain("unknown option");
+    });
+  }
+
+  it("aider: history and prompt files stay out of the checkout", async () => {
+    await startRunner();
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "aider", prompt: "Aider edit", env: { OPENAI_API_KEY: "sk-test-aider-key-123" } });
+    const completion = await done(task);
+    expect(completion.result!.changed_files.map((f) => f.path)).toEqual(["EDITED_BY_AIDER.md"]);
+    const stdout = edge.events(task.id).filter((e) => e.type === "output" && e.stream === "stdout").map((e) => (e as { text: string }).text).join("");
+    expect(stdout).toContain("Applied edit to EDITED_BY_AIDER.md");
+    // --no-auto-commits reached aider: it did not commit.
+    expect(stdout).not.toContain("Commit 1234567");
+  });
+
+  it("a CLI without its API key fails with its own message, reported as cli_failed", async () => {
+    await startRunner();
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "No key" });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error).toEqual({ code: "cli_failed", message: "claude exited with code 1" });
+    const stderr = edge.events(task.id).filter((e) => e.type === "output" && e.stream === "stderr").map((e) => (e as { text: string }).text).join("");
+    expect(stderr).toContain("no API key: set ANTHROPIC_API_KEY");
+  });
+
+  it("the runner's cli_env reaches only its own CLI; the task's env overrides it", async () => {
+    await startRunner({ cliEnv: { claude: { ANTHROPIC_API_KEY: "sk-ant-runner-key-0001" }, codex: { OPENAI_API_KEY: "sk-runner-openai-0002" } } });
+    const claude = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "Env [print-env]" });
+    const gemini = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "gemini", prompt: "Env [print-env]", env: { GEMINI_API_KEY: "gm-task-key-0003", EXTRA_SETTING: "on" } });
+    expect((await done(claude)).outcome).toBe("succeeded");
+    expect((await done(gemini)).outcome).toBe("succeeded");
+    const names = (task: FakeTask) => {
+      const text = agentEvents(edge.events(task.id)).find((e) => e.text?.startsWith("ENV_NAMES"))!.text!;
+      return text.replace("ENV_NAMES ", "").split(",");
+    };
+    expect(names(claude)).toEqual(["ANTHROPIC_API_KEY", "HOME", "LANG", "PATH", "TMPDIR"]);
+    expect(names(gemini)).toEqual(["EXTRA_SETTING", "GEMINI_API_KEY", "HOME", "LANG", "PATH", "TMPDIR"]);
+  });
+
+  it("script: runs the configured program with its fixed arguments and the prompt on stdin", async () => {
+    await startRunner({ cliEnv: { script: { SCRIPT_SETTING: "from-config" } } });
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "Scripted change\n" });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("succeeded");
+    expect(completion.result!.changed_files).toEqual([{ path: "SCRIPT_OUTPUT.md", status: "added" }]);
+    const stdout = edge.events(task.id).filter((e) => e.type === "output").map((e) => (e as { text: string }).text).join("");
+    expect(stdout).toContain('script args: ["--fixed","arg"]');
+    expect(stdout).toContain("script got 16 characters");
+    // A cli_env value is a secret like any other: masked in output.
+    expect(stdout).toContain("setting=***");
+  });
+});

@@ -1,0 +1,170 @@
+// Integration: a task's secrets on the runner — the repository token, the CLI's env, masking
+// in everything sent to the edge — and the stall timeout, through the real runner, real git
+// and stand-in CLIs (tests/runner/fixtures/bin) against the fake edge.
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { configuredAdapters } from "../../runner/src/cli/configured-adapters.js";
+import { createCliRegistry } from "../../runner/src/cli/registry.js";
+import { createEdgeClient } from "../../runner/src/edge-client.js";
+import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
+import { createProcessRunner } from "../../runner/src/process-runner.js";
+import { createRunnerMetrics } from "../../runner/src/runner-metrics.js";
+import { createTaskRunner } from "../../runner/src/task-runner.js";
+import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
+import { createGitFixture, type GitFixture } from "./git-fixture.js";
+
+const BIN = fileURLToPath(new URL("./fixtures/bin", import.meta.url));
+const PATH_ENV = `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`;
+const API_KEY = "sk-ant-api03-SuperSecretValue-0123456789";
+const TOKEN = "ghs_RepoAccessToken_abcdefghijklmnop";
+
+let fixture: GitFixture;
+let edge: FakeEdge;
+let loop: LeaseLoop | undefined;
+let workspaceRoot: string;
+let register: Registry;
+
+beforeAll(() => {
+  fixture = createGitFixture();
+});
+afterAll(() => fixture.remove());
+beforeEach(async () => {
+  edge = await startFakeEdge({ heartbeatIntervalMs: 150 });
+  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-secrets-"));
+  register = new Registry();
+});
+afterEach(async () => {
+  await loop?.stop(2_000);
+  loop = undefined;
+  await edge.close();
+  rmSync(workspaceRoot, { recursive: true, force: true });
+});
+
+async function startRunner(options: { stallTimeoutSeconds?: number } = {}) {
+  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
+  const registry = await createCliRegistry(configuredAdapters({ clis: ["claude", "demo"], cli_env: {}, script_command: undefined, script_args: [] }, PATH_ENV));
+  const taskRunner = createTaskRunner({
+    client,
+    registry,
+    processes: createProcessRunner({ killGraceMs: 500 }),
+    workspaceRoot,
+    gitPolicy: { allowFile: true, allowSsh: false },
+    pathEnv: PATH_ENV,
+    logger: pino({ level: "silent" }),
+    stallTimeoutSeconds: options.stallTimeoutSeconds,
+    metrics: createRunnerMetrics({ register, workspaceRoot }),
+  });
+  loop = createLeaseLoop({
+    client,
+    run: taskRunner.run,
+    concurrency: 2,
+    leaseRequest: { runner_id: "secrets-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
+    logger: pino({ level: "silent" }),
+  });
+  void loop.start();
+}
+
+const done = (task: FakeTask) => edge.waitFor(() => task.completion, 20_000);
+/** Everything the edge received about a task: every batch and the completion. */
+const sent = (task: FakeTask) => JSON.stringify(task.batches) + JSON.stringify(task.completion) + JSON.stringify(task.releases);
+const forms = (secret: string) => [secret, Buffer.from(secret).toString("base64"), secret.slice(0, 12), secret.slice(-12)];
+
+function processesIn(taskId: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`).includes(taskId)) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+describe("task secrets on the runner", () => {
+  it("masks an API key the CLI prints — in text events, stderr, base64, and split across two reads", async () => {
+    await startRunner();
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "Leak it [leak]", env: { ANTHROPIC_API_KEY: API_KEY } });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("succeeded");
+    const text = sent(task);
+    for (const form of forms(API_KEY)) expect(text).not.toContain(form);
+    const events = edge.events(task.id);
+    expect(events).toContainEqual({ type: "agent", kind: "text", text: "my key is ***" });
+    const out = (stream: string) => events.filter((e) => e.type === "output" && e.stream === stream).map((e) => (e as { text: string }).text).join("");
+    expect(out("stderr")).toContain("debug: key=***\n");
+    expect(out("stdout")).toContain("raw b64 ***\n");
+    expect(out("stdout")).toContain("split *** done\n");
+    // The raw stdout also carried the stream-json line with the key inside JSON.
+    expect(out("stdout")).toContain('"text":"my key is ***"');
+    expect(edge.violations).toEqual([]);
+  });
+
+  it("keeps the repository token out of the CLI's environment and out of everything sent", async () => {
+    await startRunner();
+    const task = edge.enqueue({
+      repo: { url: fixture.url, ref: "main" },
+      cli: "claude",
+      prompt: "Show env [print-env]",
+      access_token: TOKEN,
+      env: { ANTHROPIC_API_KEY: API_KEY },
+    });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("succeeded");
+    const envLine = edge.events(task.id).find((e) => e.type === "agent" && e.text?.startsWith("ENV_NAMES"));
+    expect(envLine).toMatchObject({ text: "ENV_NAMES ANTHROPIC_API_KEY,HOME,LANG,PATH,TMPDIR" });
+    for (const form of forms(TOKEN)) expect(sent(task)).not.toContain(form);
+  });
+
+  it("masks secrets in error messages of the completion and the runner's log events", async () => {
+    await startRunner();
+    // A secret value that also appears in the repository URL: the clone error names the URL.
+    const missing = `${fixture.url.replace(/origin\.git$/, "")}repo-${API_KEY}.git`;
+    const task = edge.enqueue({ repo: { url: missing, ref: "main" }, cli: "claude", prompt: "x", env: { ANTHROPIC_API_KEY: API_KEY } });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error!.code).toBe("clone_failed");
+    expect(completion.error!.message).toContain("repo-***.git");
+    expect(sent(task)).not.toContain(API_KEY);
+    expect(edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", message: expect.stringContaining("repo-***.git") }));
+  });
+
+  it("refuses a task env that tries to override what the runner sets, before the CLI starts", async () => {
+    await startRunner();
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "x", env: { PATH: "/tmp/evil", ANTHROPIC_API_KEY: API_KEY } });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error).toMatchObject({ code: "runner_error", message: expect.stringContaining("env was refused") });
+    expect(task.heartbeats.some((h) => h.phase === "running")).toBe(false);
+  });
+});
+
+describe("stall timeout", () => {
+  it("stops a CLI that prints nothing for stall_timeout_seconds and fails the task as stalled", async () => {
+    await startRunner();
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "Wait [hang]", env: { ANTHROPIC_API_KEY: API_KEY }, stall_timeout_seconds: 1 });
+    const started = Date.now();
+    const completion = await done(task);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error).toEqual({ code: "stalled", message: "the CLI printed nothing for longer than the stall timeout" });
+    expect(processesIn(task.id)).toEqual([]);
+    // Counted once the attempt has cleaned up, just after its report.
+    await expect.poll(() => register.getSingleMetricAsString("codeforge_runner_tasks_total")).toContain('codeforge_runner_tasks_total{outcome="failed",cli="claude"} 1');
+  });
+
+  it("uses the runner's default when the task sets none, and leaves a chatty CLI alone", async () => {
+    await startRunner({ stallTimeoutSeconds: 1 });
+    const chatty = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "demo", prompt: "Tick [demo:lines=12][demo:tick=200]" });
+    const quiet = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "Wait [hang]", env: { ANTHROPIC_API_KEY: API_KEY } });
+    expect((await done(quiet)).error?.code).toBe("stalled");
+    // 12 lines 200 ms apart: 2.4 s in all, never 1 s quiet.
+    expect((await done(chatty)).outcome).toBe("succeeded");
+  });
+});
