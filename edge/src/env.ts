@@ -6,7 +6,9 @@
  */
 import { z } from "zod";
 import { OUTPUT_MAX_BYTES_DEFAULT } from "../../api/limits.js";
+import type { AuditLog } from "./audit/audit-log-object.js";
 import type { Dispatcher } from "./dispatcher/dispatcher.js";
+import type { KeyStore } from "./keys/key-store-object.js";
 import type { TaskObject } from "./task/task-object.js";
 
 export interface Env {
@@ -18,6 +20,9 @@ export interface Env {
   LEASE_TTL_SECONDS?: string;
   HEARTBEAT_INTERVAL_SECONDS?: string;
   OUTPUT_MAX_BYTES?: string;
+  KEYS: DurableObjectNamespace<KeyStore>;
+  AUDIT: DurableObjectNamespace<AuditLog>;
+  CORS_ALLOWED_ORIGINS?: string;
 }
 
 const flag = z
@@ -36,6 +41,11 @@ const EdgeConfigSchema = z.object({
   LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(3_600).default(30),
   HEARTBEAT_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(600).default(2),
   OUTPUT_MAX_BYTES: z.coerce.number().int().min(65_536).default(OUTPUT_MAX_BYTES_DEFAULT),
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "each CORS origin is scheme://host[:port], with no path or trailing slash"))),
 });
 
 export interface EdgeConfig {
@@ -47,6 +57,8 @@ export interface EdgeConfig {
   leaseTtlMs: number;
   heartbeatIntervalMs: number;
   outputMaxBytes: number;
+  /** Browser origins allowed to call the API (CORS); empty means none. */
+  corsAllowedOrigins: string[];
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -68,6 +80,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     leaseTtlMs: c.LEASE_TTL_SECONDS * 1_000,
     heartbeatIntervalMs: Math.round(c.HEARTBEAT_INTERVAL_SECONDS * 1_000),
     outputMaxBytes: c.OUTPUT_MAX_BYTES,
+    corsAllowedOrigins: c.CORS_ALLOWED_ORIGINS,
   };
   cache.set(env, config);
   return config;

@@ -46,4 +46,11 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    // Id 3: id 2 is taken by task secrets on another branch.
+    id: 3,
+    name: "owner key limits",
+    // The submitting key's max_concurrent_tasks, carried into every enqueue of the task.
+    statements: ["ALTER TABLE task ADD COLUMN max_concurrent INTEGER"],
+  },
 ];

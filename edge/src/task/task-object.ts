@@ -73,6 +73,8 @@ export class TaskObject extends DurableObject<Env> {
     owner: string;
     requestHash: string;
     spec: CreateTaskRequest;
+    /** The owner key's `max_concurrent_tasks`, enforced by the dispatcher. */
+    maxConcurrent?: number | null;
   }): Promise<Outcome<{ created: boolean; task: Task }>> {
     migrate(this.sql, TASK_MIGRATIONS);
     const existing = loadTask(this.sql);
@@ -211,6 +213,7 @@ export class TaskObject extends DurableObject<Env> {
       this.appendAndBroadcast(task.state.attempt, { type: "result", result: input.result }, now);
     }
     this.record(decision.state, decision.changes, now);
+    await this.carryOut(decision.effects, task);
     return { ok: true, value: { status: decision.state.status } };
   }
 
@@ -289,8 +292,19 @@ export class TaskObject extends DurableObject<Env> {
     for (const effect of effects) {
       try {
         if (effect === "enqueue") {
-          const handed = await dispatcher.enqueue({ taskId: task.id, priority: task.spec.priority, cli: task.spec.cli, labels: task.spec.labels });
+          const handed = await dispatcher.enqueue({
+            taskId: task.id,
+            priority: task.spec.priority,
+            cli: task.spec.cli,
+            labels: task.spec.labels,
+            ownerKeyId: task.owner,
+            maxConcurrent: task.maxConcurrent,
+            timeoutMs: task.state.timeoutMs,
+          });
           if (handed) this.expectLeaseSoon();
+        } else if (effect === "release") {
+          // Lost only if this call fails; the slot then expires on its own (key-slots.ts).
+          await dispatcher.releaseSlot(task.id);
         } else {
           await dispatcher.remove(task.id);
         }

@@ -12,6 +12,8 @@ export interface TaskRecord {
   owner: string;
   requestHash: string;
   spec: CreateTaskRequest;
+  /** The owner key's `max_concurrent_tasks` when the task was made; null: no limit. */
+  maxConcurrent: number | null;
   state: LifecycleState;
   createdAt: number;
   updatedAt: number;
@@ -41,6 +43,7 @@ interface TaskRow extends Record<string, SqlStorageValue> {
   updated_at: number;
   started_at: number | null;
   finished_at: number | null;
+  max_concurrent: number | null;
   output_bytes: number;
   output_truncated: number;
   result: string | null;
@@ -56,6 +59,7 @@ export function loadTask(sql: Sql): TaskRecord | null {
     owner: row.owner,
     requestHash: row.request_hash,
     spec: JSON.parse(row.spec) as CreateTaskRequest,
+    maxConcurrent: row.max_concurrent ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     outputBytes: row.output_bytes,
@@ -83,12 +87,12 @@ export function loadTask(sql: Sql): TaskRecord | null {
 
 export function insertTask(
   sql: Sql,
-  task: { id: string; owner: string; requestHash: string; spec: CreateTaskRequest; state: LifecycleState; now: number },
+  task: { id: string; owner: string; requestHash: string; spec: CreateTaskRequest; maxConcurrent?: number | null; state: LifecycleState; now: number },
 ): void {
   sql.exec(
     `INSERT INTO task (id, owner, request_hash, spec, status, attempt, max_attempts, timeout_ms, requeue_at,
-       last_batch_seq, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       last_batch_seq, created_at, updated_at, max_concurrent)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     task.id,
     task.owner,
     task.requestHash,
@@ -101,6 +105,7 @@ export function insertTask(
     task.state.lastBatchSeq,
     task.now,
     task.now,
+    task.maxConcurrent ?? null,
   );
 }
 
