@@ -2,7 +2,7 @@
 // the Workers Vitest pool. Secrets and a small output cap come in as bindings here.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_ADMIN_KEY, TEST_OUTPUT_MAX_BYTES, TEST_RUNNER_SECRETS } from "./tests/edge/credentials.js";
+import { TEST_ADMIN_KEY, TEST_CORS_ORIGINS, TEST_OUTPUT_MAX_BYTES, TEST_RUNNER_SECRETS } from "./tests/edge/credentials.js";
 
 export default defineConfig({
   plugins: [
@@ -16,6 +16,7 @@ export default defineConfig({
           // file:// repositories are accepted, as under `npm start`.
           CODEFORGE_LOCAL_MODE: "true",
           OUTPUT_MAX_BYTES: String(TEST_OUTPUT_MAX_BYTES),
+          CORS_ALLOWED_ORIGINS: TEST_CORS_ORIGINS.join(","),
         },
       },
     }),
