@@ -163,7 +163,7 @@ describe("bad-input sweep", () => {
     await fc.assert(
       fc.asyncProperty(contentTypes, fc.constantFrom("/api/v1/tasks", "/api/v1/keys"), async (type, path) => {
         const body = path === "/api/v1/tasks" ? JSON.stringify(taskSpec({ pool: POOL })) : JSON.stringify({ name: "x", scopes: ["admin"] });
-        const headers = type === "" ? {} : { "content-type": type };
+        const headers: Record<string, string> = type === "" ? {} : { "content-type": type };
         await check({ method: "POST", path, headers, body }, true);
       }),
       { numRuns: 15 },
@@ -207,7 +207,7 @@ describe("bad-input sweep", () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths()), fc.constantFrom(...known), value, fc.boolean(), async (path, name, v, unknown) => {
         const params = new URLSearchParams({ [unknown ? `x_${name}` : name]: v });
-        const headers = path.endsWith("/stream") ? { upgrade: "websocket" } : {};
+        const headers: Record<string, string> = path.endsWith("/stream") ? { upgrade: "websocket" } : {};
         const res = await send({ method: "GET", path: `${path}?${params}`, headers });
         const text = res.status === 101 ? "" : await res.text();
         const context = `GET ${path}?${params} → ${res.status} ${text.slice(0, 200)}`;
