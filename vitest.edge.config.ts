@@ -1,29 +1,78 @@
-// The edge suite: runs inside workerd with the real Worker, Durable Objects and SQLite, via
+// The edge suites: run inside workerd with the real Worker, Durable Objects and SQLite, via
 // the Workers Vitest pool. Secrets and a small output cap come in as bindings here.
+//
+// Two projects:
+// - `edge`: the default local setup (rate limits on the RateLimiter Durable Objects), with
+//   limits high enough that suites creating many tasks never meet them;
+// - `edge-upstash`: the production setup (Upstash Redis), against a real `redis-server` behind
+//   the Upstash REST shim that `globalSetup` starts in Node and hands over with `provide`, and
+//   low limits so its tests can reach them.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { TEST_ADMIN_KEY, TEST_CORS_ORIGINS, TEST_OUTPUT_MAX_BYTES, TEST_RUNNER_SECRETS } from "./tests/edge/credentials.js";
+import { UPSTASH_TEST_LIMITS } from "./tests/edge-upstash/limits.js";
+
+const common = {
+  CODEFORGE_ADMIN_KEY: TEST_ADMIN_KEY,
+  RUNNER_SECRETS: TEST_RUNNER_SECRETS.join(","),
+  // file:// repositories are accepted, as under `npm start`.
+  CODEFORGE_LOCAL_MODE: "true",
+  OUTPUT_MAX_BYTES: String(TEST_OUTPUT_MAX_BYTES),
+  CORS_ALLOWED_ORIGINS: TEST_CORS_ORIGINS.join(","),
+};
+
+const unreachable = "1000000";
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      main: "./edge/src/index.ts",
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          CODEFORGE_ADMIN_KEY: TEST_ADMIN_KEY,
-          RUNNER_SECRETS: TEST_RUNNER_SECRETS.join(","),
-          // file:// repositories are accepted, as under `npm start`.
-          CODEFORGE_LOCAL_MODE: "true",
-          OUTPUT_MAX_BYTES: String(TEST_OUTPUT_MAX_BYTES),
-          CORS_ALLOWED_ORIGINS: TEST_CORS_ORIGINS.join(","),
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            main: "./edge/src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ...common,
+                RATE_LIMIT_REQUESTS_PER_MINUTE: unreachable,
+                RATE_LIMIT_TASKS_PER_MINUTE: unreachable,
+                RATE_LIMIT_STREAMS_PER_MINUTE: unreachable,
+                RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: unreachable,
+                RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK: unreachable,
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "edge",
+          include: ["tests/edge/**/*.test.ts"],
+          testTimeout: 20_000,
         },
       },
-    }),
-  ],
-  test: {
-    name: "edge",
-    include: ["tests/edge/**/*.test.ts"],
-    testTimeout: 20_000,
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: "./edge/src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ...common,
+                ...UPSTASH_TEST_LIMITS,
+                UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
+                UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "edge-upstash",
+          include: ["tests/edge-upstash/**/*.test.ts"],
+          globalSetup: ["tests/support/upstash-global-setup.ts"],
+          // One Redis for the project: files take turns so one file's flush never hits another's keys.
+          fileParallelism: false,
+          testTimeout: 30_000,
+        },
+      },
+    ],
   },
 });

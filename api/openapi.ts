@@ -9,7 +9,20 @@ import { z } from "zod";
 import { AuditPage, AuditQuery } from "./audit.js";
 import { ErrorBody } from "./errors.js";
 import { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest, ListKeysQuery, RotateKeyRequest } from "./keys.js";
-import { Completion, CompletionAck, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Lease, LeaseRequest, Release, RunnerInfo } from "./runner-protocol.js";
+import {
+  Completion,
+  CompletionAck,
+  EventBatch,
+  EventBatchAck,
+  Heartbeat,
+  HeartbeatAck,
+  Lease,
+  LeaseRequest,
+  Release,
+  ReleaseAck,
+  RunnerInfo,
+  RunnerList,
+} from "./runner-protocol.js";
 import { EventsPage, StreamEvent } from "./stream-events.js";
 import { CreateTaskRequest, EventsQuery, StreamQuery, Task } from "./task.js";
 
@@ -31,7 +44,9 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: "input" | "output" }> 
   Completion: { schema: Completion, io: "input" },
   CompletionAck: { schema: CompletionAck, io: "output" },
   Release: { schema: Release, io: "input" },
+  ReleaseAck: { schema: ReleaseAck, io: "output" },
   RunnerInfo: { schema: RunnerInfo, io: "output" },
+  RunnerList: { schema: RunnerList, io: "output" },
   CreateKeyRequest: { schema: CreateKeyRequest, io: "input" },
   RotateKeyRequest: { schema: RotateKeyRequest, io: "input" },
   ApiKey: { schema: ApiKey, io: "output" },
@@ -63,12 +78,22 @@ function queryParameters(schema: z.ZodType): Json[] {
   return Object.entries(properties).map(([name, s]) => ({ name, in: "query", required: false, schema: s }));
 }
 
+const RATE_LIMIT_HEADERS = {
+  "RateLimit-Policy": { description: 'The limits that apply, e.g. `"tasks";q=10;w=60, "requests";q=600;w=60` (IETF draft).', schema: { type: "string" } },
+  RateLimit: { description: 'What is left of the tightest limit, e.g. `"tasks";r=3;t=42`.', schema: { type: "string" } },
+};
+
 const COMMON_ERRORS = {
   "400": errorResponse("The input failed validation; `field` names the field."),
   "401": errorResponse("No or invalid API key, or an expired, revoked or rotated-out one."),
   "403": errorResponse("The key lacks the scope this route needs, or is used from outside its allowed addresses."),
   "404": errorResponse("No such task, or not yours."),
   "405": errorResponse("A known path with another method; `Allow` lists the methods."),
+  "429": {
+    description: "A rate limit was reached, or this client IP is blocked after repeated authentication failures. `Retry-After` says when to try again.",
+    headers: { "Retry-After": { schema: { type: "integer" } }, ...RATE_LIMIT_HEADERS },
+    ...json("Error"),
+  },
 };
 
 const EXAMPLE_TASK_REQUEST = {
@@ -88,13 +113,18 @@ function publicPaths(): Json {
         parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", minLength: 1, maxLength: 255 } }],
         requestBody: { required: true, ...json("CreateTaskRequest", EXAMPLE_TASK_REQUEST) },
         responses: {
-          "429": errorResponse("The key has `max_queued_tasks` tasks queued in the pool already (or a rate limit was hit)."),
-          "201": { description: "Created", headers: { Location: { schema: { type: "string" } }, ...REQUEST_ID }, ...json("Task") },
+          "201": { description: "Created", headers: { Location: { schema: { type: "string" } }, ...REQUEST_ID, ...RATE_LIMIT_HEADERS }, ...json("Task") },
           "200": { description: "The task this Idempotency-Key created before", ...json("Task") },
           ...COMMON_ERRORS,
           "409": errorResponse("The Idempotency-Key was used with another body."),
+          "429": {
+            description: "A rate limit was reached, this client IP is blocked after repeated authentication failures, or the key already has `max_queued_tasks` tasks queued in the pool. `Retry-After` (for rate limits) says when to try again.",
+            headers: { "Retry-After": { schema: { type: "integer" } }, ...RATE_LIMIT_HEADERS },
+            ...json("Error"),
+          },
           "413": errorResponse("The body is over 1 MiB."),
           "415": errorResponse("The body is not sent as application/json."),
+          "503": errorResponse("The rate-limit backend is unreachable; task creation fails closed. Retry after `Retry-After`."),
         },
       },
     },
@@ -123,8 +153,17 @@ function publicPaths(): Json {
         responses: {
           "101": { description: "Switching protocols; messages are StreamEvent JSON texts", content: { "application/json": { schema: ref("StreamEvent") } } },
           "426": errorResponse("Not a WebSocket upgrade."),
+          "503": errorResponse("The task has as many watchers as it allows; retry after `Retry-After`."),
           ...COMMON_ERRORS,
         },
+      },
+    },
+    "/api/v1/runners": {
+      get: {
+        operationId: "listRunners",
+        summary: "Runners seen recently, across pools (admin)",
+        description: "Each runner as of its last lease request or heartbeat; runners silent for 2 minutes are pruned.",
+        responses: { "200": { description: "The runners", ...json("RunnerList") }, "401": COMMON_ERRORS["401"], "403": errorResponse("The key lacks the admin scope.") },
       },
     },
     "/api/v1/tasks/{id}/cancel": {
@@ -223,6 +262,7 @@ function runnerPaths(): Json {
     "/runner/v1/tasks/{id}/heartbeat": op("heartbeat", "Renew the lease; learn about cancel", "Heartbeat", "HeartbeatAck"),
     "/runner/v1/tasks/{id}/events": op("postEvents", "Append a batch of output (idempotent per batch_seq)", "EventBatch", "EventBatchAck"),
     "/runner/v1/tasks/{id}/complete": op("complete", "Report the attempt's outcome", "Completion", "CompletionAck"),
+    "/runner/v1/tasks/{id}/release": op("release", "Hand the task back (shutdown): re-queued at once, the attempt not counted", "Release", "ReleaseAck"),
   };
 }
 

@@ -112,6 +112,9 @@ export const Release = z.strictObject({
 });
 export type Release = z.infer<typeof Release>;
 
+export const ReleaseAck = z.object({ status: z.string() });
+export type ReleaseAck = z.infer<typeof ReleaseAck>;
+
 /** A runner as `GET /api/v1/runners` (admin) shows it. */
 export const RunnerInfo = z.object({
   id: z.string(),
@@ -125,3 +128,7 @@ export const RunnerInfo = z.object({
   last_seen_at: z.string(),
 });
 export type RunnerInfo = z.infer<typeof RunnerInfo>;
+
+/** `GET /api/v1/runners`: every runner seen recently, across pools. */
+export const RunnerList = z.object({ runners: z.array(RunnerInfo) });
+export type RunnerList = z.infer<typeof RunnerList>;

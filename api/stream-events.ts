@@ -65,6 +65,8 @@ export const StatusEvent = z.strictObject({
   status: TaskStatus,
   runner_id: z.string().nullable(),
   error: TaskError.nullable(),
+  /** Why the status changed, when the error does not say (a runner handed the task back). */
+  reason: z.string().max(1_024).optional(),
 });
 export type StatusEvent = z.infer<typeof StatusEvent>;
 

@@ -134,6 +134,7 @@ export const TaskError = z.object({
     "stalled",
     "canceled",
     "output_limit",
+    "secrets_unavailable",
   ]),
   message: z.string(),
 });
@@ -174,6 +175,11 @@ export const Task = z.object({
   finished_at: z.string().nullable(),
   result: TaskResult.nullable(),
   error: TaskError.nullable(),
+  /**
+   * While queued: why no runner has taken the task yet, when the edge can tell (no runner in
+   * the pool offers its CLI, none has its labels, all capable runners are busy). Null otherwise.
+   */
+  waiting_reason: z.string().nullable(),
   /** Sequence number of the newest event in the task's log. */
   last_seq: z.number().int().nonnegative(),
   links: TaskLinks,

@@ -11,12 +11,15 @@ import { API_BODY_MAX_BYTES } from "../../api/limits.js";
 import { ApiError, errorResponse, handleError } from "./api-error.js";
 import type { Env } from "./env.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
+import { authFailureGuard } from "./middleware/auth-failure-guard.js";
 import { corsPolicy } from "./middleware/cors-policy.js";
+import { requestsLimit, streamsLimit, tasksLimit } from "./rate-limit/client-limits.js";
 import { apiDocsRoutes } from "./routes/api-docs.js";
 import { auditRoutes } from "./routes/audit.js";
 import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
 import { runnerRoutes } from "./routes/runner.js";
+import { runnerListRoutes } from "./routes/runners.js";
 import { taskRoutes } from "./routes/tasks.js";
 
 export function createApp() {
@@ -35,10 +38,15 @@ export function createApp() {
   );
   // The API's own description is public; it is registered ahead of authentication.
   app.route("/api/v1", apiDocsRoutes);
+  app.use("/api/v1/*", authFailureGuard());
   app.use("/api/v1/*", apiKeyAuth());
+  app.use("/api/v1/*", requestsLimit());
+  app.post("/api/v1/tasks", tasksLimit());
+  app.get("/api/v1/tasks/:id/stream", streamsLimit());
 
   app.route("/", healthRoutes);
   app.route("/api/v1/tasks", taskRoutes);
+  app.route("/api/v1/runners", runnerListRoutes);
   app.route("/api/v1/keys", keyRoutes);
   app.route("/api/v1/audit", auditRoutes);
   app.route("/runner/v1", runnerRoutes);

@@ -9,7 +9,16 @@ import { OUTPUT_MAX_BYTES_DEFAULT } from "../../api/limits.js";
 import type { AuditLog } from "./audit/audit-log-object.js";
 import type { Dispatcher } from "./dispatcher/dispatcher.js";
 import type { KeyStore } from "./keys/key-store-object.js";
+import type { RateLimiter } from "./rate-limit/rate-limiter-object.js";
+import type { PoolRegistry } from "./registry/pool-registry.js";
 import type { TaskObject } from "./task/task-object.js";
+
+/**
+ * The task-secrets key `wrangler dev` uses when `TASK_SECRETS_KEY` is unset and
+ * `CODEFORGE_LOCAL_MODE` is on. It is public (it is in this file), so it protects nothing: it
+ * only lets local development accept secrets. Outside local mode there is no default.
+ */
+export const LOCAL_TASK_SECRETS_KEY = "codeforge-local-development-task-secrets-key-not-secret";
 
 export interface Env {
   TASKS: DurableObjectNamespace<TaskObject>;
@@ -20,10 +29,32 @@ export interface Env {
   LEASE_TTL_SECONDS?: string;
   HEARTBEAT_INTERVAL_SECONDS?: string;
   OUTPUT_MAX_BYTES?: string;
+  RATE_LIMITERS: DurableObjectNamespace<RateLimiter>;
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  RATE_LIMIT_ENABLED?: string;
+  RATE_LIMIT_REQUESTS_PER_MINUTE?: string;
+  RATE_LIMIT_TASKS_PER_MINUTE?: string;
+  RATE_LIMIT_STREAMS_PER_MINUTE?: string;
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE?: string;
+  RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK?: string;
+  RATE_LIMIT_AUTH_FAILURE_WINDOW_SECONDS?: string;
+  RATE_LIMIT_AUTH_BLOCK_SECONDS?: string;
+  RATE_LIMIT_FAIL_CLOSED?: string;
+  RATE_LIMIT_REDIS_TIMEOUT_MS?: string;
+  RATE_LIMIT_SHARDS?: string;
+  STREAM_MAX_WATCHERS_PER_TASK?: string;
+  STREAM_FULL_STATUS?: string;
+  TASK_SECRETS_KEY?: string;
+  POOLS: DurableObjectNamespace<PoolRegistry>;
   KEYS: DurableObjectNamespace<KeyStore>;
   AUDIT: DurableObjectNamespace<AuditLog>;
   CORS_ALLOWED_ORIGINS?: string;
 }
+
+/** Rate-limit policies a backend failure can be configured to fail closed for. */
+export const RATE_LIMIT_POLICIES = ["requests", "tasks", "streams", "auth"] as const;
+export type RateLimitPolicyName = (typeof RATE_LIMIT_POLICIES)[number];
 
 const flag = z
   .enum(["true", "false", "1", "0", ""])
@@ -41,11 +72,34 @@ const EdgeConfigSchema = z.object({
   LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(3_600).default(30),
   HEARTBEAT_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(600).default(2),
   OUTPUT_MAX_BYTES: z.coerce.number().int().min(65_536).default(OUTPUT_MAX_BYTES_DEFAULT),
+  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/, error: "UPSTASH_REDIS_REST_URL must be an http(s) URL" }).optional().or(z.literal("").transform(() => undefined)),
+  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  RATE_LIMIT_ENABLED: z.enum(["true", "false", "1", "0", ""]).optional().transform((v) => v !== "false" && v !== "0"),
+  RATE_LIMIT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_TASKS_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  RATE_LIMIT_STREAMS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK: z.coerce.number().int().min(1).default(50),
+  RATE_LIMIT_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
+  RATE_LIMIT_AUTH_BLOCK_SECONDS: z.coerce.number().int().min(1).max(604_800).default(3_600),
+  RATE_LIMIT_FAIL_CLOSED: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? "tasks").split(",").map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(RATE_LIMIT_POLICIES, { error: `RATE_LIMIT_FAIL_CLOSED lists policies among ${RATE_LIMIT_POLICIES.join(", ")}` }))),
+  RATE_LIMIT_REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(30_000).default(500),
+  RATE_LIMIT_SHARDS: z.coerce.number().int().min(1).max(1_024).default(16),
+  STREAM_MAX_WATCHERS_PER_TASK: z.coerce.number().int().min(1).default(250),
+  STREAM_FULL_STATUS: z.enum(["429", "503"]).default("503"),
+  TASK_SECRETS_KEY: z.string().min(32, "TASK_SECRETS_KEY must be at least 32 characters (e.g. openssl rand -base64 32)").optional(),
   CORS_ALLOWED_ORIGINS: z
     .string()
     .optional()
     .transform((s) => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "each CORS origin is scheme://host[:port], with no path or trailing slash"))),
+}).refine((c) => !c.UPSTASH_REDIS_REST_URL === !c.UPSTASH_REDIS_REST_TOKEN, {
+  message: "set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, or neither (then rate limits use Durable Objects)",
+  path: ["UPSTASH_REDIS_REST_URL"],
 });
 
 export interface EdgeConfig {
@@ -57,8 +111,37 @@ export interface EdgeConfig {
   leaseTtlMs: number;
   heartbeatIntervalMs: number;
   outputMaxBytes: number;
+  rateLimit: RateLimitConfig;
+  /** Concurrent WebSocket watchers one task accepts; the next gets `streamFullStatus`. */
+  streamMaxWatchersPerTask: number;
+  streamFullStatus: 429 | 503;
+  /** Key material for task secrets at rest; null means the edge refuses tasks that carry secrets. */
+  taskSecretsKey: string | null;
   /** Browser origins allowed to call the API (CORS); empty means none. */
   corsAllowedOrigins: string[];
+}
+
+export interface RateLimitConfig {
+  /** False turns every client limit off (benchmarks; never in production). */
+  enabled: boolean;
+  /** Upstash REST endpoint and token; null means the `RateLimiter` Durable Object backend. */
+  upstash: { url: string; token: string } | null;
+  /** Any /api/v1 request, per API key. */
+  requestsPerMinute: number;
+  /** `POST /api/v1/tasks`, per API key. */
+  tasksPerMinute: number;
+  /** New stream connections, per client IP. */
+  streamsPerMinute: number;
+  /** Failed authentications per client IP per minute before it gets 429 (Retry-After up to 60). */
+  authFailuresPerMinute: number;
+  /** Failed authentications per IP within `authFailureWindowMs` that block it for `authBlockMs`. */
+  authFailuresBeforeBlock: number;
+  authFailureWindowMs: number;
+  authBlockMs: number;
+  /** Policies refused (503) rather than waved through when the backend fails. */
+  failClosed: ReadonlySet<RateLimitPolicyName>;
+  redisTimeoutMs: number;
+  shards: number;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -80,6 +163,23 @@ export function edgeConfig(env: Env): EdgeConfig {
     leaseTtlMs: c.LEASE_TTL_SECONDS * 1_000,
     heartbeatIntervalMs: Math.round(c.HEARTBEAT_INTERVAL_SECONDS * 1_000),
     outputMaxBytes: c.OUTPUT_MAX_BYTES,
+    rateLimit: {
+      enabled: c.RATE_LIMIT_ENABLED,
+      upstash: c.UPSTASH_REDIS_REST_URL && c.UPSTASH_REDIS_REST_TOKEN ? { url: c.UPSTASH_REDIS_REST_URL, token: c.UPSTASH_REDIS_REST_TOKEN } : null,
+      requestsPerMinute: c.RATE_LIMIT_REQUESTS_PER_MINUTE,
+      tasksPerMinute: c.RATE_LIMIT_TASKS_PER_MINUTE,
+      streamsPerMinute: c.RATE_LIMIT_STREAMS_PER_MINUTE,
+      authFailuresPerMinute: c.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+      authFailuresBeforeBlock: c.RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK,
+      authFailureWindowMs: c.RATE_LIMIT_AUTH_FAILURE_WINDOW_SECONDS * 1_000,
+      authBlockMs: c.RATE_LIMIT_AUTH_BLOCK_SECONDS * 1_000,
+      failClosed: new Set(c.RATE_LIMIT_FAIL_CLOSED),
+      redisTimeoutMs: c.RATE_LIMIT_REDIS_TIMEOUT_MS,
+      shards: c.RATE_LIMIT_SHARDS,
+    },
+    streamMaxWatchersPerTask: c.STREAM_MAX_WATCHERS_PER_TASK,
+    streamFullStatus: c.STREAM_FULL_STATUS === "429" ? 429 : 503,
+    taskSecretsKey: c.TASK_SECRETS_KEY ?? (c.CODEFORGE_LOCAL_MODE ? LOCAL_TASK_SECRETS_KEY : null),
     corsAllowedOrigins: c.CORS_ALLOWED_ORIGINS,
   };
   cache.set(env, config);

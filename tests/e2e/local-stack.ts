@@ -37,6 +37,10 @@ export async function startStack(options: { runners?: number; vars?: Record<stri
       RUNNER_SECRETS: runnerSecret,
       CODEFORGE_LOCAL_MODE: "true",
       HEARTBEAT_INTERVAL_SECONDS: "1",
+      // These suites test tasks, not limits (tests/edge-upstash does): keep limits out of reach.
+      RATE_LIMIT_REQUESTS_PER_MINUTE: "1000000",
+      RATE_LIMIT_TASKS_PER_MINUTE: "1000000",
+      RATE_LIMIT_STREAMS_PER_MINUTE: "1000000",
       ...options.vars,
     },
   });

@@ -3,7 +3,7 @@
  * clock is moved forward (see `clock.ts`) and the alarm fired, as if the time had passed.
  */
 import { describe, expect, it } from "vitest";
-import { allEvents, createTask, getTask, statusHistory, uniquePool } from "./api-client.js";
+import { allEvents, createTask, expectError, getTask, statusHistory, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
 import { complete, heartbeat, outputEvents, postEvents, requestLease, sampleResult, startRunning, takeLease } from "./runner-client.js";
 
@@ -62,6 +62,20 @@ describe("lease expiry", () => {
     expect(failed).toMatchObject({ status: "failed", attempt: 2, error: { code: "runner_lost" } });
     expect(failed.finished_at).not.toBeNull();
     expect((await requestLease({ pool })).status).toBe(204);
+  });
+
+  it("refuses a runner that comes back after its lease expired, even before the alarm re-queued the task", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool });
+    const frozen = await startRunning(pool, "runner-frozen");
+
+    // The runner was frozen (SIGSTOP, a long GC pause, a cut network) past its lease: the alarm
+    // has not run yet, but the lease is over and nothing it sends counts any more.
+    advanceClock(LEASE_TTL_MS + 1);
+    await expectError(await heartbeat(task.id, frozen.lease_id), 409, "lease_stale");
+    await expectError(await complete(task.id, frozen.lease_id, { outcome: "succeeded", last_batch_seq: 0, result: sampleResult() }), 409, "lease_stale");
+    await fireAlarm(task.id);
+    expect(await getTask(task.id)).toMatchObject({ status: "queued", result: null, error: { code: "runner_lost" } });
   });
 
   it("keeps a lease alive while the runner heartbeats", async () => {

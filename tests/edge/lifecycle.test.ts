@@ -67,12 +67,22 @@ describe("lifecycle", () => {
   it("refuses stale leases on heartbeat, batch and complete", () => {
     const s = running(leased(queued(), T0), T0);
     expect(lifecycle.heartbeat(s, { leaseHash: "other", phase: "running", now: T0 }, timing)).toMatchObject({ ok: false, code: "lease_stale" });
-    expect(lifecycle.acceptBatch(s, { leaseHash: "other", batchSeq: 1 })).toMatchObject({ ok: false, code: "lease_stale" });
+    expect(lifecycle.acceptBatch(s, { leaseHash: "other", batchSeq: 1, now: T0 })).toMatchObject({ ok: false, code: "lease_stale" });
     expect(lifecycle.complete(s, { leaseHash: "other", outcome: "failed", error: null, lastBatchSeq: 0, now: T0 })).toMatchObject({ ok: false, code: "lease_stale" });
     // Once the task ended, even the right lease is stale.
     const done = ok(lifecycle.complete(s, { leaseHash: "hash-1", outcome: "failed", error: null, lastBatchSeq: 0, now: T0 })).state;
     expect(lifecycle.heartbeat(done, { leaseHash: "hash-1", phase: "running", now: T0 }, timing)).toMatchObject({ ok: false, code: "lease_stale" });
-    expect(lifecycle.checkLease(queued(), "hash-1")).toMatchObject({ ok: false, code: "lease_stale" });
+    expect(lifecycle.checkLease(queued(), "hash-1", T0)).toMatchObject({ ok: false, code: "lease_stale" });
+  });
+
+  it("refuses a lease past its expiry even before the alarm re-queued the task", () => {
+    const s = running(leased(queued(), T0), T0);
+    const late = T0 + timing.leaseTtlMs;
+    expect(lifecycle.heartbeat(s, { leaseHash: "hash-1", phase: "running", now: late }, timing)).toMatchObject({ ok: false, code: "lease_stale" });
+    expect(lifecycle.acceptBatch(s, { leaseHash: "hash-1", batchSeq: 1, now: late })).toMatchObject({ ok: false, code: "lease_stale" });
+    expect(lifecycle.complete(s, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: late })).toMatchObject({ ok: false, code: "lease_stale" });
+    expect(lifecycle.release(s, { leaseHash: "hash-1", reason: "x", now: late })).toMatchObject({ ok: false, code: "lease_stale" });
+    expect(lifecycle.heartbeat(s, { leaseHash: "hash-1", phase: "running", now: late - 1 }, timing)).toMatchObject({ ok: true });
   });
 
   it("answers a retried completion of the same lease without changing anything", () => {
@@ -86,11 +96,11 @@ describe("lifecycle", () => {
 
   it("accepts batches in order, treats repeats as duplicates and refuses gaps", () => {
     const s = running(leased(queued(), T0), T0);
-    const one = lifecycle.acceptBatch(s, { leaseHash: "hash-1", batchSeq: 1 });
+    const one = lifecycle.acceptBatch(s, { leaseHash: "hash-1", batchSeq: 1, now: T0 });
     expect(one).toMatchObject({ ok: true, duplicate: false, state: { lastBatchSeq: 1 } });
     if (!one.ok) throw new Error("unreachable");
-    expect(lifecycle.acceptBatch(one.state, { leaseHash: "hash-1", batchSeq: 1 })).toMatchObject({ ok: true, duplicate: true });
-    expect(lifecycle.acceptBatch(one.state, { leaseHash: "hash-1", batchSeq: 3 })).toMatchObject({ ok: false, code: "sequence_gap" });
+    expect(lifecycle.acceptBatch(one.state, { leaseHash: "hash-1", batchSeq: 1, now: T0 })).toMatchObject({ ok: true, duplicate: true });
+    expect(lifecycle.acceptBatch(one.state, { leaseHash: "hash-1", batchSeq: 3, now: T0 })).toMatchObject({ ok: false, code: "sequence_gap" });
     expect(lifecycle.complete(one.state, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 2, now: T0 })).toMatchObject({ ok: false, code: "sequence_gap" });
     expect(lifecycle.complete(one.state, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 })).toMatchObject({ ok: false, code: "sequence_gap" });
   });
@@ -219,5 +229,28 @@ describe("lifecycle", () => {
       const s = ok(lifecycle.cancel(queued(), { now: T0 })).state;
       expect(lifecycle.nextDeadline(s, timing)).toBeNull();
     });
+  });
+  it("re-queues a released task at once without spending an attempt, refusing any other lease", () => {
+    const s = running(leased(queued({ maxAttempts: 1 }), T0), T0 + 1);
+    expect(lifecycle.release(s, { leaseHash: "other", reason: "x", now: T0 + 2 })).toMatchObject({ ok: false, code: "lease_stale" });
+
+    const r = ok(lifecycle.release(s, { leaseHash: "hash-1", reason: "shutting down", now: T0 + 2 }));
+    expect(r.state).toMatchObject({ status: "queued", attempt: 1, maxAttempts: 2, runnerId: null, leaseHash: null, requeueAt: T0 + 2 + REQUEUE_CHECK_MS });
+    expect(r.effects).toEqual(["enqueue"]);
+    expect(r.changes).toEqual([{ status: "queued", runnerId: null, error: null, reason: "runner runner-1 handed the task back (shutting down); re-queued without counting attempt 1" }]);
+    // Released again with the same lease: it is no longer valid.
+    expect(lifecycle.release(r.state, { leaseHash: "hash-1", reason: "again", now: T0 + 3 })).toMatchObject({ ok: false, code: "lease_stale" });
+
+    // The one counted attempt is still to come: its lapse fails the task, not an earlier one.
+    const second = leased(r.state, T0 + 4, "hash-2");
+    const lapsed = ok(lifecycle.onAlarm(second, T0 + 4 + timing.leaseTtlMs, timing));
+    expect(lapsed.state).toMatchObject({ status: "failed", attempt: 2, error: { code: "runner_lost" } });
+  });
+
+  it("ends a released task that was asked to cancel, instead of re-queuing it", () => {
+    const s = ok(lifecycle.cancel(running(leased(queued(), T0), T0 + 1), { now: T0 + 2 })).state;
+    const r = ok(lifecycle.release(s, { leaseHash: "hash-1", reason: "shutting down", now: T0 + 3 }));
+    expect(r.state).toMatchObject({ status: "canceled", error: { code: "canceled" } });
+    expect(r.effects).toEqual([]);
   });
 });

@@ -3,7 +3,10 @@
  * priority order and the runners waiting in long polls, and matches the two: a task enqueued
  * while a capable runner waits is handed to it at once, without touching the queue.
  *
- * It also enforces per-key task limits (`key-slots.ts`, `queue-admissions.ts`): a task of a key
+ * It also remembers the runners it has seen (`runner-store.ts`), for the admin runners list and
+ * for telling a queued task why it waits, and reports its pool to the `PoolRegistry`.
+ *
+ * And it enforces per-key task limits (`key-slots.ts`, `queue-admissions.ts`): a task of a key
  * at its `max_concurrent_tasks` stays queued until one of the key's tasks stops running, and
  * a key at its `max_queued_tasks` gets no new place in the queue.
  *
@@ -12,19 +15,27 @@
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
+import type { RunnerInfo } from "../../../api/runner-protocol.js";
 import type { Env } from "../env.js";
+import { poolRegistry } from "../registry/pool-registry.js";
+import { POOL_REPORT_INTERVAL_MS } from "../registry/pool-store.js";
 import { migrate } from "../sql/migrations.js";
 import { holdSlot, keyAtLimit, pruneSlots, releaseSlot, slotExpiresAt } from "./key-slots.js";
 import { admit, settleAdmission } from "./queue-admissions.js";
 import { insertEntry, QUEUE_MIGRATIONS, queueDepth, removeEntry, takeEntry, type QueueEntry, type RunnerOffer } from "./queue-store.js";
+import { countTaken, listRunners, recordRunner, RUNNER_MIGRATIONS, touchRunner, type RunnerSighting } from "./runner-store.js";
+import { waitingReason, type WaitingTask } from "./waiting-reason.js";
 import { WaiterList } from "./waiters.js";
 
 export class Dispatcher extends DurableObject<Env> {
   private readonly waiters = new WaiterList();
+  /** When this instance last reported its pool; memory only (a fresh instance reports again). */
+  private poolReportedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    migrate(ctx.storage.sql, QUEUE_MIGRATIONS);
+    // In id order: the queue's and the runners' migrations interleave (1 queue, 2 runners, 3 queue).
+    migrate(ctx.storage.sql, [...QUEUE_MIGRATIONS, ...RUNNER_MIGRATIONS].sort((a, b) => a.id - b.id));
   }
 
   /**
@@ -66,14 +77,37 @@ export class Dispatcher extends DurableObject<Env> {
     return admit(this.ctx.storage.sql, { ...input, now: Date.now() });
   }
 
-  /** The next task id `runner` can run, waiting up to `waitMs` for one; null if none came. */
-  async take(runner: RunnerOffer, waitMs: number): Promise<string | null> {
+  /**
+   * The next task id `runner` can run, waiting up to `waitMs` for one; null if none came.
+   * `sighting` (what the lease request said about the runner) is recorded for the runners list.
+   */
+  async take(runner: RunnerOffer, waitMs: number, sighting?: RunnerSighting): Promise<string | null> {
     const sql = this.ctx.storage.sql;
+    if (sighting) {
+      recordRunner(sql, sighting, Date.now());
+      await this.reportPool(sighting.pool);
+    }
     const now = Date.now();
     pruneSlots(sql, now);
-    const taskId = takeEntry(sql, runner, now);
-    if (taskId !== null || waitMs <= 0) return taskId;
-    return this.waiters.wait(runner, waitMs);
+    let taskId = takeEntry(sql, runner, now);
+    if (taskId === null && waitMs > 0) taskId = await this.waiters.wait(runner, waitMs);
+    if (taskId !== null && sighting) countTaken(sql, sighting.runnerId);
+    return taskId;
+  }
+
+  /** A runner busy with a task of this pool is alive: keep it listed. */
+  async touchRunner(runnerId: string): Promise<void> {
+    touchRunner(this.ctx.storage.sql, runnerId, Date.now());
+  }
+
+  /** The runners seen lately. */
+  async runners(): Promise<RunnerInfo[]> {
+    return listRunners(this.ctx.storage.sql, Date.now());
+  }
+
+  /** Why a queued task of this pool waits, or null when a capable runner has room. */
+  async waitingReason(task: WaitingTask): Promise<string | null> {
+    return waitingReason(task, listRunners(this.ctx.storage.sql, Date.now()));
   }
 
   async stats(): Promise<{ queued: number; waiting_runners: number }> {
@@ -86,5 +120,18 @@ export class Dispatcher extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const now = Date.now();
     this.waiters.serve((runner) => takeEntry(sql, runner, now));
+  }
+
+  /** Tells the registry this pool has runners, once a minute at most; failures wait for the next. */
+  private async reportPool(pool: string): Promise<void> {
+    const now = Date.now();
+    if (now - this.poolReportedAt < POOL_REPORT_INTERVAL_MS) return;
+    this.poolReportedAt = now;
+    try {
+      await poolRegistry(this.env).report(pool);
+    } catch (err) {
+      this.poolReportedAt = 0;
+      console.error(JSON.stringify({ level: "warn", msg: "pool registry report failed; retried on the next lease", pool, error: String(err) }));
+    }
   }
 }

@@ -48,7 +48,7 @@ export const QUEUE_MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    // Id 3: id 2 is taken by the runners table (runner-store.ts) on another branch.
+    // Id 2 is the runners table (runner-store.ts).
     id: 3,
     name: "per-key concurrency slots and queue admissions",
     statements: [

@@ -1,10 +1,10 @@
 /**
- * The runner API: lease (long poll), heartbeat, events, complete. Every request is signed
+ * The runner API: lease (long poll), heartbeat, events, complete, release. Every request is signed
  * (see `middleware/runner-signature.ts`); every write after the lease names its lease id.
  * @module
  */
 import { Hono } from "hono";
-import { Completion, EventBatch, Heartbeat, LeaseRequest } from "../../../api/runner-protocol.js";
+import { Completion, EventBatch, Heartbeat, LeaseRequest, Release } from "../../../api/runner-protocol.js";
 import { ApiError } from "../api-error.js";
 import type { Env } from "../env.js";
 import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
@@ -20,10 +20,17 @@ export const runnerRoutes = new Hono<RunnerEnv>()
     const request = parseJsonText(rawBodyText(c.get("rawBody")), LeaseRequest);
     const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(request.pool));
     const offer = { runnerId: request.runner_id, clis: request.clis, labels: request.labels };
+    const sighting = {
+      ...offer,
+      version: request.runner_version ?? null,
+      pool: request.pool,
+      running: request.running,
+      capacity: request.capacity,
+    };
     const deadline = Date.now() + request.wait_ms;
     // A task id from the dispatcher may have been canceled meanwhile: then take the next one.
-    for (;;) {
-      const taskId = await dispatcher.take(offer, Math.max(0, deadline - Date.now()));
+    for (let first = true; ; first = false) {
+      const taskId = await dispatcher.take(offer, Math.max(0, deadline - Date.now()), first ? sighting : undefined);
       if (taskId === null) return c.body(null, 204);
       const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id });
       if (lease) return c.json(lease);
@@ -40,4 +47,8 @@ export const runnerRoutes = new Hono<RunnerEnv>()
   .post("/tasks/:id/complete", async (c) => {
     const body = parseJsonText(rawBodyText(c.get("rawBody")), Completion);
     return c.json(unwrap(await taskStub(c.env, c.req.param("id")).complete(body)));
+  })
+  .post("/tasks/:id/release", async (c) => {
+    const body = parseJsonText(rawBodyText(c.get("rawBody")), Release);
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).release(body)));
   });

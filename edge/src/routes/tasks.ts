@@ -16,6 +16,8 @@ import { audited, type AuditVariables } from "../middleware/audited.js";
 import { requireScope } from "../middleware/require-scope.js";
 import { readJson, validate } from "../read-json.js";
 import { taskStub, unwrap } from "../task-stub.js";
+import { secretBox } from "../task/secret-box.js";
+import { splitSecrets } from "../task/task-secrets.js";
 import { VIEWER_HEADER, type Viewer } from "../task/task-object.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
@@ -23,16 +25,22 @@ type TaskEnv = { Bindings: Env; Variables: AuthVariables & AuditVariables };
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+/** A full stream frees up as watchers leave; a few seconds is a fair first wait. */
+const STREAM_FULL_RETRY_AFTER_SECONDS = 5;
+
 const viewerOf = (p: Principal): Viewer => ({ owner: p.owner, admin: p.admin });
 
 
 export const taskRoutes = new Hono<TaskEnv>()
   .post("/", audited("task.create"), requireScope("tasks:write"), async (c) => {
-    const spec = await readJson(c, CreateTaskRequest);
-    // Until task secrets are stored encrypted and handed only to the lease holder, refuse them
-    // rather than keep them in the clear.
-    if (spec.access_token !== undefined) throw new ApiError("validation_failed", "access_token is not supported yet", "access_token");
-    if (spec.env !== undefined) throw new ApiError("validation_failed", "env is not supported yet", "env");
+    const request = await readJson(c, CreateTaskRequest);
+    const { spec, secrets } = splitSecrets(request);
+    const { taskSecretsKey } = edgeConfig(c.env);
+    // Secrets are only ever stored sealed: without a key to seal them, refuse them.
+    if (secrets && taskSecretsKey === null) {
+      const field = secrets.access_token !== null ? "access_token" : "env";
+      throw new ApiError("validation_failed", `this edge cannot accept ${field}: its operator has not set TASK_SECRETS_KEY`, field);
+    }
     const repo = checkRepoUrl(spec.repo.url, { allowFile: edgeConfig(c.env).localMode, allowSsh: true });
     if (!repo.ok) throw new ApiError("validation_failed", repo.reason, "repo.url");
 
@@ -42,7 +50,11 @@ export const taskRoutes = new Hono<TaskEnv>()
       throw new ApiError("bad_request", "Idempotency-Key must be 1-255 printable ASCII characters", "Idempotency-Key");
     }
     const id = idempotencyKey ? await idempotentTaskId(principal.owner, idempotencyKey) : newTaskId();
-    const requestHash = idempotencyKey ? await sha256Hex(canonicalJson(spec)) : "";
+    // With secrets, the fingerprint is keyed (HMAC), so the stored hash gives no token away;
+    // a different token makes a different request.
+    const canonical = canonicalJson(request);
+    const requestHash = !idempotencyKey ? "" : secrets ? `hmac:${await (await secretBox(taskSecretsKey!)).fingerprint(canonical)}` : await sha256Hex(canonical);
+
     const stub = taskStub(c.env, id);
     const maxQueued = principal.limits?.max_queued_tasks;
     if (maxQueued !== undefined) {
@@ -55,7 +67,7 @@ export const taskRoutes = new Hono<TaskEnv>()
     }
 
     const maxConcurrent = principal.limits?.max_concurrent_tasks ?? null;
-    const { created, task } = unwrap(await stub.create({ id, owner: principal.owner, requestHash, spec, maxConcurrent }));
+    const { created, task } = unwrap(await stub.create({ id, owner: principal.owner, requestHash, spec, secrets, maxConcurrent }));
     c.set("auditTarget", task.id);
     c.header("Location", task.links.self);
     if (!created) c.header("Idempotent-Replayed", "true");
@@ -81,6 +93,10 @@ export const taskRoutes = new Hono<TaskEnv>()
     headers.set(VIEWER_HEADER, JSON.stringify(viewerOf(c.get("principal"))));
     const response = await stub.fetch(new Request(`https://task.internal/stream?since=${query.since}`, { headers }));
     if (response.status === 404) throw new ApiError("not_found", "task not found");
+    if (response.status === 429 || response.status === 503) {
+      const code = response.status === 429 ? "rate_limited" : "unavailable";
+      throw new ApiError(code, "this task has as many watchers as it accepts; try again later", undefined, { "Retry-After": String(STREAM_FULL_RETRY_AFTER_SECONDS) });
+    }
     // A response from another object has immutable headers; re-wrap the socket so the
     // request-id and security-header middleware can still add theirs.
     return new Response(null, { status: response.status, webSocket: response.webSocket });

@@ -29,6 +29,7 @@ export const TIMEOUT_GRACE_MS = 30_000;
 export interface LifecycleState {
   status: TaskStatus;
   attempt: number;
+  /** The last attempt number allowed: `max_attempts`, moved one further by every release. */
   maxAttempts: number;
   timeoutMs: number;
   runnerId: string | null;
@@ -58,6 +59,8 @@ export interface StatusChange {
   status: TaskStatus;
   runnerId: string | null;
   error: TaskError | null;
+  /** Why, when `error` does not say it (a task handed back and re-queued). */
+  reason?: string;
 }
 
 /**
@@ -120,11 +123,16 @@ export function lease(s: LifecycleState, cmd: { runnerId: string; leaseHash: str
   return { ok: true, state, changes: [{ status: "leased", runnerId: cmd.runnerId, error: null }], effects: [] };
 }
 
-/** Refuses writes from anyone but the holder of the current lease. */
-export function checkLease(s: LifecycleState, leaseHash: string): Decision | null {
+/**
+ * Refuses writes from anyone but the holder of the current, unexpired lease. A lease past its
+ * expiry is refused even before the alarm has re-queued the task: a runner that was frozen (or
+ * cut off) for longer than the TTL must not revive an attempt the edge is about to give away.
+ */
+export function checkLease(s: LifecycleState, leaseHash: string, now: number): Decision | null {
   if ((s.status !== "leased" && s.status !== "running") || s.leaseHash !== leaseHash) {
     return refuse("lease_stale", "this lease is no longer valid for the task");
   }
+  if (s.leaseExpiresAt !== null && now >= s.leaseExpiresAt) return refuse("lease_stale", "this lease expired");
   return null;
 }
 
@@ -134,7 +142,7 @@ export function heartbeat(
   cmd: { leaseHash: string; phase: "preparing" | "running"; now: number },
   t: Timing,
 ): Decision {
-  const stale = checkLease(s, cmd.leaseHash);
+  const stale = checkLease(s, cmd.leaseHash, cmd.now);
   if (stale) return stale;
   const starting = cmd.phase === "running" && s.status === "leased";
   const state: LifecycleState = {
@@ -149,9 +157,9 @@ export function heartbeat(
 /** Accepts runner event batch `batchSeq`: the next one stores, an old one is a harmless retry. */
 export function acceptBatch(
   s: LifecycleState,
-  cmd: { leaseHash: string; batchSeq: number },
+  cmd: { leaseHash: string; batchSeq: number; now: number },
 ): { ok: true; duplicate: boolean; state: LifecycleState } | { ok: false; code: ErrorCode; message: string } {
-  const stale = checkLease(s, cmd.leaseHash);
+  const stale = checkLease(s, cmd.leaseHash, cmd.now);
   if (stale && !stale.ok) return stale;
   if (cmd.batchSeq <= s.lastBatchSeq) return { ok: true, duplicate: true, state: s };
   if (cmd.batchSeq !== s.lastBatchSeq + 1) {
@@ -173,13 +181,47 @@ export function complete(
 ): Decision {
   // The runner retried a report whose answer it lost: the task already ended by it.
   if (s.completedLeaseHash !== null && s.completedLeaseHash === cmd.leaseHash) return { ok: true, state: s, changes: [], effects: [] };
-  const stale = checkLease(s, cmd.leaseHash);
+  const stale = checkLease(s, cmd.leaseHash, cmd.now);
   if (stale) return stale;
   if (cmd.lastBatchSeq !== s.lastBatchSeq) {
     return refuse("sequence_gap", `runner sent batches up to ${cmd.lastBatchSeq} but ${s.lastBatchSeq} arrived; send the rest first`);
   }
   const error = cmd.outcome === "succeeded" ? null : (cmd.error ?? defaultError(cmd.outcome));
   return finish({ ...s, completedLeaseHash: cmd.leaseHash }, cmd.outcome, error, cmd.now, []);
+}
+
+/**
+ * The lease holder hands the task back without finishing it (it is shutting down). The task is
+ * queued again at once for another runner, and the attempt does not count against
+ * `max_attempts`: the attempt budget moves one further. A task already asked to cancel ends.
+ */
+export function release(s: LifecycleState, cmd: { leaseHash: string; reason: string; now: number }): Decision {
+  const stale = checkLease(s, cmd.leaseHash, cmd.now);
+  if (stale) return stale;
+  const who = s.runnerId ?? "unknown runner";
+  if (s.cancelRequestedAt !== null) {
+    return finish(s, "canceled", { code: "canceled", message: `canceled; runner ${who} handed it back before it ended` }, cmd.now, []);
+  }
+  const why = cmd.reason.trim() || "no reason given";
+  const state: LifecycleState = {
+    ...s,
+    status: "queued",
+    maxAttempts: s.maxAttempts + 1,
+    runnerId: null,
+    leaseHash: null,
+    leaseExpiresAt: null,
+    attemptStartedAt: null,
+    requeueAt: cmd.now + REQUEUE_CHECK_MS,
+    error: null,
+  };
+  const reason = `runner ${who} handed the task back (${why}); re-queued without counting attempt ${s.attempt}`;
+  return { ok: true, state, changes: [{ status: "queued", runnerId: null, error: null, reason }], effects: ["enqueue"] };
+}
+
+/** The task cannot run at all (its secrets no longer open): it fails now, whatever it was doing. */
+export function abandon(s: LifecycleState, cmd: { error: TaskError; now: number }): Decision {
+  if (isTerminal(s.status)) return refuse("invalid_state", `task already ended as ${s.status}`);
+  return finish(s, "failed", cmd.error, cmd.now, ["dequeue"]);
 }
 
 /** A client cancels: a queued task ends now; a leased one is told through its heartbeat. */

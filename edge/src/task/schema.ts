@@ -2,7 +2,8 @@
  * The task object's SQLite schema, as numbered migrations.
  *
  * One row in `task` (the object is the task), an append-only `events` log whose rowid is the
- * event's `seq`, so "one sequence, no gaps, no duplicates" is the database's job.
+ * event's `seq`, so "one sequence, no gaps, no duplicates" is the database's job. Secrets are
+ * only ever in the `secrets` column, sealed, and only until the task ends.
  * @module
  */
 import type { Migration } from "../sql/migrations.js";
@@ -47,7 +48,17 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    // Id 3: id 2 is taken by task secrets on another branch.
+    id: 2,
+    name: "task secrets",
+    // `secrets` holds the sealed access token and env (see secret-box.ts) and is set to NULL
+    // when the task ends; the summary columns keep what clients may see about them.
+    statements: [
+      "ALTER TABLE task ADD COLUMN secrets TEXT",
+      "ALTER TABLE task ADD COLUMN has_access_token INTEGER NOT NULL DEFAULT 0",
+      "ALTER TABLE task ADD COLUMN env_names TEXT NOT NULL DEFAULT '[]'",
+    ],
+  },
+  {
     id: 3,
     name: "owner key limits",
     // The submitting key's max_concurrent_tasks, carried into every enqueue of the task.

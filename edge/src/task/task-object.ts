@@ -12,20 +12,23 @@
 import { DurableObject } from "cloudflare:workers";
 import type { ErrorCode } from "../../../api/errors.js";
 import { newLeaseId } from "../../../api/ids.js";
-import type { Completion, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Lease } from "../../../api/runner-protocol.js";
+import type { Completion, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Lease, Release, ReleaseAck } from "../../../api/runner-protocol.js";
 import { sha256Hex } from "../../../api/signing.js";
 import type { StatusEvent } from "../../../api/stream-events.js";
-import type { CreateTaskRequest, Task } from "../../../api/task.js";
+import type { Task } from "../../../api/task.js";
 import { isTerminal } from "../../../api/task.js";
 import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
 import { migrate, tableExists, type Sql } from "../sql/migrations.js";
 import { appendEvent, eventsSince, lastSeq } from "./event-log.js";
+import { leaseFor } from "./lease-grant.js";
 import * as lifecycle from "./lifecycle.js";
 import { admitEvents } from "./output-cap.js";
 import { TASK_MIGRATIONS } from "./schema.js";
-import { insertTask, loadTask, saveOutputUsage, saveResult, saveState, type TaskRecord } from "./task-store.js";
+import { secretBox } from "./secret-box.js";
+import { openSecrets, sealSecrets, summarize, type PublicTaskSpec, type TaskSecrets } from "./task-secrets.js";
+import { eraseSecrets, insertTask, loadTask, saveOutputUsage, saveResult, saveState, type TaskRecord } from "./task-store.js";
 import { toTaskView } from "./task-view.js";
-import { acceptWatcher, broadcast, closeWatchers } from "./watchers.js";
+import { acceptWatcher, broadcast, closeWatchers, watcherCount } from "./watchers.js";
 
 /** Result of an RPC call: typed values or a contract error code, never a thrown error. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
@@ -41,9 +44,14 @@ export const VIEWER_HEADER = "x-codeforge-viewer";
 
 const notFound = { ok: false, code: "not_found", message: "task not found" } as const;
 
+/** A busy runner is kept in its pool's runners list through its heartbeats, this often at most. */
+const RUNNER_TOUCH_INTERVAL_MS = 30_000;
+
 export class TaskObject extends DurableObject<Env> {
   private readonly sql: Sql;
   private readonly config: EdgeConfig;
+  /** When this instance last told the dispatcher its runner is alive; memory only, by design. */
+  private runnerTouchedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -72,29 +80,37 @@ export class TaskObject extends DurableObject<Env> {
     id: string;
     owner: string;
     requestHash: string;
-    spec: CreateTaskRequest;
+    spec: PublicTaskSpec;
+    /** Write-only secrets, sealed here before anything is stored. */
+    secrets: TaskSecrets | null;
     /** The owner key's `max_concurrent_tasks`, enforced by the dispatcher. */
     maxConcurrent?: number | null;
   }): Promise<Outcome<{ created: boolean; task: Task }>> {
+    let sealedSecrets: string | null = null;
+    if (input.secrets) {
+      if (this.config.taskSecretsKey === null) return { ok: false, code: "validation_failed", message: "this edge has no TASK_SECRETS_KEY" };
+      sealedSecrets = await sealSecrets(await secretBox(this.config.taskSecretsKey), input.id, input.secrets);
+    }
     migrate(this.sql, TASK_MIGRATIONS);
     const existing = loadTask(this.sql);
     if (existing) {
       if (existing.owner !== input.owner || existing.requestHash !== input.requestHash) {
         return { ok: false, code: "idempotency_conflict", message: "this Idempotency-Key was used with a different request" };
       }
-      return { ok: true, value: { created: false, task: toTaskView(existing, lastSeq(this.sql)) } };
+      return { ok: true, value: { created: false, task: await this.present(existing) } };
     }
     const now = Date.now();
     const start = lifecycle.initialState({ maxAttempts: input.spec.max_attempts, timeoutMs: input.spec.timeout_seconds * 1000, now });
-    insertTask(this.sql, { ...input, state: start.state, now });
+    const { secrets: _plain, ...row } = input;
+    insertTask(this.sql, { ...row, state: start.state, now, sealedSecrets, secretSummary: summarize(input.secrets) });
     this.record(start.state, start.changes, now);
     await this.carryOut(start.effects, loadTask(this.sql)!);
-    return { ok: true, value: { created: true, task: toTaskView(loadTask(this.sql)!, lastSeq(this.sql)) } };
+    return { ok: true, value: { created: true, task: await this.present(loadTask(this.sql)!) } };
   }
 
   async view(viewer: Viewer): Promise<Outcome<Task>> {
     const task = this.visible(viewer);
-    return task ? { ok: true, value: toTaskView(task, lastSeq(this.sql)) } : notFound;
+    return task ? { ok: true, value: await this.present(task) } : notFound;
   }
 
   /** A page of the event log as JSON text (built without re-serializing stored events). */
@@ -122,37 +138,25 @@ export class TaskObject extends DurableObject<Env> {
     }
     this.record(decision.state, decision.changes, now);
     await this.carryOut(decision.effects, task);
-    return { ok: true, value: toTaskView(loadTask(this.sql)!, lastSeq(this.sql)) };
+    return { ok: true, value: await this.present(loadTask(this.sql)!) };
   }
 
   /** Called for a runner the dispatcher picked; null when the task can no longer be leased. */
   async grantLease(input: { runnerId: string }): Promise<Lease | null> {
     const leaseId = newLeaseId();
     const leaseHash = await sha256Hex(leaseId);
+    // Secrets are opened before the lease is decided, so the decision and its write stay in one
+    // turn; a task that ended meanwhile is refused below, and its opened secrets dropped.
+    const opened = await this.openSecretsFor(this.load());
+    if (opened === "unopenable") return null;
     const task = this.load();
     if (!task) return null;
     const now = Date.now();
     const decision = lifecycle.lease(task.state, { runnerId: input.runnerId, leaseHash, now }, this.timing);
     if (!decision.ok) return null;
     this.record(decision.state, decision.changes, now);
-    const { spec } = task;
-    return {
-      task_id: task.id,
-      lease_id: leaseId,
-      attempt: decision.state.attempt,
-      lease_expires_at: new Date(decision.state.leaseExpiresAt!).toISOString(),
-      heartbeat_interval_ms: this.config.heartbeatIntervalMs,
-      task: {
-        repo: { url: spec.repo.url, ref: spec.repo.ref ?? null },
-        prompt: spec.prompt,
-        cli: spec.cli,
-        model: spec.model ?? null,
-        timeout_seconds: spec.timeout_seconds,
-        stall_timeout_seconds: spec.stall_timeout_seconds ?? null,
-        access_token: null,
-        env: {},
-      },
-    };
+    const secrets = task.sealedSecrets === null ? null : opened;
+    return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets });
   }
 
   async heartbeat(input: Heartbeat): Promise<Outcome<HeartbeatAck>> {
@@ -163,6 +167,7 @@ export class TaskObject extends DurableObject<Env> {
     const decision = lifecycle.heartbeat(task.state, { leaseHash, phase: input.phase, now }, this.timing);
     if (!decision.ok) return decision;
     this.record(decision.state, decision.changes, now);
+    this.keepRunnerListed(task);
     return {
       ok: true,
       value: {
@@ -176,7 +181,7 @@ export class TaskObject extends DurableObject<Env> {
     const leaseHash = await sha256Hex(input.lease_id);
     const task = this.load();
     if (!task) return notFound;
-    const decision = lifecycle.acceptBatch(task.state, { leaseHash, batchSeq: input.batch_seq });
+    const decision = lifecycle.acceptBatch(task.state, { leaseHash, batchSeq: input.batch_seq, now: Date.now() });
     if (!decision.ok) return decision;
     const ack = (stored: boolean): Outcome<EventBatchAck> => ({
       ok: true,
@@ -217,11 +222,28 @@ export class TaskObject extends DurableObject<Env> {
     return { ok: true, value: { status: decision.state.status } };
   }
 
+  /** The lease holder hands the task back (shutting down): it is re-queued at once. */
+  async release(input: Release): Promise<Outcome<ReleaseAck>> {
+    const leaseHash = await sha256Hex(input.lease_id);
+    const task = this.load();
+    if (!task) return notFound;
+    const now = Date.now();
+    const decision = lifecycle.release(task.state, { leaseHash, reason: input.reason, now });
+    if (!decision.ok) return decision;
+    this.record(decision.state, decision.changes, now);
+    await this.carryOut(decision.effects, task);
+    return { ok: true, value: { status: decision.state.status } };
+  }
+
   /** WebSocket upgrade for `GET /api/v1/tasks/:id/stream?since=N`, forwarded by the Worker. */
   override async fetch(request: Request): Promise<Response> {
     const viewer = JSON.parse(request.headers.get(VIEWER_HEADER) ?? "null") as Viewer | null;
     const task = viewer ? this.visible(viewer) : null;
     if (!task) return Response.json(notFound, { status: 404 });
+    // Counting and accepting happen in one turn of the object: the cap is exact under a rush.
+    if (watcherCount(this.ctx) >= this.config.streamMaxWatchersPerTask) {
+      return Response.json({ ok: false, code: "stream_full", message: "this task has as many watchers as it accepts" }, { status: this.config.streamFullStatus });
+    }
     const since = Number(new URL(request.url).searchParams.get("since") ?? "0");
     return acceptWatcher(this.ctx, {
       since,
@@ -262,14 +284,79 @@ export class TaskObject extends DurableObject<Env> {
         appendEvent(this.sql, {
           ts: now,
           attempt: state.attempt,
-          body: { type: "status", status: change.status, runner_id: change.runnerId, error: change.error } satisfies StatusEvent,
+          body: {
+            type: "status",
+            status: change.status,
+            runner_id: change.runnerId,
+            error: change.error,
+            ...(change.reason ? { reason: change.reason } : {}),
+          } satisfies StatusEvent,
         }).frame,
     );
+    // An ended task never needs its secrets again: erase them in the same write.
+    if (isTerminal(state.status)) eraseSecrets(this.sql);
     broadcast(this.ctx, frames);
     if (isTerminal(state.status) && changes.length) closeWatchers(this.ctx);
     const at = lifecycle.nextDeadline(state, this.timing);
     if (at === null) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(at);
+  }
+
+  /** The client's view, with why it waits when it is queued (asked of its pool's dispatcher). */
+  private async present(task: TaskRecord): Promise<Task> {
+    let waitingReason: string | null = null;
+    if (task.state.status === "queued") {
+      try {
+        waitingReason = await this.dispatcher(task).waitingReason({ pool: task.spec.pool, cli: task.spec.cli, labels: task.spec.labels });
+      } catch (err) {
+        // The reason is a courtesy: a task is still shown when its dispatcher cannot be asked.
+        console.error(JSON.stringify({ level: "warn", msg: "waiting reason unavailable", task_id: task.id, error: String(err) }));
+      }
+    }
+    return toTaskView(task, lastSeq(this.sql), waitingReason);
+  }
+
+  /**
+   * The task's secrets for a lease: null when it has none, "unopenable" when they no longer
+   * open (the key changed): the task then fails, since no runner could run it as asked.
+   */
+  private async openSecretsFor(task: TaskRecord | null): Promise<TaskSecrets | null | "unopenable"> {
+    if (!task?.sealedSecrets) return null;
+    try {
+      if (this.config.taskSecretsKey === null) throw new Error("no TASK_SECRETS_KEY");
+      return await openSecrets(await secretBox(this.config.taskSecretsKey), task.id, task.sealedSecrets);
+    } catch {
+      // The error says nothing about the secrets themselves; only that they did not open.
+      const current = this.load();
+      if (!current) return "unopenable";
+      const now = Date.now();
+      const message = "the task's secrets cannot be decrypted (TASK_SECRETS_KEY changed or unset); submit it again";
+      const decision = lifecycle.abandon(current.state, { error: { code: "secrets_unavailable", message }, now });
+      if (decision.ok) {
+        this.record(decision.state, decision.changes, now);
+        await this.carryOut(decision.effects, current);
+      }
+      console.error(JSON.stringify({ level: "error", msg: "task secrets did not open; task failed", task_id: task.id }));
+      return "unopenable";
+    }
+  }
+
+  /** Tells the dispatcher, now and then, that this task's runner is alive though too busy to poll. */
+  private keepRunnerListed(task: TaskRecord): void {
+    const now = Date.now();
+    if (task.state.runnerId === null || now - this.runnerTouchedAt < RUNNER_TOUCH_INTERVAL_MS) return;
+    this.runnerTouchedAt = now;
+    this.dispatcher(task)
+      .touchRunner(task.state.runnerId)
+      .catch((err: unknown) => {
+        // Only the runners list is affected, and the next heartbeat tries again.
+        this.runnerTouchedAt = 0;
+        console.error(JSON.stringify({ level: "warn", msg: "runner touch failed", task_id: task.id, error: String(err) }));
+      });
+  }
+
+  private dispatcher(task: TaskRecord) {
+    return this.env.DISPATCHERS.get(this.env.DISPATCHERS.idFromName(task.spec.pool));
   }
 
   private appendAndBroadcast(attempt: number, body: Parameters<typeof appendEvent>[1]["body"], now: number): void {
@@ -288,7 +375,7 @@ export class TaskObject extends DurableObject<Env> {
   /** Effects talk to the task's dispatcher; failures are logged and healed by the re-queue alarm. */
   private async carryOut(effects: readonly lifecycle.Effect[], task: TaskRecord): Promise<void> {
     if (effects.length === 0) return;
-    const dispatcher = this.env.DISPATCHERS.get(this.env.DISPATCHERS.idFromName(task.spec.pool));
+    const dispatcher = this.dispatcher(task);
     for (const effect of effects) {
       try {
         if (effect === "enqueue") {

@@ -2,19 +2,23 @@
  * Reads and writes the task's own row. Handed the object's `sql`, nothing else.
  * @module
  */
-import type { CreateTaskRequest, TaskError, TaskResult, TaskStatus } from "../../../api/task.js";
+import type { TaskError, TaskResult, TaskStatus } from "../../../api/task.js";
 import type { Sql } from "../sql/migrations.js";
 import type { LifecycleState } from "./lifecycle.js";
+import { NO_SECRETS, type PublicTaskSpec, type SecretSummary } from "./task-secrets.js";
 
 /** The task row, decoded. */
 export interface TaskRecord {
   id: string;
   owner: string;
   requestHash: string;
-  spec: CreateTaskRequest;
+  spec: PublicTaskSpec;
   /** The owner key's `max_concurrent_tasks` when the task was made; null: no limit. */
   maxConcurrent: number | null;
   state: LifecycleState;
+  /** The sealed secrets until the task ends (null once erased, or when it had none). */
+  sealedSecrets: string | null;
+  secretSummary: SecretSummary;
   createdAt: number;
   updatedAt: number;
   outputBytes: number;
@@ -48,6 +52,9 @@ interface TaskRow extends Record<string, SqlStorageValue> {
   output_truncated: number;
   result: string | null;
   error: string | null;
+  secrets: string | null;
+  has_access_token: number;
+  env_names: string;
 }
 
 /** The task, or null when this object holds none. */
@@ -58,8 +65,10 @@ export function loadTask(sql: Sql): TaskRecord | null {
     id: row.id,
     owner: row.owner,
     requestHash: row.request_hash,
-    spec: JSON.parse(row.spec) as CreateTaskRequest,
+    spec: JSON.parse(row.spec) as PublicTaskSpec,
     maxConcurrent: row.max_concurrent ?? null,
+    sealedSecrets: row.secrets,
+    secretSummary: { hasAccessToken: row.has_access_token === 1, envNames: JSON.parse(row.env_names) as string[] },
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     outputBytes: row.output_bytes,
@@ -87,12 +96,23 @@ export function loadTask(sql: Sql): TaskRecord | null {
 
 export function insertTask(
   sql: Sql,
-  task: { id: string; owner: string; requestHash: string; spec: CreateTaskRequest; maxConcurrent?: number | null; state: LifecycleState; now: number },
+  task: {
+    id: string;
+    owner: string;
+    requestHash: string;
+    spec: PublicTaskSpec;
+    maxConcurrent?: number | null;
+    state: LifecycleState;
+    now: number;
+    sealedSecrets?: string | null;
+    secretSummary?: SecretSummary;
+  },
 ): void {
+  const summary = task.secretSummary ?? NO_SECRETS;
   sql.exec(
     `INSERT INTO task (id, owner, request_hash, spec, status, attempt, max_attempts, timeout_ms, requeue_at,
-       last_batch_seq, created_at, updated_at, max_concurrent)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       last_batch_seq, created_at, updated_at, secrets, has_access_token, env_names, max_concurrent)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     task.id,
     task.owner,
     task.requestHash,
@@ -105,18 +125,27 @@ export function insertTask(
     task.state.lastBatchSeq,
     task.now,
     task.now,
+    task.sealedSecrets ?? null,
+    summary.hasAccessToken ? 1 : 0,
+    JSON.stringify(summary.envNames),
     task.maxConcurrent ?? null,
   );
+}
+
+/** Forgets the task's secrets for good (the task ended: no runner will need them again). */
+export function eraseSecrets(sql: Sql): void {
+  sql.exec("UPDATE task SET secrets = NULL WHERE secrets IS NOT NULL");
 }
 
 /** Writes the lifecycle columns of a new state. */
 export function saveState(sql: Sql, s: LifecycleState, now: number): void {
   sql.exec(
-    `UPDATE task SET status = ?, attempt = ?, runner_id = ?, lease_hash = ?, lease_expires_at = ?,
+    `UPDATE task SET status = ?, attempt = ?, max_attempts = ?, runner_id = ?, lease_hash = ?, lease_expires_at = ?,
        attempt_started_at = ?, cancel_requested_at = ?, requeue_at = ?, last_batch_seq = ?, completed_lease_hash = ?,
        started_at = ?, finished_at = ?, error = ?, updated_at = ?`,
     s.status,
     s.attempt,
+    s.maxAttempts,
     s.runnerId,
     s.leaseHash,
     s.leaseExpiresAt,

@@ -12,7 +12,8 @@ export function taskLinks(id: string): Task["links"] {
   return { self, events: `${self}/events`, stream: `${self}/stream`, cancel: `${self}/cancel` };
 }
 
-export function toTaskView(record: TaskRecord, lastSeq: number): Task {
+/** The client's view; `waitingReason` is asked of the dispatcher by the caller while queued. */
+export function toTaskView(record: TaskRecord, lastSeq: number, waitingReason: string | null = null): Task {
   const { spec, state } = record;
   return {
     id: record.id,
@@ -27,8 +28,8 @@ export function toTaskView(record: TaskRecord, lastSeq: number): Task {
     labels: spec.labels,
     max_attempts: spec.max_attempts,
     stall_timeout_seconds: spec.stall_timeout_seconds ?? null,
-    has_access_token: false,
-    env_names: [],
+    has_access_token: record.secretSummary.hasAccessToken,
+    env_names: record.secretSummary.envNames,
     metadata: spec.metadata ?? {},
     attempt: state.attempt,
     runner_id: state.runnerId,
@@ -39,6 +40,7 @@ export function toTaskView(record: TaskRecord, lastSeq: number): Task {
     finished_at: iso(state.finishedAt),
     result: record.result,
     error: state.error,
+    waiting_reason: state.status === "queued" ? waitingReason : null,
     last_seq: lastSeq,
     links: taskLinks(record.id),
   };

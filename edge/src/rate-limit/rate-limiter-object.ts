@@ -1,0 +1,49 @@
+/**
+ * `RateLimiter`: the Durable Object backend of the limiter, used when no Upstash Redis is
+ * configured (`wrangler dev`, self-hosting without Redis). Keys are spread over several
+ * objects by `durable-object-limiter.ts`, so no single object carries every client.
+ *
+ * A thin shell: decisions are `sliding-window-log.ts` over this object's SQLite; an alarm
+ * sweeps expired rows so nothing outlives its window.
+ * @module
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env.js";
+import { migrate } from "../sql/migrations.js";
+import type { LimitOptions, LimitResult } from "./limiter.js";
+import { RATE_LIMIT_MIGRATIONS, slidingWindowLimit, sweepExpired } from "./sliding-window-log.js";
+
+/** Expired rows are swept at most this often, so a busy object is not woken for each expiry. */
+const SWEEP_MIN_INTERVAL_MS = 30_000;
+
+export class RateLimiter extends DurableObject<Env> {
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    migrate(ctx.storage.sql, RATE_LIMIT_MIGRATIONS);
+    void ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** One decision; `key` is already a hash (see `durable-object-limiter.ts`). */
+  async limit(key: string, options: LimitOptions): Promise<LimitResult> {
+    const now = Date.now();
+    const result = slidingWindowLimit(this.ctx.storage.sql, now, key, options);
+    if (this.alarmAt === null) this.armSweep(now + Math.max(options.windowMs, SWEEP_MIN_INTERVAL_MS));
+    return result;
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = Date.now();
+    const next = sweepExpired(this.ctx.storage.sql, now);
+    if (next !== null) this.armSweep(Math.max(next, now + SWEEP_MIN_INTERVAL_MS));
+  }
+
+  private armSweep(at: number): void {
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The sliding-window log in SQLite, for the `RateLimiter` Durable Object.
+ *
+ * Handed a narrow `sql` and a `now`, so it can be driven by a test clock. Each decision is a
+ * few synchronous statements with no `await` in between, and a Durable Object runs one such
+ * turn at a time: that is what makes it atomic. Every row carries its own expiry, so the
+ * object's sweep alarm can drop keys nobody asks about again (the analogue of Redis `PEXPIRE`).
+ * @module
+ */
+import type { Migration, Sql } from "../sql/migrations.js";
+import { blockingIndex, resultFromWindow, type LimitOptions, type LimitResult } from "./limiter.js";
+
+export const RATE_LIMIT_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: "sliding window log",
+    statements: [
+      "CREATE TABLE hit (id INTEGER PRIMARY KEY, key TEXT NOT NULL, ts INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
+      "CREATE INDEX hit_key_ts ON hit (key, ts)",
+      "CREATE INDEX hit_expires ON hit (expires_at)",
+    ],
+  },
+];
+
+/** Decides one request for `key` (already hashed by the caller) at `now`. */
+export function slidingWindowLimit(sql: Sql, now: number, key: string, options: LimitOptions): LimitResult {
+  const { limit, windowMs } = options;
+  sql.exec("DELETE FROM hit WHERE key = ? AND ts <= ?", key, now - windowMs);
+  const timestamps = sql.exec<{ ts: number }>("SELECT ts FROM hit WHERE key = ? ORDER BY ts, id", key).toArray().map((r) => r.ts);
+  const allowed = timestamps.length < limit;
+  if (allowed && (options.cost ?? 1) === 1) {
+    sql.exec("INSERT INTO hit (key, ts, expires_at) VALUES (?, ?, ?)", key, now, now + windowMs);
+    timestamps.push(now);
+  }
+  const count = timestamps.length;
+  return resultFromWindow({
+    allowed,
+    limit,
+    windowMs,
+    now,
+    count,
+    newest: timestamps[count - 1] ?? null,
+    blocking: allowed ? null : (timestamps[blockingIndex(count, limit)] ?? null),
+  });
+}
+
+/** Deletes rows whose window has passed; returns the earliest expiry left, or null when empty. */
+export function sweepExpired(sql: Sql, now: number): number | null {
+  sql.exec("DELETE FROM hit WHERE expires_at <= ?", now);
+  const row = sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM hit").one();
+  return row.at ?? null;
+}
+

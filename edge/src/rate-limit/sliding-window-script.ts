@@ -1,0 +1,48 @@
+/**
+ * The sliding-window log as one Redis Lua script: trim, count, admit, expire and summarize in
+ * a single atomic round trip.
+ *
+ * Time is Redis `TIME`, not the caller's clock, so Workers in different places agree on one
+ * clock. Members are unique per request (a random id from the caller), so two requests in the
+ * same millisecond are two entries. `PEXPIRE` follows every write: a key never lives longer
+ * than its newest entry's window, and no key is left without a TTL. It returns
+ * `{allowed, count, now, newest, blocking}` (-1 for "none") for `resultFromWindow`.
+ * @module
+ */
+
+export const SLIDING_WINDOW_LUA = `
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+local allowed = 0
+if count < limit then
+  allowed = 1
+  if cost > 0 then
+    redis.call('ZADD', key, now, ARGV[4])
+    count = count + 1
+  end
+end
+local newest = -1
+local blocking = -1
+if count > 0 then
+  redis.call('PEXPIRE', key, window)
+  newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
+  if allowed == 0 then
+    local index = count - limit
+    if index < 0 then index = 0 end
+    blocking = tonumber(redis.call('ZRANGE', key, index, index, 'WITHSCORES')[2])
+  end
+end
+return {allowed, count, now, newest, blocking}
+`;
+
+/** SHA-1 of the script, as `EVALSHA` names it. */
+export async function scriptSha1(script: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script)));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,33 @@
+/**
+ * The `Lease` a runner receives: everything it needs to run one attempt, and the only place a
+ * task's secrets leave the task object.
+ * @module
+ */
+import type { Lease } from "../../../api/runner-protocol.js";
+import type { LifecycleState } from "./lifecycle.js";
+import type { TaskSecrets } from "./task-secrets.js";
+import type { TaskRecord } from "./task-store.js";
+
+export function leaseFor(
+  task: TaskRecord,
+  granted: { leaseId: string; state: LifecycleState; heartbeatIntervalMs: number; secrets: TaskSecrets | null },
+): Lease {
+  const { spec } = task;
+  return {
+    task_id: task.id,
+    lease_id: granted.leaseId,
+    attempt: granted.state.attempt,
+    lease_expires_at: new Date(granted.state.leaseExpiresAt!).toISOString(),
+    heartbeat_interval_ms: granted.heartbeatIntervalMs,
+    task: {
+      repo: { url: spec.repo.url, ref: spec.repo.ref ?? null },
+      prompt: spec.prompt,
+      cli: spec.cli,
+      model: spec.model ?? null,
+      timeout_seconds: spec.timeout_seconds,
+      stall_timeout_seconds: spec.stall_timeout_seconds ?? null,
+      access_token: granted.secrets?.access_token ?? null,
+      env: granted.secrets?.env ?? {},
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * A task's write-only secrets (`access_token`, `env`): split off the request before anything
+ * is stored, sealed for the task's row, opened only for the lease.
+ *
+ * The request minus its secrets (`PublicTaskSpec`) is what the task stores as its spec and shows
+ * back; what clients may know about the secrets is their `SecretSummary`: whether a token was
+ * given and the names of the env variables, never a value.
+ * @module
+ */
+import type { CreateTaskRequest } from "../../../api/task.js";
+import type { SecretBox } from "./secret-box.js";
+
+/** The request as stored and shown: everything but the secrets. */
+export type PublicTaskSpec = Omit<CreateTaskRequest, "access_token" | "env">;
+
+/** The secrets as the lease hands them to the runner. */
+export interface TaskSecrets {
+  access_token: string | null;
+  env: Record<string, string>;
+}
+
+/** What a task shows about its secrets. */
+export interface SecretSummary {
+  hasAccessToken: boolean;
+  envNames: string[];
+}
+
+export const NO_SECRETS: SecretSummary = { hasAccessToken: false, envNames: [] };
+
+/** Splits a create request into its public spec and its secrets (null when it has none). */
+export function splitSecrets(request: CreateTaskRequest): { spec: PublicTaskSpec; secrets: TaskSecrets | null } {
+  const { access_token, env, ...spec } = request;
+  const hasEnv = env !== undefined && Object.keys(env).length > 0;
+  if (access_token === undefined && !hasEnv) return { spec, secrets: null };
+  return { spec, secrets: { access_token: access_token ?? null, env: env ?? {} } };
+}
+
+export function summarize(secrets: TaskSecrets | null): SecretSummary {
+  if (!secrets) return NO_SECRETS;
+  return { hasAccessToken: secrets.access_token !== null, envNames: Object.keys(secrets.env).sort() };
+}
+
+/** Seals the secrets of task `taskId` for its row. */
+export function sealSecrets(box: SecretBox, taskId: string, secrets: TaskSecrets): Promise<string> {
+  return box.seal(JSON.stringify(secrets), taskId);
+}
+
+/** Opens what `sealSecrets` sealed for the same task; throws when the key or task differ. */
+export async function openSecrets(box: SecretBox, taskId: string, sealed: string): Promise<TaskSecrets> {
+  return JSON.parse(await box.open(sealed, taskId)) as TaskSecrets;
+}

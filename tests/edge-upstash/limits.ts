@@ -1,0 +1,14 @@
+/**
+ * The low limits the `edge-upstash` project's Worker runs with, so its tests can reach them.
+ * Imported by `vitest.edge.config.ts` (bindings) and by the tests (expectations).
+ * @module
+ */
+export const UPSTASH_TEST_LIMITS = {
+  RATE_LIMIT_REQUESTS_PER_MINUTE: "100",
+  RATE_LIMIT_TASKS_PER_MINUTE: "3",
+  RATE_LIMIT_STREAMS_PER_MINUTE: "3",
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: "3",
+  RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK: "50",
+  STREAM_MAX_WATCHERS_PER_TASK: "2",
+  STREAM_FULL_STATUS: "503",
+} as const;
