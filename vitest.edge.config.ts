@@ -9,7 +9,7 @@
 //   low limits so its tests can reach them.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_ADMIN_KEY, TEST_OUTPUT_MAX_BYTES, TEST_RUNNER_SECRETS } from "./tests/edge/credentials.js";
+import { TEST_ADMIN_KEY, TEST_CORS_ORIGINS, TEST_OUTPUT_MAX_BYTES, TEST_RUNNER_SECRETS } from "./tests/edge/credentials.js";
 import { UPSTASH_TEST_LIMITS } from "./tests/edge-upstash/limits.js";
 
 const common = {
@@ -18,6 +18,7 @@ const common = {
   // file:// repositories are accepted, as under `npm start`.
   CODEFORGE_LOCAL_MODE: "true",
   OUTPUT_MAX_BYTES: String(TEST_OUTPUT_MAX_BYTES),
+  CORS_ALLOWED_ORIGINS: TEST_CORS_ORIGINS.join(","),
 };
 
 const unreachable = "1000000";

@@ -40,6 +40,22 @@ export function newLeaseId(): string {
   return `lse_${randomBase32(32)}`;
 }
 
+/** API key ids: `key_` + 16 random characters (80 bits); shown in lists and the audit log. */
+export const KEY_ID_PATTERN = /^key_[0-9a-hjkmnp-tv-z]{16}$/;
+
+/** An API key as clients send it: `cf_<key id>_<secret>`. The key id inside lets logs, secret
+ * scanners and people tell keys apart without the secret; only its SHA-256 is ever stored. */
+export const API_KEY_PATTERN = /^cf_(key_[0-9a-hjkmnp-tv-z]{16})_[0-9a-hjkmnp-tv-z]{52}$/;
+
+export function newKeyId(): string {
+  return `key_${randomBase32(16)}`;
+}
+
+/** A new secret for key `keyId`: 52 random characters (260 bits). */
+export function newApiKeyToken(keyId: string): string {
+  return `cf_${keyId}_${randomBase32(52)}`;
+}
+
 /** A random secret for keys and runner credentials: 256 random bits. */
 export function newSecret(prefix: string): string {
   return `${prefix}_${randomBase32(52)}`;

@@ -3,8 +3,11 @@
  * and clients. Web APIs only: this package runs in workerd and in Node.
  * @module
  */
+export * from "./audit.js";
+export * from "./cidr.js";
 export * from "./errors.js";
 export * from "./ids.js";
+export * from "./keys.js";
 export * from "./limits.js";
 export * from "./repo-url.js";
 export * from "./runner-protocol.js";

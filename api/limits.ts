@@ -39,3 +39,35 @@ export const EVENTS_PAGE_MAX = 1_000;
 
 /** Signed runner requests older (or newer) than this are refused: bounds replay windows. */
 export const SIGNATURE_MAX_SKEW_SECONDS = 300;
+
+/** CIDR ranges one API key may list: enough for offices, VPNs and CI egress, small enough to
+ * check on every request without thought. */
+export const KEY_CIDRS_MAX = 32;
+
+/** After a rotation the old secret keeps working this long by default: a day is enough to roll
+ * a new secret through deploy pipelines without an outage. */
+export const KEY_ROTATION_OVERLAP_DEFAULT_SECONDS = 86_400;
+
+/** The longest overlap a rotation may ask for: a leaked key must not stay usable for months. */
+export const KEY_ROTATION_OVERLAP_MAX_SECONDS = 7 * 86_400;
+
+/** Secrets of one key that may work at once (the current one and those still in overlap);
+ * rotating again past this is refused until an overlap ends, or rotate with overlap 0. */
+export const KEY_LIVE_SECRETS_MAX = 3;
+
+/** Keys the key store holds, revoked ones included: far more than any team needs, and a bound
+ * on the store should a script go wrong. */
+export const KEYS_MAX = 10_000;
+
+/** Page size bounds for `GET /api/v1/keys`. */
+export const KEYS_PAGE_DEFAULT = 50;
+export const KEYS_PAGE_MAX = 200;
+
+/** Audit log retention: the newest 100 000 entries, and none older than 90 days, whichever is
+ * fewer. It bounds the AuditLog object's SQLite (rows are ~300 bytes: ~30 MB at most). */
+export const AUDIT_RETENTION_MAX_ROWS = 100_000;
+export const AUDIT_RETENTION_DAYS = 90;
+
+/** Page size bounds for `GET /api/v1/audit`. */
+export const AUDIT_PAGE_DEFAULT = 100;
+export const AUDIT_PAGE_MAX = 500;

@@ -6,7 +6,9 @@
  * @module
  */
 import { z } from "zod";
+import { AuditPage, AuditQuery } from "./audit.js";
 import { ErrorBody } from "./errors.js";
+import { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest, ListKeysQuery, RotateKeyRequest } from "./keys.js";
 import {
   Completion,
   CompletionAck,
@@ -45,6 +47,12 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: "input" | "output" }> 
   ReleaseAck: { schema: ReleaseAck, io: "output" },
   RunnerInfo: { schema: RunnerInfo, io: "output" },
   RunnerList: { schema: RunnerList, io: "output" },
+  CreateKeyRequest: { schema: CreateKeyRequest, io: "input" },
+  RotateKeyRequest: { schema: RotateKeyRequest, io: "input" },
+  ApiKey: { schema: ApiKey, io: "output" },
+  ApiKeyWithSecret: { schema: ApiKeyWithSecret, io: "output" },
+  ApiKeyList: { schema: ApiKeyList, io: "output" },
+  AuditPage: { schema: AuditPage, io: "output" },
 };
 
 /** A component as a JSON Schema without its own `$schema` line (the document sets the dialect). */
@@ -77,7 +85,8 @@ const RATE_LIMIT_HEADERS = {
 
 const COMMON_ERRORS = {
   "400": errorResponse("The input failed validation; `field` names the field."),
-  "401": errorResponse("No or invalid API key."),
+  "401": errorResponse("No or invalid API key, or an expired, revoked or rotated-out one."),
+  "403": errorResponse("The key lacks the scope this route needs, or is used from outside its allowed addresses."),
   "404": errorResponse("No such task, or not yours."),
   "405": errorResponse("A known path with another method; `Allow` lists the methods."),
   "429": {
@@ -108,6 +117,11 @@ function publicPaths(): Json {
           "200": { description: "The task this Idempotency-Key created before", ...json("Task") },
           ...COMMON_ERRORS,
           "409": errorResponse("The Idempotency-Key was used with another body."),
+          "429": {
+            description: "A rate limit was reached, this client IP is blocked after repeated authentication failures, or the key already has `max_queued_tasks` tasks queued in the pool. `Retry-After` (for rate limits) says when to try again.",
+            headers: { "Retry-After": { schema: { type: "integer" } }, ...RATE_LIMIT_HEADERS },
+            ...json("Error"),
+          },
           "413": errorResponse("The body is over 1 MiB."),
           "415": errorResponse("The body is not sent as application/json."),
           "503": errorResponse("The rate-limit backend is unreachable; task creation fails closed. Retry after `Retry-After`."),
@@ -164,6 +178,63 @@ function publicPaths(): Json {
           ...COMMON_ERRORS,
           "409": errorResponse("The task already ended."),
         },
+      },
+    },
+  };
+}
+
+const KEY_ID = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^key_[0-9a-z]{16}$" } };
+const ADMIN_ERRORS = { ...COMMON_ERRORS, "404": errorResponse("No such key.") };
+
+function adminPaths(): Json {
+  return {
+    "/api/v1/keys": {
+      post: {
+        operationId: "createKey",
+        summary: "Create an API key (admin)",
+        description: "The answer carries the key's secret (`key`) — the only time it is shown; only its SHA-256 is stored.",
+        tags: ["admin"],
+        requestBody: { required: true, ...json("CreateKeyRequest", { name: "ci", scopes: ["tasks:read", "tasks:write"], allowed_cidrs: ["203.0.113.0/24"], limits: { max_concurrent_tasks: 2 } }) },
+        responses: { "201": { description: "Created; store `key` now", ...json("ApiKeyWithSecret") }, ...ADMIN_ERRORS, "413": errorResponse("The body is over 1 MiB."), "415": errorResponse("The body is not sent as application/json.") },
+      },
+      get: {
+        operationId: "listKeys",
+        summary: "List API keys, newest first (admin)",
+        tags: ["admin"],
+        parameters: queryParameters(ListKeysQuery),
+        responses: { "200": { description: "A page of keys", ...json("ApiKeyList") }, ...ADMIN_ERRORS },
+      },
+    },
+    "/api/v1/keys/{id}": {
+      get: { operationId: "getKey", summary: "Read an API key (admin)", tags: ["admin"], parameters: [KEY_ID], responses: { "200": { description: "The key", ...json("ApiKey") }, ...ADMIN_ERRORS } },
+    },
+    "/api/v1/keys/{id}/rotate": {
+      post: {
+        operationId: "rotateKey",
+        summary: "Give a key a new secret (admin)",
+        description: "The old secret keeps working for `overlap_seconds` (default 86400; 0 ends it at once). The body may be empty.",
+        tags: ["admin"],
+        parameters: [KEY_ID],
+        requestBody: { required: false, ...json("RotateKeyRequest") },
+        responses: { "200": { description: "Rotated; store `key` now", ...json("ApiKeyWithSecret") }, ...ADMIN_ERRORS, "409": errorResponse("The key is revoked, or has too many secrets in overlap.") },
+      },
+    },
+    "/api/v1/keys/{id}/revoke": {
+      post: {
+        operationId: "revokeKey",
+        summary: "Revoke a key (admin); refused everywhere within 5 seconds",
+        tags: ["admin"],
+        parameters: [KEY_ID],
+        responses: { "200": { description: "Revoked", ...json("ApiKey") }, ...ADMIN_ERRORS },
+      },
+    },
+    "/api/v1/audit": {
+      get: {
+        operationId: "listAudit",
+        summary: "The audit log, newest first (admin)",
+        tags: ["admin"],
+        parameters: queryParameters(AuditQuery),
+        responses: { "200": { description: "A page of entries", ...json("AuditPage") }, ...COMMON_ERRORS },
       },
     },
   };
@@ -226,8 +297,8 @@ export function buildOpenApiDocument(version: string): Json {
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     security: [{ bearer: [] }],
-    tags: [{ name: "tasks" }, { name: "runner", description: "For runners only: HMAC-signed requests." }],
-    paths: { ...publicPaths(), ...runnerPaths(), ...healthPaths() },
+    tags: [{ name: "tasks" }, { name: "admin", description: "Needs a key with the `admin` scope." }, { name: "runner", description: "For runners only: HMAC-signed requests." }],
+    paths: { ...publicPaths(), ...adminPaths(), ...runnerPaths(), ...healthPaths() },
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An API key: `Authorization: Bearer <key>`." },

@@ -12,9 +12,12 @@ import { ApiError, errorResponse, handleError } from "./api-error.js";
 import type { Env } from "./env.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { authFailureGuard } from "./middleware/auth-failure-guard.js";
+import { corsPolicy } from "./middleware/cors-policy.js";
 import { requestsLimit, streamsLimit, tasksLimit } from "./rate-limit/client-limits.js";
 import { apiDocsRoutes } from "./routes/api-docs.js";
+import { auditRoutes } from "./routes/audit.js";
 import { healthRoutes } from "./routes/health.js";
+import { keyRoutes } from "./routes/keys.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { runnerListRoutes } from "./routes/runners.js";
 import { taskRoutes } from "./routes/tasks.js";
@@ -24,6 +27,8 @@ export function createApp() {
 
   app.use("*", requestId({ limitLength: 128, headerName: "X-Request-Id" }));
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
+  // Before auth: a browser's preflight carries no key.
+  app.use("/api/*", corsPolicy());
   app.use(
     "/api/*",
     bodyLimit({
@@ -42,6 +47,8 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/api/v1/tasks", taskRoutes);
   app.route("/api/v1/runners", runnerListRoutes);
+  app.route("/api/v1/keys", keyRoutes);
+  app.route("/api/v1/audit", auditRoutes);
   app.route("/runner/v1", runnerRoutes);
 
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));

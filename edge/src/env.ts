@@ -6,7 +6,9 @@
  */
 import { z } from "zod";
 import { OUTPUT_MAX_BYTES_DEFAULT } from "../../api/limits.js";
+import type { AuditLog } from "./audit/audit-log-object.js";
 import type { Dispatcher } from "./dispatcher/dispatcher.js";
+import type { KeyStore } from "./keys/key-store-object.js";
 import type { RateLimiter } from "./rate-limit/rate-limiter-object.js";
 import type { PoolRegistry } from "./registry/pool-registry.js";
 import type { TaskObject } from "./task/task-object.js";
@@ -45,6 +47,9 @@ export interface Env {
   STREAM_FULL_STATUS?: string;
   TASK_SECRETS_KEY?: string;
   POOLS: DurableObjectNamespace<PoolRegistry>;
+  KEYS: DurableObjectNamespace<KeyStore>;
+  AUDIT: DurableObjectNamespace<AuditLog>;
+  CORS_ALLOWED_ORIGINS?: string;
 }
 
 /** Rate-limit policies a backend failure can be configured to fail closed for. */
@@ -87,6 +92,11 @@ const EdgeConfigSchema = z.object({
   STREAM_MAX_WATCHERS_PER_TASK: z.coerce.number().int().min(1).default(250),
   STREAM_FULL_STATUS: z.enum(["429", "503"]).default("503"),
   TASK_SECRETS_KEY: z.string().min(32, "TASK_SECRETS_KEY must be at least 32 characters (e.g. openssl rand -base64 32)").optional(),
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "each CORS origin is scheme://host[:port], with no path or trailing slash"))),
 }).refine((c) => !c.UPSTASH_REDIS_REST_URL === !c.UPSTASH_REDIS_REST_TOKEN, {
   message: "set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, or neither (then rate limits use Durable Objects)",
   path: ["UPSTASH_REDIS_REST_URL"],
@@ -107,6 +117,8 @@ export interface EdgeConfig {
   streamFullStatus: 429 | 503;
   /** Key material for task secrets at rest; null means the edge refuses tasks that carry secrets. */
   taskSecretsKey: string | null;
+  /** Browser origins allowed to call the API (CORS); empty means none. */
+  corsAllowedOrigins: string[];
 }
 
 export interface RateLimitConfig {
@@ -168,6 +180,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     streamMaxWatchersPerTask: c.STREAM_MAX_WATCHERS_PER_TASK,
     streamFullStatus: c.STREAM_FULL_STATUS === "429" ? 429 : 503,
     taskSecretsKey: c.TASK_SECRETS_KEY ?? (c.CODEFORGE_LOCAL_MODE ? LOCAL_TASK_SECRETS_KEY : null),
+    corsAllowedOrigins: c.CORS_ALLOWED_ORIGINS,
   };
   cache.set(env, config);
   return config;

@@ -48,3 +48,14 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   }
   return parseJsonText(await c.req.text(), schema);
 }
+
+/** Like `readJson`, for bodies that may be left out: an empty body reads as `{}`. */
+export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  if (text.trim() === "") return validate({}, schema);
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new ApiError("unsupported_media_type", "Content-Type must be application/json");
+  }
+  return parseJsonText(text, schema);
+}

@@ -10,3 +10,6 @@ export const TEST_RUNNER_SECRETS = ["runner-secret-current-0123456789", "runner-
 
 /** The output cap the suite runs with: the smallest the edge accepts. */
 export const TEST_OUTPUT_MAX_BYTES = 65_536;
+
+/** Browser origins the suite's edge allows (CORS). */
+export const TEST_CORS_ORIGINS = ["https://app.codeforge.test", "http://localhost:5173"] as const;

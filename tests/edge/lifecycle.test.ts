@@ -128,7 +128,7 @@ describe("lifecycle", () => {
     expect(s).toMatchObject({ attempt: 2, error: null, lastBatchSeq: 0 });
     const lost = ok(lifecycle.onAlarm(s, T0 + 70_000, timing));
     expect(lost.state).toMatchObject({ status: "failed", attempt: 2, error: { code: "runner_lost" }, finishedAt: T0 + 70_000 });
-    expect(lost.effects).toEqual([]);
+    expect(lost.effects).toEqual(["release"]);
   });
 
   it("times an attempt out after its timeout plus the grace, even with a live lease", () => {
@@ -160,7 +160,25 @@ describe("lifecycle", () => {
     const s = ok(lifecycle.cancel(leased(queued(), T0), { now: T0 + 25_000 })).state;
     const d = ok(lifecycle.onAlarm(s, T0 + 30_000, timing));
     expect(d.state.status).toBe("canceled");
-    expect(d.effects).toEqual([]);
+    expect(d.effects).toEqual(["release"]);
+  });
+
+  it("frees the key's concurrency slot on every end of a leased or running task, and only then", () => {
+    const held = running(leased(queued({ timeoutMs: 10_000 }), T0), T0);
+    const ends = {
+      reported: ok(lifecycle.complete(held, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 + 1 })),
+      timedOut: ok(lifecycle.onAlarm(held, T0 + 10_000 + TIMEOUT_GRACE_MS, timing)),
+      cancelGraceOver: ok(lifecycle.onAlarm(ok(lifecycle.cancel(held, { now: T0 })).state, T0 + timing.cancelGraceMs, timing)),
+      leasedThenCanceled: ok(lifecycle.complete(leased(queued(), T0), { leaseHash: "hash-1", outcome: "canceled", error: null, lastBatchSeq: 0, now: T0 + 1 })),
+    };
+    for (const [name, d] of Object.entries(ends)) {
+      expect(d.state.finishedAt, name).not.toBeNull();
+      expect(d.effects, name).toContain("release");
+    }
+    // A queued task holds no slot: canceling it takes it off the queue, nothing more.
+    expect(ok(lifecycle.cancel(queued(), { now: T0 })).effects).toEqual(["dequeue"]);
+    // A lapsed lease re-queues: the enqueue frees the slot, no separate release.
+    expect(ok(lifecycle.onAlarm(leased(queued(), T0), T0 + 30_000, timing)).effects).toEqual(["enqueue"]);
   });
 
   it("re-offers a queued task to its dispatcher when the re-queue check is due", () => {

@@ -6,6 +6,10 @@
  * It also remembers the runners it has seen (`runner-store.ts`), for the admin runners list and
  * for telling a queued task why it waits, and reports its pool to the `PoolRegistry`.
  *
+ * And it enforces per-key task limits (`key-slots.ts`, `queue-admissions.ts`): a task of a key
+ * at its `max_concurrent_tasks` stays queued until one of the key's tasks stops running, and
+ * a key at its `max_queued_tasks` gets no new place in the queue.
+ *
  * It never calls task objects. The Worker takes a task id from here and asks that task object
  * for a lease; if the task can no longer be leased (canceled meanwhile), the Worker takes again.
  * @module
@@ -16,6 +20,8 @@ import type { Env } from "../env.js";
 import { poolRegistry } from "../registry/pool-registry.js";
 import { POOL_REPORT_INTERVAL_MS } from "../registry/pool-store.js";
 import { migrate } from "../sql/migrations.js";
+import { holdSlot, keyAtLimit, pruneSlots, releaseSlot, slotExpiresAt } from "./key-slots.js";
+import { admit, settleAdmission } from "./queue-admissions.js";
 import { insertEntry, QUEUE_MIGRATIONS, queueDepth, removeEntry, takeEntry, type QueueEntry, type RunnerOffer } from "./queue-store.js";
 import { countTaken, listRunners, recordRunner, RUNNER_MIGRATIONS, touchRunner, type RunnerSighting } from "./runner-store.js";
 import { waitingReason, type WaitingTask } from "./waiting-reason.js";
@@ -28,7 +34,8 @@ export class Dispatcher extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    migrate(ctx.storage.sql, [...QUEUE_MIGRATIONS, ...RUNNER_MIGRATIONS]);
+    // In id order: the queue's and the runners' migrations interleave (1 queue, 2 runners, 3 queue).
+    migrate(ctx.storage.sql, [...QUEUE_MIGRATIONS, ...RUNNER_MIGRATIONS].sort((a, b) => a.id - b.id));
   }
 
   /**
@@ -36,13 +43,38 @@ export class Dispatcher extends DurableObject<Env> {
    * Returns true for a hand-off: the task is then in no queue until that runner leases it.
    */
   async enqueue(entry: QueueEntry): Promise<boolean> {
-    if (this.waiters.offer(entry)) return true;
-    insertEntry(this.ctx.storage.sql, entry);
+    const sql = this.ctx.storage.sql;
+    const now = Date.now();
+    // A task being queued runs nowhere: whatever slot it held is free again.
+    const freed = releaseSlot(sql, entry.taskId);
+    settleAdmission(sql, entry.taskId);
+    const limited = entry.maxConcurrent != null && entry.ownerKeyId != null;
+    if (!(limited && keyAtLimit(sql, entry.ownerKeyId!, entry.maxConcurrent!, now)) && this.waiters.offer(entry)) {
+      // A re-offer of a task still in the queue must not leave it there to be taken twice.
+      removeEntry(sql, entry.taskId);
+      if (limited) holdSlot(sql, { taskId: entry.taskId, keyId: entry.ownerKeyId!, expiresAt: slotExpiresAt(now, entry.timeoutMs ?? 0) });
+      return true;
+    }
+    insertEntry(sql, entry);
+    if (freed) this.serveWaiters();
     return false;
   }
 
   async remove(taskId: string): Promise<void> {
-    removeEntry(this.ctx.storage.sql, taskId);
+    const sql = this.ctx.storage.sql;
+    removeEntry(sql, taskId);
+    settleAdmission(sql, taskId);
+    if (releaseSlot(sql, taskId)) this.serveWaiters();
+  }
+
+  /** The task stopped running: its key's slot is free, and a task held back by it may go. */
+  async releaseSlot(taskId: string): Promise<void> {
+    if (releaseSlot(this.ctx.storage.sql, taskId)) this.serveWaiters();
+  }
+
+  /** Reserves a queue place for a new task of a key with `max_queued_tasks`; false when full. */
+  async admit(input: { taskId: string; keyId: string; maxQueued: number }): Promise<boolean> {
+    return admit(this.ctx.storage.sql, { ...input, now: Date.now() });
   }
 
   /**
@@ -55,7 +87,9 @@ export class Dispatcher extends DurableObject<Env> {
       recordRunner(sql, sighting, Date.now());
       await this.reportPool(sighting.pool);
     }
-    let taskId = takeEntry(sql, runner);
+    const now = Date.now();
+    pruneSlots(sql, now);
+    let taskId = takeEntry(sql, runner, now);
     if (taskId === null && waitMs > 0) taskId = await this.waiters.wait(runner, waitMs);
     if (taskId !== null && sighting) countTaken(sql, sighting.runnerId);
     return taskId;
@@ -78,6 +112,14 @@ export class Dispatcher extends DurableObject<Env> {
 
   async stats(): Promise<{ queued: number; waiting_runners: number }> {
     return { queued: queueDepth(this.ctx.storage.sql), waiting_runners: this.waiters.size };
+  }
+
+  /** Hands queued tasks that a freed slot let through to runners already waiting. */
+  private serveWaiters(): void {
+    if (this.waiters.size === 0) return;
+    const sql = this.ctx.storage.sql;
+    const now = Date.now();
+    this.waiters.serve((runner) => takeEntry(sql, runner, now));
   }
 
   /** Tells the registry this pool has runners, once a minute at most; failures wait for the next. */

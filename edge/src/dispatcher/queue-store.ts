@@ -7,12 +7,19 @@
  * @module
  */
 import type { Migration, Sql } from "../sql/migrations.js";
+import { holdSlot, KEY_HAS_FREE_SLOT, slotExpiresAt } from "./key-slots.js";
 
 export interface QueueEntry {
   taskId: string;
   priority: number;
   cli: string;
   labels: string[];
+  /** The API key that submitted the task. */
+  ownerKeyId?: string | null;
+  /** That key's `max_concurrent_tasks`; null or absent: no limit. */
+  maxConcurrent?: number | null;
+  /** The task's attempt timeout: bounds how long its concurrency slot can be held. */
+  timeoutMs?: number;
 }
 
 /** What a runner can run. */
@@ -40,6 +47,21 @@ export const QUEUE_MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX queue_order ON queue (priority DESC, enqueued_seq ASC)",
     ],
   },
+  {
+    // Id 2 is the runners table (runner-store.ts).
+    id: 3,
+    name: "per-key concurrency slots and queue admissions",
+    statements: [
+      "ALTER TABLE queue ADD COLUMN owner_key_id TEXT",
+      "ALTER TABLE queue ADD COLUMN max_concurrent INTEGER",
+      "ALTER TABLE queue ADD COLUMN timeout_ms INTEGER",
+      "CREATE INDEX queue_owner ON queue (owner_key_id)",
+      "CREATE TABLE key_slots (task_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+      "CREATE INDEX key_slots_key ON key_slots (key_id, expires_at)",
+      "CREATE TABLE admissions (task_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+      "CREATE INDEX admissions_key ON admissions (key_id)",
+    ],
+  },
 ];
 
 /** True when `runner` can run `entry`: it has the CLI and every label the task asks for. */
@@ -49,12 +71,15 @@ export function canRun(runner: RunnerOffer, entry: Pick<QueueEntry, "cli" | "lab
 
 export function insertEntry(sql: Sql, entry: QueueEntry): void {
   sql.exec(
-    `INSERT OR IGNORE INTO queue (task_id, priority, cli, labels, enqueued_seq)
-     VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(enqueued_seq), 0) + 1 FROM queue))`,
+    `INSERT OR IGNORE INTO queue (task_id, priority, cli, labels, owner_key_id, max_concurrent, timeout_ms, enqueued_seq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(enqueued_seq), 0) + 1 FROM queue))`,
     entry.taskId,
     entry.priority,
     entry.cli,
     JSON.stringify(entry.labels),
+    entry.ownerKeyId ?? null,
+    entry.maxConcurrent ?? null,
+    entry.timeoutMs ?? null,
   );
 }
 
@@ -62,19 +87,27 @@ export function removeEntry(sql: Sql, taskId: string): void {
   sql.exec("DELETE FROM queue WHERE task_id = ?", taskId);
 }
 
-/** Removes and returns the highest-priority, oldest entry `runner` can run. */
-export function takeEntry(sql: Sql, runner: RunnerOffer): string | null {
+/**
+ * Removes and returns the highest-priority, oldest entry `runner` can run whose key has a free
+ * concurrency slot, and takes that slot for it.
+ */
+export function takeEntry(sql: Sql, runner: RunnerOffer, now: number = Date.now()): string | null {
   if (runner.clis.length === 0) return null;
   const placeholders = runner.clis.map(() => "?").join(",");
-  const rows = sql.exec<{ task_id: string; cli: string; labels: string }>(
-    `SELECT task_id, cli, labels FROM queue WHERE cli IN (${placeholders})
+  const rows = sql.exec<{ task_id: string; cli: string; labels: string; owner_key_id: string | null; max_concurrent: number | null; timeout_ms: number | null }>(
+    `SELECT task_id, cli, labels, owner_key_id, max_concurrent, timeout_ms FROM queue
+     WHERE cli IN (${placeholders}) AND ${KEY_HAS_FREE_SLOT}
      ORDER BY priority DESC, enqueued_seq ASC LIMIT ?`,
     ...runner.clis,
+    now,
     CANDIDATE_SCAN_LIMIT,
   );
   for (const row of rows) {
     if (canRun(runner, { cli: row.cli, labels: JSON.parse(row.labels) as string[] })) {
       removeEntry(sql, row.task_id);
+      if (row.max_concurrent !== null && row.owner_key_id !== null) {
+        holdSlot(sql, { taskId: row.task_id, keyId: row.owner_key_id, expiresAt: slotExpiresAt(now, row.timeout_ms ?? 0) });
+      }
       return row.task_id;
     }
   }

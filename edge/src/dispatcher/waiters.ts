@@ -41,6 +41,17 @@ export class WaiterList {
     return true;
   }
 
+  /** Offers each waiter, oldest first, whatever `pick` finds for it (a task freed from a limit). */
+  serve(pick: (runner: RunnerOffer) => string | null): void {
+    for (const waiter of [...this.waiters]) {
+      const taskId = pick(waiter.runner);
+      if (taskId === null) continue;
+      this.drop(waiter);
+      clearTimeout(waiter.timer);
+      waiter.resolve(taskId);
+    }
+  }
+
   get size(): number {
     return this.waiters.length;
   }

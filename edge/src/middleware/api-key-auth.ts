@@ -1,23 +1,39 @@
 /**
  * Bearer authentication for the public API.
  *
- * For now one principal exists: the bootstrap admin key from `CODEFORGE_ADMIN_KEY`. Keys are
- * compared as SHA-256 digests with a constant-time comparison, so neither the key's length
- * nor its prefix leaks through timing.
+ * Two kinds of key: the bootstrap admin key from `CODEFORGE_ADMIN_KEY` (compared as SHA-256
+ * digests in constant time, so neither its length nor a prefix leaks through timing), and
+ * keys made through `/api/v1/keys`, looked up in the key store by the SHA-256 of the secret.
+ * Lookups are cached per isolate for at most `KEY_CACHE_TTL_MS`, so a revocation reaches
+ * every isolate within seconds; expiry and rotation overlaps are checked on every request.
  * @module
  */
 import { createMiddleware } from "hono/factory";
+import { API_KEY_PATTERN } from "../../../api/ids.js";
+import type { KeyLimits, Scope } from "../../../api/keys.js";
+import { sha256Hex } from "../../../api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
+import { keyCache, type KeyCache } from "../keys/key-cache.js";
+import { keyStoreOf } from "../keys/key-store-object.js";
+import { judgeKey } from "../keys/key-verdict.js";
+import { clientIp, UNKNOWN_CLIENT_IP } from "../rate-limit/client-ip.js";
 
 /** Who is calling. `owner` scopes the tasks a principal sees. */
 export interface Principal {
   keyId: string;
   owner: string;
+  /** Sees every task; holds the `admin` scope. */
   admin: boolean;
+  scopes: readonly Scope[];
+  /** The key's own limits (the rate limiter reads the first two); absent for the bootstrap key. */
+  limits?: KeyLimits;
 }
 
 export type AuthVariables = { principal: Principal };
+
+/** The principal of the bootstrap admin key. */
+export const BOOTSTRAP_ADMIN: Principal = { keyId: "admin", owner: "admin", admin: true, scopes: ["admin"] };
 
 const encoder = new TextEncoder();
 let adminKeyDigest: { key: string; digest: Promise<Uint8Array> } | null = null;
@@ -31,11 +47,14 @@ function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 }
 
+const invalidKey = () => new ApiError("unauthorized", "invalid API key", undefined, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+
 /**
  * Requires `Authorization: Bearer <key>` and sets `principal`.
  * @example app.use("/api/v1/*", apiKeyAuth())
  */
-export function apiKeyAuth() {
+export function apiKeyAuth(options: { cache?: KeyCache } = {}) {
+  const cache = options.cache ?? keyCache;
   return createMiddleware<{ Bindings: Env; Variables: AuthVariables }>(async (c, next) => {
     const header = c.req.header("authorization");
     const match = header ? /^Bearer\s+([\x21-\x7e]{1,512})$/i.exec(header.trim()) : null;
@@ -44,14 +63,31 @@ export function apiKeyAuth() {
         "WWW-Authenticate": 'Bearer realm="codeforge"',
       });
     }
+    const presented = match[1]!;
     const { adminKey } = edgeConfig(c.env);
     if (adminKey) {
       if (adminKeyDigest?.key !== adminKey) adminKeyDigest = { key: adminKey, digest: digest(adminKey) };
-      if (digestsEqual(await digest(match[1]!), await adminKeyDigest.digest)) {
-        c.set("principal", { keyId: "admin", owner: "admin", admin: true });
+      if (digestsEqual(await digest(presented), await adminKeyDigest.digest)) {
+        c.set("principal", BOOTSTRAP_ADMIN);
         return next();
       }
     }
-    throw new ApiError("unauthorized", "invalid API key", undefined, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+    // Anything not shaped like one of our keys is refused without a lookup.
+    if (!API_KEY_PATTERN.test(presented)) throw invalidKey();
+    const hash = await sha256Hex(presented);
+    let credential = cache.get(hash);
+    if (!credential) {
+      const found = await keyStoreOf(c.env).lookup(hash);
+      if (!found) throw invalidKey();
+      cache.set(hash, found);
+      credential = found;
+    }
+    const ip = clientIp(c.req);
+    const verdict = judgeKey(credential, { now: Date.now(), clientIp: ip === UNKNOWN_CLIENT_IP ? null : ip });
+    if (!verdict.ok) {
+      throw new ApiError(verdict.code, verdict.message, undefined, verdict.code === "unauthorized" ? { "WWW-Authenticate": 'Bearer error="invalid_token"' } : undefined);
+    }
+    c.set("principal", verdict.principal);
+    return next();
   });
 }

@@ -12,13 +12,16 @@ import { ApiError } from "../api-error.js";
 import { canonicalJson } from "../canonical-json.js";
 import { edgeConfig, type Env } from "../env.js";
 import type { AuthVariables, Principal } from "../middleware/api-key-auth.js";
+import { audited, type AuditVariables } from "../middleware/audited.js";
+import { requireScope } from "../middleware/require-scope.js";
 import { readJson, validate } from "../read-json.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { secretBox } from "../task/secret-box.js";
 import { splitSecrets } from "../task/task-secrets.js";
 import { VIEWER_HEADER, type Viewer } from "../task/task-object.js";
+import { methodNotAllowed } from "./method-not-allowed.js";
 
-type TaskEnv = { Bindings: Env; Variables: AuthVariables };
+type TaskEnv = { Bindings: Env; Variables: AuthVariables & AuditVariables };
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -29,7 +32,7 @@ const viewerOf = (p: Principal): Viewer => ({ owner: p.owner, admin: p.admin });
 
 
 export const taskRoutes = new Hono<TaskEnv>()
-  .post("/", async (c) => {
+  .post("/", audited("task.create"), requireScope("tasks:write"), async (c) => {
     const request = await readJson(c, CreateTaskRequest);
     const { spec, secrets } = splitSecrets(request);
     const { taskSecretsKey } = edgeConfig(c.env);
@@ -52,22 +55,35 @@ export const taskRoutes = new Hono<TaskEnv>()
     const canonical = canonicalJson(request);
     const requestHash = !idempotencyKey ? "" : secrets ? `hmac:${await (await secretBox(taskSecretsKey!)).fingerprint(canonical)}` : await sha256Hex(canonical);
 
-    const { created, task } = unwrap(await taskStub(c.env, id).create({ id, owner: principal.owner, requestHash, spec, secrets }));
+    const stub = taskStub(c.env, id);
+    const maxQueued = principal.limits?.max_queued_tasks;
+    if (maxQueued !== undefined) {
+      const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(spec.pool));
+      const admitted = await dispatcher.admit({ taskId: id, keyId: principal.owner, maxQueued });
+      // A retry of a task this key already made is answered as before, full queue or not.
+      if (!admitted && !(idempotencyKey && (await stub.view(viewerOf(principal))).ok)) {
+        throw new ApiError("rate_limited", `this API key already has ${maxQueued} tasks queued in pool '${spec.pool}' (its max_queued_tasks); wait for some to start`);
+      }
+    }
+
+    const maxConcurrent = principal.limits?.max_concurrent_tasks ?? null;
+    const { created, task } = unwrap(await stub.create({ id, owner: principal.owner, requestHash, spec, secrets, maxConcurrent }));
+    c.set("auditTarget", task.id);
     c.header("Location", task.links.self);
     if (!created) c.header("Idempotent-Replayed", "true");
     return c.json(task, created ? 201 : 200);
   })
-  .get("/:id", async (c) => {
+  .get("/:id", requireScope("tasks:read"), async (c) => {
     const task = unwrap(await taskStub(c.env, c.req.param("id")).view(viewerOf(c.get("principal"))));
     return c.json(task);
   })
-  .get("/:id/events", async (c) => {
+  .get("/:id/events", requireScope("tasks:read"), async (c) => {
     const query = validate(c.req.query(), EventsQuery);
     const stub = taskStub(c.env, c.req.param("id"));
     const page = unwrap(await stub.eventsPage(viewerOf(c.get("principal")), query.since, query.limit));
     return c.body(page, 200, { "Content-Type": "application/json; charset=utf-8" });
   })
-  .get("/:id/stream", async (c) => {
+  .get("/:id/stream", requireScope("tasks:read"), async (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new ApiError("upgrade_required", "this endpoint is a WebSocket: connect with 'Upgrade: websocket'", undefined, { Upgrade: "websocket" });
     }
@@ -85,7 +101,7 @@ export const taskRoutes = new Hono<TaskEnv>()
     // request-id and security-header middleware can still add theirs.
     return new Response(null, { status: response.status, webSocket: response.webSocket });
   })
-  .post("/:id/cancel", async (c) => {
+  .post("/:id/cancel", audited("task.cancel", (c) => c.req.param("id")), requireScope("tasks:write"), async (c) => {
     const task = unwrap(await taskStub(c.env, c.req.param("id")).cancel(viewerOf(c.get("principal"))));
     return c.json(task, task.status === "canceled" ? 200 : 202);
   })
@@ -95,9 +111,3 @@ export const taskRoutes = new Hono<TaskEnv>()
   .all("/:id/events", methodNotAllowed("GET"))
   .all("/:id/stream", methodNotAllowed("GET"))
   .all("/:id/cancel", methodNotAllowed("POST"));
-
-function methodNotAllowed(allow: string) {
-  return (c: { req: { method: string } }): never => {
-    throw new ApiError("method_not_allowed", `${c.req.method} is not supported here; use ${allow}`, undefined, { Allow: allow });
-  };
-}

@@ -63,7 +63,12 @@ export interface StatusChange {
   reason?: string;
 }
 
-export type Effect = "enqueue" | "dequeue";
+/**
+ * What the object asks of its dispatcher: queue the task, take it off the queue, or free the
+ * concurrency slot of its key because it stopped running (`release`, on every end of a leased
+ * or running task, whatever ended it: report, cancel, timeout, lost runner).
+ */
+export type Effect = "enqueue" | "dequeue" | "release";
 
 export type Decision =
   | { ok: true; state: LifecycleState; changes: StatusChange[]; effects: Effect[] }
@@ -292,6 +297,7 @@ export function nextDeadline(s: LifecycleState, t: Timing): number | null {
 }
 
 function finish(s: LifecycleState, status: TaskStatus, error: TaskError | null, now: number, effects: Effect[]): Decision {
+  const held = s.status === "leased" || s.status === "running";
   const state: LifecycleState = {
     ...s,
     status,
@@ -301,7 +307,7 @@ function finish(s: LifecycleState, status: TaskStatus, error: TaskError | null, 
     requeueAt: null,
     finishedAt: now,
   };
-  return { ok: true, state, changes: [{ status, runnerId: s.runnerId, error }], effects };
+  return { ok: true, state, changes: [{ status, runnerId: s.runnerId, error }], effects: held ? [...effects, "release"] : effects };
 }
 
 function defaultError(outcome: "failed" | "timed_out" | "canceled"): TaskError {

@@ -58,4 +58,10 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
       "ALTER TABLE task ADD COLUMN env_names TEXT NOT NULL DEFAULT '[]'",
     ],
   },
+  {
+    id: 3,
+    name: "owner key limits",
+    // The submitting key's max_concurrent_tasks, carried into every enqueue of the task.
+    statements: ["ALTER TABLE task ADD COLUMN max_concurrent INTEGER"],
+  },
 ];

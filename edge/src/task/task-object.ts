@@ -83,6 +83,8 @@ export class TaskObject extends DurableObject<Env> {
     spec: PublicTaskSpec;
     /** Write-only secrets, sealed here before anything is stored. */
     secrets: TaskSecrets | null;
+    /** The owner key's `max_concurrent_tasks`, enforced by the dispatcher. */
+    maxConcurrent?: number | null;
   }): Promise<Outcome<{ created: boolean; task: Task }>> {
     let sealedSecrets: string | null = null;
     if (input.secrets) {
@@ -216,6 +218,7 @@ export class TaskObject extends DurableObject<Env> {
       this.appendAndBroadcast(task.state.attempt, { type: "result", result: input.result }, now);
     }
     this.record(decision.state, decision.changes, now);
+    await this.carryOut(decision.effects, task);
     return { ok: true, value: { status: decision.state.status } };
   }
 
@@ -376,8 +379,19 @@ export class TaskObject extends DurableObject<Env> {
     for (const effect of effects) {
       try {
         if (effect === "enqueue") {
-          const handed = await dispatcher.enqueue({ taskId: task.id, priority: task.spec.priority, cli: task.spec.cli, labels: task.spec.labels });
+          const handed = await dispatcher.enqueue({
+            taskId: task.id,
+            priority: task.spec.priority,
+            cli: task.spec.cli,
+            labels: task.spec.labels,
+            ownerKeyId: task.owner,
+            maxConcurrent: task.maxConcurrent,
+            timeoutMs: task.state.timeoutMs,
+          });
           if (handed) this.expectLeaseSoon();
+        } else if (effect === "release") {
+          // Lost only if this call fails; the slot then expires on its own (key-slots.ts).
+          await dispatcher.releaseSlot(task.id);
         } else {
           await dispatcher.remove(task.id);
         }

@@ -13,6 +13,8 @@ export interface TaskRecord {
   owner: string;
   requestHash: string;
   spec: PublicTaskSpec;
+  /** The owner key's `max_concurrent_tasks` when the task was made; null: no limit. */
+  maxConcurrent: number | null;
   state: LifecycleState;
   /** The sealed secrets until the task ends (null once erased, or when it had none). */
   sealedSecrets: string | null;
@@ -45,6 +47,7 @@ interface TaskRow extends Record<string, SqlStorageValue> {
   updated_at: number;
   started_at: number | null;
   finished_at: number | null;
+  max_concurrent: number | null;
   output_bytes: number;
   output_truncated: number;
   result: string | null;
@@ -63,6 +66,7 @@ export function loadTask(sql: Sql): TaskRecord | null {
     owner: row.owner,
     requestHash: row.request_hash,
     spec: JSON.parse(row.spec) as PublicTaskSpec,
+    maxConcurrent: row.max_concurrent ?? null,
     sealedSecrets: row.secrets,
     secretSummary: { hasAccessToken: row.has_access_token === 1, envNames: JSON.parse(row.env_names) as string[] },
     createdAt: row.created_at,
@@ -97,6 +101,7 @@ export function insertTask(
     owner: string;
     requestHash: string;
     spec: PublicTaskSpec;
+    maxConcurrent?: number | null;
     state: LifecycleState;
     now: number;
     sealedSecrets?: string | null;
@@ -106,8 +111,8 @@ export function insertTask(
   const summary = task.secretSummary ?? NO_SECRETS;
   sql.exec(
     `INSERT INTO task (id, owner, request_hash, spec, status, attempt, max_attempts, timeout_ms, requeue_at,
-       last_batch_seq, created_at, updated_at, secrets, has_access_token, env_names)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       last_batch_seq, created_at, updated_at, secrets, has_access_token, env_names, max_concurrent)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     task.id,
     task.owner,
     task.requestHash,
@@ -123,6 +128,7 @@ export function insertTask(
     task.sealedSecrets ?? null,
     summary.hasAccessToken ? 1 : 0,
     JSON.stringify(summary.envNames),
+    task.maxConcurrent ?? null,
   );
 }
 

@@ -1,0 +1,58 @@
+/**
+ * Records a route's outcome in the audit log: who (key id), from where (client IP), which
+ * request, what action on which target, and whether it worked (with the error code if not).
+ *
+ * It runs around the handler, so a refusal (403 for a missing scope, 400 for bad input, 404)
+ * is recorded as a failure just like a success is recorded as one. The handler names the
+ * target once it knows it (`c.set("auditTarget", id)`); otherwise `target(c)` is used.
+ * @module
+ */
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AuditAction } from "../../../api/audit.js";
+import { ERROR_STATUS, type ErrorCode } from "../../../api/errors.js";
+import { ApiError } from "../api-error.js";
+import { recordAudit } from "../audit/audit-record.js";
+import type { Env } from "../env.js";
+import { clientIp, UNKNOWN_CLIENT_IP } from "../rate-limit/client-ip.js";
+import type { AuthVariables } from "./api-key-auth.js";
+
+export type AuditVariables = { auditTarget: string; requestId: string };
+
+function errorCodeOf(status: number, error: Error | undefined): ErrorCode {
+  if (error instanceof ApiError) return error.code;
+  const known = (Object.entries(ERROR_STATUS) as [ErrorCode, number][]).find(([, s]) => s === status);
+  return known ? known[0] : "internal_error";
+}
+
+/** Hands a promise to the runtime to finish after the response (outside a request: floats). */
+function waitUntilOf(c: Context): (p: Promise<unknown>) => void {
+  try {
+    const ctx = c.executionCtx;
+    return (p) => ctx.waitUntil(p);
+  } catch {
+    // No execution context (app.request() in a unit test): the promise still runs to the end.
+    return () => {};
+  }
+}
+
+/**
+ * Audits every request to the route as `action`.
+ * @example taskRoutes.post("/:id/cancel", audited("task.cancel", (c) => c.req.param("id")), requireScope("tasks:write"), handler)
+ */
+export function audited(action: AuditAction, target?: (c: Context) => string | undefined) {
+  return createMiddleware<{ Bindings: Env; Variables: AuthVariables & AuditVariables }>(async (c, next) => {
+    await next();
+    const status = c.res.status;
+    const ip = clientIp(c.req);
+    recordAudit(c.env, waitUntilOf(c), {
+      actor: c.get("principal").keyId,
+      clientIp: ip === UNKNOWN_CLIENT_IP ? null : ip,
+      requestId: c.get("requestId") ?? "unknown",
+      action,
+      target: c.get("auditTarget") ?? target?.(c) ?? null,
+      outcome: status < 400 ? "success" : "failure",
+      errorCode: status < 400 ? null : errorCodeOf(status, c.error),
+    });
+  });
+}
