@@ -3,6 +3,7 @@
  * and clients. Web APIs only: this package runs in workerd and in Node.
  * @module
  */
+export * from "./callback-url.js";
 export * from "./errors.js";
 export * from "./ids.js";
 export * from "./limits.js";
@@ -11,3 +12,7 @@ export * from "./runner-protocol.js";
 export * from "./signing.js";
 export * from "./stream-events.js";
 export * from "./task.js";
+export * from "./trace-context.js";
+export * from "./webhook-event-types.js";
+export * from "./webhook-signature.js";
+export * from "./webhooks.js";

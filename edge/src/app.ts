@@ -14,10 +14,13 @@ import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { authFailureGuard } from "./middleware/auth-failure-guard.js";
 import { requestsLimit, streamsLimit, tasksLimit } from "./rate-limit/client-limits.js";
 import { apiDocsRoutes } from "./routes/api-docs.js";
+import { deadLetterRoutes } from "./routes/dead-letters.js";
+import { deliveryRoutes } from "./routes/deliveries.js";
 import { healthRoutes } from "./routes/health.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { runnerListRoutes } from "./routes/runners.js";
 import { taskRoutes } from "./routes/tasks.js";
+import { webhookSecretRoutes } from "./routes/webhook-secret.js";
 
 export function createApp() {
   const app = new Hono<{ Bindings: Env; Variables: RequestIdVariables }>();
@@ -41,6 +44,9 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/api/v1/tasks", taskRoutes);
+  app.route("/api/v1/tasks", deliveryRoutes);
+  app.route("/api/v1/webhook-secret", webhookSecretRoutes);
+  app.route("/api/v1/dead-letters", deadLetterRoutes);
   app.route("/api/v1/runners", runnerListRoutes);
   app.route("/runner/v1", runnerRoutes);
 

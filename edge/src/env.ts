@@ -10,6 +10,9 @@ import type { Dispatcher } from "./dispatcher/dispatcher.js";
 import type { RateLimiter } from "./rate-limit/rate-limiter-object.js";
 import type { PoolRegistry } from "./registry/pool-registry.js";
 import type { TaskObject } from "./task/task-object.js";
+import type { DeadLetters } from "./webhooks/dead-letters.js";
+import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from "./webhooks/retry-schedule.js";
+import type { WebhookSecrets } from "./webhooks/webhook-secrets.js";
 
 /**
  * The task-secrets key `wrangler dev` uses when `TASK_SECRETS_KEY` is unset and
@@ -45,6 +48,12 @@ export interface Env {
   STREAM_FULL_STATUS?: string;
   TASK_SECRETS_KEY?: string;
   POOLS: DurableObjectNamespace<PoolRegistry>;
+  WEBHOOK_SECRETS: DurableObjectNamespace<WebhookSecrets>;
+  DEAD_LETTERS: DurableObjectNamespace<DeadLetters>;
+  WEBHOOKS_ALLOW_LOCAL?: string;
+  WEBHOOK_RETRY_SCHEDULE_SECONDS?: string;
+  WEBHOOK_TIMEOUT_SECONDS?: string;
+  WEBHOOK_RETRY_JITTER?: string;
 }
 
 /** Rate-limit policies a backend failure can be configured to fail closed for. */
@@ -87,6 +96,17 @@ const EdgeConfigSchema = z.object({
   STREAM_MAX_WATCHERS_PER_TASK: z.coerce.number().int().min(1).default(250),
   STREAM_FULL_STATUS: z.enum(["429", "503"]).default("503"),
   TASK_SECRETS_KEY: z.string().min(32, "TASK_SECRETS_KEY must be at least 32 characters (e.g. openssl rand -base64 32)").optional(),
+  WEBHOOKS_ALLOW_LOCAL: flag,
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const parsed = parseRetrySchedule(s || DEFAULT_RETRY_SCHEDULE_SECONDS);
+      if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
+      return typeof parsed === "string" ? [] : parsed;
+    }),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(15),
+  WEBHOOK_RETRY_JITTER: z.coerce.number().min(0).max(0.5).default(0.1),
 }).refine((c) => !c.UPSTASH_REDIS_REST_URL === !c.UPSTASH_REDIS_REST_TOKEN, {
   message: "set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, or neither (then rate limits use Durable Objects)",
   path: ["UPSTASH_REDIS_REST_URL"],
@@ -107,6 +127,18 @@ export interface EdgeConfig {
   streamFullStatus: 429 | 503;
   /** Key material for task secrets at rest; null means the edge refuses tasks that carry secrets. */
   taskSecretsKey: string | null;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Development only: accept http and loopback/private callback URLs. */
+  allowLocal: boolean;
+  /** Delay before attempt 1, 2, 3… of a series (ms); its length is the number of attempts. */
+  retryScheduleMs: readonly number[];
+  /** One attempt's budget, from sending to the end of the response headers. */
+  attemptTimeoutMs: number;
+  /** Each delay is moved by up to ± this fraction at random, so retries of many tasks spread out. */
+  jitter: number;
 }
 
 export interface RateLimitConfig {
@@ -168,6 +200,12 @@ export function edgeConfig(env: Env): EdgeConfig {
     streamMaxWatchersPerTask: c.STREAM_MAX_WATCHERS_PER_TASK,
     streamFullStatus: c.STREAM_FULL_STATUS === "429" ? 429 : 503,
     taskSecretsKey: c.TASK_SECRETS_KEY ?? (c.CODEFORGE_LOCAL_MODE ? LOCAL_TASK_SECRETS_KEY : null),
+    webhooks: {
+      allowLocal: c.WEBHOOKS_ALLOW_LOCAL,
+      retryScheduleMs: c.WEBHOOK_RETRY_SCHEDULE_SECONDS,
+      attemptTimeoutMs: Math.round(c.WEBHOOK_TIMEOUT_SECONDS * 1_000),
+      jitter: c.WEBHOOK_RETRY_JITTER,
+    },
   };
   cache.set(env, config);
   return config;

@@ -5,12 +5,15 @@
  */
 import { Hono } from "hono";
 import { idempotentTaskId, newTaskId } from "../../../api/ids.js";
+import { checkCallbackUrl } from "../../../api/callback-url.js";
 import { checkRepoUrl } from "../../../api/repo-url.js";
 import { sha256Hex } from "../../../api/signing.js";
 import { CreateTaskRequest, EventsQuery, StreamQuery } from "../../../api/task.js";
+import { formatTraceparent, newTraceparent, parseTraceparent } from "../../../api/trace-context.js";
 import { ApiError } from "../api-error.js";
 import { canonicalJson } from "../canonical-json.js";
 import { edgeConfig, type Env } from "../env.js";
+import { methodNotAllowed } from "../method-not-allowed.js";
 import type { AuthVariables, Principal } from "../middleware/api-key-auth.js";
 import { readJson, validate } from "../read-json.js";
 import { taskStub, unwrap } from "../task-stub.js";
@@ -40,6 +43,11 @@ export const taskRoutes = new Hono<TaskEnv>()
     }
     const repo = checkRepoUrl(spec.repo.url, { allowFile: edgeConfig(c.env).localMode, allowSsh: true });
     if (!repo.ok) throw new ApiError("validation_failed", repo.reason, "repo.url");
+    if (spec.callback_url !== undefined) {
+      const callback = checkCallbackUrl(spec.callback_url, { allowLocal: edgeConfig(c.env).webhooks.allowLocal });
+      if (!callback.ok) throw new ApiError("validation_failed", callback.reason, "callback_url");
+      spec.callback_url = callback.url;
+    }
 
     const principal = c.get("principal");
     const idempotencyKey = c.req.header("idempotency-key");
@@ -52,7 +60,9 @@ export const taskRoutes = new Hono<TaskEnv>()
     const canonical = canonicalJson(request);
     const requestHash = !idempotencyKey ? "" : secrets ? `hmac:${await (await secretBox(taskSecretsKey!)).fingerprint(canonical)}` : await sha256Hex(canonical);
 
-    const { created, task } = unwrap(await taskStub(c.env, id).create({ id, owner: principal.owner, requestHash, spec, secrets }));
+    const trace = parseTraceparent(c.req.header("traceparent"));
+    const traceparent = trace ? formatTraceparent(trace) : newTraceparent();
+    const { created, task } = unwrap(await taskStub(c.env, id).create({ id, owner: principal.owner, requestHash, spec, secrets, traceparent }));
     c.header("Location", task.links.self);
     if (!created) c.header("Idempotent-Replayed", "true");
     return c.json(task, created ? 201 : 200);
@@ -95,9 +105,3 @@ export const taskRoutes = new Hono<TaskEnv>()
   .all("/:id/events", methodNotAllowed("GET"))
   .all("/:id/stream", methodNotAllowed("GET"))
   .all("/:id/cancel", methodNotAllowed("POST"));
-
-function methodNotAllowed(allow: string) {
-  return (c: { req: { method: string } }): never => {
-    throw new ApiError("method_not_allowed", `${c.req.method} is not supported here; use ${allow}`, undefined, { Allow: allow });
-  };
-}
