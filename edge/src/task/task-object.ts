@@ -284,7 +284,8 @@ export class TaskObject extends DurableObject<Env> {
     if (!task) return;
     const now = Date.now();
     const decision = lifecycle.onAlarm(task.state, now, this.timing);
-    if (decision.ok) {
+    // An alarm for a webhook alone leaves the lifecycle as it was: write nothing (updated_at stays).
+    if (decision.ok && (decision.state !== task.state || decision.changes.length > 0)) {
       this.record(decision.state, decision.changes, now);
       await this.carryOut(decision.effects, task);
     }
