@@ -50,6 +50,35 @@ export default defineConfig({
         },
       },
       {
+        // Webhooks against a real receiver (node:http on 127.0.0.1, started by globalSetup):
+        // local callback URLs allowed, as under `npm start`; a 1 s attempt limit so timeouts
+        // are quick; the default retry schedule, driven by moving the clock and firing alarms.
+        plugins: [
+          cloudflareTest({
+            main: "./edge/src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ...common,
+                RATE_LIMIT_REQUESTS_PER_MINUTE: unreachable,
+                RATE_LIMIT_TASKS_PER_MINUTE: unreachable,
+                RATE_LIMIT_STREAMS_PER_MINUTE: unreachable,
+                RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: unreachable,
+                RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK: unreachable,
+                WEBHOOKS_ALLOW_LOCAL: "true",
+                WEBHOOK_TIMEOUT_SECONDS: "1",
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "edge-webhooks",
+          include: ["tests/edge-webhooks/**/*.test.ts"],
+          globalSetup: ["tests/support/webhook-receiver-global-setup.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
         plugins: [
           cloudflareTest(({ inject }) => ({
             main: "./edge/src/index.ts",

@@ -19,6 +19,10 @@ export const AuditAction = z.enum([
   "key.create",
   "key.rotate",
   "key.revoke",
+  /** A webhook delivery replayed by hand. */
+  "webhook.redeliver",
+  /** A new webhook signing secret for the key's owner. */
+  "webhook_secret.rotate",
   /** A runner seen for the first time (recorded by the runner registry). */
   "runner.register",
 ]);

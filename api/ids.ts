@@ -35,6 +35,11 @@ export async function idempotentTaskId(owner: string, idempotencyKey: string): P
   return `tsk_${out.slice(0, 26)}`;
 }
 
+/** A webhook message id (`webhook-id`): `msg_` + the same time-ordered form as a task id. */
+export function newMessageId(now: number = Date.now()): string {
+  return `msg_${newTaskId(now).slice(4)}`;
+}
+
 /** A lease credential: 160 random bits. */
 export function newLeaseId(): string {
   return `lse_${randomBase32(32)}`;

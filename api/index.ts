@@ -5,6 +5,7 @@
  */
 export * from "./audit.js";
 export * from "./cidr.js";
+export * from "./callback-url.js";
 export * from "./errors.js";
 export * from "./ids.js";
 export * from "./keys.js";
@@ -14,3 +15,7 @@ export * from "./runner-protocol.js";
 export * from "./signing.js";
 export * from "./stream-events.js";
 export * from "./task.js";
+export * from "./trace-context.js";
+export * from "./webhook-event-types.js";
+export * from "./webhook-signature.js";
+export * from "./webhooks.js";

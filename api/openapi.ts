@@ -25,6 +25,7 @@ import {
 } from "./runner-protocol.js";
 import { EventsPage, StreamEvent } from "./stream-events.js";
 import { CreateTaskRequest, EventsQuery, StreamQuery, Task } from "./task.js";
+import { DeadLetterList, DeadLettersQuery, Delivery, DeliveryList, RotateWebhookSecretRequest, WebhookEvent, WebhookSecret } from "./webhooks.js";
 
 type Json = Record<string, unknown>;
 
@@ -53,6 +54,12 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: "input" | "output" }> 
   ApiKeyWithSecret: { schema: ApiKeyWithSecret, io: "output" },
   ApiKeyList: { schema: ApiKeyList, io: "output" },
   AuditPage: { schema: AuditPage, io: "output" },
+  WebhookEvent: { schema: WebhookEvent, io: "output" },
+  Delivery: { schema: Delivery, io: "output" },
+  DeliveryList: { schema: DeliveryList, io: "output" },
+  DeadLetterList: { schema: DeadLetterList, io: "output" },
+  WebhookSecret: { schema: WebhookSecret, io: "output" },
+  RotateWebhookSecretRequest: { schema: RotateWebhookSecretRequest, io: "input" },
 };
 
 /** A component as a JSON Schema without its own `$schema` line (the document sets the dialect). */
@@ -240,6 +247,64 @@ function adminPaths(): Json {
   };
 }
 
+const DELIVERY_ID = { name: "deliveryId", in: "path", required: true, schema: { type: "string", pattern: "^msg_[0-9a-z]{26}$" } };
+
+function webhookPaths(): Json {
+  const noStore = { "Cache-Control": { description: "`no-store`: the body is a secret.", schema: { type: "string" } } };
+  return {
+    "/api/v1/tasks/{id}/deliveries": {
+      get: {
+        operationId: "listTaskDeliveries",
+        summary: "The task's webhook deliveries, each with every attempt",
+        tags: ["webhooks"],
+        parameters: [TASK_ID],
+        responses: { "200": { description: "Deliveries, oldest first", ...json("DeliveryList") }, ...COMMON_ERRORS },
+      },
+    },
+    "/api/v1/tasks/{id}/deliveries/{deliveryId}/redeliver": {
+      post: {
+        operationId: "redeliver",
+        summary: "Replay a delivery: a new attempt series, due now, with the same webhook-id and body",
+        tags: ["webhooks"],
+        parameters: [TASK_ID, DELIVERY_ID],
+        responses: {
+          "202": { description: "The delivery, pending again", ...json("Delivery") },
+          ...COMMON_ERRORS,
+          "409": errorResponse("The delivery was redelivered as many times as it may be (20)."),
+        },
+      },
+    },
+    "/api/v1/webhook-secret": {
+      get: {
+        operationId: "getWebhookSecret",
+        summary: "Your webhook signing secret (`whsec_…`), made on first use",
+        description: "Every webhook of your tasks is signed with it (Standard Webhooks). It is the key your receiver verifies with.",
+        tags: ["webhooks"],
+        responses: { "200": { description: "The secret", headers: noStore, ...json("WebhookSecret") }, "401": COMMON_ERRORS["401"] },
+      },
+    },
+    "/api/v1/webhook-secret/rotate": {
+      post: {
+        operationId: "rotateWebhookSecret",
+        summary: "Issue a new signing secret; the old one keeps signing for `overlap_seconds` (default 24 h)",
+        description: "During the overlap every delivery carries two signatures, space-separated in `webhook-signature`; a receiver with either secret accepts. The body is optional.",
+        tags: ["webhooks"],
+        requestBody: { required: false, ...json("RotateWebhookSecretRequest", { overlap_seconds: 86_400 }) },
+        responses: { "200": { description: "The new secret", headers: noStore, ...json("WebhookSecret") }, "400": COMMON_ERRORS["400"], "401": COMMON_ERRORS["401"] },
+      },
+    },
+    "/api/v1/dead-letters": {
+      get: {
+        operationId: "listDeadLetters",
+        summary: "Deliveries that used up their retry schedule, newest first (admin)",
+        tags: ["webhooks"],
+        parameters: queryParameters(DeadLettersQuery),
+        responses: { "200": { description: "A page of dead letters", ...json("DeadLetterList") }, "401": COMMON_ERRORS["401"], "403": errorResponse("The key lacks the admin scope.") },
+      },
+    },
+  };
+}
+
 function runnerPaths(): Json {
   const op = (operationId: string, summary: string, body: string, ok: string, extra: Json = {}) => ({
     post: {
@@ -297,8 +362,13 @@ export function buildOpenApiDocument(version: string): Json {
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     security: [{ bearer: [] }],
-    tags: [{ name: "tasks" }, { name: "admin", description: "Needs a key with the `admin` scope." }, { name: "runner", description: "For runners only: HMAC-signed requests." }],
-    paths: { ...publicPaths(), ...adminPaths(), ...runnerPaths(), ...healthPaths() },
+    tags: [
+      { name: "tasks" },
+      { name: "webhooks", description: "Signed callbacks (Standard Webhooks); the payload is the `WebhookEvent` schema. See docs/webhooks.md." },
+      { name: "admin", description: "Needs a key with the `admin` scope." },
+      { name: "runner", description: "For runners only: HMAC-signed requests." },
+    ],
+    paths: { ...publicPaths(), ...webhookPaths(), ...adminPaths(), ...runnerPaths(), ...healthPaths() },
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An API key: `Authorization: Bearer <key>`." },

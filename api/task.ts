@@ -8,7 +8,9 @@
  */
 import { z } from "zod";
 import { PATCH_MAX_BYTES, PROMPT_MAX_CHARS } from "./limits.js";
+import { CALLBACK_URL_MAX_CHARS } from "./callback-url.js";
 import { checkRef } from "./repo-url.js";
+import { WebhookEventType } from "./webhook-event-types.js";
 
 /** Where a task is in its life. The last four are terminal. */
 export const TaskStatus = z.enum(["queued", "leased", "running", "succeeded", "failed", "timed_out", "canceled"]);
@@ -89,6 +91,22 @@ export const CreateTaskRequest = z.strictObject({
     .record(z.string().min(1).max(64), z.string().max(1_024))
     .refine((m) => Object.keys(m).length <= 32, "metadata may have at most 32 keys")
     .optional(),
+  /**
+   * Where to send signed webhooks about this task (Standard Webhooks). `https` only, no
+   * credentials, no private, loopback or metadata addresses (the operator may allow local ones
+   * for development). See docs/webhooks.md.
+   */
+  callback_url: z.string().min(1).max(CALLBACK_URL_MAX_CHARS).optional(),
+  /** The events to send; default: how the task ended (`task.succeeded`, `.failed`, `.timed_out`, `.canceled`). */
+  callback_events: z
+    .array(WebhookEventType)
+    .min(1)
+    .max(WebhookEventType.options.length)
+    .refine((events) => new Set(events).size === events.length, "callback_events lists an event twice")
+    .optional(),
+}).refine((r) => r.callback_events === undefined || r.callback_url !== undefined, {
+  message: "callback_events needs a callback_url",
+  path: ["callback_events"],
 });
 export type CreateTaskRequest = z.infer<typeof CreateTaskRequest>;
 /** The request as a client may write it (defaults not yet applied). */
@@ -145,6 +163,7 @@ export const TaskLinks = z.object({
   events: z.string(),
   stream: z.string(),
   cancel: z.string(),
+  deliveries: z.string(),
 });
 export type TaskLinks = z.infer<typeof TaskLinks>;
 
@@ -166,6 +185,10 @@ export const Task = z.object({
   has_access_token: z.boolean(),
   env_names: z.array(z.string()),
   metadata: z.record(z.string(), z.string()),
+  /** Where webhooks about the task go (normalized), or null. */
+  callback_url: z.string().nullable(),
+  /** The events sent to `callback_url` (empty without one). */
+  callback_events: z.array(WebhookEventType),
   attempt: z.number().int().nonnegative(),
   runner_id: z.string().nullable(),
   cancel_requested: z.boolean(),

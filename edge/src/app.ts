@@ -16,11 +16,14 @@ import { corsPolicy } from "./middleware/cors-policy.js";
 import { requestsLimit, streamsLimit, tasksLimit } from "./rate-limit/client-limits.js";
 import { apiDocsRoutes } from "./routes/api-docs.js";
 import { auditRoutes } from "./routes/audit.js";
+import { deadLetterRoutes } from "./routes/dead-letters.js";
+import { deliveryRoutes } from "./routes/deliveries.js";
 import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { runnerListRoutes } from "./routes/runners.js";
 import { taskRoutes } from "./routes/tasks.js";
+import { webhookSecretRoutes } from "./routes/webhook-secret.js";
 
 export function createApp() {
   const app = new Hono<{ Bindings: Env; Variables: RequestIdVariables }>();
@@ -46,6 +49,9 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/api/v1/tasks", taskRoutes);
+  app.route("/api/v1/tasks", deliveryRoutes);
+  app.route("/api/v1/webhook-secret", webhookSecretRoutes);
+  app.route("/api/v1/dead-letters", deadLetterRoutes);
   app.route("/api/v1/runners", runnerListRoutes);
   app.route("/api/v1/keys", keyRoutes);
   app.route("/api/v1/audit", auditRoutes);

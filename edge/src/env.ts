@@ -12,6 +12,9 @@ import type { KeyStore } from "./keys/key-store-object.js";
 import type { RateLimiter } from "./rate-limit/rate-limiter-object.js";
 import type { PoolRegistry } from "./registry/pool-registry.js";
 import type { TaskObject } from "./task/task-object.js";
+import type { DeadLetters } from "./webhooks/dead-letters.js";
+import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from "./webhooks/retry-schedule.js";
+import type { WebhookSecrets } from "./webhooks/webhook-secrets.js";
 
 /**
  * The task-secrets key `wrangler dev` uses when `TASK_SECRETS_KEY` is unset and
@@ -50,6 +53,12 @@ export interface Env {
   KEYS: DurableObjectNamespace<KeyStore>;
   AUDIT: DurableObjectNamespace<AuditLog>;
   CORS_ALLOWED_ORIGINS?: string;
+  WEBHOOK_SECRETS: DurableObjectNamespace<WebhookSecrets>;
+  DEAD_LETTERS: DurableObjectNamespace<DeadLetters>;
+  WEBHOOKS_ALLOW_LOCAL?: string;
+  WEBHOOK_RETRY_SCHEDULE_SECONDS?: string;
+  WEBHOOK_TIMEOUT_SECONDS?: string;
+  WEBHOOK_RETRY_JITTER?: string;
 }
 
 /** Rate-limit policies a backend failure can be configured to fail closed for. */
@@ -97,6 +106,17 @@ const EdgeConfigSchema = z.object({
     .optional()
     .transform((s) => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "each CORS origin is scheme://host[:port], with no path or trailing slash"))),
+  WEBHOOKS_ALLOW_LOCAL: flag,
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const parsed = parseRetrySchedule(s || DEFAULT_RETRY_SCHEDULE_SECONDS);
+      if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
+      return typeof parsed === "string" ? [] : parsed;
+    }),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(15),
+  WEBHOOK_RETRY_JITTER: z.coerce.number().min(0).max(0.5).default(0.1),
 }).refine((c) => !c.UPSTASH_REDIS_REST_URL === !c.UPSTASH_REDIS_REST_TOKEN, {
   message: "set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, or neither (then rate limits use Durable Objects)",
   path: ["UPSTASH_REDIS_REST_URL"],
@@ -119,6 +139,18 @@ export interface EdgeConfig {
   taskSecretsKey: string | null;
   /** Browser origins allowed to call the API (CORS); empty means none. */
   corsAllowedOrigins: string[];
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Development only: accept http and loopback/private callback URLs. */
+  allowLocal: boolean;
+  /** Delay before attempt 1, 2, 3… of a series (ms); its length is the number of attempts. */
+  retryScheduleMs: readonly number[];
+  /** One attempt's budget, from sending to the end of the response headers. */
+  attemptTimeoutMs: number;
+  /** Each delay is moved by up to ± this fraction at random, so retries of many tasks spread out. */
+  jitter: number;
 }
 
 export interface RateLimitConfig {
@@ -181,6 +213,12 @@ export function edgeConfig(env: Env): EdgeConfig {
     streamFullStatus: c.STREAM_FULL_STATUS === "429" ? 429 : 503,
     taskSecretsKey: c.TASK_SECRETS_KEY ?? (c.CODEFORGE_LOCAL_MODE ? LOCAL_TASK_SECRETS_KEY : null),
     corsAllowedOrigins: c.CORS_ALLOWED_ORIGINS,
+    webhooks: {
+      allowLocal: c.WEBHOOKS_ALLOW_LOCAL,
+      retryScheduleMs: c.WEBHOOK_RETRY_SCHEDULE_SECONDS,
+      attemptTimeoutMs: Math.round(c.WEBHOOK_TIMEOUT_SECONDS * 1_000),
+      jitter: c.WEBHOOK_RETRY_JITTER,
+    },
   };
   cache.set(env, config);
   return config;

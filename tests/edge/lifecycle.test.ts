@@ -251,6 +251,7 @@ describe("lifecycle", () => {
     const s = ok(lifecycle.cancel(running(leased(queued(), T0), T0 + 1), { now: T0 + 2 })).state;
     const r = ok(lifecycle.release(s, { leaseHash: "hash-1", reason: "shutting down", now: T0 + 3 }));
     expect(r.state).toMatchObject({ status: "canceled", error: { code: "canceled" } });
-    expect(r.effects).toEqual([]);
+    // Nothing to re-queue; the owner key's concurrency slot is freed.
+    expect(r.effects).toEqual(["release"]);
   });
 });

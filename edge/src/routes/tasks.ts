@@ -5,9 +5,11 @@
  */
 import { Hono } from "hono";
 import { idempotentTaskId, newTaskId } from "../../../api/ids.js";
+import { checkCallbackUrl } from "../../../api/callback-url.js";
 import { checkRepoUrl } from "../../../api/repo-url.js";
 import { sha256Hex } from "../../../api/signing.js";
 import { CreateTaskRequest, EventsQuery, StreamQuery } from "../../../api/task.js";
+import { formatTraceparent, newTraceparent, parseTraceparent } from "../../../api/trace-context.js";
 import { ApiError } from "../api-error.js";
 import { canonicalJson } from "../canonical-json.js";
 import { edgeConfig, type Env } from "../env.js";
@@ -43,6 +45,11 @@ export const taskRoutes = new Hono<TaskEnv>()
     }
     const repo = checkRepoUrl(spec.repo.url, { allowFile: edgeConfig(c.env).localMode, allowSsh: true });
     if (!repo.ok) throw new ApiError("validation_failed", repo.reason, "repo.url");
+    if (spec.callback_url !== undefined) {
+      const callback = checkCallbackUrl(spec.callback_url, { allowLocal: edgeConfig(c.env).webhooks.allowLocal });
+      if (!callback.ok) throw new ApiError("validation_failed", callback.reason, "callback_url");
+      spec.callback_url = callback.url;
+    }
 
     const principal = c.get("principal");
     const idempotencyKey = c.req.header("idempotency-key");
@@ -67,7 +74,9 @@ export const taskRoutes = new Hono<TaskEnv>()
     }
 
     const maxConcurrent = principal.limits?.max_concurrent_tasks ?? null;
-    const { created, task } = unwrap(await stub.create({ id, owner: principal.owner, requestHash, spec, secrets, maxConcurrent }));
+    const trace = parseTraceparent(c.req.header("traceparent"));
+    const traceparent = trace ? formatTraceparent(trace) : newTraceparent();
+    const { created, task } = unwrap(await stub.create({ id, owner: principal.owner, requestHash, spec, secrets, maxConcurrent, traceparent }));
     c.set("auditTarget", task.id);
     c.header("Location", task.links.self);
     if (!created) c.header("Idempotent-Replayed", "true");

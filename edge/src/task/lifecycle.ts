@@ -292,6 +292,15 @@ export function nextDeadline(s: LifecycleState, t: Timing): number | null {
     candidates.push(s.attemptStartedAt === null ? null : s.attemptStartedAt + s.timeoutMs + TIMEOUT_GRACE_MS);
     candidates.push(s.cancelRequestedAt === null ? null : s.cancelRequestedAt + t.cancelGraceMs);
   }
+  return earliestDeadline(...candidates);
+}
+
+/**
+ * "Earliest deadline wins": the one alarm of a task object serves every deadline it has — the
+ * lifecycle's (`nextDeadline`) and its webhook deliveries' — by always being set to the
+ * earliest of them. Null when none is pending.
+ */
+export function earliestDeadline(...candidates: (number | null)[]): number | null {
   const due = candidates.filter((c): c is number => c !== null);
   return due.length ? Math.min(...due) : null;
 }

@@ -64,4 +64,41 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
     // The submitting key's max_concurrent_tasks, carried into every enqueue of the task.
     statements: ["ALTER TABLE task ADD COLUMN max_concurrent INTEGER"],
   },
+  {
+    id: 4,
+    name: "webhook deliveries",
+    // An outbox: a delivery row is written in the same turn as the status change it reports,
+    // so no event is lost between deciding and sending. `next_attempt_at` is the delivery's
+    // deadline on the object's single alarm; an attempt in flight holds it as a lease, so an
+    // edge that restarts mid-attempt tries again. See edge/src/webhooks/delivery-store.ts.
+    statements: [
+      "ALTER TABLE task ADD COLUMN traceparent TEXT",
+      `CREATE TABLE deliveries (
+        id TEXT PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        url TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        series INTEGER NOT NULL,
+        attempts_in_series INTEGER NOT NULL,
+        next_attempt_at INTEGER,
+        completed_at INTEGER,
+        dead_letter_op TEXT,
+        dead_letter_due_at INTEGER
+      )`,
+      `CREATE TABLE delivery_attempts (
+        delivery_id TEXT NOT NULL,
+        series INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        status INTEGER,
+        latency_ms INTEGER,
+        error TEXT,
+        response_excerpt TEXT,
+        outcome TEXT,
+        PRIMARY KEY (delivery_id, series, attempt)
+      )`,
+    ],
+  },
 ];

@@ -16,6 +16,7 @@ import type { Completion, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Le
 import { sha256Hex } from "../../../api/signing.js";
 import type { StatusEvent } from "../../../api/stream-events.js";
 import type { Task } from "../../../api/task.js";
+import type { Delivery, DeliveryList } from "../../../api/webhooks.js";
 import { isTerminal } from "../../../api/task.js";
 import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
 import { migrate, tableExists, type Sql } from "../sql/migrations.js";
@@ -29,6 +30,12 @@ import { openSecrets, sealSecrets, summarize, type PublicTaskSpec, type TaskSecr
 import { eraseSecrets, insertTask, loadTask, saveOutputUsage, saveResult, saveState, type TaskRecord } from "./task-store.js";
 import { toTaskView } from "./task-view.js";
 import { acceptWatcher, broadcast, closeWatchers, watcherCount } from "./watchers.js";
+import { deadLetterSink } from "../webhooks/dead-letters.js";
+import { runDeliveries } from "../webhooks/delivery-engine.js";
+import { listDeliveries, nextDeliveryDeadline, restartSeries, saveTraceparent } from "../webhooks/delivery-store.js";
+import { queueWebhooks } from "../webhooks/webhook-outbox.js";
+import { webhookSecretsFor } from "../webhooks/webhook-secrets.js";
+import { sendWebhook } from "../webhooks/webhook-sender.js";
 
 /** Result of an RPC call: typed values or a contract error code, never a thrown error. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
@@ -85,6 +92,8 @@ export class TaskObject extends DurableObject<Env> {
     secrets: TaskSecrets | null;
     /** The owner key's `max_concurrent_tasks`, enforced by the dispatcher. */
     maxConcurrent?: number | null;
+    /** The trace the task's webhooks belong to (the creating request's, or a new one). */
+    traceparent?: string;
   }): Promise<Outcome<{ created: boolean; task: Task }>> {
     let sealedSecrets: string | null = null;
     if (input.secrets) {
@@ -101,8 +110,9 @@ export class TaskObject extends DurableObject<Env> {
     }
     const now = Date.now();
     const start = lifecycle.initialState({ maxAttempts: input.spec.max_attempts, timeoutMs: input.spec.timeout_seconds * 1000, now });
-    const { secrets: _plain, ...row } = input;
+    const { secrets: _plain, traceparent, ...row } = input;
     insertTask(this.sql, { ...row, state: start.state, now, sealedSecrets, secretSummary: summarize(input.secrets) });
+    if (traceparent) saveTraceparent(this.sql, traceparent);
     this.record(start.state, start.changes, now);
     await this.carryOut(start.effects, loadTask(this.sql)!);
     return { ok: true, value: { created: true, task: await this.present(loadTask(this.sql)!) } };
@@ -235,6 +245,25 @@ export class TaskObject extends DurableObject<Env> {
     return { ok: true, value: { status: decision.state.status } };
   }
 
+  /** The task's webhook deliveries, each with every attempt. */
+  async deliveries(viewer: Viewer): Promise<Outcome<DeliveryList>> {
+    const task = this.visible(viewer);
+    return task ? { ok: true, value: { deliveries: listDeliveries(this.sql, task.id) } } : notFound;
+  }
+
+  /** Replays a delivery: a new attempt series, due now, with the same message id and body. */
+  async redeliver(viewer: Viewer, deliveryId: string): Promise<Outcome<Delivery>> {
+    const task = this.visible(viewer);
+    if (!task) return notFound;
+    const exists = listDeliveries(this.sql, task.id).some((d) => d.id === deliveryId);
+    if (!exists) return { ok: false, code: "not_found", message: "delivery not found" };
+    if (!restartSeries(this.sql, deliveryId, Date.now())) {
+      return { ok: false, code: "invalid_state", message: "this delivery was redelivered as many times as it may be" };
+    }
+    this.armAlarm(task.state);
+    return { ok: true, value: listDeliveries(this.sql, task.id).find((d) => d.id === deliveryId)! };
+  }
+
   /** WebSocket upgrade for `GET /api/v1/tasks/:id/stream?since=N`, forwarded by the Worker. */
   override async fetch(request: Request): Promise<Response> {
     const viewer = JSON.parse(request.headers.get(VIEWER_HEADER) ?? "null") as Viewer | null;
@@ -258,9 +287,21 @@ export class TaskObject extends DurableObject<Env> {
     if (!task) return;
     const now = Date.now();
     const decision = lifecycle.onAlarm(task.state, now, this.timing);
-    if (!decision.ok) return;
-    this.record(decision.state, decision.changes, now);
-    await this.carryOut(decision.effects, task);
+    // An alarm for a webhook alone leaves the lifecycle as it was: write nothing (updated_at stays).
+    if (decision.ok && (decision.state !== task.state || decision.changes.length > 0)) {
+      this.record(decision.state, decision.changes, now);
+      await this.carryOut(decision.effects, task);
+    }
+    await runDeliveries({
+      sql: this.sql,
+      taskId: task.id,
+      owner: task.owner,
+      config: this.config.webhooks,
+      signingSecrets: () => webhookSecretsFor(this.env).signingSecrets(task.owner),
+      send: (request) => sendWebhook(request),
+      deadLetters: deadLetterSink(this.env),
+    });
+    this.armAlarm(this.load()!.state);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -295,11 +336,29 @@ export class TaskObject extends DurableObject<Env> {
     );
     // An ended task never needs its secrets again: erase them in the same write.
     if (isTerminal(state.status)) eraseSecrets(this.sql);
+    if (changes.length) this.queueWebhooks(changes, now);
     broadcast(this.ctx, frames);
     if (isTerminal(state.status) && changes.length) closeWatchers(this.ctx);
-    const at = lifecycle.nextDeadline(state, this.timing);
+    this.armAlarm(state);
+  }
+
+  /** Sets the one alarm to the earliest deadline: the lifecycle's or a webhook delivery's. */
+  private armAlarm(state: lifecycle.LifecycleState): void {
+    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), nextDeliveryDeadline(this.sql));
     if (at === null) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(at);
+  }
+
+  /** Stores the webhooks these status changes owe, in the same write as the changes themselves. */
+  private queueWebhooks(changes: readonly lifecycle.StatusChange[], now: number): void {
+    const task = loadTask(this.sql)!;
+    queueWebhooks(this.sql, {
+      spec: task.spec,
+      changes,
+      view: () => toTaskView(task, lastSeq(this.sql)),
+      now,
+      config: this.config.webhooks,
+    });
   }
 
   /** The client's view, with why it waits when it is queued (asked of its pool's dispatcher). */

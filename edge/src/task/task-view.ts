@@ -3,13 +3,14 @@
  * @module
  */
 import type { Task } from "../../../api/task.js";
+import { DEFAULT_WEBHOOK_EVENTS } from "../../../api/webhook-event-types.js";
 import type { TaskRecord } from "./task-store.js";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function taskLinks(id: string): Task["links"] {
   const self = `/api/v1/tasks/${id}`;
-  return { self, events: `${self}/events`, stream: `${self}/stream`, cancel: `${self}/cancel` };
+  return { self, events: `${self}/events`, stream: `${self}/stream`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` };
 }
 
 /** The client's view; `waitingReason` is asked of the dispatcher by the caller while queued. */
@@ -31,6 +32,8 @@ export function toTaskView(record: TaskRecord, lastSeq: number, waitingReason: s
     has_access_token: record.secretSummary.hasAccessToken,
     env_names: record.secretSummary.envNames,
     metadata: spec.metadata ?? {},
+    callback_url: spec.callback_url ?? null,
+    callback_events: spec.callback_url === undefined ? [] : [...(spec.callback_events ?? DEFAULT_WEBHOOK_EVENTS)],
     attempt: state.attempt,
     runner_id: state.runnerId,
     cancel_requested: state.cancelRequestedAt !== null,
