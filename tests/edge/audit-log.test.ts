@@ -10,6 +10,7 @@ import { AUDIT_RETENTION_DAYS } from "../../api/limits.js";
 import { appendAudit, auditCount, pruneAudit } from "../../edge/src/audit/audit-store.js";
 import { apiFetch, expectError, uniquePool } from "./api-client.js";
 import { createKey, createTaskAs } from "./key-client.js";
+import { runnerPost } from "./runner-client.js";
 
 /** Reads the audit log with `query` as the admin; fails unless 200. */
 async function audit(query: Record<string, string> = {}): Promise<AuditPage> {
@@ -77,6 +78,28 @@ describe("what is recorded", () => {
     const everything = JSON.stringify(await audit({ limit: "500" }));
     expect(everything).not.toContain(created.key.slice(-52));
     expect(everything).not.toContain(rotated.key.slice(-52));
+  });
+
+  it("records a runner the first time its pool sees it, not on every poll", async () => {
+    const pool = uniquePool();
+    const runnerId = `runner-${crypto.randomUUID().slice(0, 8)}`;
+    const poll = (requestId: string) =>
+      runnerPost(
+        "/runner/v1/lease",
+        { runner_id: runnerId, pool, clis: ["demo"], wait_ms: 0 },
+        { headers: { "x-request-id": requestId, "cf-connecting-ip": "192.0.2.7" } },
+      );
+    const first = rid();
+    expect((await poll(first)).status).toBe(204);
+    const [registered] = await entriesFor(first);
+    expect(registered).toMatchObject({ actor: `runner:${runnerId}`, client_ip: "192.0.2.7", action: "runner.register", target: runnerId, outcome: "success" });
+
+    const second = rid();
+    expect((await poll(second)).status).toBe(204);
+    // Written in the background like the first: give it the same chance to appear.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const page = await audit({ target: runnerId, limit: "500" });
+    expect(page.entries.map((e) => e.request_id)).toEqual([first]);
   });
 
   it("does not record reads", async () => {

@@ -16,6 +16,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { RunnerInfo } from "../../../api/runner-protocol.js";
+import { recordAudit } from "../audit/audit-record.js";
 import type { Env } from "../env.js";
 import { poolRegistry } from "../registry/pool-registry.js";
 import { POOL_REPORT_INTERVAL_MS } from "../registry/pool-store.js";
@@ -79,12 +80,22 @@ export class Dispatcher extends DurableObject<Env> {
 
   /**
    * The next task id `runner` can run, waiting up to `waitMs` for one; null if none came.
-   * `sighting` (what the lease request said about the runner) is recorded for the runners list.
+   * `sighting` (what the lease request said about the runner) is recorded for the runners list;
+   * a runner the pool had not seen lately is audited as `runner.register` (with `request`'s id and IP).
    */
-  async take(runner: RunnerOffer, waitMs: number, sighting?: RunnerSighting): Promise<string | null> {
+  async take(runner: RunnerOffer, waitMs: number, sighting?: RunnerSighting, request?: { requestId: string; clientIp: string | null }): Promise<string | null> {
     const sql = this.ctx.storage.sql;
     if (sighting) {
-      recordRunner(sql, sighting, Date.now());
+      if (recordRunner(sql, sighting, Date.now())) {
+        recordAudit(this.env, (p) => this.ctx.waitUntil(p), {
+          actor: `runner:${sighting.runnerId}`,
+          clientIp: request?.clientIp ?? null,
+          requestId: request?.requestId ?? "unknown",
+          action: "runner.register",
+          target: sighting.runnerId,
+          outcome: "success",
+        });
+      }
       await this.reportPool(sighting.pool);
     }
     const now = Date.now();

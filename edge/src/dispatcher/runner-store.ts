@@ -59,8 +59,9 @@ interface RunnerRow extends Record<string, SqlStorageValue> {
   last_seen_at: number;
 }
 
-/** Records (or refreshes) a runner from its lease request. */
-export function recordRunner(sql: Sql, runner: RunnerSighting, now: number): void {
+/** Records (or refreshes) a runner from its lease request; true when the pool had not seen it (lately). */
+export function recordRunner(sql: Sql, runner: RunnerSighting, now: number): boolean {
+  const known = sql.exec("SELECT 1 FROM runners WHERE id = ? AND last_seen_at >= ?", runner.runnerId, now - RUNNER_STALE_MS).toArray().length > 0;
   sql.exec(
     `INSERT INTO runners (id, version, pool, clis, labels, running, capacity, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET version = excluded.version, pool = excluded.pool, clis = excluded.clis,
@@ -75,6 +76,7 @@ export function recordRunner(sql: Sql, runner: RunnerSighting, now: number): voi
     now,
   );
   pruneRunners(sql, now);
+  return !known;
 }
 
 /** The runner just took a task: count it busy until its next lease request says otherwise. */
