@@ -36,6 +36,26 @@ describe("scopes", () => {
     expect(cancel.status).toBe(200);
   });
 
+  it("webhook routes: the signing secret needs tasks:write, deliveries tasks:read, dead letters admin", async () => {
+    const reader = await createKey({ scopes: ["tasks:read"] });
+    const writer = await createKey({ scopes: ["tasks:write"] });
+    for (const [path, method] of [["/api/v1/webhook-secret", "GET"], ["/api/v1/webhook-secret/rotate", "POST"]] as const) {
+      const body = await expectError(await apiFetch(path, { key: reader.key, method }), 403, "forbidden");
+      expect(body.error.message).toContain("tasks:write");
+    }
+    const secret = await apiFetch("/api/v1/webhook-secret", { key: writer.key });
+    expect(secret.status).toBe(200);
+    expect(((await secret.json()) as { secret: string }).secret).toMatch(/^whsec_/);
+
+    const task = await createTaskAs(writer.key, { pool: uniquePool() });
+    const deliveries = await expectError(await apiFetch(`/api/v1/tasks/${task.id}/deliveries`, { key: writer.key }), 403, "forbidden");
+    expect(deliveries.error.message).toContain("tasks:read");
+    for (const key of [reader.key, writer.key]) {
+      const body = await expectError(await apiFetch("/api/v1/dead-letters", { key }), 403, "forbidden");
+      expect(body.error.message).toContain("admin");
+    }
+  });
+
   it("admin holds every scope and sees every task", async () => {
     const admin = await createKey({ scopes: ["admin"] });
     const other = await createKey();
