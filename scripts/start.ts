@@ -46,7 +46,13 @@ async function main(): Promise<void> {
   const edge = await startEdge({
     port,
     stateDir,
-    vars: { CODEFORGE_ADMIN_KEY: adminKey, RUNNER_SECRETS: runnerSecret, CODEFORGE_LOCAL_MODE: "true" },
+    vars: {
+      CODEFORGE_ADMIN_KEY: adminKey,
+      RUNNER_SECRETS: runnerSecret,
+      CODEFORGE_LOCAL_MODE: "true",
+      // A local stack: webhooks to a receiver on this machine (http://127.0.0.1:…) are allowed.
+      WEBHOOKS_ALLOW_LOCAL: process.env.WEBHOOKS_ALLOW_LOCAL === "false" ? "false" : "true",
+    },
   });
   started.push(edge);
 
