@@ -155,7 +155,10 @@ export function describePushFailure(branch: string, stdout: string, stderr: stri
     return `branch '${branch}' already exists on the remote with commits this task's change does not build on; CodeForge never force-pushes: choose another branch, or delete or merge the remote one`;
   }
   if (reason.startsWith("[remote rejected]")) {
-    return `the remote refused the push to '${branch}': ${reason.replace(/^\[remote rejected\]\s*/, "").replace(/^\((.*)\)$/, "$1")}`;
+    const why = reason.replace(/^\[remote rejected\]\s*/, "").replace(/^\((.*)\)$/, "$1");
+    // `a/b` cannot exist beside a branch `a` (nor `a` beside `a/b`): git stores them as a file and a folder.
+    const hint = why === "failed to update ref" && branch.includes("/") ? ` (is there a branch named '${branch.split("/")[0]}'? A branch cannot also be a folder of branches)` : "";
+    return `the remote refused the push to '${branch}': ${why}${hint}`;
   }
   if (/Authentication failed|could not read (Username|Password)|terminal prompts disabled|returned error: 40[13]|Permission denied|403|401/i.test(stderr)) {
     return `the remote refused the push to '${branch}': check that the task's access_token may write to the repository (${gitError(stderr)})`;

@@ -29,6 +29,7 @@ export function createOpencodeJsonParser(options: { lineMaxBytes?: number } = {}
   let outputTokens = 0;
   let cacheReadTokens = 0;
   let cacheWriteTokens = 0;
+  let sawCache = false;
 
   function eventsFrom(json: unknown): AgentEvent[] {
     if (!isRecord(json)) return [];
@@ -63,6 +64,7 @@ export function createOpencodeJsonParser(options: { lineMaxBytes?: number } = {}
         if (isAmount(tokens.input)) inputTokens += Math.round(tokens.input);
         if (isAmount(tokens.output)) outputTokens += Math.round(tokens.output);
         const cache = isRecord(tokens.cache) ? tokens.cache : {};
+        if (isRecord(tokens.cache)) sawCache = true;
         if (isAmount(cache.read)) cacheReadTokens += Math.round(cache.read);
         if (isAmount(cache.write)) cacheWriteTokens += Math.round(cache.write);
         if (part.reason === "tool-calls") return [];
@@ -75,8 +77,7 @@ export function createOpencodeJsonParser(options: { lineMaxBytes?: number } = {}
             cost_usd: cost,
             input_tokens: inputTokens,
             output_tokens: outputTokens,
-            cache_read_input_tokens: cacheReadTokens,
-            cache_creation_input_tokens: cacheWriteTokens,
+            ...(sawCache ? { cache_read_input_tokens: cacheReadTokens, cache_creation_input_tokens: cacheWriteTokens } : {}),
           },
         ];
       }
