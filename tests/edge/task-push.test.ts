@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { apiFetch, createTask, expectError, getTask, taskObjectOf, taskSpec, uniquePool } from "./api-client.js";
-import { complete, requestLease, sampleResult, startRunning, takeLease } from "./runner-client.js";
+import { complete, requestLease, runnerPost, sampleResult, startRunning, takeLease } from "./runner-client.js";
 
 describe("push on create", () => {
   it("defaults to no push: the task says so and the lease asks for none", async () => {
@@ -63,6 +63,16 @@ describe("push on create", () => {
     expect(body.error.message).toMatch(/only used with push: true/);
   });
 
+  it("makes push part of what an Idempotency-Key guards: the same key with push: true is another request", async () => {
+    const key = `push-${crypto.randomUUID()}`;
+    const body = taskSpec({ pool: uniquePool() });
+    const first = await apiFetch("/api/v1/tasks", { json: body, headers: { "Idempotency-Key": key } });
+    expect(first.status).toBe(201);
+    const same = await apiFetch("/api/v1/tasks", { json: { ...body, push: false }, headers: { "Idempotency-Key": key } });
+    expect(same.status).toBe(200);
+    await expectError(await apiFetch("/api/v1/tasks", { json: { ...body, push: true }, headers: { "Idempotency-Key": key } }), 409, "idempotency_conflict");
+  });
+
   it("refuses push that is not a boolean", async () => {
     await expectError(await apiFetch("/api/v1/tasks", { json: { ...taskSpec(), push: "yes" } }), 400, "validation_failed", "push");
   });
@@ -102,6 +112,16 @@ describe("result fields", () => {
     expect(done).toMatchObject({ status: "failed", error });
     expect(done.result?.patch).toBe(sampleResult().patch);
     expect(done.result?.push).toBeNull();
+  });
+
+  it("accept a completion from a runner that predates cost_usd, usage and push, reading them as null", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool });
+    const lease = await startRunning(pool);
+    const { cost_usd: _cost, usage: _usage, push: _push, ...old } = sampleResult();
+    const res = await runnerPost(`/runner/v1/tasks/${task.id}/complete`, { lease_id: lease.lease_id, outcome: "succeeded", result: old, error: null, last_batch_seq: 0 });
+    expect(res.status, await res.text()).toBe(200);
+    expect((await getTask(task.id)).result).toMatchObject({ exit_code: 0, cost_usd: null, usage: null, push: null });
   });
 
   it("read a result and a spec stored before these fields existed as null and no push", async () => {

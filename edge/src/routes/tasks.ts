@@ -63,7 +63,10 @@ export const taskRoutes = new Hono<TaskEnv>()
     const id = idempotencyKey ? await idempotentTaskId(principal.owner, idempotencyKey) : newTaskId();
     // With secrets, the fingerprint is keyed (HMAC), so the stored hash gives no token away;
     // a different token makes a different request.
-    const canonical = canonicalJson(request);
+    // `push: false` (the default) is left out, so a retry keeps the fingerprint it had before
+    // tasks could push.
+    const { push: _push, ...withoutPush } = request;
+    const canonical = canonicalJson(request.push ? request : withoutPush);
     const requestHash = !idempotencyKey ? "" : secrets ? `hmac:${await (await secretBox(taskSecretsKey!)).fingerprint(canonical)}` : await sha256Hex(canonical);
 
     const stub = taskStub(c.env, id);
