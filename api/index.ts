@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./audit.js";
+export * from "./branch-name.js";
 export * from "./cidr.js";
 export * from "./callback-url.js";
 export * from "./errors.js";

@@ -103,11 +103,68 @@ const COMMON_ERRORS = {
   },
 };
 
-const EXAMPLE_TASK_REQUEST = {
+/** A task request that pushes its change to a branch of its own. */
+export const EXAMPLE_TASK_REQUEST = {
   repo: { url: "https://github.com/acme/app.git", ref: "main" },
   prompt: "Fix the failing test in src/date.test.ts",
   cli: "claude",
   timeout_seconds: 900,
+  push: true,
+  branch: "codeforge/fix-date-test",
+  access_token: "github_pat_11AAAAAAA0example",
+};
+
+/** That task once it succeeded: its result, with cost, usage and the pushed commit. */
+export const EXAMPLE_TASK = {
+  id: "tsk_01jd8k4m2n3p5q6r7s8t9v0w1x",
+  status: "succeeded",
+  repo: { url: "https://github.com/acme/app.git", ref: "main" },
+  prompt: "Fix the failing test in src/date.test.ts",
+  cli: "claude",
+  model: null,
+  timeout_seconds: 900,
+  priority: 5,
+  pool: "default",
+  labels: [],
+  max_attempts: 3,
+  stall_timeout_seconds: null,
+  has_access_token: true,
+  env_names: [],
+  metadata: {},
+  push: true,
+  branch: "codeforge/fix-date-test",
+  callback_url: null,
+  callback_events: [],
+  attempt: 1,
+  runner_id: "runner-eu-1",
+  cancel_requested: false,
+  created_at: "2026-11-23T10:00:00.000Z",
+  updated_at: "2026-11-23T10:02:41.512Z",
+  started_at: "2026-11-23T10:00:01.204Z",
+  finished_at: "2026-11-23T10:02:41.512Z",
+  result: {
+    exit_code: 0,
+    duration_ms: 152_318,
+    changed_files: [{ path: "src/date.ts", status: "modified" }],
+    changed_files_truncated: false,
+    diff_stat: { files_changed: 1, insertions: 2, deletions: 1 },
+    patch: "diff --git a/src/date.ts b/src/date.ts\n--- a/src/date.ts\n+++ b/src/date.ts\n@@ -10,3 +10,4 @@\n-  return d.getDay();\n+  // getDate is the day of the month; getDay is the weekday.\n+  return d.getDate();\n",
+    patch_truncated: false,
+    final_message: "Fixed formatDay: it used getDay (weekday) instead of getDate. The test passes.",
+    cost_usd: 0.1842,
+    usage: { input_tokens: 1_204, output_tokens: 2_311, cache_read_input_tokens: 48_120, cache_creation_input_tokens: 9_876 },
+    push: { branch: "codeforge/fix-date-test", commit_sha: "3f9a2c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a" },
+  },
+  error: null,
+  waiting_reason: null,
+  last_seq: 87,
+  links: {
+    self: "/api/v1/tasks/tsk_01jd8k4m2n3p5q6r7s8t9v0w1x",
+    events: "/api/v1/tasks/tsk_01jd8k4m2n3p5q6r7s8t9v0w1x/events",
+    stream: "/api/v1/tasks/tsk_01jd8k4m2n3p5q6r7s8t9v0w1x/stream",
+    cancel: "/api/v1/tasks/tsk_01jd8k4m2n3p5q6r7s8t9v0w1x/cancel",
+    deliveries: "/api/v1/tasks/tsk_01jd8k4m2n3p5q6r7s8t9v0w1x/deliveries",
+  },
 };
 
 function publicPaths(): Json {
@@ -140,7 +197,7 @@ function publicPaths(): Json {
         operationId: "getTask",
         summary: "Read a task: status, timestamps, attempt, runner, result",
         parameters: [TASK_ID],
-        responses: { "200": { description: "The task", ...json("Task") }, ...COMMON_ERRORS },
+        responses: { "200": { description: "The task", ...json("Task", EXAMPLE_TASK) }, ...COMMON_ERRORS },
       },
     },
     "/api/v1/tasks/{id}/events": {

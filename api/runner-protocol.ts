@@ -52,6 +52,11 @@ export const Lease = z.object({
     access_token: z.string().nullable(),
     /** Secret values: for the CLI's environment only; masked in all output. */
     env: z.record(z.string(), z.string()),
+    /**
+     * Commit and push the change to `branch` when the CLI succeeds with changes; null: don't.
+     * Absent from an edge that predates pushing, which reads as null.
+     */
+    push: z.object({ branch: z.string() }).nullable().default(null),
   }),
 });
 export type Lease = z.infer<typeof Lease>;

@@ -45,6 +45,8 @@ export const AgentEvent = z.strictObject({
   cost_usd: z.number().nonnegative().optional(),
   input_tokens: z.number().int().nonnegative().optional(),
   output_tokens: z.number().int().nonnegative().optional(),
+  cache_read_input_tokens: z.number().int().nonnegative().optional(),
+  cache_creation_input_tokens: z.number().int().nonnegative().optional(),
 });
 export type AgentEvent = z.infer<typeof AgentEvent>;
 

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { PATCH_MAX_BYTES, PROMPT_MAX_CHARS } from "./limits.js";
 import { CALLBACK_URL_MAX_CHARS } from "./callback-url.js";
+import { checkBranchName } from "./branch-name.js";
 import { checkRef } from "./repo-url.js";
 import { WebhookEventType } from "./webhook-event-types.js";
 
@@ -104,10 +105,29 @@ export const CreateTaskRequest = z.strictObject({
     .max(WebhookEventType.options.length)
     .refine((events) => new Set(events).size === events.length, "callback_events lists an event twice")
     .optional(),
-}).refine((r) => r.callback_events === undefined || r.callback_url !== undefined, {
-  message: "callback_events needs a callback_url",
-  path: ["callback_events"],
-});
+  /**
+   * Commit what the CLI changed and push it to `branch` when it ends successfully with changes.
+   * Needs an `access_token` that may write to the repository (only `file://` repositories in
+   * local mode can be pushed to without one). Never a force push.
+   */
+  push: z.boolean().default(false),
+  /** The branch to push to (only with `push: true`); default `codeforge/<task-id>`. */
+  branch: z
+    .string()
+    .optional()
+    .superRefine((branch, ctx) => {
+      const problem = branch === undefined ? null : checkBranchName(branch);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+})
+  .refine((r) => r.callback_events === undefined || r.callback_url !== undefined, {
+    message: "callback_events needs a callback_url",
+    path: ["callback_events"],
+  })
+  .refine((r) => r.branch === undefined || r.push, {
+    message: "branch is only used with push: true",
+    path: ["branch"],
+  });
 export type CreateTaskRequest = z.infer<typeof CreateTaskRequest>;
 /** The request as a client may write it (defaults not yet applied). */
 export type CreateTaskInput = z.input<typeof CreateTaskRequest>;
@@ -125,6 +145,25 @@ export const DiffStat = z.object({
 });
 export type DiffStat = z.infer<typeof DiffStat>;
 
+/** Tokens the CLI reported using, each null when the CLI did not say. */
+export const TokenUsage = z.object({
+  input_tokens: z.number().int().nonnegative().nullable(),
+  output_tokens: z.number().int().nonnegative().nullable(),
+  /** Input tokens read from the model provider's prompt cache. */
+  cache_read_input_tokens: z.number().int().nonnegative().nullable(),
+  /** Input tokens written to the model provider's prompt cache. */
+  cache_creation_input_tokens: z.number().int().nonnegative().nullable(),
+});
+export type TokenUsage = z.infer<typeof TokenUsage>;
+
+/** The commit a task pushed. */
+export const PushResult = z.object({
+  branch: z.string(),
+  /** The commit now at the tip of `branch` on the remote. */
+  commit_sha: z.string(),
+});
+export type PushResult = z.infer<typeof PushResult>;
+
 /** What the runner found when the CLI ended. */
 export const TaskResult = z.object({
   exit_code: z.number().int().nullable(),
@@ -133,11 +172,19 @@ export const TaskResult = z.object({
   /** True when more files changed than `changed_files` lists. */
   changed_files_truncated: z.boolean(),
   diff_stat: DiffStat,
-  /** Unified diff of every change, cut at `PATCH_MAX_BYTES`. */
+  /** Unified diff of every change, cut at `PATCH_MAX_BYTES` (at a line end). */
   patch: z.string().max(PATCH_MAX_BYTES + 1_024),
+  /** True when `patch` was cut at `PATCH_MAX_BYTES`: it is then not the whole change (a pushed commit is). */
   patch_truncated: z.boolean(),
   /** The CLI's own closing message, when it gives one (Claude Code's `result`). */
   final_message: z.string().nullable(),
+  // The three below default to null on input, so a runner that predates them can still report.
+  /** What the run cost in US dollars, as the CLI reported it (Claude Code, opencode); null when it did not. */
+  cost_usd: z.number().nonnegative().nullable().default(null),
+  /** Tokens the CLI reported using; null when it reported none. */
+  usage: TokenUsage.nullable().default(null),
+  /** The branch and commit pushed (`push: true` and the CLI changed something); null otherwise. */
+  push: PushResult.nullable().default(null),
 });
 export type TaskResult = z.infer<typeof TaskResult>;
 
@@ -153,6 +200,7 @@ export const TaskError = z.object({
     "canceled",
     "output_limit",
     "secrets_unavailable",
+    "push_failed",
   ]),
   message: z.string(),
 });
@@ -185,6 +233,10 @@ export const Task = z.object({
   has_access_token: z.boolean(),
   env_names: z.array(z.string()),
   metadata: z.record(z.string(), z.string()),
+  /** Whether the task pushes its change when it succeeds. */
+  push: z.boolean(),
+  /** The branch it pushes to (the one asked for, else `codeforge/<task-id>`); null without `push`. */
+  branch: z.string().nullable(),
   /** Where webhooks about the task go (normalized), or null. */
   callback_url: z.string().nullable(),
   /** The events sent to `callback_url` (empty without one). */

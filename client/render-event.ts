@@ -5,6 +5,7 @@
  * shown and their raw JSON lines are not. Plain-text output and stderr are shown as they are.
  * @module
  */
+import { PATCH_MAX_BYTES } from "../api/limits.js";
 import type { StreamEvent } from "../api/stream-events.js";
 
 export interface RenderOptions {
@@ -52,6 +53,8 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
         `    duration      ${(r.duration_ms / 1000).toFixed(1)} s`,
         `    changed files ${files}`,
         `    diff stat     ${r.diff_stat.files_changed} file(s), +${r.diff_stat.insertions} -${r.diff_stat.deletions}`,
+        ...(r.patch_truncated ? [`    patch         TRUNCATED at ${PATCH_MAX_BYTES} bytes`] : []),
+        ...(r.push ? [`    pushed        ${r.push.commit_sha} to ${r.push.branch}`] : []),
       ].join("\n");
     }
   }

@@ -21,7 +21,9 @@ Usage:
   codeforge submit --repo <url> (--prompt <text> | --prompt-file <file|->) [--ref <ref>]
                    [--cli demo|claude|aider|codex|gemini|opencode] [--model <m>] [--timeout <s>]
                    [--priority 0-9] [--pool <p>] [--label <l>]... [--idempotency-key <k>]
-                   [--follow] [--json]
+                   [--push [--branch <name>]] [--follow] [--json]
+                   --push commits the change to a branch (default codeforge/<task-id>);
+                   remote repositories need an access_token, which only the API takes
   codeforge watch <task-id> [--since <seq>]     live output until the task ends
   codeforge logs <task-id> [--since <seq>] [--json]
   codeforge status <task-id> [--json]
@@ -53,6 +55,8 @@ const OPTIONS = {
   pool: { type: "string" },
   label: { type: "string", multiple: true, default: [] as string[] },
   "idempotency-key": { type: "string" },
+  push: { type: "boolean", default: false },
+  branch: { type: "string" },
   follow: { type: "boolean", short: "f", default: false },
   json: { type: "boolean", default: false },
   since: { type: "string", default: "0" },
@@ -101,6 +105,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
             pool: values.pool,
             labels: values.label,
             idempotencyKey: values["idempotency-key"],
+            push: values.push,
+            branch: values.branch,
             follow: values.follow,
             json: values.json,
           },

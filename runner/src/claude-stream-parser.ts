@@ -63,6 +63,8 @@ export function eventsFromMessage(json: unknown): AgentEvent[] {
       if (isCount(json.total_cost_usd, false)) event.cost_usd = json.total_cost_usd;
       if (isCount(usage.input_tokens, true)) event.input_tokens = usage.input_tokens;
       if (isCount(usage.output_tokens, true)) event.output_tokens = usage.output_tokens;
+      if (isCount(usage.cache_read_input_tokens, true)) event.cache_read_input_tokens = usage.cache_read_input_tokens;
+      if (isCount(usage.cache_creation_input_tokens, true)) event.cache_creation_input_tokens = usage.cache_creation_input_tokens;
       return [event];
     }
     default:

@@ -37,6 +37,7 @@ export function createCodexJsonParser(options: { lineMaxBytes?: number } = {}): 
         if (lastMessage !== null) event.text = truncateUtf8(lastMessage, OUTPUT_CHUNK_MAX_BYTES);
         if (isCount(usage.input_tokens)) event.input_tokens = usage.input_tokens;
         if (isCount(usage.output_tokens)) event.output_tokens = usage.output_tokens;
+        if (isCount(usage.cached_input_tokens)) event.cache_read_input_tokens = usage.cached_input_tokens;
         return [event];
       }
       case "turn.failed":
@@ -85,6 +86,12 @@ export function createCodexJsonParser(options: { lineMaxBytes?: number } = {}): 
     end: () => parser.end(),
     get finalMessage() {
       return parser.finalMessage ?? lastMessage;
+    },
+    get costUsd() {
+      return parser.costUsd;
+    },
+    get usage() {
+      return parser.usage;
     },
   };
 }

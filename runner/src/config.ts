@@ -41,6 +41,8 @@ const ENV_NAMES = {
   script_command: "CODEFORGE_SCRIPT_COMMAND",
   script_args: "CODEFORGE_SCRIPT_ARGS",
   stall_timeout_seconds: "CODEFORGE_STALL_TIMEOUT_SECONDS",
+  git_author_name: "CODEFORGE_GIT_AUTHOR_NAME",
+  git_author_email: "CODEFORGE_GIT_AUTHOR_EMAIL",
 } as const;
 
 /** Prefix of the variables that fill `cli_env`: `CODEFORGE_CLI_ENV_<CLI>_<NAME>`. */
@@ -118,6 +120,19 @@ export const RunnerConfig = z
     script_args: commaList.default([]),
     /** Stop a CLI that prints nothing for this long, when the task sets no stall timeout of its own. Unset: off. */
     stall_timeout_seconds: int(10, 86_400).optional(),
+    /** Author and committer name of the commits the runner pushes (`push: true` tasks). */
+    git_author_name: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^\x00-\x1f\x7f<>]+$/, "must be a plain name, without '<', '>' or control characters")
+      .default("CodeForge"),
+    /** Author and committer email of those commits. */
+    git_author_email: z
+      .string()
+      .max(254)
+      .regex(/^[^\s<>@]+@[^\s<>@]+$/, "must look like name@host, without spaces, '<' or '>'")
+      .default("codeforge@localhost"),
   })
   .superRefine((config, ctx) => {
     const url = new URL(config.edge_url);

@@ -8,10 +8,11 @@
  * line is bounded: a line longer than `lineMaxBytes` is dropped up to its newline rather than
  * buffered without limit. Lines that are not JSON, or not a shape the CLI's mapping knows, are
  * skipped — the raw output is streamed separately, so nothing is lost to the user. The last
- * `result` event's text is the run's final message.
+ * `result` event's text is the run's final message, and its cost and token counts are the
+ * run's (the task result's `cost_usd` and `usage`).
  * @module
  */
-import type { AgentEvent } from "../../api/index.js";
+import type { AgentEvent, TokenUsage } from "../../api/index.js";
 import type { OutputParser } from "./cli/cli-adapter.js";
 
 /** Long enough for big tool results (file contents), bounded so one runaway line cannot hog memory. */
@@ -29,6 +30,8 @@ export function createJsonLinesParser(eventsFrom: (json: unknown) => AgentEvent[
   let partialBytes = 0;
   let discarding = false;
   let finalMessage: string | null = null;
+  let costUsd: number | null = null;
+  let usage: TokenUsage | null = null;
 
   function takeLine(tail: Uint8Array): string | null {
     if (discarding) {
@@ -51,7 +54,11 @@ export function createJsonLinesParser(eventsFrom: (json: unknown) => AgentEvent[
       return; // not stream-json: raw output still carries it
     }
     for (const event of eventsFrom(json)) {
-      if (event.kind === "result" && event.text !== undefined) finalMessage = event.text;
+      if (event.kind === "result") {
+        if (event.text !== undefined) finalMessage = event.text;
+        if (event.cost_usd !== undefined) costUsd = event.cost_usd;
+        usage = usageOf(event) ?? usage;
+      }
       out.push(event);
     }
   }
@@ -88,7 +95,24 @@ export function createJsonLinesParser(eventsFrom: (json: unknown) => AgentEvent[
     get finalMessage() {
       return finalMessage;
     },
+    get costUsd() {
+      return costUsd;
+    },
+    get usage() {
+      return usage;
+    },
   };
+}
+
+/** The token counts of a `result` event, or null when it carries none. */
+function usageOf(event: AgentEvent): TokenUsage | null {
+  const counts: TokenUsage = {
+    input_tokens: event.input_tokens ?? null,
+    output_tokens: event.output_tokens ?? null,
+    cache_read_input_tokens: event.cache_read_input_tokens ?? null,
+    cache_creation_input_tokens: event.cache_creation_input_tokens ?? null,
+  };
+  return Object.values(counts).some((count) => count !== null) ? counts : null;
 }
 
 /** True for a plain JSON object. */

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     processes,
     workspaceRoot: config.workspace_root,
     gitPolicy: { allowFile: config.local_mode, allowSsh: config.allow_ssh },
+    commitIdentity: { name: config.git_author_name, email: config.git_author_email },
     pathEnv,
     logger,
     outputMaxBytes: config.output_max_bytes,

@@ -5,7 +5,7 @@
  * `cli/cmd/run.ts`): `step_start`, `text` (`part.text`, emitted once the text part is
  * complete), `tool_use` (emitted when the tool finished: `part.tool`, `part.state.status`
  * completed or error, `part.state.input`, `part.state.output`, `part.state.error`),
- * `step_finish` (`part.reason`, `part.cost`, `part.tokens.input/output`) and `error`
+ * `step_finish` (`part.reason`, `part.cost`, `part.tokens.input/output/cache.read/cache.write`) and `error`
  * (`error.name`, `error.data.message`). A step that finishes for any reason but `tool-calls`
  * ends the run: that is where the `result` event (with cost and tokens summed over the
  * steps) comes from.
@@ -27,6 +27,9 @@ export function createOpencodeJsonParser(options: { lineMaxBytes?: number } = {}
   let cost = 0;
   let inputTokens = 0;
   let outputTokens = 0;
+  let cacheReadTokens = 0;
+  let cacheWriteTokens = 0;
+  let sawCache = false;
 
   function eventsFrom(json: unknown): AgentEvent[] {
     if (!isRecord(json)) return [];
@@ -60,6 +63,10 @@ export function createOpencodeJsonParser(options: { lineMaxBytes?: number } = {}
         if (isAmount(part.cost)) cost += part.cost;
         if (isAmount(tokens.input)) inputTokens += Math.round(tokens.input);
         if (isAmount(tokens.output)) outputTokens += Math.round(tokens.output);
+        const cache = isRecord(tokens.cache) ? tokens.cache : {};
+        if (isRecord(tokens.cache)) sawCache = true;
+        if (isAmount(cache.read)) cacheReadTokens += Math.round(cache.read);
+        if (isAmount(cache.write)) cacheWriteTokens += Math.round(cache.write);
         if (part.reason === "tool-calls") return [];
         return [
           {
@@ -70,6 +77,7 @@ export function createOpencodeJsonParser(options: { lineMaxBytes?: number } = {}
             cost_usd: cost,
             input_tokens: inputTokens,
             output_tokens: outputTokens,
+            ...(sawCache ? { cache_read_input_tokens: cacheReadTokens, cache_creation_input_tokens: cacheWriteTokens } : {}),
           },
         ];
       }

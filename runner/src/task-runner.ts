@@ -3,7 +3,8 @@
  *
  * workspace → clone → start the CLI → heartbeat `running` → stream its output → wait for it
  * to exit, time out (`timeout_seconds` from the lease) or be cancelled (heartbeat or event
- * ack) → describe the changes → flush the output → report the outcome → remove the workspace.
+ * ack) → describe the changes → commit and push them when the task asks (`git-push.ts`) →
+ * flush the output → report the outcome → remove the workspace.
  *
  * Every way out of a task goes through one `stop(reason)`: the first reason wins and decides
  * the outcome (`canceled`, `timed_out`, `stalled` after `stall_timeout_seconds` without
@@ -11,6 +12,9 @@
  * the task, and at shutdown the task is handed back (`release`) so the edge re-queues it at
  * once without spending an attempt (if that fails, the lease lapses and the edge re-queues it
  * later). Cleanup lives in `finally` and runs whatever happened.
+ *
+ * A push happens only after the CLI exited 0 unstopped with changes; a push that fails fails
+ * the task with `push_failed`, and the result (with its patch) is still reported.
  *
  * The task's secrets: its `access_token` goes to git only (askpass, see `git-clone.ts`); its
  * `env` — checked again against the contract's rules for names — goes into the CLI's
@@ -30,6 +34,8 @@ import type { EdgeClient } from "./edge-client.js";
 import { classifyEdgeError, describeEdgeError, isLeaseStale } from "./edge-error.js";
 import { CloneError, cloneRepository } from "./git-clone.js";
 import { gitEnv, type GitPolicy } from "./git-hardening.js";
+import { commitMessage } from "./commit-message.js";
+import { commitAndPush, PushError, type CommitIdentity } from "./git-push.js";
 import { summarizeChanges, type ChangeSummary } from "./git-result.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { startIdleTimer, type IdleTimer } from "./idle-timer.js";
@@ -52,6 +58,8 @@ export interface TaskRunnerOptions {
   processes: ProcessRunner;
   workspaceRoot: string;
   gitPolicy: GitPolicy;
+  /** Author and committer of pushed commits (default `CodeForge <codeforge@localhost>`). */
+  commitIdentity?: CommitIdentity;
   /** `PATH` for git and the CLIs. */
   pathEnv: string;
   logger: Logger;
@@ -68,6 +76,8 @@ export interface TaskRunnerOptions {
   metrics?: RunnerMetrics;
   now?: () => number;
 }
+
+export const DEFAULT_COMMIT_IDENTITY: CommitIdentity = { name: "CodeForge", email: "codeforge@localhost" };
 
 /** At shutdown, how long the last output may take to reach the edge before the task is handed back. */
 const RELEASE_FLUSH_TIMEOUT_MS = 5_000;
@@ -256,6 +266,9 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         duration_ms: Math.max(0, Math.round(durationMs)),
         ...summary,
         final_message: parser?.finalMessage ?? null,
+        cost_usd: parser?.costUsd ?? null,
+        usage: parser?.usage ?? null,
+        push: null,
       };
       if (reasonAtExit) return await report(stoppedReport(reasonAtExit, result), reasonAtExit);
       if (exit.exitCode !== 0) {
@@ -263,6 +276,43 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         return await report({ ...failure("cli_failed", `${lease.task.cli} ${how}`), result }, null);
       }
       if (!result) return await report(failure("runner_error", "the runner could not describe the changes"), null);
+
+      if (lease.task.push) {
+        const { branch } = lease.task.push;
+        batcher.log("info", `Committing the changes and pushing them to branch ${branch}`);
+        const pushStartedAt = now();
+        try {
+          result.push = await commitAndPush({
+            repoDir: workspace.repoDir,
+            baseSha,
+            url,
+            branch,
+            message: masker.mask(commitMessage({ prompt: lease.task.prompt, taskId, cli: lease.task.cli, model: lease.task.model })),
+            identity: options.commitIdentity ?? DEFAULT_COMMIT_IDENTITY,
+            pathEnv: options.pathEnv,
+            runnerDir: workspace.runnerDir,
+            accessToken: lease.task.access_token,
+            lookup: options.lookup,
+            ...options.gitPolicy,
+            signal: stopping.signal,
+          });
+        } catch (err) {
+          const pushMs = now() - pushStartedAt;
+          if (stopReason) return await report(stoppedReport(stopReason, result));
+          const message = masker.mask(err instanceof PushError ? err.message : `push failed: ${String(err)}`);
+          log.warn({ phase: "push", duration_ms: pushMs, err: message }, "push failed");
+          batcher.log("error", `Push failed: ${message}`);
+          return await report({ outcome: "failed", result, error: { code: "push_failed", message } }, null);
+        }
+        const pushMs = now() - pushStartedAt;
+        log.info({ phase: "push", duration_ms: pushMs, branch, commit_sha: result.push?.commit_sha ?? null }, "push phase done");
+        batcher.log(
+          "info",
+          result.push ? `Pushed commit ${result.push.commit_sha} to branch ${branch} in ${pushMs} ms` : "Nothing to push: the CLI left the repository unchanged.",
+        );
+        // Pushed: the work is done and reported as such, even if a stop arrived meanwhile
+        // (running the task again would only find its own branch in the way).
+      }
       return await report({ outcome: "succeeded", result, error: null }, null);
     } catch (err) {
       log.error({ err: err instanceof Error ? err.stack : String(err) }, "task failed inside the runner");

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../scripts/local-stack.js";
 import { generatedFiles } from "../../scripts/generate-openapi.js";
+import { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "../../api/openapi.js";
+import { CreateTaskRequest, Task } from "../../api/task.js";
 
 describe("generated API documents", () => {
   it.each(Object.entries(generatedFiles()))("%s is up to date (run `npm run openapi` if not)", (path, text) => {
@@ -21,5 +23,21 @@ describe("generated API documents", () => {
     expect(create.properties.prompt).toMatchObject({ minLength: 1, maxLength: 200_000 });
     expect(create.properties.timeout_seconds).toMatchObject({ default: 1_800, minimum: 10 });
     expect(create.properties.cli!.enum).toContain("demo");
+  });
+
+  it("has examples that are valid requests and responses", () => {
+    expect(CreateTaskRequest.safeParse(EXAMPLE_TASK_REQUEST).error).toBeUndefined();
+    expect(Task.safeParse(EXAMPLE_TASK).error).toBeUndefined();
+  });
+
+  it("documents push, branch and the result's cost, usage and push", () => {
+    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>>; required?: string[] }> } };
+    const create = doc.components.schemas.CreateTaskRequest!;
+    expect(create.properties.push).toMatchObject({ type: "boolean", default: false });
+    expect(create.properties.branch).toMatchObject({ type: "string" });
+    const task = doc.components.schemas.Task!;
+    expect(task.required).toEqual(expect.arrayContaining(["push", "branch"]));
+    const result = JSON.stringify(task.properties.result);
+    for (const field of ["cost_usd", "usage", "cache_read_input_tokens", "commit_sha", "patch_truncated"]) expect(result).toContain(field);
   });
 });

@@ -2,9 +2,13 @@
  * The `codeforge` command, run as a real process (bin/codeforge.js) against the real edge and
  * a real runner: what it prints and the exit codes scripts rely on.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXAMPLE_TASK } from "../../api/openapi.js";
+import { Task } from "../../api/task.js";
+import { taskSummary } from "../../client/cli/output.js";
 import { PROJECT_ROOT } from "../../scripts/local-stack.js";
 import { startStack, type Stack } from "./local-stack.js";
 
@@ -47,6 +51,31 @@ describe("codeforge", () => {
     expect(run.stdout).toContain("● running");
     expect(run.stdout).toMatch(/status {4}succeeded/);
     expect(run.stdout).toContain("CODEFORGE_NOTES.md");
+  });
+
+  it("submits with --push --branch: the summary names the pushed commit, which git has, and what the CLI reported using", async () => {
+    const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "Push from the CLI", "--push", "--branch", "cli/pushed", "--follow"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const pushed = /pushed {4}([0-9a-f]{40}) to branch cli\/pushed/.exec(run.stdout);
+    expect(pushed, run.stdout).not.toBeNull();
+    expect(execFileSync("git", ["--git-dir", fileURLToPath(stack.repoUrl), "rev-parse", "refs/heads/cli/pushed"], { encoding: "utf8" }).trim()).toBe(pushed![1]);
+    expect(run.stdout).toMatch(/usage {5}\$0\.0000, \d+ in \/ \d+ out tokens \(0 cache read, 0 cache write\)/);
+    expect(run.stdout).not.toContain("TRUNCATED");
+    // --branch alone is a usage error, caught before anything is sent.
+    const alone = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x", "--branch", "b"]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain("--branch needs --push");
+  });
+
+  it("says plainly when the patch was cut at its limit", () => {
+    const task = Task.parse({ ...EXAMPLE_TASK, result: { ...EXAMPLE_TASK.result, patch_truncated: true } });
+    const lines = taskSummary(task);
+    expect(lines).toContain("patch     TRUNCATED at 262144 bytes: the change is bigger than the result holds; the pushed commit has all of it");
+    expect(lines).toContain("usage     $0.1842, 1204 in / 2311 out tokens (48120 cache read, 9876 cache write)");
+    const unpushed = Task.parse({ ...EXAMPLE_TASK, push: false, branch: null, result: { ...EXAMPLE_TASK.result, patch_truncated: true, push: null, cost_usd: null, usage: null } });
+    expect(taskSummary(unpushed)).toContain("patch     TRUNCATED at 262144 bytes: the change is bigger than the result holds");
+    expect(taskSummary(unpushed).some((line) => line.startsWith("usage") || line.startsWith("pushed"))).toBe(false);
   });
 
   it("exits 10 when the task fails, and status/logs show why", async () => {

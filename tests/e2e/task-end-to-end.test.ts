@@ -2,7 +2,9 @@
  * End to end, with every real part: the Worker and its Durable Objects under `wrangler dev`, a
  * runner process, a real git repository, the demo CLI as a child process, HTTP and WebSockets.
  */
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StreamEvent } from "../../api/stream-events.js";
@@ -10,6 +12,9 @@ import { followTask } from "../../client/follow-task.js";
 import { startStack, type Stack } from "./local-stack.js";
 
 let stack: Stack;
+
+/** A token given with pushing tasks (a file:// remote never asks for it): it must appear in no log. */
+const PUSH_TOKEN = `ghp_e2ePushToken${Date.now()}`;
 
 beforeAll(async () => {
   stack = await startStack();
@@ -195,6 +200,66 @@ describe("large prompts", () => {
   });
 });
 
+describe("push", () => {
+  const bareGit = (...args: string[]) => execFileSync("git", ["--git-dir", fileURLToPath(stack.repoUrl), ...args], { encoding: "utf8" }).trim();
+  const runToEnd = async (taskId: string) => {
+    for await (const _ of followTask(stack.client, taskId)) {
+      // drain until the task ends
+    }
+    return stack.client.getTask(taskId);
+  };
+
+  it("commits the change and pushes it to codeforge/<task-id>: the task names branch and commit, and git has them", async () => {
+    const created = await stack.client.createTask({
+      repo: { url: stack.repoUrl, ref: "main" },
+      prompt: "Note that pushing works end to end\nwith a second line",
+      cli: "demo",
+      push: true,
+      access_token: PUSH_TOKEN,
+      timeout_seconds: 60,
+    });
+    expect(created).toMatchObject({ push: true, branch: `codeforge/${created.id}` });
+    const task = await runToEnd(created.id);
+    expect(task.status).toBe("succeeded");
+    expect(task.result?.push).toEqual({ branch: `codeforge/${task.id}`, commit_sha: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    const sha = task.result!.push!.commit_sha;
+    expect(bareGit("rev-parse", `refs/heads/codeforge/${task.id}`)).toBe(sha);
+    expect(bareGit("show", `${sha}:CODEFORGE_NOTES.md`)).toContain("- Note that pushing works end to end");
+    expect(bareGit("log", "-1", "--format=%s|%an <%ae>", sha)).toBe("Note that pushing works end to end|CodeForge <codeforge@localhost>");
+    expect(bareGit("log", "-1", "--format=%b", sha)).toContain(`CodeForge-Task: ${task.id}`);
+    expect(bareGit("rev-parse", `${sha}^`)).toBe(bareGit("rev-parse", "refs/heads/main"));
+    // The demo CLI reports its spend in its closing result line, as Claude Code does.
+    expect(task.result?.cost_usd).toBe(0);
+    expect(task.result?.usage).toMatchObject({ input_tokens: expect.any(Number), output_tokens: expect.any(Number), cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+  });
+
+  it("pushes to the branch asked for, and never force-pushes over it afterwards", async () => {
+    const branch = `e2e/named-${Date.now()}`;
+    const first = await runToEnd((await stack.client.createTask({ repo: { url: stack.repoUrl, ref: "main" }, prompt: "First to the branch", cli: "demo", push: true, branch, timeout_seconds: 60 })).id);
+    expect(first.status).toBe("succeeded");
+    expect(first.result?.push?.branch).toBe(branch);
+    expect(bareGit("rev-parse", `refs/heads/${branch}`)).toBe(first.result!.push!.commit_sha);
+
+    const second = await runToEnd((await stack.client.createTask({ repo: { url: stack.repoUrl, ref: "main" }, prompt: "Second to the branch", cli: "demo", push: true, branch, timeout_seconds: 60 })).id);
+    expect(second.status).toBe("failed");
+    expect(second.error?.code).toBe("push_failed");
+    expect(second.error?.message).toMatch(/already exists on the remote .*never force-pushes/);
+    expect(second.result?.patch).toContain("+- Second to the branch");
+    expect(second.result?.push).toBeNull();
+    expect(bareGit("rev-parse", `refs/heads/${branch}`)).toBe(first.result!.push!.commit_sha);
+  });
+
+  it("refuses a bad branch name with a 400 naming the field", async () => {
+    const response = await fetch(`${stack.edgeUrl}/api/v1/tasks`, {
+      method: "POST",
+      headers: { ...stack.client.authHeaders, "content-type": "application/json" },
+      body: JSON.stringify({ repo: { url: stack.repoUrl }, prompt: "x", cli: "demo", push: true, branch: "--delete" }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: unknown }).error).toMatchObject({ code: "validation_failed", field: "branch" });
+  });
+});
+
 describe("bad input over real HTTP", () => {
   it("answers an unknown CLI with a 400 naming the field", async () => {
     const response = await fetch(`${stack.edgeUrl}/api/v1/tasks`, {
@@ -215,5 +280,6 @@ describe("secrets", () => {
     expect(logs.length).toBeGreaterThan(0);
     expect(logs).not.toContain(stack.adminKey);
     expect(logs).not.toContain(stack.runnerSecret);
+    expect(logs).not.toContain(PUSH_TOKEN);
   });
 });

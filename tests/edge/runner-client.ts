@@ -86,6 +86,9 @@ export function sampleResult(): TaskResult {
     patch: "diff --git a/README.md b/README.md\n",
     patch_truncated: false,
     final_message: "Added a README.",
+    cost_usd: 0.0123,
+    usage: { input_tokens: 10, output_tokens: 20, cache_read_input_tokens: 5, cache_creation_input_tokens: null },
+    push: null,
   };
 }
 

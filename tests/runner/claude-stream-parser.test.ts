@@ -29,6 +29,21 @@ describe("claude stream parser", () => {
       { type: "agent", kind: "result", is_error: false, text: "Done.", cost_usd: 0.25, input_tokens: 10, output_tokens: 5 },
     ]);
     expect(parser.finalMessage).toBe("Done.");
+    expect(parser.costUsd).toBe(0.25);
+    expect(parser.usage).toEqual({ input_tokens: 10, output_tokens: 5, cache_read_input_tokens: null, cache_creation_input_tokens: null });
+  });
+
+  it("reads prompt-cache token counts from the result's usage, and reports no spend before a result", () => {
+    const parser = createClaudeStreamParser();
+    parser.push(bytes(line({ type: "system", subtype: "init", model: "claude-x" })));
+    expect(parser.costUsd).toBeNull();
+    expect(parser.usage).toBeNull();
+    const [event] = parser.push(
+      bytes(line({ type: "result", subtype: "success", is_error: false, result: "ok", total_cost_usd: 0.5, usage: { input_tokens: 3, cache_creation_input_tokens: 700, cache_read_input_tokens: 9000, output_tokens: 4, service_tier: "standard" } })),
+    );
+    expect(event).toEqual({ type: "agent", kind: "result", is_error: false, text: "ok", cost_usd: 0.5, input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 9000, cache_creation_input_tokens: 700 });
+    expect(parser.usage).toEqual({ input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 9000, cache_creation_input_tokens: 700 });
+    expect(parser.costUsd).toBe(0.5);
   });
 
   it("gives the same events whether a line arrives whole or one byte at a time, across multi-byte characters", () => {

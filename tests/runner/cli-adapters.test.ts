@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { AgentEvent, CliName, RunnerEvent } from "../../api/index.js";
+import type { AgentEvent, CliName, RunnerEvent, TokenUsage } from "../../api/index.js";
 import { createAiderAdapter } from "../../runner/src/cli/aider.js";
 import { createClaudeAdapter } from "../../runner/src/cli/claude.js";
 import { createCodexAdapter } from "../../runner/src/cli/codex.js";
@@ -120,14 +120,20 @@ describe("CLI registry", () => {
 });
 
 describe("CLI adapters end to end", () => {
-  const cases: { cli: CliName; env: Record<string, string>; kinds: AgentEvent["kind"][]; final: string | null; model?: string }[] = [
-    { cli: "claude", env: { ANTHROPIC_API_KEY: "sk-ant-test-claude-key" }, kinds: ["init", "tool_use", "tool_result", "text", "result"], final: "Edited the file.", model: "claude-opus-4" },
-    { cli: "codex", env: { OPENAI_API_KEY: "sk-test-codex-key-123" }, kinds: ["init", "tool_use", "tool_result", "tool_use", "text", "result"], final: "Created the file.", model: "gpt-5-codex" },
-    { cli: "gemini", env: { GEMINI_API_KEY: "gm-test-gemini-key-123" }, kinds: ["init", "tool_use", "tool_result", "text", "text", "result"], final: "I created the file.", model: "gemini-2.5-flash" },
-    { cli: "opencode", env: { ANTHROPIC_API_KEY: "sk-ant-test-opencode" }, kinds: ["init", "tool_use", "tool_result", "text", "result"], final: "Wrote the file.", model: "anthropic/claude-sonnet-4" },
-    { cli: "aider", env: { OPENAI_API_KEY: "sk-test-aider-key-123" }, kinds: [], final: null, model: "gpt-4o" },
+  const usage = (input: number, output: number, cacheRead: number | null, cacheCreation: number | null): TokenUsage => ({
+    input_tokens: input,
+    output_tokens: output,
+    cache_read_input_tokens: cacheRead,
+    cache_creation_input_tokens: cacheCreation,
+  });
+  const cases: { cli: CliName; env: Record<string, string>; kinds: AgentEvent["kind"][]; final: string | null; model?: string; cost: number | null; usage: TokenUsage | null }[] = [
+    { cli: "claude", env: { ANTHROPIC_API_KEY: "sk-ant-test-claude-key" }, kinds: ["init", "tool_use", "tool_result", "text", "result"], final: "Edited the file.", model: "claude-opus-4", cost: 0.0123, usage: usage(10, 20, 3400, 1200) },
+    { cli: "codex", env: { OPENAI_API_KEY: "sk-test-codex-key-123" }, kinds: ["init", "tool_use", "tool_result", "tool_use", "text", "result"], final: "Created the file.", model: "gpt-5-codex", cost: null, usage: usage(100, 50, 64, null) },
+    { cli: "gemini", env: { GEMINI_API_KEY: "gm-test-gemini-key-123" }, kinds: ["init", "tool_use", "tool_result", "text", "text", "result"], final: "I created the file.", model: "gemini-2.5-flash", cost: null, usage: usage(20, 10, null, null) },
+    { cli: "opencode", env: { ANTHROPIC_API_KEY: "sk-ant-test-opencode" }, kinds: ["init", "tool_use", "tool_result", "text", "result"], final: "Wrote the file.", model: "anthropic/claude-sonnet-4", cost: 0.003, usage: usage(30, 12, 300, 3) },
+    { cli: "aider", env: { OPENAI_API_KEY: "sk-test-aider-key-123" }, kinds: [], final: null, model: "gpt-4o", cost: null, usage: null },
   ];
-  for (const { cli, env, kinds, final, model } of cases) {
+  for (const { cli, env, kinds, final, model, cost, usage } of cases) {
     it(`${cli}: runs non-interactively, parses its output, and reports its change`, async () => {
       await startRunner();
       const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli, model: model ?? null, prompt: `Make the ${cli} change`, env });
@@ -137,6 +143,11 @@ describe("CLI adapters end to end", () => {
       expect(completion.result!.changed_files).toEqual([{ path: `EDITED_BY_${cli.toUpperCase()}.md`, status: "added" }]);
       expect(completion.result!.patch).toContain(`+Make the ${cli} change`);
       expect(completion.result!.final_message).toBe(final);
+      // What the CLI said the run cost, from its own closing event, into the task's result.
+      if (cost === null) expect(completion.result!.cost_usd).toBeNull();
+      else expect(completion.result!.cost_usd).toBeCloseTo(cost, 10);
+      expect(completion.result!.usage).toEqual(usage);
+      expect(completion.result!.push).toBeNull();
       expect(agentEvents(edge.events(task.id)).map((e) => e.kind)).toEqual(kinds);
       expect(edge.violations).toEqual([]);
       if (model && cli !== "aider") expect(allText(task)).not.toContain("unknown option");

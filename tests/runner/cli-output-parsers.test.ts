@@ -93,5 +93,8 @@ describe("opencode --format json", () => {
       { type: "agent", kind: "result", is_error: false, text: "Gave up.", cost_usd: 0.75, input_tokens: 15, output_tokens: 3 },
       { type: "agent", kind: "result", is_error: true, text: "bad key" },
     ]);
+    // The run's spend: a later result without numbers does not erase it.
+    expect(parser.costUsd).toBe(0.75);
+    expect(parser.usage).toEqual({ input_tokens: 15, output_tokens: 3, cache_read_input_tokens: null, cache_creation_input_tokens: null });
   });
 });

@@ -125,6 +125,17 @@ describe("loadConfig", () => {
   });
 });
 
+describe("commit identity", () => {
+  it("defaults to CodeForge <codeforge@localhost>, is set from the file or the environment, and refuses what would break a commit header", () => {
+    const load = (env: Record<string, string>) => loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env });
+    expect(load({})).toMatchObject({ git_author_name: "CodeForge", git_author_email: "codeforge@localhost" });
+    expect(load({ CODEFORGE_GIT_AUTHOR_NAME: "Acme Bot", CODEFORGE_GIT_AUTHOR_EMAIL: "bot@acme.example" })).toMatchObject({ git_author_name: "Acme Bot", git_author_email: "bot@acme.example" });
+    const err = errorOf(() => load({ CODEFORGE_GIT_AUTHOR_NAME: "Evil <x@y>", CODEFORGE_GIT_AUTHOR_EMAIL: "not an email" }));
+    expect(err.message).toContain("git_author_name (CODEFORGE_GIT_AUTHOR_NAME): must be a plain name");
+    expect(err.message).toContain("git_author_email (CODEFORGE_GIT_AUTHOR_EMAIL): must look like name@host");
+  });
+});
+
 describe("runner.example.yaml", () => {
   it("is a valid configuration once a secret is supplied", () => {
     const example = fileURLToPath(new URL("../../runner/runner.example.yaml", import.meta.url));

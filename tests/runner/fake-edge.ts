@@ -256,6 +256,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
           stall_timeout_seconds: partial.stall_timeout_seconds ?? null,
           access_token: partial.access_token ?? null,
           env: partial.env ?? {},
+          push: partial.push ?? null,
         },
         lease: null,
         status: "queued",

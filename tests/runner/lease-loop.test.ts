@@ -23,6 +23,7 @@ function lease(n: number): Lease {
       timeout_seconds: 60,
       stall_timeout_seconds: null,
       access_token: null,
+      push: null,
       env: {},
     },
   };

@@ -22,6 +22,8 @@ export interface SubmitArgs {
   pool?: string;
   labels: string[];
   idempotencyKey?: string;
+  push: boolean;
+  branch?: string;
   follow: boolean;
   json: boolean;
 }
@@ -37,6 +39,7 @@ export async function submit(client: ApiClient, args: SubmitArgs, out: Output): 
   if (args.prompt !== undefined && args.promptFile !== undefined) throw new UsageError("give --prompt or --prompt-file, not both");
   const prompt = args.promptFile !== undefined ? readFileSync(args.promptFile === "-" ? 0 : args.promptFile, "utf8") : args.prompt;
   if (!prompt) throw new UsageError("submit needs --prompt <text> or --prompt-file <file> ('-' for stdin)");
+  if (args.branch !== undefined && !args.push) throw new UsageError("--branch needs --push");
 
   const input: CreateTaskInput = {
     repo: { url: args.repo, ...(args.ref ? { ref: args.ref } : {}) },
@@ -47,6 +50,8 @@ export async function submit(client: ApiClient, args: SubmitArgs, out: Output): 
     ...(args.priority !== undefined ? { priority: integer("--priority", args.priority) } : {}),
     ...(args.pool ? { pool: args.pool } : {}),
     ...(args.labels.length ? { labels: args.labels } : {}),
+    ...(args.push ? { push: true } : {}),
+    ...(args.branch !== undefined ? { branch: args.branch } : {}),
   };
   const task = await client.createTask(input, { idempotencyKey: args.idempotencyKey });
   if (!args.follow) {

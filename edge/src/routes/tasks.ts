@@ -45,6 +45,10 @@ export const taskRoutes = new Hono<TaskEnv>()
     }
     const repo = checkRepoUrl(spec.repo.url, { allowFile: edgeConfig(c.env).localMode, allowSsh: true });
     if (!repo.ok) throw new ApiError("validation_failed", repo.reason, "repo.url");
+    // A push needs write access: a token, or a local repository that needs none.
+    if (spec.push && !secrets?.access_token && repo.scheme !== "file") {
+      throw new ApiError("validation_failed", "push: true needs an access_token that may write to the repository (only file:// repositories, accepted in local mode, can be pushed to without one)", "access_token");
+    }
     if (spec.callback_url !== undefined) {
       const callback = checkCallbackUrl(spec.callback_url, { allowLocal: edgeConfig(c.env).webhooks.allowLocal });
       if (!callback.ok) throw new ApiError("validation_failed", callback.reason, "callback_url");
@@ -59,7 +63,10 @@ export const taskRoutes = new Hono<TaskEnv>()
     const id = idempotencyKey ? await idempotentTaskId(principal.owner, idempotencyKey) : newTaskId();
     // With secrets, the fingerprint is keyed (HMAC), so the stored hash gives no token away;
     // a different token makes a different request.
-    const canonical = canonicalJson(request);
+    // `push: false` (the default) is left out, so a retry keeps the fingerprint it had before
+    // tasks could push.
+    const { push: _push, ...withoutPush } = request;
+    const canonical = canonicalJson(request.push ? request : withoutPush);
     const requestHash = !idempotencyKey ? "" : secrets ? `hmac:${await (await secretBox(taskSecretsKey!)).fingerprint(canonical)}` : await sha256Hex(canonical);
 
     const stub = taskStub(c.env, id);

@@ -3,6 +3,7 @@
  * task's secrets leave the task object.
  * @module
  */
+import { pushBranchFor } from "../../../api/branch-name.js";
 import type { Lease } from "../../../api/runner-protocol.js";
 import type { LifecycleState } from "./lifecycle.js";
 import type { TaskSecrets } from "./task-secrets.js";
@@ -28,6 +29,8 @@ export function leaseFor(
       stall_timeout_seconds: spec.stall_timeout_seconds ?? null,
       access_token: granted.secrets?.access_token ?? null,
       env: granted.secrets?.env ?? {},
+      // Specs stored before pushing existed have no `push`: they never push.
+      push: spec.push ? { branch: pushBranchFor(task.id, spec.branch) } : null,
     },
   };
 }

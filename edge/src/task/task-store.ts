@@ -73,7 +73,7 @@ export function loadTask(sql: Sql): TaskRecord | null {
     updatedAt: row.updated_at,
     outputBytes: row.output_bytes,
     outputTruncated: row.output_truncated === 1,
-    result: row.result ? (JSON.parse(row.result) as TaskResult) : null,
+    result: row.result ? readStoredResult(row.result) : null,
     state: {
       status: row.status as TaskStatus,
       attempt: row.attempt,
@@ -159,6 +159,14 @@ export function saveState(sql: Sql, s: LifecycleState, now: number): void {
     s.error ? JSON.stringify(s.error) : null,
     now,
   );
+}
+
+/**
+ * A stored result, with the fields added since it was written read as null: results stored
+ * before `cost_usd`, `usage` and `push` existed stay readable.
+ */
+export function readStoredResult(json: string): TaskResult {
+  return { cost_usd: null, usage: null, push: null, ...(JSON.parse(json) as Partial<TaskResult>) } as TaskResult;
 }
 
 export function saveResult(sql: Sql, result: TaskResult): void {

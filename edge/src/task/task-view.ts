@@ -2,6 +2,7 @@
  * How a stored task is shown to clients (`Task` in the contract). Secrets never appear here.
  * @module
  */
+import { pushBranchFor } from "../../../api/branch-name.js";
 import type { Task } from "../../../api/task.js";
 import { DEFAULT_WEBHOOK_EVENTS } from "../../../api/webhook-event-types.js";
 import type { TaskRecord } from "./task-store.js";
@@ -32,6 +33,8 @@ export function toTaskView(record: TaskRecord, lastSeq: number, waitingReason: s
     has_access_token: record.secretSummary.hasAccessToken,
     env_names: record.secretSummary.envNames,
     metadata: spec.metadata ?? {},
+    push: spec.push === true,
+    branch: spec.push ? pushBranchFor(record.id, spec.branch) : null,
     callback_url: spec.callback_url ?? null,
     callback_events: spec.callback_url === undefined ? [] : [...(spec.callback_events ?? DEFAULT_WEBHOOK_EVENTS)],
     attempt: state.attempt,

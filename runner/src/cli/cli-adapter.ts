@@ -7,7 +7,7 @@
  * else in the runner knows CLI specifics.
  * @module
  */
-import type { AgentEvent, CliName } from "../../../api/index.js";
+import type { AgentEvent, CliName, TokenUsage } from "../../../api/index.js";
 
 export interface CliInvocation {
   prompt: string;
@@ -53,6 +53,10 @@ export interface OutputParser {
   end(): AgentEvent[];
   /** The CLI's closing message (Claude Code's `result` text), once seen. */
   readonly finalMessage: string | null;
+  /** The run's cost in US dollars from the CLI's last `result` event, when it reported one. */
+  readonly costUsd: number | null;
+  /** Token counts from the CLI's last `result` event; null when it reported none. */
+  readonly usage: TokenUsage | null;
 }
 
 /** Settings every adapter of an installed CLI binary takes. */

@@ -1,0 +1,150 @@
+// Integration: tasks that push, through the whole runner — a real HTTP fake edge, the signed
+// client, the lease loop, the task runner, real git against a real bare repository, and real
+// child processes as the CLI (the `script` CLI running tests/runner/fixtures/script/change-repo,
+// and the demo CLI).
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { TaskResult, type LogEvent } from "../../api/index.js";
+import { createDemoAdapter } from "../../runner/src/cli/demo.js";
+import { createCliRegistry } from "../../runner/src/cli/registry.js";
+import { createScriptAdapter } from "../../runner/src/cli/script.js";
+import { createEdgeClient } from "../../runner/src/edge-client.js";
+import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
+import { createProcessRunner } from "../../runner/src/process-runner.js";
+import { createTaskRunner } from "../../runner/src/task-runner.js";
+import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
+import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
+
+const CHANGE_REPO = fileURLToPath(new URL("./fixtures/script/change-repo", import.meta.url));
+const TOKEN = "ghs_TaskPushToken_00112233445566778899";
+
+let fixture: GitFixture;
+let edge: FakeEdge;
+let loop: LeaseLoop;
+let workspaceRoot: string;
+
+beforeAll(() => {
+  fixture = createGitFixture();
+});
+afterAll(() => fixture.remove());
+
+beforeEach(async () => {
+  edge = await startFakeEdge({ heartbeatIntervalMs: 150 });
+  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-taskpush-"));
+  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
+  const registry = await createCliRegistry([createDemoAdapter(), createScriptAdapter({ command: CHANGE_REPO })]);
+  const taskRunner = createTaskRunner({
+    client,
+    registry,
+    processes: createProcessRunner({ killGraceMs: 500 }),
+    workspaceRoot,
+    gitPolicy: { allowFile: true, allowSsh: false },
+    commitIdentity: { name: "Runner Bot", email: "runner@example.test" },
+    pathEnv: process.env.PATH ?? "/usr/bin:/bin",
+    logger: pino({ level: "silent" }),
+  });
+  loop = createLeaseLoop({
+    client,
+    run: taskRunner.run,
+    concurrency: 2,
+    leaseRequest: { runner_id: "push-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
+    logger: pino({ level: "silent" }),
+  });
+  void loop.start();
+});
+afterEach(async () => {
+  await loop.stop(2_000);
+  await edge.close();
+  rmSync(workspaceRoot, { recursive: true, force: true });
+});
+
+const done = (task: FakeTask) => edge.waitFor(() => task.completion, 20_000);
+const bare = () => fileURLToPath(fixture.url);
+const remoteSha = (branch: string): string | null => {
+  try {
+    return git(bare(), "rev-parse", "--verify", "--quiet", `refs/heads/${branch}`);
+  } catch {
+    return null;
+  }
+};
+const logLines = (task: FakeTask) => edge.events(task.id).filter((e): e is LogEvent => e.type === "log").map((e) => e.message);
+const everything = (task: FakeTask) => JSON.stringify(edge.events(task.id)) + JSON.stringify(task.completion);
+
+describe("tasks that push", () => {
+  it("commit the CLI's change and push it to the branch the lease names; the result names branch and commit", async () => {
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "Write the change\nsecond line", access_token: TOKEN, push: { branch: "codeforge/runner-test" } });
+    const completion = await done(task);
+
+    expect(completion.error).toBeNull();
+    expect(completion.outcome).toBe("succeeded");
+    expect(TaskResult.safeParse(completion.result).success).toBe(true);
+    const pushed = completion.result!.push!;
+    expect(pushed.branch).toBe("codeforge/runner-test");
+    expect(remoteSha("codeforge/runner-test")).toBe(pushed.commit_sha);
+    expect(git(bare(), "show", `${pushed.commit_sha}:CHANGE.md`)).toBe("Write the change\nsecond line");
+    expect(git(bare(), "log", "-1", "--format=%s|%an|%P", pushed.commit_sha)).toBe(`Write the change|Runner Bot|${fixture.mainSha}`);
+    expect(git(bare(), "log", "-1", "--format=%b", pushed.commit_sha)).toContain(`CodeForge-Task: ${task.id}`);
+    // The reported patch is the pushed commit's diff.
+    expect(completion.result!.patch).toContain("+Write the change");
+    expect(logLines(task)).toContain(`Committing the changes and pushing them to branch codeforge/runner-test`);
+    expect(logLines(task).some((line) => line.startsWith(`Pushed commit ${pushed.commit_sha} to branch codeforge/runner-test in `))).toBe(true);
+    expect(everything(task)).not.toContain(TOKEN);
+    expect(edge.violations).toEqual([]);
+  });
+
+  it("fail with push_failed when the branch has diverged, and still report the result with its patch", async () => {
+    const first = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "First writer", push: { branch: "contested" } });
+    const firstSha = (await done(first)).result!.push!.commit_sha;
+
+    const second = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "Second writer", access_token: TOKEN, push: { branch: "contested" } });
+    const completion = await done(second);
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error?.code).toBe("push_failed");
+    expect(completion.error?.message).toMatch(/branch 'contested' already exists on the remote .*never force-pushes/);
+    expect(completion.result?.patch).toContain("+Second writer");
+    expect(completion.result?.push).toBeNull();
+    expect(remoteSha("contested")).toBe(firstSha);
+    expect(logLines(second).some((line) => line.startsWith("Push failed: branch 'contested'"))).toBe(true);
+    expect(everything(second)).not.toContain(TOKEN);
+  });
+
+  it("push nothing and succeed when the CLI changed nothing", async () => {
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "[nochange]", push: { branch: "nothing-here" } });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("succeeded");
+    expect(completion.result!.push).toBeNull();
+    expect(completion.result!.changed_files).toEqual([]);
+    expect(remoteSha("nothing-here")).toBeNull();
+    expect(logLines(task)).toContain("Nothing to push: the CLI left the repository unchanged.");
+  });
+
+  it("push nothing when the CLI fails", async () => {
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "demo", prompt: "Break [demo:exit=2]", push: { branch: "after-failure" } });
+    const completion = await done(task);
+    expect(completion.error?.code).toBe("cli_failed");
+    expect(completion.result!.push).toBeNull();
+    expect(remoteSha("after-failure")).toBeNull();
+  });
+
+  it("refuse a bad branch from the lease even though the edge should never send one", async () => {
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "Sneaky", push: { branch: "--force" } });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error).toEqual({ code: "push_failed", message: "branch refused: branch must not start with '-'" });
+    expect(completion.result?.changed_files).toEqual([{ path: "CHANGE.md", status: "added" }]);
+  });
+
+  it("don't push when the lease doesn't ask, and report the demo CLI's usage", async () => {
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "demo", prompt: "No push please" });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("succeeded");
+    expect(completion.result!.push).toBeNull();
+    expect(completion.result!.cost_usd).toBe(0);
+    expect(completion.result!.usage).toEqual({ input_tokens: "No push please".length, output_tokens: expect.any(Number), cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    expect(logLines(task).some((line) => line.includes("push"))).toBe(false);
+  });
+});
