@@ -6,7 +6,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Lease } from "../../api/runner-protocol.js";
-import type { StreamEvent } from "../../api/stream-events.js";
 import { Task, type FollowUpRequest, type TaskResult } from "../../api/task.js";
 import { allEvents, apiFetch, createTask, expectError, getTask, taskObjectOf, uniquePool } from "./api-client.js";
 import { createKey, createTaskAs } from "./key-client.js";
