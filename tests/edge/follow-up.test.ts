@@ -4,7 +4,8 @@
  * keeps its own status sequence, attempts, result and secrets; the log shows them in order.
  */
 import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { AuditPage } from "../../api/audit.js";
 import type { Lease } from "../../api/runner-protocol.js";
 import { Task, type FollowUpRequest, type TaskResult } from "../../api/task.js";
 import { allEvents, apiFetch, createTask, expectError, getTask, taskObjectOf, uniquePool } from "./api-client.js";
@@ -175,10 +176,32 @@ describe("follow-ups", () => {
     expect(await getTask(task.id)).toMatchObject({ status: "queued", iteration: 1, iterations: [{ n: 1 }] });
   });
 
-  it("needs tasks:write", async () => {
+  it("needs tasks:write, and is audited as task.follow_up, refusals too", async () => {
     const reader = await createKey({ scopes: ["tasks:read"] });
     const task = await createTaskAs((await createKey()).key, { pool: uniquePool() });
     await expectError(await followUp(task.id, { prompt: "x" }, { key: reader.key }), 403, "forbidden");
+
+    const writer = await createKey();
+    const pool = uniquePool();
+    const mine = await createTaskAs(writer.key, { pool });
+    await runIteration(pool, { outcome: "succeeded", result: resultWith() });
+    const requestId = `audit-${crypto.randomUUID()}`;
+    expect((await followUp(mine.id, { prompt: "More" }, { key: writer.key, headers: { "x-request-id": requestId } })).status).toBe(202);
+    const refusedId = `audit-${crypto.randomUUID()}`;
+    await followUp(mine.id, { prompt: "More" }, { key: writer.key, headers: { "x-request-id": refusedId } });
+    const entries = await vi.waitFor(
+      async () => {
+        const res = await apiFetch(`/api/v1/audit?${new URLSearchParams({ action: "task.follow_up", limit: "500" })}`);
+        const page = AuditPage.parse(await res.json());
+        const found = page.entries.filter((e) => e.request_id === requestId || e.request_id === refusedId);
+        if (found.length < 2) throw new Error("audit entries not written yet");
+        return found;
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    const byId = new Map(entries.map((e) => [e.request_id, e]));
+    expect(byId.get(requestId)).toMatchObject({ actor: writer.id, action: "task.follow_up", target: mine.id, outcome: "success", error_code: null });
+    expect(byId.get(refusedId)).toMatchObject({ action: "task.follow_up", target: mine.id, outcome: "failure", error_code: "invalid_state" });
   });
 
   it("honours Idempotency-Key: a retry answers the same iteration, another body under the key is a 409", async () => {
