@@ -219,6 +219,30 @@ describe("follow-ups", () => {
     expect((await getTask(task.id)).iteration).toBe(2);
   });
 
+  it("queue like a new task: a key at its max_queued_tasks gets 429 and the task stays as it was", async () => {
+    const key = await createKey({ limits: { max_queued_tasks: 1 } });
+    const pool = uniquePool();
+    const task = await createTaskAs(key.key, { pool });
+    const lease = await takeLease({ pool });
+    expect((await complete(task.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 0, result: resultWith() })).status).toBe(200);
+    await createTaskAs(key.key, { pool }); // fills the key's one queue place
+    const refused = await expectError(await followUp(task.id, { prompt: "More" }, { key: key.key }), 429, "rate_limited");
+    expect(refused.error.message).toMatch(/max_queued_tasks/);
+    expect(await getTask(task.id)).toMatchObject({ status: "succeeded", iteration: 1 });
+  });
+
+  it("count against the key's tasks rate limit, like submissions", async () => {
+    const key = await createKey({ limits: { tasks_per_minute: 1 } });
+    const pool = uniquePool();
+    const task = await createTaskAs(key.key, { pool });
+    const lease = await takeLease({ pool });
+    expect((await complete(task.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 0, result: resultWith() })).status).toBe(200);
+    const refused = await followUp(task.id, { prompt: "More" }, { key: key.key });
+    expect(refused.headers.get("ratelimit-policy")).toMatch(/"tasks";q=1;w=60/);
+    await expectError(refused, 429, "rate_limited");
+    expect((await getTask(task.id)).iteration).toBe(1);
+  });
+
   it("are refused after the most iterations a task may have", async () => {
     const pool = uniquePool();
     const task = await createTask({ pool });

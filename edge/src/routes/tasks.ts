@@ -149,6 +149,7 @@ export const taskRoutes = new Hono<TaskEnv>()
         secrets,
         idempotencyKey: idempotencyKey ?? null,
         requestHash,
+        maxQueued: c.get("principal").limits?.max_queued_tasks,
       }),
     );
     if (!created) c.header("Idempotent-Replayed", "true");

@@ -54,6 +54,8 @@ export interface FollowUpInput {
   idempotencyKey: string | null;
   /** Fingerprint of the request, to tell a retry from another follow-up under the same key. */
   requestHash: string | null;
+  /** The calling key's `max_queued_tasks`, if it has one: the new iteration queues like a new task. */
+  maxQueued?: number;
 }
 
 /** Who is asking; a task is visible to its owner and to admins only. */
@@ -187,6 +189,9 @@ export class TaskObject extends DurableObject<Env> {
     }
     const firstCheck = this.decideFollowUp(before, input, Date.now());
     if (!firstCheck.ok) return firstCheck;
+    if (input.maxQueued !== undefined && !(await this.dispatcher(before).admit({ taskId: before.id, keyId: before.owner, maxQueued: input.maxQueued }))) {
+      return { ok: false, code: "rate_limited", message: `this API key already has ${input.maxQueued} tasks queued in pool '${before.spec.pool}' (its max_queued_tasks); wait for some to start` };
+    }
     let sealedSecrets: string | null = null;
     if (input.secrets) {
       if (this.config.taskSecretsKey === null) return { ok: false, code: "validation_failed", message: "this edge has no TASK_SECRETS_KEY" };
