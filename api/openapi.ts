@@ -183,6 +183,11 @@ function publicPaths(): Json {
           ),
           "413": errorResponse("The body is over 1 MiB."),
           "415": errorResponse("The body is not sent as application/json."),
+          "429": {
+            description: "The `tasks` rate limit (a follow-up counts like a submission) or another limit was reached, or the key already has `max_queued_tasks` tasks queued in the task's pool. `Retry-After` (for rate limits) says when to try again.",
+            headers: { "Retry-After": { schema: { type: "integer" } }, ...RATE_LIMIT_HEADERS },
+            ...json("Error"),
+          },
         },
       },
     },
