@@ -289,6 +289,28 @@ describe("follow-up secrets", () => {
     for (const secret of [t1, k1, t2, k2]) expect(everything).not.toContain(secret);
   });
 
+  it("under a race, start one iteration: a retry with the same key is answered, another follow-up refused", async () => {
+    const pool = uniquePool();
+    const token = `ghp_race${tag()}`;
+    const task = await createTask({ pool, access_token: token });
+    await runIteration(pool, { outcome: "succeeded", result: resultWith() });
+    // With secrets, each request awaits their sealing before it decides: the window a race needs.
+    const headers = { "idempotency-key": `race-${tag()}` };
+    const same = await Promise.all([1, 2].map(() => followUp(task.id, { prompt: "Once", access_token: token }, { headers })));
+    expect(same.map((r) => r.status).sort()).toEqual([200, 202]);
+    const other = await Promise.all([1, 2].map(() => followUp(task.id, { prompt: "Twice", access_token: token })));
+    expect(other.map((r) => r.status)).toEqual([409, 409]); // iteration 2 is queued: not ended
+    const after = await getTask(task.id);
+    expect(after).toMatchObject({ iteration: 2, prompt: "Once" });
+    expect(after.iterations).toHaveLength(2);
+
+    // Two different follow-ups of an ended task at once: one starts iteration 3, one is refused.
+    await runIteration(pool, { outcome: "succeeded", result: resultWith() });
+    const racing = await Promise.all(["A", "B"].map((p) => followUp(task.id, { prompt: p, access_token: token })));
+    expect(racing.map((r) => r.status).sort()).toEqual([202, 409]);
+    expect((await getTask(task.id)).iterations.map((i) => i.n)).toEqual([1, 2, 3]);
+  });
+
   it("are not needed when the task had none", async () => {
     const pool = uniquePool();
     const task = await createTask({ pool });

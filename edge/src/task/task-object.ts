@@ -178,15 +178,8 @@ export class TaskObject extends DurableObject<Env> {
   async followUp(viewer: Viewer, input: FollowUpInput): Promise<Outcome<{ created: boolean; task: Task }>> {
     const before = this.visible(viewer);
     if (!before) return notFound;
-    if (input.idempotencyKey !== null) {
-      const prior = iterationByIdempotencyKey(this.sql, input.idempotencyKey);
-      if (prior) {
-        if (prior.requestHash !== input.requestHash) {
-          return { ok: false, code: "idempotency_conflict", message: "this Idempotency-Key was used with a different follow-up of this task" };
-        }
-        return { ok: true, value: { created: false, task: await this.present(before) } };
-      }
-    }
+    const earlier = this.earlierFollowUp(input);
+    if (earlier) return earlier === "replay" ? { ok: true, value: { created: false, task: await this.present(before) } } : earlier;
     const firstCheck = this.decideFollowUp(before, input, Date.now());
     if (!firstCheck.ok) return firstCheck;
     if (input.maxQueued !== undefined && !(await this.dispatcher(before).admit({ taskId: before.id, keyId: before.owner, maxQueued: input.maxQueued }))) {
@@ -197,8 +190,11 @@ export class TaskObject extends DurableObject<Env> {
       if (this.config.taskSecretsKey === null) return { ok: false, code: "validation_failed", message: "this edge has no TASK_SECRETS_KEY" };
       sealedSecrets = await sealSecrets(await secretBox(this.config.taskSecretsKey), before.id, input.secrets);
     }
-    // Decided again after the await, in the same turn as the writes: a concurrent follow-up may have won.
+    // Decided again after the awaits, in the same turn as the writes: a concurrent follow-up
+    // (a retry with the same Idempotency-Key among them) may have won meanwhile.
     const task = this.load()!;
+    const retried = this.earlierFollowUp(input);
+    if (retried) return retried === "replay" ? { ok: true, value: { created: false, task: await this.present(task) } } : retried;
     const now = Date.now();
     const decided = this.decideFollowUp(task, input, now);
     if (!decided.ok) return decided;
@@ -227,6 +223,15 @@ export class TaskObject extends DurableObject<Env> {
     const started = loadTask(this.sql)!;
     await this.carryOut(decision.effects, started);
     return { ok: true, value: { created: true, task: await this.present(loadTask(this.sql)!) } };
+  }
+
+  /** A follow-up this Idempotency-Key already started: "replay" for the same request, else the conflict. */
+  private earlierFollowUp(input: FollowUpInput): "replay" | Extract<Outcome<never>, { ok: false }> | null {
+    if (input.idempotencyKey === null) return null;
+    const prior = iterationByIdempotencyKey(this.sql, input.idempotencyKey);
+    if (!prior) return null;
+    if (prior.requestHash === input.requestHash) return "replay";
+    return { ok: false, code: "idempotency_conflict", message: "this Idempotency-Key was used with a different follow-up of this task" };
   }
 
   /** Whether `task` takes this follow-up now, and where its iteration would start. */
