@@ -114,6 +114,15 @@ describe("a follow-up, end to end", () => {
     expect(task.iteration).toBe(3);
     for (const line of ["First change", "Second change", "Third change"]) expect(task.result?.patch).toContain(`+- ${line}\n`);
 
+    // Usage errors exit 2 before anything is sent.
+    const noPrompt = await codeforge(["followup", taskId]);
+    expect(noPrompt.code).toBe(2);
+    expect(noPrompt.stderr).toContain("followup needs --prompt");
+    const noId = await codeforge(["followup", "--prompt", "x"]);
+    expect(noId.code).toBe(2);
+    expect(noId.stderr).toContain("followup needs a task id");
+    expect((await stack.client.getTask(taskId)).iteration).toBe(3);
+
     // Refused while running, with the contract's error: exit code 3 (the API refused).
     const busy = await stack.client.createTask({ repo: { url: stack.repoUrl, ref: "main" }, prompt: "Wait [demo:sleep=60000]", cli: "demo", timeout_seconds: 60 });
     await expect.poll(async () => (await stack.client.getTask(busy.id)).status, { timeout: 15_000 }).toBe("running");
