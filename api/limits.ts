@@ -27,6 +27,11 @@ export const OUTPUT_MAX_BYTES_DEFAULT = 32 * 1_048_576;
 /** The size-capped patch in a result: big enough for real changes, small enough for JSON. */
 export const PATCH_MAX_BYTES = 262_144;
 
+/** Iterations one task may have (the first plus its follow-ups). Each keeps its own output
+ * (up to the output cap), result and deliveries in the task's object, so the bound keeps one
+ * object's storage and its `iterations` list in the task view finite. */
+export const ITERATIONS_MAX = 20;
+
 /** Changed files listed in a result; the diff stat still counts all of them. */
 export const CHANGED_FILES_MAX = 1_000;
 

@@ -24,7 +24,7 @@ import {
   RunnerList,
 } from "./runner-protocol.js";
 import { EventsPage, StreamEvent } from "./stream-events.js";
-import { CreateTaskRequest, EventsQuery, StreamQuery, Task } from "./task.js";
+import { CreateTaskRequest, EventsQuery, FollowUpRequest, StreamQuery, Task } from "./task.js";
 import { DeadLetterList, DeadLettersQuery, Delivery, DeliveryList, RotateWebhookSecretRequest, WebhookEvent, WebhookSecret } from "./webhooks.js";
 
 type Json = Record<string, unknown>;
@@ -33,6 +33,7 @@ type Json = Record<string, unknown>;
 const COMPONENTS: Record<string, { schema: z.ZodType; io: "input" | "output" }> = {
   CreateTaskRequest: { schema: CreateTaskRequest, io: "input" },
   Task: { schema: Task, io: "output" },
+  FollowUpRequest: { schema: FollowUpRequest, io: "input" },
   EventsPage: { schema: EventsPage, io: "output" },
   StreamEvent: { schema: StreamEvent, io: "output" },
   Error: { schema: ErrorBody, io: "output" },
@@ -219,6 +220,31 @@ function publicPaths(): Json {
           "426": errorResponse("Not a WebSocket upgrade."),
           "503": errorResponse("The task has as many watchers as it allows; retry after `Retry-After`."),
           ...COMMON_ERRORS,
+        },
+      },
+    },
+    "/api/v1/tasks/{id}/instructions": {
+      post: {
+        operationId: "followUpTask",
+        summary: "Give an ended task a follow-up (its next iteration)",
+        description:
+          "Starts iteration n+1 of a task that has ended (any of succeeded, failed, timed_out, canceled), queued for any free runner. It starts from what the task's newest result left: the branch it pushed (at the pushed commit), else its patch applied to the commit the task started from; patches stay cumulative against that commit. The task's `status`, `result`, `error`, `attempt`, `prompt` and times then describe the new iteration; `iterations` lists every one, and the log marks the start of each with an `iteration` event. Fields left out keep the previous iteration's values. Secrets were erased when the previous iteration ended: send `access_token` again if it had one, and `env` with at least the names it had. With `Idempotency-Key`, a retry with the same body answers the iteration it started (200, `Idempotent-Replayed: true`); another body under the key is a 409.",
+        parameters: [TASK_ID, { name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", minLength: 1, maxLength: 255 } }],
+        requestBody: { required: true, ...json("FollowUpRequest", { prompt: "Now add a test for the fix" }) },
+        responses: {
+          "202": { description: "The task, its new iteration queued", ...json("Task") },
+          "200": { description: "The iteration this Idempotency-Key started before", ...json("Task") },
+          ...COMMON_ERRORS,
+          "409": errorResponse(
+            "`invalid_state`: the task has not ended, has had as many iterations as a task may (20), or its last patch was cut at the size cap with nothing pushed (submit with `push: true` to build on a branch). `idempotency_conflict`: the Idempotency-Key was used with another body.",
+          ),
+          "413": errorResponse("The body is over 1 MiB."),
+          "415": errorResponse("The body is not sent as application/json."),
+          "429": {
+            description: "The `tasks` rate limit (a follow-up counts like a submission) or another limit was reached, or the key already has `max_queued_tasks` tasks queued in the task's pool. `Retry-After` (for rate limits) says when to try again.",
+            headers: { "Retry-After": { schema: { type: "integer" } }, ...RATE_LIMIT_HEADERS },
+            ...json("Error"),
+          },
         },
       },
     },

@@ -32,6 +32,35 @@ export const LeaseRequest = z.strictObject({
 });
 export type LeaseRequest = z.infer<typeof LeaseRequest>;
 
+const CommitSha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
+
+/**
+ * Where an iteration after the first starts: the branch the previous iteration pushed (at the
+ * commit it pushed), or else the previous iteration's patch applied to the commit the task
+ * started from. Either way the runner reports its patch against `original_commit_sha` /
+ * `commit_sha` of the patch base — the task's starting commit — so patches stay cumulative.
+ * Null for the first iteration (and for a follow-up of a task no iteration had a result of):
+ * the runner clones `repo.ref`.
+ */
+export const IterationBase = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("branch"),
+    branch: z.string(),
+    /** The commit the previous iteration pushed: the runner checks out exactly this. */
+    commit_sha: CommitSha,
+    /** The commit the task started from; patches are taken against it. */
+    original_commit_sha: CommitSha,
+  }),
+  z.object({
+    kind: z.literal("patch"),
+    /** The previous iteration's (cumulative) patch, to `git apply` on `commit_sha`. */
+    patch: z.string(),
+    /** The commit the task started from. */
+    commit_sha: CommitSha,
+  }),
+]);
+export type IterationBase = z.infer<typeof IterationBase>;
+
 /** What a runner needs to run one attempt of a task. Answered with 200; 204 when none came. */
 export const Lease = z.object({
   task_id: z.string(),
@@ -43,6 +72,11 @@ export const Lease = z.object({
   heartbeat_interval_ms: z.number().int().positive(),
   task: z.object({
     repo: z.object({ url: z.string(), ref: z.string().nullable() }),
+    /** The task's iteration this attempt runs: 1, then one more per follow-up. */
+    iteration: z.number().int().positive(),
+    /** Where this iteration starts; null: clone `repo.ref`. */
+    base: IterationBase.nullable(),
+    /** This iteration's prompt. */
     prompt: z.string(),
     cli: CliName,
     model: z.string().nullable(),

@@ -79,6 +79,14 @@ export const ResultEvent = z.strictObject({
 });
 export type ResultEvent = z.infer<typeof ResultEvent>;
 
+/** Marks the start of an iteration after the first (a follow-up): its events follow. */
+export const IterationEvent = z.strictObject({
+  type: z.literal("iteration"),
+  iteration: z.number().int().positive(),
+  prompt: z.string(),
+});
+export type IterationEvent = z.infer<typeof IterationEvent>;
+
 export const EventBody = z.discriminatedUnion("type", [
   OutputEvent,
   LogEvent,
@@ -86,6 +94,7 @@ export const EventBody = z.discriminatedUnion("type", [
   TruncatedEvent,
   StatusEvent,
   ResultEvent,
+  IterationEvent,
 ]);
 export type EventBody = z.infer<typeof EventBody>;
 
@@ -94,7 +103,9 @@ export const EventEnvelope = z.object({
   seq: z.number().int().positive(),
   /** ISO 8601 time the edge stored the event. */
   ts: z.string(),
-  /** Attempt the event belongs to (0 before the first lease). */
+  /** Iteration the event belongs to: 1, then one more per follow-up. */
+  iteration: z.number().int().positive(),
+  /** Attempt of that iteration the event belongs to (0 before its first lease). */
   attempt: z.number().int().nonnegative(),
 });
 

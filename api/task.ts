@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { PATCH_MAX_BYTES, PROMPT_MAX_CHARS } from "./limits.js";
+import { ITERATIONS_MAX, PATCH_MAX_BYTES, PROMPT_MAX_CHARS } from "./limits.js";
 import { CALLBACK_URL_MAX_CHARS } from "./callback-url.js";
 import { checkBranchName } from "./branch-name.js";
 import { checkRef } from "./repo-url.js";
@@ -62,13 +62,18 @@ export const TaskEnv = z
   .refine((env) => Object.keys(env).length <= 64, "env may have at most 64 variables");
 export type TaskEnv = z.infer<typeof TaskEnv>;
 
+const Prompt = z.string().min(1, "prompt must not be empty").max(PROMPT_MAX_CHARS);
+const ModelName = z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/, "model has characters no model name uses");
+const TimeoutSeconds = z.number().int().min(10).max(86_400);
+const AccessToken = z.string().min(1).max(4_096);
+
 export const CreateTaskRequest = z.strictObject({
   repo: RepoSpec,
-  prompt: z.string().min(1, "prompt must not be empty").max(PROMPT_MAX_CHARS),
+  prompt: Prompt,
   cli: CliName,
-  model: z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/, "model has characters no model name uses").optional(),
+  model: ModelName.optional(),
   /** Wall-clock budget for one attempt, from lease to report. */
-  timeout_seconds: z.number().int().min(10).max(86_400).default(1_800),
+  timeout_seconds: TimeoutSeconds.default(1_800),
   /** 0 (lowest) to 9 (highest); higher runs first, ties run in submission order. */
   priority: z.number().int().min(0).max(9).default(5),
   /** The runner pool that serves this task. */
@@ -78,13 +83,13 @@ export const CreateTaskRequest = z.strictObject({
   /** Attempts before a task whose runners keep vanishing fails as `runner_lost`. */
   max_attempts: z.number().int().min(1).max(10).default(3),
   /** Ends the attempt when the CLI prints nothing for this long (a hung tool, a prompt for input). */
-  stall_timeout_seconds: z.number().int().min(10).max(86_400).optional(),
+  stall_timeout_seconds: TimeoutSeconds.optional(),
   /**
    * Write-only: a token for the repository (clone, and push when asked). Encrypted at rest,
    * handed only to the runner holding the lease, erased when the task ends, never returned,
    * logged or streamed.
    */
-  access_token: z.string().min(1).max(4_096).optional(),
+  access_token: AccessToken.optional(),
   /** Write-only: environment variables for the CLI (its API key, say). Treated as secrets. */
   env: TaskEnv.optional(),
   /** Free-form string pairs echoed back on the task, for the client's bookkeeping. */
@@ -131,6 +136,25 @@ export const CreateTaskRequest = z.strictObject({
 export type CreateTaskRequest = z.infer<typeof CreateTaskRequest>;
 /** The request as a client may write it (defaults not yet applied). */
 export type CreateTaskInput = z.input<typeof CreateTaskRequest>;
+
+/**
+ * `POST /api/v1/tasks/:id/instructions`: a follow-up — iteration n+1 of a task that ended, on
+ * top of what the last iteration left (its pushed branch, or else its patch). Fields left out
+ * keep the previous iteration's value. Secrets are erased when each iteration ends, so a
+ * follow-up carries its own: `access_token` again if the task had one, and `env` with at least
+ * the names the previous iteration had.
+ */
+export const FollowUpRequest = z.strictObject({
+  prompt: Prompt,
+  model: ModelName.optional(),
+  timeout_seconds: TimeoutSeconds.optional(),
+  stall_timeout_seconds: TimeoutSeconds.optional(),
+  /** Write-only, as on create; required when the previous iteration had one. */
+  access_token: AccessToken.optional(),
+  /** Write-only, as on create; must name every variable the previous iteration had. */
+  env: TaskEnv.optional(),
+});
+export type FollowUpRequest = z.infer<typeof FollowUpRequest>;
 
 export const ChangedFile = z.object({
   path: z.string(),
@@ -185,6 +209,12 @@ export const TaskResult = z.object({
   usage: TokenUsage.nullable().default(null),
   /** The branch and commit pushed (`push: true` and the CLI changed something); null otherwise. */
   push: PushResult.nullable().default(null),
+  /**
+   * The commit the task started from (what the first iteration checked out), which `patch`
+   * is taken against in every iteration, so the latest patch holds all changes so far.
+   * Absent from runners that predate follow-ups.
+   */
+  base_commit_sha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "base_commit_sha must be a full commit id").optional(),
 });
 export type TaskResult = z.infer<typeof TaskResult>;
 
@@ -212,13 +242,45 @@ export const TaskLinks = z.object({
   stream: z.string(),
   cancel: z.string(),
   deliveries: z.string(),
+  /** `POST` a follow-up here once the task has ended. */
+  instructions: z.string(),
 });
 export type TaskLinks = z.infer<typeof TaskLinks>;
+
+/**
+ * One iteration of a task, as the task's `iterations` list shows it. Its `result` leaves out
+ * the patch, to keep the task view small: every iteration's whole result (patch included) is
+ * its `result` event in the log, from `first_seq` on, and the current one's is the task's
+ * `result`. Patches are cumulative, so the latest holds every change so far.
+ */
+export const TaskIteration = z.object({
+  /** 1 for the task as created, 2 for its first follow-up, … */
+  n: z.number().int().positive(),
+  prompt: z.string(),
+  model: z.string().nullable(),
+  status: TaskStatus,
+  /** Attempts this iteration used (they restart at 1 for every iteration). */
+  attempt: z.number().int().nonnegative(),
+  result: TaskResult.omit({ patch: true }).nullable(),
+  error: TaskError.nullable(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  /** Sequence number of the iteration's first event (`since=first_seq-1` replays just it). */
+  first_seq: z.number().int().positive(),
+});
+export type TaskIteration = z.infer<typeof TaskIteration>;
 
 /** A task as clients see it. Secrets are never part of it. */
 export const Task = z.object({
   id: z.string(),
+  /** Status of the current iteration (see `iteration`); `result`, `error`, `attempt`,
+   * `prompt`, `model` and the start and finish times describe the current iteration too. */
   status: TaskStatus,
+  /** The current iteration: 1 until a follow-up is given (`POST …/instructions`). */
+  iteration: z.number().int().positive(),
+  /** Every iteration so far, oldest first; the last is the current one. */
+  iterations: z.array(TaskIteration).max(ITERATIONS_MAX),
   repo: z.object({ url: z.string(), ref: z.string().nullable() }),
   prompt: z.string(),
   cli: CliName,

@@ -3,7 +3,8 @@
  * attempts, dead letters, and the owner's signing secret.
  *
  * The payload follows the Standard Webhooks shape `{type, timestamp, data}`; `data.task` is the
- * same `Task` view `GET /api/v1/tasks/:id` answers (it never holds secrets). Headers and
+ * same `Task` view `GET /api/v1/tasks/:id` answers (it never holds secrets), as of the change,
+ * so `data.task.iteration` names the iteration (each follow-up's end is its own delivery). Headers and
  * signatures are in `webhook-signature.ts`.
  * @module
  */
@@ -55,6 +56,8 @@ export const Delivery = z.object({
   id: z.string(),
   task_id: z.string(),
   event_type: WebhookEventType,
+  /** The task's iteration whose status change this delivery reports (see `Task.iteration`). */
+  iteration: z.number().int().positive(),
   url: z.string(),
   status: DeliveryStatus,
   created_at: z.string(),

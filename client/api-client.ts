@@ -7,7 +7,7 @@
  */
 import { ErrorBody } from "../api/errors.js";
 import { EventsPage } from "../api/stream-events.js";
-import { Task, type CreateTaskInput } from "../api/task.js";
+import { Task, type CreateTaskInput, type FollowUpRequest } from "../api/task.js";
 
 export class CodeForgeError extends Error {
   constructor(
@@ -52,6 +52,13 @@ export class ApiClient {
 
   getTask(id: string): Promise<Task> {
     return this.request("GET", `/api/v1/tasks/${encodeURIComponent(id)}`, {}, Task);
+  }
+
+  /** Gives an ended task a follow-up: its next iteration, queued (202). */
+  followUp(id: string, input: FollowUpRequest, options: { idempotencyKey?: string } = {}): Promise<Task> {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
+    return this.request("POST", `/api/v1/tasks/${encodeURIComponent(id)}/instructions`, { body: JSON.stringify(input), headers }, Task);
   }
 
   cancelTask(id: string): Promise<Task> {

@@ -15,7 +15,10 @@ export interface FollowOptions {
   signal?: AbortSignal;
 }
 
-/** Yields the task's events from `since` on; returns when the task has ended. */
+/**
+ * Yields the task's events from `since` on; returns when the task has ended — in its current
+ * iteration: an earlier iteration's end is followed by its follow-up's events.
+ */
 export async function* followTask(client: ApiClient, taskId: string, options: FollowOptions = {}): AsyncGenerator<StreamEvent> {
   let since = options.since ?? 0;
   let failures = 0;
@@ -31,7 +34,7 @@ export async function* followTask(client: ApiClient, taskId: string, options: Fo
       // The final status is the log's last event. Stop here rather than wait for the socket to
       // close: some proxies (wrangler dev's among them) hold the TCP connection open for seconds
       // after the close frame.
-      if (event.type === "status" && isTerminal(event.status as TaskStatus)) {
+      if (event.type === "status" && isTerminal(event.status as TaskStatus) && (await isLastIteration(client, taskId, event.iteration))) {
         ended = true;
         break;
       }
@@ -41,6 +44,11 @@ export async function* followTask(client: ApiClient, taskId: string, options: Fo
     if (failures > maxReconnects) throw new Error(`lost the stream of ${taskId} after ${maxReconnects} reconnects`);
     await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** failures)));
   }
+}
+
+/** Whether `iteration` is the task's newest one (a later follow-up would have a larger number). */
+async function isLastIteration(client: ApiClient, taskId: string, iteration: number): Promise<boolean> {
+  return (await client.getTask(taskId)).iteration <= iteration;
 }
 
 /** One WebSocket connection's worth of events. */

@@ -25,6 +25,8 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
     }
     case "log":
       return dim(`  [${event.source}] ${event.message}`);
+    case "iteration":
+      return bold(`● iteration ${event.iteration}: ${truncate(event.prompt.split("\n")[0] ?? "", 120)}`);
     case "agent":
       switch (event.kind) {
         case "init":

@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { ApiClient, CodeForgeError } from "../api-client.js";
 import { resolveConfig } from "./cli-config.js";
+import { followup } from "./commands/followup.js";
 import { submit } from "./commands/submit.js";
 import { cancel, logs, status } from "./commands/task-commands.js";
 import { watch } from "./commands/watch.js";
@@ -24,6 +25,9 @@ Usage:
                    [--push [--branch <name>]] [--follow] [--json]
                    --push commits the change to a branch (default codeforge/<task-id>);
                    remote repositories need an access_token, which only the API takes
+  codeforge followup <task-id> (--prompt <text> | --prompt-file <file|->) [--model <m>]
+                   [--timeout <s>] [--idempotency-key <k>] [--follow] [--json]
+                                               the next iteration of an ended task, on its changes
   codeforge watch <task-id> [--since <seq>]     live output until the task ends
   codeforge logs <task-id> [--since <seq>] [--json]
   codeforge status <task-id> [--json]
@@ -112,6 +116,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
           },
           output,
         );
+      case "followup":
+        return await followup(client, { taskId: needId(), prompt: values.prompt, promptFile: values["prompt-file"], model: values.model, timeout: values.timeout, idempotencyKey: values["idempotency-key"], follow: values.follow, json: values.json }, output);
       case "watch":
         return await watch(client, { taskId: needId(), since }, output);
       case "logs":

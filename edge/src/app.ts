@@ -45,6 +45,8 @@ export function createApp() {
   app.use("/api/v1/*", apiKeyAuth());
   app.use("/api/v1/*", requestsLimit());
   app.post("/api/v1/tasks", tasksLimit());
+  // A follow-up starts a run like a new task does, so it counts against the same limit.
+  app.post("/api/v1/tasks/:id/instructions", tasksLimit());
   app.get("/api/v1/tasks/:id/stream", streamsLimit());
 
   app.route("/", healthRoutes);

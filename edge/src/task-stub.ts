@@ -15,6 +15,6 @@ export function taskStub(env: Env, id: string) {
 
 /** The value of an outcome, or the contract error it carries thrown as an `ApiError`. */
 export function unwrap<T>(outcome: Outcome<T>): T {
-  if (!outcome.ok) throw new ApiError(outcome.code, outcome.message);
+  if (!outcome.ok) throw new ApiError(outcome.code, outcome.message, outcome.field);
   return outcome.value;
 }

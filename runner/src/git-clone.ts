@@ -40,6 +40,12 @@ export interface CloneOptions extends GitPolicy {
   credentialsDir?: string;
   /** Resolves the repository host (default: the system resolver). */
   lookup?: HostLookup;
+  /**
+   * A further full commit id to fetch (one commit, not checked out), so later diffs can be
+   * taken against it: a follow-up that starts from a pushed branch diffs against the commit
+   * the task started from.
+   */
+  alsoFetch?: string;
   signal?: AbortSignal;
 }
 
@@ -58,6 +64,7 @@ export async function cloneRepository(options: CloneOptions): Promise<{ baseSha:
     const refProblem = checkRef(options.ref);
     if (refProblem) throw new CloneError(`ref refused: ${refProblem}`);
   }
+  if (options.alsoFetch !== undefined && !isCommitSha(options.alsoFetch)) throw new CloneError("alsoFetch must be a full commit id");
   const host = await checkRepoHost(options.url, { lookup: options.lookup });
   if (!host.ok) throw new CloneError(`repository refused: ${host.reason}`);
   if (options.signal?.aborted) throw new CloneError("clone aborted");
@@ -98,6 +105,9 @@ export async function cloneRepository(options: CloneOptions): Promise<{ baseSha:
         ...CLONE_REPO_CONFIG.flatMap((setting) => ["--config", setting]),
         ...branch, "--", options.url, options.dir,
       ]);
+    }
+    if (options.alsoFetch !== undefined) {
+      await git(options.dir).raw(["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--", options.url, options.alsoFetch]);
     }
     const baseSha = (await git(options.dir).raw(["rev-parse", "--verify", "HEAD^{commit}"])).trim();
     return { baseSha };

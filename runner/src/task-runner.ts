@@ -1,7 +1,8 @@
 /**
  * Runs one leased attempt of a task from start to finish: the job runner.
  *
- * workspace → clone → start the CLI → heartbeat `running` → stream its output → wait for it
+ * workspace → clone (or, for a follow-up, check out where the last iteration left off; see
+ * `iteration-checkout.ts`) → start the CLI → heartbeat `running` → stream its output → wait for it
  * to exit, time out (`timeout_seconds` from the lease) or be cancelled (heartbeat or event
  * ack) → describe the changes → commit and push them when the task asks (`git-push.ts`) →
  * flush the output → report the outcome → remove the workspace.
@@ -32,13 +33,14 @@ import type { OutputParser } from "./cli/cli-adapter.js";
 import type { CliRegistry } from "./cli/registry.js";
 import type { EdgeClient } from "./edge-client.js";
 import { classifyEdgeError, describeEdgeError, isLeaseStale } from "./edge-error.js";
-import { CloneError, cloneRepository } from "./git-clone.js";
+import { CloneError } from "./git-clone.js";
 import { gitEnv, type GitPolicy } from "./git-hardening.js";
 import { commitMessage } from "./commit-message.js";
 import { commitAndPush, PushError, type CommitIdentity } from "./git-push.js";
 import { summarizeChanges, type ChangeSummary } from "./git-result.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { startIdleTimer, type IdleTimer } from "./idle-timer.js";
+import { checkoutIteration } from "./iteration-checkout.js";
 import { createOutputBatcher, type OutputBatcher, type OutputStream } from "./output-batcher.js";
 import type { ProcessRunner, RunningProcess } from "./process-runner.js";
 import type { HostLookup } from "./repo-host-check.js";
@@ -105,7 +107,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
 
   async function run(lease: Lease, shutdown: AbortSignal): Promise<void> {
     const taskId = lease.task_id;
-    const log = logger.child({ task_id: taskId, attempt: lease.attempt });
+    const log = logger.child({ task_id: taskId, iteration: lease.task.iteration, attempt: lease.attempt });
     const stopping = new AbortController();
     let stopReason: StopReason | null = null;
     const stop = (reason: StopReason) => {
@@ -183,10 +185,12 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       const { url, ref } = lease.task.repo;
       const git = gitEnv({ path: options.pathEnv, homeDir: workspace.homeDir });
 
-      batcher.log("info", `Cloning ${url} (${ref ?? "default branch"})`);
+      batcher.log("info", `Cloning ${url} (${ref ?? "default branch"})${lease.task.iteration > 1 ? ` for iteration ${lease.task.iteration}` : ""}`);
       let baseSha: string;
+      let headSha: string;
       try {
-        ({ baseSha } = await cloneRepository({
+        let description: string;
+        ({ baseSha, headSha, description } = await checkoutIteration(lease.task.base, {
           url,
           ref,
           dir: workspace.repoDir,
@@ -198,6 +202,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           ...options.gitPolicy,
           signal: stopping.signal,
         }));
+        batcher.log("info", description);
       } catch (err) {
         if (stopReason) return await report(stoppedReport(stopReason, null));
         const message = masker.mask(err instanceof CloneError ? err.message : `clone failed: ${String(err)}`);
@@ -269,6 +274,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         cost_usd: parser?.costUsd ?? null,
         usage: parser?.usage ?? null,
         push: null,
+        base_commit_sha: baseSha,
       };
       if (reasonAtExit) return await report(stoppedReport(reasonAtExit, result), reasonAtExit);
       if (exit.exitCode !== 0) {
@@ -284,7 +290,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         try {
           result.push = await commitAndPush({
             repoDir: workspace.repoDir,
-            baseSha,
+            // On top of what was checked out: a follow-up's commit follows the branch's last one.
+            baseSha: headSha,
             url,
             branch,
             message: masker.mask(commitMessage({ prompt: lease.task.prompt, taskId, cli: lease.task.cli, model: lease.task.model })),

@@ -1,6 +1,6 @@
 /**
  * Property-based: a sweep of bad input over every public route — tasks, keys, audit, events
- * and stream queries, cancel — generated with fast-check: missing and unknown fields, wrong
+ * and stream queries, cancel, follow-ups — generated with fast-check: missing and unknown fields, wrong
  * types, malformed JSON, wrong content types, oversized bodies, awkward unicode (lone
  * surrogates, RTL overrides, NUL, combining marks) and header values with CR/LF.
  *
@@ -142,6 +142,21 @@ describe("bad-input sweep", () => {
     );
   });
 
+  it("POST /api/v1/tasks/:id/instructions: broken bodies are 4xx, awkward unicode never a 5xx", async () => {
+    const valid = { prompt: "Go on", model: "m-1", timeout_seconds: 60, env: { K: "v" } };
+    await fc.assert(
+      fc.asyncProperty(brokenBodies(valid, ["prompt"]), async (body) => check({ method: "POST", path: `/api/v1/tasks/${taskId}/instructions`, headers: JSON_TYPE, body }, true)),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(awkwardString, fc.constantFrom("prompt", "model"), async (text, field) => {
+        const body = JSON.stringify({ prompt: "Go on", [field]: text });
+        await check({ method: "POST", path: `/api/v1/tasks/${taskId}/instructions`, headers: JSON_TYPE, body }, false);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it("POST /api/v1/tasks: awkward unicode in every string field is a 2xx or a 4xx, never a 5xx", async () => {
     const fields = fc.record({ prompt: awkwardString, model: awkwardString, ref: awkwardString, url: awkwardString, metaKey: awkwardString, metaValue: awkwardString, label: awkwardString });
     await fc.assert(
@@ -171,7 +186,7 @@ describe("bad-input sweep", () => {
   });
 
   it("oversized bodies are 413 on every POST route", async () => {
-    const paths = ["/api/v1/tasks", "/api/v1/keys", `/api/v1/keys/key_0000000000000000/rotate`, `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/cancel`];
+    const paths = ["/api/v1/tasks", "/api/v1/keys", `/api/v1/keys/key_0000000000000000/rotate`, `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/cancel`, `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/instructions`];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths), fc.integer({ min: 1, max: 4_096 }), async (path, over) => {
         const body = `{"prompt":"${"x".repeat(API_BODY_MAX_BYTES + over)}"}`;
@@ -231,6 +246,7 @@ describe("bad-input sweep", () => {
       { method: "GET", path: (x: string) => `/api/v1/tasks/${x}` },
       { method: "GET", path: (x: string) => `/api/v1/tasks/${x}/events` },
       { method: "POST", path: (x: string) => `/api/v1/tasks/${x}/cancel` },
+      { method: "POST", path: (x: string) => `/api/v1/tasks/${x}/instructions` },
       { method: "GET", path: (x: string) => `/api/v1/keys/${x}` },
       { method: "POST", path: (x: string) => `/api/v1/keys/${x}/revoke` },
       { method: "POST", path: (x: string) => `/api/v1/keys/${x}/rotate` },

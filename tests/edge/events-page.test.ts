@@ -47,8 +47,8 @@ describe("events page", () => {
 
     const page = await eventsPage(task.id, { since: 2, limit: 2 });
     expect(page.events).toEqual([
-      { seq: 3, ts: expect.any(String), attempt: 1, type: "status", status: "running", runner_id: "runner-x", error: null },
-      { seq: 4, ts: expect.any(String), attempt: 1, type: "output", stream: "stdout", text: "line 1\n", offset: 0 },
+      { seq: 3, ts: expect.any(String), iteration: 1, attempt: 1, type: "status", status: "running", runner_id: "runner-x", error: null },
+      { seq: 4, ts: expect.any(String), iteration: 1, attempt: 1, type: "output", stream: "stdout", text: "line 1\n", offset: 0 },
     ]);
     expect(Number.isNaN(Date.parse(page.events[0]!.ts))).toBe(false);
     expect(page).toMatchObject({ next_since: 4, has_more: true });

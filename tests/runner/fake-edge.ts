@@ -253,6 +253,8 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
           model: null,
           timeout_seconds: 60,
           ...partial,
+          iteration: partial.iteration ?? 1,
+          base: partial.base ?? null,
           stall_timeout_seconds: partial.stall_timeout_seconds ?? null,
           access_token: partial.access_token ?? null,
           env: partial.env ?? {},

@@ -17,6 +17,8 @@ function lease(n: number): Lease {
     heartbeat_interval_ms: 1_000,
     task: {
       repo: { url: "https://example.com/r.git", ref: null },
+      iteration: 1,
+      base: null,
       prompt: "p",
       cli: "demo",
       model: null,

@@ -112,6 +112,32 @@ describe("tasks that push", () => {
     expect(everything(second)).not.toContain(TOKEN);
   });
 
+  it("push a follow-up's commit on top of the branch the previous iteration pushed", async () => {
+    const first = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "Iteration one", access_token: TOKEN, push: { branch: "codeforge/iterations" } });
+    const firstSha = (await done(first)).result!.push!.commit_sha;
+
+    const second = edge.enqueue({
+      repo: { url: fixture.url, ref: "main" },
+      cli: "script",
+      prompt: "Iteration two",
+      access_token: TOKEN,
+      push: { branch: "codeforge/iterations" },
+      iteration: 2,
+      base: { kind: "branch", branch: "codeforge/iterations", commit_sha: firstSha, original_commit_sha: fixture.mainSha },
+    });
+    const completion = await done(second);
+    expect(completion.error).toBeNull();
+    const pushed = completion.result!.push!;
+    // A fast-forward: the new commit's parent is the first iteration's, and the branch moved to it.
+    expect(git(bare(), "log", "-1", "--format=%P", pushed.commit_sha)).toBe(firstSha);
+    expect(remoteSha("codeforge/iterations")).toBe(pushed.commit_sha);
+    expect(git(bare(), "show", `${pushed.commit_sha}:CHANGE.md`)).toBe("Iteration two");
+    // The patch stays measured against the task's starting commit.
+    expect(completion.result!.base_commit_sha).toBe(fixture.mainSha);
+    expect(completion.result!.patch).toContain("+Iteration two");
+    expect(completion.result!.patch).not.toContain("Iteration one");
+  });
+
   it("push nothing and succeed when the CLI changed nothing", async () => {
     const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "[nochange]", push: { branch: "nothing-here" } });
     const completion = await done(task);

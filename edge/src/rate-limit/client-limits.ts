@@ -2,7 +2,8 @@
  * The client limits CodeForge applies, as middleware the app mounts:
  *
  * - `requests`: every /api/v1 request, per API key (`RATE_LIMIT_REQUESTS_PER_MINUTE`);
- * - `tasks`: `POST /api/v1/tasks`, per API key (`RATE_LIMIT_TASKS_PER_MINUTE`);
+ * - `tasks`: `POST /api/v1/tasks` and follow-ups (`POST /api/v1/tasks/:id/instructions`), per
+ *   API key (`RATE_LIMIT_TASKS_PER_MINUTE`);
  * - `streams`: new stream connections, per client IP (`RATE_LIMIT_STREAMS_PER_MINUTE`).
  *
  * A key's own limits (`principal.limits`, set by the key store) win over the configured ones.

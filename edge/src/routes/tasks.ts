@@ -1,5 +1,5 @@
 /**
- * The public task API: create, read, page events, stream, cancel.
+ * The public task API: create, read, page events, stream, cancel, follow up.
  * Each handler validates, calls one task-object method, and answers typed JSON.
  * @module
  */
@@ -8,7 +8,7 @@ import { idempotentTaskId, newTaskId } from "../../../api/ids.js";
 import { checkCallbackUrl } from "../../../api/callback-url.js";
 import { checkRepoUrl } from "../../../api/repo-url.js";
 import { sha256Hex } from "../../../api/signing.js";
-import { CreateTaskRequest, EventsQuery, StreamQuery } from "../../../api/task.js";
+import { CreateTaskRequest, EventsQuery, FollowUpRequest, StreamQuery } from "../../../api/task.js";
 import { formatTraceparent, newTraceparent, parseTraceparent } from "../../../api/trace-context.js";
 import { ApiError } from "../api-error.js";
 import { canonicalJson } from "../canonical-json.js";
@@ -19,7 +19,7 @@ import { requireScope } from "../middleware/require-scope.js";
 import { readJson, validate } from "../read-json.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { secretBox } from "../task/secret-box.js";
-import { splitSecrets } from "../task/task-secrets.js";
+import { splitSecrets, type TaskSecrets } from "../task/task-secrets.js";
 import { VIEWER_HEADER, type Viewer } from "../task/task-object.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
@@ -32,6 +32,31 @@ const STREAM_FULL_RETRY_AFTER_SECONDS = 5;
 
 const viewerOf = (p: Principal): Viewer => ({ owner: p.owner, admin: p.admin });
 
+/** The request's Idempotency-Key, checked; undefined when none was sent. */
+function idempotencyKeyOf(header: string | undefined): string | undefined {
+  if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) {
+    throw new ApiError("bad_request", "Idempotency-Key must be 1-255 printable ASCII characters", "Idempotency-Key");
+  }
+  return header;
+}
+
+/**
+ * A fingerprint of a request for its Idempotency-Key: keyed (HMAC) when it carries secrets, so
+ * the stored hash gives no token away; a different token makes a different request.
+ */
+async function requestFingerprint(request: unknown, secrets: TaskSecrets | null, taskSecretsKey: string | null): Promise<string> {
+  const canonical = canonicalJson(request);
+  return secrets ? `hmac:${await (await secretBox(taskSecretsKey!)).fingerprint(canonical)}` : await sha256Hex(canonical);
+}
+
+/** Refuses secrets this edge cannot seal (it has no TASK_SECRETS_KEY). */
+function requireSealable(secrets: TaskSecrets | null, taskSecretsKey: string | null): void {
+  if (secrets && taskSecretsKey === null) {
+    const field = secrets.access_token !== null ? "access_token" : "env";
+    throw new ApiError("validation_failed", `this edge cannot accept ${field}: its operator has not set TASK_SECRETS_KEY`, field);
+  }
+}
+
 
 export const taskRoutes = new Hono<TaskEnv>()
   .post("/", audited("task.create"), requireScope("tasks:write"), async (c) => {
@@ -39,10 +64,7 @@ export const taskRoutes = new Hono<TaskEnv>()
     const { spec, secrets } = splitSecrets(request);
     const { taskSecretsKey } = edgeConfig(c.env);
     // Secrets are only ever stored sealed: without a key to seal them, refuse them.
-    if (secrets && taskSecretsKey === null) {
-      const field = secrets.access_token !== null ? "access_token" : "env";
-      throw new ApiError("validation_failed", `this edge cannot accept ${field}: its operator has not set TASK_SECRETS_KEY`, field);
-    }
+    requireSealable(secrets, taskSecretsKey);
     const repo = checkRepoUrl(spec.repo.url, { allowFile: edgeConfig(c.env).localMode, allowSsh: true });
     if (!repo.ok) throw new ApiError("validation_failed", repo.reason, "repo.url");
     // A push needs write access: a token, or a local repository that needs none.
@@ -56,18 +78,12 @@ export const taskRoutes = new Hono<TaskEnv>()
     }
 
     const principal = c.get("principal");
-    const idempotencyKey = c.req.header("idempotency-key");
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new ApiError("bad_request", "Idempotency-Key must be 1-255 printable ASCII characters", "Idempotency-Key");
-    }
+    const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
     const id = idempotencyKey ? await idempotentTaskId(principal.owner, idempotencyKey) : newTaskId();
-    // With secrets, the fingerprint is keyed (HMAC), so the stored hash gives no token away;
-    // a different token makes a different request.
     // `push: false` (the default) is left out, so a retry keeps the fingerprint it had before
     // tasks could push.
     const { push: _push, ...withoutPush } = request;
-    const canonical = canonicalJson(request.push ? request : withoutPush);
-    const requestHash = !idempotencyKey ? "" : secrets ? `hmac:${await (await secretBox(taskSecretsKey!)).fingerprint(canonical)}` : await sha256Hex(canonical);
+    const requestHash = idempotencyKey ? await requestFingerprint(request.push ? request : withoutPush, secrets, taskSecretsKey) : "";
 
     const stub = taskStub(c.env, id);
     const maxQueued = principal.limits?.max_queued_tasks;
@@ -121,9 +137,35 @@ export const taskRoutes = new Hono<TaskEnv>()
     const task = unwrap(await taskStub(c.env, c.req.param("id")).cancel(viewerOf(c.get("principal"))));
     return c.json(task, task.status === "canceled" ? 200 : 202);
   })
+  .post("/:id/instructions", audited("task.follow_up", (c) => c.req.param("id")), requireScope("tasks:write"), async (c) => {
+    const stub = taskStub(c.env, c.req.param("id"));
+    const request = await readJson(c, FollowUpRequest);
+    const { access_token, env, ...rest } = request;
+    const hasEnv = env !== undefined && Object.keys(env).length > 0;
+    const secrets: TaskSecrets | null = access_token === undefined && !hasEnv ? null : { access_token: access_token ?? null, env: env ?? {} };
+    const { taskSecretsKey } = edgeConfig(c.env);
+    requireSealable(secrets, taskSecretsKey);
+    const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
+    const requestHash = idempotencyKey ? await requestFingerprint(request, secrets, taskSecretsKey) : null;
+    const { created, task } = unwrap(
+      await stub.followUp(viewerOf(c.get("principal")), {
+        prompt: rest.prompt,
+        model: rest.model,
+        timeoutSeconds: rest.timeout_seconds,
+        stallTimeoutSeconds: rest.stall_timeout_seconds,
+        secrets,
+        idempotencyKey: idempotencyKey ?? null,
+        requestHash,
+        maxQueued: c.get("principal").limits?.max_queued_tasks,
+      }),
+    );
+    if (!created) c.header("Idempotent-Replayed", "true");
+    return c.json(task, created ? 202 : 200);
+  })
   // A known path with the wrong method: say which methods it has (405), not "no route" (404).
   .all("/", methodNotAllowed("POST"))
   .all("/:id", methodNotAllowed("GET"))
   .all("/:id/events", methodNotAllowed("GET"))
   .all("/:id/stream", methodNotAllowed("GET"))
-  .all("/:id/cancel", methodNotAllowed("POST"));
+  .all("/:id/cancel", methodNotAllowed("POST"))
+  .all("/:id/instructions", methodNotAllowed("POST"));

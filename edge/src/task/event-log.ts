@@ -2,8 +2,9 @@
  * The task's ordered event log: append, page, replay.
  *
  * Events are stored as their JSON body; a stored event goes out as one JSON text built
- * around that body (`{"seq":…,"ts":…,"attempt":…,` + body), so appending, broadcasting and
- * replaying never parse and re-serialize output.
+ * around that body (`{"seq":…,"ts":…,"iteration":…,"attempt":…,` + body), so appending,
+ * broadcasting and replaying never parse and re-serialize output. Iterations follow one
+ * another in the one sequence: a follow-up's events come after every event of the one before.
  * @module
  */
 import type { EventBody } from "../../../api/stream-events.js";
@@ -12,22 +13,32 @@ import type { Sql } from "../sql/migrations.js";
 interface EventRow extends Record<string, SqlStorageValue> {
   seq: number;
   ts: number;
+  iteration: number;
   attempt: number;
   body: string;
 }
 
 /** Appends one event and returns it as wire JSON. */
-export function appendEvent(sql: Sql, event: { ts: number; attempt: number; body: EventBody | string }): { seq: number; frame: string } {
+export function appendEvent(
+  sql: Sql,
+  event: { ts: number; iteration: number; attempt: number; body: EventBody | string },
+): { seq: number; frame: string } {
   const body = typeof event.body === "string" ? event.body : JSON.stringify(event.body);
   const { seq } = sql
-    .exec<{ seq: number }>("INSERT INTO events (ts, attempt, body) VALUES (?, ?, ?) RETURNING seq", event.ts, event.attempt, body)
+    .exec<{ seq: number }>(
+      "INSERT INTO events (ts, iteration, attempt, body) VALUES (?, ?, ?, ?) RETURNING seq",
+      event.ts,
+      event.iteration,
+      event.attempt,
+      body,
+    )
     .one();
-  return { seq, frame: frame({ seq, ts: event.ts, attempt: event.attempt, body }) };
+  return { seq, frame: frame({ seq, ts: event.ts, iteration: event.iteration, attempt: event.attempt, body }) };
 }
 
 /** Events after `since`, oldest first, as wire JSON texts. */
 export function* eventsSince(sql: Sql, since: number, limit = Number.MAX_SAFE_INTEGER): Generator<string> {
-  const cursor = sql.exec<EventRow>("SELECT seq, ts, attempt, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", since, limit);
+  const cursor = sql.exec<EventRow>("SELECT seq, ts, iteration, attempt, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", since, limit);
   for (const row of cursor) yield frame(row);
 }
 
@@ -36,6 +47,6 @@ export function lastSeq(sql: Sql): number {
   return sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one().seq ?? 0;
 }
 
-function frame(row: { seq: number; ts: number; attempt: number; body: string }): string {
-  return `{"seq":${row.seq},"ts":"${new Date(row.ts).toISOString()}","attempt":${row.attempt},${row.body.slice(1)}`;
+function frame(row: { seq: number; ts: number; iteration: number; attempt: number; body: string }): string {
+  return `{"seq":${row.seq},"ts":"${new Date(row.ts).toISOString()}","iteration":${row.iteration},"attempt":${row.attempt},${row.body.slice(1)}`;
 }

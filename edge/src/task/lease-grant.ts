@@ -22,6 +22,8 @@ export function leaseFor(
     heartbeat_interval_ms: granted.heartbeatIntervalMs,
     task: {
       repo: { url: spec.repo.url, ref: spec.repo.ref ?? null },
+      iteration: granted.state.iteration,
+      base: task.base,
       prompt: spec.prompt,
       cli: spec.cli,
       model: spec.model ?? null,

@@ -2,6 +2,7 @@
  * The task state machine, as pure functions: (state, command, now) → decision.
  *
  *   queued → leased → running → succeeded | failed | timed_out | canceled
+ *                                      └── follow-up ──▶ queued (iteration n+1)
  *
  * Nothing here touches storage, sockets or the clock; the task object feeds in `now`, applies
  * the new state, writes the status changes to the log and carries out the effects. Every
@@ -28,6 +29,8 @@ export const TIMEOUT_GRACE_MS = 30_000;
 
 export interface LifecycleState {
   status: TaskStatus;
+  /** 1, then one more per follow-up; everything below describes the current iteration. */
+  iteration: number;
   attempt: number;
   /** The last attempt number allowed: `max_attempts`, moved one further by every release. */
   maxAttempts: number;
@@ -85,6 +88,7 @@ export function initialState(input: { maxAttempts: number; timeoutMs: number; no
   return {
     state: {
       status: "queued",
+      iteration: 1,
       attempt: 0,
       maxAttempts: input.maxAttempts,
       timeoutMs: input.timeoutMs,
@@ -232,6 +236,25 @@ export function cancel(s: LifecycleState, cmd: { now: number }): Decision {
   }
   if (s.cancelRequestedAt !== null) return { ok: true, state: s, changes: [], effects: [] };
   return { ok: true, state: { ...s, cancelRequestedAt: cmd.now }, changes: [], effects: [] };
+}
+
+/**
+ * A client gives an ended task a follow-up: iteration n+1 starts queued, with its own attempts
+ * (`max_attempts` again), timeout, lease and log of status changes. Only an ended task takes
+ * one: a task still queued or running is refused (cancel it first, or wait).
+ */
+export function followUp(s: LifecycleState, cmd: { maxAttempts: number; timeoutMs: number; iterationsMax: number; now: number }): Decision {
+  if (!isTerminal(s.status)) {
+    return refuse("invalid_state", `task is ${s.status}: a follow-up can be given once it has ended (wait for it, or cancel it first)`);
+  }
+  if (s.iteration >= cmd.iterationsMax) {
+    return refuse("invalid_state", `task has had ${s.iteration} iterations, the most one task may have; submit a new task`);
+  }
+  const state: LifecycleState = {
+    ...initialState({ maxAttempts: cmd.maxAttempts, timeoutMs: cmd.timeoutMs, now: cmd.now }).state,
+    iteration: s.iteration + 1,
+  };
+  return { ok: true, state, changes: [{ status: "queued", runnerId: null, error: null }], effects: ["enqueue"] };
 }
 
 /** The dispatcher handed the task to a waiting runner: re-offer it soon unless it is leased. */

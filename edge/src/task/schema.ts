@@ -101,4 +101,37 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 5,
+    name: "iterations",
+    // A follow-up starts iteration n+1 of an ended task. The task row always describes the
+    // current iteration (its lifecycle columns restart); `iterations` keeps one row per
+    // iteration: what it was asked, where its events start, and — once a later iteration
+    // begins — how it ended. `base` is where the current iteration starts (a pushed branch or
+    // the previous patch; see iteration-base.ts). Events and deliveries name their iteration.
+    statements: [
+      "ALTER TABLE task ADD COLUMN iteration INTEGER NOT NULL DEFAULT 1",
+      "ALTER TABLE task ADD COLUMN base TEXT",
+      "ALTER TABLE events ADD COLUMN iteration INTEGER NOT NULL DEFAULT 1",
+      "ALTER TABLE deliveries ADD COLUMN iteration INTEGER NOT NULL DEFAULT 1",
+      `CREATE TABLE iterations (
+        n INTEGER PRIMARY KEY,
+        prompt TEXT NOT NULL,
+        model TEXT,
+        created_at INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        idempotency_key TEXT UNIQUE,
+        request_hash TEXT,
+        status TEXT,
+        attempt INTEGER,
+        result TEXT,
+        error TEXT,
+        started_at INTEGER,
+        finished_at INTEGER
+      )`,
+      // A task made before this migration is in its first iteration.
+      `INSERT INTO iterations (n, prompt, model, created_at, first_seq)
+        SELECT 1, json_extract(spec, '$.prompt'), json_extract(spec, '$.model'), created_at, 1 FROM task`,
+    ],
+  },
 ];

@@ -12,22 +12,25 @@
 import { DurableObject } from "cloudflare:workers";
 import type { ErrorCode } from "../../../api/errors.js";
 import { newLeaseId } from "../../../api/ids.js";
-import type { Completion, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Lease, Release, ReleaseAck } from "../../../api/runner-protocol.js";
+import type { Completion, IterationBase, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Lease, Release, ReleaseAck } from "../../../api/runner-protocol.js";
 import { sha256Hex } from "../../../api/signing.js";
 import type { StatusEvent } from "../../../api/stream-events.js";
+import { ITERATIONS_MAX } from "../../../api/limits.js";
 import type { Task } from "../../../api/task.js";
 import type { Delivery, DeliveryList } from "../../../api/webhooks.js";
 import { isTerminal } from "../../../api/task.js";
 import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
 import { migrate, tableExists, type Sql } from "../sql/migrations.js";
 import { appendEvent, eventsSince, lastSeq } from "./event-log.js";
+import { nextIterationBase } from "./iteration-base.js";
+import { closeIteration, insertIteration, iterationByIdempotencyKey, latestResult, listIterations } from "./iteration-store.js";
 import { leaseFor } from "./lease-grant.js";
 import * as lifecycle from "./lifecycle.js";
 import { admitEvents } from "./output-cap.js";
 import { TASK_MIGRATIONS } from "./schema.js";
 import { secretBox } from "./secret-box.js";
-import { openSecrets, sealSecrets, summarize, type PublicTaskSpec, type TaskSecrets } from "./task-secrets.js";
-import { eraseSecrets, insertTask, loadTask, saveOutputUsage, saveResult, saveState, type TaskRecord } from "./task-store.js";
+import { followUpSecretsProblem, openSecrets, sealSecrets, summarize, type PublicTaskSpec, type TaskSecrets } from "./task-secrets.js";
+import { eraseSecrets, insertTask, loadTask, saveOutputUsage, saveResult, saveState, startIteration, type TaskRecord } from "./task-store.js";
 import { toTaskView } from "./task-view.js";
 import { acceptWatcher, broadcast, closeWatchers, watcherCount } from "./watchers.js";
 import { deadLetterSink } from "../webhooks/dead-letters.js";
@@ -37,8 +40,23 @@ import { queueWebhooks } from "../webhooks/webhook-outbox.js";
 import { webhookSecretsFor } from "../webhooks/webhook-secrets.js";
 import { sendWebhook } from "../webhooks/webhook-sender.js";
 
-/** Result of an RPC call: typed values or a contract error code, never a thrown error. */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
+/** Result of an RPC call: typed values or a contract error code (and the field at fault), never a thrown error. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; field?: string };
+
+/** A follow-up as the Worker hands it over: the request without its secrets, and them apart. */
+export interface FollowUpInput {
+  prompt: string;
+  model?: string;
+  timeoutSeconds?: number;
+  stallTimeoutSeconds?: number;
+  /** Write-only secrets for this iteration, sealed here before anything is stored. */
+  secrets: TaskSecrets | null;
+  idempotencyKey: string | null;
+  /** Fingerprint of the request, to tell a retry from another follow-up under the same key. */
+  requestHash: string | null;
+  /** The calling key's `max_queued_tasks`, if it has one: the new iteration queues like a new task. */
+  maxQueued?: number;
+}
 
 /** Who is asking; a task is visible to its owner and to admins only. */
 export interface Viewer {
@@ -112,6 +130,7 @@ export class TaskObject extends DurableObject<Env> {
     const start = lifecycle.initialState({ maxAttempts: input.spec.max_attempts, timeoutMs: input.spec.timeout_seconds * 1000, now });
     const { secrets: _plain, traceparent, ...row } = input;
     insertTask(this.sql, { ...row, state: start.state, now, sealedSecrets, secretSummary: summarize(input.secrets) });
+    insertIteration(this.sql, { n: 1, prompt: input.spec.prompt, model: input.spec.model ?? null, createdAt: now, firstSeq: lastSeq(this.sql) + 1 });
     if (traceparent) saveTraceparent(this.sql, traceparent);
     this.record(start.state, start.changes, now);
     await this.carryOut(start.effects, loadTask(this.sql)!);
@@ -144,11 +163,91 @@ export class TaskObject extends DurableObject<Env> {
     const decision = lifecycle.cancel(task.state, { now });
     if (!decision.ok) return decision;
     if (decision.state.cancelRequestedAt !== null && task.state.cancelRequestedAt === null && !isTerminal(decision.state.status)) {
-      this.appendAndBroadcast(task.state.attempt, { type: "log", source: "edge", level: "info", message: "cancel requested; waiting for the runner to stop the CLI" }, now);
+      this.appendAndBroadcast(task.state, { type: "log", source: "edge", level: "info", message: "cancel requested; waiting for the runner to stop the CLI" }, now);
     }
     this.record(decision.state, decision.changes, now);
     await this.carryOut(decision.effects, task);
     return { ok: true, value: await this.present(loadTask(this.sql)!) };
+  }
+
+  /**
+   * A follow-up: iteration n+1 of an ended task, queued for any free runner, starting from
+   * what the last iteration left (see iteration-base.ts). The ended iteration's outcome moves
+   * to its `iterations` row; the task row starts over for the new one.
+   */
+  async followUp(viewer: Viewer, input: FollowUpInput): Promise<Outcome<{ created: boolean; task: Task }>> {
+    const before = this.visible(viewer);
+    if (!before) return notFound;
+    const earlier = this.earlierFollowUp(input);
+    if (earlier) return earlier === "replay" ? { ok: true, value: { created: false, task: await this.present(before) } } : earlier;
+    const firstCheck = this.decideFollowUp(before, input, Date.now());
+    if (!firstCheck.ok) return firstCheck;
+    if (input.maxQueued !== undefined && !(await this.dispatcher(before).admit({ taskId: before.id, keyId: before.owner, maxQueued: input.maxQueued }))) {
+      return { ok: false, code: "rate_limited", message: `this API key already has ${input.maxQueued} tasks queued in pool '${before.spec.pool}' (its max_queued_tasks); wait for some to start` };
+    }
+    let sealedSecrets: string | null = null;
+    if (input.secrets) {
+      if (this.config.taskSecretsKey === null) return { ok: false, code: "validation_failed", message: "this edge has no TASK_SECRETS_KEY" };
+      sealedSecrets = await sealSecrets(await secretBox(this.config.taskSecretsKey), before.id, input.secrets);
+    }
+    // Decided again after the awaits, in the same turn as the writes: a concurrent follow-up
+    // (a retry with the same Idempotency-Key among them) may have won meanwhile.
+    const task = this.load()!;
+    const retried = this.earlierFollowUp(input);
+    if (retried) return retried === "replay" ? { ok: true, value: { created: false, task: await this.present(task) } } : retried;
+    const now = Date.now();
+    const decided = this.decideFollowUp(task, input, now);
+    if (!decided.ok) return decided;
+    const { decision, base } = decided.value;
+    closeIteration(this.sql, task.state, task.result);
+    const spec: PublicTaskSpec = {
+      ...task.spec,
+      prompt: input.prompt,
+      model: input.model ?? task.spec.model,
+      timeout_seconds: input.timeoutSeconds ?? task.spec.timeout_seconds,
+      stall_timeout_seconds: input.stallTimeoutSeconds ?? task.spec.stall_timeout_seconds,
+    };
+    startIteration(this.sql, { spec, base, sealedSecrets, secretSummary: summarize(input.secrets) });
+    const { iteration } = decision.state;
+    insertIteration(this.sql, {
+      n: iteration,
+      prompt: spec.prompt,
+      model: spec.model ?? null,
+      createdAt: now,
+      firstSeq: lastSeq(this.sql) + 1,
+      idempotencyKey: input.idempotencyKey,
+      requestHash: input.requestHash,
+    });
+    this.appendAndBroadcast(decision.state, { type: "iteration", iteration, prompt: spec.prompt }, now);
+    this.record(decision.state, decision.changes, now);
+    const started = loadTask(this.sql)!;
+    await this.carryOut(decision.effects, started);
+    return { ok: true, value: { created: true, task: await this.present(loadTask(this.sql)!) } };
+  }
+
+  /** A follow-up this Idempotency-Key already started: "replay" for the same request, else the conflict. */
+  private earlierFollowUp(input: FollowUpInput): "replay" | Extract<Outcome<never>, { ok: false }> | null {
+    if (input.idempotencyKey === null) return null;
+    const prior = iterationByIdempotencyKey(this.sql, input.idempotencyKey);
+    if (!prior) return null;
+    if (prior.requestHash === input.requestHash) return "replay";
+    return { ok: false, code: "idempotency_conflict", message: "this Idempotency-Key was used with a different follow-up of this task" };
+  }
+
+  /** Whether `task` takes this follow-up now, and where its iteration would start. */
+  private decideFollowUp(
+    task: TaskRecord,
+    input: FollowUpInput,
+    now: number,
+  ): Outcome<{ decision: Extract<lifecycle.Decision, { ok: true }>; base: IterationBase | null }> {
+    const timeoutSeconds = input.timeoutSeconds ?? task.spec.timeout_seconds;
+    const decision = lifecycle.followUp(task.state, { maxAttempts: task.spec.max_attempts, timeoutMs: timeoutSeconds * 1000, iterationsMax: ITERATIONS_MAX, now });
+    if (!decision.ok) return decision;
+    const base = nextIterationBase(latestResult(task.result, listIterations(this.sql)));
+    if (!base.ok) return { ok: false, code: "invalid_state", message: base.message };
+    const secretsProblem = followUpSecretsProblem(task.secretSummary, input.secrets);
+    if (secretsProblem) return { ok: false, code: "validation_failed", ...secretsProblem };
+    return { ok: true, value: { decision, base: base.base } };
   }
 
   /** Called for a runner the dispatcher picked; null when the task can no longer be leased. */
@@ -201,7 +300,7 @@ export class TaskObject extends DurableObject<Env> {
 
     const now = Date.now();
     const admitted = admitEvents(input.events, { bytes: task.outputBytes, truncated: task.outputTruncated }, this.config.outputMaxBytes);
-    const frames = admitted.bodies.map((body) => appendEvent(this.sql, { ts: now, attempt: task.state.attempt, body }).frame);
+    const frames = admitted.bodies.map((body) => appendEvent(this.sql, { ts: now, iteration: task.state.iteration, attempt: task.state.attempt, body }).frame);
     saveOutputUsage(this.sql, admitted.usage.bytes, admitted.usage.truncated);
     saveState(this.sql, decision.state, now);
     broadcast(this.ctx, frames);
@@ -225,7 +324,7 @@ export class TaskObject extends DurableObject<Env> {
     if (decision.changes.length === 0) return { ok: true, value: { status: decision.state.status } };
     if (input.result) {
       saveResult(this.sql, input.result);
-      this.appendAndBroadcast(task.state.attempt, { type: "result", result: input.result }, now);
+      this.appendAndBroadcast(task.state, { type: "result", result: input.result }, now);
     }
     this.record(decision.state, decision.changes, now);
     await this.carryOut(decision.effects, task);
@@ -324,6 +423,7 @@ export class TaskObject extends DurableObject<Env> {
       (change) =>
         appendEvent(this.sql, {
           ts: now,
+          iteration: state.iteration,
           attempt: state.attempt,
           body: {
             type: "status",
@@ -355,7 +455,7 @@ export class TaskObject extends DurableObject<Env> {
     queueWebhooks(this.sql, {
       spec: task.spec,
       changes,
-      view: () => toTaskView(task, lastSeq(this.sql)),
+      view: () => toTaskView(task, lastSeq(this.sql), listIterations(this.sql)),
       now,
       config: this.config.webhooks,
     });
@@ -372,7 +472,7 @@ export class TaskObject extends DurableObject<Env> {
         console.error(JSON.stringify({ level: "warn", msg: "waiting reason unavailable", task_id: task.id, error: String(err) }));
       }
     }
-    return toTaskView(task, lastSeq(this.sql), waitingReason);
+    return toTaskView(task, lastSeq(this.sql), listIterations(this.sql), waitingReason);
   }
 
   /**
@@ -418,8 +518,8 @@ export class TaskObject extends DurableObject<Env> {
     return this.env.DISPATCHERS.get(this.env.DISPATCHERS.idFromName(task.spec.pool));
   }
 
-  private appendAndBroadcast(attempt: number, body: Parameters<typeof appendEvent>[1]["body"], now: number): void {
-    broadcast(this.ctx, [appendEvent(this.sql, { ts: now, attempt, body }).frame]);
+  private appendAndBroadcast(at: { iteration: number; attempt: number }, body: Parameters<typeof appendEvent>[1]["body"], now: number): void {
+    broadcast(this.ctx, [appendEvent(this.sql, { ts: now, iteration: at.iteration, attempt: at.attempt, body }).frame]);
   }
 
   /** After a hand-off, re-arms the alarm to re-offer the task soon if that runner never leases it. */

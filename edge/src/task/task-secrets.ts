@@ -35,6 +35,22 @@ export function splitSecrets(request: CreateTaskRequest): { spec: PublicTaskSpec
   return { spec, secrets: { access_token: access_token ?? null, env: env ?? {} } };
 }
 
+/**
+ * Why a follow-up's secrets do not do for its iteration, or null when they do. The previous
+ * iteration's secrets were erased when it ended, so a follow-up brings them again: the token if
+ * there was one, and every env variable there was (it may add more).
+ */
+export function followUpSecretsProblem(previous: SecretSummary, next: TaskSecrets | null): { field: string; message: string } | null {
+  if (previous.hasAccessToken && !next?.access_token) {
+    return { field: "access_token", message: "this task was run with an access_token, erased when its iteration ended; send it again with the follow-up" };
+  }
+  const missing = previous.envNames.filter((name) => !(next && name in next.env));
+  if (missing.length) {
+    return { field: "env", message: `this task was run with env ${missing.join(", ")}, erased when its iteration ended; send them again with the follow-up` };
+  }
+  return null;
+}
+
 export function summarize(secrets: TaskSecrets | null): SecretSummary {
   if (!secrets) return NO_SECRETS;
   return { hasAccessToken: secrets.access_token !== null, envNames: Object.keys(secrets.env).sort() };

@@ -2,6 +2,7 @@
  * Reads and writes the task's own row. Handed the object's `sql`, nothing else.
  * @module
  */
+import type { IterationBase } from "../../../api/runner-protocol.js";
 import type { TaskError, TaskResult, TaskStatus } from "../../../api/task.js";
 import type { Sql } from "../sql/migrations.js";
 import type { LifecycleState } from "./lifecycle.js";
@@ -23,7 +24,10 @@ export interface TaskRecord {
   updatedAt: number;
   outputBytes: number;
   outputTruncated: boolean;
+  /** The current iteration's result. */
   result: TaskResult | null;
+  /** Where the current iteration starts (null: from `repo.ref`). */
+  base: IterationBase | null;
 }
 
 interface TaskRow extends Record<string, SqlStorageValue> {
@@ -32,6 +36,8 @@ interface TaskRow extends Record<string, SqlStorageValue> {
   request_hash: string;
   spec: string;
   status: string;
+  iteration: number;
+  base: string | null;
   attempt: number;
   max_attempts: number;
   timeout_ms: number;
@@ -74,8 +80,10 @@ export function loadTask(sql: Sql): TaskRecord | null {
     outputBytes: row.output_bytes,
     outputTruncated: row.output_truncated === 1,
     result: row.result ? readStoredResult(row.result) : null,
+    base: row.base ? (JSON.parse(row.base) as IterationBase) : null,
     state: {
       status: row.status as TaskStatus,
+      iteration: row.iteration,
       attempt: row.attempt,
       maxAttempts: row.max_attempts,
       timeoutMs: row.timeout_ms,
@@ -140,10 +148,11 @@ export function eraseSecrets(sql: Sql): void {
 /** Writes the lifecycle columns of a new state. */
 export function saveState(sql: Sql, s: LifecycleState, now: number): void {
   sql.exec(
-    `UPDATE task SET status = ?, attempt = ?, max_attempts = ?, runner_id = ?, lease_hash = ?, lease_expires_at = ?,
+    `UPDATE task SET status = ?, iteration = ?, attempt = ?, max_attempts = ?, runner_id = ?, lease_hash = ?, lease_expires_at = ?,
        attempt_started_at = ?, cancel_requested_at = ?, requeue_at = ?, last_batch_seq = ?, completed_lease_hash = ?,
        started_at = ?, finished_at = ?, error = ?, updated_at = ?`,
     s.status,
+    s.iteration,
     s.attempt,
     s.maxAttempts,
     s.runnerId,
@@ -171,6 +180,26 @@ export function readStoredResult(json: string): TaskResult {
 
 export function saveResult(sql: Sql, result: TaskResult): void {
   sql.exec("UPDATE task SET result = ?", JSON.stringify(result));
+}
+
+/**
+ * Starts the row over for a follow-up's iteration: its prompt and settings become the spec's,
+ * the previous result and output usage are cleared (the iteration keeps its own), and its
+ * base and freshly sealed secrets are stored. The lifecycle columns are written by `saveState`.
+ */
+export function startIteration(
+  sql: Sql,
+  input: { spec: PublicTaskSpec; base: IterationBase | null; sealedSecrets: string | null; secretSummary: SecretSummary },
+): void {
+  sql.exec(
+    `UPDATE task SET spec = ?, base = ?, result = NULL, output_bytes = 0, output_truncated = 0,
+       secrets = ?, has_access_token = ?, env_names = ?`,
+    JSON.stringify(input.spec),
+    input.base ? JSON.stringify(input.base) : null,
+    input.sealedSecrets,
+    input.secretSummary.hasAccessToken ? 1 : 0,
+    JSON.stringify(input.secretSummary.envNames),
+  );
 }
 
 export function saveOutputUsage(sql: Sql, bytes: number, truncated: boolean): void {

@@ -5,21 +5,34 @@
 import { pushBranchFor } from "../../../api/branch-name.js";
 import type { Task } from "../../../api/task.js";
 import { DEFAULT_WEBHOOK_EVENTS } from "../../../api/webhook-event-types.js";
+import { iterationView, type IterationRecord } from "./iteration-store.js";
 import type { TaskRecord } from "./task-store.js";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function taskLinks(id: string): Task["links"] {
   const self = `/api/v1/tasks/${id}`;
-  return { self, events: `${self}/events`, stream: `${self}/stream`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` };
+  return {
+    self,
+    events: `${self}/events`,
+    stream: `${self}/stream`,
+    cancel: `${self}/cancel`,
+    deliveries: `${self}/deliveries`,
+    instructions: `${self}/instructions`,
+  };
 }
 
-/** The client's view; `waitingReason` is asked of the dispatcher by the caller while queued. */
-export function toTaskView(record: TaskRecord, lastSeq: number, waitingReason: string | null = null): Task {
+/**
+ * The client's view; `iterations` is every iteration's row, oldest first (the last is the
+ * current one); `waitingReason` is asked of the dispatcher by the caller while queued.
+ */
+export function toTaskView(record: TaskRecord, lastSeq: number, iterations: readonly IterationRecord[], waitingReason: string | null = null): Task {
   const { spec, state } = record;
   return {
     id: record.id,
     status: state.status,
+    iteration: state.iteration,
+    iterations: iterations.map((it) => iterationView(it, it.n === state.iteration ? { state, result: record.result } : null)),
     repo: { url: spec.repo.url, ref: spec.repo.ref ?? null },
     prompt: spec.prompt,
     cli: spec.cli,

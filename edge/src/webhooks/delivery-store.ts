@@ -25,6 +25,8 @@ export const SERIES_MAX = 20;
 export interface DeliveryRecord {
   id: string;
   eventType: WebhookEventType;
+  /** The task's iteration whose status change this delivery reports. */
+  iteration: number;
   url: string;
   body: string;
   createdAt: number;
@@ -40,6 +42,7 @@ export interface DeliveryRecord {
 interface DeliveryRow extends Record<string, SqlStorageValue> {
   id: string;
   event_type: string;
+  iteration: number;
   url: string;
   body: string;
   created_at: number;
@@ -67,6 +70,7 @@ interface AttemptRow extends Record<string, SqlStorageValue> {
 const decode = (row: DeliveryRow): DeliveryRecord => ({
   id: row.id,
   eventType: row.event_type as WebhookEventType,
+  iteration: row.iteration,
   url: row.url,
   body: row.body,
   createdAt: row.created_at,
@@ -82,15 +86,16 @@ const decode = (row: DeliveryRow): DeliveryRecord => ({
 /** Adds a delivery whose first attempt is due at `firstAttemptAt`; false when the task has too many. */
 export function insertDelivery(
   sql: Sql,
-  d: { id: string; eventType: WebhookEventType; url: string; body: string; now: number; firstAttemptAt: number },
+  d: { id: string; eventType: WebhookEventType; iteration: number; url: string; body: string; now: number; firstAttemptAt: number },
 ): boolean {
   const count = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM deliveries").one().n;
   if (count >= DELIVERIES_PER_TASK_MAX) return false;
   sql.exec(
-    `INSERT INTO deliveries (id, event_type, url, body, created_at, status, series, attempts_in_series, next_attempt_at)
-     VALUES (?, ?, ?, ?, ?, 'pending', 1, 0, ?)`,
+    `INSERT INTO deliveries (id, event_type, iteration, url, body, created_at, status, series, attempts_in_series, next_attempt_at)
+     VALUES (?, ?, ?, ?, ?, ?, 'pending', 1, 0, ?)`,
     d.id,
     d.eventType,
+    d.iteration,
     d.url,
     d.body,
     d.now,
@@ -278,6 +283,7 @@ function toDeliveryView(d: DeliveryRecord, taskId: string, attempts: DeliveryAtt
     id: d.id,
     task_id: taskId,
     event_type: d.eventType,
+    iteration: d.iteration,
     url: d.url,
     status: d.status,
     created_at: iso(d.createdAt)!,

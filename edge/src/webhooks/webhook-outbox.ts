@@ -55,6 +55,7 @@ export function queueWebhooks(
     const stored = insertDelivery(sql, {
       id: newMessageId(input.now),
       eventType: type,
+      iteration: task.iteration,
       url: input.spec.callback_url!,
       body: webhookBody(type, task, input.now),
       now: input.now,

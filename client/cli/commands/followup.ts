@@ -1,0 +1,46 @@
+/**
+ * `codeforge followup <task-id>`: gives an ended task a follow-up — its next iteration, on top
+ * of what the last one changed; prints the iteration (or the task as JSON), or with `--follow`
+ * streams that iteration to its end and exits with its outcome.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import type { FollowUpRequest } from "../../../api/task.js";
+import type { ApiClient } from "../../api-client.js";
+import { exitCodeFor, UsageError } from "../exit-codes.js";
+import type { Output } from "../output.js";
+import { followAndPrint } from "./watch.js";
+
+export interface FollowUpArgs {
+  taskId: string;
+  prompt?: string;
+  promptFile?: string;
+  model?: string;
+  timeout?: string;
+  idempotencyKey?: string;
+  follow: boolean;
+  json: boolean;
+}
+
+export async function followup(client: ApiClient, args: FollowUpArgs, out: Output): Promise<number> {
+  if (args.prompt !== undefined && args.promptFile !== undefined) throw new UsageError("give --prompt or --prompt-file, not both");
+  const prompt = args.promptFile !== undefined ? readFileSync(args.promptFile === "-" ? 0 : args.promptFile, "utf8") : args.prompt;
+  if (!prompt) throw new UsageError("followup needs --prompt <text> or --prompt-file <file> ('-' for stdin)");
+  if (args.timeout !== undefined && !/^\d+$/.test(args.timeout)) throw new UsageError(`--timeout takes a whole number, got ${JSON.stringify(args.timeout)}`);
+
+  const input: FollowUpRequest = {
+    prompt,
+    ...(args.model ? { model: args.model } : {}),
+    ...(args.timeout !== undefined ? { timeout_seconds: Number(args.timeout) } : {}),
+  };
+  const task = await client.followUp(args.taskId, input, { idempotencyKey: args.idempotencyKey });
+  const current = task.iterations.find((i) => i.n === task.iteration);
+  if (!args.follow) {
+    out.line(args.json ? JSON.stringify(task, null, 2) : `${task.id} iteration ${task.iteration} ${task.status}`);
+    return 0;
+  }
+  out.line(`${task.id}: iteration ${task.iteration} submitted`);
+  // From the iteration's first event: what came before is the earlier iterations'.
+  const done = await followAndPrint(client, task.id, out, current ? current.first_seq - 1 : task.last_seq);
+  return exitCodeFor(done.status);
+}
