@@ -2,7 +2,8 @@
 // client, the lease loop, the task runner, real git against a real bare repository, and real
 // child processes as the CLI (the `script` CLI running tests/runner/fixtures/script/change-repo,
 // and the demo CLI).
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +36,11 @@ afterAll(() => fixture.remove());
 beforeEach(async () => {
   edge = await startFakeEdge({ heartbeatIntervalMs: 150 });
   workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-taskpush-"));
+  await startRunner(process.env.PATH ?? "/usr/bin:/bin");
+});
+
+async function startRunner(pathEnv: string) {
+  await loop?.stop(2_000);
   const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
   const registry = await createCliRegistry([createDemoAdapter(), createScriptAdapter({ command: CHANGE_REPO })]);
   const taskRunner = createTaskRunner({
@@ -44,7 +50,7 @@ beforeEach(async () => {
     workspaceRoot,
     gitPolicy: { allowFile: true, allowSsh: false },
     commitIdentity: { name: "Runner Bot", email: "runner@example.test" },
-    pathEnv: process.env.PATH ?? "/usr/bin:/bin",
+    pathEnv,
     logger: pino({ level: "silent" }),
   });
   loop = createLeaseLoop({
@@ -55,7 +61,7 @@ beforeEach(async () => {
     logger: pino({ level: "silent" }),
   });
   void loop.start();
-});
+}
 afterEach(async () => {
   await loop.stop(2_000);
   await edge.close();
@@ -172,5 +178,27 @@ describe("tasks that push", () => {
     expect(completion.result!.cost_usd).toBe(0);
     expect(completion.result!.usage).toEqual({ input_tokens: "No push please".length, output_tokens: expect.any(Number), cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
     expect(logLines(task).some((line) => line.includes("push"))).toBe(false);
+  });
+
+  it("stop a push that outlives the task's timeout: timed_out, the result kept, nothing pushed, the workspace gone", async () => {
+    // A git whose push hangs (an unresponsive remote), in front of the real one.
+    const slowDir = mkdtempSync(path.join(os.tmpdir(), "codeforge-slowgit-"));
+    const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+    writeFileSync(path.join(slowDir, "git"), `#!/bin/sh\nfor arg in "$@"; do [ "$arg" = push ] && exec sleep 30; done\nexec ${realGit} "$@"\n`, { mode: 0o755 });
+    try {
+      await startRunner(`${slowDir}:${process.env.PATH ?? "/usr/bin:/bin"}`);
+      const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "Slow remote", timeout_seconds: 3, push: { branch: "never-arrives" } });
+      const started = Date.now();
+      const completion = await done(task);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(completion.outcome).toBe("timed_out");
+      expect(completion.result?.changed_files).toEqual([{ path: "CHANGE.md", status: "added" }]);
+      expect(completion.result?.push).toBeNull();
+      expect(remoteSha("never-arrives")).toBeNull();
+      expect(logLines(task)).toContain("Committing the changes and pushing them to branch never-arrives");
+      await edge.waitFor(() => readdirSync(workspaceRoot).length === 0);
+    } finally {
+      rmSync(slowDir, { recursive: true, force: true });
+    }
   });
 });
