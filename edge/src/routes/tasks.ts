@@ -22,6 +22,7 @@ import { secretBox } from "../task/secret-box.js";
 import { splitSecrets } from "../task/task-secrets.js";
 import { VIEWER_HEADER, type Viewer } from "../task/task-object.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
+import { tagRequest } from "../middleware/request-log.js";
 
 type TaskEnv = { Bindings: Env; Variables: AuthVariables & AuditVariables };
 
@@ -57,6 +58,7 @@ export const taskRoutes = new Hono<TaskEnv>()
       throw new ApiError("bad_request", "Idempotency-Key must be 1-255 printable ASCII characters", "Idempotency-Key");
     }
     const id = idempotencyKey ? await idempotentTaskId(principal.owner, idempotencyKey) : newTaskId();
+    tagRequest(c, { task_id: id });
     // With secrets, the fingerprint is keyed (HMAC), so the stored hash gives no token away;
     // a different token makes a different request.
     const canonical = canonicalJson(request);
@@ -76,6 +78,7 @@ export const taskRoutes = new Hono<TaskEnv>()
     const maxConcurrent = principal.limits?.max_concurrent_tasks ?? null;
     const trace = parseTraceparent(c.req.header("traceparent"));
     const traceparent = trace ? formatTraceparent(trace) : newTraceparent();
+    tagRequest(c, { trace_id: parseTraceparent(traceparent)?.traceId });
     const { created, task } = unwrap(await stub.create({ id, owner: principal.owner, requestHash, spec, secrets, maxConcurrent, traceparent }));
     c.set("auditTarget", task.id);
     c.header("Location", task.links.self);
