@@ -21,10 +21,13 @@ export interface MetricsBufferOptions {
 export class MetricsBuffer {
   private readonly pending = new SampleSet();
   private records = 0;
-  private lastFlushAt = 0;
+  private lastFlushAt: number;
   private scheduled = false;
 
-  constructor(private readonly options: MetricsBufferOptions) {}
+  /** `now`: when the buffer starts; its first flush comes an interval later, like every other. */
+  constructor(private readonly options: MetricsBufferOptions, now: number = Date.now()) {
+    this.lastFlushAt = now;
+  }
 
   record(samples: Iterable<Sample>): void {
     this.pending.add(samples);

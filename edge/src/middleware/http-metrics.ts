@@ -28,8 +28,13 @@ let isolateBuffer: MetricsBuffer | null = null;
 /** The isolate's buffer, made on first use with the configured flush settings. */
 export function isolateMetricsBuffer(env: Env): MetricsBuffer {
   if (!isolateBuffer) {
-    const { flushIntervalMs, flushAfterRequests } = edgeConfig(env).metrics;
-    isolateBuffer = new MetricsBuffer({ flushIntervalMs, flushAfterRecords: flushAfterRequests });
+    let settings = { flushIntervalMs: 5_000, flushAfterRequests: 200 };
+    try {
+      settings = edgeConfig(env).metrics;
+    } catch {
+      // An invalid configuration is reported by the routes (and /ready); metrics keep the defaults.
+    }
+    isolateBuffer = new MetricsBuffer({ flushIntervalMs: settings.flushIntervalMs, flushAfterRecords: settings.flushAfterRequests });
   }
   return isolateBuffer;
 }
