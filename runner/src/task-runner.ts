@@ -36,7 +36,7 @@ import { startIdleTimer, type IdleTimer } from "./idle-timer.js";
 import { createOutputBatcher, type OutputBatcher, type OutputStream } from "./output-batcher.js";
 import type { ProcessRunner, RunningProcess } from "./process-runner.js";
 import type { HostLookup } from "./repo-host-check.js";
-import type { RunnerMetrics } from "./runner-metrics.js";
+import { timePhase, type RunnerMetrics } from "./runner-metrics.js";
 import { createSecretMasker, type SecretMasker } from "./secret-masker.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
@@ -66,6 +66,8 @@ export interface TaskRunnerOptions {
   /** Resolves repository hosts (default: the system resolver). */
   lookup?: HostLookup;
   metrics?: RunnerMetrics;
+  /** For heartbeat and output-post lines (high volume: a sampled logger); `logger` by default. */
+  highVolumeLogger?: Logger;
   now?: () => number;
 }
 
@@ -96,6 +98,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   async function run(lease: Lease, shutdown: AbortSignal): Promise<void> {
     const taskId = lease.task_id;
     const log = logger.child({ task_id: taskId, attempt: lease.attempt });
+    const noisyLog = (options.highVolumeLogger ?? logger).child({ task_id: taskId, attempt: lease.attempt });
     const stopping = new AbortController();
     let stopReason: StopReason | null = null;
     const stop = (reason: StopReason) => {
@@ -130,14 +133,14 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         log.error({ err: describeEdgeError(err) }, "posting output failed for good");
         stop(isLeaseStale(err) ? "lease_lost" : "edge_unreachable");
       },
-      onRetry: (err, attempt, delayMs) => log.warn({ err: describeEdgeError(err), attempt, retry_in_ms: delayMs }, "posting output failed; retrying"),
+      onRetry: (err, attempt, delayMs) => noisyLog.warn({ err: describeEdgeError(err), attempt, retry_in_ms: delayMs }, "posting output failed; retrying"),
     });
     const heartbeat = startHeartbeat({
       client,
       taskId,
       leaseId: lease.lease_id,
       intervalMs: lease.heartbeat_interval_ms,
-      logger: log,
+      logger: noisyLog,
       onCancel: () => stop("canceled"),
       onLeaseLost: () => stop("lease_lost"),
     });
@@ -176,7 +179,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       batcher.log("info", `Cloning ${url} (${ref ?? "default branch"})`);
       let baseSha: string;
       try {
-        ({ baseSha } = await cloneRepository({
+        const clone = {
           url,
           ref,
           dir: workspace.repoDir,
@@ -187,7 +190,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           lookup: options.lookup,
           ...options.gitPolicy,
           signal: stopping.signal,
-        }));
+        };
+        ({ baseSha } = await timePhase(options.metrics, "clone", () => cloneRepository(clone)));
       } catch (err) {
         if (stopReason) return await report(stoppedReport(stopReason, null));
         const message = masker.mask(err instanceof CloneError ? err.message : `clone failed: ${String(err)}`);
@@ -227,6 +231,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       const onOutput = () => stall?.touch();
       const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log, onOutput), pump(child.stderr, "stderr", null, batcher, log, onOutput)]);
       const exit = await child.exited;
+      options.metrics?.observePhase("run", Math.max(0, (now() - spawnedAt) / 1_000));
       stall?.stop();
       const reasonAtExit: StopReason | null = stopReason;
       await pumps;
