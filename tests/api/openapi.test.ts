@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../scripts/local-stack.js";
 import { generatedFiles } from "../../scripts/generate-openapi.js";
+import { METRIC_FAMILIES } from "../../api/metrics.js";
 
 describe("generated API documents", () => {
   it.each(Object.entries(generatedFiles()))("%s is up to date (run `npm run openapi` if not)", (path, text) => {
@@ -21,5 +22,12 @@ describe("generated API documents", () => {
     expect(create.properties.prompt).toMatchObject({ minLength: 1, maxLength: 200_000 });
     expect(create.properties.timeout_seconds).toMatchObject({ default: 1_800, minimum: 10 });
     expect(create.properties.cli!.enum).toContain("demo");
+  });
+
+  it("describes /metrics as text/plain with every metric family the edge serves", () => {
+    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as { paths: Record<string, { get: { description: string; responses: Record<string, { content?: Record<string, unknown> }> } }> };
+    const metrics = doc.paths["/metrics"]!.get;
+    expect(Object.keys(metrics.responses["200"]!.content!)[0]).toMatch(/^text\/plain/);
+    for (const family of METRIC_FAMILIES) expect(metrics.description).toContain(family.name);
   });
 });
