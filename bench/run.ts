@@ -10,6 +10,9 @@
  *     with 100 watchers at 50 lines/s, to show fan-out under load.
  *  4. Throughput: one task writing 32 MiB as fast as it can; bytes/s seen by a watcher, and
  *     a check that every byte arrived, in order (target: ≥ 5 MB/s, nothing lost).
+ *  5. Request metrics on vs off: `POST /api/v1/tasks` on this edge and on a second one started
+ *     with `METRICS_ENABLED=false`, measured in alternating rounds so load on the machine hits
+ *     both alike; the metrics middleware adds no round trip, so the two should match.
  *
  * Set BENCH_SECONDS to change the HTTP measuring time (default 8 s per route).
  * @module
@@ -67,6 +70,44 @@ async function main(): Promise<void> {
   await lineLatency(client, repoUrl, 100, 20); // 100 watchers × 50 lines/s: fan-out under load
 
   await outputThroughput(client, repoUrl);
+  await metricsOnVsOff(edge.url, repoUrl);
+}
+
+async function metricsOnVsOff(edgeUrl: string, repoUrl: string): Promise<void> {
+  const off = await startEdge({
+    port: await freePort(),
+    stateDir: join(stateDir, "metrics-off"),
+    vars: {
+      CODEFORGE_ADMIN_KEY: adminKey,
+      RUNNER_SECRETS: runnerSecret,
+      CODEFORGE_LOCAL_MODE: "true",
+      RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
+      RATE_LIMIT_TASKS_PER_MINUTE: "100000000",
+      METRICS_ENABLED: "false",
+    },
+  });
+  processes.push(off);
+  const auth = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
+  let n = 0;
+  const body = () => JSON.stringify({ repo: { url: repoUrl }, prompt: `bench ${n++}`, cli: "demo", pool: "bench-metrics" });
+  const create = (url: string) => ({ url: `${url}/api/v1/tasks`, method: "POST" as const, headers: auth, body, connections: 10, expectStatus: 201 });
+  await runLoad({ ...create(off.url), durationMs: 1_500 }); // warm-up
+  const rounds = 3;
+  const on: Awaited<ReturnType<typeof runLoad>>[] = [];
+  const offResults: Awaited<ReturnType<typeof runLoad>>[] = [];
+  for (let i = 0; i < rounds; i++) {
+    on.push(await runLoad({ ...create(edgeUrl), durationMs: (seconds * 1_000) / rounds }));
+    offResults.push(await runLoad({ ...create(off.url), durationMs: (seconds * 1_000) / rounds }));
+  }
+  const rate = (rs: typeof on) => rs.reduce((t, r) => t + r.requestsPerSecond, 0) / rs.length;
+  const median = (rs: typeof on, pick: (r: (typeof on)[number]) => number) => rs.map(pick).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
+  console.log(`5. POST /api/v1/tasks with request metrics on and off, 10 connections, ${rounds} alternating rounds, ${seconds} s each side`);
+  printTable([
+    ["request metrics", "req/s", "p50", "p99", "errors"],
+    ["on (default)", rate(on).toFixed(0), ms(median(on, (r) => r.latency.p50)), ms(median(on, (r) => r.latency.p99)), String(on.reduce((t, r) => t + r.errors, 0))],
+    ["off (METRICS_ENABLED=false)", rate(offResults).toFixed(0), ms(median(offResults, (r) => r.latency.p50)), ms(median(offResults, (r) => r.latency.p99)), String(offResults.reduce((t, r) => t + r.errors, 0))],
+  ]);
+  console.log(`   ratio on ÷ off: ${(rate(on) / rate(offResults)).toFixed(2)} (recording is in memory; flushes go in waitUntil every few seconds)\n`);
 }
 
 async function httpThroughput(edgeUrl: string, repoUrl: string): Promise<void> {

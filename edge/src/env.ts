@@ -63,6 +63,7 @@ export interface Env {
   WEBHOOK_RETRY_JITTER?: string;
   METRICS: DurableObjectNamespace<Metrics>;
   METRICS_TOKEN?: string;
+  METRICS_ENABLED?: string;
   METRICS_FLUSH_SECONDS?: string;
   METRICS_FLUSH_REQUESTS?: string;
   LOG_LEVEL?: string;
@@ -127,6 +128,7 @@ const EdgeConfigSchema = z.object({
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(15),
   WEBHOOK_RETRY_JITTER: z.coerce.number().min(0).max(0.5).default(0.1),
   METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional().or(z.literal("").transform(() => undefined)),
+  METRICS_ENABLED: z.enum(["true", "false", "1", "0", ""]).optional().transform((v) => v !== "false" && v !== "0"),
   METRICS_FLUSH_SECONDS: z.coerce.number().min(0.1).max(25).default(5),
   METRICS_FLUSH_REQUESTS: z.coerce.number().int().min(1).max(100_000).default(200),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL is one of ${LOG_LEVELS.join(", ")}` }).default("info"),
@@ -160,6 +162,8 @@ export interface EdgeConfig {
 }
 
 export interface MetricsConfig {
+  /** False stops recording request metrics (benchmarks compare with and without; keep it on). */
+  requestMetrics: boolean;
   /** Bearer token `/metrics` asks for; null: `/metrics` is open (keep it off the public internet then). */
   token: string | null;
   /** Longest an isolate keeps request metrics before flushing them to the `Metrics` object. */
@@ -246,6 +250,7 @@ export function edgeConfig(env: Env): EdgeConfig {
       jitter: c.WEBHOOK_RETRY_JITTER,
     },
     metrics: {
+      requestMetrics: c.METRICS_ENABLED,
       token: c.METRICS_TOKEN ?? null,
       flushIntervalMs: Math.round(c.METRICS_FLUSH_SECONDS * 1_000),
       flushAfterRequests: c.METRICS_FLUSH_REQUESTS,

@@ -47,6 +47,14 @@ export async function flushIsolateMetrics(env: Env, options: HttpMetricsOptions 
   await buffer.flush(async (s) => void (await (options.sink ?? defaultSink)(env)(s)), (options.now ?? Date.now)());
 }
 
+function requestMetricsOn(env: Env): boolean {
+  try {
+    return edgeConfig(env).metrics.requestMetrics;
+  } catch {
+    return true; // an invalid configuration is reported elsewhere; keep counting
+  }
+}
+
 function waitUntilOf(c: Context): ((p: Promise<unknown>) => void) | null {
   try {
     const ctx = c.executionCtx;
@@ -64,6 +72,7 @@ function waitUntilOf(c: Context): ((p: Promise<unknown>) => void) | null {
 export function httpMetrics(options: HttpMetricsOptions = {}) {
   const now = options.now ?? Date.now;
   return createMiddleware<{ Bindings: Env }>(async (c, next) => {
+    if (!requestMetricsOn(c.env)) return next();
     const started = now();
     await next();
     const buffer = options.buffer ?? isolateMetricsBuffer(c.env);
