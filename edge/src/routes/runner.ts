@@ -10,6 +10,7 @@ import type { Env } from "../env.js";
 import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
 import { parseJsonText } from "../read-json.js";
 import { taskStub, unwrap } from "../task-stub.js";
+import { tagRequest } from "../middleware/request-log.js";
 
 type RunnerEnv = { Bindings: Env; Variables: RunnerVariables };
 
@@ -18,6 +19,7 @@ export const runnerRoutes = new Hono<RunnerEnv>()
   .use("*", runnerSignature())
   .post("/lease", async (c) => {
     const request = parseJsonText(rawBodyText(c.get("rawBody")), LeaseRequest);
+    tagRequest(c, { runner_id: request.runner_id });
     const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(request.pool));
     const offer = { runnerId: request.runner_id, clis: request.clis, labels: request.labels };
     const sighting = {
@@ -33,7 +35,10 @@ export const runnerRoutes = new Hono<RunnerEnv>()
       const taskId = await dispatcher.take(offer, Math.max(0, deadline - Date.now()), first ? sighting : undefined);
       if (taskId === null) return c.body(null, 204);
       const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id });
-      if (lease) return c.json(lease);
+      if (lease) {
+        tagRequest(c, { task_id: taskId });
+        return c.json(lease);
+      }
     }
   })
   .post("/tasks/:id/heartbeat", async (c) => {

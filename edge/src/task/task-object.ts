@@ -171,6 +171,7 @@ export class TaskObject extends DurableObject<Env> {
     const decision = lifecycle.lease(task.state, { runnerId: input.runnerId, leaseHash, now }, this.timing);
     if (!decision.ok) return null;
     this.record(decision.state, decision.changes, now);
+    this.log(task).info("lease granted", { runner_id: input.runnerId, attempt: decision.state.attempt });
     const secrets = task.sealedSecrets === null ? null : opened;
     return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets });
   }
