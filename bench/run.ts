@@ -10,7 +10,7 @@
  *     with 100 watchers at 50 lines/s, to show fan-out under load.
  *  4. Throughput: one task writing 32 MiB as fast as it can; bytes/s seen by a watcher, and
  *     a check that every byte arrived, in order (target: ≥ 5 MB/s, nothing lost).
- *  5. Request metrics on vs off: `POST /api/v1/tasks` on this edge and on a second one started
+ *  1b. Request metrics on vs off: `POST /api/v1/tasks` on this edge and on a second one started
  *     with `METRICS_ENABLED=false`, measured in alternating rounds so load on the machine hits
  *     both alike; the metrics middleware adds no round trip, so the two should match.
  *
@@ -61,6 +61,8 @@ async function main(): Promise<void> {
   console.log(`CodeForge benchmark — edge under wrangler dev at ${edge.url}, Node ${process.version}\n`);
 
   await httpThroughput(edge.url, repoUrl);
+  // Before any runner starts: both edges must be idle but for the load itself.
+  await metricsOnVsOff(edge.url, repoUrl);
   await submitToLease(edge.url, client, repoUrl);
 
   const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "bench-runner", stateDir, concurrency: 2 });
@@ -70,7 +72,6 @@ async function main(): Promise<void> {
   await lineLatency(client, repoUrl, 100, 20); // 100 watchers × 50 lines/s: fan-out under load
 
   await outputThroughput(client, repoUrl);
-  await metricsOnVsOff(edge.url, repoUrl);
 }
 
 async function metricsOnVsOff(edgeUrl: string, repoUrl: string): Promise<void> {
@@ -101,13 +102,15 @@ async function metricsOnVsOff(edgeUrl: string, repoUrl: string): Promise<void> {
   }
   const rate = (rs: typeof on) => rs.reduce((t, r) => t + r.requestsPerSecond, 0) / rs.length;
   const median = (rs: typeof on, pick: (r: (typeof on)[number]) => number) => rs.map(pick).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
-  console.log(`5. POST /api/v1/tasks with request metrics on and off, 10 connections, ${rounds} alternating rounds, ${seconds} s each side`);
+  console.log(`1b. POST /api/v1/tasks with request metrics on and off, 10 connections, ${rounds} alternating rounds, ${seconds} s each side`);
   printTable([
     ["request metrics", "req/s", "p50", "p99", "errors"],
     ["on (default)", rate(on).toFixed(0), ms(median(on, (r) => r.latency.p50)), ms(median(on, (r) => r.latency.p99)), String(on.reduce((t, r) => t + r.errors, 0))],
     ["off (METRICS_ENABLED=false)", rate(offResults).toFixed(0), ms(median(offResults, (r) => r.latency.p50)), ms(median(offResults, (r) => r.latency.p99)), String(offResults.reduce((t, r) => t + r.errors, 0))],
   ]);
   console.log(`   ratio on ÷ off: ${(rate(on) / rate(offResults)).toFixed(2)} (recording is in memory; flushes go in waitUntil every few seconds)\n`);
+  await off.stop();
+  processes.splice(processes.indexOf(off), 1);
 }
 
 async function httpThroughput(edgeUrl: string, repoUrl: string): Promise<void> {

@@ -18,13 +18,12 @@ import type { StatusEvent } from "../../../api/stream-events.js";
 import type { Task } from "../../../api/task.js";
 import type { Delivery, DeliveryList } from "../../../api/webhooks.js";
 import { isTerminal } from "../../../api/task.js";
-import { TASK_DURATION_BUCKETS_SECONDS } from "../../../api/metrics.js";
 import { parseTraceparent } from "../../../api/trace-context.js";
 import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
 import { logFor, type Logger } from "../log.js";
 import { hasStagedSamples, OUTBOX_RETRY_MS, sendStagedSamples, stageSamples } from "../metrics/metrics-outbox.js";
 import { metricsObject } from "../metrics/metrics-object.js";
-import { counterSample, histogramSamples } from "../metrics/samples.js";
+import { taskEndSamples, webhookAttemptSamples } from "../metrics/task-metrics.js";
 import { migrate, tableExists, type Sql } from "../sql/migrations.js";
 import { appendEvent, eventsSince, lastSeq } from "./event-log.js";
 import { leaseFor } from "./lease-grant.js";
@@ -308,7 +307,7 @@ export class TaskObject extends DurableObject<Env> {
       send: (request) => sendWebhook(request),
       deadLetters: deadLetterSink(this.env),
       log: this.log(task),
-      onOutcome: (outcome) => stageSamples(this.ctx.storage.kv, [counterSample("codeforge_webhook_deliveries_total", { status: outcome })], Date.now()),
+      onOutcome: (outcome) => stageSamples(this.ctx.storage.kv, webhookAttemptSamples(outcome), Date.now()),
     });
     await this.sendMetrics(task);
     this.armAlarm(this.load()!.state);
@@ -360,21 +359,15 @@ export class TaskObject extends DurableObject<Env> {
   private stageTaskEnd(state: lifecycle.LifecycleState, now: number): void {
     const task = loadTask(this.sql)!;
     const seconds = Math.max(0, (now - task.createdAt) / 1_000);
-    stageSamples(
-      this.ctx.storage.kv,
-      [
-        counterSample("codeforge_tasks_total", { status: state.status }),
-        ...histogramSamples("codeforge_tasks_duration_seconds", { status: state.status, cli: task.spec.cli }, seconds, TASK_DURATION_BUCKETS_SECONDS),
-      ],
-      now,
-    );
+    stageSamples(this.ctx.storage.kv, taskEndSamples({ status: state.status, cli: task.spec.cli, durationSeconds: seconds }), now);
     this.log(task).info("task ended", { status: state.status, cli: task.spec.cli, duration_seconds: seconds, attempt: state.attempt, error_code: state.error?.code });
   }
 
   /** Sends staged metric reports to the `Metrics` object; on failure they wait for the alarm. */
   private async sendMetrics(task: TaskRecord): Promise<void> {
     try {
-      await sendStagedSamples(this.ctx.storage.kv, (samples) => metricsObject(this.env).add(samples));
+      // Once sent, the alarm need not come back for them: re-arm for what is left.
+      if (await sendStagedSamples(this.ctx.storage.kv, (samples) => metricsObject(this.env).add(samples))) this.armAlarm(this.load()?.state ?? task.state);
     } catch (err) {
       this.log(task).warn("metrics report failed; the alarm retries", { error: String(err) });
       this.armAlarm(this.load()?.state ?? task.state);
