@@ -1,0 +1,234 @@
+/**
+ * `npm run bench`: CodeForge's figures, measured in one run against one local edge.
+ *
+ *  1. HTTP: requests/s and p50/p99 of `POST /api/v1/tasks` next to the bare `/health` route
+ *     of the same Worker in the same workerd (target: ratio ≥ 0.5).
+ *  2. Submit-to-lease: a runner already waiting in a long poll; time from submitting a task to
+ *     the runner holding its lease (target: p50 ≤ 15 ms, p99 ≤ 50 ms).
+ *  3. Line latency: the demo CLI writes timestamped lines at a low rate (10/s); time until a
+ *     WebSocket watcher has each line, with 1 watcher and with 100 (target: p50 ≤ 25 ms); and
+ *     with 100 watchers at 50 lines/s, to show fan-out under load.
+ *  4. Throughput: one task writing 32 MiB as fast as it can; bytes/s seen by a watcher, and
+ *     a check that every byte arrived, in order (target: ≥ 5 MB/s, nothing lost).
+ *  1b. Request metrics on vs off: `POST /api/v1/tasks` on this edge and on a second one started
+ *     with `METRICS_ENABLED=false`, measured in alternating rounds so load on the machine hits
+ *     both alike; the metrics middleware adds no round trip, so the two should match.
+ *
+ * Set BENCH_SECONDS to change the HTTP measuring time (default 8 s per route).
+ * @module
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { newSecret, newTaskId } from "../api/ids.js";
+import { Lease } from "../api/runner-protocol.js";
+import { signRequest } from "../api/signing.js";
+import type { StreamEvent } from "../api/stream-events.js";
+import { isTerminal } from "../api/task.js";
+import { ApiClient } from "../client/api-client.js";
+import { ensureDemoRepo } from "../scripts/demo-repo.js";
+import { freePort, startEdge, startRunner, type ManagedProcess } from "../scripts/local-stack.js";
+import { runLoad } from "./load.js";
+import { ms, printTable, summarize } from "./stats.js";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const stateDir = mkdtempSync(join(tmpdir(), "codeforge-bench-"));
+const adminKey = newSecret("cf_admin");
+const runnerSecret = newSecret("cf_runner");
+const processes: ManagedProcess[] = [];
+const THROUGHPUT_BYTES = 32 * 1_048_576;
+
+async function main(): Promise<void> {
+  const edge = await startEdge({
+    port: await freePort(),
+    stateDir,
+    vars: {
+      CODEFORGE_ADMIN_KEY: adminKey,
+      RUNNER_SECRETS: runnerSecret,
+      CODEFORGE_LOCAL_MODE: "true",
+      OUTPUT_MAX_BYTES: String(4 * THROUGHPUT_BYTES),
+      // Limits stay on (their cost is part of the figures) but are never reached; 100 watchers
+      // from one address would otherwise exceed the per-IP stream limit.
+      RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
+      RATE_LIMIT_TASKS_PER_MINUTE: "100000000",
+      RATE_LIMIT_STREAMS_PER_MINUTE: "100000000",
+    },
+  });
+  processes.push(edge);
+  const client = new ApiClient({ baseUrl: edge.url, apiKey: adminKey });
+  const repoUrl = ensureDemoRepo(join(stateDir, "demo-repo.git"));
+  console.log(`CodeForge benchmark — edge under wrangler dev at ${edge.url}, Node ${process.version}\n`);
+
+  await httpThroughput(edge.url, repoUrl);
+  // Before any runner starts: both edges must be idle but for the load itself.
+  await metricsOnVsOff(edge.url, repoUrl);
+}
+
+async function metricsOnVsOff(edgeUrl: string, repoUrl: string): Promise<void> {
+  const off = await startEdge({
+    port: await freePort(),
+    stateDir: join(stateDir, "metrics-off"),
+    vars: {
+      CODEFORGE_ADMIN_KEY: adminKey,
+      RUNNER_SECRETS: runnerSecret,
+      CODEFORGE_LOCAL_MODE: "true",
+      RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
+      RATE_LIMIT_TASKS_PER_MINUTE: "100000000",
+      METRICS_ENABLED: "false",
+    },
+  });
+  processes.push(off);
+  const auth = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
+  let n = 0;
+  const body = () => JSON.stringify({ repo: { url: repoUrl }, prompt: `bench ${n++}`, cli: "demo", pool: "bench-metrics" });
+  const create = (url: string) => ({ url: `${url}/api/v1/tasks`, method: "POST" as const, headers: auth, body, connections: 10, expectStatus: 201 });
+  await runLoad({ ...create(off.url), durationMs: 1_500 }); // warm-up
+  const rounds = 3;
+  const on: Awaited<ReturnType<typeof runLoad>>[] = [];
+  const offResults: Awaited<ReturnType<typeof runLoad>>[] = [];
+  for (let i = 0; i < rounds; i++) {
+    on.push(await runLoad({ ...create(edgeUrl), durationMs: (seconds * 1_000) / rounds }));
+    offResults.push(await runLoad({ ...create(off.url), durationMs: (seconds * 1_000) / rounds }));
+  }
+  const rate = (rs: typeof on) => rs.reduce((t, r) => t + r.requestsPerSecond, 0) / rs.length;
+  const median = (rs: typeof on, pick: (r: (typeof on)[number]) => number) => rs.map(pick).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
+  console.log(`1b. POST /api/v1/tasks with request metrics on and off, 10 connections, ${rounds} alternating rounds, ${seconds} s each side`);
+  printTable([
+    ["request metrics", "req/s", "p50", "p99", "errors"],
+    ["on (default)", rate(on).toFixed(0), ms(median(on, (r) => r.latency.p50)), ms(median(on, (r) => r.latency.p99)), String(on.reduce((t, r) => t + r.errors, 0))],
+    ["off (METRICS_ENABLED=false)", rate(offResults).toFixed(0), ms(median(offResults, (r) => r.latency.p50)), ms(median(offResults, (r) => r.latency.p99)), String(offResults.reduce((t, r) => t + r.errors, 0))],
+  ]);
+  console.log(`   ratio on ÷ off: ${(rate(on) / rate(offResults)).toFixed(2)} (recording is in memory; flushes go in waitUntil every few seconds)\n`);
+  await off.stop();
+  processes.splice(processes.indexOf(off), 1);
+}
+
+async function httpThroughput(edgeUrl: string, repoUrl: string): Promise<void> {
+  const auth = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
+  // Tasks in a pool no runner serves: this measures the API, not the runners.
+  let n = 0;
+  const body = () => JSON.stringify({ repo: { url: repoUrl }, prompt: `bench ${n++}`, cli: "demo", pool: "bench-http" });
+  const bare = { url: `${edgeUrl}/health`, method: "GET" as const, connections: 10, expectStatus: 200 };
+  // The floor under any route that creates a task: waking one new Durable Object per request.
+  const fresh = { url: edgeUrl, path: () => `/api/v1/tasks/${newTaskId()}`, headers: auth, method: "GET" as const, connections: 10, expectStatus: 404 };
+  const create = { url: `${edgeUrl}/api/v1/tasks`, method: "POST" as const, headers: auth, body, connections: 10, expectStatus: 201 };
+
+  await runLoad({ ...bare, durationMs: 1_500 }); // warm-up
+  await runLoad({ ...create, durationMs: 1_500 });
+  const bareResult = await runLoad({ ...bare, durationMs: seconds * 1_000 });
+  const createResult = await runLoad({ ...create, durationMs: seconds * 1_000 });
+  const freshResult = await runLoad({ ...fresh, durationMs: seconds * 1_000 });
+
+  console.log(`1. HTTP, 10 connections, ${seconds} s each`);
+  printTable([
+    ["route", "req/s", "p50", "p99", "errors"],
+    ["GET /health (bare Hono route)", bareResult.requestsPerSecond.toFixed(0), ms(bareResult.latency.p50), ms(bareResult.latency.p99), String(bareResult.errors)],
+    ["POST /api/v1/tasks", createResult.requestsPerSecond.toFixed(0), ms(createResult.latency.p50), ms(createResult.latency.p99), String(createResult.errors)],
+    ["GET /api/v1/tasks/:unknown (wakes a new object)", freshResult.requestsPerSecond.toFixed(0), ms(freshResult.latency.p50), ms(freshResult.latency.p99), String(freshResult.errors)],
+  ]);
+  console.log(`   ratio POST /api/v1/tasks ÷ bare route: ${(createResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(2)} (target ≥ 0.5)`);
+  console.log(`   ratio POST /api/v1/tasks ÷ waking a new object: ${(createResult.requestsPerSecond / freshResult.requestsPerSecond).toFixed(2)}\n`);
+}
+
+async function signedPost(edgeUrl: string, path: string, body: unknown): Promise<Response> {
+  const text = JSON.stringify(body);
+  const headers = await signRequest({ secret: runnerSecret, method: "POST", pathAndQuery: path, body: text });
+  return fetch(edgeUrl + path, { method: "POST", body: text, headers: { ...headers, "content-type": "application/json" } });
+}
+
+async function submitToLease(edgeUrl: string, client: ApiClient, repoUrl: string): Promise<void> {
+  const samples: number[] = [];
+  const rounds = 100;
+  for (let i = 0; i < rounds; i++) {
+    const leased = signedPost(edgeUrl, "/runner/v1/lease", { runner_id: "bench-waiter", pool: "bench-lease", clis: ["demo"], wait_ms: 10_000 });
+    await new Promise((r) => setTimeout(r, 25)); // let the long poll reach the dispatcher
+    const t0 = performance.now();
+    const task = await client.createTask({ repo: { url: repoUrl }, prompt: `lease ${i}`, cli: "demo", pool: "bench-lease" });
+    const response = await leased;
+    const elapsed = performance.now() - t0;
+    if (response.status !== 200) throw new Error(`lease answered ${response.status}`);
+    const lease = Lease.parse(await response.json());
+    if (lease.task_id !== task.id) throw new Error("the waiting runner was handed another task");
+    samples.push(elapsed);
+    await signedPost(edgeUrl, `/runner/v1/tasks/${lease.task_id}/complete`, {
+      lease_id: lease.lease_id, outcome: "succeeded", result: null, error: null, last_batch_seq: 0,
+    });
+  }
+  const s = summarize(samples);
+  console.log(`2. Submit-to-lease, runner already waiting, ${rounds} rounds (includes the POST itself)`);
+  printTable([["p50", "p90", "p99", "max"], [ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max)]]);
+  console.log("   target p50 ≤ 15 ms, p99 ≤ 50 ms\n");
+}
+
+/** Opens `count` watchers on a task; resolves with each one's frames once all have closed. */
+function watch(client: ApiClient, taskId: string, count: number, onFrame: (event: StreamEvent, receivedAt: number) => void): Promise<void> {
+  return Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<void>((resolve, reject) => {
+        const ws = new WebSocket(client.streamUrl(taskId, 0), { headers: client.authHeaders });
+        ws.on("message", (data) => {
+          const event = JSON.parse(String(data)) as StreamEvent;
+          onFrame(event, Date.now());
+          // The final status is the last event; don't wait for wrangler dev's proxy to close TCP.
+          if (event.type === "status" && isTerminal(event.status)) {
+            ws.terminate();
+            resolve();
+          }
+        });
+        ws.on("close", () => resolve());
+        ws.on("error", reject);
+      }),
+    ),
+  ).then(() => undefined);
+}
+
+async function lineLatency(client: ApiClient, repoUrl: string, watchers: number, tickMs: number): Promise<void> {
+  const lines = Math.round(3_000 / tickMs) + 20;
+  const task = await client.createTask({ repo: { url: repoUrl }, prompt: `latency [demo:tick=${tickMs}][demo:lines=${lines}]`, cli: "demo", timeout_seconds: 120 });
+  const samples: number[] = [];
+  await watch(client, task.id, watchers, (event, receivedAt) => {
+    if (event.type !== "output") return;
+    for (const match of event.text.matchAll(/"sent_at_ms":(\d+)/g)) samples.push(receivedAt - Number(match[1]));
+  });
+  const s = summarize(samples);
+  console.log(`3. Line latency, CLI write → WebSocket watcher, one line every ${tickMs} ms, ${watchers} watcher(s)`);
+  printTable([["lines received", "p50", "p90", "p99", "max"], [`${s.count} of ${lines * watchers}`, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max)]]);
+  console.log("   target p50 ≤ 25 ms\n");
+}
+
+async function outputThroughput(client: ApiClient, repoUrl: string): Promise<void> {
+  const task = await client.createTask({ repo: { url: repoUrl }, prompt: `flood [demo:bytes=${THROUGHPUT_BYTES}]`, cli: "demo", timeout_seconds: 300 });
+  let bytes = 0;
+  let expectedOffset = 0;
+  let inOrder = true;
+  let first = 0;
+  let last = 0;
+  await watch(client, task.id, 1, (event, receivedAt) => {
+    if (event.type !== "output" || event.stream !== "stdout") return;
+    if (event.offset !== expectedOffset) inOrder = false;
+    const size = Buffer.byteLength(event.text);
+    expectedOffset = event.offset + size;
+    bytes += size;
+    first ||= receivedAt;
+    last = receivedAt;
+  });
+  const seconds = (last - first) / 1000;
+  const done = await client.getTask(task.id);
+  console.log(`4. Throughput of one task writing ${THROUGHPUT_BYTES / 1_048_576} MiB to stdout, seen by one watcher`);
+  printTable([
+    ["received", "complete", "in order", "seconds", "MB/s"],
+    [`${bytes} B`, String(bytes === THROUGHPUT_BYTES), String(inOrder), seconds.toFixed(2), (bytes / 1e6 / seconds).toFixed(1)],
+  ]);
+  console.log(`   task ${done.status}; target ≥ 5 MB/s with nothing lost\n`);
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(`benchmark failed: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    rmSync(stateDir, { recursive: true, force: true });
+  });
