@@ -9,7 +9,7 @@
  * the price of not paying a round trip per request.
  * @module
  */
-import { SampleSet, type Sample } from "./samples.js";
+import { SampleSet, type Observation, type Sample } from "./samples.js";
 
 export interface MetricsBufferOptions {
   /** Longest a recorded sample waits for its flush. */
@@ -29,8 +29,10 @@ export class MetricsBuffer {
     this.lastFlushAt = now;
   }
 
-  record(samples: Iterable<Sample>): void {
+  /** One record (request): counter samples and histogram observations. */
+  record(samples: Iterable<Sample>, observations: readonly Observation[] = []): void {
     this.pending.add(samples);
+    for (const o of observations) this.pending.observe(o);
     this.records += 1;
   }
 

@@ -43,9 +43,31 @@ export function histogramSamples(name: string, labels: Record<string, string>, v
   return samples;
 }
 
-/** Adds samples of the same series together: what a flush or an outbox entry carries. */
+/** One histogram observation, before it is expanded into samples. */
+export interface Observation {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+  buckets: readonly number[];
+}
+
+interface HistogramSeries {
+  name: string;
+  labels: Record<string, string>;
+  buckets: readonly number[];
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * Adds samples of the same series together: what a flush or an outbox entry carries.
+ * Histogram observations are kept per series as bucket counts and expanded into samples only
+ * when the set is read, so observing costs one series lookup, not one per bucket.
+ */
 export class SampleSet {
   private readonly values = new Map<string, number>();
+  private readonly histograms = new Map<string, HistogramSeries>();
 
   add(samples: Iterable<Sample>): void {
     for (const s of samples) {
@@ -54,18 +76,40 @@ export class SampleSet {
     }
   }
 
+  observe(o: Observation): void {
+    const key = seriesKey(o.name, o.labels);
+    let h = this.histograms.get(key);
+    if (!h) {
+      h = { name: o.name, labels: o.labels, buckets: o.buckets, counts: o.buckets.map(() => 0), sum: 0, count: 0 };
+      this.histograms.set(key, h);
+    }
+    for (let i = 0; i < h.buckets.length; i++) if (o.value <= h.buckets[i]!) h.counts[i]! += 1;
+    h.sum += o.value;
+    h.count += 1;
+  }
+
   get size(): number {
-    return this.values.size;
+    return this.values.size + this.histograms.size;
   }
 
   toSamples(): Sample[] {
-    return [...this.values].map(([key, value]) => ({ ...parseSeriesKey(key), value }));
+    const samples: Sample[] = [...this.values].map(([key, value]) => ({ ...parseSeriesKey(key), value }));
+    for (const h of this.histograms.values()) {
+      h.buckets.forEach((le, i) => {
+        if (h.counts[i]! > 0) samples.push({ name: `${h.name}_bucket`, labels: { ...h.labels, le: String(le) }, value: h.counts[i]! });
+      });
+      samples.push({ name: `${h.name}_bucket`, labels: { ...h.labels, le: "+Inf" }, value: h.count });
+      samples.push({ name: `${h.name}_sum`, labels: h.labels, value: h.sum });
+      samples.push({ name: `${h.name}_count`, labels: h.labels, value: h.count });
+    }
+    return samples;
   }
 
   /** The samples, leaving the set empty. */
   drain(): Sample[] {
     const samples = this.toSamples();
     this.values.clear();
+    this.histograms.clear();
     return samples;
   }
 }

@@ -12,7 +12,7 @@ import { edgeConfig, type Env } from "../env.js";
 import { logFor } from "../log.js";
 import { MetricsBuffer } from "../metrics/metrics-buffer.js";
 import { metricsObject } from "../metrics/metrics-object.js";
-import { counterSample, histogramSamples, type Sample } from "../metrics/samples.js";
+import { counterSample, type Sample } from "../metrics/samples.js";
 import { methodLabel, routeLabel } from "./route-label.js";
 
 export interface HttpMetricsOptions {
@@ -79,10 +79,10 @@ export function httpMetrics(options: HttpMetricsOptions = {}) {
     const method = methodLabel(c.req.method);
     const path = routeLabel(c);
     const seconds = (now() - started) / 1_000;
-    buffer.record([
-      counterSample("codeforge_http_requests_total", { method, path, status: String(c.res.status) }),
-      ...histogramSamples("codeforge_http_request_duration_seconds", { method, path }, seconds, HTTP_DURATION_BUCKETS_SECONDS),
-    ]);
+    buffer.record(
+      [counterSample("codeforge_http_requests_total", { method, path, status: String(c.res.status) })],
+      [{ name: "codeforge_http_request_duration_seconds", labels: { method, path }, value: seconds, buckets: HTTP_DURATION_BUCKETS_SECONDS }],
+    );
     const delayMs = buffer.planFlush(now());
     const waitUntil = waitUntilOf(c);
     if (delayMs === null || !waitUntil) return;
