@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
   await httpThroughput(edge.url, repoUrl);
   // Before any runner starts: both edges must be idle but for the load itself.
-  await metricsOnVsOff(edge.url, repoUrl);
+  await metricsOnVsOff(repoUrl);
   await submitToLease(edge.url, client, repoUrl);
 
   const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "bench-runner", stateDir, concurrency: 2 });
@@ -77,25 +77,32 @@ async function main(): Promise<void> {
   await outputThroughput(client, repoUrl);
 }
 
-async function metricsOnVsOff(edgeUrl: string, repoUrl: string): Promise<void> {
-  const off = await startEdge({
-    port: await freePort(),
-    stateDir: join(stateDir, "metrics-off"),
-    vars: {
-      CODEFORGE_ADMIN_KEY: adminKey,
-      RUNNER_SECRETS: runnerSecret,
-      CODEFORGE_LOCAL_MODE: "true",
-      RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
-      RATE_LIMIT_TASKS_PER_MINUTE: "100000000",
-      METRICS_ENABLED: "false",
-    },
-  });
+async function metricsOnVsOff(repoUrl: string): Promise<void> {
+  // Two fresh edges, alike but for the switch, so neither carries state from the sections before.
+  const start = async (name: string, extra: Record<string, string>) =>
+    startEdge({
+      port: await freePort(),
+      stateDir: join(stateDir, name),
+      vars: {
+        CODEFORGE_ADMIN_KEY: adminKey,
+        RUNNER_SECRETS: runnerSecret,
+        CODEFORGE_LOCAL_MODE: "true",
+        RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
+        RATE_LIMIT_TASKS_PER_MINUTE: "100000000",
+        ...extra,
+      },
+    });
+  const onEdge = await start("metrics-on", {});
+  processes.push(onEdge);
+  const off = await start("metrics-off", { METRICS_ENABLED: "false" });
   processes.push(off);
+  const edgeUrl = onEdge.url;
   const auth = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
   let n = 0;
   const body = () => JSON.stringify({ repo: { url: repoUrl }, prompt: `bench ${n++}`, cli: "demo", pool: "bench-metrics" });
   const create = (url: string) => ({ url: `${url}/api/v1/tasks`, method: "POST" as const, headers: auth, body, connections: 10, expectStatus: 201 });
-  await runLoad({ ...create(off.url), durationMs: 1_500 }); // warm-up
+  await runLoad({ ...create(edgeUrl), durationMs: 1_500 }); // warm-up, both alike
+  await runLoad({ ...create(off.url), durationMs: 1_500 });
   const rounds = 3;
   const on: Awaited<ReturnType<typeof runLoad>>[] = [];
   const offResults: Awaited<ReturnType<typeof runLoad>>[] = [];
@@ -113,8 +120,10 @@ async function metricsOnVsOff(edgeUrl: string, repoUrl: string): Promise<void> {
   ]);
   console.log(`   ratio on ÷ off: ${(rate(on) / rate(offResults)).toFixed(2)} (recording is in memory; flushes go in waitUntil every few seconds)`);
   console.log(`   recording one request's samples in memory (what the middleware does on the request's path): ${recordingCostMicros().toFixed(1)} µs\n`);
-  await off.stop();
-  processes.splice(processes.indexOf(off), 1);
+  for (const edge of [onEdge, off]) {
+    await edge.stop();
+    processes.splice(processes.indexOf(edge), 1);
+  }
 }
 
 async function httpThroughput(edgeUrl: string, repoUrl: string): Promise<void> {
