@@ -103,16 +103,18 @@ async function metricsOnVsOff(repoUrl: string): Promise<void> {
   const create = (url: string) => ({ url: `${url}/api/v1/tasks`, method: "POST" as const, headers: auth, body, connections: 10, expectStatus: 201 });
   await runLoad({ ...create(edgeUrl), durationMs: 1_500 }); // warm-up, both alike
   await runLoad({ ...create(off.url), durationMs: 1_500 });
-  const rounds = 3;
+  const rounds = 4;
   const on: Awaited<ReturnType<typeof runLoad>>[] = [];
   const offResults: Awaited<ReturnType<typeof runLoad>>[] = [];
+  const measure = async (which: "on" | "off") =>
+    (which === "on" ? on : offResults).push(await runLoad({ ...create(which === "on" ? edgeUrl : off.url), durationMs: (seconds * 1_000) / rounds }));
+  // on, off, off, on, …: neither side always goes first while the machine's load drifts.
   for (let i = 0; i < rounds; i++) {
-    on.push(await runLoad({ ...create(edgeUrl), durationMs: (seconds * 1_000) / rounds }));
-    offResults.push(await runLoad({ ...create(off.url), durationMs: (seconds * 1_000) / rounds }));
+    for (const which of i % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const)) await measure(which);
   }
   const rate = (rs: typeof on) => rs.reduce((t, r) => t + r.requestsPerSecond, 0) / rs.length;
   const median = (rs: typeof on, pick: (r: (typeof on)[number]) => number) => rs.map(pick).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
-  console.log(`1b. POST /api/v1/tasks with request metrics on and off, 10 connections, ${rounds} alternating rounds, ${seconds} s each side`);
+  console.log(`1b. POST /api/v1/tasks with request metrics on and off, 10 connections, ${rounds} rounds in ABBA order, ${seconds} s each side`);
   printTable([
     ["request metrics", "req/s", "p50", "p99", "errors"],
     ["on (default)", rate(on).toFixed(0), ms(median(on, (r) => r.latency.p50)), ms(median(on, (r) => r.latency.p99)), String(on.reduce((t, r) => t + r.errors, 0))],
