@@ -195,4 +195,16 @@ describe("GET /metrics", () => {
     // The API next to it is limited (its policy headers say so); /metrics is not.
     expect((await apiFetch(missingTask())).headers.get("ratelimit-policy")).toContain("requests");
   });
+
+  it("stores only catalogue counters and histograms: gauges, unknown names and bad values are refused", async () => {
+    const refused = await metricsObject(env as Env).add([
+      { name: "codeforge_queue_depth", labels: {}, value: 3 },
+      { name: "codeforge_made_up_total", labels: {}, value: 1 },
+      { name: "codeforge_tasks_total", labels: { status: "succeeded" }, value: Number.NaN },
+      { name: "codeforge_tasks_total", labels: { status: "succeeded" }, value: -1 },
+    ]);
+    expect(refused).toBe(4);
+    const text = await (await scrapeResponse()).text();
+    expect(text).not.toContain("codeforge_made_up_total");
+  });
 });

@@ -8,6 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
+import { logFor } from "../log.js";
 import { migrate } from "../sql/migrations.js";
 import { addSamples, METRICS_MIGRATIONS, readSamples } from "./metrics-store.js";
 import type { Sample } from "./samples.js";
@@ -23,7 +24,10 @@ export class Metrics extends DurableObject<Env> {
 
   /** Adds samples to the global totals; returns how many were refused. */
   async add(samples: Sample[]): Promise<number> {
-    return addSamples(this.ctx.storage.sql, samples);
+    const refused = addSamples(this.ctx.storage.sql, samples);
+    // Unknown names, bad values or a full table: a bug or a label minting series, worth seeing.
+    if (refused > 0) logFor(this.env).warn("metric samples refused", { refused, of: samples.length });
+    return refused;
   }
 
   /** Every stored series with its total. */
