@@ -9,7 +9,7 @@
 //   low limits so its tests can reach them.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_ADMIN_KEY, TEST_CORS_ORIGINS, TEST_OUTPUT_MAX_BYTES, TEST_RUNNER_SECRETS } from "./tests/edge/credentials.js";
+import { TEST_ADMIN_KEY, TEST_CORS_ORIGINS, TEST_METRICS_TOKEN, TEST_OUTPUT_MAX_BYTES, TEST_RUNNER_SECRETS } from "./tests/edge/credentials.js";
 import { UPSTASH_TEST_LIMITS } from "./tests/edge-upstash/limits.js";
 
 const common = {
@@ -39,6 +39,9 @@ export default defineConfig({
                 RATE_LIMIT_STREAMS_PER_MINUTE: unreachable,
                 RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: unreachable,
                 RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK: unreachable,
+                METRICS_TOKEN: TEST_METRICS_TOKEN,
+                // Short, so a test sees a background flush land without waiting long.
+                METRICS_FLUSH_SECONDS: "0.5",
               },
             },
           }),

@@ -11,6 +11,8 @@ export * from "./errors.js";
 export * from "./ids.js";
 export * from "./keys.js";
 export * from "./limits.js";
+export * from "./log-redaction.js";
+export * from "./metrics.js";
 export * from "./repo-url.js";
 export * from "./runner-protocol.js";
 export * from "./signing.js";

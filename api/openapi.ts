@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { AuditPage, AuditQuery } from "./audit.js";
 import { ErrorBody } from "./errors.js";
+import { METRIC_FAMILIES } from "./metrics.js";
 import { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest, ListKeysQuery, RotateKeyRequest } from "./keys.js";
 import {
   Completion,
@@ -444,6 +445,33 @@ function runnerPaths(): Json {
   };
 }
 
+/** The families `/metrics` serves, from the catalogue the edge renders them from. */
+function metricsDescription(): string {
+  const rows = METRIC_FAMILIES.map((f) => {
+    const labels = f.labels.length ? `{${f.labels.join(",")}}` : "";
+    const buckets = "buckets" in f ? ` Buckets (s): ${f.buckets.join(", ")}.` : "";
+    return `| \`${f.name}${labels}\` | ${f.type} | ${f.help}${buckets} |`;
+  });
+  return [
+    "Outside API-key auth and rate limits. When the edge has `METRICS_TOKEN`, send it as `Authorization: Bearer <token>`.",
+    "Counters and histograms are global (every isolate flushes into one Durable Object every few seconds); gauges are read from the pools' Dispatchers at scrape time.",
+    "`path` labels are route patterns (`/api/v1/tasks/:id`); a request no route matched is `unmatched`. See docs/operations.md.",
+    "",
+    "| Family | Type | Meaning |",
+    "| --- | --- | --- |",
+    ...rows,
+  ].join("\n");
+}
+
+const METRICS_EXAMPLE = [
+  "# HELP codeforge_tasks_total Tasks that ended, by final status (succeeded, failed, timed_out, canceled).",
+  "# TYPE codeforge_tasks_total counter",
+  'codeforge_tasks_total{status="succeeded"} 42',
+  "# TYPE codeforge_pool_queue_depth gauge",
+  'codeforge_pool_queue_depth{pool="default"} 3',
+  "",
+].join("\n");
+
 function healthPaths(): Json {
   const status = { type: "object", properties: { status: { type: "string" } } };
   return {
@@ -452,10 +480,26 @@ function healthPaths(): Json {
       get: {
         operationId: "ready",
         summary: "Readiness",
+        description: "Checks the configuration, the rate-limit backend (a zero-cost check through Upstash Redis or the RateLimiter objects, 2 s budget) and the Durable Objects requests need (pool registry, a Dispatcher, the Metrics object). `/health` is liveness only.",
         security: [],
         responses: {
           "200": { description: "Ready", content: { "application/json": { schema: status } } },
-          "503": { description: "Not ready; `failing` names what is missing", content: { "application/json": { schema: { type: "object", properties: { status: { type: "string" }, failing: { type: "array", items: { type: "string" } } } } } } },
+          "503": { description: "Not ready; `failing` names each failing check, e.g. `rate-limit backend (Upstash Redis): no answer within 2000 ms`", content: { "application/json": { schema: { type: "object", properties: { status: { type: "string" }, failing: { type: "array", items: { type: "string" } } } } } } },
+        },
+      },
+    },
+    "/metrics": {
+      get: {
+        operationId: "metrics",
+        summary: "Prometheus metrics",
+        description: metricsDescription(),
+        security: [{ metricsToken: [] }, {}],
+        responses: {
+          "200": {
+            description: "The Prometheus text exposition format (version 0.0.4).",
+            content: { "text/plain; version=0.0.4; charset=utf-8": { schema: { type: "string" }, example: METRICS_EXAMPLE } },
+          },
+          "401": errorResponse("`METRICS_TOKEN` is set and the request did not carry it as `Authorization: Bearer <token>`."),
         },
       },
     },
@@ -485,6 +529,7 @@ export function buildOpenApiDocument(version: string): Json {
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An API key: `Authorization: Bearer <key>`." },
+        metricsToken: { type: "http", scheme: "bearer", description: "`/metrics` only: the edge's `METRICS_TOKEN` (when set)." },
         runnerSignature: { type: "apiKey", in: "header", name: "X-CodeForge-Signature", description: "`v1=<hex HMAC-SHA256>` over timestamp, method, path and body digest (docs/architecture.md)." },
         runnerTimestamp: { type: "apiKey", in: "header", name: "X-CodeForge-Timestamp", description: "Unix seconds; refused when more than 5 minutes off." },
       },

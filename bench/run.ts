@@ -10,6 +10,9 @@
  *     with 100 watchers at 50 lines/s, to show fan-out under load.
  *  4. Throughput: one task writing 32 MiB as fast as it can; bytes/s seen by a watcher, and
  *     a check that every byte arrived, in order (target: ≥ 5 MB/s, nothing lost).
+ *  1b. Request metrics on vs off: `POST /api/v1/tasks` on this edge and on a second one started
+ *     with `METRICS_ENABLED=false`, measured in alternating rounds so load on the machine hits
+ *     both alike; the metrics middleware adds no round trip, so the two should match.
  *
  * Set BENCH_SECONDS to change the HTTP measuring time (default 8 s per route).
  * @module
@@ -26,6 +29,9 @@ import { isTerminal } from "../api/task.js";
 import { ApiClient } from "../client/api-client.js";
 import { ensureDemoRepo } from "../scripts/demo-repo.js";
 import { freePort, startEdge, startRunner, type ManagedProcess } from "../scripts/local-stack.js";
+import { HTTP_DURATION_BUCKETS_SECONDS } from "../api/metrics.js";
+import { MetricsBuffer } from "../edge/src/metrics/metrics-buffer.js";
+import { counterSample } from "../edge/src/metrics/samples.js";
 import { runLoad } from "./load.js";
 import { ms, printTable, summarize } from "./stats.js";
 
@@ -58,6 +64,8 @@ async function main(): Promise<void> {
   console.log(`CodeForge benchmark — edge under wrangler dev at ${edge.url}, Node ${process.version}\n`);
 
   await httpThroughput(edge.url, repoUrl);
+  // Before any runner starts: both edges must be idle but for the load itself.
+  await metricsOnVsOff(repoUrl);
   await submitToLease(edge.url, client, repoUrl);
 
   const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "bench-runner", stateDir, concurrency: 2 });
@@ -67,6 +75,57 @@ async function main(): Promise<void> {
   await lineLatency(client, repoUrl, 100, 20); // 100 watchers × 50 lines/s: fan-out under load
 
   await outputThroughput(client, repoUrl);
+}
+
+async function metricsOnVsOff(repoUrl: string): Promise<void> {
+  // Two fresh edges, alike but for the switch, so neither carries state from the sections before.
+  const start = async (name: string, extra: Record<string, string>) =>
+    startEdge({
+      port: await freePort(),
+      stateDir: join(stateDir, name),
+      vars: {
+        CODEFORGE_ADMIN_KEY: adminKey,
+        RUNNER_SECRETS: runnerSecret,
+        CODEFORGE_LOCAL_MODE: "true",
+        RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
+        RATE_LIMIT_TASKS_PER_MINUTE: "100000000",
+        ...extra,
+      },
+    });
+  const onEdge = await start("metrics-on", {});
+  processes.push(onEdge);
+  const off = await start("metrics-off", { METRICS_ENABLED: "false" });
+  processes.push(off);
+  const edgeUrl = onEdge.url;
+  const auth = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
+  let n = 0;
+  const body = () => JSON.stringify({ repo: { url: repoUrl }, prompt: `bench ${n++}`, cli: "demo", pool: "bench-metrics" });
+  const create = (url: string) => ({ url: `${url}/api/v1/tasks`, method: "POST" as const, headers: auth, body, connections: 10, expectStatus: 201 });
+  await runLoad({ ...create(edgeUrl), durationMs: 1_500 }); // warm-up, both alike
+  await runLoad({ ...create(off.url), durationMs: 1_500 });
+  const rounds = 4;
+  const on: Awaited<ReturnType<typeof runLoad>>[] = [];
+  const offResults: Awaited<ReturnType<typeof runLoad>>[] = [];
+  const measure = async (which: "on" | "off") =>
+    (which === "on" ? on : offResults).push(await runLoad({ ...create(which === "on" ? edgeUrl : off.url), durationMs: (seconds * 1_000) / rounds }));
+  // on, off, off, on, …: neither side always goes first while the machine's load drifts.
+  for (let i = 0; i < rounds; i++) {
+    for (const which of i % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const)) await measure(which);
+  }
+  const rate = (rs: typeof on) => rs.reduce((t, r) => t + r.requestsPerSecond, 0) / rs.length;
+  const median = (rs: typeof on, pick: (r: (typeof on)[number]) => number) => rs.map(pick).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
+  console.log(`1b. POST /api/v1/tasks with request metrics on and off, 10 connections, ${rounds} rounds in ABBA order, ${seconds} s each side`);
+  printTable([
+    ["request metrics", "req/s", "p50", "p99", "errors"],
+    ["on (default)", rate(on).toFixed(0), ms(median(on, (r) => r.latency.p50)), ms(median(on, (r) => r.latency.p99)), String(on.reduce((t, r) => t + r.errors, 0))],
+    ["off (METRICS_ENABLED=false)", rate(offResults).toFixed(0), ms(median(offResults, (r) => r.latency.p50)), ms(median(offResults, (r) => r.latency.p99)), String(offResults.reduce((t, r) => t + r.errors, 0))],
+  ]);
+  console.log(`   ratio on ÷ off: ${(rate(on) / rate(offResults)).toFixed(2)} (recording is in memory; flushes go in waitUntil every few seconds)`);
+  console.log(`   recording one request's samples in memory (what the middleware does on the request's path): ${recordingCostMicros().toFixed(1)} µs\n`);
+  for (const edge of [onEdge, off]) {
+    await edge.stop();
+    processes.splice(processes.indexOf(edge), 1);
+  }
 }
 
 async function httpThroughput(edgeUrl: string, repoUrl: string): Promise<void> {
@@ -94,6 +153,25 @@ async function httpThroughput(edgeUrl: string, repoUrl: string): Promise<void> {
   ]);
   console.log(`   ratio POST /api/v1/tasks ÷ bare route: ${(createResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(2)} (target ≥ 0.5)`);
   console.log(`   ratio POST /api/v1/tasks ÷ waking a new object: ${(createResult.requestsPerSecond / freshResult.requestsPerSecond).toFixed(2)}\n`);
+}
+
+/** The middleware's per-request work, measured in this process: a counter and an observation. */
+function recordingCostMicros(): number {
+  const buffer = new MetricsBuffer({ flushIntervalMs: 5_000, flushAfterRecords: Number.MAX_SAFE_INTEGER });
+  const routes = ["/api/v1/tasks", "/api/v1/tasks/:id", "/api/v1/tasks/:id/events", "/runner/v1/tasks/:id/heartbeat"];
+  const record = (i: number) => {
+    const labels = { method: "POST", path: routes[i % routes.length]! };
+    buffer.record(
+      [counterSample("codeforge_http_requests_total", { ...labels, status: "201" })],
+      [{ name: "codeforge_http_request_duration_seconds", labels, value: (i % 100) / 1_000, buckets: HTTP_DURATION_BUCKETS_SECONDS }],
+    );
+    buffer.planFlush(0);
+  };
+  for (let i = 0; i < 5_000; i++) record(i); // warm-up
+  const n = 50_000;
+  const started = performance.now();
+  for (let i = 0; i < n; i++) record(i);
+  return ((performance.now() - started) * 1_000) / n;
 }
 
 async function signedPost(edgeUrl: string, path: string, body: unknown): Promise<Response> {

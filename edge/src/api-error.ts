@@ -10,6 +10,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from "../../api/errors.js";
+import { logFor } from "./log.js";
 
 export class ApiError extends Error {
   constructor(
@@ -60,6 +61,6 @@ function fromHttpException(e: HTTPException): ApiError {
 export function handleError(err: Error, c: Context): Response {
   if (err instanceof ApiError) return errorResponse(c, err);
   if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));
-  console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id: c.get("requestId"), error: String(err?.stack ?? err) }));
+  logFor(c.env ?? {}).error("unhandled error", { request_id: c.get("requestId"), error: String(err?.stack ?? err) });
   return errorResponse(c, new ApiError("internal_error", "internal error"));
 }

@@ -1,6 +1,8 @@
 /**
- * The Worker's Hono app: hygiene on every route, then the public API, the runner API and the
- * health routes, composed with `app.route()`.
+ * The Worker's Hono app: hygiene, request metrics and request logs on every route, then the
+ * public API, the runner API, and the health and metrics routes, composed with `app.route()`.
+ * Health, readiness and `/metrics` sit outside `/api/v1/*`, so API-key auth and rate limits
+ * never apply to them.
  * @module
  */
 import { Hono } from "hono";
@@ -13,6 +15,8 @@ import type { Env } from "./env.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { authFailureGuard } from "./middleware/auth-failure-guard.js";
 import { corsPolicy } from "./middleware/cors-policy.js";
+import { httpMetrics } from "./middleware/http-metrics.js";
+import { requestLog } from "./middleware/request-log.js";
 import { requestsLimit, streamsLimit, tasksLimit } from "./rate-limit/client-limits.js";
 import { apiDocsRoutes } from "./routes/api-docs.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -20,6 +24,7 @@ import { deadLetterRoutes } from "./routes/dead-letters.js";
 import { deliveryRoutes } from "./routes/deliveries.js";
 import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { runnerListRoutes } from "./routes/runners.js";
 import { taskRoutes } from "./routes/tasks.js";
@@ -29,6 +34,9 @@ export function createApp() {
   const app = new Hono<{ Bindings: Env; Variables: RequestIdVariables }>();
 
   app.use("*", requestId({ limitLength: 128, headerName: "X-Request-Id" }));
+  // Counted and logged after the response is built; neither adds a round trip (see the modules).
+  app.use("*", httpMetrics());
+  app.use("*", requestLog());
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
   // Before auth: a browser's preflight carries no key.
   app.use("/api/*", corsPolicy());
@@ -50,6 +58,7 @@ export function createApp() {
   app.get("/api/v1/tasks/:id/stream", streamsLimit());
 
   app.route("/", healthRoutes);
+  app.route("/", metricsRoutes);
   app.route("/api/v1/tasks", taskRoutes);
   app.route("/api/v1/tasks", deliveryRoutes);
   app.route("/api/v1/webhook-secret", webhookSecretRoutes);

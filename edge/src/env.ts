@@ -9,6 +9,8 @@ import { OUTPUT_MAX_BYTES_DEFAULT } from "../../api/limits.js";
 import type { AuditLog } from "./audit/audit-log-object.js";
 import type { Dispatcher } from "./dispatcher/dispatcher.js";
 import type { KeyStore } from "./keys/key-store-object.js";
+import { LOG_LEVELS, type LogConfig } from "./log.js";
+import type { Metrics } from "./metrics/metrics-object.js";
 import type { RateLimiter } from "./rate-limit/rate-limiter-object.js";
 import type { PoolRegistry } from "./registry/pool-registry.js";
 import type { TaskObject } from "./task/task-object.js";
@@ -59,6 +61,14 @@ export interface Env {
   WEBHOOK_RETRY_SCHEDULE_SECONDS?: string;
   WEBHOOK_TIMEOUT_SECONDS?: string;
   WEBHOOK_RETRY_JITTER?: string;
+  METRICS: DurableObjectNamespace<Metrics>;
+  METRICS_TOKEN?: string;
+  METRICS_ENABLED?: string;
+  METRICS_FLUSH_SECONDS?: string;
+  METRICS_FLUSH_REQUESTS?: string;
+  LOG_LEVEL?: string;
+  LOG_FORMAT?: string;
+  LOG_SAMPLE_RATIO?: string;
 }
 
 /** Rate-limit policies a backend failure can be configured to fail closed for. */
@@ -117,6 +127,13 @@ const EdgeConfigSchema = z.object({
     }),
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(15),
   WEBHOOK_RETRY_JITTER: z.coerce.number().min(0).max(0.5).default(0.1),
+  METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional().or(z.literal("").transform(() => undefined)),
+  METRICS_ENABLED: z.enum(["true", "false", "1", "0", ""]).optional().transform((v) => v !== "false" && v !== "0"),
+  METRICS_FLUSH_SECONDS: z.coerce.number().min(0.1).max(25).default(5),
+  METRICS_FLUSH_REQUESTS: z.coerce.number().int().min(1).max(100_000).default(200),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL is one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  LOG_FORMAT: z.enum(["json", "pretty"], { error: "LOG_FORMAT is json or pretty" }).default("json"),
+  LOG_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(0.1),
 }).refine((c) => !c.UPSTASH_REDIS_REST_URL === !c.UPSTASH_REDIS_REST_TOKEN, {
   message: "set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, or neither (then rate limits use Durable Objects)",
   path: ["UPSTASH_REDIS_REST_URL"],
@@ -140,6 +157,19 @@ export interface EdgeConfig {
   /** Browser origins allowed to call the API (CORS); empty means none. */
   corsAllowedOrigins: string[];
   webhooks: WebhookConfig;
+  metrics: MetricsConfig;
+  log: LogConfig;
+}
+
+export interface MetricsConfig {
+  /** False stops recording request metrics (benchmarks compare with and without; keep it on). */
+  requestMetrics: boolean;
+  /** Bearer token `/metrics` asks for; null: `/metrics` is open (keep it off the public internet then). */
+  token: string | null;
+  /** Longest an isolate keeps request metrics before flushing them to the `Metrics` object. */
+  flushIntervalMs: number;
+  /** Requests after which an isolate flushes before the interval is over. */
+  flushAfterRequests: number;
 }
 
 export interface WebhookConfig {
@@ -219,6 +249,13 @@ export function edgeConfig(env: Env): EdgeConfig {
       attemptTimeoutMs: Math.round(c.WEBHOOK_TIMEOUT_SECONDS * 1_000),
       jitter: c.WEBHOOK_RETRY_JITTER,
     },
+    metrics: {
+      requestMetrics: c.METRICS_ENABLED,
+      token: c.METRICS_TOKEN ?? null,
+      flushIntervalMs: Math.round(c.METRICS_FLUSH_SECONDS * 1_000),
+      flushAfterRequests: c.METRICS_FLUSH_REQUESTS,
+    },
+    log: { level: c.LOG_LEVEL, format: c.LOG_FORMAT, sampleRatio: c.LOG_SAMPLE_RATIO },
   };
   cache.set(env, config);
   return config;

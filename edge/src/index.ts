@@ -7,6 +7,7 @@ import { createApp } from "./app.js";
 export { AuditLog } from "./audit/audit-log-object.js";
 export { Dispatcher } from "./dispatcher/dispatcher.js";
 export { KeyStore } from "./keys/key-store-object.js";
+export { Metrics } from "./metrics/metrics-object.js";
 export { RateLimiter } from "./rate-limit/rate-limiter-object.js";
 export { PoolRegistry } from "./registry/pool-registry.js";
 export { TaskObject } from "./task/task-object.js";

@@ -35,6 +35,8 @@ const ENV_NAMES = {
   lease_wait_ms: "CODEFORGE_LEASE_WAIT_MS",
   output_max_bytes: "CODEFORGE_OUTPUT_MAX_BYTES",
   log_level: "CODEFORGE_LOG_LEVEL",
+  log_format: "CODEFORGE_LOG_FORMAT",
+  log_sample_ratio: "CODEFORGE_LOG_SAMPLE_RATIO",
   health_port: "CODEFORGE_HEALTH_PORT",
   health_host: "CODEFORGE_HEALTH_HOST",
   clis: "CODEFORGE_CLIS",
@@ -104,6 +106,10 @@ export const RunnerConfig = z
     /** Output bytes sent per task; beyond it output is dropped with a warning in the log. */
     output_max_bytes: int(1_024, 1 << 30).default(OUTPUT_MAX_BYTES_DEFAULT),
     log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** `json` (one object a line, for collectors) or `pretty` (one short line, for a terminal). */
+    log_format: z.enum(["json", "pretty"]).default("json"),
+    /** Share (0..1) of high-volume lines (lease polls, heartbeats, output batches) written; errors always are. */
+    log_sample_ratio: z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number({ error: "must be a number from 0 to 1" }).min(0).max(1)).default(0.1),
     /** `/healthz` and `/readyz`; 0 turns the server off. */
     health_port: int(0, 65_535).default(9_464),
     health_host: z.string().min(1).default("0.0.0.0"),

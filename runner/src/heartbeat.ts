@@ -65,7 +65,8 @@ export function startHeartbeat(options: HeartbeatOptions): HeartbeatLoop {
         if (stopped) return;
         const kind = classifyEdgeError(err);
         if (kind === "lease_stale") {
-          logger.warn("lease is stale: the edge no longer accepts this attempt");
+          // Never sampled: the attempt ends here.
+          logger.error("lease is stale: the edge no longer accepts this attempt");
           stopped = true;
           options.onLeaseLost();
           return;

@@ -27,6 +27,8 @@ export interface LeaseLoopOptions {
    * (`running`, `capacity`) is filled in on every request. */
   leaseRequest: Omit<LeaseRequest, "running" | "capacity">;
   logger: Logger;
+  /** For the one line per poll answered (high volume: give it a sampled logger); none by default. */
+  pollLogger?: Logger;
   backoff?: BackoffPolicy;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -66,6 +68,7 @@ export function createLeaseLoop(options: LeaseLoopOptions): LeaseLoop {
       try {
         const lease = await client.lease({ ...leaseRequest, running: tasks.size, capacity: concurrency }, stopping.signal);
         failures = 0;
+        options.pollLogger?.debug({ leased: lease?.task_id ?? null, running: tasks.size }, "lease poll answered");
         if (lease) launch(lease);
         // Yield one turn even when the edge answers at once (wait_ms 0), so polling never starves I/O.
         else await new Promise<void>((resolve) => setImmediate(resolve));

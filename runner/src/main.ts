@@ -6,21 +6,24 @@
  * leasing and lets running tasks finish within `shutdown_grace_ms` (the rest are stopped and
  * handed back to the edge, which re-queues them at once); a second signal exits at once,
  * killing every CLI.
- * Logs are JSON lines on stdout (pino) with `runner_id` on every line and `task_id` on task lines.
+ * Logs are JSON lines on stdout (pino, see `runner-logger.ts`) with `runner_id` on every line and
+ * `task_id` on task lines, secrets redacted, high-volume lines sampled.
  *
  * Run: `npm run runner -- --config runner.yaml` (or set `CODEFORGE_*` variables).
  * @module
  */
 import { readFileSync } from "node:fs";
-import { pino } from "pino";
 import { Registry } from "prom-client";
 import { configuredAdapters } from "./cli/configured-adapters.js";
 import { createCliRegistry } from "./cli/registry.js";
 import { ConfigError, loadConfig, type RunnerConfig } from "./config.js";
 import { createEdgeClient } from "./edge-client.js";
+import { watchEdgeContact } from "./edge-contact.js";
 import { startHealthServer, type HealthServer } from "./health-server.js";
 import { createLeaseLoop } from "./lease-loop.js";
 import { createProcessRunner } from "./process-runner.js";
+import { createReadiness } from "./readiness.js";
+import { createRunnerLogger, sampledLogger } from "./runner-logger.js";
 import { createRunnerMetrics } from "./runner-metrics.js";
 import { createTaskRunner } from "./task-runner.js";
 
@@ -40,13 +43,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const logger = pino({
-    level: config.log_level,
-    base: { runner_id: config.runner_id },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    // Defence in depth: these never belong in a log line.
-    redact: { paths: ["lease_id", "*.lease_id", "runner_secret", "*.runner_secret", "secret"], censor: "[redacted]" },
-  });
+  const logger = createRunnerLogger({ level: config.log_level, format: config.log_format, runnerId: config.runner_id });
+  const highVolume = sampledLogger(logger, config.log_sample_ratio);
 
   const pathEnv = process.env.PATH || FALLBACK_PATH;
   const registry = await createCliRegistry(configuredAdapters(config, pathEnv));
@@ -56,10 +54,14 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const client = createEdgeClient({ edgeUrl: config.edge_url, secret: config.runner_secret, userAgent: `codeforge-runner/${RUNNER_VERSION}` });
   const processes = createProcessRunner({ killGraceMs: config.kill_grace_ms });
   const metricsRegistry = new Registry();
   const metrics = createRunnerMetrics({ register: metricsRegistry, workspaceRoot: config.workspace_root });
+  const edge = watchEdgeContact(
+    createEdgeClient({ edgeUrl: config.edge_url, secret: config.runner_secret, userAgent: `codeforge-runner/${RUNNER_VERSION}` }),
+    { metrics },
+  );
+  const client = edge.client;
   const taskRunner = createTaskRunner({
     client,
     registry,
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     outputMaxBytes: config.output_max_bytes,
     stallTimeoutSeconds: config.stall_timeout_seconds,
     metrics,
+    highVolumeLogger: highVolume,
   });
   const loop = createLeaseLoop({
     client,
@@ -86,14 +89,24 @@ async function main(): Promise<void> {
       wait_ms: config.lease_wait_ms,
     },
     logger,
+    pollLogger: highVolume,
   });
 
+  const readiness = createReadiness({
+    accepting: () => loop.accepting,
+    lastEdgeContactAt: edge.lastContactAt,
+    // An idle runner is heard from once per long poll; allow two of them and the trip.
+    edgeContactMaxMs: Math.max(60_000, 2 * config.lease_wait_ms + 10_000),
+    advertisedClis: clis,
+    checkClis: async () => (await createCliRegistry(configuredAdapters(config, pathEnv))).names(),
+    detail: () => ({ running: loop.running, concurrency: config.concurrency }),
+  });
   let health: HealthServer | undefined;
   if (config.health_port !== 0) {
     health = await startHealthServer({
       port: config.health_port,
       host: config.health_host,
-      readiness: () => ({ ready: loop.accepting, detail: { running: loop.running, concurrency: config.concurrency } }),
+      readiness: readiness.check,
       metrics: metricsRegistry,
     });
     logger.info({ port: health.port }, "health endpoints listening");
@@ -111,6 +124,7 @@ async function main(): Promise<void> {
     logger.info({ signal, grace_ms: config.shutdown_grace_ms }, "shutting down");
     void loop
       .stop(config.shutdown_grace_ms)
+      .then(() => readiness.stop())
       .then(() => health?.close())
       .then(() => {
         logger.info("stopped");

@@ -6,20 +6,48 @@
  *   shutdown) or `lease_lost` (another attempt owns the task);
  * - `codeforge_runner_active_tasks`: attempts running now;
  * - `codeforge_workspace_disk_usage_bytes`: what the workspace root occupies, measured at
- *   scrape time (a `du`-like walk, see `disk-usage.ts`), so the figure is never stale.
+ *   scrape time (a `du`-like walk, see `disk-usage.ts`), so the figure is never stale;
+ * - `codeforge_runner_phase_duration_seconds{phase}`: how long each phase of an attempt took
+ *   (`clone`, `run` — the CLI from spawn to exit — and `push`), whatever its outcome;
+ * - `codeforge_runner_lease_errors_total` / `codeforge_runner_heartbeat_errors_total`: lease
+ *   requests and heartbeats that failed (the edge unreachable, refused, or answering 5xx); a
+ *   shutdown's aborted requests are not errors.
  *
  * The registry is passed in (Trigger.dev's pattern): the runner builds its own, never the
  * global one, so tests read a fresh registry's text and nothing else in the process can add
  * to or clash with it.
  * @module
  */
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { CliName } from "../../api/index.js";
 import { diskUsageBytes } from "./disk-usage.js";
+
+/** The phases of an attempt whose durations are measured. */
+export type RunnerPhase = "clone" | "run" | "push";
+
+/** A clone takes seconds, a CLI run minutes, up to the half-hour default timeout and beyond. */
+export const PHASE_DURATION_BUCKETS_SECONDS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1_800, 3_600];
 
 export interface RunnerMetrics {
   taskStarted(cli: CliName): void;
   taskFinished(cli: CliName, outcome: string): void;
+  observePhase(phase: RunnerPhase, seconds: number): void;
+  leaseError(): void;
+  heartbeatError(): void;
+}
+
+/**
+ * Runs `work` and records its duration as `phase`, whether it succeeds or throws.
+ * @example
+ * await timePhase(metrics, "push", () => pushBranch(...));
+ */
+export async function timePhase<T>(metrics: Pick<RunnerMetrics, "observePhase"> | undefined, phase: RunnerPhase, work: () => Promise<T>, now: () => number = performance.now.bind(performance)): Promise<T> {
+  const started = now();
+  try {
+    return await work();
+  } finally {
+    metrics?.observePhase(phase, Math.max(0, (now() - started) / 1_000));
+  }
 }
 
 export interface RunnerMetricsOptions {
@@ -56,7 +84,33 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
       this.set(await measureDisk(workspaceRoot));
     },
   });
+  const phases = new Histogram({
+    name: "codeforge_runner_phase_duration_seconds",
+    help: "Duration of each phase of an attempt (clone, run: the CLI from spawn to exit, push), whatever its outcome.",
+    labelNames: ["phase"] as const,
+    buckets: PHASE_DURATION_BUCKETS_SECONDS,
+    registers: [register],
+  });
+  const leaseErrors = new Counter({
+    name: "codeforge_runner_lease_errors_total",
+    help: "Lease requests that failed: the edge unreachable, refusing the request, or answering 5xx.",
+    registers: [register],
+  });
+  const heartbeatErrors = new Counter({
+    name: "codeforge_runner_heartbeat_errors_total",
+    help: "Heartbeats that failed (a stale lease included); one lost heartbeat is harmless, a run of them loses the lease.",
+    registers: [register],
+  });
   return {
+    observePhase(phase, seconds) {
+      phases.observe({ phase }, seconds);
+    },
+    leaseError() {
+      leaseErrors.inc();
+    },
+    heartbeatError() {
+      heartbeatErrors.inc();
+    },
     taskStarted() {
       active.inc();
     },

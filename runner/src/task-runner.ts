@@ -44,7 +44,7 @@ import { checkoutIteration } from "./iteration-checkout.js";
 import { createOutputBatcher, type OutputBatcher, type OutputStream } from "./output-batcher.js";
 import type { ProcessRunner, RunningProcess } from "./process-runner.js";
 import type { HostLookup } from "./repo-host-check.js";
-import type { RunnerMetrics } from "./runner-metrics.js";
+import { timePhase, type RunnerMetrics } from "./runner-metrics.js";
 import { createSecretMasker, type SecretMasker } from "./secret-masker.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
@@ -76,6 +76,8 @@ export interface TaskRunnerOptions {
   /** Resolves repository hosts (default: the system resolver). */
   lookup?: HostLookup;
   metrics?: RunnerMetrics;
+  /** For heartbeat and output-post lines (high volume: a sampled logger); `logger` by default. */
+  highVolumeLogger?: Logger;
   now?: () => number;
 }
 
@@ -108,6 +110,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   async function run(lease: Lease, shutdown: AbortSignal): Promise<void> {
     const taskId = lease.task_id;
     const log = logger.child({ task_id: taskId, iteration: lease.task.iteration, attempt: lease.attempt });
+    const noisyLog = (options.highVolumeLogger ?? logger).child({ task_id: taskId, iteration: lease.task.iteration, attempt: lease.attempt });
     const stopping = new AbortController();
     let stopReason: StopReason | null = null;
     const stop = (reason: StopReason) => {
@@ -142,14 +145,14 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         log.error({ err: describeEdgeError(err) }, "posting output failed for good");
         stop(isLeaseStale(err) ? "lease_lost" : "edge_unreachable");
       },
-      onRetry: (err, attempt, delayMs) => log.warn({ err: describeEdgeError(err), attempt, retry_in_ms: delayMs }, "posting output failed; retrying"),
+      onRetry: (err, attempt, delayMs) => noisyLog.warn({ err: describeEdgeError(err), attempt, retry_in_ms: delayMs }, "posting output failed; retrying"),
     });
     const heartbeat = startHeartbeat({
       client,
       taskId,
       leaseId: lease.lease_id,
       intervalMs: lease.heartbeat_interval_ms,
-      logger: log,
+      logger: noisyLog,
       onCancel: () => stop("canceled"),
       onLeaseLost: () => stop("lease_lost"),
     });
@@ -189,8 +192,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       let baseSha: string;
       let headSha: string;
       try {
-        let description: string;
-        ({ baseSha, headSha, description } = await checkoutIteration(lease.task.base, {
+        const clone = {
           url,
           ref,
           dir: workspace.repoDir,
@@ -201,7 +203,9 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           lookup: options.lookup,
           ...options.gitPolicy,
           signal: stopping.signal,
-        }));
+        };
+        let description: string;
+        ({ baseSha, headSha, description } = await timePhase(options.metrics, "clone", () => checkoutIteration(lease.task.base, clone)));
         batcher.log("info", description);
       } catch (err) {
         if (stopReason) return await report(stoppedReport(stopReason, null));
@@ -242,6 +246,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       const onOutput = () => stall?.touch();
       const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log, onOutput), pump(child.stderr, "stderr", null, batcher, log, onOutput)]);
       const exit = await child.exited;
+      options.metrics?.observePhase("run", Math.max(0, (now() - spawnedAt) / 1_000));
       stall?.stop();
       const reasonAtExit: StopReason | null = stopReason;
       await pumps;
@@ -287,9 +292,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         const { branch } = lease.task.push;
         batcher.log("info", `Committing the changes and pushing them to branch ${branch}`);
         const pushStartedAt = now();
+        const ws = workspace;
         try {
-          result.push = await commitAndPush({
-            repoDir: workspace.repoDir,
+          result.push = await timePhase(options.metrics, "push", () => commitAndPush({
+            repoDir: ws.repoDir,
             // On top of what was checked out: a follow-up's commit follows the branch's last one.
             baseSha: headSha,
             url,
@@ -297,12 +303,12 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
             message: masker.mask(commitMessage({ prompt: lease.task.prompt, taskId, cli: lease.task.cli, model: lease.task.model })),
             identity: options.commitIdentity ?? DEFAULT_COMMIT_IDENTITY,
             pathEnv: options.pathEnv,
-            runnerDir: workspace.runnerDir,
+            runnerDir: ws.runnerDir,
             accessToken: lease.task.access_token,
             lookup: options.lookup,
             ...options.gitPolicy,
             signal: stopping.signal,
-          });
+          }));
         } catch (err) {
           const pushMs = now() - pushStartedAt;
           if (stopReason) return await report(stoppedReport(stopReason, result));

@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from "../../scripts/local-stack.js";
 import { generatedFiles } from "../../scripts/generate-openapi.js";
 import { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "../../api/openapi.js";
 import { CreateTaskRequest, Task } from "../../api/task.js";
+import { METRIC_FAMILIES } from "../../api/metrics.js";
 
 describe("generated API documents", () => {
   it.each(Object.entries(generatedFiles()))("%s is up to date (run `npm run openapi` if not)", (path, text) => {
@@ -39,5 +40,12 @@ describe("generated API documents", () => {
     expect(task.required).toEqual(expect.arrayContaining(["push", "branch"]));
     const result = JSON.stringify(task.properties.result);
     for (const field of ["cost_usd", "usage", "cache_read_input_tokens", "commit_sha", "patch_truncated"]) expect(result).toContain(field);
+  });
+
+  it("describes /metrics as text/plain with every metric family the edge serves", () => {
+    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as { paths: Record<string, { get: { description: string; responses: Record<string, { content?: Record<string, unknown> }> } }> };
+    const metrics = doc.paths["/metrics"]!.get;
+    expect(Object.keys(metrics.responses["200"]!.content!)[0]).toMatch(/^text\/plain/);
+    for (const family of METRIC_FAMILIES) expect(metrics.description).toContain(family.name);
   });
 });

@@ -13,3 +13,6 @@ export const TEST_OUTPUT_MAX_BYTES = 65_536;
 
 /** Browser origins the suite's edge allows (CORS). */
 export const TEST_CORS_ORIGINS = ["https://app.codeforge.test", "http://localhost:5173"] as const;
+
+/** The bearer token `/metrics` asks for in the edge suite. */
+export const TEST_METRICS_TOKEN = "test-metrics-token-0123456789abcdef";

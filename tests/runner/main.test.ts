@@ -83,9 +83,10 @@ describe("runner main", () => {
     try {
       await edge.waitFor(() => lines.some((l) => l.msg === "runner started"), 15_000);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      // Ready once the edge answered a poll (an empty long poll of 1 s counts).
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { timeout: 10_000 }).toBe(200);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-      expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ status: "ready", concurrency: 2 });
+      expect(await ready.json()).toMatchObject({ status: "ready", concurrency: 2, last_edge_contact_at: expect.any(String) });
 
       const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "From main" });
       const completion = await edge.waitFor(() => task.completion, 15_000);
@@ -94,7 +95,11 @@ describe("runner main", () => {
       await expect
         .poll(async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text())
         .toContain('codeforge_runner_tasks_total{outcome="succeeded",cli="demo"} 1');
-      expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/codeforge_workspace_disk_usage_bytes \d+/);
+      const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metricsText).toMatch(/codeforge_workspace_disk_usage_bytes \d+/);
+      expect(metricsText).toContain('codeforge_runner_phase_duration_seconds_count{phase="clone"} 1');
+      expect(metricsText).toContain('codeforge_runner_phase_duration_seconds_count{phase="run"} 1');
+      expect(metricsText).toContain("codeforge_runner_lease_errors_total 0");
 
       child.kill("SIGTERM");
       const result = await child;
@@ -104,6 +109,40 @@ describe("runner main", () => {
       expect(lines.some((l) => l.task_id === task.id && l.msg === "reported outcome")).toBe(true);
       expect(raw).not.toContain(edge.secret);
       expect(raw).not.toContain(task.lease!.lease_id);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  it("is not ready while its edge refuses it, and counts the failed lease requests", async () => {
+    const port = await freePort();
+    const child = execa(process.execPath, ["--import", "tsx", MAIN], {
+      env: baseEnv({
+        CODEFORGE_EDGE_URL: edge.url,
+        CODEFORGE_RUNNER_SECRET: "a-runner-secret-the-edge-does-not-know",
+        CODEFORGE_RUNNER_ID: "refused-runner",
+        CODEFORGE_WORKSPACE_ROOT: workspaceRoot,
+        CODEFORGE_HEALTH_PORT: String(port),
+        CODEFORGE_HEALTH_HOST: "127.0.0.1",
+        CODEFORGE_LEASE_WAIT_MS: "200",
+        CODEFORGE_LOG_FORMAT: "pretty",
+      }),
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
+    let raw = "";
+    child.stdout!.on("data", (chunk: Buffer) => (raw += chunk.toString()));
+    try {
+      await edge.waitFor(() => raw.includes("lease request failed"), 15_000);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: "not_ready", problems: ["the edge has not been reached yet"] });
+      const errors = Number(/codeforge_runner_lease_errors_total (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1]);
+      expect(errors).toBeGreaterThanOrEqual(1);
+      // The pretty format: one short human line each, no JSON objects.
+      expect(raw.split("\n").find((l) => l.includes("lease request failed"))).toMatch(/^\S+ ERROR lease request failed /);
+      expect(raw).not.toContain("a-runner-secret-the-edge-does-not-know");
     } finally {
       child.kill("SIGKILL");
     }

@@ -7,7 +7,10 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diskUsageBytes } from "../../runner/src/disk-usage.js";
 import { startHealthServer } from "../../runner/src/health-server.js";
-import { createRunnerMetrics } from "../../runner/src/runner-metrics.js";
+import { createEdgeClient } from "../../runner/src/edge-client.js";
+import { watchEdgeContact } from "../../runner/src/edge-contact.js";
+import { createRunnerMetrics, timePhase } from "../../runner/src/runner-metrics.js";
+import { startFakeEdge } from "./fake-edge.js";
 
 let root: string;
 let outside: string;
@@ -79,6 +82,48 @@ describe("runner metrics", () => {
       expect(body).not.toContain("process_cpu");
     } finally {
       await server.close();
+    }
+  });
+
+  it("measures phases with timePhase, failures included", async () => {
+    const register = new Registry();
+    const metrics = createRunnerMetrics({ register, workspaceRoot: root, measureDisk: async () => 0 });
+    let clock = 0;
+    const now = () => clock;
+    await timePhase(metrics, "clone", async () => void (clock += 1_500), now);
+    await expect(timePhase(metrics, "push", async () => { clock += 40_000; throw new Error("rejected"); }, now)).rejects.toThrow("rejected");
+    metrics.observePhase("run", 200);
+    const text = await register.metrics();
+    expect(text).toContain('codeforge_runner_phase_duration_seconds_bucket{le="2.5",phase="clone"} 1');
+    expect(text).toContain('codeforge_runner_phase_duration_seconds_bucket{le="1",phase="clone"} 0');
+    expect(text).toContain('codeforge_runner_phase_duration_seconds_sum{phase="push"} 40');
+    expect(text).toContain('codeforge_runner_phase_duration_seconds_bucket{le="300",phase="run"} 1');
+    expect(text).toContain('codeforge_runner_phase_duration_seconds_bucket{le="120",phase="run"} 0');
+  });
+
+  it("counts failed lease requests and heartbeats against a real server, but not aborted ones", async () => {
+    const edge = await startFakeEdge();
+    try {
+      const register = new Registry();
+      const metrics = createRunnerMetrics({ register, workspaceRoot: root, measureDisk: async () => 0 });
+      const leaseRequest = { runner_id: "r1", pool: "default", clis: ["demo" as const], labels: [], wait_ms: 0, running: 0, capacity: 1 };
+      const refused = watchEdgeContact(createEdgeClient({ edgeUrl: edge.url, secret: "not-the-edge-secret-0123456789" }), { metrics });
+      await expect(refused.client.lease(leaseRequest)).rejects.toThrow();
+      await expect(refused.client.heartbeat("tsk_missing", { lease_id: "lse_x", phase: "running" })).rejects.toThrow();
+      expect(refused.lastContactAt()).toBeNull();
+
+      const good = watchEdgeContact(createEdgeClient({ edgeUrl: edge.url, secret: edge.secret }), { metrics, now: () => 1_234 });
+      expect(await good.client.lease(leaseRequest)).toBeNull();
+      expect(good.lastContactAt()).toBe(1_234);
+      const aborted = new AbortController();
+      aborted.abort();
+      await expect(good.client.lease({ ...leaseRequest, wait_ms: 1_000 }, aborted.signal)).rejects.toThrow();
+
+      const text = await register.metrics();
+      expect(text).toContain("codeforge_runner_lease_errors_total 1");
+      expect(text).toContain("codeforge_runner_heartbeat_errors_total 1");
+    } finally {
+      await edge.close();
     }
   });
 });

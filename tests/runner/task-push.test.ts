@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
+import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TaskResult, type LogEvent } from "../../api/index.js";
 import { createDemoAdapter } from "../../runner/src/cli/demo.js";
@@ -16,6 +17,7 @@ import { createScriptAdapter } from "../../runner/src/cli/script.js";
 import { createEdgeClient } from "../../runner/src/edge-client.js";
 import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
 import { createProcessRunner } from "../../runner/src/process-runner.js";
+import { createRunnerMetrics } from "../../runner/src/runner-metrics.js";
 import { createTaskRunner } from "../../runner/src/task-runner.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
 import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
@@ -27,6 +29,7 @@ let fixture: GitFixture;
 let edge: FakeEdge;
 let loop: LeaseLoop;
 let workspaceRoot: string;
+let register: Registry;
 
 beforeAll(() => {
   fixture = createGitFixture();
@@ -43,8 +46,10 @@ async function startRunner(pathEnv: string) {
   await loop?.stop(2_000);
   const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
   const registry = await createCliRegistry([createDemoAdapter(), createScriptAdapter({ command: CHANGE_REPO })]);
+  register = new Registry();
   const taskRunner = createTaskRunner({
     client,
+    metrics: createRunnerMetrics({ register, workspaceRoot, measureDisk: async () => 0 }),
     registry,
     processes: createProcessRunner({ killGraceMs: 500 }),
     workspaceRoot,
@@ -100,6 +105,10 @@ describe("tasks that push", () => {
     expect(logLines(task).some((line) => line.startsWith(`Pushed commit ${pushed.commit_sha} to branch codeforge/runner-test in `))).toBe(true);
     expect(everything(task)).not.toContain(TOKEN);
     expect(edge.violations).toEqual([]);
+    // The clone and the push are each timed once in the runner's phase histogram.
+    const metrics = await register.metrics();
+    expect(metrics).toContain('codeforge_runner_phase_duration_seconds_count{phase="clone"} 1');
+    expect(metrics).toContain('codeforge_runner_phase_duration_seconds_count{phase="push"} 1');
   });
 
   it("fail with push_failed when the branch has diverged, and still report the result with its patch", async () => {

@@ -11,6 +11,7 @@ import type { ErrorCode } from "../../../api/errors.js";
 import type { Env } from "../env.js";
 import { auditLogOf } from "./audit-log-object.js";
 import type { AuditRecord } from "./audit-store.js";
+import { logFor } from "../log.js";
 
 export interface AuditEvent {
   /** Key id of the caller, or `runner:<id>` for a runner. */
@@ -43,7 +44,7 @@ export function recordAudit(env: Env, waitUntil: (promise: Promise<unknown>) => 
   const write = auditLogOf(env)
     .record(record)
     .catch((err: unknown) => {
-      console.error(JSON.stringify({ level: "error", msg: "audit log write failed", entry: record, error: String(err) }));
+      logFor(env).error("audit log write failed", { request_id: record.requestId ?? undefined, entry: record, error: String(err) });
     });
   waitUntil(write);
 }

@@ -21,12 +21,23 @@ import type { Env } from "../env.js";
 import { poolRegistry } from "../registry/pool-registry.js";
 import { POOL_REPORT_INTERVAL_MS } from "../registry/pool-store.js";
 import { migrate } from "../sql/migrations.js";
+import { clearHandedOut, countHandedOut, markHandedOut } from "./handed-out.js";
 import { holdSlot, keyAtLimit, pruneSlots, releaseSlot, slotExpiresAt } from "./key-slots.js";
 import { admit, settleAdmission } from "./queue-admissions.js";
-import { insertEntry, QUEUE_MIGRATIONS, queueDepth, removeEntry, takeEntry, type QueueEntry, type RunnerOffer } from "./queue-store.js";
+import { insertEntry, oldestEnqueuedAt, QUEUE_MIGRATIONS, queueDepth, removeEntry, takeEntry, type QueueEntry, type RunnerOffer } from "./queue-store.js";
 import { countTaken, listRunners, recordRunner, RUNNER_MIGRATIONS, touchRunner, type RunnerSighting } from "./runner-store.js";
 import { waitingReason, type WaitingTask } from "./waiting-reason.js";
 import { WaiterList } from "./waiters.js";
+import { logFor } from "../log.js";
+
+/** One pool's gauges (see `api/metrics.ts`). */
+export interface PoolGauges {
+  queued: number;
+  oldestQueuedAgeSeconds: number;
+  inProgress: number;
+  runnersTotal: number;
+  runnersActive: number;
+}
 
 export class Dispatcher extends DurableObject<Env> {
   private readonly waiters = new WaiterList();
@@ -48,15 +59,19 @@ export class Dispatcher extends DurableObject<Env> {
     const now = Date.now();
     // A task being queued runs nowhere: whatever slot it held is free again.
     const freed = releaseSlot(sql, entry.taskId);
+    clearHandedOut(sql, entry.taskId);
     settleAdmission(sql, entry.taskId);
+    // Not awaited: the pool is listed for metrics within a minute; the task need not wait for it.
+    if (entry.pool) void this.reportPool(entry.pool);
     const limited = entry.maxConcurrent != null && entry.ownerKeyId != null;
     if (!(limited && keyAtLimit(sql, entry.ownerKeyId!, entry.maxConcurrent!, now)) && this.waiters.offer(entry)) {
       // A re-offer of a task still in the queue must not leave it there to be taken twice.
       removeEntry(sql, entry.taskId);
+      markHandedOut(sql, entry.taskId, slotExpiresAt(now, entry.timeoutMs ?? 0));
       if (limited) holdSlot(sql, { taskId: entry.taskId, keyId: entry.ownerKeyId!, expiresAt: slotExpiresAt(now, entry.timeoutMs ?? 0) });
       return true;
     }
-    insertEntry(sql, entry);
+    insertEntry(sql, entry, now);
     if (freed) this.serveWaiters();
     return false;
   }
@@ -65,11 +80,13 @@ export class Dispatcher extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     removeEntry(sql, taskId);
     settleAdmission(sql, taskId);
+    clearHandedOut(sql, taskId);
     if (releaseSlot(sql, taskId)) this.serveWaiters();
   }
 
   /** The task stopped running: its key's slot is free, and a task held back by it may go. */
   async releaseSlot(taskId: string): Promise<void> {
+    clearHandedOut(this.ctx.storage.sql, taskId);
     if (releaseSlot(this.ctx.storage.sql, taskId)) this.serveWaiters();
   }
 
@@ -125,6 +142,21 @@ export class Dispatcher extends DurableObject<Env> {
     return { queued: queueDepth(this.ctx.storage.sql), waiting_runners: this.waiters.size };
   }
 
+  /** What `/metrics` reads of this pool at scrape time: one SQLite read, no task object. */
+  async gauges(): Promise<PoolGauges> {
+    const sql = this.ctx.storage.sql;
+    const now = Date.now();
+    const runners = listRunners(sql, now);
+    const oldest = oldestEnqueuedAt(sql);
+    return {
+      queued: queueDepth(sql),
+      oldestQueuedAgeSeconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1_000),
+      inProgress: countHandedOut(sql, now),
+      runnersTotal: runners.length,
+      runnersActive: runners.filter((r) => r.running > 0).length,
+    };
+  }
+
   /** Hands queued tasks that a freed slot let through to runners already waiting. */
   private serveWaiters(): void {
     if (this.waiters.size === 0) return;
@@ -142,7 +174,7 @@ export class Dispatcher extends DurableObject<Env> {
       await poolRegistry(this.env).report(pool);
     } catch (err) {
       this.poolReportedAt = 0;
-      console.error(JSON.stringify({ level: "warn", msg: "pool registry report failed; retried on the next lease", pool, error: String(err) }));
+      logFor(this.env).warn("pool registry report failed; retried on the next lease", { pool, error: String(err) });
     }
   }
 }

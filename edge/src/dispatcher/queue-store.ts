@@ -7,6 +7,7 @@
  * @module
  */
 import type { Migration, Sql } from "../sql/migrations.js";
+import { markHandedOut } from "./handed-out.js";
 import { holdSlot, KEY_HAS_FREE_SLOT, slotExpiresAt } from "./key-slots.js";
 
 export interface QueueEntry {
@@ -20,6 +21,8 @@ export interface QueueEntry {
   maxConcurrent?: number | null;
   /** The task's attempt timeout: bounds how long its concurrency slot can be held. */
   timeoutMs?: number;
+  /** The task's pool (the dispatcher's own), so a pool with queued tasks and no runner is known too. */
+  pool?: string;
 }
 
 /** What a runner can run. */
@@ -62,6 +65,14 @@ export const QUEUE_MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX admissions_key ON admissions (key_id)",
     ],
   },
+  {
+    id: 4,
+    name: "queue ages and handed-out tasks (metrics)",
+    statements: [
+      "ALTER TABLE queue ADD COLUMN enqueued_at INTEGER",
+      "CREATE TABLE handed_out (task_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
+    ],
+  },
 ];
 
 /** True when `runner` can run `entry`: it has the CLI and every label the task asks for. */
@@ -69,10 +80,10 @@ export function canRun(runner: RunnerOffer, entry: Pick<QueueEntry, "cli" | "lab
   return runner.clis.includes(entry.cli) && entry.labels.every((label) => runner.labels.includes(label));
 }
 
-export function insertEntry(sql: Sql, entry: QueueEntry): void {
+export function insertEntry(sql: Sql, entry: QueueEntry, now: number = Date.now()): void {
   sql.exec(
-    `INSERT OR IGNORE INTO queue (task_id, priority, cli, labels, owner_key_id, max_concurrent, timeout_ms, enqueued_seq)
-     VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(enqueued_seq), 0) + 1 FROM queue))`,
+    `INSERT OR IGNORE INTO queue (task_id, priority, cli, labels, owner_key_id, max_concurrent, timeout_ms, enqueued_at, enqueued_seq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(enqueued_seq), 0) + 1 FROM queue))`,
     entry.taskId,
     entry.priority,
     entry.cli,
@@ -80,6 +91,7 @@ export function insertEntry(sql: Sql, entry: QueueEntry): void {
     entry.ownerKeyId ?? null,
     entry.maxConcurrent ?? null,
     entry.timeoutMs ?? null,
+    now,
   );
 }
 
@@ -105,6 +117,7 @@ export function takeEntry(sql: Sql, runner: RunnerOffer, now: number = Date.now(
   for (const row of rows) {
     if (canRun(runner, { cli: row.cli, labels: JSON.parse(row.labels) as string[] })) {
       removeEntry(sql, row.task_id);
+      markHandedOut(sql, row.task_id, slotExpiresAt(now, row.timeout_ms ?? 0));
       if (row.max_concurrent !== null && row.owner_key_id !== null) {
         holdSlot(sql, { taskId: row.task_id, keyId: row.owner_key_id, expiresAt: slotExpiresAt(now, row.timeout_ms ?? 0) });
       }
@@ -116,4 +129,9 @@ export function takeEntry(sql: Sql, runner: RunnerOffer, now: number = Date.now(
 
 export function queueDepth(sql: Sql): number {
   return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM queue").one().n;
+}
+
+/** When the longest-waiting queued task entered the queue; null when none is queued. */
+export function oldestEnqueuedAt(sql: Sql): number | null {
+  return sql.exec<{ at: number | null }>("SELECT MIN(enqueued_at) AS at FROM queue").one().at;
 }

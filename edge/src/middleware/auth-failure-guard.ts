@@ -20,6 +20,8 @@ import { clientIp } from "../rate-limit/client-ip.js";
 import { decide } from "../rate-limit/fail-policy.js";
 import type { Limiter } from "../rate-limit/limiter.js";
 import { limiterForEnv } from "../rate-limit/limiter-for-env.js";
+import { logFor } from "../log.js";
+import { requestLogger } from "./request-log.js";
 
 const MINUTE_MS = 60_000;
 
@@ -38,7 +40,7 @@ export function authFailureGuard(options: AuthFailureGuardOptions = {}) {
     const limiter = limiterOf(c.env);
     const ip = clientIp(c.req);
     const check = (key: string, limit: number, windowMs: number, cost: 0 | 1) =>
-      decide({ limiter, policy: "auth", key: `${key}:${ip}`, options: { limit, windowMs, cost }, failClosed: config.failClosed });
+      decide({ limiter, policy: "auth", key: `${key}:${ip}`, options: { limit, windowMs, cost }, failClosed: config.failClosed, log: requestLogger(c) });
 
     // Look (cost 0) at both before anything else; they are independent, so one round trip.
     const [recent, block] = await Promise.all([
@@ -65,7 +67,7 @@ export function authFailureGuard(options: AuthFailureGuardOptions = {}) {
     // This failure filled the window (or found it full): block the address.
     if (!window.degraded && window.remaining === 0) {
       await check("auth-block", 1, config.authBlockMs, 1);
-      console.warn(JSON.stringify({ level: "warn", msg: "client address blocked after repeated authentication failures", block_seconds: config.authBlockMs / 1_000 }));
+      logFor(c.env).warn("client address blocked after repeated authentication failures", { request_id: c.get("requestId"), block_seconds: config.authBlockMs / 1_000 });
     }
   });
 }

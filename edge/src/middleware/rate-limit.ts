@@ -15,6 +15,7 @@ import { decide } from "../rate-limit/fail-policy.js";
 import type { Limiter } from "../rate-limit/limiter.js";
 import { limiterForEnv } from "../rate-limit/limiter-for-env.js";
 import { limitItem, policyItem } from "../rate-limit/rate-limit-headers.js";
+import { requestLogger } from "./request-log.js";
 
 // Hono's Context is invariant in its env; the options are read from any app's context.
 type AnyContext = Context<any>;
@@ -52,6 +53,7 @@ export function rateLimit(options: RateLimitOptions) {
       key: `${options.policy}:${options.key(c)}`,
       options: { limit, windowMs },
       failClosed: config.failClosed,
+      log: requestLogger(c),
     });
     const policy = policyItem(options.policy, limit, windowMs);
     if (!decision.allowed) {

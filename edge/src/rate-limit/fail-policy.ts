@@ -13,6 +13,7 @@
 import { ApiError } from "../api-error.js";
 import type { RateLimitPolicyName } from "../env.js";
 import type { Limiter, LimitOptions, LimitResult } from "./limiter.js";
+import { createLogger, type Logger } from "../log.js";
 
 /** A decision, and whether it was made without the backend (fail-open: nothing is known). */
 export interface Decision extends LimitResult {
@@ -28,22 +29,22 @@ export interface DecideInput {
   key: string;
   options: LimitOptions;
   failClosed: ReadonlySet<RateLimitPolicyName>;
+  /** Where the backend failure is logged (the request's logger); a default JSON logger otherwise. */
+  log?: Logger;
 }
+
+const fallbackLog = createLogger({ level: "info", format: "json", sampleRatio: 1 });
 
 export async function decide(input: DecideInput): Promise<Decision> {
   try {
     return { ...(await input.limiter.limit(input.key, input.options)), degraded: false };
   } catch (err) {
     const closed = input.failClosed.has(input.policy);
-    console.error(
-      JSON.stringify({
-        level: "warn",
-        msg: "rate limiter unavailable",
-        policy: input.policy,
-        decision: closed ? "fail_closed" : "fail_open",
-        error: String(err instanceof Error ? err.message : err).slice(0, 300),
-      }),
-    );
+    (input.log ?? fallbackLog).warn("rate limiter unavailable", {
+      policy: input.policy,
+      decision: closed ? "fail_closed" : "fail_open",
+      error: String(err instanceof Error ? err.message : err).slice(0, 300),
+    });
     if (closed) {
       throw new ApiError("unavailable", "rate limiting is temporarily unavailable; try again shortly", undefined, {
         "Retry-After": String(FAIL_CLOSED_RETRY_AFTER_SECONDS),

@@ -1,9 +1,9 @@
 /**
  * `PoolRegistry`: one Durable Object for the whole edge that knows which runner pools exist, so
- * `GET /api/v1/runners` can ask each pool's Dispatcher for its runners.
+ * `GET /api/v1/runners` and `/metrics` can ask each pool's Dispatcher for its runners and queue.
  *
- * It is off the hot path: Dispatchers report their pool once a minute at most, and only the
- * admin runners list reads it. The runners themselves stay in their pool's Dispatcher.
+ * It is off the hot path: Dispatchers report their pool once a minute at most (when runners
+ * poll it or tasks are queued in it), and only the admin runners list and scrapes read it. The runners themselves stay in their pool's Dispatcher.
  * @module
  */
 import { DurableObject } from "cloudflare:workers";

@@ -1,8 +1,9 @@
 /**
- * The pools that have had runners lately, in the PoolRegistry's SQLite.
+ * The pools that have had runners or queued tasks lately, in the PoolRegistry's SQLite.
  *
- * Dispatchers report their pool at most once per `POOL_REPORT_INTERVAL_MS` while runners use it;
- * a pool not reported for `POOL_STALE_MS` has had no runner for that long and is forgotten.
+ * Dispatchers report their pool at most once per `POOL_REPORT_INTERVAL_MS` while runners poll it
+ * or tasks are queued in it (a queued task re-offers itself every 30 s); a pool not reported for
+ * `POOL_STALE_MS` has had neither for that long and is forgotten.
  * @module
  */
 import type { Migration, Sql } from "../sql/migrations.js";

@@ -11,6 +11,7 @@ import { rawBodyText, runnerSignature, type RunnerVariables } from "../middlewar
 import { clientIp, UNKNOWN_CLIENT_IP } from "../rate-limit/client-ip.js";
 import { parseJsonText } from "../read-json.js";
 import { taskStub, unwrap } from "../task-stub.js";
+import { tagRequest } from "../middleware/request-log.js";
 
 type RunnerEnv = { Bindings: Env; Variables: RunnerVariables };
 
@@ -25,6 +26,7 @@ export const runnerRoutes = new Hono<RunnerEnv>()
   .use("*", runnerSignature())
   .post("/lease", async (c) => {
     const request = parseJsonText(rawBodyText(c.get("rawBody")), LeaseRequest);
+    tagRequest(c, { runner_id: request.runner_id });
     const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(request.pool));
     const offer = { runnerId: request.runner_id, clis: request.clis, labels: request.labels };
     const sighting = {
@@ -40,7 +42,10 @@ export const runnerRoutes = new Hono<RunnerEnv>()
       const taskId = await dispatcher.take(offer, Math.max(0, deadline - Date.now()), first ? sighting : undefined, first ? { requestId: c.get("requestId") ?? "unknown", clientIp: runnerIp(c.req) } : undefined);
       if (taskId === null) return c.body(null, 204);
       const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id });
-      if (lease) return c.json(lease);
+      if (lease) {
+        tagRequest(c, { task_id: taskId });
+        return c.json(lease);
+      }
     }
   })
   .post("/tasks/:id/heartbeat", async (c) => {

@@ -22,6 +22,7 @@ import { secretBox } from "../task/secret-box.js";
 import { splitSecrets, type TaskSecrets } from "../task/task-secrets.js";
 import { VIEWER_HEADER, type Viewer } from "../task/task-object.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
+import { tagRequest } from "../middleware/request-log.js";
 
 type TaskEnv = { Bindings: Env; Variables: AuthVariables & AuditVariables };
 
@@ -80,6 +81,7 @@ export const taskRoutes = new Hono<TaskEnv>()
     const principal = c.get("principal");
     const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
     const id = idempotencyKey ? await idempotentTaskId(principal.owner, idempotencyKey) : newTaskId();
+    tagRequest(c, { task_id: id });
     // `push: false` (the default) is left out, so a retry keeps the fingerprint it had before
     // tasks could push.
     const { push: _push, ...withoutPush } = request;
@@ -99,6 +101,7 @@ export const taskRoutes = new Hono<TaskEnv>()
     const maxConcurrent = principal.limits?.max_concurrent_tasks ?? null;
     const trace = parseTraceparent(c.req.header("traceparent"));
     const traceparent = trace ? formatTraceparent(trace) : newTraceparent();
+    tagRequest(c, { trace_id: parseTraceparent(traceparent)?.traceId });
     const { created, task } = unwrap(await stub.create({ id, owner: principal.owner, requestHash, spec, secrets, maxConcurrent, traceparent }));
     c.set("auditTarget", task.id);
     c.header("Location", task.links.self);

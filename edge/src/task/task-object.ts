@@ -19,7 +19,12 @@ import { ITERATIONS_MAX } from "../../../api/limits.js";
 import type { Task } from "../../../api/task.js";
 import type { Delivery, DeliveryList } from "../../../api/webhooks.js";
 import { isTerminal } from "../../../api/task.js";
+import { parseTraceparent } from "../../../api/trace-context.js";
 import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
+import { logFor, type Logger } from "../log.js";
+import { hasStagedSamples, OUTBOX_RETRY_MS, sendStagedSamples, stageSamples } from "../metrics/metrics-outbox.js";
+import { metricsObject } from "../metrics/metrics-object.js";
+import { taskEndSamples, webhookAttemptSamples } from "../metrics/task-metrics.js";
 import { migrate, tableExists, type Sql } from "../sql/migrations.js";
 import { appendEvent, eventsSince, lastSeq } from "./event-log.js";
 import { nextIterationBase } from "./iteration-base.js";
@@ -35,7 +40,7 @@ import { toTaskView } from "./task-view.js";
 import { acceptWatcher, broadcast, closeWatchers, watcherCount } from "./watchers.js";
 import { deadLetterSink } from "../webhooks/dead-letters.js";
 import { runDeliveries } from "../webhooks/delivery-engine.js";
-import { listDeliveries, nextDeliveryDeadline, restartSeries, saveTraceparent } from "../webhooks/delivery-store.js";
+import { listDeliveries, loadTraceparent, nextDeliveryDeadline, restartSeries, saveTraceparent } from "../webhooks/delivery-store.js";
 import { queueWebhooks } from "../webhooks/webhook-outbox.js";
 import { webhookSecretsFor } from "../webhooks/webhook-secrets.js";
 import { sendWebhook } from "../webhooks/webhook-sender.js";
@@ -264,6 +269,7 @@ export class TaskObject extends DurableObject<Env> {
     const decision = lifecycle.lease(task.state, { runnerId: input.runnerId, leaseHash, now }, this.timing);
     if (!decision.ok) return null;
     this.record(decision.state, decision.changes, now);
+    this.log(task).info("lease granted", { runner_id: input.runnerId, attempt: decision.state.attempt });
     const secrets = task.sealedSecrets === null ? null : opened;
     return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets });
   }
@@ -399,7 +405,10 @@ export class TaskObject extends DurableObject<Env> {
       signingSecrets: () => webhookSecretsFor(this.env).signingSecrets(task.owner),
       send: (request) => sendWebhook(request),
       deadLetters: deadLetterSink(this.env),
+      log: this.log(task),
+      onOutcome: (outcome) => stageSamples(this.ctx.storage.kv, webhookAttemptSamples(outcome), Date.now()),
     });
+    await this.sendMetrics(task);
     this.armAlarm(this.load()!.state);
   }
 
@@ -437,14 +446,44 @@ export class TaskObject extends DurableObject<Env> {
     // An ended task never needs its secrets again: erase them in the same write.
     if (isTerminal(state.status)) eraseSecrets(this.sql);
     if (changes.length) this.queueWebhooks(changes, now);
+    const ended = changes.some((change) => isTerminal(change.status)) && isTerminal(state.status);
+    if (ended) this.stageTaskEnd(state, now);
     broadcast(this.ctx, frames);
     if (isTerminal(state.status) && changes.length) closeWatchers(this.ctx);
     this.armAlarm(state);
+    // After the write: the report leaves in the background and the alarm retries it if need be.
+    if (ended) void this.sendMetrics(loadTask(this.sql)!);
+  }
+
+  /** Counts the task's end and its duration (creation to end), in the same write as the end. */
+  private stageTaskEnd(state: lifecycle.LifecycleState, now: number): void {
+    const task = loadTask(this.sql)!;
+    const seconds = Math.max(0, (now - task.createdAt) / 1_000);
+    stageSamples(this.ctx.storage.kv, taskEndSamples({ status: state.status, cli: task.spec.cli, durationSeconds: seconds }), now);
+    this.log(task).info("task ended", { status: state.status, cli: task.spec.cli, duration_seconds: seconds, attempt: state.attempt, error_code: state.error?.code });
+  }
+
+  /** Sends staged metric reports to the `Metrics` object; on failure they wait for the alarm. */
+  private async sendMetrics(task: TaskRecord): Promise<void> {
+    try {
+      // Once sent, the alarm need not come back for them: re-arm for what is left.
+      if (await sendStagedSamples(this.ctx.storage.kv, (samples) => metricsObject(this.env).add(samples))) this.armAlarm(this.load()?.state ?? task.state);
+    } catch (err) {
+      this.log(task).warn("metrics report failed; the alarm retries", { error: String(err) });
+      this.armAlarm(this.load()?.state ?? task.state);
+    }
+  }
+
+  /** The task's logger: every line carries its id and, when it has one, its trace id. */
+  private log(task: Pick<TaskRecord, "id">): Logger {
+    const trace = parseTraceparent(loadTraceparent(this.sql));
+    return logFor(this.env).child({ task_id: task.id, ...(trace ? { trace_id: trace.traceId } : {}) });
   }
 
   /** Sets the one alarm to the earliest deadline: the lifecycle's or a webhook delivery's. */
   private armAlarm(state: lifecycle.LifecycleState): void {
-    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), nextDeliveryDeadline(this.sql));
+    const metricsRetryAt = hasStagedSamples(this.ctx.storage.kv) ? Date.now() + OUTBOX_RETRY_MS : null;
+    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), nextDeliveryDeadline(this.sql), metricsRetryAt);
     if (at === null) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(at);
   }
@@ -458,6 +497,7 @@ export class TaskObject extends DurableObject<Env> {
       view: () => toTaskView(task, lastSeq(this.sql), listIterations(this.sql)),
       now,
       config: this.config.webhooks,
+      log: this.log(task),
     });
   }
 
@@ -469,7 +509,7 @@ export class TaskObject extends DurableObject<Env> {
         waitingReason = await this.dispatcher(task).waitingReason({ pool: task.spec.pool, cli: task.spec.cli, labels: task.spec.labels });
       } catch (err) {
         // The reason is a courtesy: a task is still shown when its dispatcher cannot be asked.
-        console.error(JSON.stringify({ level: "warn", msg: "waiting reason unavailable", task_id: task.id, error: String(err) }));
+        this.log(task).warn("waiting reason unavailable", { error: String(err) });
       }
     }
     return toTaskView(task, lastSeq(this.sql), listIterations(this.sql), waitingReason);
@@ -495,7 +535,7 @@ export class TaskObject extends DurableObject<Env> {
         this.record(decision.state, decision.changes, now);
         await this.carryOut(decision.effects, current);
       }
-      console.error(JSON.stringify({ level: "error", msg: "task secrets did not open; task failed", task_id: task.id }));
+      this.log(task).error("task secrets did not open; task failed");
       return "unopenable";
     }
   }
@@ -510,7 +550,7 @@ export class TaskObject extends DurableObject<Env> {
       .catch((err: unknown) => {
         // Only the runners list is affected, and the next heartbeat tries again.
         this.runnerTouchedAt = 0;
-        console.error(JSON.stringify({ level: "warn", msg: "runner touch failed", task_id: task.id, error: String(err) }));
+        this.log(task).warn("runner touch failed", { runner_id: task.state.runnerId ?? undefined, error: String(err) });
       });
   }
 
@@ -546,6 +586,7 @@ export class TaskObject extends DurableObject<Env> {
             ownerKeyId: task.owner,
             maxConcurrent: task.maxConcurrent,
             timeoutMs: task.state.timeoutMs,
+            pool: task.spec.pool,
           });
           if (handed) this.expectLeaseSoon();
         } else if (effect === "release") {
@@ -555,7 +596,7 @@ export class TaskObject extends DurableObject<Env> {
           await dispatcher.remove(task.id);
         }
       } catch (err) {
-        console.error(JSON.stringify({ level: "warn", msg: `dispatcher ${effect} failed; the alarm retries`, task_id: task.id, error: String(err) }));
+        this.log(task).warn(`dispatcher ${effect} failed; the alarm retries`, { error: String(err) });
       }
     }
   }

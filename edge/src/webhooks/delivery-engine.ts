@@ -30,6 +30,7 @@ import {
 } from "./delivery-store.js";
 import type { DeadLetterEntry } from "./dead-letter-store.js";
 import type { WebhookRequest } from "./webhook-sender.js";
+import { createLogger, type Logger } from "../log.js";
 
 /** Past an attempt's own time limit, this much longer before the edge assumes it was lost. */
 export const ATTEMPT_LEASE_MARGIN_MS = 30_000;
@@ -54,7 +55,13 @@ export interface DeliveryEngineDeps {
   deadLetters: DeadLetterSink;
   now?: () => number;
   random?: () => number;
+  /** The task's logger; a default JSON logger when absent. */
+  log?: Logger;
+  /** Told each attempt's outcome (delivered, retry, failed, gone), for metrics. */
+  onOutcome?: (outcome: string) => void;
 }
+
+const fallbackLog = createLogger({ level: "info", format: "json", sampleRatio: 1 });
 
 /** Makes every due attempt and reports dead-letter changes; returns the attempts made. */
 export async function runDeliveries(deps: DeliveryEngineDeps): Promise<number> {
@@ -72,7 +79,7 @@ async function attemptDue(deps: DeliveryEngineDeps): Promise<number> {
   } catch (err) {
     const at = now();
     postponeDue(deps.sql, at, at + DEPENDENCY_RETRY_MS);
-    console.error(JSON.stringify({ level: "warn", msg: "webhook secrets unavailable; attempts postponed", task_id: deps.taskId, error: String(err) }));
+    (deps.log ?? fallbackLog).warn("webhook secrets unavailable; attempts postponed", { task_id: deps.taskId, error: String(err) });
     return 0;
   }
   // Re-read after the await: this turn decides and begins every due attempt without pausing.
@@ -111,10 +118,19 @@ async function attemptOne(deps: DeliveryEngineDeps, d: DeliveryRecord, attempt: 
     random: deps.random ?? Math.random,
   });
   finishAttempt(deps.sql, { id: d.id, series: d.series, attempt, result, verdict, now: finished });
-  const log = verdict.outcome === "delivered" ? "info" : "warn";
-  console.log(
-    JSON.stringify({ level: log, msg: "webhook attempt", task_id: deps.taskId, delivery_id: d.id, event_type: d.eventType, attempt, series: d.series, status: result.status, latency_ms: result.latencyMs, outcome: verdict.outcome, error: result.error }),
-  );
+  deps.onOutcome?.(verdict.outcome);
+  const level = verdict.outcome === "delivered" ? "info" : "warn";
+  (deps.log ?? fallbackLog)[level]("webhook attempt", {
+    task_id: deps.taskId,
+    delivery_id: d.id,
+    event_type: d.eventType,
+    attempt,
+    series: d.series,
+    status: result.status,
+    latency_ms: result.latencyMs,
+    outcome: verdict.outcome,
+    error: result.error,
+  });
 }
 
 async function syncDeadLetters(deps: DeliveryEngineDeps): Promise<void> {
@@ -141,7 +157,7 @@ async function syncDeadLetters(deps: DeliveryEngineDeps): Promise<void> {
       deadLetterOpDone(deps.sql, d.id, op);
     } catch (err) {
       postponeDeadLetterOp(deps.sql, d.id, now() + DEPENDENCY_RETRY_MS);
-      console.error(JSON.stringify({ level: "warn", msg: `dead-letter ${op} failed; the alarm retries`, task_id: deps.taskId, delivery_id: d.id, error: String(err) }));
+      (deps.log ?? fallbackLog).warn(`dead-letter ${op} failed; the alarm retries`, { task_id: deps.taskId, delivery_id: d.id, error: String(err) });
     }
   }
 }

@@ -17,6 +17,9 @@ import type { StatusChange } from "../task/lifecycle.js";
 import type { PublicTaskSpec } from "../task/task-secrets.js";
 import { insertDelivery } from "./delivery-store.js";
 import { delayBeforeAttempt } from "./retry-schedule.js";
+import { createLogger, type Logger } from "../log.js";
+
+const fallbackLog = createLogger({ level: "info", format: "json", sampleRatio: 1 });
 
 /** The events of `changes` this task asked to be told about. */
 export function eventsToSend(spec: Pick<PublicTaskSpec, "callback_url" | "callback_events">, changes: readonly StatusChange[]): WebhookEventType[] {
@@ -44,6 +47,7 @@ export function queueWebhooks(
     now: number;
     config: WebhookConfig;
     random?: () => number;
+    log?: Logger;
   },
 ): number {
   const types = eventsToSend(input.spec, input.changes);
@@ -62,7 +66,7 @@ export function queueWebhooks(
       firstAttemptAt: input.now + delay,
     });
     if (stored) queued++;
-    else console.error(JSON.stringify({ level: "warn", msg: "webhook not queued: the task has too many deliveries", task_id: task.id, event_type: type }));
+    else (input.log ?? fallbackLog).warn("webhook not queued: the task has too many deliveries", { task_id: task.id, event_type: type });
   }
   return queued;
 }

@@ -1,0 +1,43 @@
+/**
+ * `GET /metrics`: the edge's Prometheus exposition. Outside API-key auth and rate limits (a
+ * scraper is not an API client); when `METRICS_TOKEN` is set it asks for that bearer token.
+ *
+ * Counters and histograms come from the global `Metrics` object (after this isolate flushes
+ * its own pending samples, so a scrape always includes the requests this isolate served);
+ * gauges are read from the pools' Dispatchers now.
+ * @module
+ */
+import { Hono } from "hono";
+import { sha256Hex } from "../../../api/signing.js";
+import { ApiError } from "../api-error.js";
+import { edgeConfig, type Env } from "../env.js";
+import { logFor } from "../log.js";
+import { flushIsolateMetrics } from "../middleware/http-metrics.js";
+import { metricsObject } from "../metrics/metrics-object.js";
+import { poolGaugeSamples } from "../metrics/pool-gauges.js";
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../metrics/prometheus-text.js";
+
+/** True when `Authorization` is `Bearer <token>`, compared in constant time (as digests). */
+async function bearerMatches(header: string | undefined, token: string): Promise<boolean> {
+  const presented = /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim() ?? "";
+  const encoder = new TextEncoder();
+  const [a, b] = await Promise.all([sha256Hex(presented), sha256Hex(token)]);
+  return crypto.subtle.timingSafeEqual(encoder.encode(a), encoder.encode(b));
+}
+
+export const metricsRoutes = new Hono<{ Bindings: Env }>().get("/metrics", async (c) => {
+  const { token } = edgeConfig(c.env).metrics;
+  if (token !== null && !(await bearerMatches(c.req.header("authorization"), token))) {
+    throw new ApiError("unauthorized", "/metrics needs the metrics token: Authorization: Bearer <METRICS_TOKEN>", undefined, {
+      "WWW-Authenticate": 'Bearer realm="metrics"',
+    });
+  }
+  try {
+    await flushIsolateMetrics(c.env);
+  } catch (err) {
+    // The scrape still answers with what the object has; this isolate's samples go next time.
+    logFor(c.env).warn("metrics flush before scrape failed", { error: String(err) });
+  }
+  const [stored, gauges] = await Promise.all([metricsObject(c.env).samples(), poolGaugeSamples(c.env)]);
+  return c.body(renderPrometheus([...stored, ...gauges]), 200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" });
+});

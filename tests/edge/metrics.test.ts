@@ -1,0 +1,210 @@
+/**
+ * Integration: `GET /metrics` through the real Worker, with the real `Metrics`, Dispatcher and
+ * task objects. The exposition is read with a strict parser (as a scraper would); path labels
+ * are route patterns; request counts are global (the object's totals, which every isolate
+ * flushes into) and reach it in the background, not on the request's path; task ends and pool
+ * gauges come from the objects that own them; the token guards the route; no rate limit does.
+ */
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { Hono } from "hono";
+import { METRIC_FAMILIES, TASK_DURATION_BUCKETS_SECONDS } from "../../api/metrics.js";
+import type { Env } from "../../edge/src/env.js";
+import { httpMetrics } from "../../edge/src/middleware/http-metrics.js";
+import { MetricsBuffer } from "../../edge/src/metrics/metrics-buffer.js";
+import { metricsObject } from "../../edge/src/metrics/metrics-object.js";
+import type { Sample } from "../../edge/src/metrics/samples.js";
+import { apiFetch, createTask, expectError, ORIGIN, uniquePool } from "./api-client.js";
+import { TEST_METRICS_TOKEN } from "./credentials.js";
+import { parseExposition, valueOf, type Exposition } from "./prometheus-text.js";
+import { complete, sampleResult, startRunning, takeLease } from "./runner-client.js";
+
+async function scrapeResponse(token: string | null = TEST_METRICS_TOKEN): Promise<Response> {
+  return SELF.fetch(`${ORIGIN}/metrics`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+}
+
+async function scrape(): Promise<Exposition> {
+  const res = await scrapeResponse();
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  return parseExposition(text);
+}
+
+/** Scrapes until `check` holds (reports from task objects arrive in the background). */
+async function scrapeUntil(check: (e: Exposition) => boolean, timeoutMs = 5_000): Promise<Exposition> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const exposition = await scrape();
+    if (check(exposition) || Date.now() > deadline) return exposition;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const missingTask = () => `/api/v1/tasks/tsk_0000000000${crypto.randomUUID().replace(/-/g, "").slice(0, 16).replace(/[^0-9a-hjkmnp-tv-z]/g, "a")}`;
+
+async function storedValue(name: string, labels: Record<string, string>): Promise<number> {
+  const samples = await metricsObject(env as Env).samples();
+  const hit = samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === JSON.stringify(Object.entries(labels).sort()));
+  return hit?.value ?? 0;
+}
+
+describe("GET /metrics", () => {
+  it("serves every catalogue family in the Prometheus text format", async () => {
+    const res = await scrapeResponse();
+    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const exposition = parseExposition(await res.text());
+    for (const family of METRIC_FAMILIES) {
+      expect(exposition.types.get(family.name), family.name).toBe(family.type);
+      expect(exposition.help.get(family.name)).toBeTruthy();
+    }
+    // The global gauges are always present, even with no pool yet.
+    for (const gauge of ["codeforge_tasks_in_progress", "codeforge_queue_depth", "codeforge_workers_active", "codeforge_workers_total"]) {
+      expect(exposition.samples.some((s) => s.name === gauge), gauge).toBe(true);
+    }
+  });
+
+  it("labels requests with route patterns, never raw ids, and collapses unknown routes into one label", async () => {
+    const before = await scrape();
+    const first = missingTask();
+    await apiFetch(first);
+    await apiFetch(missingTask());
+    await SELF.fetch(`${ORIGIN}/no/such/route/${crypto.randomUUID()}`);
+    await SELF.fetch(`${ORIGIN}/another/${crypto.randomUUID()}`);
+    const after = await scrape();
+
+    const byId = { method: "GET", path: "/api/v1/tasks/:id", status: "404" };
+    expect(valueOf(after, "codeforge_http_requests_total", byId) - valueOf(before, "codeforge_http_requests_total", byId)).toBe(2);
+    const unmatched = { method: "GET", path: "unmatched", status: "404" };
+    expect(valueOf(after, "codeforge_http_requests_total", unmatched) - valueOf(before, "codeforge_http_requests_total", unmatched)).toBe(2);
+    const paths = new Set(after.samples.filter((s) => s.labels.path !== undefined).map((s) => s.labels.path));
+    for (const path of paths) {
+      expect(path, "a raw id in a path label").not.toMatch(/tsk_|[0-9a-f]{8}-/);
+      expect(path === "unmatched" || path!.startsWith("/"), path).toBe(true);
+    }
+    // The latency histogram: cumulative buckets ending in +Inf equal to the count.
+    const latency = { method: "GET", path: "/api/v1/tasks/:id" };
+    const buckets = after.samples.filter((s) => s.name === "codeforge_http_request_duration_seconds_bucket" && s.labels.path === latency.path && s.labels.method === "GET");
+    expect(buckets.at(-1)!.labels.le).toBe("+Inf");
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value);
+    expect(buckets.at(-1)!.value).toBe(valueOf(after, "codeforge_http_request_duration_seconds_count", latency));
+  });
+
+  it("adds up every isolate's flushes: what another isolate sent shows up next to this one's", async () => {
+    const series = { method: "GET", path: "/api/v1/tasks/:id", status: "404" };
+    const before = valueOf(await scrape(), "codeforge_http_requests_total", series);
+    // Another isolate's flush, exactly as it reaches the global object.
+    const elsewhere: Sample[] = [{ name: "codeforge_http_requests_total", labels: series, value: 5 }];
+    await metricsObject(env as Env).add(elsewhere);
+    await apiFetch(missingTask());
+    const after = valueOf(await scrape(), "codeforge_http_requests_total", series);
+    expect(after - before).toBe(6);
+  });
+
+  it("flushes in the background, after the response, without a scrape", async () => {
+    const series = { method: "GET", path: "/api/v1/tasks/:id", status: "404" };
+    await scrape(); // this isolate's pending samples are now in the object
+    const before = await storedValue("codeforge_http_requests_total", series);
+    await apiFetch(missingTask());
+    // METRICS_FLUSH_SECONDS is 0.5 here: the request's waitUntil flushes it within about that.
+    const deadline = Date.now() + 5_000;
+    let now = before;
+    while (now === before && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = await storedValue("codeforge_http_requests_total", series);
+    }
+    expect(now).toBe(before + 1);
+  });
+
+  it("records a request without calling the metrics object on its path; one flush carries many requests", async () => {
+    const sent: Sample[][] = [];
+    const pending: Promise<unknown>[] = [];
+    const buffer = new MetricsBuffer({ flushIntervalMs: 30, flushAfterRecords: 1_000 });
+    const app = new Hono<{ Bindings: Env }>()
+      .use("*", httpMetrics({ buffer, sink: (e) => async (s) => { sent.push(s); await metricsObject(e).add(s); } }))
+      .get("/things/:id", (c) => c.json({ id: c.req.param("id") }));
+    const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    for (const id of ["a", "b", "c"]) {
+      const res = await app.request(`/things/${id}`, {}, env, ctx);
+      expect(res.status).toBe(200);
+    }
+    expect(sent).toHaveLength(0); // three answered requests, no call made yet
+    await Promise.all(pending);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.find((s) => s.name === "codeforge_http_requests_total")).toEqual({
+      name: "codeforge_http_requests_total",
+      labels: { method: "GET", path: "/things/:id", status: "200" },
+      value: 3,
+    });
+  });
+
+  it("counts a task's end by status and its duration by status and CLI, reported by the task object", async () => {
+    const pool = uniquePool();
+    const before = await scrape();
+    await createTask({ pool });
+    const lease = await startRunning(pool);
+    expect((await complete(lease.task_id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 0, result: sampleResult() })).status).toBe(200);
+
+    const ended = (e: Exposition) => valueOf(e, "codeforge_tasks_total", { status: "succeeded" });
+    const after = await scrapeUntil((e) => ended(e) > ended(before));
+    expect(ended(after) - ended(before)).toBe(1);
+    const labels = { status: "succeeded", cli: "demo" };
+    const count = (e: Exposition) => valueOf(e, "codeforge_tasks_duration_seconds_count", labels);
+    expect(count(after) - count(before)).toBe(1);
+    // It took well under 10 s: it is in the smallest bucket.
+    const smallest = (e: Exposition) => valueOf(e, "codeforge_tasks_duration_seconds_bucket", { ...labels, le: String(TASK_DURATION_BUCKETS_SECONDS[0]) });
+    expect(smallest(after) - smallest(before)).toBe(1);
+  });
+
+  it("reads queue depth, queue age, tasks in progress and runners from the pool's dispatcher", async () => {
+    const pool = uniquePool();
+    const before = await scrape();
+    await createTask({ pool });
+    await createTask({ pool });
+    await takeLease({ pool, runner_id: "metrics-runner" });
+    const after = await scrape();
+    expect(valueOf(after, "codeforge_pool_queue_depth", { pool })).toBe(1);
+    const age = valueOf(after, "codeforge_pool_oldest_queued_age_seconds", { pool });
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(30);
+    expect(valueOf(after, "codeforge_tasks_in_progress") - valueOf(before, "codeforge_tasks_in_progress")).toBe(1);
+    expect(valueOf(after, "codeforge_workers_total") - valueOf(before, "codeforge_workers_total")).toBe(1);
+    expect(valueOf(after, "codeforge_workers_active") - valueOf(before, "codeforge_workers_active")).toBe(1);
+  });
+
+  it("lists a pool that has queued tasks and no runner at all: the queue an alert must see", async () => {
+    const pool = uniquePool();
+    await createTask({ pool });
+    const exposition = await scrapeUntil((e) => valueOf(e, "codeforge_pool_queue_depth", { pool }) === 1);
+    expect(valueOf(exposition, "codeforge_pool_queue_depth", { pool })).toBe(1);
+  });
+
+  it("asks for the metrics token, with the JSON error envelope", async () => {
+    await expectError(await scrapeResponse(null), 401, "unauthorized");
+    const wrong = await scrapeResponse("not-the-metrics-token-0123456789");
+    expect(wrong.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    await expectError(wrong, 401, "unauthorized");
+    // An API key is not the metrics token.
+    expect((await scrapeResponse("test-admin-key-0123456789abcdef")).status).toBe(401);
+    expect((await scrapeResponse()).status).toBe(200);
+  });
+
+  it("is neither rate limited nor behind API-key auth", async () => {
+    const res = await scrapeResponse();
+    expect(res.status).toBe(200);
+    expect(res.headers.get("ratelimit-policy")).toBeNull();
+    // The API next to it is limited (its policy headers say so); /metrics is not.
+    expect((await apiFetch(missingTask())).headers.get("ratelimit-policy")).toContain("requests");
+  });
+
+  it("stores only catalogue counters and histograms: gauges, unknown names and bad values are refused", async () => {
+    const refused = await metricsObject(env as Env).add([
+      { name: "codeforge_queue_depth", labels: {}, value: 3 },
+      { name: "codeforge_made_up_total", labels: {}, value: 1 },
+      { name: "codeforge_tasks_total", labels: { status: "succeeded" }, value: Number.NaN },
+      { name: "codeforge_tasks_total", labels: { status: "succeeded" }, value: -1 },
+    ]);
+    expect(refused).toBe(4);
+    const text = await (await scrapeResponse()).text();
+    expect(text).not.toContain("codeforge_made_up_total");
+  });
+});
