@@ -10,6 +10,7 @@ export { KeyStore } from "./keys/key-store-object.js";
 export { RateLimiter } from "./rate-limit/rate-limiter-object.js";
 export { PoolRegistry } from "./registry/pool-registry.js";
 export { TaskObject } from "./task/task-object.js";
+export { TaskIndex } from "./task-index/task-index-object.js";
 export { DeadLetters } from "./webhooks/dead-letters.js";
 export { WebhookSecrets } from "./webhooks/webhook-secrets.js";
 

@@ -23,6 +23,7 @@ import { migrate, tableExists, type Sql } from "../sql/migrations.js";
 import { appendEvent, eventsSince, lastSeq } from "./event-log.js";
 import { leaseFor } from "./lease-grant.js";
 import * as lifecycle from "./lifecycle.js";
+import { indexDeadline, markIndexDue, reportToIndex } from "./index-outbox.js";
 import { admitEvents } from "./output-cap.js";
 import { TASK_MIGRATIONS } from "./schema.js";
 import { secretBox } from "./secret-box.js";
@@ -30,6 +31,7 @@ import { openSecrets, sealSecrets, summarize, type PublicTaskSpec, type TaskSecr
 import { eraseSecrets, insertTask, loadTask, saveOutputUsage, saveResult, saveState, type TaskRecord } from "./task-store.js";
 import { toTaskView } from "./task-view.js";
 import { acceptWatcher, broadcast, closeWatchers, watcherCount } from "./watchers.js";
+import { taskIndexOf } from "../task-index/task-index-object.js";
 import { deadLetterSink } from "../webhooks/dead-letters.js";
 import { runDeliveries } from "../webhooks/delivery-engine.js";
 import { listDeliveries, nextDeliveryDeadline, restartSeries, saveTraceparent } from "../webhooks/delivery-store.js";
@@ -106,6 +108,8 @@ export class TaskObject extends DurableObject<Env> {
       if (existing.owner !== input.owner || existing.requestHash !== input.requestHash) {
         return { ok: false, code: "idempotency_conflict", message: "this Idempotency-Key was used with a different request" };
       }
+      // A replay is also a chance to deliver a report the index still lacks.
+      await this.reportToIndex();
       return { ok: true, value: { created: false, task: await this.present(existing) } };
     }
     const now = Date.now();
@@ -113,8 +117,11 @@ export class TaskObject extends DurableObject<Env> {
     const { secrets: _plain, traceparent, ...row } = input;
     insertTask(this.sql, { ...row, state: start.state, now, sealedSecrets, secretSummary: summarize(input.secrets) });
     if (traceparent) saveTraceparent(this.sql, traceparent);
-    this.record(start.state, start.changes, now);
+    const reported = this.record(start.state, start.changes, now);
     await this.carryOut(start.effects, loadTask(this.sql)!);
+    // Awaited before answering, so the creator's next list shows the task. The report was owed
+    // from the insert's own write: if it fails, the alarm makes it instead.
+    await reported;
     return { ok: true, value: { created: true, task: await this.present(loadTask(this.sql)!) } };
   }
 
@@ -292,6 +299,7 @@ export class TaskObject extends DurableObject<Env> {
       this.record(decision.state, decision.changes, now);
       await this.carryOut(decision.effects, task);
     }
+    await reportToIndex(this.sql, taskIndexOf(this.env));
     await runDeliveries({
       sql: this.sql,
       taskId: task.id,
@@ -317,8 +325,11 @@ export class TaskObject extends DurableObject<Env> {
     }
   }
 
-  /** Saves a new state, logs and broadcasts its status changes, and re-arms the alarm. */
-  private record(state: lifecycle.LifecycleState, changes: readonly lifecycle.StatusChange[], now: number): void {
+  /**
+   * Saves a new state, logs and broadcasts its status changes, and re-arms the alarm. With
+   * changes, also starts the report to the task index and returns it (callers need not wait).
+   */
+  private record(state: lifecycle.LifecycleState, changes: readonly lifecycle.StatusChange[], now: number): Promise<void> | null {
     saveState(this.sql, state, now);
     const frames = changes.map(
       (change) =>
@@ -336,15 +347,32 @@ export class TaskObject extends DurableObject<Env> {
     );
     // An ended task never needs its secrets again: erase them in the same write.
     if (isTerminal(state.status)) eraseSecrets(this.sql);
-    if (changes.length) this.queueWebhooks(changes, now);
+    if (changes.length) {
+      this.queueWebhooks(changes, now);
+      markIndexDue(this.sql, now);
+    }
     broadcast(this.ctx, frames);
     if (isTerminal(state.status) && changes.length) closeWatchers(this.ctx);
     this.armAlarm(state);
+    // Off the caller's path: the report is owed in storage already, so nothing need wait for it.
+    return changes.length ? this.reportToIndex() : null;
   }
 
-  /** Sets the one alarm to the earliest deadline: the lifecycle's or a webhook delivery's. */
+  /** Reports the task's state to the task index if a report is owed, then re-arms the alarm. Never throws. */
+  private async reportToIndex(): Promise<void> {
+    try {
+      await reportToIndex(this.sql, taskIndexOf(this.env));
+      const task = this.load();
+      if (task) this.armAlarm(task.state);
+    } catch (err) {
+      // The report stays owed and its deadline is on the alarm: it is made later.
+      console.error(JSON.stringify({ level: "warn", msg: "task index report failed", error: String(err) }));
+    }
+  }
+
+  /** Sets the one alarm to the earliest deadline: the lifecycle's, a webhook delivery's or the index report's. */
   private armAlarm(state: lifecycle.LifecycleState): void {
-    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), nextDeliveryDeadline(this.sql));
+    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), nextDeliveryDeadline(this.sql), indexDeadline(this.sql));
     if (at === null) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(at);
   }
