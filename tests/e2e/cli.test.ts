@@ -72,7 +72,7 @@ async function eventually<T>(read: () => Promise<T> | T, done: (v: T) => boolean
   }
 }
 
-describe("codeforge submit, watch, logs, status, cancel", () => {
+describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, () => {
   it("submits with --follow, streams the task live and exits 0 when it succeeds", async () => {
     const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "Note the CLI test", "--follow"]);
     expect(run.stderr).toBe("");
@@ -130,7 +130,7 @@ describe("codeforge submit, watch, logs, status, cancel", () => {
   });
 });
 
-describe("codeforge tasks", () => {
+describe("codeforge tasks", { timeout: 90_000 }, () => {
   it("lists a key's own tasks newest first as a table, filters by status, pages with a cursor", async () => {
     const alice = await newKey("alice");
     const asAlice = { CODEFORGE_API_KEY: alice.key };
@@ -178,7 +178,7 @@ describe("codeforge tasks", () => {
   });
 });
 
-describe("codeforge keys", () => {
+describe("codeforge keys", { timeout: 90_000 }, () => {
   it("creates a key with scopes, limits, expiry and CIDRs, printing its secret once; lists and shows it", async () => {
     const run = await codeforge(["keys", "create", "--name", "ci runner", "--scope", "tasks:read", "--expires-in", "30d", "--cidr", "127.0.0.0/8", "--cidr", "::1/128", "--max-concurrent", "2", "--tasks-per-minute", "30"]);
     expect(run.code, run.stderr).toBe(0);
@@ -246,7 +246,7 @@ describe("codeforge keys", () => {
   });
 });
 
-describe("codeforge runners and deliveries", () => {
+describe("codeforge runners and deliveries", { timeout: 90_000 }, () => {
   it("lists the runners with their pool, CLIs and load", async () => {
     const table = await codeforge(["runners"]);
     expect(table.code).toBe(0);
@@ -284,7 +284,7 @@ describe("codeforge runners and deliveries", () => {
   });
 });
 
-describe("codeforge connection settings and errors", () => {
+describe("codeforge connection settings and errors", { timeout: 90_000 }, () => {
   it("reads the URL and key from a private config file; flags beat the environment, which beats the file", async () => {
     const file = join(stack.stateDir, "cli-config.json");
     writeFileSync(file, JSON.stringify({ url: stack.edgeUrl, api_key: stack.adminKey }), { mode: 0o600 });
@@ -359,12 +359,20 @@ describe("codeforge connection settings and errors", () => {
   });
 
   it("exits 2 on usage errors, and documents the exit codes in --help", async () => {
-    expect((await codeforge(["submit", "--prompt", "x"])).stderr).toContain("submit needs --repo");
-    expect((await codeforge(["frobnicate"])).code).toBe(2);
-    expect((await codeforge(["status"])).stderr).toContain("status needs <task-id>");
-    expect((await codeforge(["tasks", "--frob"])).stderr).toContain("Unknown option '--frob'");
-    expect((await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x", "--timeout", "soon"])).stderr).toContain("--timeout takes a whole number");
-    const help = await codeforge(["--help"], { CODEFORGE_API_KEY: "" });
+    const [noRepo, unknown, noId, badFlag, badTimeout, help] = await Promise.all([
+      codeforge(["submit", "--prompt", "x"]),
+      codeforge(["frobnicate"]),
+      codeforge(["status"]),
+      codeforge(["tasks", "--frob"]),
+      codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x", "--timeout", "soon"]),
+      codeforge(["--help"], { CODEFORGE_API_KEY: "" }),
+    ]);
+    for (const run of [noRepo, unknown, noId, badFlag, badTimeout]) expect(run.code).toBe(2);
+    expect(noRepo.stderr).toContain("submit needs --repo");
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    expect(noId.stderr).toContain("status needs <task-id>");
+    expect(badFlag.stderr).toContain("Unknown option '--frob'");
+    expect(badTimeout.stderr).toContain("--timeout takes a whole number");
     expect(help.code).toBe(0);
     for (const command of ["submit", "watch", "logs", "status", "cancel", "tasks", "keys create", "runners", "deliveries redeliver"]) expect(help.stdout).toContain(`codeforge ${command}`);
     expect(help.stdout).toMatch(/^ {2}5 {3}the API key was refused \(401\)/m);

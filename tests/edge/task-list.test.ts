@@ -4,7 +4,7 @@
  * newest first, in pages, filtered by status; a report lost between a task's creation and the
  * index is made again by the task's alarm.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TaskList } from "../../api/task.js";
 import { TASK_INDEX_RETRY_MS } from "../../edge/src/task/index-outbox.js";
@@ -159,5 +159,24 @@ describe("GET /api/v1/tasks", () => {
     advanceClock(TASK_INDEX_RETRY_MS + 1_000);
     expect(await runDurableObjectAlarm(taskObjectOf(task.id))).toBe(true);
     expect((await listTasks({}, alice.key)).tasks.map((t) => [t.id, t.status])).toEqual([[task.id, "queued"]]);
+  });
+
+  it("a task whose report is overdue with no alarm to make it (older than the index) reports when it next wakes", async () => {
+    const alice = await createKey();
+    const task = await createTaskAs(alice.key, { pool: uniquePool() });
+    const index = env.TASK_INDEX.get(env.TASK_INDEX.idFromName("global"));
+    await runInDurableObject(index, (_instance, state) => {
+      state.storage.sql.exec("DELETE FROM tasks WHERE id = ?", task.id);
+    });
+    // What migration 5 leaves in a task made before it: a report owed at once, and no alarm for it.
+    await runInDurableObject(taskObjectOf(task.id), async (_instance, state) => {
+      state.storage.sql.exec("UPDATE task SET indexed_version = 0, index_due_at = 0");
+      await state.storage.deleteAlarm();
+    });
+    expect((await listTasks({}, alice.key)).tasks).toEqual([]);
+
+    await abortAllDurableObjects();
+    expect((await apiFetch(`/api/v1/tasks/${task.id}`, { key: alice.key })).status).toBe(200);
+    await expect.poll(async () => (await listTasks({}, alice.key)).tasks.map((t) => t.id)).toEqual([task.id]);
   });
 });

@@ -67,7 +67,13 @@ export class TaskObject extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.config = edgeConfig(env);
     // Only objects that hold a task get (or upgrade) a schema: probing unknown ids stores nothing.
-    if (tableExists(this.sql, "task")) migrate(this.sql, TASK_MIGRATIONS);
+    if (tableExists(this.sql, "task")) {
+      migrate(this.sql, TASK_MIGRATIONS);
+      // A report to the task index overdue (a task older than the index, or one whose alarm
+      // was lost): the alarm makes it now, and then re-arms for whatever else is due.
+      const due = indexDeadline(this.sql);
+      if (due !== null && due <= Date.now()) void ctx.storage.setAlarm(Date.now());
+    }
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
