@@ -26,7 +26,8 @@ Usage: codeforge [connection flags] <command> [flags]
 
 ${COMMANDS.flatMap(usageLines).join("\n")}
 
-Every command takes --json (machine-readable output) and -h/--help.
+Every command takes --json (machine-readable output; errors as one JSON line on stderr)
+and -h/--help.
 
 Connection (a flag, else the environment, else the config file):
   --url <url>      CODEFORGE_URL       the edge's base URL (default ${DEFAULT_URL})
@@ -52,10 +53,10 @@ function splitCommand(argv: string[]): { name: string | undefined; rest: string[
 /** Runs one command line; returns the exit code. */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
   let config: CliConfig | null = null;
+  // Only the global flags are read here (leniently); each command parses all of its own.
+  const { values } = parseArgs({ args: argv, options: GLOBAL_OPTIONS, allowPositionals: true, strict: false });
   try {
     const { name, rest } = splitCommand(argv);
-    // Only the global flags are read here (leniently); each command parses all of its own.
-    const { values } = parseArgs({ args: argv, options: GLOBAL_OPTIONS, allowPositionals: true, strict: false });
     const command = COMMANDS.find((c) => c.name === name);
     if (name === undefined || name === "help") {
       out.line(helpText(env));
@@ -78,6 +79,6 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
     };
     return await command.run(rest, ctx);
   } catch (err) {
-    return reportError(err, config, out);
+    return reportError(err, config, out, { json: values.json === true });
   }
 }

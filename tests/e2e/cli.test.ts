@@ -356,6 +356,12 @@ describe("codeforge connection settings and errors", { timeout: 90_000 }, () => 
     expect(limited.code).toBe(6);
     expect(limited.stderr).toMatch(/^codeforge: rate_limited: /);
     expect(limited.stderr).toMatch(/hint: rate limited; try again in \d+ s \(Retry-After\)/);
+    // With --json, the error is one JSON line on stderr.
+    const limitedJson = await codeforge(["tasks", "--json"], { CODEFORGE_API_KEY: slow.key });
+    expect(limitedJson.code).toBe(6);
+    expect(JSON.parse(limitedJson.stderr)).toEqual({
+      error: { code: "rate_limited", message: expect.any(String), request_id: expect.any(String), field: null, status: 429, retry_after_seconds: expect.any(Number), hint: expect.stringContaining("try again"), exit_code: 6 },
+    });
   });
 
   it("exits 2 on usage errors, and documents the exit codes in --help", async () => {
