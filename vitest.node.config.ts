@@ -1,11 +1,11 @@
-// Node-side suites: the contract, the runner (real git, real child processes) and the
+// Node-side suites: the contract, the runner, the client (real git, real child processes) and the
 // end-to-end tests that start the real edge under `wrangler dev` and a real runner.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     name: "node",
-    include: ["tests/api/**/*.test.ts", "tests/runner/**/*.test.ts", "tests/tools/**/*.test.ts", "tests/e2e/**/*.test.ts"],
+    include: ["tests/api/**/*.test.ts", "tests/runner/**/*.test.ts", "tests/tools/**/*.test.ts", "tests/client/**/*.test.ts", "tests/e2e/**/*.test.ts"],
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -64,6 +64,14 @@ export const KEY_LIVE_SECRETS_MAX = 3;
  * on the store should a script go wrong. */
 export const KEYS_MAX = 10_000;
 
+/** Page size bounds for `GET /api/v1/tasks`. */
+export const TASKS_PAGE_DEFAULT = 50;
+export const TASKS_PAGE_MAX = 200;
+
+/** The start of a task's prompt the task index keeps, for lists; the whole prompt stays in the
+ * task. It keeps index rows small (~500 bytes) whatever the prompt's size. */
+export const TASK_INDEX_PROMPT_CHARS = 120;
+
 /** Page size bounds for `GET /api/v1/keys`. */
 export const KEYS_PAGE_DEFAULT = 50;
 export const KEYS_PAGE_MAX = 200;

@@ -25,7 +25,7 @@ import {
   RunnerList,
 } from "./runner-protocol.js";
 import { EventsPage, StreamEvent } from "./stream-events.js";
-import { CreateTaskRequest, EventsQuery, FollowUpRequest, StreamQuery, Task } from "./task.js";
+import { CreateTaskRequest, EventsQuery, FollowUpRequest, StreamQuery, Task, TaskList, TaskListQuery, TaskSummary } from "./task.js";
 import { DeadLetterList, DeadLettersQuery, Delivery, DeliveryList, RotateWebhookSecretRequest, WebhookEvent, WebhookSecret } from "./webhooks.js";
 
 type Json = Record<string, unknown>;
@@ -35,6 +35,8 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: "input" | "output" }> 
   CreateTaskRequest: { schema: CreateTaskRequest, io: "input" },
   Task: { schema: Task, io: "output" },
   FollowUpRequest: { schema: FollowUpRequest, io: "input" },
+  TaskSummary: { schema: TaskSummary, io: "output" },
+  TaskList: { schema: TaskList, io: "output" },
   EventsPage: { schema: EventsPage, io: "output" },
   StreamEvent: { schema: StreamEvent, io: "output" },
   Error: { schema: ErrorBody, io: "output" },
@@ -221,6 +223,20 @@ function publicPaths(): Json {
           "413": errorResponse("The body is over 1 MiB."),
           "415": errorResponse("The body is not sent as application/json."),
           "503": errorResponse("The rate-limit backend is unreachable; task creation fails closed. Retry after `Retry-After`."),
+        },
+      },
+      get: {
+        operationId: "listTasks",
+        summary: "List your tasks, newest first (an admin's: everyone's)",
+        description:
+          "Summaries from the task index, which follows each task within moments of a status change; `links.self` has the whole task. Page with `limit` and the `next_cursor` of the previous page; filter with `status`. An admin key lists every key's tasks, or one key's with `owner`; another key may name only itself as `owner` (403 otherwise).",
+        parameters: queryParameters(TaskListQuery),
+        responses: {
+          "200": { description: "A page of tasks", ...json("TaskList") },
+          "400": COMMON_ERRORS["400"],
+          "401": COMMON_ERRORS["401"],
+          "403": errorResponse("The key lacks `tasks:read`, or names another key as `owner` without the admin scope."),
+          "429": COMMON_ERRORS["429"],
         },
       },
     },

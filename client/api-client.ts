@@ -1,13 +1,19 @@
 /**
- * A typed client for the public CodeForge API, used by the start script, the end-to-end
- * tests and the benchmarks (and the command-line client to come).
+ * A typed client for the public CodeForge API, used by the `codeforge` command, the start
+ * script, the end-to-end tests and the benchmarks. Every answer is parsed with the contract's
+ * schema, so a drift between client and edge shows up as an error, not as wrong output.
  *
- * Errors come back as `CodeForgeError` carrying the envelope's code, message and request id.
+ * Errors come back as `CodeForgeError` carrying the envelope's code, message and request id,
+ * and `Retry-After` when the edge sent one; an answer that is not the API's JSON (a wrong URL)
+ * is a `CodeForgeError` with code `invalid_response`.
  * @module
  */
 import { ErrorBody } from "../api/errors.js";
+import { ApiKey, ApiKeyList, ApiKeyWithSecret, type CreateKeyInput } from "../api/keys.js";
+import { RunnerList } from "../api/runner-protocol.js";
 import { EventsPage } from "../api/stream-events.js";
-import { Task, type CreateTaskInput, type FollowUpRequest } from "../api/task.js";
+import { Task, TaskList, type CreateTaskInput, type FollowUpRequest, type TaskStatus } from "../api/task.js";
+import { Delivery, DeliveryList } from "../api/webhooks.js";
 
 export class CodeForgeError extends Error {
   constructor(
@@ -16,6 +22,8 @@ export class CodeForgeError extends Error {
     message: string,
     readonly requestId: string | null,
     readonly field?: string,
+    /** Seconds the edge asked the client to wait (`Retry-After`), when it said. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
     this.name = "CodeForgeError";
@@ -72,6 +80,50 @@ export class ApiClient {
     return this.request("GET", `/api/v1/tasks/${encodeURIComponent(id)}/events?${params}`, {}, EventsPage);
   }
 
+  /** A page of the caller's tasks (an admin's: everyone's, or `owner`'s), newest first. */
+  listTasks(query: { status?: TaskStatus; owner?: string; limit?: number; cursor?: string } = {}): Promise<TaskList> {
+    return this.request("GET", `/api/v1/tasks${queryString(query)}`, {}, TaskList);
+  }
+
+  /** A task's webhook deliveries, each with every attempt. */
+  deliveries(taskId: string): Promise<DeliveryList> {
+    return this.request("GET", `/api/v1/tasks/${encodeURIComponent(taskId)}/deliveries`, {}, DeliveryList);
+  }
+
+  /** Replays a delivery: a new attempt series with the same webhook-id and body. */
+  redeliver(taskId: string, deliveryId: string): Promise<Delivery> {
+    const path = `/api/v1/tasks/${encodeURIComponent(taskId)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`;
+    return this.request("POST", path, {}, Delivery);
+  }
+
+  /** Runners seen lately, across pools (admin). */
+  listRunners(): Promise<RunnerList> {
+    return this.request("GET", "/api/v1/runners", {}, RunnerList);
+  }
+
+  /** A page of API keys, newest first (admin). */
+  listKeys(query: { limit?: number; cursor?: string } = {}): Promise<ApiKeyList> {
+    return this.request("GET", `/api/v1/keys${queryString(query)}`, {}, ApiKeyList);
+  }
+
+  getKey(id: string): Promise<ApiKey> {
+    return this.request("GET", `/api/v1/keys/${encodeURIComponent(id)}`, {}, ApiKey);
+  }
+
+  /** Makes a key (admin); the answer is the only time its secret is shown. */
+  createKey(input: CreateKeyInput): Promise<ApiKeyWithSecret> {
+    return this.request("POST", "/api/v1/keys", { body: JSON.stringify(input), headers: JSON_TYPE }, ApiKeyWithSecret);
+  }
+
+  /** Gives a key a new secret (admin); the old one works for `overlap_seconds` more. */
+  rotateKey(id: string, input: { overlap_seconds?: number } = {}): Promise<ApiKeyWithSecret> {
+    return this.request("POST", `/api/v1/keys/${encodeURIComponent(id)}/rotate`, { body: JSON.stringify(input), headers: JSON_TYPE }, ApiKeyWithSecret);
+  }
+
+  revokeKey(id: string): Promise<ApiKey> {
+    return this.request("POST", `/api/v1/keys/${encodeURIComponent(id)}/revoke`, {}, ApiKey);
+  }
+
   /** The WebSocket URL of a task's stream. */
   streamUrl(id: string, since = 0): string {
     return `${this.baseUrl.replace(/^http/, "ws")}/api/v1/tasks/${encodeURIComponent(id)}/stream?since=${since}`;
@@ -86,7 +138,7 @@ export class ApiClient {
     method: string,
     path: string,
     init: { body?: string; headers?: Record<string, string> },
-    schema: { parse(value: unknown): T },
+    schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
   ): Promise<T> {
     const response = await this.fetchImpl(this.baseUrl + path, {
       method,
@@ -95,20 +147,42 @@ export class ApiClient {
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     const text = await response.text();
+    const notTheApi = () =>
+      new CodeForgeError(response.status, "invalid_response", `${this.baseUrl} answered ${method} ${path.split("?")[0]} with HTTP ${response.status} (${response.headers.get("content-type") ?? "no content type"}), not the CodeForge API`, response.headers.get("x-request-id"));
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
-      throw new CodeForgeError(response.status, "invalid_response", `edge answered ${response.status} with non-JSON`, null);
+      throw notTheApi();
     }
     if (!response.ok) {
       const envelope = ErrorBody.safeParse(json);
-      if (envelope.success) {
-        const e = envelope.data.error;
-        throw new CodeForgeError(response.status, e.code, e.message, e.request_id, e.field);
-      }
-      throw new CodeForgeError(response.status, "http_error", `edge answered ${response.status}`, null);
+      if (!envelope.success) throw notTheApi();
+      const e = envelope.data.error;
+      throw new CodeForgeError(response.status, e.code, e.message, e.request_id, e.field, retryAfter(response.headers.get("retry-after")));
     }
-    return schema.parse(json);
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new CodeForgeError(response.status, "invalid_response", `${this.baseUrl} answered ${method} ${path.split("?")[0]} with JSON this client does not understand (is the edge another CodeForge version?)`, response.headers.get("x-request-id"));
+    }
+    return parsed.data;
   }
+}
+
+const JSON_TYPE = { "content-type": "application/json" };
+
+/** `?a=1&b=2` of the defined values, or nothing. */
+function queryString(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+/** `Retry-After` in seconds (delta-seconds or an HTTP date); null when absent or unreadable. */
+function retryAfter(header: string | null): number | null {
+  if (header === null) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1_000));
 }

@@ -6,7 +6,8 @@
 import WebSocket from "ws";
 import { isTerminal, type TaskStatus } from "../api/task.js";
 import type { StreamEvent } from "../api/stream-events.js";
-import type { ApiClient } from "./api-client.js";
+import { ErrorBody } from "../api/errors.js";
+import { CodeForgeError, type ApiClient } from "./api-client.js";
 
 export interface FollowOptions {
   since?: number;
@@ -63,7 +64,13 @@ async function* streamOnce(client: ApiClient, taskId: string, since: number, sig
   ws.on("message", (data) => push(JSON.parse(String(data)) as StreamEvent));
   ws.on("close", () => push(null));
   ws.on("error", (err) => push(err));
-  ws.on("unexpected-response", (_req, res) => push(new Error(`stream refused with HTTP ${res.statusCode}`)));
+  // A refusal carries the API's error envelope: read it, so the caller can say why.
+  ws.on("unexpected-response", (_req, res) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (chunk: Buffer) => chunks.push(chunk));
+    res.on("end", () => push(refusal(res.statusCode ?? 0, Buffer.concat(chunks).toString("utf8"), res.headers["retry-after"])));
+    res.on("error", () => push(refusal(res.statusCode ?? 0, "", undefined)));
+  });
   const abort = () => ws.close();
   signal?.addEventListener("abort", abort);
   try {
@@ -73,7 +80,8 @@ async function* streamOnce(client: ApiClient, taskId: string, since: number, sig
       const item = queue.shift()!;
       if (item === null) return;
       if (item instanceof Error) {
-        if (/HTTP (401|403|404)/.test(item.message)) throw item;
+        // A refusal is final (bad key, no such task); a dropped connection is retried.
+        if (item instanceof CodeForgeError && item.status < 500) throw item;
         return;
       }
       yield item;
@@ -82,4 +90,19 @@ async function* streamOnce(client: ApiClient, taskId: string, since: number, sig
     signal?.removeEventListener("abort", abort);
     ws.terminate();
   }
+}
+
+/** The error for a stream the edge refused to open. */
+function refusal(status: number, body: string, retryAfter: string | string[] | undefined): CodeForgeError {
+  let envelope: ErrorBody | null = null;
+  try {
+    const parsed = ErrorBody.safeParse(JSON.parse(body));
+    if (parsed.success) envelope = parsed.data;
+  } catch {
+    // Not the API's JSON: reported below with the status alone.
+  }
+  const wait = typeof retryAfter === "string" && /^\d+$/.test(retryAfter) ? Number(retryAfter) : null;
+  if (!envelope) return new CodeForgeError(status, "stream_refused", `the stream was refused with HTTP ${status}`, null, undefined, wait);
+  const e = envelope.error;
+  return new CodeForgeError(status, e.code, e.message, e.request_id, e.field, wait);
 }

@@ -1,148 +1,84 @@
 /**
  * `codeforge`: the command-line client for the CodeForge API.
  *
- * The only place that reads `process.argv` and `process.env` and builds the real client;
- * every command receives an `ApiClient` and an `Output`, so the tests run them for real
- * against a real edge and read what they printed.
+ * The only place that reads `process.argv` and `process.env` (handed in by bin/codeforge.js)
+ * and builds the real client; commands receive it through their context, so the tests run the
+ * real binary against a real edge and read what it printed and how it exited.
  * @module
  */
 import { parseArgs } from "node:util";
-import { ApiClient, CodeForgeError } from "../api-client.js";
-import { resolveConfig } from "./cli-config.js";
-import { followup } from "./commands/followup.js";
-import { submit } from "./commands/submit.js";
-import { cancel, logs, status } from "./commands/task-commands.js";
-import { watch } from "./commands/watch.js";
-import { EXIT, UsageError } from "./exit-codes.js";
-import { consoleOutput, type Output } from "./output.js";
+import { ApiClient } from "../api-client.js";
+import { defaultConfigPath, DEFAULT_URL, resolveConfig, type CliConfig } from "./cli-config.js";
+import { GLOBAL_OPTIONS, GLOBAL_VALUE_FLAGS, type Command, type CommandContext } from "./command.js";
+import { COMMANDS } from "./command-registry.js";
+import { reportError } from "./error-report.js";
+import { EXIT, EXIT_CODES_HELP, UsageError } from "./exit-codes.js";
+import type { Output } from "./output.js";
 
-export const HELP = `codeforge — run AI coding CLIs on your repositories through CodeForge
+/** A command's usage lines; continuation lines (starting with a space) are indented under it. */
+const usageLines = (command: Command) => command.usage.map((line) => (line.startsWith(" ") ? `            ${line.trimStart()}` : `  codeforge ${line}`));
 
-Usage:
-  codeforge submit --repo <url> (--prompt <text> | --prompt-file <file|->) [--ref <ref>]
-                   [--cli demo|claude|aider|codex|gemini|opencode] [--model <m>] [--timeout <s>]
-                   [--priority 0-9] [--pool <p>] [--label <l>]... [--idempotency-key <k>]
-                   [--push [--branch <name>]] [--follow] [--json]
-                   --push commits the change to a branch (default codeforge/<task-id>);
-                   remote repositories need an access_token, which only the API takes
-  codeforge followup <task-id> (--prompt <text> | --prompt-file <file|->) [--model <m>]
-                   [--timeout <s>] [--idempotency-key <k>] [--follow] [--json]
-                                               the next iteration of an ended task, on its changes
-  codeforge watch <task-id> [--since <seq>]     live output until the task ends
-  codeforge logs <task-id> [--since <seq>] [--json]
-  codeforge status <task-id> [--json]
-  codeforge cancel <task-id>
+/** `codeforge --help`. */
+export function helpText(env: NodeJS.ProcessEnv = {}): string {
+  return `codeforge — run AI coding CLIs on your repositories through CodeForge
 
-Connection (flags, else environment, else ~/.config/codeforge/config.json {"url","api_key"}):
-  --url <url>      CODEFORGE_URL       (default http://127.0.0.1:8787)
-  --key <key>      CODEFORGE_API_KEY
-  --config <file>  CODEFORGE_CONFIG
-  --no-color
+Usage: codeforge [connection flags] <command> [flags]
 
-Exit codes: 0 ok / task succeeded, 10 task failed, 11 timed out, 12 canceled,
-            2 usage, 3 the API refused, 4 the edge is unreachable.`;
+${COMMANDS.flatMap(usageLines).join("\n")}
 
-const OPTIONS = {
-  url: { type: "string" },
-  key: { type: "string" },
-  config: { type: "string" },
-  "no-color": { type: "boolean", default: false },
-  help: { type: "boolean", short: "h", default: false },
-  repo: { type: "string" },
-  ref: { type: "string" },
-  prompt: { type: "string" },
-  "prompt-file": { type: "string" },
-  cli: { type: "string", default: "demo" },
-  model: { type: "string" },
-  timeout: { type: "string" },
-  priority: { type: "string" },
-  pool: { type: "string" },
-  label: { type: "string", multiple: true, default: [] as string[] },
-  "idempotency-key": { type: "string" },
-  push: { type: "boolean", default: false },
-  branch: { type: "string" },
-  follow: { type: "boolean", short: "f", default: false },
-  json: { type: "boolean", default: false },
-  since: { type: "string", default: "0" },
-} as const;
+Every command takes --json (machine-readable output; errors as one JSON line on stderr)
+and -h/--help.
+
+Connection (a flag, else the environment, else the config file):
+  --url <url>      CODEFORGE_URL       the edge's base URL (default ${DEFAULT_URL})
+  --key <key>      CODEFORGE_API_KEY   an API key (Authorization: Bearer)
+  --config <file>  CODEFORGE_CONFIG    JSON {"url": "...", "api_key": "..."}; default
+                                       ${defaultConfigPath(env)}; must be chmod 600 when it holds a key
+  --no-color       (also NO_COLOR)
+
+${EXIT_CODES_HELP}`;
+}
+
+/** The command name: the first argument that is neither a global flag nor a global flag's value. */
+function splitCommand(argv: string[]): { name: string | undefined; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") return { name: argv[i + 1], rest: [...argv.slice(0, i), ...argv.slice(i + 2)] };
+    if (!arg.startsWith("-")) return { name: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+    if (GLOBAL_VALUE_FLAGS.includes(arg)) i++;
+  }
+  return { name: undefined, rest: argv };
+}
 
 /** Runs one command line; returns the exit code. */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  let config: CliConfig | null = null;
+  // Only the global flags are read here (leniently); each command parses all of its own.
+  const { values } = parseArgs({ args: argv, options: GLOBAL_OPTIONS, allowPositionals: true, strict: false });
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
+    const { name, rest } = splitCommand(argv);
+    const command = COMMANDS.find((c) => c.name === name);
+    if (name === undefined || name === "help") {
+      out.line(helpText(env));
+      return name === undefined && !values.help ? EXIT.usage : EXIT.ok;
     }
-    const { values, positionals } = parsed;
-    const [command, taskId, ...extra] = positionals;
-    if (values.help || command === undefined || command === "help") {
-      out.line(HELP);
-      return command === undefined && !values.help ? EXIT.usage : EXIT.ok;
+    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}; the commands are ${COMMANDS.map((c) => c.name).join(", ")}`);
+    if (values.help) {
+      out.line(`Usage:\n${usageLines(command).join("\n")}\n\nSee codeforge --help for connection flags and exit codes.`);
+      return EXIT.ok;
     }
-    if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
-    const config = resolveConfig({ flags: { url: values.url, key: values.key, config: values.config }, env });
-    const client = new ApiClient({ baseUrl: config.url, apiKey: config.apiKey });
-    const output: Output = { ...out, color: out.color && !values["no-color"] };
-    const needId = () => {
-      if (!taskId) throw new UsageError(`${command} needs a task id`);
-      return taskId;
+    let client: ApiClient | null = null;
+    const ctx: CommandContext = {
+      out: { ...out, color: out.color && !values["no-color"] },
+      client: () => {
+        if (client) return client;
+        const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+        config = resolveConfig({ flags: { url: str(values.url), key: str(values.key), config: str(values.config) }, env });
+        return (client = new ApiClient({ baseUrl: config.url, apiKey: config.apiKey }));
+      },
     };
-    const since = Number(values.since);
-    if (!Number.isInteger(since) || since < 0) throw new UsageError("--since takes a sequence number (0 or more)");
-
-    switch (command) {
-      case "submit":
-        if (taskId) throw new UsageError(`submit takes flags, not ${JSON.stringify(taskId)}`);
-        return await submit(
-          client,
-          {
-            repo: values.repo,
-            ref: values.ref,
-            prompt: values.prompt,
-            promptFile: values["prompt-file"],
-            cli: values.cli,
-            model: values.model,
-            timeout: values.timeout,
-            priority: values.priority,
-            pool: values.pool,
-            labels: values.label,
-            idempotencyKey: values["idempotency-key"],
-            push: values.push,
-            branch: values.branch,
-            follow: values.follow,
-            json: values.json,
-          },
-          output,
-        );
-      case "followup":
-        return await followup(client, { taskId: needId(), prompt: values.prompt, promptFile: values["prompt-file"], model: values.model, timeout: values.timeout, idempotencyKey: values["idempotency-key"], follow: values.follow, json: values.json }, output);
-      case "watch":
-        return await watch(client, { taskId: needId(), since }, output);
-      case "logs":
-        return await logs(client, { taskId: needId(), since, json: values.json }, output);
-      case "status":
-        return await status(client, { taskId: needId(), json: values.json }, output);
-      case "cancel":
-        return await cancel(client, { taskId: needId() }, output);
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)} (try codeforge --help)`);
-    }
+    return await command.run(rest, ctx);
   } catch (err) {
-    if (err instanceof UsageError) {
-      out.error(`codeforge: ${err.message}`);
-      return EXIT.usage;
-    }
-    if (err instanceof CodeForgeError) {
-      const field = err.field ? ` [${err.field}]` : "";
-      out.error(`codeforge: ${err.code}${field}: ${err.message}${err.requestId ? ` (request ${err.requestId})` : ""}`);
-      return EXIT.apiError;
-    }
-    if (err instanceof TypeError && /fetch failed/.test(err.message)) {
-      out.error(`codeforge: cannot reach the edge (${(err.cause as Error | undefined)?.message ?? err.message})`);
-      return EXIT.unreachable;
-    }
-    throw err;
+    return reportError(err, config, out, { json: values.json === true });
   }
 }

@@ -14,6 +14,7 @@ import type { Metrics } from "./metrics/metrics-object.js";
 import type { RateLimiter } from "./rate-limit/rate-limiter-object.js";
 import type { PoolRegistry } from "./registry/pool-registry.js";
 import type { TaskObject } from "./task/task-object.js";
+import type { TaskIndex } from "./task-index/task-index-object.js";
 import type { DeadLetters } from "./webhooks/dead-letters.js";
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from "./webhooks/retry-schedule.js";
 import type { WebhookSecrets } from "./webhooks/webhook-secrets.js";
@@ -57,6 +58,7 @@ export interface Env {
   CORS_ALLOWED_ORIGINS?: string;
   WEBHOOK_SECRETS: DurableObjectNamespace<WebhookSecrets>;
   DEAD_LETTERS: DurableObjectNamespace<DeadLetters>;
+  TASK_INDEX: DurableObjectNamespace<TaskIndex>;
   WEBHOOKS_ALLOW_LOCAL?: string;
   WEBHOOK_RETRY_SCHEDULE_SECONDS?: string;
   WEBHOOK_TIMEOUT_SECONDS?: string;

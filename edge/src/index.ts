@@ -11,6 +11,7 @@ export { Metrics } from "./metrics/metrics-object.js";
 export { RateLimiter } from "./rate-limit/rate-limiter-object.js";
 export { PoolRegistry } from "./registry/pool-registry.js";
 export { TaskObject } from "./task/task-object.js";
+export { TaskIndex } from "./task-index/task-index-object.js";
 export { DeadLetters } from "./webhooks/dead-letters.js";
 export { WebhookSecrets } from "./webhooks/webhook-secrets.js";
 

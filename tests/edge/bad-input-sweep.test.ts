@@ -215,10 +215,10 @@ describe("bad-input sweep", () => {
     );
   });
 
-  it("query strings of events, stream, keys and audit: never a 5xx; unknown or malformed parameters are 4xx", async () => {
-    const known = ["since", "limit", "cursor", "actor", "action", "target", "until"];
+  it("query strings of the task list, events, stream, keys and audit: never a 5xx; unknown or malformed parameters are 4xx", async () => {
+    const known = ["since", "limit", "cursor", "actor", "action", "target", "until", "status", "owner"];
     const value = fc.oneof(awkwardString, fc.integer().map(String), fc.constantFrom("-1", "1e3", "0x10", "", "9".repeat(30), "NaN", "Infinity"));
-    const paths = () => [`/api/v1/tasks/${taskId}/events`, `/api/v1/tasks/${taskId}/stream`, "/api/v1/keys", "/api/v1/audit"];
+    const paths = () => ["/api/v1/tasks", `/api/v1/tasks/${taskId}/events`, `/api/v1/tasks/${taskId}/stream`, "/api/v1/keys", "/api/v1/audit"];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths()), fc.constantFrom(...known), value, fc.boolean(), async (path, name, v, unknown) => {
         const params = new URLSearchParams({ [unknown ? `x_${name}` : name]: v });

@@ -134,7 +134,7 @@ describe("bad input", () => {
 
 describe("methods", () => {
   it.each([
-    ["GET", "/api/v1/tasks", "POST"],
+    ["DELETE", "/api/v1/tasks", "GET, POST"],
     ["DELETE", `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa`, "GET"],
     ["PUT", `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/cancel`, "POST"],
     ["POST", `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/events`, "GET"],

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { FollowUpRequest } from "../../../api/task.js";
 import type { ApiClient } from "../../api-client.js";
+import { parseFlags, positionals, type Command } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import { followAndPrint } from "./watch.js";
@@ -39,8 +40,41 @@ export async function followup(client: ApiClient, args: FollowUpArgs, out: Outpu
     out.line(args.json ? JSON.stringify(task, null, 2) : `${task.id} iteration ${task.iteration} ${task.status}`);
     return 0;
   }
-  out.line(`${task.id}: iteration ${task.iteration} submitted`);
+  if (!args.json) out.line(`${task.id}: iteration ${task.iteration} submitted`);
   // From the iteration's first event: what came before is the earlier iterations'.
-  const done = await followAndPrint(client, task.id, out, current ? current.first_seq - 1 : task.last_seq);
+  const done = await followAndPrint(client, task.id, out, { since: current ? current.first_seq - 1 : task.last_seq, json: args.json });
   return exitCodeFor(done.status);
 }
+
+export const followupCommand: Command = {
+  name: "followup",
+  usage: [
+    "followup <task-id> (--prompt <text> | --prompt-file <file|->) [--model <m>] [--timeout <s>]",
+    "       [--idempotency-key <k>] [--follow]      the next iteration of an ended task, on its changes",
+  ],
+  async run(argv, ctx) {
+    const { values, positionals: given } = parseFlags(argv, {
+      prompt: { type: "string" },
+      "prompt-file": { type: "string" },
+      model: { type: "string" },
+      timeout: { type: "string" },
+      "idempotency-key": { type: "string" },
+      follow: { type: "boolean", short: "f", default: false },
+    });
+    const [taskId] = positionals("followup", given, ["task-id"]);
+    return followup(
+      ctx.client(),
+      {
+        taskId: taskId!,
+        prompt: values.prompt,
+        promptFile: values["prompt-file"],
+        model: values.model,
+        timeout: values.timeout,
+        idempotencyKey: values["idempotency-key"],
+        follow: values.follow,
+        json: values.json,
+      },
+      ctx.out,
+    );
+  },
+};

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { CreateTaskInput } from "../../../api/task.js";
 import type { ApiClient } from "../../api-client.js";
+import { intFlag, parseFlags, type Command } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import { followAndPrint } from "./watch.js";
@@ -21,18 +22,13 @@ export interface SubmitArgs {
   priority?: string;
   pool?: string;
   labels: string[];
+  callbackUrl?: string;
   idempotencyKey?: string;
   push: boolean;
   branch?: string;
   follow: boolean;
   json: boolean;
 }
-
-const integer = (flag: string, value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} takes a whole number, got ${JSON.stringify(value)}`);
-  return Number(value);
-};
 
 export async function submit(client: ApiClient, args: SubmitArgs, out: Output): Promise<number> {
   if (!args.repo) throw new UsageError("submit needs --repo <url>");
@@ -46,19 +42,74 @@ export async function submit(client: ApiClient, args: SubmitArgs, out: Output): 
     prompt,
     cli: args.cli as CreateTaskInput["cli"],
     ...(args.model ? { model: args.model } : {}),
-    ...(args.timeout !== undefined ? { timeout_seconds: integer("--timeout", args.timeout) } : {}),
-    ...(args.priority !== undefined ? { priority: integer("--priority", args.priority) } : {}),
+    ...(args.timeout !== undefined ? { timeout_seconds: intFlag("timeout", args.timeout) } : {}),
+    ...(args.priority !== undefined ? { priority: intFlag("priority", args.priority) } : {}),
     ...(args.pool ? { pool: args.pool } : {}),
     ...(args.labels.length ? { labels: args.labels } : {}),
     ...(args.push ? { push: true } : {}),
     ...(args.branch !== undefined ? { branch: args.branch } : {}),
+    ...(args.callbackUrl ? { callback_url: args.callbackUrl } : {}),
   };
   const task = await client.createTask(input, { idempotencyKey: args.idempotencyKey });
   if (!args.follow) {
     out.line(args.json ? JSON.stringify(task, null, 2) : task.id);
     return 0;
   }
-  out.line(`submitted ${task.id}`);
-  const done = await followAndPrint(client, task.id, out);
+  if (!args.json) out.line(`submitted ${task.id}`);
+  const done = await followAndPrint(client, task.id, out, { json: args.json });
   return exitCodeFor(done.status);
 }
+
+export const submitCommand: Command = {
+  name: "submit",
+  usage: [
+    "submit --repo <url> (--prompt <text> | --prompt-file <file|->) [--ref <ref>]",
+    "       [--cli demo|claude|aider|codex|gemini|opencode|script] [--model <m>] [--timeout <s>]",
+    "       [--priority 0-9] [--pool <p>] [--label <l>]... [--callback-url <url>]",
+    "       [--push [--branch <name>]] [--idempotency-key <k>] [--follow]",
+    "       prints the task id; --follow streams it to the end. --push commits the change to a branch",
+    "       (default codeforge/<task-id>); remote repositories need an access_token, which only the API takes",
+  ],
+  async run(argv, ctx) {
+    const { values, positionals } = parseFlags(argv, {
+      repo: { type: "string" },
+      ref: { type: "string" },
+      prompt: { type: "string" },
+      "prompt-file": { type: "string" },
+      cli: { type: "string", default: "demo" },
+      model: { type: "string" },
+      timeout: { type: "string" },
+      priority: { type: "string" },
+      pool: { type: "string" },
+      label: { type: "string", multiple: true, default: [] },
+      "callback-url": { type: "string" },
+      "idempotency-key": { type: "string" },
+      push: { type: "boolean", default: false },
+      branch: { type: "string" },
+      follow: { type: "boolean", short: "f", default: false },
+    });
+    if (positionals.length) throw new UsageError(`submit takes flags, not ${JSON.stringify(positionals[0])}`);
+    return submit(
+      ctx.client(),
+      {
+        repo: values.repo,
+        ref: values.ref,
+        prompt: values.prompt,
+        promptFile: values["prompt-file"],
+        cli: values.cli,
+        model: values.model,
+        timeout: values.timeout,
+        priority: values.priority,
+        pool: values.pool,
+        labels: values.label,
+        callbackUrl: values["callback-url"],
+        idempotencyKey: values["idempotency-key"],
+        push: values.push,
+        branch: values.branch,
+        follow: values.follow,
+        json: values.json,
+      },
+      ctx.out,
+    );
+  },
+};

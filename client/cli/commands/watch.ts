@@ -7,21 +7,35 @@ import type { Task } from "../../../api/task.js";
 import type { ApiClient } from "../../api-client.js";
 import { followTask } from "../../follow-task.js";
 import { renderEvent } from "../../render-event.js";
+import { intFlag, parseFlags, positionals, type Command } from "../command.js";
 import { exitCodeFor } from "../exit-codes.js";
 import { taskSummary, type Output } from "../output.js";
 
-export async function followAndPrint(client: ApiClient, taskId: string, out: Output, since = 0): Promise<Task> {
-  for await (const event of followTask(client, taskId, { since })) {
-    const line = renderEvent(event, { color: out.color });
+/** Prints the stream until the task ends (events as JSON lines with `json`), then its summary. */
+export async function followAndPrint(client: ApiClient, taskId: string, out: Output, options: { since?: number; json?: boolean } = {}): Promise<Task> {
+  for await (const event of followTask(client, taskId, { since: options.since ?? 0 })) {
+    const line = options.json ? JSON.stringify(event) : renderEvent(event, { color: out.color });
     if (line !== null) out.line(line);
   }
   const task = await client.getTask(taskId);
-  out.line("");
-  for (const line of taskSummary(task)) out.line(line);
+  if (!options.json) {
+    out.line("");
+    for (const line of taskSummary(task)) out.line(line);
+  }
   return task;
 }
 
-export async function watch(client: ApiClient, args: { taskId: string; since: number }, out: Output): Promise<number> {
-  const task = await followAndPrint(client, args.taskId, out, args.since);
+export async function watch(client: ApiClient, args: { taskId: string; since: number; json?: boolean }, out: Output): Promise<number> {
+  const task = await followAndPrint(client, args.taskId, out, { since: args.since, json: args.json });
   return exitCodeFor(task.status);
 }
+
+export const watchCommand: Command = {
+  name: "watch",
+  usage: ["watch <task-id> [--since <seq>]             live output until the task ends, then its summary"],
+  async run(argv, ctx) {
+    const { values, positionals: given } = parseFlags(argv, { since: { type: "string", default: "0" } });
+    const [taskId] = positionals("watch", given, ["task-id"]);
+    return watch(ctx.client(), { taskId: taskId!, since: intFlag("since", values.since)!, json: values.json }, ctx.out);
+  },
+};

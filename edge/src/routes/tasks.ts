@@ -1,6 +1,6 @@
 /**
- * The public task API: create, read, page events, stream, cancel, follow up.
- * Each handler validates, calls one task-object method, and answers typed JSON.
+ * The public task API: create, list, read, page events, stream, cancel, follow up.
+ * Each handler validates, calls one task-object (or task-index) method, and answers typed JSON.
  * @module
  */
 import { Hono } from "hono";
@@ -8,7 +8,7 @@ import { idempotentTaskId, newTaskId } from "../../../api/ids.js";
 import { checkCallbackUrl } from "../../../api/callback-url.js";
 import { checkRepoUrl } from "../../../api/repo-url.js";
 import { sha256Hex } from "../../../api/signing.js";
-import { CreateTaskRequest, EventsQuery, FollowUpRequest, StreamQuery } from "../../../api/task.js";
+import { CreateTaskRequest, EventsQuery, FollowUpRequest, StreamQuery, TaskListQuery } from "../../../api/task.js";
 import { formatTraceparent, newTraceparent, parseTraceparent } from "../../../api/trace-context.js";
 import { ApiError } from "../api-error.js";
 import { canonicalJson } from "../canonical-json.js";
@@ -17,6 +17,7 @@ import type { AuthVariables, Principal } from "../middleware/api-key-auth.js";
 import { audited, type AuditVariables } from "../middleware/audited.js";
 import { requireScope } from "../middleware/require-scope.js";
 import { readJson, validate } from "../read-json.js";
+import { taskIndexOf } from "../task-index/task-index-object.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { secretBox } from "../task/secret-box.js";
 import { splitSecrets, type TaskSecrets } from "../task/task-secrets.js";
@@ -108,6 +109,16 @@ export const taskRoutes = new Hono<TaskEnv>()
     if (!created) c.header("Idempotent-Replayed", "true");
     return c.json(task, created ? 201 : 200);
   })
+  // The caller's tasks, newest first; an admin's are everyone's unless `owner` narrows them.
+  .get("/", requireScope("tasks:read"), async (c) => {
+    const query = validate(c.req.query(), TaskListQuery);
+    const principal = c.get("principal");
+    if (query.owner !== undefined && !principal.admin && query.owner !== principal.owner) {
+      throw new ApiError("forbidden", "only an admin key may list another key's tasks", "owner");
+    }
+    const owner = principal.admin ? (query.owner ?? null) : principal.owner;
+    return c.json(await taskIndexOf(c.env).list({ owner, status: query.status, cursor: query.cursor, limit: query.limit }));
+  })
   .get("/:id", requireScope("tasks:read"), async (c) => {
     const task = unwrap(await taskStub(c.env, c.req.param("id")).view(viewerOf(c.get("principal"))));
     return c.json(task);
@@ -166,7 +177,7 @@ export const taskRoutes = new Hono<TaskEnv>()
     return c.json(task, created ? 202 : 200);
   })
   // A known path with the wrong method: say which methods it has (405), not "no route" (404).
-  .all("/", methodNotAllowed("POST"))
+  .all("/", methodNotAllowed("GET, POST"))
   .all("/:id", methodNotAllowed("GET"))
   .all("/:id/events", methodNotAllowed("GET"))
   .all("/:id/stream", methodNotAllowed("GET"))

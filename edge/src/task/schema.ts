@@ -134,4 +134,17 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
         SELECT 1, json_extract(spec, '$.prompt'), json_extract(spec, '$.model'), created_at, 1 FROM task`,
     ],
   },
+  {
+    id: 6,
+    name: "task index outbox",
+    // `index_version` counts the changes the task index must hear of, `indexed_version` the
+    // last it acknowledged; `index_due_at` is when the alarm reports if nothing did sooner
+    // (see index-outbox.ts). Tasks made before this migration are owed one report at once.
+    statements: [
+      "ALTER TABLE task ADD COLUMN index_version INTEGER NOT NULL DEFAULT 0",
+      "ALTER TABLE task ADD COLUMN indexed_version INTEGER NOT NULL DEFAULT 0",
+      "ALTER TABLE task ADD COLUMN index_due_at INTEGER",
+      "UPDATE task SET index_version = 1, index_due_at = 0",
+    ],
+  },
 ];

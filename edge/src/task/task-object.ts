@@ -31,6 +31,7 @@ import { nextIterationBase } from "./iteration-base.js";
 import { closeIteration, insertIteration, iterationByIdempotencyKey, latestResult, listIterations } from "./iteration-store.js";
 import { leaseFor } from "./lease-grant.js";
 import * as lifecycle from "./lifecycle.js";
+import { indexDeadline, markIndexDue, reportToIndex } from "./index-outbox.js";
 import { admitEvents } from "./output-cap.js";
 import { TASK_MIGRATIONS } from "./schema.js";
 import { secretBox } from "./secret-box.js";
@@ -38,6 +39,7 @@ import { followUpSecretsProblem, openSecrets, sealSecrets, summarize, type Publi
 import { eraseSecrets, insertTask, loadTask, saveOutputUsage, saveResult, saveState, startIteration, type TaskRecord } from "./task-store.js";
 import { toTaskView } from "./task-view.js";
 import { acceptWatcher, broadcast, closeWatchers, watcherCount } from "./watchers.js";
+import { taskIndexOf } from "../task-index/task-index-object.js";
 import { deadLetterSink } from "../webhooks/dead-letters.js";
 import { runDeliveries } from "../webhooks/delivery-engine.js";
 import { listDeliveries, loadTraceparent, nextDeliveryDeadline, restartSeries, saveTraceparent } from "../webhooks/delivery-store.js";
@@ -88,7 +90,13 @@ export class TaskObject extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.config = edgeConfig(env);
     // Only objects that hold a task get (or upgrade) a schema: probing unknown ids stores nothing.
-    if (tableExists(this.sql, "task")) migrate(this.sql, TASK_MIGRATIONS);
+    if (tableExists(this.sql, "task")) {
+      migrate(this.sql, TASK_MIGRATIONS);
+      // A report to the task index overdue (a task older than the index, or one whose alarm
+      // was lost): the alarm makes it now, and then re-arms for whatever else is due.
+      const due = indexDeadline(this.sql);
+      if (due !== null && due <= Date.now()) void ctx.storage.setAlarm(Date.now());
+    }
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
@@ -129,6 +137,8 @@ export class TaskObject extends DurableObject<Env> {
       if (existing.owner !== input.owner || existing.requestHash !== input.requestHash) {
         return { ok: false, code: "idempotency_conflict", message: "this Idempotency-Key was used with a different request" };
       }
+      // A replay is also a chance to deliver a report the index still lacks.
+      await this.reportToIndex();
       return { ok: true, value: { created: false, task: await this.present(existing) } };
     }
     const now = Date.now();
@@ -137,8 +147,11 @@ export class TaskObject extends DurableObject<Env> {
     insertTask(this.sql, { ...row, state: start.state, now, sealedSecrets, secretSummary: summarize(input.secrets) });
     insertIteration(this.sql, { n: 1, prompt: input.spec.prompt, model: input.spec.model ?? null, createdAt: now, firstSeq: lastSeq(this.sql) + 1 });
     if (traceparent) saveTraceparent(this.sql, traceparent);
-    this.record(start.state, start.changes, now);
+    const reported = this.record(start.state, start.changes, now);
     await this.carryOut(start.effects, loadTask(this.sql)!);
+    // Awaited before answering, so the creator's next list shows the task. The report was owed
+    // from the insert's own write: if it fails, the alarm makes it instead.
+    await reported;
     return { ok: true, value: { created: true, task: await this.present(loadTask(this.sql)!) } };
   }
 
@@ -397,6 +410,7 @@ export class TaskObject extends DurableObject<Env> {
       this.record(decision.state, decision.changes, now);
       await this.carryOut(decision.effects, task);
     }
+    await reportToIndex(this.sql, taskIndexOf(this.env), Date.now, (err) => this.indexReportFailed(err));
     await runDeliveries({
       sql: this.sql,
       taskId: task.id,
@@ -425,8 +439,11 @@ export class TaskObject extends DurableObject<Env> {
     }
   }
 
-  /** Saves a new state, logs and broadcasts its status changes, and re-arms the alarm. */
-  private record(state: lifecycle.LifecycleState, changes: readonly lifecycle.StatusChange[], now: number): void {
+  /**
+   * Saves a new state, logs and broadcasts its status changes, and re-arms the alarm. With
+   * changes, also starts the report to the task index and returns it (callers need not wait).
+   */
+  private record(state: lifecycle.LifecycleState, changes: readonly lifecycle.StatusChange[], now: number): Promise<void> | null {
     saveState(this.sql, state, now);
     const frames = changes.map(
       (change) =>
@@ -445,14 +462,18 @@ export class TaskObject extends DurableObject<Env> {
     );
     // An ended task never needs its secrets again: erase them in the same write.
     if (isTerminal(state.status)) eraseSecrets(this.sql);
-    if (changes.length) this.queueWebhooks(changes, now);
+    if (changes.length) {
+      this.queueWebhooks(changes, now);
+      markIndexDue(this.sql, now);
+    }
     const ended = changes.some((change) => isTerminal(change.status)) && isTerminal(state.status);
     if (ended) this.stageTaskEnd(state, now);
     broadcast(this.ctx, frames);
     if (isTerminal(state.status) && changes.length) closeWatchers(this.ctx);
     this.armAlarm(state);
-    // After the write: the report leaves in the background and the alarm retries it if need be.
+    // After the write: the reports leave in the background and the alarm retries them if need be.
     if (ended) void this.sendMetrics(loadTask(this.sql)!);
+    return changes.length ? this.reportToIndex() : null;
   }
 
   /** Counts the task's end and its duration (creation to end), in the same write as the end. */
@@ -480,10 +501,26 @@ export class TaskObject extends DurableObject<Env> {
     return logFor(this.env).child({ task_id: task.id, ...(trace ? { trace_id: trace.traceId } : {}) });
   }
 
-  /** Sets the one alarm to the earliest deadline: the lifecycle's or a webhook delivery's. */
+  /** Reports the task's state to the task index if a report is owed, then re-arms the alarm. Never throws. */
+  private async reportToIndex(): Promise<void> {
+    try {
+      await reportToIndex(this.sql, taskIndexOf(this.env), Date.now, (err) => this.indexReportFailed(err));
+      const task = this.load();
+      if (task) this.armAlarm(task.state);
+    } catch (err) {
+      // The report stays owed and its deadline is on the alarm: it is made later.
+      this.log({ id: loadTask(this.sql)?.id ?? "unknown" }).warn("task index report failed", { error: String(err) });
+    }
+  }
+
+  private indexReportFailed(err: unknown): void {
+    this.log({ id: loadTask(this.sql)?.id ?? "unknown" }).warn("task index report failed; the alarm retries", { error: String(err) });
+  }
+
+  /** Sets the one alarm to the earliest deadline: the lifecycle's, a webhook delivery's or the index report's. */
   private armAlarm(state: lifecycle.LifecycleState): void {
     const metricsRetryAt = hasStagedSamples(this.ctx.storage.kv) ? Date.now() + OUTBOX_RETRY_MS : null;
-    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), nextDeliveryDeadline(this.sql), metricsRetryAt);
+    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), nextDeliveryDeadline(this.sql), indexDeadline(this.sql), metricsRetryAt);
     if (at === null) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(at);
   }

@@ -1,0 +1,27 @@
+/**
+ * Every `codeforge` command, in the order `--help` lists them. A new command is one module
+ * exporting a `Command` and one entry here.
+ * @module
+ */
+import type { Command } from "./command.js";
+import { deliveriesCommand } from "./commands/deliveries.js";
+import { followupCommand } from "./commands/followup.js";
+import { keysCommand } from "./commands/keys.js";
+import { runnersCommand } from "./commands/runners.js";
+import { submitCommand } from "./commands/submit.js";
+import { cancelCommand, logsCommand, statusCommand } from "./commands/task-commands.js";
+import { tasksCommand } from "./commands/tasks.js";
+import { watchCommand } from "./commands/watch.js";
+
+export const COMMANDS: readonly Command[] = [
+  submitCommand,
+  followupCommand,
+  watchCommand,
+  logsCommand,
+  statusCommand,
+  cancelCommand,
+  tasksCommand,
+  deliveriesCommand,
+  keysCommand,
+  runnersCommand,
+];

@@ -1,0 +1,167 @@
+/**
+ * `codeforge keys` (admin): list, show, create (the secret is printed this once), rotate and
+ * revoke API keys.
+ * @module
+ */
+import { Scope, type ApiKey, type ApiKeyList, type ApiKeyWithSecret, type CreateKeyInput } from "../../../api/keys.js";
+import { KEYS_PAGE_MAX } from "../../../api/limits.js";
+import { intFlag, parseFlags, positionals, type Command, type CommandContext } from "../command.js";
+import { UsageError } from "../exit-codes.js";
+import { renderTable, shortTime, type Column } from "../table.js";
+
+const COLUMNS: Column<ApiKey>[] = [
+  { header: "ID", cell: (k) => k.id },
+  { header: "NAME", cell: (k) => k.name, maxWidth: 30 },
+  { header: "SCOPES", cell: (k) => k.scopes.join(",") },
+  { header: "STATUS", cell: (k) => k.status },
+  { header: "CREATED (UTC)", cell: (k) => shortTime(k.created_at) },
+  { header: "EXPIRES (UTC)", cell: (k) => shortTime(k.expires_at) },
+  { header: "CIDRS", cell: (k) => k.allowed_cidrs.join(",") || "any", maxWidth: 40 },
+];
+
+/** Every field of one key, aligned. */
+function keyDetails(k: ApiKey): string[] {
+  const limits = Object.entries(k.limits).map(([name, value]) => `${name}=${value}`);
+  return [
+    `id          ${k.id}`,
+    `name        ${k.name}`,
+    `scopes      ${k.scopes.join(", ")}`,
+    `status      ${k.status}${k.revoked_at ? ` (revoked ${shortTime(k.revoked_at)})` : ""}`,
+    `created     ${shortTime(k.created_at)} by ${k.created_by}`,
+    `expires     ${k.expires_at ? shortTime(k.expires_at) : "never"}`,
+    `rotated     ${k.rotated_at ? shortTime(k.rotated_at) : "never"}${k.previous_secret_expires_at ? `; the previous secret works until ${shortTime(k.previous_secret_expires_at)}` : ""}`,
+    `addresses   ${k.allowed_cidrs.join(", ") || "any"}`,
+    `limits      ${limits.join(", ") || "the edge's defaults"}`,
+  ];
+}
+
+/** Prints a key with its secret, and says once, on stderr, that it will not be shown again. */
+function printSecret(ctx: CommandContext, key: ApiKeyWithSecret, json: boolean, verb: string): void {
+  if (json) {
+    ctx.out.line(JSON.stringify(key, null, 2));
+  } else {
+    ctx.out.line(`${verb} ${key.id} "${key.name}" (${key.scopes.join(", ")})`);
+    ctx.out.line(`key: ${key.key}`);
+  }
+  ctx.out.error("Store the key now: it is not shown again.");
+}
+
+const DURATION = /^(\d+)([smhd])$/;
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+
+/** `30d`, `12h`, `45m`, `3600s` → an ISO time that far from now. */
+function expiresIn(text: string, now = Date.now()): string {
+  const match = DURATION.exec(text);
+  if (!match || Number(match[1]) === 0) throw new UsageError(`--expires-in takes a duration like 30d, 12h, 45m or 3600s, got ${JSON.stringify(text)}`);
+  return new Date(now + Number(match[1]) * UNIT_SECONDS[match[2]!]! * 1_000).toISOString();
+}
+
+async function list(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals: given } = parseFlags(argv, { limit: { type: "string" }, cursor: { type: "string" }, all: { type: "boolean", default: false } });
+  positionals("keys list", given, []);
+  const client = ctx.client();
+  const query = { limit: values.all ? KEYS_PAGE_MAX : (intFlag("limit", values.limit, { min: 1, max: KEYS_PAGE_MAX }) ?? 50), cursor: values.cursor };
+  let page: ApiKeyList = await client.listKeys(query);
+  const keys = [...page.keys];
+  while (values.all && page.next_cursor !== null) {
+    page = await client.listKeys({ ...query, cursor: page.next_cursor });
+    keys.push(...page.keys);
+  }
+  if (values.json) {
+    ctx.out.line(JSON.stringify({ keys, next_cursor: page.next_cursor }, null, 2));
+    return 0;
+  }
+  if (keys.length === 0) ctx.out.line("no keys yet (the bootstrap admin key is not listed): make one with codeforge keys create --name <name>");
+  else for (const line of renderTable(keys, COLUMNS)) ctx.out.line(line);
+  if (page.next_cursor !== null) ctx.out.line(`more: codeforge keys list --cursor ${page.next_cursor}`);
+  return 0;
+}
+
+async function create(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals: given } = parseFlags(argv, {
+    name: { type: "string" },
+    scope: { type: "string", multiple: true, default: [] },
+    expires: { type: "string" },
+    "expires-in": { type: "string" },
+    cidr: { type: "string", multiple: true, default: [] },
+    "requests-per-minute": { type: "string" },
+    "tasks-per-minute": { type: "string" },
+    "max-concurrent": { type: "string" },
+    "max-queued": { type: "string" },
+  });
+  positionals("keys create", given, []);
+  if (!values.name) throw new UsageError("keys create needs --name <what the key is for>");
+  if (values.expires !== undefined && values["expires-in"] !== undefined) throw new UsageError("give --expires or --expires-in, not both");
+  const scopes = values.scope.length ? values.scope : ["tasks:read", "tasks:write"];
+  for (const scope of scopes) {
+    if (!Scope.safeParse(scope).success) throw new UsageError(`--scope must be one of ${Scope.options.join(", ")}, got ${JSON.stringify(scope)}`);
+  }
+  const limits = {
+    requests_per_minute: intFlag("requests-per-minute", values["requests-per-minute"]),
+    tasks_per_minute: intFlag("tasks-per-minute", values["tasks-per-minute"]),
+    max_concurrent_tasks: intFlag("max-concurrent", values["max-concurrent"]),
+    max_queued_tasks: intFlag("max-queued", values["max-queued"]),
+  };
+  const input: CreateKeyInput = {
+    name: values.name,
+    scopes: scopes as Scope[],
+    ...(values.expires !== undefined ? { expires_at: values.expires } : {}),
+    ...(values["expires-in"] !== undefined ? { expires_at: expiresIn(values["expires-in"]) } : {}),
+    ...(values.cidr.length ? { allowed_cidrs: values.cidr } : {}),
+    limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+  };
+  printSecret(ctx, await ctx.client().createKey(input), values.json, "created");
+  return 0;
+}
+
+async function rotate(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals: given } = parseFlags(argv, { overlap: { type: "string" } });
+  const [id] = positionals("keys rotate", given, ["key-id"]);
+  const overlap = intFlag("overlap", values.overlap);
+  const key = await ctx.client().rotateKey(id!, overlap === undefined ? {} : { overlap_seconds: overlap });
+  printSecret(ctx, key, values.json, "rotated");
+  if (!values.json) {
+    ctx.out.line(key.previous_secret_expires_at ? `the previous secret works until ${shortTime(key.previous_secret_expires_at)} UTC` : "the previous secret no longer works");
+  }
+  return 0;
+}
+
+async function revoke(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals: given } = parseFlags(argv, {});
+  const [id] = positionals("keys revoke", given, ["key-id"]);
+  const key = await ctx.client().revokeKey(id!);
+  ctx.out.line(values.json ? JSON.stringify(key, null, 2) : `${key.id} revoked; it is refused everywhere within seconds`);
+  return 0;
+}
+
+async function show(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals: given } = parseFlags(argv, {});
+  const [id] = positionals("keys show", given, ["key-id"]);
+  const key = await ctx.client().getKey(id!);
+  if (values.json) ctx.out.line(JSON.stringify(key, null, 2));
+  else for (const line of keyDetails(key)) ctx.out.line(line);
+  return 0;
+}
+
+const SUBCOMMANDS: Record<string, (argv: string[], ctx: CommandContext) => Promise<number>> = { list, show, create, rotate, revoke };
+
+export const keysCommand: Command = {
+  name: "keys",
+  usage: [
+    "keys [list] [--limit <n>] [--cursor <c>] [--all]   API keys, newest first (admin)",
+    "keys show <key-id>",
+    "keys create --name <n> [--scope tasks:read|tasks:write|admin]... [--expires <iso> | --expires-in 30d]",
+    "       [--cidr <range>]... [--requests-per-minute <n>] [--tasks-per-minute <n>]",
+    "       [--max-concurrent <n>] [--max-queued <n>]   prints the key's secret, once",
+    "keys rotate <key-id> [--overlap <seconds>]  a new secret; the old one works for the overlap (default a day)",
+    "keys revoke <key-id>",
+  ],
+  async run(argv, ctx) {
+    // `keys <subcommand> …`; plain `keys` (or `keys --flags`) lists.
+    const [first, ...rest] = argv;
+    if (first === undefined || first.startsWith("-")) return list(argv, ctx);
+    const sub = SUBCOMMANDS[first];
+    if (!sub) throw new UsageError(`unknown keys command ${JSON.stringify(first)} (list, show, create, rotate, revoke)`);
+    return sub(rest, ctx);
+  },
+};
