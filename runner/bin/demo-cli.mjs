@@ -31,13 +31,16 @@
  * Plain JavaScript with no dependencies so it runs with `node` alone, no build step.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { isatty } from "node:tty";
 import path from "node:path";
 
 const started = Date.now();
 const args = parseArgs(process.argv.slice(2));
 // Like `claude -p`: the prompt is the argument after -p, or else whatever arrives on stdin.
-const prompt = args.prompt ?? (process.stdin.isTTY ? "" : readFileSync(0, "utf8"));
+// `isatty(0)`, not `process.stdin.isTTY`: touching `process.stdin` makes fd 0 non-blocking, and a
+// read before the parent has written would then fail with EAGAIN.
+const prompt = args.prompt ?? (isatty(0) ? "" : readStdin());
 const directives = parseDirectives(prompt);
 const model = args.model ?? "demo-1";
 const sessionId = uuidFrom(`session:${prompt}`);
@@ -109,6 +112,29 @@ async function main() {
     usage: { input_tokens: prompt.length, output_tokens: finalMessage.length, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
   });
   process.exitCode = exitCode;
+}
+
+/** All of stdin, waiting for it: a non-blocking pipe (EAGAIN) is read again after a short pause. */
+function readStdin() {
+  const chunks = [];
+  const buffer = Buffer.alloc(64 * 1024);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let n;
+    try {
+      n = readSync(0, buffer, 0, buffer.length, null);
+    } catch (err) {
+      if (err.code === "EAGAIN") {
+        Atomics.wait(pause, 0, 0, 5);
+        continue;
+      }
+      if (err.code === "EOF") break;
+      throw err;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buffer.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function assistant(content) {
