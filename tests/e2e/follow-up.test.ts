@@ -120,7 +120,7 @@ describe("a follow-up, end to end", () => {
     expect(noPrompt.stderr).toContain("followup needs --prompt");
     const noId = await codeforge(["followup", "--prompt", "x"]);
     expect(noId.code).toBe(2);
-    expect(noId.stderr).toContain("followup needs a task id");
+    expect(noId.stderr).toContain("followup needs <task-id>");
     expect((await stack.client.getTask(taskId)).iteration).toBe(3);
 
     // Refused while running, with the contract's error: exit code 3 (the API refused).
