@@ -10,6 +10,7 @@ import type { Env } from "../env.js";
 import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
 import { parseJsonText } from "../read-json.js";
 import { taskStub, unwrap } from "../task-stub.js";
+import { currentTraceparent } from "../tracing/task-span.js";
 
 type RunnerEnv = { Bindings: Env; Variables: RunnerVariables };
 
@@ -32,7 +33,7 @@ export const runnerRoutes = new Hono<RunnerEnv>()
     for (let first = true; ; first = false) {
       const taskId = await dispatcher.take(offer, Math.max(0, deadline - Date.now()), first ? sighting : undefined);
       if (taskId === null) return c.body(null, 204);
-      const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id });
+      const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id, requestTraceparent: currentTraceparent() });
       if (lease) return c.json(lease);
     }
   })

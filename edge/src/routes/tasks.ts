@@ -9,7 +9,6 @@ import { checkCallbackUrl } from "../../../api/callback-url.js";
 import { checkRepoUrl } from "../../../api/repo-url.js";
 import { sha256Hex } from "../../../api/signing.js";
 import { CreateTaskRequest, EventsQuery, StreamQuery } from "../../../api/task.js";
-import { formatTraceparent, newTraceparent, parseTraceparent } from "../../../api/trace-context.js";
 import { ApiError } from "../api-error.js";
 import { canonicalJson } from "../canonical-json.js";
 import { edgeConfig, type Env } from "../env.js";
@@ -20,6 +19,7 @@ import { readJson, validate } from "../read-json.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { secretBox } from "../task/secret-box.js";
 import { splitSecrets } from "../task/task-secrets.js";
+import { newTaskTraceparent } from "../tracing/task-span.js";
 import { VIEWER_HEADER, type Viewer } from "../task/task-object.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
@@ -74,8 +74,8 @@ export const taskRoutes = new Hono<TaskEnv>()
     }
 
     const maxConcurrent = principal.limits?.max_concurrent_tasks ?? null;
-    const trace = parseTraceparent(c.req.header("traceparent"));
-    const traceparent = trace ? formatTraceparent(trace) : newTraceparent();
+    // This request's span is the task's root; a client's `traceparent` is only a link on it.
+    const traceparent = newTaskTraceparent();
     const { created, task } = unwrap(await stub.create({ id, owner: principal.owner, requestHash, spec, secrets, maxConcurrent, traceparent }));
     c.set("auditTarget", task.id);
     c.header("Location", task.links.self);

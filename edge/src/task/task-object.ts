@@ -32,10 +32,13 @@ import { toTaskView } from "./task-view.js";
 import { acceptWatcher, broadcast, closeWatchers, watcherCount } from "./watchers.js";
 import { deadLetterSink } from "../webhooks/dead-letters.js";
 import { runDeliveries } from "../webhooks/delivery-engine.js";
-import { listDeliveries, nextDeliveryDeadline, restartSeries, saveTraceparent } from "../webhooks/delivery-store.js";
+import { listDeliveries, loadTraceparent, nextDeliveryDeadline, restartSeries, saveTraceparent } from "../webhooks/delivery-store.js";
 import { queueWebhooks } from "../webhooks/webhook-outbox.js";
 import { webhookSecretsFor } from "../webhooks/webhook-secrets.js";
 import { sendWebhook } from "../webhooks/webhook-sender.js";
+import { SpanKind } from "@opentelemetry/api";
+import { newTraceparent } from "../../../api/trace-context.js";
+import { inTaskTrace, linkTo } from "../tracing/task-span.js";
 
 /** Result of an RPC call: typed values or a contract error code, never a thrown error. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
@@ -92,9 +95,13 @@ export class TaskObject extends DurableObject<Env> {
     secrets: TaskSecrets | null;
     /** The owner key's `max_concurrent_tasks`, enforced by the dispatcher. */
     maxConcurrent?: number | null;
-    /** The trace the task's webhooks belong to (the creating request's, or a new one). */
+    /** The task's trace: the creating request's span (see `tracing/task-span.ts`). */
     traceparent?: string;
   }): Promise<Outcome<{ created: boolean; task: Task }>> {
+    return inTaskTrace(input.traceparent ?? null, "TaskObject.create", () => this.createInTrace(input), { attributes: { "codeforge.task_id": input.id } });
+  }
+
+  private async createInTrace(input: Parameters<TaskObject["create"]>[0]): Promise<Outcome<{ created: boolean; task: Task }>> {
     let sealedSecrets: string | null = null;
     if (input.secrets) {
       if (this.config.taskSecretsKey === null) return { ok: false, code: "validation_failed", message: "this edge has no TASK_SECRETS_KEY" };
@@ -151,8 +158,29 @@ export class TaskObject extends DurableObject<Env> {
     return { ok: true, value: await this.present(loadTask(this.sql)!) };
   }
 
-  /** Called for a runner the dispatcher picked; null when the task can no longer be leased. */
-  async grantLease(input: { runnerId: string }): Promise<Lease | null> {
+  /**
+   * Called for a runner the dispatcher picked; null when the task can no longer be leased.
+   * The lease span is in the task's trace, linked to the runner's lease request (a trace of its
+   * own: a long poll belongs to no task), and its `traceparent` goes to the runner.
+   */
+  async grantLease(input: { runnerId: string; requestTraceparent?: string | null }): Promise<Lease | null> {
+    if (!tableExists(this.sql, "task")) return null;
+    let traceparent = loadTraceparent(this.sql);
+    if (traceparent === null) saveTraceparent(this.sql, (traceparent = newTraceparent()));
+    return inTaskTrace(
+      traceparent,
+      "TaskObject.grantLease",
+      async (leaseTraceparent, span) => {
+        const lease = await this.grantLeaseInTrace(input.runnerId, leaseTraceparent);
+        span.setAttributes({ "codeforge.leased": lease !== null, ...(lease ? { "codeforge.attempt": lease.attempt } : {}) });
+        return lease;
+      },
+      { attributes: { "codeforge.task_id": this.load()?.id ?? "", "codeforge.runner_id": input.runnerId }, links: linkTo(input.requestTraceparent ?? null) },
+    );
+  }
+
+  private async grantLeaseInTrace(runnerId: string, traceparent: string): Promise<Lease | null> {
+    const input = { runnerId };
     const leaseId = newLeaseId();
     const leaseHash = await sha256Hex(leaseId);
     // Secrets are opened before the lease is decided, so the decision and its write stay in one
@@ -166,7 +194,7 @@ export class TaskObject extends DurableObject<Env> {
     if (!decision.ok) return null;
     this.record(decision.state, decision.changes, now);
     const secrets = task.sealedSecrets === null ? null : opened;
-    return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets });
+    return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets, traceparent });
   }
 
   async heartbeat(input: Heartbeat): Promise<Outcome<HeartbeatAck>> {
@@ -298,7 +326,12 @@ export class TaskObject extends DurableObject<Env> {
       owner: task.owner,
       config: this.config.webhooks,
       signingSecrets: () => webhookSecretsFor(this.env).signingSecrets(task.owner),
-      send: (request) => sendWebhook(request),
+      // Each attempt is a span in the task's trace; its `traceparent` header names that span.
+      send: (request) =>
+        inTaskTrace(request.traceparent, "webhook.deliver", () => sendWebhook(request), {
+          kind: SpanKind.CLIENT,
+          attributes: { "codeforge.task_id": task.id, "codeforge.delivery_id": request.id },
+        }),
       deadLetters: deadLetterSink(this.env),
     });
     this.armAlarm(this.load()!.state);
@@ -435,28 +468,33 @@ export class TaskObject extends DurableObject<Env> {
   private async carryOut(effects: readonly lifecycle.Effect[], task: TaskRecord): Promise<void> {
     if (effects.length === 0) return;
     const dispatcher = this.dispatcher(task);
+    const traceparent = loadTraceparent(this.sql);
     for (const effect of effects) {
-      try {
-        if (effect === "enqueue") {
-          const handed = await dispatcher.enqueue({
-            taskId: task.id,
-            priority: task.spec.priority,
-            cli: task.spec.cli,
-            labels: task.spec.labels,
-            ownerKeyId: task.owner,
-            maxConcurrent: task.maxConcurrent,
-            timeoutMs: task.state.timeoutMs,
-          });
-          if (handed) this.expectLeaseSoon();
-        } else if (effect === "release") {
-          // Lost only if this call fails; the slot then expires on its own (key-slots.ts).
-          await dispatcher.releaseSlot(task.id);
-        } else {
-          await dispatcher.remove(task.id);
-        }
-      } catch (err) {
-        console.error(JSON.stringify({ level: "warn", msg: `dispatcher ${effect} failed; the alarm retries`, task_id: task.id, error: String(err) }));
+      await inTaskTrace(traceparent, `Dispatcher.${effect}`, () => this.carryOutOne(effect, task, dispatcher), { kind: SpanKind.CLIENT, attributes: { "codeforge.task_id": task.id } });
+    }
+  }
+
+  private async carryOutOne(effect: lifecycle.Effect, task: TaskRecord, dispatcher: ReturnType<TaskObject["dispatcher"]>): Promise<void> {
+    try {
+      if (effect === "enqueue") {
+        const handed = await dispatcher.enqueue({
+          taskId: task.id,
+          priority: task.spec.priority,
+          cli: task.spec.cli,
+          labels: task.spec.labels,
+          ownerKeyId: task.owner,
+          maxConcurrent: task.maxConcurrent,
+          timeoutMs: task.state.timeoutMs,
+        });
+        if (handed) this.expectLeaseSoon();
+      } else if (effect === "release") {
+        // Lost only if this call fails; the slot then expires on its own (key-slots.ts).
+        await dispatcher.releaseSlot(task.id);
+      } else {
+        await dispatcher.remove(task.id);
       }
+    } catch (err) {
+      console.error(JSON.stringify({ level: "warn", msg: `dispatcher ${effect} failed; the alarm retries`, task_id: task.id, error: String(err) }));
     }
   }
 }
