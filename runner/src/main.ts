@@ -23,6 +23,7 @@ import { createLeaseLoop } from "./lease-loop.js";
 import { createProcessRunner } from "./process-runner.js";
 import { createRunnerMetrics } from "./runner-metrics.js";
 import { createTaskRunner } from "./task-runner.js";
+import { startTracing, tracingConfigFromEnv, type TracingConfig } from "./tracing.js";
 
 /** Sent as `runner_version` in lease requests and in the User-Agent. */
 export const RUNNER_VERSION = "0.1.0";
@@ -32,6 +33,7 @@ const FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin";
 
 async function main(): Promise<void> {
   let config: RunnerConfig;
+  let tracingConfig: TracingConfig | null;
   try {
     config = loadConfig({ argv: process.argv.slice(2), env: process.env, readFile: (file) => readFileSync(file, "utf8") });
   } catch (err) {
@@ -39,6 +41,14 @@ async function main(): Promise<void> {
     process.stderr.write(`codeforge-runner: ${err.message}\n`);
     process.exit(1);
   }
+  try {
+    // Tracing takes the standard OTEL_* variables (see tracing.ts); off without an endpoint.
+    tracingConfig = tracingConfigFromEnv(process.env);
+  } catch (err) {
+    process.stderr.write(`codeforge-runner: invalid tracing configuration: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const tracing = startTracing(tracingConfig, { runnerId: config.runner_id, version: RUNNER_VERSION });
 
   const logger = pino({
     level: config.log_level,
@@ -111,6 +121,7 @@ async function main(): Promise<void> {
     void loop
       .stop(config.shutdown_grace_ms)
       .then(() => health?.close())
+      .then(() => tracing.shutdown())
       .then(() => {
         logger.info("stopped");
         process.exit(0);
@@ -120,7 +131,15 @@ async function main(): Promise<void> {
   process.on("SIGINT", onSignal);
 
   logger.info(
-    { edge_url: config.edge_url, pool: config.pool, labels: config.labels, clis, concurrency: config.concurrency, local_mode: config.local_mode },
+    {
+      edge_url: config.edge_url,
+      pool: config.pool,
+      labels: config.labels,
+      clis,
+      concurrency: config.concurrency,
+      local_mode: config.local_mode,
+      tracing: tracingConfig ? { endpoint: new URL(tracingConfig.url).origin, ratio: tracingConfig.ratio } : "off",
+    },
     "runner started",
   );
   await loop.start();

@@ -38,6 +38,7 @@ import type { ProcessRunner, RunningProcess } from "./process-runner.js";
 import type { HostLookup } from "./repo-host-check.js";
 import type { RunnerMetrics } from "./runner-metrics.js";
 import { createSecretMasker, type SecretMasker } from "./secret-masker.js";
+import { withRemoteParent, withSpan } from "./tracing.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 /** Why a task stopped before its CLI finished on its own. */
@@ -93,7 +94,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   const completeGiveUpAfterMs = options.completeGiveUpAfterMs ?? 5 * 60_000;
   const flushTimeoutMs = options.flushTimeoutMs ?? 60_000;
 
-  async function run(lease: Lease, shutdown: AbortSignal): Promise<void> {
+  /** One attempt as one span (`runner.lease`), a child of the edge's lease span. */
+  function run(lease: Lease, shutdown: AbortSignal): Promise<void> {
+    const attributes = { "codeforge.task_id": lease.task_id, "codeforge.attempt": lease.attempt, "codeforge.cli": lease.task.cli };
+    return withRemoteParent(lease.traceparent, "runner.lease", (span) => runAttempt(lease, shutdown, (end) => span.setAttribute("codeforge.attempt_end", end)), attributes);
+  }
+
+  async function runAttempt(lease: Lease, shutdown: AbortSignal, onEnd: (end: AttemptEnd) => void): Promise<void> {
     const taskId = lease.task_id;
     const log = logger.child({ task_id: taskId, attempt: lease.attempt });
     const stopping = new AbortController();
@@ -169,25 +176,27 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         const issue = taskEnv.error.issues[0];
         return await report(failure("runner_error", `the task's env was refused: ${issue?.message ?? "invalid"}`));
       }
-      workspace = await createWorkspace({ root: options.workspaceRoot, taskId, attempt: lease.attempt });
+      const ws = (workspace = await createWorkspace({ root: options.workspaceRoot, taskId, attempt: lease.attempt }));
       const { url, ref } = lease.task.repo;
       const git = gitEnv({ path: options.pathEnv, homeDir: workspace.homeDir });
 
       batcher.log("info", `Cloning ${url} (${ref ?? "default branch"})`);
       let baseSha: string;
       try {
-        ({ baseSha } = await cloneRepository({
-          url,
-          ref,
-          dir: workspace.repoDir,
-          homeDir: workspace.homeDir,
-          pathEnv: options.pathEnv,
-          accessToken: lease.task.access_token,
-          credentialsDir: workspace.runnerDir,
-          lookup: options.lookup,
-          ...options.gitPolicy,
-          signal: stopping.signal,
-        }));
+        ({ baseSha } = await withSpan("git.clone", () =>
+          cloneRepository({
+            url,
+            ref,
+            dir: ws.repoDir,
+            homeDir: ws.homeDir,
+            pathEnv: options.pathEnv,
+            accessToken: lease.task.access_token,
+            credentialsDir: ws.runnerDir,
+            lookup: options.lookup,
+            ...options.gitPolicy,
+            signal: stopping.signal,
+          }),
+        ));
       } catch (err) {
         if (stopReason) return await report(stoppedReport(stopReason, null));
         const message = masker.mask(err instanceof CloneError ? err.message : `clone failed: ${String(err)}`);
@@ -203,33 +212,38 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       const parser = adapter.createParser();
       batcher.log("info", `Starting ${lease.task.cli}${lease.task.model ? ` (model ${lease.task.model})` : ""}`);
       const spawnedAt = now();
-      const child = processes.start({
-        command,
-        args,
-        input: stdin,
-        cwd: workspace.repoDir,
-        env: {
-          PATH: options.pathEnv,
-          HOME: workspace.homeDir,
-          TMPDIR: workspace.tmpDir,
-          LANG: "C.UTF-8",
-          ...adapter.env(),
-          ...taskEnv.data,
-        },
-      });
-      cli = child;
-      if (child.pid !== undefined) heartbeat.setPhase("running");
-      stopping.signal.addEventListener("abort", () => child.stop());
-      if (stopping.signal.aborted) child.stop();
-      const stallSeconds = lease.task.stall_timeout_seconds ?? options.stallTimeoutSeconds;
-      if (stallSeconds) stall = startIdleTimer(stallSeconds * 1000, () => stop("stalled"));
+      // The CLI's span lasts from spawn until its output is read; output posted meanwhile is its child.
+      const { exit, reasonAtExit } = await withSpan("cli.run", async (cliSpan) => {
+        const child = processes.start({
+          command,
+          args,
+          input: stdin,
+          cwd: ws.repoDir,
+          env: {
+            PATH: options.pathEnv,
+            HOME: ws.homeDir,
+            TMPDIR: ws.tmpDir,
+            LANG: "C.UTF-8",
+            ...adapter.env(),
+            ...taskEnv.data,
+          },
+        });
+        cli = child;
+        if (child.pid !== undefined) heartbeat.setPhase("running");
+        stopping.signal.addEventListener("abort", () => child.stop());
+        if (stopping.signal.aborted) child.stop();
+        const stallSeconds = lease.task.stall_timeout_seconds ?? options.stallTimeoutSeconds;
+        if (stallSeconds) stall = startIdleTimer(stallSeconds * 1000, () => stop("stalled"));
 
-      const onOutput = () => stall?.touch();
-      const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log, onOutput), pump(child.stderr, "stderr", null, batcher, log, onOutput)]);
-      const exit = await child.exited;
-      stall?.stop();
-      const reasonAtExit: StopReason | null = stopReason;
-      await pumps;
+        const onOutput = () => stall?.touch();
+        const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log, onOutput), pump(child.stderr, "stderr", null, batcher, log, onOutput)]);
+        const exit = await child.exited;
+        stall?.stop();
+        const reasonAtExit: StopReason | null = stopReason;
+        await pumps;
+        cliSpan.setAttributes({ "process.exit.code": exit.exitCode ?? -1, ...(reasonAtExit ? { "codeforge.stop_reason": reasonAtExit } : {}) });
+        return { exit, reasonAtExit };
+      }, { "codeforge.cli": lease.task.cli });
       if (parser) batcher.pushEvents(parser.end());
       const durationMs = now() - spawnedAt;
 
@@ -246,7 +260,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
 
       let summary: ChangeSummary | null = null;
       try {
-        summary = await summarizeChanges({ repoDir: workspace.repoDir, baseSha, env: git });
+        summary = await withSpan("git.result", () => summarizeChanges({ repoDir: ws.repoDir, baseSha, env: git }));
       } catch (err) {
         log.error({ err: String(err) }, "could not describe the changes");
         batcher.log("error", "Could not describe the changes the CLI made.");
@@ -277,6 +291,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       batcher.close();
       await workspace?.remove().catch((err: unknown) => log.error({ err: String(err), dir: workspace?.dir }, "could not remove workspace"));
       options.metrics?.taskFinished(lease.task.cli, attemptEnd);
+      onEnd(attemptEnd);
       log.info({ reason: stopReason, end: attemptEnd }, "task finished");
     }
   }

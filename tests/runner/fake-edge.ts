@@ -136,6 +136,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
             lease_id: newLeaseId(),
             attempt,
             lease_expires_at: new Date(Date.now() + 60_000).toISOString(),
+            traceparent: null,
             heartbeat_interval_ms: heartbeatIntervalMs,
             task: task.spec,
           };

@@ -37,7 +37,7 @@ import { queueWebhooks } from "../webhooks/webhook-outbox.js";
 import { webhookSecretsFor } from "../webhooks/webhook-secrets.js";
 import { sendWebhook } from "../webhooks/webhook-sender.js";
 import { SpanKind } from "@opentelemetry/api";
-import { newTraceparent } from "../../../api/trace-context.js";
+import { childTraceparent, newTraceparent } from "../../../api/trace-context.js";
 import { inTaskTrace, linkTo } from "../tracing/task-span.js";
 
 /** Result of an RPC call: typed values or a contract error code, never a thrown error. */
@@ -326,9 +326,10 @@ export class TaskObject extends DurableObject<Env> {
       owner: task.owner,
       config: this.config.webhooks,
       signingSecrets: () => webhookSecretsFor(this.env).signingSecrets(task.owner),
-      // Each attempt is a span in the task's trace; its `traceparent` header names that span.
+      // Each attempt is a span in the task's trace and its `traceparent` header names that span;
+      // with tracing off, a new span id in the task's trace.
       send: (request) =>
-        inTaskTrace(request.traceparent, "webhook.deliver", () => sendWebhook(request), {
+        inTaskTrace(request.traceparent, "webhook.deliver", (attempt) => sendWebhook({ ...request, traceparent: attempt === request.traceparent ? childTraceparent(attempt) : attempt }), {
           kind: SpanKind.CLIENT,
           attributes: { "codeforge.task_id": task.id, "codeforge.delivery_id": request.id },
         }),

@@ -32,6 +32,9 @@ function libraryConfig(env: TracingEnv): TraceConfig {
     // The ratio decides new traces; a parent's decision (a runner report's) is followed.
     sampling: { headSampler: { ratio: config.ratio, acceptRemote: true } },
     handlers: { fetch: { acceptTraceContext: isRunnerRequest } },
+    // Outgoing fetches are not wrapped: the library would record their full URL, and a
+    // callback URL may carry a token in its query. Webhook attempts get spans of our own.
+    instrumentation: { instrumentGlobalFetch: false, instrumentGlobalCache: false },
   };
 }
 

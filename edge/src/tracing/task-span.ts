@@ -11,7 +11,7 @@
  * parent's context, so the `traceparent` handed on (to a runner, say) is the stored one.
  * @module
  */
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Link, type Span } from "@opentelemetry/api";
+import { context, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Link, type Span } from "@opentelemetry/api";
 import { formatTraceparent, newTraceparent, parseTraceparent } from "../../../api/trace-context.js";
 
 const tracer = () => trace.getTracer("codeforge-edge");
@@ -44,13 +44,17 @@ export function linkTo(traceparent: string | null): Link[] {
   return [{ context: { traceId: parent.traceId, spanId: parent.parentId, traceFlags: parseInt(parent.flags, 16) & TraceFlags.SAMPLED, isRemote: true } }];
 }
 
-/** The parent for a span in the task's trace: the current span when it is in that trace already. */
+/**
+ * The parent for a span in the task's trace: the current span when it is in that trace already,
+ * else the stored one. Built on the active context, not an empty one: the library keeps its
+ * configuration in the context, and spans started without it fail.
+ */
 function contextOf(traceparent: string | null) {
   const parent = parseTraceparent(traceparent);
-  if (!parent) return ROOT_CONTEXT;
+  if (!parent) return trace.deleteSpan(context.active());
   const active = trace.getActiveSpan()?.spanContext();
   if (active && active.traceId === parent.traceId) return context.active();
-  return trace.setSpanContext(ROOT_CONTEXT, {
+  return trace.setSpanContext(context.active(), {
     traceId: parent.traceId,
     spanId: parent.parentId,
     traceFlags: parseInt(parent.flags, 16) & TraceFlags.SAMPLED,
@@ -65,19 +69,25 @@ export interface TaskSpanOptions {
 }
 
 /**
- * Runs `fn` in a span whose parent is the task's stored `traceparent`; `fn` gets the span's
- * own `traceparent` to hand on. An error thrown by `fn` marks the span and is rethrown.
+ * Runs `fn` in a span whose parent is the task's stored `traceparent` (or the current span, when
+ * it is in that trace already); `fn` gets the span's own `traceparent` to hand on. With tracing
+ * off that is the stored one. An error thrown by `fn` marks the span and is rethrown.
  * @example const lease = await inTaskTrace(stored, "task.lease", async (tp) => ({ ...grant, traceparent: tp }));
  */
 export function inTaskTrace<T>(traceparent: string | null, name: string, fn: (traceparent: string, span: Span) => Promise<T>, options: TaskSpanOptions = {}): Promise<T> {
-  return tracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, links: options.links }, contextOf(traceparent), (span) => runInSpan(span, fn));
+  return tracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, contextOf(traceparent), (span) => {
+    // Added after the start: otel-cf-workers' tracer does not take links from the options.
+    if (options.links?.length) span.addLinks(options.links);
+    return runInSpan(span, fn);
+  });
 }
 
 async function runInSpan<T>(span: Span, fn: (traceparent: string, span: Span) => Promise<T>): Promise<T> {
   try {
     return await fn(traceparentOf(span), span);
   } catch (err) {
-    span.recordException(err as Error);
+    // The type only: a message can quote what it failed on.
+    span.setAttribute("error.type", err instanceof Error ? err.name : typeof err);
     span.setStatus({ code: SpanStatusCode.ERROR });
     throw err;
   } finally {
