@@ -10,6 +10,8 @@
  *     with 100 watchers at 50 lines/s, to show fan-out under load.
  *  4. Throughput: one task writing 32 MiB as fast as it can; bytes/s seen by a watcher, and
  *     a check that every byte arrived, in order (target: ≥ 5 MB/s, nothing lost).
+ *  5. Tracing: `POST /api/v1/tasks` with tracing off, sampling 10% and sampling 100%, exporting
+ *     to a local OTLP receiver (see `tracing-cost.ts`).
  *
  * Set BENCH_SECONDS to change the HTTP measuring time (default 8 s per route).
  * @module
@@ -27,6 +29,7 @@ import { ApiClient } from "../client/api-client.js";
 import { ensureDemoRepo } from "../scripts/demo-repo.js";
 import { freePort, startEdge, startRunner, type ManagedProcess } from "../scripts/local-stack.js";
 import { runLoad } from "./load.js";
+import { tracingCost } from "./tracing-cost.js";
 import { ms, printTable, summarize } from "./stats.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -67,6 +70,10 @@ async function main(): Promise<void> {
   await lineLatency(client, repoUrl, 100, 20); // 100 watchers × 50 lines/s: fan-out under load
 
   await outputThroughput(client, repoUrl);
+
+  // Its own edges, one per mode: stop this one's first, so they do not share the cores with it.
+  await Promise.all(processes.splice(0).map((p) => p.stop()));
+  await tracingCost("5", seconds);
 }
 
 async function httpThroughput(edgeUrl: string, repoUrl: string): Promise<void> {
