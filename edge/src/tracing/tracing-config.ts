@@ -38,7 +38,7 @@ const Schema = z.object({
     .string()
     .optional()
     .transform((s) => (s === undefined || s.trim() === "" ? 1 : Number(s)))
-    .pipe(z.number({ error: "OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1" }).min(0).max(1)),
+    .pipe(z.number({ error: "must be a number from 0 to 1" }).min(0, "must be a number from 0 to 1").max(1, "must be a number from 0 to 1")),
   OTEL_SERVICE_NAME: z.string().optional(),
   OTEL_SDK_DISABLED: z.string().optional(),
 });
