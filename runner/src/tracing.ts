@@ -7,7 +7,7 @@
  * every report the runner sends carries a `traceparent` header naming the span it is sent from,
  * so the edge's spans for reports continue the same trace. The edge made the sampling decision
  * when the task was created; the runner follows it (parent-based sampling), and its own ratio
- * only applies to an attempt without a parent (a lease from an edge without tracing).
+ * only applies to an attempt without a parent — unless `OTEL_TRACES_SAMPLER=traceidratio`.
  *
  * Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set: then no SDK is
  * started, spans are the API's no-op ones that pass their parent's context through, and reports
@@ -29,8 +29,13 @@ export interface TracingConfig {
   /** Full OTLP/HTTP traces URL (`…/v1/traces`). */
   url: string;
   headers: Record<string, string>;
-  /** Share of parentless traces recorded, 0–1. */
+  /** Share of traces recorded, 0–1: parentless ones only, unless `followParent` is false. */
   ratio: number;
+  /**
+   * True (`parentbased_traceidratio`, the default): an attempt is recorded when the lease's
+   * context says the task is sampled. False (`traceidratio`): the ratio decides every attempt.
+   */
+  followParent: boolean;
   serviceName: string;
 }
 
@@ -39,6 +44,9 @@ const TracingEnv = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
   OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
   OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
+  OTEL_TRACES_SAMPLER: z
+    .enum(["parentbased_traceidratio", "traceidratio"], { error: "must be parentbased_traceidratio or traceidratio" })
+    .default("parentbased_traceidratio"),
   OTEL_TRACES_SAMPLER_ARG: z
     .string()
     .optional()
@@ -65,6 +73,7 @@ export function tracingConfigFromEnv(env: Record<string, string | undefined>): T
     url,
     headers: { ...parseOtlpHeaders(c.OTEL_EXPORTER_OTLP_HEADERS), ...parseOtlpHeaders(c.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
     ratio: c.OTEL_TRACES_SAMPLER_ARG,
+    followParent: c.OTEL_TRACES_SAMPLER === "parentbased_traceidratio",
     serviceName: c.OTEL_SERVICE_NAME?.trim() || "codeforge-runner",
   };
 }
@@ -86,7 +95,7 @@ export function startTracing(config: TracingConfig | null, identity: { runnerId:
   }
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ "service.name": config.serviceName, "service.version": identity.version, "service.instance.id": identity.runnerId }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.ratio) }),
+    sampler: config.followParent ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.ratio) }) : new TraceIdRatioBasedSampler(config.ratio),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.url, headers: config.headers }), { scheduledDelayMillis: 1_000 })],
   });
   provider.register();
