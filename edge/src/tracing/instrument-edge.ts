@@ -16,19 +16,29 @@ import { instrument, instrumentDO, type TraceConfig } from "@microlabs/otel-cf-w
 import { trace, TraceFlags } from "@opentelemetry/api";
 import { parseTraceparent } from "../../../api/trace-context.js";
 import { RUNNER_API_PREFIX } from "../../../api/runner-protocol.js";
-import { tracingConfig, type TracingEnv } from "./tracing-config.js";
+import { TraceBatchProcessor } from "./trace-batch-processor.js";
+import { tracingConfig, type TracingConfig, type TracingEnv } from "./tracing-config.js";
 
 /** The attribute naming why a link is there, on the link itself. */
 export const CLIENT_TRACE_LINK = "codeforge.link.client_traceparent";
 
 const isRunnerRequest = (request: Request) => new URL(request.url).pathname.startsWith(`${RUNNER_API_PREFIX}/`);
 
+/** One processor per configuration (the library asks for the settings on every request). */
+const processors = new WeakMap<TracingConfig, TraceBatchProcessor>();
+function processorFor(config: TracingConfig): TraceBatchProcessor {
+  let processor = processors.get(config);
+  if (!processor) processors.set(config, (processor = TraceBatchProcessor.toUrl(config.url, config.headers)));
+  return processor;
+}
+
 /** The library's settings for one environment (only called when tracing is configured). */
 function libraryConfig(env: TracingEnv): TraceConfig {
   const config = tracingConfig(env)!;
   return {
     service: { name: config.serviceName },
-    exporter: { url: config.url, headers: config.headers },
+    // Our processor: the library's keeps every trace id it saw for the isolate's life.
+    spanProcessors: processorFor(config),
     // The ratio decides new traces; a parent's decision (a runner report's) is followed.
     sampling: { headSampler: { ratio: config.ratio, acceptRemote: true } },
     handlers: { fetch: { acceptTraceContext: isRunnerRequest } },
