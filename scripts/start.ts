@@ -42,16 +42,18 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`PORT must be a TCP port number, got ${process.env.PORT}`);
   mkdirSync(stateDir, { recursive: true });
 
+  // Tracing settings given to `npm start` go to both the edge and the runner (docs/tracing.md).
+  const tracing = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("OTEL_") && e[1] !== undefined));
   console.log(`Starting the edge (wrangler dev) on http://127.0.0.1:${port} …`);
   const edge = await startEdge({
     port,
     stateDir,
-    vars: { CODEFORGE_ADMIN_KEY: adminKey, RUNNER_SECRETS: runnerSecret, CODEFORGE_LOCAL_MODE: "true" },
+    vars: { CODEFORGE_ADMIN_KEY: adminKey, RUNNER_SECRETS: runnerSecret, CODEFORGE_LOCAL_MODE: "true", ...tracing },
   });
   started.push(edge);
 
   console.log("Starting a runner …");
-  const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "local-runner-1", stateDir, concurrency: 2 });
+  const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "local-runner-1", stateDir, concurrency: 2, env: tracing });
   started.push(runner);
   runner.child.on("exit", (code) => {
     if (!stopping) console.error(`The runner exited (code ${code}); see ${runner.logFile}`);
