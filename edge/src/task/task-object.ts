@@ -6,9 +6,11 @@
  * writes the answer, appends status events to the log, broadcasts them, re-arms the single
  * alarm for the earliest deadline, and carries out effects (talking to the dispatcher) last.
  * Every read-modify-write runs without an `await` in the middle, so no other request can
- * interleave with it.
+ * interleave with it. Its spans (create, lease, dispatcher calls, webhook attempts) are opened
+ * in the task's trace from the stored `traceparent` (see `tracing/task-span.ts`).
  * @module
  */
+import { SpanKind } from "@opentelemetry/api";
 import { DurableObject } from "cloudflare:workers";
 import type { ErrorCode } from "../../../api/errors.js";
 import { newLeaseId } from "../../../api/ids.js";
@@ -16,6 +18,7 @@ import type { Completion, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Le
 import { sha256Hex } from "../../../api/signing.js";
 import type { StatusEvent } from "../../../api/stream-events.js";
 import type { Task } from "../../../api/task.js";
+import { childTraceparent, newTraceparent } from "../../../api/trace-context.js";
 import type { Delivery, DeliveryList } from "../../../api/webhooks.js";
 import { isTerminal } from "../../../api/task.js";
 import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
@@ -35,9 +38,8 @@ import { runDeliveries } from "../webhooks/delivery-engine.js";
 import { listDeliveries, loadTraceparent, nextDeliveryDeadline, restartSeries, saveTraceparent } from "../webhooks/delivery-store.js";
 import { queueWebhooks } from "../webhooks/webhook-outbox.js";
 import { webhookSecretsFor } from "../webhooks/webhook-secrets.js";
-import { sendWebhook } from "../webhooks/webhook-sender.js";
-import { SpanKind } from "@opentelemetry/api";
-import { childTraceparent, newTraceparent } from "../../../api/trace-context.js";
+import { sendWebhook, type WebhookRequest } from "../webhooks/webhook-sender.js";
+import type { AttemptResult } from "../webhooks/delivery-policy.js";
 import { inTaskTrace, linkTo } from "../tracing/task-span.js";
 
 /** Result of an RPC call: typed values or a contract error code, never a thrown error. */
@@ -180,7 +182,6 @@ export class TaskObject extends DurableObject<Env> {
   }
 
   private async grantLeaseInTrace(runnerId: string, traceparent: string): Promise<Lease | null> {
-    const input = { runnerId };
     const leaseId = newLeaseId();
     const leaseHash = await sha256Hex(leaseId);
     // Secrets are opened before the lease is decided, so the decision and its write stay in one
@@ -190,7 +191,7 @@ export class TaskObject extends DurableObject<Env> {
     const task = this.load();
     if (!task) return null;
     const now = Date.now();
-    const decision = lifecycle.lease(task.state, { runnerId: input.runnerId, leaseHash, now }, this.timing);
+    const decision = lifecycle.lease(task.state, { runnerId, leaseHash, now }, this.timing);
     if (!decision.ok) return null;
     this.record(decision.state, decision.changes, now);
     const secrets = task.sealedSecrets === null ? null : opened;
@@ -326,16 +327,23 @@ export class TaskObject extends DurableObject<Env> {
       owner: task.owner,
       config: this.config.webhooks,
       signingSecrets: () => webhookSecretsFor(this.env).signingSecrets(task.owner),
-      // Each attempt is a span in the task's trace and its `traceparent` header names that span;
-      // with tracing off, a new span id in the task's trace.
-      send: (request) =>
-        inTaskTrace(request.traceparent, "webhook.deliver", (attempt) => sendWebhook({ ...request, traceparent: attempt === request.traceparent ? childTraceparent(attempt) : attempt }), {
-          kind: SpanKind.CLIENT,
-          attributes: { "codeforge.task_id": task.id, "codeforge.delivery_id": request.id },
-        }),
+      send: (request) => this.sendInTrace(task.id, request),
       deadLetters: deadLetterSink(this.env),
     });
     this.armAlarm(this.load()!.state);
+  }
+
+  /**
+   * One webhook attempt as a span in the task's trace; the request's `traceparent` names that
+   * span. With tracing off there is no span: the attempt gets a new span id in the task's trace.
+   */
+  private sendInTrace(taskId: string, request: WebhookRequest): Promise<AttemptResult> {
+    return inTaskTrace(
+      request.traceparent,
+      "webhook.deliver",
+      (attempt) => sendWebhook({ ...request, traceparent: attempt === request.traceparent ? childTraceparent(attempt) : attempt }),
+      { kind: SpanKind.CLIENT, attributes: { "codeforge.task_id": taskId, "codeforge.delivery_id": request.id } },
+    );
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
