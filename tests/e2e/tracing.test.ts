@@ -11,6 +11,7 @@
  * collector goes away (its port closed): tasks still succeed and requests are not slower.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import type { Task } from "../../api/task.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
@@ -133,6 +134,23 @@ describe("tracing across edge, task object, runner and webhook", () => {
     const [webhook] = hooks.requests("traced");
     expect(webhook!.headers["traceparent"]).toBe(`00-${traceId}-${deliver.spanId}-01`);
     expect(webhook!.headers["x-trace-id"]).toBe(traceId);
+
+    // The traced task object still streams: a watcher gets the replay up to the final status.
+    const statuses = await new Promise<string[]>((resolve, reject) => {
+      const seen: string[] = [];
+      const ws = new WebSocket(stack.client.streamUrl(task.id, 0), { headers: stack.client.authHeaders });
+      ws.on("message", (data) => {
+        const event = JSON.parse(String(data)) as { type: string; status?: string };
+        if (event.type !== "status") return;
+        seen.push(event.status!);
+        if (event.status === "succeeded") {
+          ws.terminate();
+          resolve(seen);
+        }
+      });
+      ws.on("error", reject);
+    });
+    expect(statuses).toEqual(["queued", "leased", "running", "succeeded"]);
 
     // Nothing in the trace is an orphan: every parent is a span we exported.
     for (const s of trace) if (s !== root) expect(bySpanId.has(s.parentSpanId), `parent of ${s.service}:${s.name}`).toBe(true);
