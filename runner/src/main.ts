@@ -23,7 +23,8 @@ import { createLeaseLoop } from "./lease-loop.js";
 import { createProcessRunner } from "./process-runner.js";
 import { createRunnerMetrics } from "./runner-metrics.js";
 import { createTaskRunner } from "./task-runner.js";
-import { startTracing, tracingConfigFromEnv, type TracingConfig } from "./tracing.js";
+import { startTracing } from "./tracing.js";
+import { tracingConfigFromEnv, type TracingConfig } from "./tracing-config.js";
 
 /** Sent as `runner_version` in lease requests and in the User-Agent. */
 export const RUNNER_VERSION = "0.1.0";
