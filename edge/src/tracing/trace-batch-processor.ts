@@ -9,8 +9,9 @@
  * whose trace is sampled are exported.
  * @module
  */
-import { OTLPExporter, type ExporterConfig, type TraceFlushableSpanProcessor } from "@microlabs/otel-cf-workers";
+import type { ExporterConfig, TraceFlushableSpanProcessor } from "@microlabs/otel-cf-workers";
 import { TraceFlags } from "@opentelemetry/api";
+import { OtlpJsonExporter } from "./otlp-json-exporter.js";
 
 type SpanExporter = Exclude<ExporterConfig, { url: string }>;
 type ReadableSpan = Parameters<TraceFlushableSpanProcessor["onEnd"]>[0];
@@ -34,7 +35,7 @@ export class TraceBatchProcessor implements TraceFlushableSpanProcessor {
 
   /** An OTLP/HTTP JSON exporter to `url` behind this processor. */
   static toUrl(url: string, headers: Record<string, string>): TraceBatchProcessor {
-    return new TraceBatchProcessor(new OTLPExporter({ url, headers }));
+    return new TraceBatchProcessor(new OtlpJsonExporter({ url, headers }));
   }
 
   /** Traces held right now (for tests: it returns to 0 once everything ended). */
