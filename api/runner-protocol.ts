@@ -68,6 +68,12 @@ export const Lease = z.object({
   lease_id: z.string(),
   attempt: z.number().int().positive(),
   lease_expires_at: z.string(),
+  /**
+   * W3C Trace Context of the edge's lease span, in the task's trace: the runner's spans for this
+   * attempt are its children, and its reports send a `traceparent` header in the same trace.
+   * Null from an edge that predates tracing.
+   */
+  traceparent: z.string().nullable().default(null),
   /** Renew the lease at least this often. */
   heartbeat_interval_ms: z.number().int().positive(),
   task: z.object({

@@ -1,9 +1,10 @@
 /**
  * W3C Trace Context (`traceparent`) values: parsed strictly, generated from the CSPRNG.
  *
- * A task keeps one trace id for its life — the client's, when it sent a `traceparent` with the
- * request that created it — so the webhook that reports its end can be found in the same trace
- * as the request that started it. Each outgoing request gets a fresh span (parent) id.
+ * A task keeps one trace id for its life — ours, started by the edge for the request that
+ * created it (a client's `traceparent` is never continued; see docs/tracing.md) — so the lease,
+ * the runner's reports and the webhook that reports its end are all in one trace. Each
+ * outgoing request gets a fresh span (parent) id.
  * @module
  */
 

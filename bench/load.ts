@@ -26,6 +26,9 @@ export interface LoadResult {
   errors: number;
   requestsPerSecond: number;
   latency: Summary;
+  /** Every request's latency (ms), to pool several runs into one summary. */
+  samples: number[];
+  elapsedMs: number;
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
@@ -70,5 +73,5 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   );
   const elapsedS = (performance.now() - started) / 1000;
   agent.destroy();
-  return { requests: latencies.length, errors, requestsPerSecond: latencies.length / elapsedS, latency: summarize(latencies) };
+  return { requests: latencies.length, errors, requestsPerSecond: latencies.length / elapsedS, latency: summarize(latencies), samples: latencies, elapsedMs: elapsedS * 1000 };
 }

@@ -13,6 +13,8 @@
  *  1b. Request metrics on vs off: `POST /api/v1/tasks` on this edge and on a second one started
  *     with `METRICS_ENABLED=false`, measured in alternating rounds so load on the machine hits
  *     both alike; the metrics middleware adds no round trip, so the two should match.
+ *  5. Tracing: `POST /api/v1/tasks` with tracing off, sampling 10% and sampling 100%, exporting
+ *     to a local OTLP receiver (see `tracing-cost.ts`).
  *
  * Set BENCH_SECONDS to change the HTTP measuring time (default 8 s per route).
  * @module
@@ -33,6 +35,7 @@ import { HTTP_DURATION_BUCKETS_SECONDS } from "../api/metrics.js";
 import { MetricsBuffer } from "../edge/src/metrics/metrics-buffer.js";
 import { counterSample } from "../edge/src/metrics/samples.js";
 import { runLoad } from "./load.js";
+import { tracingCost } from "./tracing-cost.js";
 import { ms, printTable, summarize } from "./stats.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -75,6 +78,10 @@ async function main(): Promise<void> {
   await lineLatency(client, repoUrl, 100, 20); // 100 watchers × 50 lines/s: fan-out under load
 
   await outputThroughput(client, repoUrl);
+
+  // Its own edges, one per mode: stop this one's first, so they do not share the cores with it.
+  await Promise.all(processes.splice(0).map((p) => p.stop()));
+  await tracingCost("5", seconds);
 }
 
 async function metricsOnVsOff(repoUrl: string): Promise<void> {

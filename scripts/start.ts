@@ -42,6 +42,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`PORT must be a TCP port number, got ${process.env.PORT}`);
   mkdirSync(stateDir, { recursive: true });
 
+  // Tracing settings given to `npm start` go to both the edge and the runner (docs/tracing.md).
+  const tracing = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("OTEL_") && e[1] !== undefined));
   console.log(`Starting the edge (wrangler dev) on http://127.0.0.1:${port} …`);
   const edge = await startEdge({
     port,
@@ -52,12 +54,13 @@ async function main(): Promise<void> {
       CODEFORGE_LOCAL_MODE: "true",
       // A local stack: webhooks to a receiver on this machine (http://127.0.0.1:…) are allowed.
       WEBHOOKS_ALLOW_LOCAL: process.env.WEBHOOKS_ALLOW_LOCAL === "false" ? "false" : "true",
+      ...tracing,
     },
   });
   started.push(edge);
 
   console.log("Starting a runner …");
-  const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "local-runner-1", stateDir, concurrency: 2 });
+  const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "local-runner-1", stateDir, concurrency: 2, env: tracing });
   started.push(runner);
   runner.child.on("exit", (code) => {
     if (!stopping) console.error(`The runner exited (code ${code}); see ${runner.logFile}`);

@@ -15,6 +15,7 @@ import type { RateLimiter } from "./rate-limit/rate-limiter-object.js";
 import type { PoolRegistry } from "./registry/pool-registry.js";
 import type { TaskObject } from "./task/task-object.js";
 import type { TaskIndex } from "./task-index/task-index-object.js";
+import type { TracingEnv } from "./tracing/tracing-config.js";
 import type { DeadLetters } from "./webhooks/dead-letters.js";
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from "./webhooks/retry-schedule.js";
 import type { WebhookSecrets } from "./webhooks/webhook-secrets.js";
@@ -26,7 +27,7 @@ import type { WebhookSecrets } from "./webhooks/webhook-secrets.js";
  */
 export const LOCAL_TASK_SECRETS_KEY = "codeforge-local-development-task-secrets-key-not-secret";
 
-export interface Env {
+export interface Env extends TracingEnv {
   TASKS: DurableObjectNamespace<TaskObject>;
   DISPATCHERS: DurableObjectNamespace<Dispatcher>;
   CODEFORGE_ADMIN_KEY?: string;

@@ -1,18 +1,37 @@
 /**
- * The Worker's entry point: the Hono app, and the Durable Object classes it binds.
+ * The Worker's entry point: the Hono app, and the Durable Object classes it binds — each traced
+ * with OpenTelemetry when the `OTEL_*` settings ask for it (see `tracing/instrument-edge.ts`).
  * @module
  */
+import { env } from "cloudflare:workers";
 import { createApp } from "./app.js";
+import { AuditLog as AuditLogObject } from "./audit/audit-log-object.js";
+import { Dispatcher as DispatcherObject } from "./dispatcher/dispatcher.js";
+import { KeyStore as KeyStoreObject } from "./keys/key-store-object.js";
+import { Metrics as MetricsObject } from "./metrics/metrics-object.js";
+import { RateLimiter as RateLimiterObject } from "./rate-limit/rate-limiter-object.js";
+import { PoolRegistry as PoolRegistryObject } from "./registry/pool-registry.js";
+import { TaskObject as TaskObjectClass } from "./task/task-object.js";
+import { TaskIndex as TaskIndexObject } from "./task-index/task-index-object.js";
+import { traceObject, traceWorker } from "./tracing/instrument-edge.js";
+import type { Env } from "./env.js";
+import type { TracingEnv } from "./tracing/tracing-config.js";
+import { DeadLetters as DeadLettersObject } from "./webhooks/dead-letters.js";
+import { WebhookSecrets as WebhookSecretsObject } from "./webhooks/webhook-secrets.js";
 
-export { AuditLog } from "./audit/audit-log-object.js";
-export { Dispatcher } from "./dispatcher/dispatcher.js";
-export { KeyStore } from "./keys/key-store-object.js";
-export { Metrics } from "./metrics/metrics-object.js";
-export { RateLimiter } from "./rate-limit/rate-limiter-object.js";
-export { PoolRegistry } from "./registry/pool-registry.js";
-export { TaskObject } from "./task/task-object.js";
-export { TaskIndex } from "./task-index/task-index-object.js";
-export { DeadLetters } from "./webhooks/dead-letters.js";
-export { WebhookSecrets } from "./webhooks/webhook-secrets.js";
+// The bindings as the module sees them when it loads: tracing is decided once per isolate.
+const bindings = env as unknown as TracingEnv;
 
-export default createApp();
+export const AuditLog = traceObject(AuditLogObject, bindings);
+export const Dispatcher = traceObject(DispatcherObject, bindings);
+export const KeyStore = traceObject(KeyStoreObject, bindings);
+export const Metrics = traceObject(MetricsObject, bindings);
+export const RateLimiter = traceObject(RateLimiterObject, bindings);
+export const PoolRegistry = traceObject(PoolRegistryObject, bindings);
+export const TaskObject = traceObject(TaskObjectClass, bindings);
+export const TaskIndex = traceObject(TaskIndexObject, bindings);
+export const DeadLetters = traceObject(DeadLettersObject, bindings);
+export const WebhookSecrets = traceObject(WebhookSecretsObject, bindings);
+
+const app = createApp();
+export default traceWorker<Env>(app.fetch, bindings);

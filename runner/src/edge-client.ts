@@ -5,6 +5,8 @@
  * path with query (see `api/signing.ts`), carries its own timeout (longer for the lease long
  * poll), and every answer is parsed with the contract's schemas, so a mismatch between edge
  * and runner shows up as a clear `EdgeError` here instead of a confusing failure later.
+ * Reports about a task (heartbeat, events, complete, release) are each a span in the task's
+ * trace and carry its `traceparent` header (see `tracing.ts`); the lease poll belongs to no task.
  * @module
  */
 import {
@@ -23,6 +25,8 @@ import {
 } from "../../api/index.js";
 import type { z } from "zod";
 import { EdgeError } from "./edge-error.js";
+import { SpanKind } from "@opentelemetry/api";
+import { currentTraceparent, withSpan } from "./tracing.js";
 
 export interface EdgeClientOptions {
   /** Base URL of the edge, without a trailing slash. */
@@ -72,10 +76,11 @@ export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
     const url = new URL(edgeUrl + path);
     const bytes = new TextEncoder().encode(JSON.stringify(body));
     const headers = await signRequest({ secret, method: "POST", pathAndQuery: url.pathname + url.search, body: bytes, now });
+    const traceparent = currentTraceparent();
     const timeout = AbortSignal.timeout(timeoutMs);
     const response = await fetchImpl(url, {
       method: "POST",
-      headers: { ...headers, "content-type": "application/json", "user-agent": userAgent },
+      headers: { ...headers, "content-type": "application/json", "user-agent": userAgent, ...(traceparent ? { traceparent } : {}) },
       body: bytes,
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
@@ -98,17 +103,18 @@ export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
 
   const taskPath = (taskId: string, action: string) => `${RUNNER_API_PREFIX}/tasks/${encodeURIComponent(taskId)}/${action}`;
 
+  /** A report about a task: one span in its trace, named after the action. */
+  const report = <T>(taskId: string, action: string, body: unknown, schema: z.ZodType<T>, signal?: AbortSignal) =>
+    withSpan(`report ${action}`, async () => required(await post(taskPath(taskId, action), body, schema, requestTimeoutMs, signal)), { "codeforge.task_id": taskId }, SpanKind.CLIENT);
+
   return {
     lease: (request, signal) =>
       post(`${RUNNER_API_PREFIX}/lease`, request, Lease, request.wait_ms + leaseTimeoutSlackMs, signal),
-    heartbeat: async (taskId, body, signal) =>
-      required(await post(taskPath(taskId, "heartbeat"), body, HeartbeatAck, requestTimeoutMs, signal)),
-    postEvents: async (taskId, batch, signal) =>
-      required(await post(taskPath(taskId, "events"), batch, EventBatchAck, requestTimeoutMs, signal)),
-    complete: async (taskId, completion, signal) =>
-      required(await post(taskPath(taskId, "complete"), completion, CompletionAck, requestTimeoutMs, signal)),
+    heartbeat: (taskId, body, signal) => report(taskId, "heartbeat", body, HeartbeatAck, signal),
+    postEvents: (taskId, batch, signal) => report(taskId, "events", batch, EventBatchAck, signal),
+    complete: (taskId, completion, signal) => report(taskId, "complete", completion, CompletionAck, signal),
     // The edge answers `{status}` (queued, or canceled when a cancel was pending): the same shape as a completion's ack.
-    release: async (taskId, body, signal) => required(await post(taskPath(taskId, "release"), body, CompletionAck, requestTimeoutMs, signal)),
+    release: (taskId, body, signal) => report(taskId, "release", body, CompletionAck, signal),
   };
 }
 

@@ -26,6 +26,8 @@ import { createReadiness } from "./readiness.js";
 import { createRunnerLogger, sampledLogger } from "./runner-logger.js";
 import { createRunnerMetrics } from "./runner-metrics.js";
 import { createTaskRunner } from "./task-runner.js";
+import { startTracing } from "./tracing.js";
+import { tracingConfigFromEnv, type TracingConfig } from "./tracing-config.js";
 
 /** Sent as `runner_version` in lease requests and in the User-Agent. */
 export const RUNNER_VERSION = "0.1.0";
@@ -35,6 +37,7 @@ const FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin";
 
 async function main(): Promise<void> {
   let config: RunnerConfig;
+  let tracingConfig: TracingConfig | null;
   try {
     config = loadConfig({ argv: process.argv.slice(2), env: process.env, readFile: (file) => readFileSync(file, "utf8") });
   } catch (err) {
@@ -42,6 +45,14 @@ async function main(): Promise<void> {
     process.stderr.write(`codeforge-runner: ${err.message}\n`);
     process.exit(1);
   }
+  try {
+    // Tracing takes the standard OTEL_* variables (see tracing.ts); off without an endpoint.
+    tracingConfig = tracingConfigFromEnv(process.env);
+  } catch (err) {
+    process.stderr.write(`codeforge-runner: invalid tracing configuration: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const tracing = startTracing(tracingConfig, { runnerId: config.runner_id, version: RUNNER_VERSION });
 
   const logger = createRunnerLogger({ level: config.log_level, format: config.log_format, runnerId: config.runner_id });
   const highVolume = sampledLogger(logger, config.log_sample_ratio);
@@ -126,6 +137,7 @@ async function main(): Promise<void> {
       .stop(config.shutdown_grace_ms)
       .then(() => readiness.stop())
       .then(() => health?.close())
+      .then(() => tracing.shutdown())
       .then(() => {
         logger.info("stopped");
         process.exit(0);
@@ -135,7 +147,15 @@ async function main(): Promise<void> {
   process.on("SIGINT", onSignal);
 
   logger.info(
-    { edge_url: config.edge_url, pool: config.pool, labels: config.labels, clis, concurrency: config.concurrency, local_mode: config.local_mode },
+    {
+      edge_url: config.edge_url,
+      pool: config.pool,
+      labels: config.labels,
+      clis,
+      concurrency: config.concurrency,
+      local_mode: config.local_mode,
+      tracing: tracingConfig ? { endpoint: new URL(tracingConfig.url).origin, ratio: tracingConfig.ratio } : "off",
+    },
     "runner started",
   );
   await loop.start();

@@ -46,6 +46,7 @@ import type { ProcessRunner, RunningProcess } from "./process-runner.js";
 import type { HostLookup } from "./repo-host-check.js";
 import { timePhase, type RunnerMetrics } from "./runner-metrics.js";
 import { createSecretMasker, type SecretMasker } from "./secret-masker.js";
+import { withRemoteParent, withSpan } from "./tracing.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 /** Why a task stopped before its CLI finished on its own. */
@@ -107,7 +108,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   const completeGiveUpAfterMs = options.completeGiveUpAfterMs ?? 5 * 60_000;
   const flushTimeoutMs = options.flushTimeoutMs ?? 60_000;
 
-  async function run(lease: Lease, shutdown: AbortSignal): Promise<void> {
+  /** One attempt as one span (`runner.lease`), a child of the edge's lease span. */
+  function run(lease: Lease, shutdown: AbortSignal): Promise<void> {
+    const attributes = { "codeforge.task_id": lease.task_id, "codeforge.attempt": lease.attempt, "codeforge.cli": lease.task.cli };
+    return withRemoteParent(lease.traceparent, "runner.lease", (span) => runAttempt(lease, shutdown, (end) => span.setAttribute("codeforge.attempt_end", end)), attributes);
+  }
+
+  async function runAttempt(lease: Lease, shutdown: AbortSignal, onEnd: (end: AttemptEnd) => void): Promise<void> {
     const taskId = lease.task_id;
     const log = logger.child({ task_id: taskId, iteration: lease.task.iteration, attempt: lease.attempt });
     const noisyLog = (options.highVolumeLogger ?? logger).child({ task_id: taskId, iteration: lease.task.iteration, attempt: lease.attempt });
@@ -184,7 +191,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         const issue = taskEnv.error.issues[0];
         return await report(failure("runner_error", `the task's env was refused: ${issue?.message ?? "invalid"}`));
       }
-      workspace = await createWorkspace({ root: options.workspaceRoot, taskId, attempt: lease.attempt });
+      const ws = (workspace = await createWorkspace({ root: options.workspaceRoot, taskId, attempt: lease.attempt }));
       const { url, ref } = lease.task.repo;
       const git = gitEnv({ path: options.pathEnv, homeDir: workspace.homeDir });
 
@@ -205,7 +212,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           signal: stopping.signal,
         };
         let description: string;
-        ({ baseSha, headSha, description } = await timePhase(options.metrics, "clone", () => checkoutIteration(lease.task.base, clone)));
+        ({ baseSha, headSha, description } = await timePhase(options.metrics, "clone", () => withSpan("git.clone", () => checkoutIteration(lease.task.base, clone))));
         batcher.log("info", description);
       } catch (err) {
         if (stopReason) return await report(stoppedReport(stopReason, null));
@@ -222,34 +229,39 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       const parser = adapter.createParser();
       batcher.log("info", `Starting ${lease.task.cli}${lease.task.model ? ` (model ${lease.task.model})` : ""}`);
       const spawnedAt = now();
-      const child = processes.start({
-        command,
-        args,
-        input: stdin,
-        cwd: workspace.repoDir,
-        env: {
-          PATH: options.pathEnv,
-          HOME: workspace.homeDir,
-          TMPDIR: workspace.tmpDir,
-          LANG: "C.UTF-8",
-          ...adapter.env(),
-          ...taskEnv.data,
-        },
-      });
-      cli = child;
-      if (child.pid !== undefined) heartbeat.setPhase("running");
-      stopping.signal.addEventListener("abort", () => child.stop());
-      if (stopping.signal.aborted) child.stop();
-      const stallSeconds = lease.task.stall_timeout_seconds ?? options.stallTimeoutSeconds;
-      if (stallSeconds) stall = startIdleTimer(stallSeconds * 1000, () => stop("stalled"));
+      // The CLI's span lasts from spawn until its output is read; output posted meanwhile is its child.
+      const { exit, reasonAtExit } = await withSpan("cli.run", async (cliSpan) => {
+        const child = processes.start({
+          command,
+          args,
+          input: stdin,
+          cwd: ws.repoDir,
+          env: {
+            PATH: options.pathEnv,
+            HOME: ws.homeDir,
+            TMPDIR: ws.tmpDir,
+            LANG: "C.UTF-8",
+            ...adapter.env(),
+            ...taskEnv.data,
+          },
+        });
+        cli = child;
+        if (child.pid !== undefined) heartbeat.setPhase("running");
+        stopping.signal.addEventListener("abort", () => child.stop());
+        if (stopping.signal.aborted) child.stop();
+        const stallSeconds = lease.task.stall_timeout_seconds ?? options.stallTimeoutSeconds;
+        if (stallSeconds) stall = startIdleTimer(stallSeconds * 1000, () => stop("stalled"));
 
-      const onOutput = () => stall?.touch();
-      const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log, onOutput), pump(child.stderr, "stderr", null, batcher, log, onOutput)]);
-      const exit = await child.exited;
-      options.metrics?.observePhase("run", Math.max(0, (now() - spawnedAt) / 1_000));
-      stall?.stop();
-      const reasonAtExit: StopReason | null = stopReason;
-      await pumps;
+        const onOutput = () => stall?.touch();
+        const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log, onOutput), pump(child.stderr, "stderr", null, batcher, log, onOutput)]);
+        const exit = await child.exited;
+        options.metrics?.observePhase("run", Math.max(0, (now() - spawnedAt) / 1_000));
+        stall?.stop();
+        const reasonAtExit: StopReason | null = stopReason;
+        await pumps;
+        cliSpan.setAttributes({ "process.exit.code": exit.exitCode ?? -1, ...(reasonAtExit ? { "codeforge.stop_reason": reasonAtExit } : {}) });
+        return { exit, reasonAtExit };
+      }, { "codeforge.cli": lease.task.cli });
       if (parser) batcher.pushEvents(parser.end());
       const durationMs = now() - spawnedAt;
 
@@ -266,7 +278,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
 
       let summary: ChangeSummary | null = null;
       try {
-        summary = await summarizeChanges({ repoDir: workspace.repoDir, baseSha, env: git });
+        summary = await withSpan("git.result", () => summarizeChanges({ repoDir: ws.repoDir, baseSha, env: git }));
       } catch (err) {
         log.error({ err: String(err) }, "could not describe the changes");
         batcher.log("error", "Could not describe the changes the CLI made.");
@@ -292,9 +304,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         const { branch } = lease.task.push;
         batcher.log("info", `Committing the changes and pushing them to branch ${branch}`);
         const pushStartedAt = now();
-        const ws = workspace;
         try {
-          result.push = await timePhase(options.metrics, "push", () => commitAndPush({
+          result.push = await timePhase(options.metrics, "push", () => withSpan("git.push", () => commitAndPush({
             repoDir: ws.repoDir,
             // On top of what was checked out: a follow-up's commit follows the branch's last one.
             baseSha: headSha,
@@ -308,7 +319,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
             lookup: options.lookup,
             ...options.gitPolicy,
             signal: stopping.signal,
-          }));
+          })));
         } catch (err) {
           const pushMs = now() - pushStartedAt;
           if (stopReason) return await report(stoppedReport(stopReason, result));
@@ -340,6 +351,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       batcher.close();
       await workspace?.remove().catch((err: unknown) => log.error({ err: String(err), dir: workspace?.dir }, "could not remove workspace"));
       options.metrics?.taskFinished(lease.task.cli, attemptEnd);
+      onEnd(attemptEnd);
       log.info({ reason: stopReason, end: attemptEnd }, "task finished");
     }
   }

@@ -25,7 +25,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(options: { runners?: number; vars?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(options: { runners?: number; vars?: Record<string, string>; runnerEnv?: Record<string, string> } = {}): Promise<Stack> {
   const stateDir = mkdtempSync(join(tmpdir(), "codeforge-e2e-"));
   const adminKey = newSecret("cf_admin");
   const runnerSecret = newSecret("cf_runner");
@@ -45,7 +45,7 @@ export async function startStack(options: { runners?: number; vars?: Record<stri
     },
   });
   const runners = Array.from({ length: options.runners ?? 1 }, (_, i) =>
-    startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: `e2e-runner-${i + 1}`, stateDir, concurrency: 2 }),
+    startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: `e2e-runner-${i + 1}`, stateDir, concurrency: 2, env: options.runnerEnv }),
   );
   const all = [edge, ...runners];
   return {

@@ -2,7 +2,7 @@
  * Integration: a task's webhook reaches a real receiver signed per Standard Webhooks, verified
  * by the independent `standardwebhooks` library with the secret `GET /api/v1/webhook-secret`
  * shows; the payload is the task as the API shows it, without secrets; trace headers carry the
- * trace of the request that created the task. Rotation signs with both secrets for the overlap.
+ * task's own trace, not one a client sent. Rotation signs with both secrets for the overlap.
  */
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
@@ -49,9 +49,10 @@ describe("signed webhooks", () => {
     expect(request!.body).not.toContain("sk-ant-secret-value");
     // Another secret does not verify it.
     expect(() => new Webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").verify(request!.body, request!.headers)).toThrow();
-    // Trace: the creating request's trace id, a new span id per request.
-    expect(request!.headers["x-trace-id"]).toBe(traceId);
-    expect(request!.headers["traceparent"]).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    // Trace: the task's own, never the one a client sent (that one is only linked, when tracing is on).
+    expect(request!.headers["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(request!.headers["x-trace-id"]).toBe(request!.headers["traceparent"]!.split("-")[1]);
+    expect(request!.headers["x-trace-id"]).not.toBe(traceId);
     expect(request!.headers["traceparent"]).not.toContain("00f067aa0ba902b7");
   });
 

@@ -42,6 +42,8 @@ export interface FakeTask {
   releases: Release[];
   cancelRequested: boolean;
   stale: boolean;
+  /** Handed to the runner in the lease. */
+  traceparent: string | null;
 }
 
 export interface FakeEdge {
@@ -51,8 +53,10 @@ export interface FakeEdge {
   /** Requests the real edge would have refused (bad signature, bad body, gaps, …). */
   readonly violations: string[];
   readonly leaseRequests: LeaseRequest[];
+  /** The `traceparent` header of every request about a task (heartbeat, events, complete, release). */
+  readonly reportTraceparents: { path: string; traceparent: string | undefined }[];
   /** Queues a task; a waiting lease request gets it at once. */
-  enqueue(task: Partial<Lease["task"]> & { repo: Lease["task"]["repo"] }): FakeTask;
+  enqueue(task: Partial<Lease["task"]> & { repo: Lease["task"]["repo"] }, options?: { traceparent?: string }): FakeTask;
   /** Answers the next `n` event posts with `status` (before storing them). */
   failEvents(n: number, status?: number): void;
   /** Answers the next `n` release requests with `status`. */
@@ -74,6 +78,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
   const waiters = new Set<() => void>();
   const violations: string[] = [];
   const leaseRequests: LeaseRequest[] = [];
+  const reportTraceparents: FakeEdge["reportTraceparents"] = [];
   let eventFailures: { left: number; status: number } = { left: 0, status: 503 };
   let releaseFailures: { left: number; status: number } = { left: 0, status: 503 };
 
@@ -112,6 +117,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
       return fail(400, "invalid_json", "body is not JSON");
     }
 
+    if (path.startsWith(`${RUNNER_API_PREFIX}/tasks/`)) reportTraceparents.push({ path, traceparent: req.headers["traceparent"] as string | undefined });
     if (path === `${RUNNER_API_PREFIX}/lease`) {
       const parsed = LeaseRequest.safeParse(json);
       if (!parsed.success) {
@@ -136,6 +142,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
             lease_id: newLeaseId(),
             attempt,
             lease_expires_at: new Date(Date.now() + 60_000).toISOString(),
+            traceparent: task.traceparent,
             heartbeat_interval_ms: heartbeatIntervalMs,
             task: task.spec,
           };
@@ -244,7 +251,8 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
     tasks,
     violations,
     leaseRequests,
-    enqueue(partial) {
+    reportTraceparents,
+    enqueue(partial, options = {}) {
       const task: FakeTask = {
         id: newTaskId(),
         spec: {
@@ -268,6 +276,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
         releases: [],
         cancelRequested: false,
         stale: false,
+        traceparent: options.traceparent ?? null,
       };
       tasks.set(task.id, task);
       queue.push(task);

@@ -14,6 +14,7 @@ function lease(n: number): Lease {
     lease_id: `lse_${n}`,
     attempt: 1,
     lease_expires_at: new Date().toISOString(),
+    traceparent: null,
     heartbeat_interval_ms: 1_000,
     task: {
       repo: { url: "https://example.com/r.git", ref: null },

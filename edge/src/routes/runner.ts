@@ -12,6 +12,7 @@ import { clientIp, UNKNOWN_CLIENT_IP } from "../rate-limit/client-ip.js";
 import { parseJsonText } from "../read-json.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { tagRequest } from "../middleware/request-log.js";
+import { currentTraceparent } from "../tracing/task-span.js";
 
 type RunnerEnv = { Bindings: Env; Variables: RunnerVariables };
 
@@ -41,7 +42,7 @@ export const runnerRoutes = new Hono<RunnerEnv>()
     for (let first = true; ; first = false) {
       const taskId = await dispatcher.take(offer, Math.max(0, deadline - Date.now()), first ? sighting : undefined, first ? { requestId: c.get("requestId") ?? "unknown", clientIp: runnerIp(c.req) } : undefined);
       if (taskId === null) return c.body(null, 204);
-      const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id });
+      const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id, requestTraceparent: currentTraceparent() });
       if (lease) {
         tagRequest(c, { task_id: taskId });
         return c.json(lease);

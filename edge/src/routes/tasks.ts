@@ -9,7 +9,7 @@ import { checkCallbackUrl } from "../../../api/callback-url.js";
 import { checkRepoUrl } from "../../../api/repo-url.js";
 import { sha256Hex } from "../../../api/signing.js";
 import { CreateTaskRequest, EventsQuery, FollowUpRequest, StreamQuery, TaskListQuery } from "../../../api/task.js";
-import { formatTraceparent, newTraceparent, parseTraceparent } from "../../../api/trace-context.js";
+import { parseTraceparent } from "../../../api/trace-context.js";
 import { ApiError } from "../api-error.js";
 import { canonicalJson } from "../canonical-json.js";
 import { edgeConfig, type Env } from "../env.js";
@@ -21,6 +21,7 @@ import { taskIndexOf } from "../task-index/task-index-object.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { secretBox } from "../task/secret-box.js";
 import { splitSecrets, type TaskSecrets } from "../task/task-secrets.js";
+import { newTaskTraceparent } from "../tracing/task-span.js";
 import { VIEWER_HEADER, type Viewer } from "../task/task-object.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 import { tagRequest } from "../middleware/request-log.js";
@@ -100,8 +101,8 @@ export const taskRoutes = new Hono<TaskEnv>()
     }
 
     const maxConcurrent = principal.limits?.max_concurrent_tasks ?? null;
-    const trace = parseTraceparent(c.req.header("traceparent"));
-    const traceparent = trace ? formatTraceparent(trace) : newTraceparent();
+    // This request's span is the task's root; a client's `traceparent` is only a link on it.
+    const traceparent = newTaskTraceparent();
     tagRequest(c, { trace_id: parseTraceparent(traceparent)?.traceId });
     const { created, task } = unwrap(await stub.create({ id, owner: principal.owner, requestHash, spec, secrets, maxConcurrent, traceparent }));
     c.set("auditTarget", task.id);

@@ -11,7 +11,7 @@ import type { TaskRecord } from "./task-store.js";
 
 export function leaseFor(
   task: TaskRecord,
-  granted: { leaseId: string; state: LifecycleState; heartbeatIntervalMs: number; secrets: TaskSecrets | null },
+  granted: { leaseId: string; state: LifecycleState; heartbeatIntervalMs: number; secrets: TaskSecrets | null; traceparent: string | null },
 ): Lease {
   const { spec } = task;
   return {
@@ -19,6 +19,7 @@ export function leaseFor(
     lease_id: granted.leaseId,
     attempt: granted.state.attempt,
     lease_expires_at: new Date(granted.state.leaseExpiresAt!).toISOString(),
+    traceparent: granted.traceparent,
     heartbeat_interval_ms: granted.heartbeatIntervalMs,
     task: {
       repo: { url: spec.repo.url, ref: spec.repo.ref ?? null },

@@ -6,9 +6,11 @@
  * writes the answer, appends status events to the log, broadcasts them, re-arms the single
  * alarm for the earliest deadline, and carries out effects (talking to the dispatcher) last.
  * Every read-modify-write runs without an `await` in the middle, so no other request can
- * interleave with it.
+ * interleave with it. Its spans (create, lease, dispatcher calls, webhook attempts) are opened
+ * in the task's trace from the stored `traceparent` (see `tracing/task-span.ts`).
  * @module
  */
+import { SpanKind } from "@opentelemetry/api";
 import { DurableObject } from "cloudflare:workers";
 import type { ErrorCode } from "../../../api/errors.js";
 import { newLeaseId } from "../../../api/ids.js";
@@ -17,6 +19,7 @@ import { sha256Hex } from "../../../api/signing.js";
 import type { StatusEvent } from "../../../api/stream-events.js";
 import { ITERATIONS_MAX } from "../../../api/limits.js";
 import type { Task } from "../../../api/task.js";
+import { childTraceparent, newTraceparent } from "../../../api/trace-context.js";
 import type { Delivery, DeliveryList } from "../../../api/webhooks.js";
 import { isTerminal } from "../../../api/task.js";
 import { parseTraceparent } from "../../../api/trace-context.js";
@@ -45,7 +48,9 @@ import { runDeliveries } from "../webhooks/delivery-engine.js";
 import { listDeliveries, loadTraceparent, nextDeliveryDeadline, restartSeries, saveTraceparent } from "../webhooks/delivery-store.js";
 import { queueWebhooks } from "../webhooks/webhook-outbox.js";
 import { webhookSecretsFor } from "../webhooks/webhook-secrets.js";
-import { sendWebhook } from "../webhooks/webhook-sender.js";
+import { sendWebhook, type WebhookRequest } from "../webhooks/webhook-sender.js";
+import type { AttemptResult } from "../webhooks/delivery-policy.js";
+import { inTaskTrace, linkTo } from "../tracing/task-span.js";
 
 /** Result of an RPC call: typed values or a contract error code (and the field at fault), never a thrown error. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; field?: string };
@@ -123,9 +128,13 @@ export class TaskObject extends DurableObject<Env> {
     secrets: TaskSecrets | null;
     /** The owner key's `max_concurrent_tasks`, enforced by the dispatcher. */
     maxConcurrent?: number | null;
-    /** The trace the task's webhooks belong to (the creating request's, or a new one). */
+    /** The task's trace: the creating request's span (see `tracing/task-span.ts`). */
     traceparent?: string;
   }): Promise<Outcome<{ created: boolean; task: Task }>> {
+    return inTaskTrace(input.traceparent ?? null, "TaskObject.create", () => this.createInTrace(input), { attributes: { "codeforge.task_id": input.id } });
+  }
+
+  private async createInTrace(input: Parameters<TaskObject["create"]>[0]): Promise<Outcome<{ created: boolean; task: Task }>> {
     let sealedSecrets: string | null = null;
     if (input.secrets) {
       if (this.config.taskSecretsKey === null) return { ok: false, code: "validation_failed", message: "this edge has no TASK_SECRETS_KEY" };
@@ -268,8 +277,28 @@ export class TaskObject extends DurableObject<Env> {
     return { ok: true, value: { decision, base: base.base } };
   }
 
-  /** Called for a runner the dispatcher picked; null when the task can no longer be leased. */
-  async grantLease(input: { runnerId: string }): Promise<Lease | null> {
+  /**
+   * Called for a runner the dispatcher picked; null when the task can no longer be leased.
+   * The lease span is in the task's trace, linked to the runner's lease request (a trace of its
+   * own: a long poll belongs to no task), and its `traceparent` goes to the runner.
+   */
+  async grantLease(input: { runnerId: string; requestTraceparent?: string | null }): Promise<Lease | null> {
+    if (!tableExists(this.sql, "task")) return null;
+    let traceparent = loadTraceparent(this.sql);
+    if (traceparent === null) saveTraceparent(this.sql, (traceparent = newTraceparent()));
+    return inTaskTrace(
+      traceparent,
+      "TaskObject.grantLease",
+      async (leaseTraceparent, span) => {
+        const lease = await this.grantLeaseInTrace(input.runnerId, leaseTraceparent);
+        span.setAttributes({ "codeforge.leased": lease !== null, ...(lease ? { "codeforge.attempt": lease.attempt } : {}) });
+        return lease;
+      },
+      { attributes: { "codeforge.task_id": this.load()?.id ?? "", "codeforge.runner_id": input.runnerId }, links: linkTo(input.requestTraceparent ?? null) },
+    );
+  }
+
+  private async grantLeaseInTrace(runnerId: string, traceparent: string): Promise<Lease | null> {
     const leaseId = newLeaseId();
     const leaseHash = await sha256Hex(leaseId);
     // Secrets are opened before the lease is decided, so the decision and its write stay in one
@@ -279,12 +308,12 @@ export class TaskObject extends DurableObject<Env> {
     const task = this.load();
     if (!task) return null;
     const now = Date.now();
-    const decision = lifecycle.lease(task.state, { runnerId: input.runnerId, leaseHash, now }, this.timing);
+    const decision = lifecycle.lease(task.state, { runnerId, leaseHash, now }, this.timing);
     if (!decision.ok) return null;
     this.record(decision.state, decision.changes, now);
-    this.log(task).info("lease granted", { runner_id: input.runnerId, attempt: decision.state.attempt });
+    this.log(task).info("lease granted", { runner_id: runnerId, attempt: decision.state.attempt });
     const secrets = task.sealedSecrets === null ? null : opened;
-    return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets });
+    return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets, traceparent });
   }
 
   async heartbeat(input: Heartbeat): Promise<Outcome<HeartbeatAck>> {
@@ -417,13 +446,26 @@ export class TaskObject extends DurableObject<Env> {
       owner: task.owner,
       config: this.config.webhooks,
       signingSecrets: () => webhookSecretsFor(this.env).signingSecrets(task.owner),
-      send: (request) => sendWebhook(request),
+      send: (request) => this.sendInTrace(task.id, request),
       deadLetters: deadLetterSink(this.env),
       log: this.log(task),
       onOutcome: (outcome) => stageSamples(this.ctx.storage.kv, webhookAttemptSamples(outcome), Date.now()),
     });
     await this.sendMetrics(task);
     this.armAlarm(this.load()!.state);
+  }
+
+  /**
+   * One webhook attempt as a span in the task's trace; the request's `traceparent` names that
+   * span. With tracing off there is no span: the attempt gets a new span id in the task's trace.
+   */
+  private sendInTrace(taskId: string, request: WebhookRequest): Promise<AttemptResult> {
+    return inTaskTrace(
+      request.traceparent,
+      "webhook.deliver",
+      (attempt) => sendWebhook({ ...request, traceparent: attempt === request.traceparent ? childTraceparent(attempt) : attempt }),
+      { kind: SpanKind.CLIENT, attributes: { "codeforge.task_id": taskId, "codeforge.delivery_id": request.id } },
+    );
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -612,29 +654,34 @@ export class TaskObject extends DurableObject<Env> {
   private async carryOut(effects: readonly lifecycle.Effect[], task: TaskRecord): Promise<void> {
     if (effects.length === 0) return;
     const dispatcher = this.dispatcher(task);
+    const traceparent = loadTraceparent(this.sql);
     for (const effect of effects) {
-      try {
-        if (effect === "enqueue") {
-          const handed = await dispatcher.enqueue({
-            taskId: task.id,
-            priority: task.spec.priority,
-            cli: task.spec.cli,
-            labels: task.spec.labels,
-            ownerKeyId: task.owner,
-            maxConcurrent: task.maxConcurrent,
-            timeoutMs: task.state.timeoutMs,
-            pool: task.spec.pool,
-          });
-          if (handed) this.expectLeaseSoon();
-        } else if (effect === "release") {
-          // Lost only if this call fails; the slot then expires on its own (key-slots.ts).
-          await dispatcher.releaseSlot(task.id);
-        } else {
-          await dispatcher.remove(task.id);
-        }
-      } catch (err) {
-        this.log(task).warn(`dispatcher ${effect} failed; the alarm retries`, { error: String(err) });
+      await inTaskTrace(traceparent, `Dispatcher.${effect}`, () => this.carryOutOne(effect, task, dispatcher), { kind: SpanKind.CLIENT, attributes: { "codeforge.task_id": task.id } });
+    }
+  }
+
+  private async carryOutOne(effect: lifecycle.Effect, task: TaskRecord, dispatcher: ReturnType<TaskObject["dispatcher"]>): Promise<void> {
+    try {
+      if (effect === "enqueue") {
+        const handed = await dispatcher.enqueue({
+          taskId: task.id,
+          priority: task.spec.priority,
+          cli: task.spec.cli,
+          labels: task.spec.labels,
+          ownerKeyId: task.owner,
+          maxConcurrent: task.maxConcurrent,
+          timeoutMs: task.state.timeoutMs,
+          pool: task.spec.pool,
+        });
+        if (handed) this.expectLeaseSoon();
+      } else if (effect === "release") {
+        // Lost only if this call fails; the slot then expires on its own (key-slots.ts).
+        await dispatcher.releaseSlot(task.id);
+      } else {
+        await dispatcher.remove(task.id);
       }
+    } catch (err) {
+      this.log(task).warn(`dispatcher ${effect} failed; the alarm retries`, { error: String(err) });
     }
   }
 }

@@ -103,6 +103,7 @@ async function attemptOne(deps: DeliveryEngineDeps, d: DeliveryRecord, attempt: 
     result = { status: null, latencyMs: null, error: `not sent: ${allowed.reason}`, retryAfterMs: null, responseExcerpt: null, refused: true };
   } else {
     try {
+      // `traceparent` is the task's: the sender's caller gives the attempt a span of its own in it.
       result = await deps.send({ url: d.url, body: d.body, id: d.id, secrets, traceparent, timeoutMs: deps.config.attemptTimeoutMs });
     } catch (err) {
       // The sender reports failures as results; this is a bug, recorded like any failed attempt.

@@ -4,7 +4,7 @@
  * attempt can go wrong becomes an `AttemptResult` the delivery records.
  * @module
  */
-import { childTraceparent, parseTraceparent } from "../../../api/trace-context.js";
+import { parseTraceparent } from "../../../api/trace-context.js";
 import { signWebhook } from "../../../api/webhook-signature.js";
 import { parseRetryAfter, statusError, type AttemptResult } from "./delivery-policy.js";
 
@@ -21,7 +21,7 @@ export interface WebhookRequest {
   id: string;
   /** Current secret first; the previous one too during a rotation's overlap. */
   secrets: readonly string[];
-  /** The task's trace; this attempt gets its own span id in it. */
+  /** This attempt's place in the task's trace (its own span id), sent as is. */
   traceparent: string;
   timeoutMs: number;
 }
@@ -39,7 +39,7 @@ export async function sendWebhook(request: WebhookRequest, deps: SenderDeps = {}
   const doFetch = deps.fetch ?? fetch;
   const now = deps.now ?? Date.now;
   const started = now();
-  const traceparent = childTraceparent(request.traceparent);
+  const { traceparent } = request;
   const headers = {
     "content-type": "application/json",
     "user-agent": WEBHOOK_USER_AGENT,

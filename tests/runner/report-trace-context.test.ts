@@ -1,0 +1,77 @@
+// Integration in Node, with the runner's tracing off (no OTLP endpoint): the task's trace still
+// reaches the edge. Every report about a leased task — heartbeat, events, complete — carries the
+// lease's `traceparent` exactly, so the edge's spans for them continue the task's trace; a lease
+// without one sends none. A real HTTP fake edge, the real signed client, lease loop and task
+// runner, git against a file:// repository, the demo CLI as a real child process.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDemoAdapter } from "../../runner/src/cli/demo.js";
+import { createCliRegistry } from "../../runner/src/cli/registry.js";
+import { createEdgeClient } from "../../runner/src/edge-client.js";
+import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
+import { createProcessRunner } from "../../runner/src/process-runner.js";
+import { createTaskRunner } from "../../runner/src/task-runner.js";
+import { startTracing } from "../../runner/src/tracing.js";
+import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
+import { createGitFixture, type GitFixture } from "./git-fixture.js";
+
+let fixture: GitFixture;
+let edge: FakeEdge;
+let loop: LeaseLoop;
+let workspaceRoot: string;
+
+beforeAll(async () => {
+  // As main.ts does with no OTEL_* endpoint set.
+  startTracing(null, { runnerId: "trace-runner", version: "test" });
+  fixture = createGitFixture();
+  edge = await startFakeEdge({ heartbeatIntervalMs: 100 });
+  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-trace-"));
+  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
+  const registry = await createCliRegistry([createDemoAdapter()]);
+  const taskRunner = createTaskRunner({
+    client,
+    registry,
+    processes: createProcessRunner({ killGraceMs: 500 }),
+    workspaceRoot,
+    gitPolicy: { allowFile: true, allowSsh: false },
+    pathEnv: process.env.PATH ?? "/usr/bin:/bin",
+    logger: pino({ level: "silent" }),
+  });
+  loop = createLeaseLoop({
+    client,
+    run: taskRunner.run,
+    concurrency: 2,
+    leaseRequest: { runner_id: "trace-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
+    logger: pino({ level: "silent" }),
+  });
+  void loop.start();
+});
+
+afterAll(async () => {
+  await loop?.stop(2_000);
+  await edge?.close();
+  rmSync(workspaceRoot, { recursive: true, force: true });
+  fixture?.remove();
+});
+
+describe("trace context on reports, runner tracing off", () => {
+  it("sends the lease's traceparent on every report of that task, and none for a lease without one", async () => {
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const traced = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt: "Traced [demo:lines=5][demo:tick=150]" }, { traceparent });
+    const untraced = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt: "Untraced [demo:lines=5][demo:tick=150]" });
+    await edge.waitFor(() => traced.completion && untraced.completion, 20_000);
+    expect(traced.completion!.outcome).toBe("succeeded");
+
+    const about = (id: string) => edge.reportTraceparents.filter((r) => r.path.includes(id));
+    const tracedReports = about(traced.id);
+    const kinds = new Set(tracedReports.map((r) => r.path.split("/").at(-1)));
+    expect([...kinds].sort()).toEqual(["complete", "events", "heartbeat"]);
+    expect(tracedReports.map((r) => r.traceparent)).toEqual(tracedReports.map(() => traceparent));
+    // Two tasks ran side by side: neither one's context leaked into the other's reports.
+    expect(about(untraced.id).length).toBeGreaterThan(0);
+    expect(about(untraced.id).map((r) => r.traceparent)).toEqual(about(untraced.id).map(() => undefined));
+  });
+});
