@@ -93,11 +93,12 @@ describe("logs and metrics of a real task", () => {
       expect(typeof line.level, JSON.stringify(line)).toBe("string");
       expect(typeof line.time, JSON.stringify(line)).toBe("string");
     }
-    // The edge: the creating request's line, and the task object's end line in the same trace.
-    expect(lines).toContainEqual(
-      expect.objectContaining({ msg: "request", method: "POST", path: "/api/v1/tasks", status: 201, request_id: requestId, task_id: created.id, trace_id: traceId }),
-    );
-    expect(lines).toContainEqual(expect.objectContaining({ msg: "task ended", task_id: created.id, trace_id: traceId, status: "succeeded", cli: "demo" }));
+    // The edge: the creating request's line, and the task object's end line in the same trace —
+    // the task's own, not the one the client sent (a client's traceparent is only a link).
+    const createLine = lines.find((l) => l.msg === "request" && l.request_id === requestId);
+    expect(createLine).toMatchObject({ method: "POST", path: "/api/v1/tasks", status: 201, task_id: created.id, trace_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(createLine!.trace_id).not.toBe(traceId);
+    expect(lines).toContainEqual(expect.objectContaining({ msg: "task ended", task_id: created.id, trace_id: createLine!.trace_id, status: "succeeded", cli: "demo" }));
     // Runner traffic about the task is logged with its route pattern, never the raw path.
     expect(lines).toContainEqual(expect.objectContaining({ msg: "request", path: "/runner/v1/tasks/:id/complete", task_id: created.id }));
     // The runner: its lines about the task carry its id and the task's.
