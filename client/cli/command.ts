@@ -58,6 +58,18 @@ export function intFlag(flag: string, value: string | undefined, bounds: { min?:
   return n;
 }
 
+/**
+ * The secret in the environment variable a `--…-env <NAME>` flag names: secrets are never taken
+ * as flag values, which other users of the machine could read in the process list.
+ */
+export function secretFromEnv(flag: string, name: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (name === undefined) return undefined;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--${flag} takes the name of an environment variable, got ${JSON.stringify(name)}`);
+  const value = env[name];
+  if (!value) throw new UsageError(`--${flag} ${name}: that environment variable is not set or is empty`);
+  return value;
+}
+
 /** Exactly `names.length` positional arguments, named in the error when some are missing. */
 export function positionals(command: string, given: string[], names: string[]): string[] {
   if (given.length < names.length) throw new UsageError(`${command} needs ${names.slice(given.length).map((n) => `<${n}>`).join(" ")}`);

@@ -101,6 +101,18 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
     expect(alone.stderr).toContain("--branch needs --push");
   });
 
+  it("takes the repository token from the environment variable --access-token-env names, never from argv", async () => {
+    const token = `ghp_cliToken${crypto.randomUUID().replace(/-/g, "")}`;
+    const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "With a token", "--access-token-env", "REPO_TOKEN", "--json"], { REPO_TOKEN: token });
+    expect(run.code, run.stderr).toBe(0);
+    const task = Task.parse(JSON.parse(run.stdout));
+    expect(task.has_access_token).toBe(true);
+    expect(run.stdout + run.stderr).not.toContain(token);
+    const unset = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x", "--access-token-env", "NOT_SET_ANYWHERE"]);
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toContain("--access-token-env NOT_SET_ANYWHERE: that environment variable is not set or is empty");
+  });
+
   it("says plainly when the patch was cut at its limit", () => {
     const task = Task.parse({ ...EXAMPLE_TASK, result: { ...EXAMPLE_TASK.result, patch_truncated: true } });
     const lines = taskSummary(task);

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { FollowUpRequest } from "../../../api/task.js";
 import type { ApiClient } from "../../api-client.js";
-import { parseFlags, positionals, type Command } from "../command.js";
+import { parseFlags, positionals, secretFromEnv, type Command } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import { followAndPrint } from "./watch.js";
@@ -19,6 +19,8 @@ export interface FollowUpArgs {
   model?: string;
   timeout?: string;
   idempotencyKey?: string;
+  /** The repository token again (a follow-up brings its own): from `--access-token-env`. */
+  accessToken?: string;
   follow: boolean;
   json: boolean;
 }
@@ -33,6 +35,7 @@ export async function followup(client: ApiClient, args: FollowUpArgs, out: Outpu
     prompt,
     ...(args.model ? { model: args.model } : {}),
     ...(args.timeout !== undefined ? { timeout_seconds: Number(args.timeout) } : {}),
+    ...(args.accessToken !== undefined ? { access_token: args.accessToken } : {}),
   };
   const task = await client.followUp(args.taskId, input, { idempotencyKey: args.idempotencyKey });
   const current = task.iterations.find((i) => i.n === task.iteration);
@@ -50,7 +53,8 @@ export const followupCommand: Command = {
   name: "followup",
   usage: [
     "followup <task-id> (--prompt <text> | --prompt-file <file|->) [--model <m>] [--timeout <s>]",
-    "       [--idempotency-key <k>] [--follow]      the next iteration of an ended task, on its changes",
+    "       [--access-token-env <VAR>] [--idempotency-key <k>] [--follow]",
+    "       the next iteration of an ended task, on its changes (a task with a token needs it again)",
   ],
   async run(argv, ctx) {
     const { values, positionals: given } = parseFlags(argv, {
@@ -59,6 +63,7 @@ export const followupCommand: Command = {
       model: { type: "string" },
       timeout: { type: "string" },
       "idempotency-key": { type: "string" },
+      "access-token-env": { type: "string" },
       follow: { type: "boolean", short: "f", default: false },
     });
     const [taskId] = positionals("followup", given, ["task-id"]);
@@ -71,6 +76,7 @@ export const followupCommand: Command = {
         model: values.model,
         timeout: values.timeout,
         idempotencyKey: values["idempotency-key"],
+        accessToken: secretFromEnv("access-token-env", values["access-token-env"]),
         follow: values.follow,
         json: values.json,
       },

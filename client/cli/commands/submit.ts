@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { CreateTaskInput } from "../../../api/task.js";
 import type { ApiClient } from "../../api-client.js";
-import { intFlag, parseFlags, type Command } from "../command.js";
+import { intFlag, parseFlags, secretFromEnv, type Command } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import { followAndPrint } from "./watch.js";
@@ -23,6 +23,8 @@ export interface SubmitArgs {
   pool?: string;
   labels: string[];
   callbackUrl?: string;
+  /** The repository token, read from the environment (`--access-token-env`). */
+  accessToken?: string;
   idempotencyKey?: string;
   push: boolean;
   branch?: string;
@@ -49,6 +51,7 @@ export async function submit(client: ApiClient, args: SubmitArgs, out: Output): 
     ...(args.push ? { push: true } : {}),
     ...(args.branch !== undefined ? { branch: args.branch } : {}),
     ...(args.callbackUrl ? { callback_url: args.callbackUrl } : {}),
+    ...(args.accessToken !== undefined ? { access_token: args.accessToken } : {}),
   };
   const task = await client.createTask(input, { idempotencyKey: args.idempotencyKey });
   if (!args.follow) {
@@ -66,9 +69,10 @@ export const submitCommand: Command = {
     "submit --repo <url> (--prompt <text> | --prompt-file <file|->) [--ref <ref>]",
     "       [--cli demo|claude|aider|codex|gemini|opencode|script] [--model <m>] [--timeout <s>]",
     "       [--priority 0-9] [--pool <p>] [--label <l>]... [--callback-url <url>]",
-    "       [--push [--branch <name>]] [--idempotency-key <k>] [--follow]",
+    "       [--push [--branch <name>]] [--access-token-env <VAR>] [--idempotency-key <k>] [--follow]",
     "       prints the task id; --follow streams it to the end. --push commits the change to a branch",
-    "       (default codeforge/<task-id>); remote repositories need an access_token, which only the API takes",
+    "       (default codeforge/<task-id>); remote repositories need a token that may push:",
+    "       --access-token-env names the environment variable holding it (never a flag value)",
   ],
   async run(argv, ctx) {
     const { values, positionals } = parseFlags(argv, {
@@ -86,6 +90,7 @@ export const submitCommand: Command = {
       "idempotency-key": { type: "string" },
       push: { type: "boolean", default: false },
       branch: { type: "string" },
+      "access-token-env": { type: "string" },
       follow: { type: "boolean", short: "f", default: false },
     });
     if (positionals.length) throw new UsageError(`submit takes flags, not ${JSON.stringify(positionals[0])}`);
@@ -106,6 +111,7 @@ export const submitCommand: Command = {
         idempotencyKey: values["idempotency-key"],
         push: values.push,
         branch: values.branch,
+        accessToken: secretFromEnv("access-token-env", values["access-token-env"]),
         follow: values.follow,
         json: values.json,
       },
