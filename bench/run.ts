@@ -13,13 +13,15 @@
  *  1b. Request metrics on vs off: `POST /api/v1/tasks` on this edge and on a second one started
  *     with `METRICS_ENABLED=false`, measured in alternating rounds so load on the machine hits
  *     both alike; the metrics middleware adds no round trip, so the two should match.
+ *  1c. Storage: `POST /api/v1/tasks` with the Durable Object state on disk and in memory (tmpfs),
+ *     alike otherwise: how much of section 1's figure is local SQLite syncing to disk.
  *  5. Tracing: `POST /api/v1/tasks` with tracing off, sampling 10% and sampling 100%, exporting
  *     to a local OTLP receiver (see `tracing-cost.ts`).
  *
  * Set BENCH_SECONDS to change the HTTP measuring time (default 8 s per route).
  * @module
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
@@ -44,6 +46,8 @@ const adminKey = newSecret("cf_admin");
 const runnerSecret = newSecret("cf_runner");
 const processes: ManagedProcess[] = [];
 const THROUGHPUT_BYTES = 32 * 1_048_576;
+/** A memory-backed file system, for section 1c. */
+const MEMORY_FS = "/dev/shm";
 
 async function main(): Promise<void> {
   const edge = await startEdge({
@@ -69,6 +73,7 @@ async function main(): Promise<void> {
   await httpThroughput(edge.url, repoUrl);
   // Before any runner starts: both edges must be idle but for the load itself.
   await metricsOnVsOff(repoUrl);
+  await storageOnDiskVsMemory(repoUrl);
   await submitToLease(edge.url, client, repoUrl);
 
   const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "bench-runner", stateDir, concurrency: 2 });
@@ -84,54 +89,85 @@ async function main(): Promise<void> {
   await tracingCost("5", seconds);
 }
 
-async function metricsOnVsOff(repoUrl: string): Promise<void> {
-  // Two fresh edges, alike but for the switch, so neither carries state from the sections before.
-  const start = async (name: string, extra: Record<string, string>) =>
+type Load = Awaited<ReturnType<typeof runLoad>>;
+
+interface EdgeVariant {
+  label: string;
+  /** Worker vars beyond the common ones. */
+  vars?: Record<string, string>;
+  /** Where its Durable Object state lives (default: under the bench's state directory). */
+  persistTo?: string;
+}
+
+/**
+ * `POST /api/v1/tasks` on two fresh edges alike but for one thing, measured in ABBA-ordered
+ * rounds so that load drifting on the machine hits both alike. Neither carries state from the
+ * sections before. Returns the mean requests/s of each.
+ */
+async function compareEdges(title: string, repoUrl: string, a: EdgeVariant, b: EdgeVariant): Promise<[number, number]> {
+  const start = async (name: string, variant: EdgeVariant) =>
     startEdge({
       port: await freePort(),
       stateDir: join(stateDir, name),
+      persistTo: variant.persistTo,
       vars: {
         CODEFORGE_ADMIN_KEY: adminKey,
         RUNNER_SECRETS: runnerSecret,
         CODEFORGE_LOCAL_MODE: "true",
         RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
         RATE_LIMIT_TASKS_PER_MINUTE: "100000000",
-        ...extra,
+        ...variant.vars,
       },
     });
-  const onEdge = await start("metrics-on", {});
-  processes.push(onEdge);
-  const off = await start("metrics-off", { METRICS_ENABLED: "false" });
-  processes.push(off);
-  const edgeUrl = onEdge.url;
+  const edges = [await start(`${title}-a`, a), await start(`${title}-b`, b)] as const;
+  processes.push(...edges);
   const auth = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
   let n = 0;
-  const body = () => JSON.stringify({ repo: { url: repoUrl }, prompt: `bench ${n++}`, cli: "demo", pool: "bench-metrics" });
+  const body = () => JSON.stringify({ repo: { url: repoUrl }, prompt: `bench ${n++}`, cli: "demo", pool: "bench-compare" });
   const create = (url: string) => ({ url: `${url}/api/v1/tasks`, method: "POST" as const, headers: auth, body, connections: 10, expectStatus: 201 });
-  await runLoad({ ...create(edgeUrl), durationMs: 1_500 }); // warm-up, both alike
-  await runLoad({ ...create(off.url), durationMs: 1_500 });
+  for (const edge of edges) await runLoad({ ...create(edge.url), durationMs: 1_500 }); // warm-up, both alike
   const rounds = 4;
-  const on: Awaited<ReturnType<typeof runLoad>>[] = [];
-  const offResults: Awaited<ReturnType<typeof runLoad>>[] = [];
-  const measure = async (which: "on" | "off") =>
-    (which === "on" ? on : offResults).push(await runLoad({ ...create(which === "on" ? edgeUrl : off.url), durationMs: (seconds * 1_000) / rounds }));
-  // on, off, off, on, …: neither side always goes first while the machine's load drifts.
+  const results: [Load[], Load[]] = [[], []];
+  // a, b, b, a, …: neither side always goes first while the machine's load drifts.
   for (let i = 0; i < rounds; i++) {
-    for (const which of i % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const)) await measure(which);
+    for (const side of i % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const)) {
+      results[side].push(await runLoad({ ...create(edges[side].url), durationMs: (seconds * 1_000) / rounds }));
+    }
   }
-  const rate = (rs: typeof on) => rs.reduce((t, r) => t + r.requestsPerSecond, 0) / rs.length;
-  const median = (rs: typeof on, pick: (r: (typeof on)[number]) => number) => rs.map(pick).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
-  console.log(`1b. POST /api/v1/tasks with request metrics on and off, 10 connections, ${rounds} rounds in ABBA order, ${seconds} s each side`);
-  printTable([
-    ["request metrics", "req/s", "p50", "p99", "errors"],
-    ["on (default)", rate(on).toFixed(0), ms(median(on, (r) => r.latency.p50)), ms(median(on, (r) => r.latency.p99)), String(on.reduce((t, r) => t + r.errors, 0))],
-    ["off (METRICS_ENABLED=false)", rate(offResults).toFixed(0), ms(median(offResults, (r) => r.latency.p50)), ms(median(offResults, (r) => r.latency.p99)), String(offResults.reduce((t, r) => t + r.errors, 0))],
-  ]);
-  console.log(`   ratio on ÷ off: ${(rate(on) / rate(offResults)).toFixed(2)} (recording is in memory; flushes go in waitUntil every few seconds)`);
-  console.log(`   recording one request's samples in memory (what the middleware does on the request's path): ${recordingCostMicros().toFixed(1)} µs\n`);
-  for (const edge of [onEdge, off]) {
+  const rate = (rs: Load[]) => rs.reduce((t, r) => t + r.requestsPerSecond, 0) / rs.length;
+  const median = (rs: Load[], pick: (r: Load) => number) => rs.map(pick).sort((x, y) => x - y)[Math.floor(rs.length / 2)]!;
+  const row = (variant: EdgeVariant, rs: Load[]) => [variant.label, rate(rs).toFixed(0), ms(median(rs, (r) => r.latency.p50)), ms(median(rs, (r) => r.latency.p99)), String(rs.reduce((t, r) => t + r.errors, 0))];
+  console.log(`${title}, 10 connections, ${rounds} rounds in ABBA order, ${seconds} s each side`);
+  printTable([["edge", "req/s", "p50", "p99", "errors"], row(a, results[0]), row(b, results[1])]);
+  for (const edge of edges) {
     await edge.stop();
     processes.splice(processes.indexOf(edge), 1);
+  }
+  return [rate(results[0]), rate(results[1])];
+}
+
+async function metricsOnVsOff(repoUrl: string): Promise<void> {
+  const [on, off] = await compareEdges("1b. POST /api/v1/tasks with request metrics on and off", repoUrl, { label: "on (default)" }, { label: "off (METRICS_ENABLED=false)", vars: { METRICS_ENABLED: "false" } });
+  console.log(`   ratio on ÷ off: ${(on / off).toFixed(2)} (recording is in memory; flushes go in waitUntil every few seconds)`);
+  console.log(`   recording one request's samples in memory (what the middleware does on the request's path): ${recordingCostMicros().toFixed(1)} µs\n`);
+}
+
+/**
+ * Where a local `POST /api/v1/tasks` spends its time: under `wrangler dev` every Durable Object
+ * commit is a SQLite file synced to disk on the Worker's thread, and a new task makes a new
+ * database. The same edge with its state in memory (tmpfs) shows how much of the figure is that.
+ */
+async function storageOnDiskVsMemory(repoUrl: string): Promise<void> {
+  if (!existsSync(MEMORY_FS)) {
+    console.log(`1c. skipped: no ${MEMORY_FS} (tmpfs) on this machine\n`);
+    return;
+  }
+  const inMemory = mkdtempSync(join(MEMORY_FS, "codeforge-bench-"));
+  try {
+    const [disk, memory] = await compareEdges("1c. POST /api/v1/tasks with Durable Object state on disk and in memory", repoUrl, { label: "on disk (as wrangler dev runs)" }, { label: "in memory (tmpfs)", persistTo: inMemory });
+    console.log(`   ratio disk ÷ memory: ${(disk / memory).toFixed(2)} (the rest of the gap to the bare route is the work itself)\n`);
+  } finally {
+    rmSync(inMemory, { recursive: true, force: true });
   }
 }
 
