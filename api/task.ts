@@ -203,7 +203,7 @@ export const TaskResult = z.object({
   /** The CLI's own closing message, when it gives one (Claude Code's `result`). */
   final_message: z.string().nullable(),
   // The three below default to null on input, so a runner that predates them can still report.
-  /** What the run cost in US dollars, as the CLI reported it (Claude Code, opencode); null when it did not. */
+  /** What the run cost in US dollars, as the CLI reported it (Claude Code, opencode, Aider); null when it did not. */
   cost_usd: z.number().nonnegative().nullable().default(null),
   /** Tokens the CLI reported using; null when it reported none. */
   usage: TokenUsage.nullable().default(null),

@@ -9,12 +9,14 @@
  * `--no-analytics`, `--no-gitignore` (do not add `.aider*` to the repository's
  * `.gitignore`), history files moved out of the checkout, and `--model <m>`. The prompt file
  * lives in the runner's scratch directory beside the checkout, so it is not part of the diff.
- * Output is plain text, streamed as it is; there is no parser. Authentication is the
+ * Output is plain text, streamed as it is; `aider-report-parser.ts` reads the run's cost from
+ * the usage report Aider prints after each reply. Authentication is the
  * provider's usual variable (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, …) from `cli_env.aider`
  * or the task's `env`.
  * @module
  */
 import path from "node:path";
+import { createAiderReportParser } from "../aider-report-parser.js";
 import type { BinaryCliOptions, CliAdapter } from "./cli-adapter.js";
 import { probeVersion } from "./version-probe.js";
 
@@ -48,7 +50,7 @@ export function createAiderAdapter(options: BinaryCliOptions): CliAdapter {
       return { command, args, files: { [AIDER_PROMPT_FILE]: prompt } };
     },
     env: () => ({ ...options.env }),
-    createParser: () => null,
+    createParser: () => createAiderReportParser(),
     isAvailable: async () => (await probeVersion({ command, pathEnv: options.pathEnv, timeoutMs: options.probeTimeoutMs })) !== null,
   };
 }
