@@ -91,7 +91,7 @@ function queryParameters(schema: z.ZodType): Json[] {
 
 const RATE_LIMIT_HEADERS = {
   "RateLimit-Policy": { description: 'The limits that apply, e.g. `"tasks";q=10;w=60, "requests";q=600;w=60` (IETF draft).', schema: { type: "string" } },
-  RateLimit: { description: 'What is left of the tightest limit, e.g. `"tasks";r=3;t=42`.', schema: { type: "string" } },
+  RateLimit: { description: 'What is left of each limit, e.g. `"tasks";r=3;t=42, "requests";r=597;t=60` (IETF draft).', schema: { type: "string" } },
 };
 
 const COMMON_ERRORS = {

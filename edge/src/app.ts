@@ -17,7 +17,7 @@ import { authFailureGuard } from "./middleware/auth-failure-guard.js";
 import { corsPolicy } from "./middleware/cors-policy.js";
 import { httpMetrics } from "./middleware/http-metrics.js";
 import { requestLog } from "./middleware/request-log.js";
-import { requestsLimit, streamsLimit, tasksLimit } from "./rate-limit/client-limits.js";
+import { keyLimits, streamsLimit } from "./rate-limit/client-limits.js";
 import { apiDocsRoutes } from "./routes/api-docs.js";
 import { auditRoutes } from "./routes/audit.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
@@ -51,10 +51,9 @@ export function createApp() {
   app.route("/api/v1", apiDocsRoutes);
   app.use("/api/v1/*", authFailureGuard());
   app.use("/api/v1/*", apiKeyAuth());
-  app.use("/api/v1/*", requestsLimit());
-  app.post("/api/v1/tasks", tasksLimit());
-  // A follow-up starts a run like a new task does, so it counts against the same limit.
-  app.post("/api/v1/tasks/:id/instructions", tasksLimit());
+  // Every request spends its key's `requests` budget; task creation and follow-ups also its
+  // `tasks` budget, decided in the same limiter call (see rate-limit/client-limits.ts).
+  app.use("/api/v1/*", keyLimits());
   app.get("/api/v1/tasks/:id/stream", streamsLimit());
 
   app.route("/", healthRoutes);

@@ -33,7 +33,9 @@ describe("rate-limited routes (Upstash)", () => {
     }
     const refused = await createFrom("198.51.100.1");
     expect(refused.headers.get("retry-after")).toBe("60");
-    expect(refused.headers.get("ratelimit")).toBe(`"tasks";r=0;t=60, "requests";r=${REQUESTS - TASKS - 1};t=60`);
+    // Refused, it spent nothing: not even the general budget.
+    expect(refused.headers.get("ratelimit-policy")).toBe(`"tasks";q=${TASKS};w=60, "requests";q=${REQUESTS};w=60`);
+    expect(refused.headers.get("ratelimit")).toBe(`"tasks";r=0;t=60, "requests";r=${REQUESTS - TASKS};t=60`);
     const body = await expectError(refused, 429, "rate_limited");
     expect(body.error.message).toContain("tasks");
 
@@ -41,6 +43,7 @@ describe("rate-limited routes (Upstash)", () => {
     const read = await apiFetch("/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa");
     expect(read.status).toBe(404);
     expect(read.headers.get("ratelimit-policy")).toBe(`"requests";q=${REQUESTS};w=60`);
+    expect(read.headers.get("ratelimit")).toBe(`"requests";r=${REQUESTS - TASKS - 1};t=60`);
   });
 
   it("admits exactly the limit of 50 parallel task submissions", async () => {

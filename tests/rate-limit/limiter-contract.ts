@@ -106,5 +106,38 @@ export function limiterContract(h: LimiterHarness): void {
       expect(peek).toMatchObject({ allowed: false, remaining: 0 });
       expect(peek.retryAfterSeconds).toBeGreaterThanOrEqual(59);
     });
+
+    it("decides several windows of one owner together: admitted and logged in all, or in none", async () => {
+      const limiter = h.limiter();
+      const owner = freshKey();
+      const [wide, narrow] = [`requests:${owner}`, `tasks:${owner}`];
+      const both = () =>
+        limiter.limitAll(owner, [
+          { key: narrow, options: { limit: 1, windowMs: 60_000 } },
+          { key: wide, options: { limit: 3, windowMs: 60_000 } },
+        ]);
+      const wideOnly = () => limiter.limitAll(owner, [{ key: wide, options: { limit: 3, windowMs: 60_000 } }]);
+      expect(await both()).toMatchObject([{ allowed: true, remaining: 0 }, { allowed: true, remaining: 2 }]);
+      // The narrow window is full: refused, and the wide one (which had room) logs nothing.
+      const refused = await both();
+      expect(refused).toMatchObject([{ allowed: false, remaining: 0 }, { allowed: true, remaining: 2, retryAfterSeconds: 0 }]);
+      expect(refused[0]!.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+      expect(await wideOnly()).toMatchObject([{ allowed: true, remaining: 1 }]);
+      expect(await wideOnly()).toMatchObject([{ allowed: true, remaining: 0 }]);
+      expect(await wideOnly()).toMatchObject([{ allowed: false, remaining: 0 }]);
+    });
+
+    it("admits exactly the narrowest limit of parallel requests spending two windows", async () => {
+      const limiter = h.limiter();
+      const owner = freshKey();
+      const checks = [
+        { key: `tasks:${owner}`, options: { limit: 4, windowMs: 60_000 } },
+        { key: `requests:${owner}`, options: { limit: 10, windowMs: 60_000 } },
+      ];
+      const results = await Promise.all(Array.from({ length: 20 }, () => limiter.limitAll(owner, checks)));
+      expect(results.filter((r) => r.every((w) => w.allowed))).toHaveLength(4);
+      // Only the admitted four were logged in the wider window.
+      expect(await limiter.limitAll(owner, [checks[1]!])).toMatchObject([{ allowed: true, remaining: 10 - 4 - 1 }]);
+    });
   });
 }

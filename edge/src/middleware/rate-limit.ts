@@ -1,17 +1,19 @@
 /**
- * Per-route rate limiting: one sliding-window policy, decided by the configured limiter.
+ * Per-route rate limiting: the sliding-window policies a request spends, decided together by
+ * the configured limiter in one call (a key's `requests` and `tasks` windows on task creation).
  *
- * An admitted request gets `RateLimit-Policy` and `RateLimit` items for this policy on its
- * response (several policies on one route add several items); a refused one is a 429
- * `rate_limited` envelope with an exact `Retry-After`. When the limiter backend fails, the
- * policy's fail-open/closed setting decides (see `rate-limit/fail-policy.ts`).
+ * An admitted request gets a `RateLimit-Policy` and a `RateLimit` item per policy on its
+ * response; a refused one is a 429 `rate_limited` envelope naming the policy that refused, with
+ * a `Retry-After` exact for every window that refused (nothing is logged for a refused request,
+ * in any window). When the limiter backend fails, the policies' fail-open/closed settings
+ * decide (see `rate-limit/fail-policy.ts`).
  * @module
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env, type RateLimitPolicyName } from "../env.js";
-import { decide } from "../rate-limit/fail-policy.js";
+import { decideAll } from "../rate-limit/fail-policy.js";
 import type { Limiter } from "../rate-limit/limiter.js";
 import { limiterForEnv } from "../rate-limit/limiter-for-env.js";
 import { limitItem, policyItem } from "../rate-limit/rate-limit-headers.js";
@@ -20,13 +22,18 @@ import { requestLogger } from "./request-log.js";
 // Hono's Context is invariant in its env; the options are read from any app's context.
 type AnyContext = Context<any>;
 
-export interface RateLimitOptions {
+export interface RateLimitPolicy {
   /** Name shown in the headers and logs, and the fail-open/closed switch it answers to. */
   policy: RateLimitPolicyName;
+  /** The quota per window for this request (a key's own limit, else the configured one). */
+  limit: number;
+}
+
+export interface RateLimitOptions {
   /** Whose budget this request spends: an API key id, a client IP. Stored only hashed. */
   key: (c: AnyContext) => string;
-  /** The quota per window for this request (a key's own limit, else the configured one). */
-  limit: (c: AnyContext) => number;
+  /** The policies this request spends, in the order their headers list them (the narrowest first). */
+  policies: (c: AnyContext) => RateLimitPolicy[];
   windowMs?: number;
   /** The backend; the configured one (Upstash or Durable Objects) unless a test hands one in. */
   limiter?: (env: Env) => Limiter;
@@ -34,10 +41,9 @@ export interface RateLimitOptions {
 
 /**
  * @example
- * app.post("/api/v1/tasks", rateLimit({
- *   policy: "tasks",
+ * app.use("/api/v1/*", rateLimit({
  *   key: (c) => c.get("principal").keyId,
- *   limit: (c) => edgeConfig(c.env).rateLimit.tasksPerMinute,
+ *   policies: (c) => [{ policy: "requests", limit: edgeConfig(c.env).rateLimit.requestsPerMinute }],
  * }))
  */
 export function rateLimit(options: RateLimitOptions) {
@@ -46,29 +52,34 @@ export function rateLimit(options: RateLimitOptions) {
   return createMiddleware<{ Bindings: Env }>(async (c, next) => {
     const config = edgeConfig(c.env).rateLimit;
     if (!config.enabled) return next();
-    const limit = options.limit(c);
-    const decision = await decide({
+    const owner = options.key(c);
+    const policies = options.policies(c);
+    const decisions = await decideAll({
       limiter: limiterOf(c.env),
-      policy: options.policy,
-      key: `${options.policy}:${options.key(c)}`,
-      options: { limit, windowMs },
+      group: owner,
+      policies: policies.map(({ policy, limit }) => ({ policy, key: `${policy}:${owner}`, options: { limit, windowMs } })),
       failClosed: config.failClosed,
       log: requestLogger(c),
     });
-    const policy = policyItem(options.policy, limit, windowMs);
-    if (!decision.allowed) {
-      throw new ApiError(
-        "rate_limited",
-        `rate limit "${options.policy}" exceeded (${limit} per ${windowMs / 1_000} s); retry in ${decision.retryAfterSeconds} s`,
-        undefined,
-        { "Retry-After": String(decision.retryAfterSeconds), "RateLimit-Policy": policy, RateLimit: limitItem(options.policy, decision) },
-      );
+    // A degraded decision knows nothing about the quota: say nothing rather than guess.
+    const known = policies.flatMap(({ policy, limit }, i) => (decisions[i]!.degraded ? [] : [{ policy, limit, decision: decisions[i]! }]));
+    const refusing = known.filter(({ decision }) => !decision.allowed);
+    if (refusing.length > 0) {
+      const { policy, limit } = refusing[0]!;
+      // Every refusing window must have room again before a retry can be admitted.
+      const retryAfter = Math.max(...refusing.map((r) => r.decision.retryAfterSeconds));
+      throw new ApiError("rate_limited", `rate limit "${policy}" exceeded (${limit} per ${windowMs / 1_000} s); retry in ${retryAfter} s`, undefined, {
+        "Retry-After": String(retryAfter),
+        "RateLimit-Policy": known.map((k) => policyItem(k.policy, k.limit, windowMs)).join(", "),
+        RateLimit: known.map((k) => limitItem(k.policy, k.decision)).join(", "),
+      });
     }
     await next();
-    if (decision.degraded) return; // nothing is known about the quota: say nothing rather than guess
     try {
-      c.res.headers.append("RateLimit-Policy", policy);
-      c.res.headers.append("RateLimit", limitItem(options.policy, decision));
+      for (const { policy, limit, decision } of known) {
+        c.res.headers.append("RateLimit-Policy", policyItem(policy, limit, windowMs));
+        c.res.headers.append("RateLimit", limitItem(policy, decision));
+      }
     } catch {
       // An immutable response (a socket handed through from another object): it goes out without them.
     }

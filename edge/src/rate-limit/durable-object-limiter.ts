@@ -1,13 +1,15 @@
 /**
  * The limiter over `RateLimiter` Durable Objects, sharded by the key's hash.
  *
- * A key always lands on the same object (its hash picks the shard), so each key's log is
- * exact and atomic; different keys spread over `shards` objects, so one object is not every
- * client's bottleneck. Only the SHA-256 of a key is sent or stored, never the key itself.
+ * A key always lands on the same object (its group's hash picks the shard: a lone key is its
+ * own group), so each key's log is exact and atomic, and the windows of one group (a key's
+ * `requests` and `tasks`) are decided together in one call; different groups spread over
+ * `shards` objects, so one object is not every client's bottleneck. Only SHA-256 hashes of
+ * keys and groups are sent or stored, never the strings themselves.
  * @module
  */
 import { sha256Hex } from "../../../api/signing.js";
-import type { Limiter } from "./limiter.js";
+import type { Limiter, WindowCheck } from "./limiter.js";
 import type { RateLimiter } from "./rate-limiter-object.js";
 
 /** Objects the keys spread over. Changing it moves keys to fresh logs once (a brief reset). */
@@ -24,12 +26,19 @@ export interface DurableObjectLimiterOptions {
  */
 export function durableObjectLimiter(options: DurableObjectLimiterOptions): Limiter {
   const shards = options.shards ?? RATE_LIMIT_SHARDS_DEFAULT;
+  const shardOf = async (group: string) => {
+    const shard = parseInt((await sha256Hex(group)).slice(0, 8), 16) % shards;
+    return options.namespace.get(options.namespace.idFromName(`rate-limit-shard-${shard}`));
+  };
+  const hashed = (checks: readonly WindowCheck[]) => Promise.all(checks.map(async ({ key, options }) => ({ key: await sha256Hex(key), options })));
   return {
     async limit(key, limitOptions) {
-      const hashed = await sha256Hex(key);
-      const shard = parseInt(hashed.slice(0, 8), 16) % shards;
-      const stub = options.namespace.get(options.namespace.idFromName(`rate-limit-shard-${shard}`));
-      return stub.limit(hashed, limitOptions);
+      const [stub, checks] = await Promise.all([shardOf(key), hashed([{ key, options: limitOptions }])]);
+      return (await stub.limitAll(checks))[0]!;
+    },
+    async limitAll(group, checks) {
+      const [stub, hashedChecks] = await Promise.all([shardOf(group), hashed(checks)]);
+      return stub.limitAll(hashedChecks);
     },
   };
 }

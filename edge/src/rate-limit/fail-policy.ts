@@ -12,7 +12,7 @@
  */
 import { ApiError } from "../api-error.js";
 import type { RateLimitPolicyName } from "../env.js";
-import type { Limiter, LimitOptions, LimitResult } from "./limiter.js";
+import type { Limiter, LimitOptions, LimitResult, WindowCheck } from "./limiter.js";
 import { createLogger, type Logger } from "../log.js";
 
 /** A decision, and whether it was made without the backend (fail-open: nothing is known). */
@@ -36,21 +36,38 @@ export interface DecideInput {
 const fallbackLog = createLogger({ level: "info", format: "json", sampleRatio: 1 });
 
 export async function decide(input: DecideInput): Promise<Decision> {
+  const [decision] = await decideAll({ ...input, group: input.key, policies: [{ policy: input.policy, key: input.key, options: input.options }] });
+  return decision!;
+}
+
+export interface DecideAllInput extends Omit<DecideInput, "policy" | "key" | "options"> {
+  /** The windows' owner (see `Limiter.limitAll`). */
+  group: string;
+  policies: readonly (WindowCheck & { policy: RateLimitPolicyName })[];
+}
+
+/**
+ * Several policies of one owner in one backend call. When the backend fails, the request is
+ * refused (503) if any of its policies fails closed, and otherwise admitted in all of them.
+ */
+export async function decideAll(input: DecideAllInput): Promise<Decision[]> {
   try {
-    return { ...(await input.limiter.limit(input.key, input.options)), degraded: false };
+    const results = await input.limiter.limitAll(input.group, input.policies);
+    return results.map((result) => ({ ...result, degraded: false }));
   } catch (err) {
-    const closed = input.failClosed.has(input.policy);
-    (input.log ?? fallbackLog).warn("rate limiter unavailable", {
-      policy: input.policy,
-      decision: closed ? "fail_closed" : "fail_open",
-      error: String(err instanceof Error ? err.message : err).slice(0, 300),
-    });
+    const closed = input.policies.some(({ policy }) => input.failClosed.has(policy));
+    for (const { policy } of input.policies) {
+      (input.log ?? fallbackLog).warn("rate limiter unavailable", {
+        policy,
+        decision: input.failClosed.has(policy) ? "fail_closed" : "fail_open",
+        error: String(err instanceof Error ? err.message : err).slice(0, 300),
+      });
+    }
     if (closed) {
       throw new ApiError("unavailable", "rate limiting is temporarily unavailable; try again shortly", undefined, {
         "Retry-After": String(FAIL_CLOSED_RETRY_AFTER_SECONDS),
       });
     }
-    const { limit } = input.options;
-    return { allowed: true, limit, remaining: limit, resetMs: 0, retryAfterSeconds: 0, degraded: true };
+    return input.policies.map(({ options: { limit } }) => ({ allowed: true, limit, remaining: limit, resetMs: 0, retryAfterSeconds: 0, degraded: true }));
   }
 }

@@ -3,7 +3,10 @@
  *
  * A request is admitted when fewer than `limit` admitted requests fall in the last `windowMs`
  * (a request at time t counts during [t, t + windowMs)). Refused requests are not logged, so a
- * client that keeps hammering still gets capacity back as its old requests age out. Backends:
+ * client that keeps hammering still gets capacity back as its old requests age out. A request
+ * may spend several windows of one owner at once (`limitAll`: a key's `requests` and `tasks`
+ * windows on task creation): one round trip, admitted only when every window has room, and
+ * then logged in all of them; refused, it is logged in none. Backends:
  * `upstash-limiter.ts` (Redis sorted set, one Lua round trip) and `durable-object-limiter.ts`
  * (a SQLite-backed Durable Object); both pass `tests/rate-limit/limiter-contract.ts`.
  * @module
@@ -33,9 +36,23 @@ export interface LimitResult {
   retryAfterSeconds: number;
 }
 
+/** One window a request spends: its key and its quota. */
+export interface WindowCheck {
+  key: string;
+  options: LimitOptions;
+}
+
 export interface Limiter {
   /** Decides one request for `key` (any string: backends store only its SHA-256). */
   limit(key: string, options: LimitOptions): Promise<LimitResult>;
+  /**
+   * Decides one request against several windows in one atomic step. Each result's `allowed`
+   * says whether its window had room; the request is admitted only when all did, and only
+   * then logged (in every window with cost 1). `group` names the windows' owner (an API key
+   * id): backends that spread keys over shards keep a group's windows together, so a window
+   * must always be asked about under the same group — `limit(key)` is the group `key`.
+   */
+  limitAll(group: string, checks: readonly WindowCheck[]): Promise<LimitResult[]>;
 }
 
 /**

@@ -10,8 +10,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { migrate } from "../sql/migrations.js";
-import type { LimitOptions, LimitResult } from "./limiter.js";
-import { RATE_LIMIT_MIGRATIONS, slidingWindowLimit, sweepExpired } from "./sliding-window-log.js";
+import type { LimitOptions, LimitResult, WindowCheck } from "./limiter.js";
+import { RATE_LIMIT_MIGRATIONS, slidingWindowLimitAll, sweepExpired } from "./sliding-window-log.js";
 
 /** Expired rows are swept at most this often, so a busy object is not woken for each expiry. */
 const SWEEP_MIN_INTERVAL_MS = 30_000;
@@ -29,10 +29,16 @@ export class RateLimiter extends DurableObject<Env> {
 
   /** One decision; `key` is already a hash (see `durable-object-limiter.ts`). */
   async limit(key: string, options: LimitOptions): Promise<LimitResult> {
+    return (await this.limitAll([{ key, options }]))[0]!;
+  }
+
+  /** One decision over several windows, atomically (see `Limiter.limitAll`); keys already hashed. */
+  async limitAll(checks: readonly WindowCheck[]): Promise<LimitResult[]> {
     const now = Date.now();
-    const result = slidingWindowLimit(this.ctx.storage.sql, now, key, options);
-    if (this.alarmAt === null) this.armSweep(now + Math.max(options.windowMs, SWEEP_MIN_INTERVAL_MS));
-    return result;
+    const results = slidingWindowLimitAll(this.ctx.storage.sql, now, checks);
+    const longest = Math.max(...checks.map((c) => c.options.windowMs));
+    if (this.alarmAt === null) this.armSweep(now + Math.max(longest, SWEEP_MIN_INTERVAL_MS));
+    return results;
   }
 
   override async alarm(): Promise<void> {

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Migration, Sql } from "../sql/migrations.js";
-import { blockingIndex, resultFromWindow, type LimitOptions, type LimitResult } from "./limiter.js";
+import { blockingIndex, resultFromWindow, type LimitOptions, type LimitResult, type WindowCheck } from "./limiter.js";
 
 export const RATE_LIMIT_MIGRATIONS: readonly Migration[] = [
   {
@@ -24,23 +24,36 @@ export const RATE_LIMIT_MIGRATIONS: readonly Migration[] = [
 
 /** Decides one request for `key` (already hashed by the caller) at `now`. */
 export function slidingWindowLimit(sql: Sql, now: number, key: string, options: LimitOptions): LimitResult {
-  const { limit, windowMs } = options;
-  sql.exec("DELETE FROM hit WHERE key = ? AND ts <= ?", key, now - windowMs);
-  const timestamps = sql.exec<{ ts: number }>("SELECT ts FROM hit WHERE key = ? ORDER BY ts, id", key).toArray().map((r) => r.ts);
-  const allowed = timestamps.length < limit;
-  if (allowed && (options.cost ?? 1) === 1) {
-    sql.exec("INSERT INTO hit (key, ts, expires_at) VALUES (?, ?, ?)", key, now, now + windowMs);
-    timestamps.push(now);
-  }
-  const count = timestamps.length;
-  return resultFromWindow({
-    allowed,
-    limit,
-    windowMs,
-    now,
-    count,
-    newest: timestamps[count - 1] ?? null,
-    blocking: allowed ? null : (timestamps[blockingIndex(count, limit)] ?? null),
+  return slidingWindowLimitAll(sql, now, [{ key, options }])[0]!;
+}
+
+/**
+ * Decides one request against several windows (keys already hashed): admitted, and logged in
+ * each, only when every window has room. See `Limiter.limitAll`.
+ */
+export function slidingWindowLimitAll(sql: Sql, now: number, checks: readonly WindowCheck[]): LimitResult[] {
+  const windows = checks.map(({ key, options }) => {
+    sql.exec("DELETE FROM hit WHERE key = ? AND ts <= ?", key, now - options.windowMs);
+    const timestamps = sql.exec<{ ts: number }>("SELECT ts FROM hit WHERE key = ? ORDER BY ts, id", key).toArray().map((r) => r.ts);
+    return { key, options, timestamps, room: timestamps.length < options.limit };
+  });
+  const admitted = windows.every((w) => w.room);
+  return windows.map(({ key, options, timestamps, room }) => {
+    const { limit, windowMs } = options;
+    if (admitted && (options.cost ?? 1) === 1) {
+      sql.exec("INSERT INTO hit (key, ts, expires_at) VALUES (?, ?, ?)", key, now, now + windowMs);
+      timestamps.push(now);
+    }
+    const count = timestamps.length;
+    return resultFromWindow({
+      allowed: room,
+      limit,
+      windowMs,
+      now,
+      count,
+      newest: timestamps[count - 1] ?? null,
+      blocking: room ? null : (timestamps[blockingIndex(count, limit)] ?? null),
+    });
   });
 }
 

@@ -1,44 +1,61 @@
 /**
  * The sliding-window log as one Redis Lua script: trim, count, admit, expire and summarize in
- * a single atomic round trip.
+ * a single atomic round trip, for one window or several of one owner (see `Limiter.limitAll`:
+ * the request is logged in every window only when all have room).
  *
  * Time is Redis `TIME`, not the caller's clock, so Workers in different places agree on one
  * clock. Members are unique per request (a random id from the caller), so two requests in the
  * same millisecond are two entries. `PEXPIRE` follows every write: a key never lives longer
- * than its newest entry's window, and no key is left without a TTL. It returns
- * `{allowed, count, now, newest, blocking}` (-1 for "none") for `resultFromWindow`.
+ * than its newest entry's window, and no key is left without a TTL.
+ *
+ * `KEYS` are the windows; `ARGV` is `cost, member, limit1, window1, limit2, window2, …`. It
+ * returns `now` and then, per window, `allowed, count, newest, blocking` (-1 for "none") for
+ * `resultFromWindow`.
  * @module
  */
 
 export const SLIDING_WINDOW_LUA = `
-local key = KEYS[1]
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
+local cost = tonumber(ARGV[1])
+local member = ARGV[2]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local count = redis.call('ZCARD', key)
-local allowed = 0
-if count < limit then
-  allowed = 1
-  if cost > 0 then
-    redis.call('ZADD', key, now, ARGV[4])
+local counts = {}
+local admitted = true
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[1 + 2 * i])
+  local window = tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  counts[i] = redis.call('ZCARD', key)
+  if counts[i] >= limit then admitted = false end
+end
+local reply = {now}
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[1 + 2 * i])
+  local window = tonumber(ARGV[2 + 2 * i])
+  local count = counts[i]
+  local allowed = 0
+  if count < limit then allowed = 1 end
+  if admitted and cost > 0 then
+    redis.call('ZADD', key, now, member)
     count = count + 1
   end
-end
-local newest = -1
-local blocking = -1
-if count > 0 then
-  redis.call('PEXPIRE', key, window)
-  newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
-  if allowed == 0 then
-    local index = count - limit
-    if index < 0 then index = 0 end
-    blocking = tonumber(redis.call('ZRANGE', key, index, index, 'WITHSCORES')[2])
+  local newest = -1
+  local blocking = -1
+  if count > 0 then
+    redis.call('PEXPIRE', key, window)
+    newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
+    if allowed == 0 then
+      local index = count - limit
+      if index < 0 then index = 0 end
+      blocking = tonumber(redis.call('ZRANGE', key, index, index, 'WITHSCORES')[2])
+    end
   end
+  table.insert(reply, allowed)
+  table.insert(reply, count)
+  table.insert(reply, newest)
+  table.insert(reply, blocking)
 end
-return {allowed, count, now, newest, blocking}
+return reply
 `;
 
 /** SHA-1 of the script, as `EVALSHA` names it. */

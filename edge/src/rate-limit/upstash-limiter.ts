@@ -10,8 +10,7 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { sha256Hex } from "../../../api/signing.js";
-import type { Limiter } from "./limiter.js";
-import { resultFromWindow } from "./limiter.js";
+import { resultFromWindow, type Limiter, type LimitResult, type WindowCheck } from "./limiter.js";
 import { scriptSha1, SLIDING_WINDOW_LUA } from "./sliding-window-script.js";
 
 export const UPSTASH_KEY_PREFIX_DEFAULT = "codeforge:rl:";
@@ -22,7 +21,8 @@ export interface UpstashLimiterOptions {
   prefix?: string;
 }
 
-type ScriptReply = [allowed: number, count: number, now: number, newest: number, blocking: number];
+/** `now`, then `allowed, count, newest, blocking` per window (see `sliding-window-script.ts`). */
+type ScriptReply = number[];
 
 /**
  * @example const limiter = upstashLimiter({ redis: new Redis({ url, token }) });
@@ -41,19 +41,31 @@ export function upstashLimiter(options: UpstashLimiterOptions): Limiter {
     }
   }
 
-  return {
-    async limit(key, { limit, windowMs, cost = 1 }) {
-      const redisKey = prefix + (await sha256Hex(key));
-      const [allowed, count, now, newest, blocking] = await run([redisKey], [limit, windowMs, cost, crypto.randomUUID()]);
+  async function limitAll(checks: readonly WindowCheck[]): Promise<LimitResult[]> {
+    const keys = await Promise.all(checks.map(async ({ key }) => prefix + (await sha256Hex(key))));
+    // One request's cost is the same in every window it spends.
+    const cost = checks.some(({ options }) => (options.cost ?? 1) === 1) ? 1 : 0;
+    const args = [cost, crypto.randomUUID(), ...checks.flatMap(({ options }) => [options.limit, options.windowMs])];
+    const [now, ...windows] = await run(keys, args);
+    return checks.map(({ options: { limit, windowMs } }, i) => {
+      const [allowed, count, newest, blocking] = windows.slice(4 * i, 4 * i + 4) as [number, number, number, number];
       return resultFromWindow({
         allowed: allowed === 1,
         limit,
         windowMs,
-        now,
+        now: now!,
         count,
         newest: newest < 0 ? null : newest,
         blocking: blocking < 0 ? null : blocking,
       });
+    });
+  }
+
+  return {
+    async limit(key, options) {
+      return (await limitAll([{ key, options }]))[0]!;
     },
+    // Redis keys stand alone: a group needs no placement here.
+    limitAll: (_group, checks) => limitAll(checks),
   };
 }
