@@ -11,6 +11,8 @@
 import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TaskList, type TaskResult } from "../../api/task.js";
+import { migrate, type Sql } from "../../edge/src/sql/migrations.js";
+import { TASK_BASELINE, TASK_MIGRATIONS } from "../../edge/src/task/schema.js";
 import { allEvents, apiFetch, createTask, getTask, taskObjectOf, uniquePool } from "./api-client.js";
 import { complete, outputEvents, postEvents, sampleResult, startRunning } from "./runner-client.js";
 
@@ -45,6 +47,38 @@ async function listed(): Promise<string[]> {
   expect(res.status).toBe(200);
   return TaskList.parse(await res.json()).tasks.map((t) => t.id);
 }
+
+/** Every table's and index's shape, comparable between two databases (SQL text aside). */
+function schemaShape(sql: Sql) {
+  const objects = sql
+    .exec<{ type: string; name: string; tbl_name: string }>("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE '_cf%' ORDER BY type, name")
+    .toArray()
+    .map((o) => ({ ...o }));
+  const columns = Object.fromEntries(
+    objects.filter((o) => o.type === "table").map((t) => [t.name, sql.exec(`PRAGMA table_info(${t.name})`).toArray().map((c) => ({ ...c }))]),
+  );
+  const indexes = Object.fromEntries(
+    objects.filter((o) => o.type === "index").map((i) => [i.name, sql.exec(`PRAGMA index_info(${i.name})`).toArray().map((c) => ({ ...c }))]),
+  );
+  const migrations = sql.exec<{ id: number; name: string }>("SELECT id, name FROM _migrations ORDER BY id").toArray().map((m) => ({ ...m }));
+  return { objects, columns, indexes, migrations };
+}
+
+describe("a new task's schema", () => {
+  it("made in one step from the baseline is what the migrations one by one make", async () => {
+    const stepByStep = await runInDurableObject(taskObjectOf(`tsk_${"1".repeat(26)}`), (_i, state) => {
+      migrate(state.storage.sql, TASK_MIGRATIONS);
+      return schemaShape(state.storage.sql);
+    });
+    const fromBaseline = await runInDurableObject(taskObjectOf(`tsk_${"2".repeat(26)}`), (_i, state) => {
+      migrate(state.storage.sql, TASK_MIGRATIONS, TASK_BASELINE);
+      return schemaShape(state.storage.sql);
+    });
+    expect(stepByStep.columns.task!.length).toBeGreaterThan(30);
+    expect(stepByStep.migrations.map((m) => m.id)).toEqual(TASK_MIGRATIONS.map((m) => m.id));
+    expect(fromBaseline).toEqual(stepByStep);
+  });
+});
 
 describe("task objects made by older code", () => {
   it("migrate when they wake: the same task and log, listed again, and open to a follow-up", async () => {

@@ -6,7 +6,7 @@
  * only ever in the `secrets` column, sealed, and only until the task ends.
  * @module
  */
-import type { Migration } from "../sql/migrations.js";
+import type { Baseline, Migration } from "../sql/migrations.js";
 
 export const TASK_MIGRATIONS: readonly Migration[] = [
   {
@@ -148,3 +148,99 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
     ],
   },
 ];
+
+/**
+ * What migrations 1–6 leave, for a new task's database in one step (see `Baseline`). Later
+ * migrations apply on top of it as usual, so it need not follow each new one.
+ * `tests/edge/task-migration.test.ts` checks it against the migrations, column by column.
+ */
+export const TASK_BASELINE: Baseline = {
+  through: 6,
+  statements: [
+    `CREATE TABLE task (
+      id TEXT PRIMARY KEY,
+      owner TEXT NOT NULL,
+      request_hash TEXT NOT NULL,
+      spec TEXT NOT NULL,
+      status TEXT NOT NULL,
+      attempt INTEGER NOT NULL,
+      max_attempts INTEGER NOT NULL,
+      timeout_ms INTEGER NOT NULL,
+      runner_id TEXT,
+      lease_hash TEXT,
+      lease_expires_at INTEGER,
+      attempt_started_at INTEGER,
+      cancel_requested_at INTEGER,
+      requeue_at INTEGER,
+      last_batch_seq INTEGER NOT NULL,
+      completed_lease_hash TEXT,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      started_at INTEGER,
+      finished_at INTEGER,
+      output_bytes INTEGER NOT NULL DEFAULT 0,
+      output_truncated INTEGER NOT NULL DEFAULT 0,
+      result TEXT,
+      error TEXT,
+      secrets TEXT,
+      has_access_token INTEGER NOT NULL DEFAULT 0,
+      env_names TEXT NOT NULL DEFAULT '[]',
+      max_concurrent INTEGER,
+      traceparent TEXT,
+      iteration INTEGER NOT NULL DEFAULT 1,
+      base TEXT,
+      index_version INTEGER NOT NULL DEFAULT 0,
+      indexed_version INTEGER NOT NULL DEFAULT 0,
+      index_due_at INTEGER
+    )`,
+    `CREATE TABLE events (
+      seq INTEGER PRIMARY KEY,
+      ts INTEGER NOT NULL,
+      attempt INTEGER NOT NULL,
+      body TEXT NOT NULL,
+      iteration INTEGER NOT NULL DEFAULT 1
+    )`,
+    `CREATE TABLE deliveries (
+      id TEXT PRIMARY KEY,
+      event_type TEXT NOT NULL,
+      url TEXT NOT NULL,
+      body TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      series INTEGER NOT NULL,
+      attempts_in_series INTEGER NOT NULL,
+      next_attempt_at INTEGER,
+      completed_at INTEGER,
+      dead_letter_op TEXT,
+      dead_letter_due_at INTEGER,
+      iteration INTEGER NOT NULL DEFAULT 1
+    )`,
+    `CREATE TABLE delivery_attempts (
+      delivery_id TEXT NOT NULL,
+      series INTEGER NOT NULL,
+      attempt INTEGER NOT NULL,
+      started_at INTEGER NOT NULL,
+      status INTEGER,
+      latency_ms INTEGER,
+      error TEXT,
+      response_excerpt TEXT,
+      outcome TEXT,
+      PRIMARY KEY (delivery_id, series, attempt)
+    )`,
+    `CREATE TABLE iterations (
+      n INTEGER PRIMARY KEY,
+      prompt TEXT NOT NULL,
+      model TEXT,
+      created_at INTEGER NOT NULL,
+      first_seq INTEGER NOT NULL,
+      idempotency_key TEXT UNIQUE,
+      request_hash TEXT,
+      status TEXT,
+      attempt INTEGER,
+      result TEXT,
+      error TEXT,
+      started_at INTEGER,
+      finished_at INTEGER
+    )`,
+  ],
+};

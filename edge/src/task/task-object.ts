@@ -36,7 +36,7 @@ import { leaseFor } from "./lease-grant.js";
 import * as lifecycle from "./lifecycle.js";
 import { indexDeadline, markIndexDue, reportToIndex } from "./index-outbox.js";
 import { admitEvents } from "./output-cap.js";
-import { TASK_MIGRATIONS } from "./schema.js";
+import { TASK_BASELINE, TASK_MIGRATIONS } from "./schema.js";
 import { secretBox } from "./secret-box.js";
 import { followUpSecretsProblem, openSecrets, sealSecrets, summarize, type PublicTaskSpec, type TaskSecrets } from "./task-secrets.js";
 import { eraseSecrets, insertTask, loadTask, saveOutputUsage, saveResult, saveState, startIteration, type TaskRecord } from "./task-store.js";
@@ -96,7 +96,7 @@ export class TaskObject extends DurableObject<Env> {
     this.config = edgeConfig(env);
     // Only objects that hold a task get (or upgrade) a schema: probing unknown ids stores nothing.
     if (tableExists(this.sql, "task")) {
-      migrate(this.sql, TASK_MIGRATIONS);
+      migrate(this.sql, TASK_MIGRATIONS, TASK_BASELINE);
       // A report to the task index overdue (a task older than the index, or one whose alarm
       // was lost): the alarm makes it now, and then re-arms for whatever else is due.
       const due = indexDeadline(this.sql);
@@ -140,7 +140,7 @@ export class TaskObject extends DurableObject<Env> {
       if (this.config.taskSecretsKey === null) return { ok: false, code: "validation_failed", message: "this edge has no TASK_SECRETS_KEY" };
       sealedSecrets = await sealSecrets(await secretBox(this.config.taskSecretsKey), input.id, input.secrets);
     }
-    migrate(this.sql, TASK_MIGRATIONS);
+    migrate(this.sql, TASK_MIGRATIONS, TASK_BASELINE);
     const existing = loadTask(this.sql);
     if (existing) {
       if (existing.owner !== input.owner || existing.requestHash !== input.requestHash) {
