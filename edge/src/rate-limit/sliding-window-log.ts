@@ -32,28 +32,27 @@ export function slidingWindowLimit(sql: Sql, now: number, key: string, options: 
  * each, only when every window has room. See `Limiter.limitAll`.
  */
 export function slidingWindowLimitAll(sql: Sql, now: number, checks: readonly WindowCheck[]): LimitResult[] {
+  // Counted in SQLite over the (key, ts) index: a decision never loads a window's rows, however
+  // high its limit.
   const windows = checks.map(({ key, options }) => {
     sql.exec("DELETE FROM hit WHERE key = ? AND ts <= ?", key, now - options.windowMs);
-    const timestamps = sql.exec<{ ts: number }>("SELECT ts FROM hit WHERE key = ? ORDER BY ts, id", key).toArray().map((r) => r.ts);
-    return { key, options, timestamps, room: timestamps.length < options.limit };
+    const { count, newest } = sql.exec<{ count: number; newest: number | null }>("SELECT COUNT(*) AS count, MAX(ts) AS newest FROM hit WHERE key = ?", key).one();
+    return { key, options, count, newest, room: count < options.limit };
   });
   const admitted = windows.every((w) => w.room);
-  return windows.map(({ key, options, timestamps, room }) => {
+  return windows.map(({ key, options, room, ...window }) => {
     const { limit, windowMs } = options;
+    let { count, newest } = window;
     if (admitted && (options.cost ?? 1) === 1) {
       sql.exec("INSERT INTO hit (key, ts, expires_at) VALUES (?, ?, ?)", key, now, now + windowMs);
-      timestamps.push(now);
+      count += 1;
+      newest = now;
     }
-    const count = timestamps.length;
-    return resultFromWindow({
-      allowed: room,
-      limit,
-      windowMs,
-      now,
-      count,
-      newest: timestamps[count - 1] ?? null,
-      blocking: room ? null : (timestamps[blockingIndex(count, limit)] ?? null),
-    });
+    // The entry whose ageing-out admits the next request: needed only when this window is full.
+    const blocking = room
+      ? null
+      : (sql.exec<{ ts: number }>("SELECT ts FROM hit WHERE key = ? ORDER BY ts, id LIMIT 1 OFFSET ?", key, blockingIndex(count, limit)).toArray()[0]?.ts ?? null);
+    return resultFromWindow({ allowed: room, limit, windowMs, now, count, newest, blocking });
   });
 }
 
