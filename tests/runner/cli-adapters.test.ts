@@ -6,7 +6,6 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AgentEvent, CliName, RunnerEvent, TokenUsage } from "../../api/index.js";
 import { createAiderAdapter } from "../../runner/src/cli/aider.js";
@@ -14,12 +13,10 @@ import { createClaudeAdapter } from "../../runner/src/cli/claude.js";
 import { createCodexAdapter } from "../../runner/src/cli/codex.js";
 import { configuredAdapters } from "../../runner/src/cli/configured-adapters.js";
 import { createCliRegistry } from "../../runner/src/cli/registry.js";
-import { createEdgeClient } from "../../runner/src/edge-client.js";
-import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
-import { createProcessRunner } from "../../runner/src/process-runner.js";
-import { createTaskRunner } from "../../runner/src/task-runner.js";
+import type { LeaseLoop } from "../../runner/src/lease-loop.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
 import { createGitFixture, type GitFixture } from "./git-fixture.js";
+import { startTestRunner } from "./test-runner.js";
 
 const BIN = fileURLToPath(new URL("./fixtures/bin", import.meta.url));
 const SCRIPT = fileURLToPath(new URL("./fixtures/script/edit-file", import.meta.url));
@@ -47,29 +44,16 @@ afterEach(async () => {
 });
 
 async function startRunner(options: { cliEnv?: Partial<Record<CliName, Record<string, string>>>; stallTimeoutSeconds?: number } = {}) {
-  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
-  const registry = await createCliRegistry(
-    configuredAdapters({ clis: undefined, cli_env: options.cliEnv ?? {}, script_command: SCRIPT, script_args: ["--fixed", "arg"] }, WITH_STAND_INS),
-  );
-  const taskRunner = createTaskRunner({
-    client,
-    registry,
-    processes: createProcessRunner({ killGraceMs: 500 }),
+  const runner = await startTestRunner({
+    edge,
     workspaceRoot,
-    gitPolicy: { allowFile: true, allowSsh: false },
+    runnerId: "cli-runner",
+    adapters: configuredAdapters({ clis: undefined, cli_env: options.cliEnv ?? {}, script_command: SCRIPT, script_args: ["--fixed", "arg"] }, WITH_STAND_INS),
     pathEnv: WITH_STAND_INS,
-    logger: pino({ level: "silent" }),
-    stallTimeoutSeconds: options.stallTimeoutSeconds,
+    taskRunner: { stallTimeoutSeconds: options.stallTimeoutSeconds },
   });
-  loop = createLeaseLoop({
-    client,
-    run: taskRunner.run,
-    concurrency: 2,
-    leaseRequest: { runner_id: "cli-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
-    logger: pino({ level: "silent" }),
-  });
-  void loop.start();
-  return registry;
+  loop = runner.loop;
+  return runner.registry;
 }
 
 const done = (task: FakeTask) => edge.waitFor(() => task.completion, 20_000);

@@ -5,17 +5,12 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AgentEvent, IterationBase, LogEvent } from "../../api/index.js";
-import { createDemoAdapter } from "../../runner/src/cli/demo.js";
-import { createCliRegistry } from "../../runner/src/cli/registry.js";
-import { createEdgeClient } from "../../runner/src/edge-client.js";
-import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
-import { createProcessRunner } from "../../runner/src/process-runner.js";
-import { createTaskRunner } from "../../runner/src/task-runner.js";
+import type { LeaseLoop } from "../../runner/src/lease-loop.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
 import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
+import { startTestRunner } from "./test-runner.js";
 
 let fixture: GitFixture;
 let edge: FakeEdge;
@@ -30,25 +25,7 @@ afterAll(() => fixture.remove());
 beforeEach(async () => {
   edge = await startFakeEdge({ heartbeatIntervalMs: 150 });
   workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-followup-"));
-  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
-  const registry = await createCliRegistry([createDemoAdapter()]);
-  const taskRunner = createTaskRunner({
-    client,
-    registry,
-    processes: createProcessRunner({ killGraceMs: 500 }),
-    workspaceRoot,
-    gitPolicy: { allowFile: true, allowSsh: false },
-    pathEnv: process.env.PATH ?? "/usr/bin:/bin",
-    logger: pino({ level: "silent" }),
-  });
-  loop = createLeaseLoop({
-    client,
-    run: taskRunner.run,
-    concurrency: 1,
-    leaseRequest: { runner_id: "followup-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
-    logger: pino({ level: "silent" }),
-  });
-  void loop.start();
+  ({ loop } = await startTestRunner({ edge, workspaceRoot, runnerId: "followup-runner", concurrency: 1 }));
 });
 afterEach(async () => {
   await loop.stop(2_000);

@@ -6,17 +6,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDemoAdapter } from "../../runner/src/cli/demo.js";
-import { createCliRegistry } from "../../runner/src/cli/registry.js";
-import { createEdgeClient } from "../../runner/src/edge-client.js";
-import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
-import { createProcessRunner } from "../../runner/src/process-runner.js";
-import { createTaskRunner } from "../../runner/src/task-runner.js";
+import type { LeaseLoop } from "../../runner/src/lease-loop.js";
 import { startTracing } from "../../runner/src/tracing.js";
 import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
 import { createGitFixture, type GitFixture } from "./git-fixture.js";
+import { startTestRunner } from "./test-runner.js";
 
 let fixture: GitFixture;
 let edge: FakeEdge;
@@ -29,25 +24,7 @@ beforeAll(async () => {
   fixture = createGitFixture();
   edge = await startFakeEdge({ heartbeatIntervalMs: 100 });
   workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-trace-"));
-  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
-  const registry = await createCliRegistry([createDemoAdapter()]);
-  const taskRunner = createTaskRunner({
-    client,
-    registry,
-    processes: createProcessRunner({ killGraceMs: 500 }),
-    workspaceRoot,
-    gitPolicy: { allowFile: true, allowSsh: false },
-    pathEnv: process.env.PATH ?? "/usr/bin:/bin",
-    logger: pino({ level: "silent" }),
-  });
-  loop = createLeaseLoop({
-    client,
-    run: taskRunner.run,
-    concurrency: 2,
-    leaseRequest: { runner_id: "trace-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
-    logger: pino({ level: "silent" }),
-  });
-  void loop.start();
+  ({ loop } = await startTestRunner({ edge, workspaceRoot, runnerId: "trace-runner" }));
 });
 
 afterAll(async () => {

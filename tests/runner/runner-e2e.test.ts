@@ -1,19 +1,14 @@
 // Integration, end to end in Node: a real HTTP fake edge, the real signed client, lease loop,
 // task runner, git against file:// repositories, and the demo CLI as a real child process.
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TaskResult, type OutputEvent, type RunnerEvent } from "../../api/index.js";
-import { createDemoAdapter } from "../../runner/src/cli/demo.js";
-import { createCliRegistry } from "../../runner/src/cli/registry.js";
-import { createEdgeClient } from "../../runner/src/edge-client.js";
-import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
-import { createProcessRunner } from "../../runner/src/process-runner.js";
-import { createTaskRunner } from "../../runner/src/task-runner.js";
+import type { LeaseLoop } from "../../runner/src/lease-loop.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
 import { createGitFixture, type GitFixture } from "./git-fixture.js";
+import { processesIn, startTestRunner } from "./test-runner.js";
 
 let fixture: GitFixture;
 let edge: FakeEdge;
@@ -26,25 +21,13 @@ beforeAll(() => {
 afterAll(() => fixture.remove());
 
 async function startRunner(options: { localMode?: boolean; concurrency?: number } = {}) {
-  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
-  const registry = await createCliRegistry([createDemoAdapter()]);
-  const taskRunner = createTaskRunner({
-    client,
-    registry,
-    processes: createProcessRunner({ killGraceMs: 500 }),
+  ({ loop } = await startTestRunner({
+    edge,
     workspaceRoot,
-    gitPolicy: { allowFile: options.localMode ?? true, allowSsh: false },
-    pathEnv: process.env.PATH ?? "/usr/bin:/bin",
-    logger: pino({ level: "silent" }),
-  });
-  loop = createLeaseLoop({
-    client,
-    run: taskRunner.run,
-    concurrency: options.concurrency ?? 2,
-    leaseRequest: { runner_id: "e2e-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
-    logger: pino({ level: "silent" }),
-  });
-  void loop.start();
+    runnerId: "e2e-runner",
+    concurrency: options.concurrency,
+    taskRunner: { gitPolicy: { allowFile: options.localMode ?? true, allowSsh: false } },
+  }));
 }
 
 beforeEach(async () => {
@@ -58,20 +41,6 @@ afterEach(async () => {
 });
 
 const done = (task: FakeTask) => edge.waitFor(() => task.completion, 15_000);
-
-/** Processes working in a task's workspace (the runner names workspaces after their task). */
-function processesIn(taskId: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`).includes(taskId)) pids.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return pids;
-}
 
 function stdoutOf(events: RunnerEvent[]): OutputEvent[] {
   return events.filter((e): e is OutputEvent => e.type === "output" && e.stream === "stdout");

@@ -7,20 +7,16 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TaskResult, type LogEvent } from "../../api/index.js";
 import { createDemoAdapter } from "../../runner/src/cli/demo.js";
-import { createCliRegistry } from "../../runner/src/cli/registry.js";
 import { createScriptAdapter } from "../../runner/src/cli/script.js";
-import { createEdgeClient } from "../../runner/src/edge-client.js";
-import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
-import { createProcessRunner } from "../../runner/src/process-runner.js";
+import type { LeaseLoop } from "../../runner/src/lease-loop.js";
 import { createRunnerMetrics } from "../../runner/src/runner-metrics.js";
-import { createTaskRunner } from "../../runner/src/task-runner.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
 import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
+import { startTestRunner } from "./test-runner.js";
 
 const CHANGE_REPO = fileURLToPath(new URL("./fixtures/script/change-repo", import.meta.url));
 const TOKEN = "ghs_TaskPushToken_00112233445566778899";
@@ -44,28 +40,18 @@ beforeEach(async () => {
 
 async function startRunner(pathEnv: string) {
   await loop?.stop(2_000);
-  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
-  const registry = await createCliRegistry([createDemoAdapter(), createScriptAdapter({ command: CHANGE_REPO })]);
   register = new Registry();
-  const taskRunner = createTaskRunner({
-    client,
-    metrics: createRunnerMetrics({ register, workspaceRoot, measureDisk: async () => 0 }),
-    registry,
-    processes: createProcessRunner({ killGraceMs: 500 }),
+  ({ loop } = await startTestRunner({
+    edge,
     workspaceRoot,
-    gitPolicy: { allowFile: true, allowSsh: false },
-    commitIdentity: { name: "Runner Bot", email: "runner@example.test" },
+    runnerId: "push-runner",
+    adapters: [createDemoAdapter(), createScriptAdapter({ command: CHANGE_REPO })],
     pathEnv,
-    logger: pino({ level: "silent" }),
-  });
-  loop = createLeaseLoop({
-    client,
-    run: taskRunner.run,
-    concurrency: 2,
-    leaseRequest: { runner_id: "push-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
-    logger: pino({ level: "silent" }),
-  });
-  void loop.start();
+    taskRunner: {
+      metrics: createRunnerMetrics({ register, workspaceRoot, measureDisk: async () => 0 }),
+      commitIdentity: { name: "Runner Bot", email: "runner@example.test" },
+    },
+  }));
 }
 afterEach(async () => {
   await loop.stop(2_000);

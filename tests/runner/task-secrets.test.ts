@@ -1,22 +1,18 @@
 // Integration: a task's secrets on the runner — the repository token, the CLI's env, masking
 // in everything sent to the edge — and the stall timeout, through the real runner, real git
 // and stand-in CLIs (tests/runner/fixtures/bin) against the fake edge.
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { configuredAdapters } from "../../runner/src/cli/configured-adapters.js";
-import { createCliRegistry } from "../../runner/src/cli/registry.js";
-import { createEdgeClient } from "../../runner/src/edge-client.js";
-import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
-import { createProcessRunner } from "../../runner/src/process-runner.js";
+import type { LeaseLoop } from "../../runner/src/lease-loop.js";
 import { createRunnerMetrics } from "../../runner/src/runner-metrics.js";
-import { createTaskRunner } from "../../runner/src/task-runner.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
 import { createGitFixture, type GitFixture } from "./git-fixture.js";
+import { processesIn, startTestRunner } from "./test-runner.js";
 
 const BIN = fileURLToPath(new URL("./fixtures/bin", import.meta.url));
 const PATH_ENV = `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`;
@@ -46,46 +42,20 @@ afterEach(async () => {
 });
 
 async function startRunner(options: { stallTimeoutSeconds?: number } = {}) {
-  const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
-  const registry = await createCliRegistry(configuredAdapters({ clis: ["claude", "demo"], cli_env: {}, script_command: undefined, script_args: [] }, PATH_ENV));
-  const taskRunner = createTaskRunner({
-    client,
-    registry,
-    processes: createProcessRunner({ killGraceMs: 500 }),
+  ({ loop } = await startTestRunner({
+    edge,
     workspaceRoot,
-    gitPolicy: { allowFile: true, allowSsh: false },
+    runnerId: "secrets-runner",
+    adapters: configuredAdapters({ clis: ["claude", "demo"], cli_env: {}, script_command: undefined, script_args: [] }, PATH_ENV),
     pathEnv: PATH_ENV,
-    logger: pino({ level: "silent" }),
-    stallTimeoutSeconds: options.stallTimeoutSeconds,
-    metrics: createRunnerMetrics({ register, workspaceRoot }),
-  });
-  loop = createLeaseLoop({
-    client,
-    run: taskRunner.run,
-    concurrency: 2,
-    leaseRequest: { runner_id: "secrets-runner", pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
-    logger: pino({ level: "silent" }),
-  });
-  void loop.start();
+    taskRunner: { stallTimeoutSeconds: options.stallTimeoutSeconds, metrics: createRunnerMetrics({ register, workspaceRoot }) },
+  }));
 }
 
 const done = (task: FakeTask) => edge.waitFor(() => task.completion, 20_000);
 /** Everything the edge received about a task: every batch and the completion. */
 const sent = (task: FakeTask) => JSON.stringify(task.batches) + JSON.stringify(task.completion) + JSON.stringify(task.releases);
 const forms = (secret: string) => [secret, Buffer.from(secret).toString("base64"), secret.slice(0, 12), secret.slice(-12)];
-
-function processesIn(taskId: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`).includes(taskId)) pids.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return pids;
-}
 
 describe("task secrets on the runner", () => {
   it("masks an API key the CLI prints — in text events, stderr, base64, and split across two reads", async () => {

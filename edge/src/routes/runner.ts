@@ -5,7 +5,6 @@
  */
 import { Hono } from "hono";
 import { Completion, EventBatch, Heartbeat, LeaseRequest, Release } from "../../../api/runner-protocol.js";
-import { ApiError } from "../api-error.js";
 import type { Env } from "../env.js";
 import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
 import { clientIp, UNKNOWN_CLIENT_IP } from "../rate-limit/client-ip.js";

@@ -1,0 +1,83 @@
+/**
+ * The real runner — signed edge client, CLI registry, task runner and lease loop, wired as
+ * `runner/src/main.ts` wires them — started against a fake edge, for the integration tests in
+ * this folder. A test passes only what it varies: the CLIs, `PATH`, concurrency, and any
+ * task-runner option (stall timeout, metrics, commit identity, git policy).
+ * @module
+ */
+import { readdirSync, readlinkSync } from "node:fs";
+import { pino } from "pino";
+import type { CliAdapter } from "../../runner/src/cli/cli-adapter.js";
+import { createDemoAdapter } from "../../runner/src/cli/demo.js";
+import { createCliRegistry, type CliRegistry } from "../../runner/src/cli/registry.js";
+import { createEdgeClient } from "../../runner/src/edge-client.js";
+import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
+import { createProcessRunner } from "../../runner/src/process-runner.js";
+import { createTaskRunner, type TaskRunnerOptions } from "../../runner/src/task-runner.js";
+import type { FakeEdge } from "./fake-edge.js";
+
+export const SYSTEM_PATH = process.env.PATH ?? "/usr/bin:/bin";
+
+export interface TestRunnerOptions {
+  edge: FakeEdge;
+  workspaceRoot: string;
+  runnerId: string;
+  /** The CLIs it may run; the demo CLI by default. Only those that answer `--version` are advertised. */
+  adapters?: readonly CliAdapter[];
+  /** `PATH` for git and the CLIs; the test process's by default. */
+  pathEnv?: string;
+  concurrency?: number;
+  /** Task-runner options beyond the wiring; `file:` remotes are allowed unless `gitPolicy` says otherwise. */
+  taskRunner?: Partial<Omit<TaskRunnerOptions, "client" | "registry" | "workspaceRoot" | "pathEnv">>;
+}
+
+export interface TestRunner {
+  loop: LeaseLoop;
+  /** The CLIs the runner found and advertises. */
+  registry: CliRegistry;
+}
+
+/**
+ * @example
+ * const { loop } = await startTestRunner({ edge, workspaceRoot, runnerId: "e2e-runner" });
+ * // … edge.enqueue(…), await edge.waitFor(…) …
+ * await loop.stop(2_000);
+ */
+export async function startTestRunner(options: TestRunnerOptions): Promise<TestRunner> {
+  const client = createEdgeClient({ edgeUrl: options.edge.url, secret: options.edge.secret });
+  const registry = await createCliRegistry(options.adapters ?? [createDemoAdapter()]);
+  const logger = pino({ level: "silent" });
+  const taskRunner = createTaskRunner({
+    processes: createProcessRunner({ killGraceMs: 500 }),
+    gitPolicy: { allowFile: true, allowSsh: false },
+    logger,
+    ...options.taskRunner,
+    client,
+    registry,
+    workspaceRoot: options.workspaceRoot,
+    pathEnv: options.pathEnv ?? SYSTEM_PATH,
+  });
+  const loop = createLeaseLoop({
+    client,
+    run: taskRunner.run,
+    concurrency: options.concurrency ?? 2,
+    leaseRequest: { runner_id: options.runnerId, pool: "default", clis: registry.names(), labels: [], wait_ms: 2_000 },
+    logger,
+  });
+  void loop.start();
+  return { loop, registry };
+}
+
+/** Processes working in a task's workspace (the runner names workspaces after their task). */
+export function processesIn(taskId: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`).includes(taskId)) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
