@@ -13,6 +13,7 @@ export * from "./keys.js";
 export * from "./limits.js";
 export * from "./log-redaction.js";
 export * from "./metrics.js";
+export * from "./public-address.js";
 export * from "./repo-url.js";
 export * from "./runner-protocol.js";
 export * from "./signing.js";

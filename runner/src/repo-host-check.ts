@@ -1,7 +1,8 @@
 /**
  * Resolves a repository's host before git runs, and refuses hosts on the runner's own network.
  *
- * Every address the name resolves to must be public (see `private-address.ts`); one private
+ * Every address the name resolves to must be public (the contract's `public-address.ts`, the
+ * rule the edge applies to webhook hosts too); one private
  * address among public ones is enough to refuse, since git may pick any of them. For `https`
  * the addresses checked are also the ones git is made to use (`http.curloptResolve`), so a
  * name that answers a public address to this lookup and a private one to git's own lookup a
@@ -12,7 +13,7 @@
  */
 import dns from "node:dns";
 import net from "node:net";
-import { refusedRange } from "./private-address.js";
+import { nonPublicRange } from "../../api/index.js";
 
 /** All addresses a host name resolves to. Injectable so tests need no DNS. */
 export type HostLookup = (hostname: string) => Promise<string[]>;
@@ -54,8 +55,8 @@ export async function checkRepoHost(url: string, options: { lookup?: HostLookup 
     if (addresses.length === 0) return { ok: false, reason: `repository host ${host} has no addresses` };
   }
   for (const address of addresses) {
-    const range = refusedRange(address);
-    if (range) return { ok: false, reason: `repository host ${host} resolves to ${address}, a ${range} address; only public hosts are allowed` };
+    const range = nonPublicRange(address);
+    if (range) return { ok: false, reason: `repository host ${host} resolves to ${address}, a non-public address: ${range}; only public hosts are allowed` };
   }
   return { ok: true, host, port, addresses, scheme };
 }
