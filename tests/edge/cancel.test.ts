@@ -36,7 +36,7 @@ describe("cancel", () => {
     await cancelTask(canceledTask.id);
     // The queue is an index, not the truth: put the canceled task back as if its removal had failed.
     await runInDurableObject(dispatcherOf(pool), (_instance, state) => {
-      insertEntry(state.storage.sql, { taskId: canceledTask.id, priority: 9, cli: "demo", labels: [] });
+      insertEntry(state.storage.sql, { taskId: canceledTask.id, priority: 9, cli: "demo", labels: [], pool: "default" });
     });
     const runnable = await createTask({ pool, priority: 1 });
 

@@ -30,6 +30,13 @@ import { waitingReason, type WaitingTask } from "./waiting-reason.js";
 import { WaiterList } from "./waiters.js";
 import { logFor } from "../log.js";
 
+/** What became of an enqueued task: handed to a waiting runner, or queued (and why it waits). */
+export interface Enqueued {
+  handedOff: boolean;
+  /** Why no runner can take it now (see `waiting-reason.ts`); null when handed off or a capable runner has room. */
+  waitingReason: string | null;
+}
+
 /** One pool's gauges (see `api/metrics.ts`). */
 export interface PoolGauges {
   queued: number;
@@ -52,9 +59,10 @@ export class Dispatcher extends DurableObject<Env> {
 
   /**
    * Queues a task, or hands it straight to a waiting runner that can run it. Idempotent.
-   * Returns true for a hand-off: the task is then in no queue until that runner leases it.
+   * On a hand-off the task is in no queue until that runner leases it. A queued task also
+   * learns why it waits, so its creator's answer needs no second call here.
    */
-  async enqueue(entry: QueueEntry): Promise<boolean> {
+  async enqueue(entry: QueueEntry): Promise<Enqueued> {
     const sql = this.ctx.storage.sql;
     const now = Date.now();
     // A task being queued runs nowhere: whatever slot it held is free again.
@@ -62,18 +70,18 @@ export class Dispatcher extends DurableObject<Env> {
     clearHandedOut(sql, entry.taskId);
     settleAdmission(sql, entry.taskId);
     // Not awaited: the pool is listed for metrics within a minute; the task need not wait for it.
-    if (entry.pool) void this.reportPool(entry.pool);
+    void this.reportPool(entry.pool);
     const limited = entry.maxConcurrent != null && entry.ownerKeyId != null;
     if (!(limited && keyAtLimit(sql, entry.ownerKeyId!, entry.maxConcurrent!, now)) && this.waiters.offer(entry)) {
       // A re-offer of a task still in the queue must not leave it there to be taken twice.
       removeEntry(sql, entry.taskId);
       markHandedOut(sql, entry.taskId, slotExpiresAt(now, entry.timeoutMs ?? 0));
       if (limited) holdSlot(sql, { taskId: entry.taskId, keyId: entry.ownerKeyId!, expiresAt: slotExpiresAt(now, entry.timeoutMs ?? 0) });
-      return true;
+      return { handedOff: true, waitingReason: null };
     }
     insertEntry(sql, entry, now);
     if (freed) this.serveWaiters();
-    return false;
+    return { handedOff: false, waitingReason: waitingReason(entry, listRunners(sql, now)) };
   }
 
   async remove(taskId: string): Promise<void> {

@@ -22,7 +22,7 @@ export interface QueueEntry {
   /** The task's attempt timeout: bounds how long its concurrency slot can be held. */
   timeoutMs?: number;
   /** The task's pool (the dispatcher's own), so a pool with queued tasks and no runner is known too. */
-  pool?: string;
+  pool: string;
 }
 
 /** What a runner can run. */

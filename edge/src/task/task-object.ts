@@ -23,6 +23,7 @@ import { childTraceparent, newTraceparent } from "../../../api/trace-context.js"
 import type { Delivery, DeliveryList } from "../../../api/webhooks.js";
 import { isTerminal } from "../../../api/task.js";
 import { parseTraceparent } from "../../../api/trace-context.js";
+import type { Enqueued } from "../dispatcher/dispatcher.js";
 import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
 import { logFor, type Logger } from "../log.js";
 import { hasStagedSamples, OUTBOX_RETRY_MS, sendStagedSamples, stageSamples } from "../metrics/metrics-outbox.js";
@@ -157,11 +158,11 @@ export class TaskObject extends DurableObject<Env> {
     insertIteration(this.sql, { n: 1, prompt: input.spec.prompt, model: input.spec.model ?? null, createdAt: now, firstSeq: lastSeq(this.sql) + 1 });
     if (traceparent) saveTraceparent(this.sql, traceparent);
     const reported = this.record(start.state, start.changes, now);
-    await this.carryOut(start.effects, loadTask(this.sql)!);
+    const enqueued = await this.carryOut(start.effects, loadTask(this.sql)!);
     // Awaited before answering, so the creator's next list shows the task. The report was owed
     // from the insert's own write: if it fails, the alarm makes it instead.
     await reported;
-    return { ok: true, value: { created: true, task: await this.present(loadTask(this.sql)!) } };
+    return { ok: true, value: { created: true, task: await this.present(loadTask(this.sql)!, enqueued) } };
   }
 
   async view(viewer: Viewer): Promise<Outcome<Task>> {
@@ -248,8 +249,8 @@ export class TaskObject extends DurableObject<Env> {
     this.appendAndBroadcast(decision.state, { type: "iteration", iteration, prompt: spec.prompt }, now);
     this.record(decision.state, decision.changes, now);
     const started = loadTask(this.sql)!;
-    await this.carryOut(decision.effects, started);
-    return { ok: true, value: { created: true, task: await this.present(loadTask(this.sql)!) } };
+    const enqueued = await this.carryOut(decision.effects, started);
+    return { ok: true, value: { created: true, task: await this.present(loadTask(this.sql)!, enqueued) } };
   }
 
   /** A follow-up this Idempotency-Key already started: "replay" for the same request, else the conflict. */
@@ -580,10 +581,13 @@ export class TaskObject extends DurableObject<Env> {
     });
   }
 
-  /** The client's view, with why it waits when it is queued (asked of its pool's dispatcher). */
-  private async present(task: TaskRecord): Promise<Task> {
-    let waitingReason: string | null = null;
-    if (task.state.status === "queued") {
+  /**
+   * The client's view, with why it waits when it is queued: as its dispatcher answered the
+   * enqueue just now, else asked of the dispatcher.
+   */
+  private async present(task: TaskRecord, enqueued: Enqueued | null = null): Promise<Task> {
+    let waitingReason: string | null = enqueued?.waitingReason ?? null;
+    if (task.state.status === "queued" && enqueued === null) {
       try {
         waitingReason = await this.dispatcher(task).waitingReason({ pool: task.spec.pool, cli: task.spec.cli, labels: task.spec.labels });
       } catch (err) {
@@ -650,20 +654,26 @@ export class TaskObject extends DurableObject<Env> {
     if (decision.ok && decision.state !== task.state) this.record(decision.state, decision.changes, now);
   }
 
-  /** Effects talk to the task's dispatcher; failures are logged and healed by the re-queue alarm. */
-  private async carryOut(effects: readonly lifecycle.Effect[], task: TaskRecord): Promise<void> {
-    if (effects.length === 0) return;
+  /**
+   * Effects talk to the task's dispatcher; failures are logged and healed by the re-queue alarm.
+   * Returns the dispatcher's answer to an enqueue, if there was one and it answered.
+   */
+  private async carryOut(effects: readonly lifecycle.Effect[], task: TaskRecord): Promise<Enqueued | null> {
+    if (effects.length === 0) return null;
     const dispatcher = this.dispatcher(task);
     const traceparent = loadTraceparent(this.sql);
+    let enqueued: Enqueued | null = null;
     for (const effect of effects) {
-      await inTaskTrace(traceparent, `Dispatcher.${effect}`, () => this.carryOutOne(effect, task, dispatcher), { kind: SpanKind.CLIENT, attributes: { "codeforge.task_id": task.id } });
+      const answer = await inTaskTrace(traceparent, `Dispatcher.${effect}`, () => this.carryOutOne(effect, task, dispatcher), { kind: SpanKind.CLIENT, attributes: { "codeforge.task_id": task.id } });
+      enqueued = answer ?? enqueued;
     }
+    return enqueued;
   }
 
-  private async carryOutOne(effect: lifecycle.Effect, task: TaskRecord, dispatcher: ReturnType<TaskObject["dispatcher"]>): Promise<void> {
+  private async carryOutOne(effect: lifecycle.Effect, task: TaskRecord, dispatcher: ReturnType<TaskObject["dispatcher"]>): Promise<Enqueued | null> {
     try {
       if (effect === "enqueue") {
-        const handed = await dispatcher.enqueue({
+        const enqueued = await dispatcher.enqueue({
           taskId: task.id,
           priority: task.spec.priority,
           cli: task.spec.cli,
@@ -673,7 +683,8 @@ export class TaskObject extends DurableObject<Env> {
           timeoutMs: task.state.timeoutMs,
           pool: task.spec.pool,
         });
-        if (handed) this.expectLeaseSoon();
+        if (enqueued.handedOff) this.expectLeaseSoon();
+        return enqueued;
       } else if (effect === "release") {
         // Lost only if this call fails; the slot then expires on its own (key-slots.ts).
         await dispatcher.releaseSlot(task.id);
@@ -683,5 +694,6 @@ export class TaskObject extends DurableObject<Env> {
     } catch (err) {
       this.log(task).warn(`dispatcher ${effect} failed; the alarm retries`, { error: String(err) });
     }
+    return null;
   }
 }
