@@ -452,8 +452,9 @@ export class TaskObject extends DurableObject<Env> {
       log: this.log(task),
       onOutcome: (outcome) => stageSamples(this.ctx.storage.kv, webhookAttemptSamples(outcome), Date.now()),
     });
-    await this.sendMetrics(task);
+    // Armed for what is due next before the metrics leave (sending them re-arms again).
     this.armAlarm(this.load()!.state);
+    await this.sendMetrics(task);
   }
 
   /**
