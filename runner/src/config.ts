@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
-import { CliName, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, RunnerId, Slug, TaskEnv } from "../../api/index.js";
+import { CliName, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, parseCidr, RunnerId, Slug, TaskEnv } from "../../api/index.js";
 
 /** YAML key → environment variable that overrides it. */
 const ENV_NAMES = {
@@ -30,6 +30,7 @@ const ENV_NAMES = {
   workspace_root: "CODEFORGE_WORKSPACE_ROOT",
   local_mode: "CODEFORGE_LOCAL_MODE",
   allow_ssh: "CODEFORGE_ALLOW_SSH",
+  git_allowed_networks: "CODEFORGE_GIT_ALLOWED_NETWORKS",
   kill_grace_ms: "CODEFORGE_KILL_GRACE_MS",
   shutdown_grace_ms: "CODEFORGE_SHUTDOWN_GRACE_MS",
   lease_wait_ms: "CODEFORGE_LEASE_WAIT_MS",
@@ -73,6 +74,14 @@ const commaList = z.preprocess(
   z.array(z.string(), { error: "must be a list" }),
 );
 
+/** A CIDR range such as `10.20.0.0/16` (a bare address is that one address). */
+const cidrRange = z.string().transform((text, ctx) => {
+  const parsed = parseCidr(text);
+  if (parsed.ok) return parsed.range;
+  ctx.addIssue({ code: "custom", message: `${JSON.stringify(text.slice(0, 60))}: ${parsed.reason}` });
+  return z.NEVER;
+});
+
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 export const RunnerConfig = z
@@ -97,6 +106,11 @@ export const RunnerConfig = z
     local_mode: bool.default(false),
     /** Accept `ssh://` and `user@host:path` repositories. */
     allow_ssh: bool.default(false),
+    /**
+     * Non-public networks (CIDR) repository hosts may resolve to, for a git server on the
+     * runner's own network; every other loopback, private or metadata address stays refused.
+     */
+    git_allowed_networks: commaList.pipe(z.array(cidrRange)).default([]),
     /** Between SIGTERM and SIGKILL when a CLI is cancelled or times out. */
     kill_grace_ms: int(0, 600_000).default(5_000),
     /** On SIGTERM, how long running tasks may continue before they are stopped and handed back. */

@@ -65,7 +65,7 @@ export async function cloneRepository(options: CloneOptions): Promise<{ baseSha:
     if (refProblem) throw new CloneError(`ref refused: ${refProblem}`);
   }
   if (options.alsoFetch !== undefined && !isCommitSha(options.alsoFetch)) throw new CloneError("alsoFetch must be a full commit id");
-  const host = await checkRepoHost(options.url, { lookup: options.lookup });
+  const host = await checkRepoHost(options.url, { lookup: options.lookup, allowedNetworks: options.allowedNetworks });
   if (!host.ok) throw new CloneError(`repository refused: ${host.reason}`);
   if (options.signal?.aborted) throw new CloneError("clone aborted");
 

@@ -12,12 +12,18 @@
  * a checkout the CLI has had its hands on — no fsmonitor command and no hooks.
  * @module
  */
+import type { CidrRange } from "../../api/index.js";
 
 export interface GitPolicy {
   /** Accept `file://` remotes (local mode). */
   allowFile: boolean;
   /** Accept `ssh` remotes. */
   allowSsh: boolean;
+  /**
+   * Non-public networks repository hosts may resolve to anyway (a git server on the runner's
+   * private network); none by default. See `repo-host-check.ts`.
+   */
+  allowedNetworks?: readonly CidrRange[];
 }
 
 /** The transports `policy` allows, in git's names. */

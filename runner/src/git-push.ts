@@ -121,7 +121,7 @@ async function commitChanges(options: PushOptions): Promise<string | null> {
 
 /** Pushes `sha` from a runner-owned bare repository that borrows the checkout's objects. */
 async function pushCommit(options: PushOptions, sha: string): Promise<void> {
-  const host = await checkRepoHost(options.url, { lookup: options.lookup });
+  const host = await checkRepoHost(options.url, { lookup: options.lookup, allowedNetworks: options.allowedNetworks });
   if (!host.ok) throw new PushError(`repository refused: ${host.reason}`);
 
   const gitDir = await runGit([...configArgs(CHECKOUT_SAFETY_CONFIG), "rev-parse", "--absolute-git-dir"], { cwd: options.repoDir, env: checkoutEnv(options), signal: options.signal });

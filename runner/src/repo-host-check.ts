@@ -9,11 +9,15 @@
  * moment later (DNS rebinding) still reaches only the address that was checked. `ssh` cannot
  * be pinned that way (ssh resolves the name itself); `file://` has no host and is only
  * accepted in local mode.
+ *
+ * An operator whose git server lives on the runner's private network names that network
+ * (`git_allowed_networks`); an address inside it passes, every other non-public one is still
+ * refused.
  * @module
  */
 import dns from "node:dns";
 import net from "node:net";
-import { nonPublicRange } from "../../api/index.js";
+import { cidrContains, nonPublicRange, parseIp, type CidrRange } from "../../api/index.js";
 
 /** All addresses a host name resolves to. Injectable so tests need no DNS. */
 export type HostLookup = (hostname: string) => Promise<string[]>;
@@ -35,7 +39,7 @@ const LOOKUP_TIMEOUT_MS = 10_000;
  * @example
  * const check = await checkRepoHost("https://github.com/acme/app.git", { lookup: systemLookup });
  */
-export async function checkRepoHost(url: string, options: { lookup?: HostLookup } = {}): Promise<HostCheck> {
+export async function checkRepoHost(url: string, options: { lookup?: HostLookup; allowedNetworks?: readonly CidrRange[] } = {}): Promise<HostCheck> {
   const lookup = options.lookup ?? systemLookup;
   const target = hostOf(url);
   if (target === null) return { ok: true, host: null };
@@ -56,9 +60,14 @@ export async function checkRepoHost(url: string, options: { lookup?: HostLookup 
   }
   for (const address of addresses) {
     const range = nonPublicRange(address);
-    if (range) return { ok: false, reason: `repository host ${host} resolves to ${address}, a non-public address: ${range}; only public hosts are allowed` };
+    if (range && !inAllowedNetwork(address, options.allowedNetworks ?? [])) return { ok: false, reason: `repository host ${host} resolves to ${address}, a non-public address: ${range}; only public hosts are allowed` };
   }
   return { ok: true, host, port, addresses, scheme };
+}
+
+function inAllowedNetwork(address: string, networks: readonly CidrRange[]): boolean {
+  const ip = parseIp(address);
+  return ip !== null && networks.some((network) => cidrContains(network, ip));
 }
 
 /**

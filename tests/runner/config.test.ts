@@ -136,6 +136,22 @@ describe("commit identity", () => {
   });
 });
 
+describe("git_allowed_networks", () => {
+  const load = (env: Record<string, string>) => loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env });
+
+  it("is empty by default, and reads CIDR ranges (a bare address is that address) from the environment", () => {
+    expect(load({}).git_allowed_networks).toEqual([]);
+    const networks = load({ CODEFORGE_GIT_ALLOWED_NETWORKS: "10.20.0.0/16, fd00:1::/64,192.168.7.9" }).git_allowed_networks;
+    expect(networks.map((network) => network.text)).toEqual(["10.20.0.0/16", "fd00:1::/64", "192.168.7.9"]);
+  });
+
+  it("refuses a range with host bits or a bad prefix, naming it and the variable", () => {
+    const err = errorOf(() => load({ CODEFORGE_GIT_ALLOWED_NETWORKS: "10.20.0.1/16,10.0.0.0/40" }));
+    expect(err.message).toContain("git_allowed_networks.0 (CODEFORGE_GIT_ALLOWED_NETWORKS): \"10.20.0.1/16\": 10.20.0.1/16 has bits set after the prefix; did you mean 10.20.0.0/16?");
+    expect(err.message).toContain("git_allowed_networks.1 (CODEFORGE_GIT_ALLOWED_NETWORKS): \"10.0.0.0/40\": prefix must be a whole number from 0 to 32");
+  });
+});
+
 describe("runner.example.yaml", () => {
   it("is a valid configuration once a secret is supplied", () => {
     const example = fileURLToPath(new URL("../../runner/runner.example.yaml", import.meta.url));

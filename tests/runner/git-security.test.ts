@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCidr } from "../../api/index.js";
 import { CloneError, cloneRepository } from "../../runner/src/git-clone.js";
 import { gitCredentialEnv, TOKEN_ENV_NAME } from "../../runner/src/git-credentials.js";
 import { checkRepoHost, pinnedResolve, type HostLookup } from "../../runner/src/repo-host-check.js";
@@ -106,6 +107,19 @@ describe("repository refusals before any git process starts", () => {
       expect(existsSync(path.join(t.credentialsDir, "git-askpass.sh"))).toBe(false);
     });
   }
+
+  it("lets a host on a network the operator allows through, and still refuses every other non-public address", async () => {
+    const lookup = fakeLookup({ "git.corp.example": ["10.20.1.5"], "mixed.corp.example": ["10.20.1.5", "169.254.169.254"], "other.corp.example": ["10.30.0.1"] });
+    const allowedNetworks = [parseCidr("10.20.0.0/16"), parseCidr("fd00:1::/64")].map((parsed) => (parsed.ok ? parsed.range : expect.unreachable()));
+    const check = await checkRepoHost("https://git.corp.example/o/r.git", { lookup, allowedNetworks });
+    expect(check).toMatchObject({ ok: true, host: "git.corp.example", addresses: ["10.20.1.5"] });
+    expect(pinnedResolve(check)).toEqual(["git.corp.example:443:10.20.1.5"]);
+    expect(await checkRepoHost("https://[fd00:1::9]/o/r.git", { lookup, allowedNetworks })).toMatchObject({ ok: true });
+    expect(await checkRepoHost("https://mixed.corp.example/o/r.git", { lookup, allowedNetworks })).toMatchObject({ ok: false, reason: expect.stringMatching(/169\.254\.169\.254.*link-local/) });
+    expect(await checkRepoHost("https://other.corp.example/o/r.git", { lookup, allowedNetworks })).toMatchObject({ ok: false, reason: expect.stringMatching(/10\.30\.0\.1.*RFC 1918/) });
+    // Without the setting, the same private host is refused.
+    expect(await checkRepoHost("https://git.corp.example/o/r.git", { lookup })).toMatchObject({ ok: false });
+  });
 
   it("does not look file:// hosts up in local mode, and pins https connections to the checked addresses", async () => {
     const local = fakeLookup({});

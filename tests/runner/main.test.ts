@@ -63,6 +63,7 @@ describe("runner main", () => {
         CODEFORGE_HEALTH_PORT: String(port),
         CODEFORGE_HEALTH_HOST: "127.0.0.1",
         CODEFORGE_LEASE_WAIT_MS: "1000",
+        CODEFORGE_GIT_ALLOWED_NETWORKS: "127.0.0.2",
       }),
       extendEnv: false,
       reject: false,
@@ -100,6 +101,15 @@ describe("runner main", () => {
       expect(metricsText).toContain('codeforge_runner_phase_duration_seconds_count{phase="clone"} 1');
       expect(metricsText).toContain('codeforge_runner_phase_duration_seconds_count{phase="run"} 1');
       expect(metricsText).toContain("codeforge_runner_lease_errors_total 0");
+
+      // CODEFORGE_GIT_ALLOWED_NETWORKS reaches git: 127.0.0.2 passes the host check (and then
+      // finds nothing listening), 127.0.0.3 is still refused before git runs.
+      const allowed = edge.enqueue({ repo: { url: "https://127.0.0.2:9/o/r.git", ref: null }, prompt: "Allowed network" });
+      const refused = edge.enqueue({ repo: { url: "https://127.0.0.3:9/o/r.git", ref: null }, prompt: "Other loopback" });
+      const [allowedEnd, refusedEnd] = [await edge.waitFor(() => allowed.completion, 15_000), await edge.waitFor(() => refused.completion, 15_000)];
+      expect(allowedEnd.error?.message).toMatch(/127\.0\.0\.2/);
+      expect(allowedEnd.error?.message).not.toMatch(/non-public/);
+      expect(refusedEnd.error?.message).toMatch(/127\.0\.0\.3, a non-public address: loopback/);
 
       child.kill("SIGTERM");
       const result = await child;
