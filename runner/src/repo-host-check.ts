@@ -60,7 +60,9 @@ export async function checkRepoHost(url: string, options: { lookup?: HostLookup;
   }
   for (const address of addresses) {
     const range = nonPublicRange(address);
-    if (range && !inAllowedNetwork(address, options.allowedNetworks ?? [])) return { ok: false, reason: `repository host ${host} resolves to ${address}, a non-public address: ${range}; only public hosts are allowed` };
+    if (range && !inAllowedNetwork(address, options.allowedNetworks ?? [])) {
+      return { ok: false, reason: `repository host ${host} resolves to ${address}, a non-public address: ${range}; only public hosts are allowed, and networks the runner's operator lists in git_allowed_networks` };
+    }
   }
   return { ok: true, host, port, addresses, scheme };
 }
