@@ -43,6 +43,18 @@ const sealedSecrets = (id: string) =>
   runInDurableObject(taskObjectOf(id), (_i, state) => state.storage.sql.exec<{ secrets: string | null }>("SELECT secrets FROM task").one().secrets);
 
 describe("follow-ups", () => {
+  it("say why the new iteration waits, as a new task does", async () => {
+    const pool = uniquePool();
+    const created = await createTask({ pool });
+    await runIteration(pool, { outcome: "succeeded", result: resultWith() });
+    // The pool's only runner (capacity 1) is now busy with another task.
+    await createTask({ pool });
+    await startRunning(pool);
+    const task = await followUpOk(created.id, { prompt: "Second request" });
+    expect(task).toMatchObject({ status: "queued", iteration: 2, waiting_reason: `the one runner in pool ${pool} able to run it is busy` });
+    expect((await getTask(created.id)).waiting_reason).toBe(`the one runner in pool ${pool} able to run it is busy`);
+  });
+
   it("start iteration 2 on the previous patch; each iteration keeps its result and its own status sequence", async () => {
     const pool = uniquePool();
     const created = await createTask({ pool, prompt: "First request", max_attempts: 2 });
