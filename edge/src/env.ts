@@ -36,6 +36,7 @@ export interface Env extends TracingEnv {
   LEASE_TTL_SECONDS?: string;
   HEARTBEAT_INTERVAL_SECONDS?: string;
   OUTPUT_MAX_BYTES?: string;
+  TASK_RETENTION_DAYS?: string;
   RATE_LIMITERS: DurableObjectNamespace<RateLimiter>;
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
@@ -94,6 +95,7 @@ const EdgeConfigSchema = z.object({
   LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(3_600).default(30),
   HEARTBEAT_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(600).default(2),
   OUTPUT_MAX_BYTES: z.coerce.number().int().min(65_536).default(OUTPUT_MAX_BYTES_DEFAULT),
+  TASK_RETENTION_DAYS: z.coerce.number({ error: "TASK_RETENTION_DAYS must be a number of days (0: keep forever)" }).min(0).max(36_500).default(30),
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/, error: "UPSTASH_REDIS_REST_URL must be an http(s) URL" }).optional().or(z.literal("").transform(() => undefined)),
   UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
   RATE_LIMIT_ENABLED: z.enum(["true", "false", "1", "0", ""]).optional().transform((v) => v !== "false" && v !== "0"),
@@ -151,6 +153,8 @@ export interface EdgeConfig {
   leaseTtlMs: number;
   heartbeatIntervalMs: number;
   outputMaxBytes: number;
+  /** How long an ended task is kept (its record, output, patch, deliveries) before it is deleted; null: forever. */
+  taskRetentionMs: number | null;
   rateLimit: RateLimitConfig;
   /** Concurrent WebSocket watchers one task accepts; the next gets `streamFullStatus`. */
   streamMaxWatchersPerTask: number;
@@ -228,6 +232,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     leaseTtlMs: c.LEASE_TTL_SECONDS * 1_000,
     heartbeatIntervalMs: Math.round(c.HEARTBEAT_INTERVAL_SECONDS * 1_000),
     outputMaxBytes: c.OUTPUT_MAX_BYTES,
+    taskRetentionMs: c.TASK_RETENTION_DAYS > 0 ? Math.round(c.TASK_RETENTION_DAYS * 86_400_000) : null,
     rateLimit: {
       enabled: c.RATE_LIMIT_ENABLED,
       upstash: c.UPSTASH_REDIS_REST_URL && c.UPSTASH_REDIS_REST_TOKEN ? { url: c.UPSTASH_REDIS_REST_URL, token: c.UPSTASH_REDIS_REST_TOKEN } : null,

@@ -5,13 +5,13 @@
  * redirects are not followed; `Retry-After` pushes the next attempt later; a slow receiver
  * times out.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createTask, taskObjectOf, uniquePool } from "../edge/api-client.js";
+import { createTask, getTask, taskObjectOf, uniquePool } from "../edge/api-client.js";
 import { advanceClock, fireAlarm } from "../edge/clock.js";
 import { complete, sampleResult, startRunning } from "../edge/runner-client.js";
 import type { Script } from "../support/webhook-receiver-protocol.js";
-import { afterAttempts, newHook, received } from "./receiver-client.js";
+import { afterAttempts, newHook, received, waitFor } from "./receiver-client.js";
 
 /** A task with a callback to a hook scripted as `script`, run to success; returns its id and hook. */
 async function succeededTaskWithHook(script: Script): Promise<{ taskId: string; hook: { name: string; url: string } }> {
@@ -24,6 +24,14 @@ async function succeededTaskWithHook(script: Script): Promise<{ taskId: string; 
 }
 
 const JITTER = 1.1;
+const RETENTION_MS = 30 * 86_400_000;
+
+/** Nothing left to deliver: the task's one alarm is its deletion, 30 days after it ended (once the attempt's metrics are sent). */
+async function expectOnlyDeletionAlarm(taskId: string): Promise<void> {
+  const deletion = Date.parse((await getTask(taskId)).finished_at!) + RETENTION_MS;
+  const alarmAt = () => runInDurableObject(taskObjectOf(taskId), (_instance, state) => state.storage.getAlarm());
+  expect(await waitFor(alarmAt, (at) => at === deletion)).toBe(deletion);
+}
 
 describe("webhook retries", () => {
   it("retries a failing receiver on the schedule and delivers exactly once when it recovers", async () => {
@@ -61,8 +69,7 @@ describe("webhook retries", () => {
     expect(new Set(requests.map((r) => r.headers["webhook-id"]))).toEqual(new Set([done.id]));
     // Each attempt is signed at its own time, so receivers' replay windows hold on retries.
     expect(Number(requests[2]!.headers["webhook-timestamp"])).toBeGreaterThan(Number(requests[0]!.headers["webhook-timestamp"]) + 300);
-    // Nothing left to do: the delivery needs no alarm, and the task none either.
-    expect(await runDurableObjectAlarm(taskObjectOf(taskId))).toBe(false);
+    await expectOnlyDeletionAlarm(taskId);
   });
 
   it("stops at 410 Gone and records it", async () => {
@@ -70,7 +77,7 @@ describe("webhook retries", () => {
     const delivery = await afterAttempts(taskId, 1);
     expect(delivery).toMatchObject({ status: "gone", next_attempt_at: null });
     expect(delivery.attempts).toEqual([expect.objectContaining({ status: 410, outcome: "gone", error: expect.stringContaining("410 Gone") })]);
-    expect(await runDurableObjectAlarm(taskObjectOf(taskId))).toBe(false);
+    await expectOnlyDeletionAlarm(taskId);
     advanceClock(86_400_000);
     expect(await received(hook.name)).toHaveLength(1);
   });

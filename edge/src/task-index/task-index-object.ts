@@ -12,7 +12,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { TaskList, TaskStatus } from "../../../api/task.js";
 import type { Env } from "../env.js";
 import { migrate, type Sql } from "../sql/migrations.js";
-import { cursorAfter, parseCursor, putEntry, queryEntries, TASK_INDEX_MIGRATIONS, type TaskIndexEntry } from "./task-index-store.js";
+import { cursorAfter, parseCursor, putEntry, queryEntries, removeEntry, TASK_INDEX_MIGRATIONS, type TaskIndexEntry } from "./task-index-store.js";
 
 export class TaskIndex extends DurableObject<Env> {
   private readonly sql: Sql;
@@ -26,6 +26,11 @@ export class TaskIndex extends DurableObject<Env> {
   /** Records what a task reported (ignored when an equal or newer version is already stored). */
   async put(entry: TaskIndexEntry): Promise<void> {
     putEntry(this.sql, entry);
+  }
+
+  /** Forgets a task that was deleted (see the task object's retention). */
+  async remove(id: string): Promise<void> {
+    removeEntry(this.sql, id);
   }
 
   /** A page of tasks, newest first. `owner` null: every owner's. */

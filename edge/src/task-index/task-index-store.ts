@@ -105,6 +105,11 @@ export interface TaskIndexFilter {
   limit: number;
 }
 
+/** Drops a task's entry. A later report of it would add it again: its object sends none once deleted. */
+export function removeEntry(sql: Sql, id: string): void {
+  sql.exec("DELETE FROM tasks WHERE id = ?", id);
+}
+
 /** Tasks matching the filter, newest first. */
 export function queryEntries(sql: Sql, f: TaskIndexFilter): TaskSummary[] {
   const where: string[] = [];

@@ -35,7 +35,7 @@ import { nextIterationBase } from "./iteration-base.js";
 import { closeIteration, insertIteration, iterationByIdempotencyKey, latestResult, listIterations } from "./iteration-store.js";
 import { leaseFor } from "./lease-grant.js";
 import * as lifecycle from "./lifecycle.js";
-import { indexDeadline, markIndexDue, reportToIndex } from "./index-outbox.js";
+import { indexDeadline, markIndexDue, reportToIndex, TASK_INDEX_RETRY_MS } from "./index-outbox.js";
 import { admitEvents } from "./output-cap.js";
 import { TASK_BASELINE, TASK_MIGRATIONS } from "./schema.js";
 import { secretBox } from "./secret-box.js";
@@ -101,7 +101,10 @@ export class TaskObject extends DurableObject<Env> {
       // A report to the task index overdue (a task older than the index, or one whose alarm
       // was lost): the alarm makes it now, and then re-arms for whatever else is due.
       const due = indexDeadline(this.sql);
-      if (due !== null && due <= Date.now()) void ctx.storage.setAlarm(Date.now());
+      // So is the end of a retention that began before there was one (a task that ended earlier).
+      const task = loadTask(this.sql);
+      const end = task ? retentionEnd(task.state, this.config.taskRetentionMs) : null;
+      if ((due !== null && due <= Date.now()) || (end !== null && end <= Date.now())) void ctx.storage.setAlarm(Date.now());
     }
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -434,6 +437,7 @@ export class TaskObject extends DurableObject<Env> {
     const task = this.load();
     if (!task) return;
     const now = Date.now();
+    if (await this.deleteIfExpired(task.id, now)) return;
     const decision = lifecycle.onAlarm(task.state, now, this.timing);
     // An alarm for a webhook alone leaves the lifecycle as it was: write nothing (updated_at stays).
     if (decision.ok && (decision.state !== task.state || decision.changes.length > 0)) {
@@ -561,12 +565,45 @@ export class TaskObject extends DurableObject<Env> {
     this.log({ id: loadTask(this.sql)?.id ?? "unknown" }).warn("task index report failed; the alarm retries", { error: String(err) });
   }
 
-  /** Sets the one alarm to the earliest deadline: the lifecycle's, a webhook delivery's or the index report's. */
+  /**
+   * Sets the one alarm to the earliest deadline: the lifecycle's, a webhook delivery's, the
+   * index report's, or — once nothing else is owed — the end of an ended task's retention.
+   */
   private armAlarm(state: lifecycle.LifecycleState): void {
     const metricsRetryAt = hasStagedSamples(this.ctx.storage.kv) ? Date.now() + OUTBOX_RETRY_MS : null;
-    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), nextDeliveryDeadline(this.sql), indexDeadline(this.sql), metricsRetryAt);
+    const owed = [nextDeliveryDeadline(this.sql), indexDeadline(this.sql), metricsRetryAt];
+    const deleteAt = owed.every((at) => at === null) ? retentionEnd(state, this.config.taskRetentionMs) : null;
+    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), ...owed, deleteAt);
     if (at === null) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Deletes an ended task whose retention is over and that owes nothing more (no delivery, no
+   * index report, no metrics): its index entry first, then all its storage, so it answers 404
+   * from then on. Other events wait meanwhile, so a follow-up cannot slip in between.
+   * True when the task is gone (or its deletion is to be retried).
+   */
+  private async deleteIfExpired(taskId: string, now: number): Promise<boolean> {
+    let deleted = false;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      const task = this.load();
+      const end = task ? retentionEnd(task.state, this.config.taskRetentionMs) : null;
+      if (!task || end === null || now < end) return;
+      if (nextDeliveryDeadline(this.sql) !== null || indexDeadline(this.sql) !== null || hasStagedSamples(this.ctx.storage.kv)) return;
+      deleted = true;
+      try {
+        await taskIndexOf(this.env).remove(taskId);
+      } catch (err) {
+        this.log(task).warn("task index removal failed; deleting the task later", { error: String(err) });
+        await this.ctx.storage.setAlarm(now + TASK_INDEX_RETRY_MS);
+        return;
+      }
+      this.log(task).info("task deleted: its retention ended", { status: task.state.status, finished_at: new Date(task.state.finishedAt!).toISOString() });
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+    });
+    return deleted;
   }
 
   /** Stores the webhooks these status changes owe, in the same write as the changes themselves. */
@@ -697,4 +734,9 @@ export class TaskObject extends DurableObject<Env> {
     }
     return null;
   }
+}
+
+/** When an ended task's retention is over; null while it runs, or when tasks are kept forever. */
+function retentionEnd(state: lifecycle.LifecycleState, retentionMs: number | null): number | null {
+  return retentionMs !== null && isTerminal(state.status) && state.finishedAt !== null ? state.finishedAt + retentionMs : null;
 }
