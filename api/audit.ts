@@ -16,6 +16,8 @@ export const AuditAction = z.enum([
   "task.cancel",
   /** `POST /api/v1/tasks/:id/instructions` (follow-ups), when it exists. */
   "task.follow_up",
+  /** An ended task deleted at the end of its retention (actor `system:retention`). */
+  "task.delete",
   "key.create",
   "key.rotate",
   "key.revoke",
@@ -36,7 +38,7 @@ export const AuditEntry = z.object({
   id: z.string(),
   /** ISO 8601 time the edge handled the request. */
   at: z.string(),
-  /** Key id of the caller (`admin` for the bootstrap key; `runner:<id>` for runners). */
+  /** Key id of the caller (`admin` for the bootstrap key; `runner:<id>` for runners; `system:retention` for task deletions). */
   actor: z.string(),
   /** `CF-Connecting-IP`, or null when the edge did not get one. */
   client_ip: z.string().nullable(),

@@ -151,7 +151,7 @@ describe("reading the log", () => {
   });
 
   it.each([
-    ["an unknown action", { action: "task.delete" }, "action"],
+    ["an unknown action", { action: "task.purge" }, "action"],
     ["a time without a zone", { since: "2026-01-01T00:00:00" }, "since"],
     ["a limit too large", { limit: "501" }, "limit"],
     ["a cursor that is not one", { cursor: "abc" }, "cursor"],

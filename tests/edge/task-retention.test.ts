@@ -61,6 +61,11 @@ describe("task retention", () => {
       alarm: await state.storage.getAlarm(),
     }));
     expect(stored).toEqual({ tables: [], alarm: null });
+    // The deletion is in the audit log, for admins.
+    await vi.waitFor(async () => {
+      const audit = await (await apiFetch(`/api/v1/audit?action=task.delete&target=${id}`)).json();
+      expect(audit).toMatchObject({ entries: [{ actor: "system:retention", action: "task.delete", target: id, outcome: "success" }] });
+    });
   });
 
   it("deletes a task that ended before retention existed when it next wakes", async () => {

@@ -23,6 +23,7 @@ import { childTraceparent, newTraceparent } from "../../../api/trace-context.js"
 import type { Delivery, DeliveryList } from "../../../api/webhooks.js";
 import { isTerminal } from "../../../api/task.js";
 import { parseTraceparent } from "../../../api/trace-context.js";
+import { recordAudit } from "../audit/audit-record.js";
 import type { Enqueued } from "../dispatcher/dispatcher.js";
 import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
 import { logFor, type Logger } from "../log.js";
@@ -602,6 +603,14 @@ export class TaskObject extends DurableObject<Env> {
       this.log(task).info("task deleted: its retention ended", { status: task.state.status, finished_at: new Date(task.state.finishedAt!).toISOString() });
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
+      recordAudit(this.env, (p) => this.ctx.waitUntil(p), {
+        actor: "system:retention",
+        clientIp: null,
+        requestId: `retention:${taskId}`,
+        action: "task.delete",
+        target: taskId,
+        outcome: "success",
+      });
     });
     return deleted;
   }
