@@ -9,7 +9,7 @@
  * @module
  */
 import { sha256Hex } from "../../../api/signing.js";
-import type { Limiter, WindowCheck } from "./limiter.js";
+import type { Limiter, LimitResult, WindowCheck } from "./limiter.js";
 import type { RateLimiter } from "./rate-limiter-object.js";
 
 /** Objects the keys spread over. Changing it moves keys to fresh logs once (a brief reset). */
@@ -31,14 +31,13 @@ export function durableObjectLimiter(options: DurableObjectLimiterOptions): Limi
     return options.namespace.get(options.namespace.idFromName(`rate-limit-shard-${shard}`));
   };
   const hashed = (checks: readonly WindowCheck[]) => Promise.all(checks.map(async ({ key, options }) => ({ key: await sha256Hex(key), options })));
+  async function limitAll(group: string, checks: readonly WindowCheck[]): Promise<LimitResult[]> {
+    const [stub, hashedChecks] = await Promise.all([shardOf(group), hashed(checks)]);
+    return stub.limitAll(hashedChecks);
+  }
   return {
-    async limit(key, limitOptions) {
-      const [stub, checks] = await Promise.all([shardOf(key), hashed([{ key, options: limitOptions }])]);
-      return (await stub.limitAll(checks))[0]!;
-    },
-    async limitAll(group, checks) {
-      const [stub, hashedChecks] = await Promise.all([shardOf(group), hashed(checks)]);
-      return stub.limitAll(hashedChecks);
-    },
+    // A lone key is its own group.
+    limit: async (key, limitOptions) => (await limitAll(key, [{ key, options: limitOptions }]))[0]!,
+    limitAll,
   };
 }

@@ -10,7 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { migrate } from "../sql/migrations.js";
-import type { LimitOptions, LimitResult, WindowCheck } from "./limiter.js";
+import type { LimitResult, WindowCheck } from "./limiter.js";
 import { RATE_LIMIT_MIGRATIONS, slidingWindowLimitAll, sweepExpired } from "./sliding-window-log.js";
 
 /** Expired rows are swept at most this often, so a busy object is not woken for each expiry. */
@@ -25,11 +25,6 @@ export class RateLimiter extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
-  }
-
-  /** One decision; `key` is already a hash (see `durable-object-limiter.ts`). */
-  async limit(key: string, options: LimitOptions): Promise<LimitResult> {
-    return (await this.limitAll([{ key, options }]))[0]!;
   }
 
   /** One decision over several windows, atomically (see `Limiter.limitAll`); keys already hashed. */

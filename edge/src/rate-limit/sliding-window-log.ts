@@ -8,7 +8,7 @@
  * @module
  */
 import type { Migration, Sql } from "../sql/migrations.js";
-import { blockingIndex, resultFromWindow, type LimitOptions, type LimitResult, type WindowCheck } from "./limiter.js";
+import { blockingIndex, resultFromWindow, type LimitResult, type WindowCheck } from "./limiter.js";
 
 export const RATE_LIMIT_MIGRATIONS: readonly Migration[] = [
   {
@@ -21,11 +21,6 @@ export const RATE_LIMIT_MIGRATIONS: readonly Migration[] = [
     ],
   },
 ];
-
-/** Decides one request for `key` (already hashed by the caller) at `now`. */
-export function slidingWindowLimit(sql: Sql, now: number, key: string, options: LimitOptions): LimitResult {
-  return slidingWindowLimitAll(sql, now, [{ key, options }])[0]!;
-}
 
 /**
  * Decides one request against several windows (keys already hashed): admitted, and logged in
