@@ -438,7 +438,7 @@ export class TaskObject extends DurableObject<Env> {
     const task = this.load();
     if (!task) return;
     const now = Date.now();
-    if (await this.deleteIfExpired(task.id, now)) return;
+    if (await this.deleteIfExpired(now)) return;
     const decision = lifecycle.onAlarm(task.state, now, this.timing);
     // An alarm for a webhook alone leaves the lifecycle as it was: write nothing (updated_at stays).
     if (decision.ok && (decision.state !== task.state || decision.changes.length > 0)) {
@@ -571,12 +571,21 @@ export class TaskObject extends DurableObject<Env> {
    * index report's, or — once nothing else is owed — the end of an ended task's retention.
    */
   private armAlarm(state: lifecycle.LifecycleState): void {
-    const metricsRetryAt = hasStagedSamples(this.ctx.storage.kv) ? Date.now() + OUTBOX_RETRY_MS : null;
-    const owed = [nextDeliveryDeadline(this.sql), indexDeadline(this.sql), metricsRetryAt];
-    const deleteAt = owed.every((at) => at === null) ? retentionEnd(state, this.config.taskRetentionMs) : null;
-    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), ...owed, deleteAt);
+    const owed = this.owedDeadlines();
+    const at = lifecycle.earliestDeadline(lifecycle.nextDeadline(state, this.timing), ...owed, this.deletionAt(state, owed));
     if (at === null) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(at);
+  }
+
+  /** Deadlines of what the task still owes besides its lifecycle: webhook deliveries, the index report, metrics. */
+  private owedDeadlines(): (number | null)[] {
+    const metricsRetryAt = hasStagedSamples(this.ctx.storage.kv) ? Date.now() + OUTBOX_RETRY_MS : null;
+    return [nextDeliveryDeadline(this.sql), indexDeadline(this.sql), metricsRetryAt];
+  }
+
+  /** When the task is to be deleted: the end of an ended task's retention, once it owes nothing; else null. */
+  private deletionAt(state: lifecycle.LifecycleState, owed = this.owedDeadlines()): number | null {
+    return owed.every((at) => at === null) ? retentionEnd(state, this.config.taskRetentionMs) : null;
   }
 
   /**
@@ -585,20 +594,17 @@ export class TaskObject extends DurableObject<Env> {
    * from then on. Other events wait meanwhile, so a follow-up cannot slip in between.
    * True when the task is gone (or its deletion is to be retried).
    */
-  private async deleteIfExpired(taskId: string, now: number): Promise<boolean> {
-    let deleted = false;
-    await this.ctx.blockConcurrencyWhile(async () => {
+  private deleteIfExpired(now: number): Promise<boolean> {
+    return this.ctx.blockConcurrencyWhile(async () => {
       const task = this.load();
-      const end = task ? retentionEnd(task.state, this.config.taskRetentionMs) : null;
-      if (!task || end === null || now < end) return;
-      if (nextDeliveryDeadline(this.sql) !== null || indexDeadline(this.sql) !== null || hasStagedSamples(this.ctx.storage.kv)) return;
-      deleted = true;
+      const at = task ? this.deletionAt(task.state) : null;
+      if (!task || at === null || now < at) return false;
       try {
-        await taskIndexOf(this.env).remove(taskId);
+        await taskIndexOf(this.env).remove(task.id);
       } catch (err) {
         this.log(task).warn("task index removal failed; deleting the task later", { error: String(err) });
         await this.ctx.storage.setAlarm(now + TASK_INDEX_RETRY_MS);
-        return;
+        return true;
       }
       this.log(task).info("task deleted: its retention ended", { status: task.state.status, finished_at: new Date(task.state.finishedAt!).toISOString() });
       await this.ctx.storage.deleteAlarm();
@@ -606,13 +612,13 @@ export class TaskObject extends DurableObject<Env> {
       recordAudit(this.env, (p) => this.ctx.waitUntil(p), {
         actor: "system:retention",
         clientIp: null,
-        requestId: `retention:${taskId}`,
+        requestId: `retention:${task.id}`,
         action: "task.delete",
-        target: taskId,
+        target: task.id,
         outcome: "success",
       });
+      return true;
     });
-    return deleted;
   }
 
   /** Stores the webhooks these status changes owe, in the same write as the changes themselves. */
