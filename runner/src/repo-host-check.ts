@@ -59,17 +59,14 @@ export async function checkRepoHost(url: string, options: { lookup?: HostLookup;
     if (addresses.length === 0) return { ok: false, reason: `repository host ${host} has no addresses` };
   }
   for (const address of addresses) {
-    const range = nonPublicRange(address);
-    if (range && !inAllowedNetwork(address, options.allowedNetworks ?? [])) {
+    const ip = parseIp(address);
+    const range = nonPublicRange(ip ?? address);
+    const allowed = ip !== null && (options.allowedNetworks ?? []).some((network) => cidrContains(network, ip));
+    if (range && !allowed) {
       return { ok: false, reason: `repository host ${host} resolves to ${address}, a non-public address: ${range}; only public hosts are allowed, and networks the runner's operator lists in git_allowed_networks` };
     }
   }
   return { ok: true, host, port, addresses, scheme };
-}
-
-function inAllowedNetwork(address: string, networks: readonly CidrRange[]): boolean {
-  const ip = parseIp(address);
-  return ip !== null && networks.some((network) => cidrContains(network, ip));
 }
 
 /**
