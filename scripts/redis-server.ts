@@ -87,7 +87,11 @@ function startWatchdog(pid: number, maxLifetimeMs: number): ChildProcess {
     const alive = (p) => { try { process.kill(p, 0); return true; } catch { return false; } };
     setInterval(() => {
       if (!alive(target)) process.exit(0);
-      if (!alive(parent) || Date.now() > until) { try { process.kill(target, "SIGKILL"); } catch {} process.exit(0); }
+      if (!alive(parent) || Date.now() > until) {
+        // ESRCH: redis-server exited between the check and the kill, which is what we wanted.
+        try { process.kill(target, "SIGKILL"); } catch { /* already gone */ }
+        process.exit(0);
+      }
     }, 1000);`;
   const watchdog = spawn(process.execPath, ["-e", source, String(process.pid), String(pid), String(Date.now() + maxLifetimeMs)], {
     detached: true,
