@@ -7,6 +7,7 @@ export * from "./audit.js";
 export * from "./branch-name.js";
 export * from "./cidr.js";
 export * from "./callback-url.js";
+export * from "./egress-host.js";
 export * from "./errors.js";
 export * from "./ids.js";
 export * from "./keys.js";
