@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
-import { CliName, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, parseCidr, RunnerId, Slug, TaskEnv } from "../../api/index.js";
+import { CliName, EgressAllowList, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, parseCidr, RunnerId, Slug, TaskEnv } from "../../api/index.js";
 
 /** YAML key → environment variable that overrides it. */
 const ENV_NAMES = {
@@ -46,6 +46,14 @@ const ENV_NAMES = {
   stall_timeout_seconds: "CODEFORGE_STALL_TIMEOUT_SECONDS",
   git_author_name: "CODEFORGE_GIT_AUTHOR_NAME",
   git_author_email: "CODEFORGE_GIT_AUTHOR_EMAIL",
+  sandbox: "CODEFORGE_SANDBOX",
+  sandbox_memory_mb: "CODEFORGE_SANDBOX_MEMORY_MB",
+  sandbox_max_processes: "CODEFORGE_SANDBOX_MAX_PROCESSES",
+  sandbox_cpus: "CODEFORGE_SANDBOX_CPUS",
+  sandbox_disk_mb: "CODEFORGE_SANDBOX_DISK_MB",
+  sandbox_cgroup_limits: "CODEFORGE_SANDBOX_CGROUP_LIMITS",
+  egress_allow: "CODEFORGE_EGRESS_ALLOW",
+  egress_allowed_networks: "CODEFORGE_EGRESS_ALLOWED_NETWORKS",
 } as const;
 
 /** Prefix of the variables that fill `cli_env`: `CODEFORGE_CLI_ENV_<CLI>_<NAME>`. */
@@ -83,6 +91,9 @@ const cidrRange = z.string().transform((text, ctx) => {
 });
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** A positive number from YAML or the environment (CPUs: `1.5`). */
+const positiveNumber = z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number({ error: "must be a number" }).positive("must be more than 0").max(1_024));
 
 export const RunnerConfig = z
   .strictObject({
@@ -153,6 +164,32 @@ export const RunnerConfig = z
       .max(254)
       .regex(/^[^\s<>@]+@[^\s<>@]+$/, "must look like name@host, without spaces, '<' or '>'")
       .default("codeforge@localhost"),
+    /**
+     * What each attempt's CLI runs in: `bubblewrap` (own namespaces, limits, egress only through
+     * the runner's proxy; the default on Linux) or `none` (development machines without
+     * namespaces: the CLI sees what the runner sees; every attempt warns).
+     */
+    sandbox: z.enum(["bubblewrap", "none"]).default(process.platform === "linux" ? "bubblewrap" : "none"),
+    /** Memory of one attempt's sandbox, every process in it together. */
+    sandbox_memory_mb: int(64, 1 << 20).default(4_096),
+    /** Processes (and threads) one attempt's sandbox may have at once: stops fork bombs. */
+    sandbox_max_processes: int(16, 1 << 20).default(1_024),
+    /** CPUs one attempt may use (a hard quota); unset: no quota, attempts share the machine. */
+    sandbox_cpus: positiveNumber.optional(),
+    /** Bytes the checkout, HOME and TMPDIR of one attempt may hold together. */
+    sandbox_disk_mb: int(16, 1 << 24).default(10_240),
+    /**
+     * Enforce memory, process and CPU limits through cgroups; false where the container or pod
+     * already sets them and cgroups are not delegated to the runner.
+     */
+    sandbox_cgroup_limits: bool.default(true),
+    /**
+     * Hosts the sandbox may reach through the egress proxy besides the CLI's model API and the
+     * task's repository host (package registries, say): `host`, `*.domain`, optional `:port`.
+     */
+    egress_allow: commaList.pipe(EgressAllowList).default([]),
+    /** Non-public networks (CIDR) allowed hosts may resolve to; everything else non-public stays refused. */
+    egress_allowed_networks: commaList.pipe(z.array(cidrRange)).default([]),
   })
   .superRefine((config, ctx) => {
     const url = new URL(config.edge_url);

@@ -26,6 +26,11 @@ import { createReadiness } from "./readiness.js";
 import { createRunnerLogger, sampledLogger } from "./runner-logger.js";
 import { createRunnerMetrics } from "./runner-metrics.js";
 import { createTaskRunner } from "./task-runner.js";
+import type { Logger } from "pino";
+import type { ProcessRunner } from "./process-runner.js";
+import { createNoSandbox, type Sandbox } from "./sandbox/sandbox.js";
+import { probeSandbox } from "./sandbox/sandbox-probe.js";
+import { sandboxLimits } from "./sandbox/sandbox-limits.js";
 import { startTracing } from "./tracing.js";
 import { tracingConfigFromEnv, type TracingConfig } from "./tracing-config.js";
 
@@ -66,6 +71,7 @@ async function main(): Promise<void> {
   }
 
   const processes = createProcessRunner({ killGraceMs: config.kill_grace_ms });
+  const sandbox = await buildSandbox(config, processes, pathEnv, logger);
   const metricsRegistry = new Registry();
   const metrics = createRunnerMetrics({ register: metricsRegistry, workspaceRoot: config.workspace_root });
   const edge = watchEdgeContact(
@@ -76,7 +82,9 @@ async function main(): Promise<void> {
   const taskRunner = createTaskRunner({
     client,
     registry,
-    processes,
+    sandbox,
+    egress: { allow: config.egress_allow, allowedNetworks: config.egress_allowed_networks },
+    runnerSecret: config.runner_secret,
     workspaceRoot: config.workspace_root,
     gitPolicy: { allowFile: config.local_mode, allowSsh: config.allow_ssh, allowedNetworks: config.git_allowed_networks },
     commitIdentity: { name: config.git_author_name, email: config.git_author_email },
@@ -154,12 +162,29 @@ async function main(): Promise<void> {
       clis,
       concurrency: config.concurrency,
       local_mode: config.local_mode,
+      sandbox: sandbox.kind,
+      ...(sandbox.kind === "bubblewrap" ? { limits: sandbox.limits, egress_allow: config.egress_allow } : {}),
       ...(config.git_allowed_networks.length ? { git_allowed_networks: config.git_allowed_networks.map((network) => network.text) } : {}),
       tracing: tracingConfig ? { endpoint: new URL(tracingConfig.url).origin, ratio: tracingConfig.ratio } : "off",
     },
     "runner started",
   );
   await loop.start();
+}
+
+/** The configured sandbox, built and proven once; exits naming the fix when it cannot be. */
+async function buildSandbox(config: RunnerConfig, processes: ProcessRunner, pathEnv: string, logger: Logger): Promise<Sandbox> {
+  if (config.sandbox === "none") {
+    logger.warn("sandbox: none — CLIs run without a sandbox and with edits only; for development machines, never for untrusted repositories");
+    return createNoSandbox({ processes });
+  }
+  const probe = await probeSandbox({ processes, pathEnv, limits: sandboxLimits(config), cgroups: config.sandbox_cgroup_limits });
+  if (!probe.ok) {
+    logger.fatal({ problem: probe.problem, fix: probe.fix }, "cannot build the sandbox; not starting");
+    process.stderr.write(`codeforge-runner: cannot build the sandbox: ${probe.problem}.\n  Fix: ${probe.fix}.\n`);
+    process.exit(1);
+  }
+  return probe.sandbox;
 }
 
 main().catch((err: unknown) => {

@@ -311,5 +311,7 @@ function maskEvent(event: RunnerEvent, masker: SecretMasker): RunnerEvent {
       }
       return masked;
     }
+    case "egress_denied":
+      return { ...event, host: masker.mask(event.host), reason: masker.mask(event.reason) };
   }
 }

@@ -14,7 +14,7 @@
  * @module
  */
 import { execa } from "execa";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 
 export interface ProcessSpec {
   command: string;
@@ -24,6 +24,27 @@ export interface ProcessSpec {
   env: Record<string, string>;
   /** Written to stdin, which is then closed; without it stdin is closed at once. */
   input?: string;
+  /**
+   * For a launcher that waits to be let go (bubblewrap's `--info-fd 3 --block-fd 4`): the
+   * process gets a pipe it writes as fd 3 and one it reads as fd 4, and `hold` is called with
+   * them once it has started. The launcher runs nothing of the program until `hold` writes to
+   * `release`; if `hold` rejects, the process group is killed.
+   */
+  hold?: (launch: HeldLaunch) => Promise<void>;
+  /**
+   * The process group that `stop()` asks to end with SIGTERM, when it is not the process's own
+   * (a sandbox whose programs run in a session of their own). SIGKILL still goes to both.
+   */
+  stopGroup?: () => number | undefined;
+}
+
+/** What `ProcessSpec.hold` gets: the launcher's pid and its two extra pipes. */
+export interface HeldLaunch {
+  pid: number;
+  /** fd 3 of the launcher: what it reports (bubblewrap: JSON with the sandbox's pid). */
+  info: Readable;
+  /** fd 4 of the launcher: a byte written here lets the program run. */
+  release: Writable;
 }
 
 export interface ProcessExit {
@@ -77,9 +98,11 @@ export function createProcessRunner(options: { killGraceMs: number }): ProcessRu
         env: spec.env,
         extendEnv: false,
         detached: true,
-        ...(spec.input === undefined ? { stdin: "ignore" as const } : { input: spec.input }),
-        stdout: "pipe",
-        stderr: "pipe",
+        ...(spec.input === undefined ? {} : { input: spec.input }),
+        // fds 3 and 4 only for a held launch; execa takes either `stdio` or the three names.
+        ...(spec.hold
+          ? { stdio: [spec.input === undefined ? "ignore" : "pipe", "pipe", "pipe", "pipe", "pipe"] as const }
+          : { stdin: spec.input === undefined ? ("ignore" as const) : ("pipe" as const), stdout: "pipe" as const, stderr: "pipe" as const }),
         buffer: false,
         reject: false,
         // Our own group kill replaces execa's direct-child-only cleanup.
@@ -107,6 +130,16 @@ export function createProcessRunner(options: { killGraceMs: number }): ProcessRu
         });
       });
 
+      if (spec.hold && pid !== undefined) {
+        const launch: HeldLaunch = { pid, info: child.stdio[3] as Readable, release: child.stdio[4] as Writable };
+        // A launcher that is never let go would hang the attempt: no release, no program.
+        spec.hold(launch).catch(() => signalGroup(pid, "SIGKILL"));
+      }
+      const groups = (): number[] => {
+        const inner = spec.stopGroup?.();
+        return inner === undefined || inner === pid ? [pid!] : [inner, pid!];
+      };
+
       return {
         pid,
         stdout: child.stdout!,
@@ -115,8 +148,10 @@ export function createProcessRunner(options: { killGraceMs: number }): ProcessRu
         stop() {
           if (stopping || pid === undefined || !live.has(pid)) return;
           stopping = true;
-          signalGroup(pid, "SIGTERM");
-          killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), options.killGraceMs);
+          signalGroup(groups()[0]!, "SIGTERM");
+          killTimer = setTimeout(() => {
+            for (const group of groups()) signalGroup(group, "SIGKILL");
+          }, options.killGraceMs);
           killTimer.unref();
         },
       };

@@ -34,6 +34,8 @@ export interface RunnerMetrics {
   observePhase(phase: RunnerPhase, seconds: number): void;
   leaseError(): void;
   heartbeatError(): void;
+  /** A connection a sandbox asked for that the egress policy refused. */
+  egressDenied(): void;
 }
 
 /**
@@ -101,7 +103,15 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     help: "Heartbeats that failed (a stale lease included); one lost heartbeat is harmless, a run of them loses the lease.",
     registers: [register],
   });
+  const egressDenials = new Counter({
+    name: "codeforge_runner_egress_denied_total",
+    help: "Connections a sandboxed CLI asked the egress proxy for that the policy refused (each also an egress_denied event in its task).",
+    registers: [register],
+  });
   return {
+    egressDenied() {
+      egressDenials.inc();
+    },
     observePhase(phase, seconds) {
       phases.observe({ phase }, seconds);
     },

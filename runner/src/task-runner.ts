@@ -2,14 +2,15 @@
  * Runs one leased attempt of a task from start to finish: the job runner.
  *
  * workspace → clone (or, for a follow-up, check out where the last iteration left off; see
- * `iteration-checkout.ts`) → start the CLI → heartbeat `running` → stream its output → wait for it
- * to exit, time out (`timeout_seconds` from the lease) or be cancelled (heartbeat or event
- * ack) → describe the changes → commit and push them when the task asks (`git-push.ts`) →
+ * `iteration-checkout.ts`) → open the attempt's sandbox (`sandbox/`) → start the CLI in it →
+ * heartbeat `running` → stream its output → wait for it to exit, time out (`timeout_seconds`
+ * from the lease), be cancelled (heartbeat or event ack) or pass a resource limit → describe
+ * the changes → commit and push them when the task asks (`git-push.ts`) →
  * flush the output → report the outcome → remove the workspace.
  *
  * Every way out of a task goes through one `stop(reason)`: the first reason wins and decides
  * the outcome (`canceled`, `timed_out`, `stalled` after `stall_timeout_seconds` without
- * output), or that no outcome is reported at all — a stale lease means another attempt owns
+ * output, `resource_limit` when the workspace outgrows its disk limit), or that no outcome is reported at all — a stale lease means another attempt owns
  * the task, and at shutdown the task is handed back (`release`) so the edge re-queues it at
  * once without spending an attempt (if that fails, the lease lapses and the edge re-queues it
  * later). Cleanup lives in `finally` and runs whatever happened.
@@ -20,14 +21,21 @@
  * The task's secrets: its `access_token` goes to git only (askpass, see `git-clone.ts`); its
  * `env` — checked again against the contract's rules for names — goes into the CLI's
  * environment only, over the runner's `cli_env` for that CLI. Every one of them is masked in
- * all output, log events and the completion (see `secret-masker.ts`).
+ * all output, log events and the completion (see `secret-masker.ts`), and so is the runner's
+ * own secret, which nothing in the sandbox can read but which must never be echoed either.
+ *
+ * The sandbox: the CLI runs with full autonomy inside it (the task may ask for `edits` only);
+ * without one (`sandbox: none`) always with edits only, and every attempt says so in its log.
+ * A connection the egress policy refuses becomes an `egress_denied` event. When the CLI fails
+ * after its sandbox hit the memory or process limit, the task fails as `resource_limit`, naming
+ * the limit.
  * @module
  */
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { TaskEnv, type Completion, type Lease, type TaskError, type TaskResult } from "../../api/index.js";
+import { TaskEnv, type CidrRange, type Completion, type Lease, type TaskError, type TaskResult } from "../../api/index.js";
 import { backoffDelayMs, sleep } from "./backoff.js";
 import type { OutputParser } from "./cli/cli-adapter.js";
 import type { CliRegistry } from "./cli/registry.js";
@@ -42,15 +50,17 @@ import { startHeartbeat } from "./heartbeat.js";
 import { startIdleTimer, type IdleTimer } from "./idle-timer.js";
 import { checkoutIteration } from "./iteration-checkout.js";
 import { createOutputBatcher, type OutputBatcher, type OutputStream } from "./output-batcher.js";
-import type { ProcessRunner, RunningProcess } from "./process-runner.js";
+import type { RunningProcess } from "./process-runner.js";
 import type { HostLookup } from "./repo-host-check.js";
 import { timePhase, type RunnerMetrics } from "./runner-metrics.js";
 import { createSecretMasker, type SecretMasker } from "./secret-masker.js";
 import { withRemoteParent, withSpan } from "./tracing.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
+import type { Autonomy } from "./cli/cli-adapter.js";
+import { describeLimit, type AttemptSandbox, type LimitName, type Sandbox } from "./sandbox/sandbox.js";
 
 /** Why a task stopped before its CLI finished on its own. */
-export type StopReason = "canceled" | "timed_out" | "stalled" | "lease_lost" | "shutdown" | "edge_unreachable";
+export type StopReason = "canceled" | "timed_out" | "stalled" | "resource_limit" | "lease_lost" | "shutdown" | "edge_unreachable";
 
 /** How an attempt ended, for metrics: an outcome reported, handed back, or given up. */
 export type AttemptEnd = Completion["outcome"] | "released" | "lease_lost";
@@ -58,7 +68,12 @@ export type AttemptEnd = Completion["outcome"] | "released" | "lease_lost";
 export interface TaskRunnerOptions {
   client: EdgeClient;
   registry: CliRegistry;
-  processes: ProcessRunner;
+  /** What each attempt's CLI runs in. */
+  sandbox: Sandbox;
+  /** The pool's egress policy: hosts beyond the CLI's model API and the repository's host. */
+  egress?: { allow: readonly string[]; allowedNetworks: readonly CidrRange[] };
+  /** The runner's own HMAC secret: masked in everything the runner sends. */
+  runnerSecret?: string;
   workspaceRoot: string;
   gitPolicy: GitPolicy;
   /** Author and committer of pushed commits (default `CodeForge <codeforge@localhost>`). */
@@ -100,11 +115,11 @@ interface Report {
 
 /**
  * @example
- * const taskRunner = createTaskRunner({ client, registry, processes, workspaceRoot, gitPolicy, pathEnv, logger });
+ * const taskRunner = createTaskRunner({ client, registry, sandbox, workspaceRoot, gitPolicy, pathEnv, logger });
  * const loop = createLeaseLoop({ client, run: taskRunner.run, … });
  */
 export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
-  const { client, registry, processes, logger, now = Date.now } = options;
+  const { client, registry, logger, now = Date.now } = options;
   const completeGiveUpAfterMs = options.completeGiveUpAfterMs ?? 5 * 60_000;
   const flushTimeoutMs = options.flushTimeoutMs ?? 60_000;
 
@@ -136,6 +151,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     const adapter = registry.get(lease.task.cli);
     const taskEnv = TaskEnv.safeParse(lease.task.env);
     const masker = createSecretMasker([
+      options.runnerSecret,
       lease.task.access_token,
       ...Object.values(lease.task.env),
       ...Object.values(adapter?.env() ?? {}),
@@ -165,6 +181,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     });
 
     let workspace: Workspace | undefined;
+    let sandbox: AttemptSandbox | undefined;
+    let limitStop: LimitName | null = null;
     let cli: RunningProcess | undefined;
     let stall: IdleTimer | undefined;
     /**
@@ -222,27 +240,60 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       }
       if (stopReason) return await report(stoppedReport(stopReason, null));
 
-      const { command, args, stdin, files } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model, scratchDir: workspace.runnerDir });
+      // Without a sandbox nothing bounds what a command could do: edits only, whatever was asked.
+      const autonomy: Autonomy = options.sandbox.kind === "none" ? "edits" : lease.task.autonomy;
+      if (options.sandbox.kind === "none") {
+        log.warn("running the CLI without a sandbox (sandbox: none)");
+        batcher.log("warn", "This runner has no sandbox (sandbox: none): the CLI runs with the runner's view of the machine, with edits only.");
+      }
+      try {
+        sandbox = await options.sandbox.open({
+          workspace: ws,
+          readOnly: await adapter.installation(),
+          egress: {
+            pool: [...(options.egress?.allow ?? []), ...adapter.egressHosts(), ...repositoryHost(url)],
+            task: lease.task.egress_allow,
+            allowedNetworks: options.egress?.allowedNetworks ?? [],
+            lookup: options.lookup,
+          },
+          onEgressDenied: (denial) => {
+            options.metrics?.egressDenied();
+            noisyLog.info({ host: denial.host, port: denial.port, reason: denial.reason }, "egress denied");
+            batcher.pushEvents([{ type: "egress_denied", host: denial.host.slice(0, 260), port: denial.port, reason: denial.reason.slice(0, 1_024) }]);
+          },
+          onLimit: (limit) => {
+            limitStop ??= limit;
+            stop("resource_limit");
+          },
+        });
+      } catch (err) {
+        const message = masker.mask(`the sandbox could not be set up: ${err instanceof Error ? err.message : String(err)}`);
+        batcher.log("error", message);
+        return await report(failure("runner_error", message));
+      }
+      const cliPaths = sandbox.paths;
+      const { command, args, stdin, files } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model, scratchDir: cliPaths.scratch, autonomy });
       for (const [name, content] of Object.entries(files ?? {})) {
-        await writeFile(path.join(workspace.runnerDir, path.basename(name)), content, { mode: 0o600 });
+        await writeFile(path.join(ws.scratchDir, path.basename(name)), content, { mode: 0o600 });
       }
       const parser = adapter.createParser();
       batcher.log("info", `Starting ${lease.task.cli}${lease.task.model ? ` (model ${lease.task.model})` : ""}`);
       const spawnedAt = now();
       // The CLI's span lasts from spawn until its output is read; output posted meanwhile is its child.
       const { exit, reasonAtExit } = await withSpan("cli.run", async (cliSpan) => {
-        const child = processes.start({
+        const child = sandbox!.start({
           command,
           args,
           input: stdin,
-          cwd: ws.repoDir,
           env: {
             PATH: options.pathEnv,
-            HOME: ws.homeDir,
-            TMPDIR: ws.tmpDir,
+            HOME: cliPaths.home,
+            TMPDIR: cliPaths.tmp,
             LANG: "C.UTF-8",
             ...adapter.env(),
             ...taskEnv.data,
+            // Last: the proxy's address is the sandbox's, not the task's to change.
+            ...sandbox!.env,
           },
         });
         cli = child;
@@ -275,6 +326,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         `${lease.task.cli} ${exit.exitCode !== null ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`} after ${durationMs} ms`,
       );
       if (reasonAtExit === "lease_lost" || reasonAtExit === "shutdown") return await report(stoppedReport(reasonAtExit, null), reasonAtExit);
+      const limit = limitStop ?? (await sandbox!.limitHit());
+      const limitText = limit && `${describeLimit(limit, options.sandbox.limits)} was reached`;
 
       let summary: ChangeSummary | null = null;
       try {
@@ -292,7 +345,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         usage: parser?.usage ?? null,
         push: null,
         base_commit_sha: baseSha,
+        sandbox: options.sandbox.kind,
       };
+      if (limitText && (reasonAtExit === "resource_limit" || (!reasonAtExit && exit.exitCode !== 0))) {
+        batcher.log("error", `Stopped: ${limitText}.`);
+        return await report({ outcome: "failed", result, error: { code: "resource_limit", message: limitText } }, null);
+      }
+      if (limitText) batcher.log("warn", `${limitText[0]!.toUpperCase()}${limitText.slice(1)}; the CLI went on and ${exit.exitCode === 0 ? "succeeded" : "ended"}.`);
       if (reasonAtExit) return await report(stoppedReport(reasonAtExit, result), reasonAtExit);
       if (exit.exitCode !== 0) {
         const how = exit.exitCode !== null ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`;
@@ -347,6 +406,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       shutdown.removeEventListener("abort", onShutdown);
       cli?.stop();
       await cli?.exited;
+      await sandbox?.close().catch((err: unknown) => log.error({ err: String(err) }, "could not close the sandbox"));
       await heartbeat.stop();
       batcher.close();
       await workspace?.remove().catch((err: unknown) => log.error({ err: String(err), dir: workspace?.dir }, "could not remove workspace"));
@@ -430,6 +490,17 @@ async function pump(stream: Readable, name: OutputStream, parser: OutputParser |
   }
 }
 
+/** The repository's host as an egress pattern (an agent may fetch from where its code came from). */
+function repositoryHost(url: string): string[] {
+  try {
+    const { protocol, hostname, port } = new URL(url);
+    if (protocol !== "https:" && protocol !== "http:") return [];
+    return [port ? `${hostname}:${port}` : hostname];
+  } catch {
+    return [];
+  }
+}
+
 function failure(code: TaskError["code"], message: string): Report {
   return { outcome: "failed", result: null, error: { code, message } };
 }
@@ -442,6 +513,8 @@ function stoppedReport(reason: StopReason, result: TaskResult | null): Report {
       return { outcome: "timed_out", result, error: { code: "timed_out", message: "the task ran past its timeout" } };
     case "stalled":
       return { outcome: "failed", result, error: { code: "stalled", message: "the CLI printed nothing for longer than the stall timeout" } };
+    case "resource_limit":
+      return { outcome: "failed", result, error: { code: "resource_limit", message: "a sandbox limit was reached" } };
     case "edge_unreachable":
       return { outcome: "failed", result, error: { code: "runner_error", message: "the runner lost contact with the edge while streaming output" } };
     default:

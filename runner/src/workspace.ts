@@ -4,9 +4,10 @@
  * The runner names each directory itself (`<task_id>-a<attempt>-<random>`) rather than
  * trusting anything from the task, checks that the resolved path stays under the root, and
  * gives the CLI its own `home/` and `tmp/` beside the checkout so nothing it writes there ends
- * up in the diff, and nothing of it outlives the task. `runner/` is the runner's own corner
- * (the git askpass helper, prompt files): outside the checkout, so nothing there is committed
- * or shows in the diff.
+ * up in the diff, and nothing of it outlives the task. `scratch/` holds files the runner hands
+ * the CLI (a prompt file) and the CLI's own bookkeeping outside the checkout. `runner/` is the
+ * runner's own corner (the git askpass helper, the push repository, the sandbox's proxy
+ * socket): outside the checkout, and never shown to the CLI's sandbox.
  * @module
  */
 import { randomBytes } from "node:crypto";
@@ -14,7 +15,7 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 
 export interface Workspace {
-  /** The attempt's directory: holds `repo/`, `home/`, `tmp/` and `runner/`. */
+  /** The attempt's directory: holds `repo/`, `home/`, `tmp/`, `scratch/` and `runner/`. */
   readonly dir: string;
   /** Where the repository is checked out and the CLI runs. */
   readonly repoDir: string;
@@ -22,7 +23,9 @@ export interface Workspace {
   readonly homeDir: string;
   /** `TMPDIR` for the CLI. */
   readonly tmpDir: string;
-  /** The runner's own files for this attempt, outside the checkout. */
+  /** Files for the CLI outside the checkout (prompt files, its history). */
+  readonly scratchDir: string;
+  /** The runner's own files for this attempt, outside the checkout; never in the sandbox. */
   readonly runnerDir: string;
   /** Deletes the whole directory. Safe to call more than once. */
   remove(): Promise<void>;
@@ -47,13 +50,15 @@ export async function createWorkspace(options: { root: string; taskId: string; a
   await mkdir(dir, { mode: 0o700 });
   const homeDir = path.join(dir, "home");
   const tmpDir = path.join(dir, "tmp");
+  const scratchDir = path.join(dir, "scratch");
   const runnerDir = path.join(dir, "runner");
-  await Promise.all([mkdir(homeDir), mkdir(tmpDir), mkdir(runnerDir, { mode: 0o700 })]);
+  await Promise.all([mkdir(homeDir), mkdir(tmpDir), mkdir(scratchDir), mkdir(runnerDir, { mode: 0o700 })]);
   return {
     dir,
     repoDir: path.join(dir, "repo"),
     homeDir,
     tmpDir,
+    scratchDir,
     runnerDir,
     remove: () => rm(confine(root, dir), { recursive: true, force: true, maxRetries: 3 }),
   };

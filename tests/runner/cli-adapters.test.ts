@@ -11,6 +11,8 @@ import type { AgentEvent, CliName, RunnerEvent, TokenUsage } from "../../api/ind
 import { createAiderAdapter } from "../../runner/src/cli/aider.js";
 import { createClaudeAdapter } from "../../runner/src/cli/claude.js";
 import { createCodexAdapter } from "../../runner/src/cli/codex.js";
+import { createGeminiAdapter } from "../../runner/src/cli/gemini.js";
+import { createOpencodeAdapter } from "../../runner/src/cli/opencode.js";
 import { configuredAdapters } from "../../runner/src/cli/configured-adapters.js";
 import { createCliRegistry } from "../../runner/src/cli/registry.js";
 import type { LeaseLoop } from "../../runner/src/lease-loop.js";
@@ -91,7 +93,7 @@ describe("CLI registry", () => {
 
   it("builds argv without a shell, the prompt never on it, the model where each CLI takes it", () => {
     const scratchDir = "/scratch";
-    const invocation = { prompt: "Fix it; rm -rf / `id`", model: "m-1", scratchDir };
+    const invocation = { prompt: "Fix it; rm -rf / `id`", model: "m-1", scratchDir, autonomy: "edits" as const };
     const claude = createClaudeAdapter({ pathEnv: "" }).command(invocation);
     expect(claude).toEqual({ command: "claude", args: ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits", "--model", "m-1"], stdin: invocation.prompt });
     const aider = createAiderAdapter({ pathEnv: "" }).command(invocation);
@@ -100,6 +102,35 @@ describe("CLI registry", () => {
     expect(aider.files).toEqual({ "aider-prompt.md": invocation.prompt });
     expect(aider.args.slice(0, 2)).toEqual(["--message-file", path.join(scratchDir, "aider-prompt.md")]);
     expect(createCodexAdapter({ pathEnv: "" }).command({ ...invocation, model: null }).args.at(-1)).toBe("-");
+  });
+
+  it("gives each CLI its full-autonomy mode, and the narrow one when a task asks for edits only", () => {
+    const base = { prompt: "p", model: null, scratchDir: "/scratch" };
+    const args = (adapter: { command: (i: typeof base & { autonomy: "full" | "edits" }) => { args: string[] } }, autonomy: "full" | "edits") => adapter.command({ ...base, autonomy }).args;
+    const claude = createClaudeAdapter({ pathEnv: "" });
+    expect(args(claude, "full")).toContain("bypassPermissions");
+    expect(args(claude, "edits")).toContain("acceptEdits");
+    const codex = createCodexAdapter({ pathEnv: "" });
+    expect(args(codex, "full")).toContain("--dangerously-bypass-approvals-and-sandbox");
+    expect(args(codex, "edits")).toEqual(expect.arrayContaining(["--sandbox", "workspace-write"]));
+    expect(args(codex, "edits")).not.toContain("--dangerously-bypass-approvals-and-sandbox");
+    const gemini = createGeminiAdapter({ pathEnv: "" });
+    expect(args(gemini, "full").join(" ")).toContain("--approval-mode yolo");
+    expect(args(gemini, "edits").join(" ")).toContain("--approval-mode auto_edit");
+    expect(gemini.env()).toMatchObject({ GEMINI_CLI_TRUST_WORKSPACE: "true" });
+    const opencode = createOpencodeAdapter({ pathEnv: "" });
+    expect(args(opencode, "full")).toContain("--auto");
+    expect(args(opencode, "edits")).not.toContain("--auto");
+    const aider = createAiderAdapter({ pathEnv: "" });
+    expect(args(aider, "full")).toContain("--yes-always");
+    expect(args(aider, "edits")).toContain("--no-suggest-shell-commands");
+  });
+
+  it("names each CLI's model API host for the egress policy, and a configured base URL's host", () => {
+    expect(createClaudeAdapter({ pathEnv: "" }).egressHosts()).toEqual(["api.anthropic.com"]);
+    expect(createClaudeAdapter({ pathEnv: "", env: { ANTHROPIC_BASE_URL: "https://llm.internal.example:8443/v1" } }).egressHosts()).toEqual(["api.anthropic.com", "llm.internal.example:8443"]);
+    expect(createCodexAdapter({ pathEnv: "", env: { OPENAI_BASE_URL: "https://gw.example.com" } }).egressHosts()).toEqual(["api.openai.com", "gw.example.com"]);
+    expect(createGeminiAdapter({ pathEnv: "" }).egressHosts()).toEqual(["generativelanguage.googleapis.com"]);
   });
 });
 

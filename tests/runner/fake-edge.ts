@@ -267,6 +267,8 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
           access_token: partial.access_token ?? null,
           env: partial.env ?? {},
           push: partial.push ?? null,
+          autonomy: partial.autonomy ?? "full",
+          egress_allow: partial.egress_allow ?? null,
         },
         lease: null,
         status: "queued",

@@ -28,6 +28,8 @@ function lease(n: number): Lease {
       access_token: null,
       push: null,
       env: {},
+      autonomy: "full",
+      egress_allow: null,
     },
   };
 }

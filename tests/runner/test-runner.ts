@@ -14,6 +14,7 @@ import { createEdgeClient } from "../../runner/src/edge-client.js";
 import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
 import { createProcessRunner } from "../../runner/src/process-runner.js";
 import { createTaskRunner, type TaskRunnerOptions } from "../../runner/src/task-runner.js";
+import { createNoSandbox } from "../../runner/src/sandbox/sandbox.js";
 import type { FakeEdge } from "./fake-edge.js";
 
 export const SYSTEM_PATH = process.env.PATH ?? "/usr/bin:/bin";
@@ -47,8 +48,9 @@ export async function startTestRunner(options: TestRunnerOptions): Promise<TestR
   const client = createEdgeClient({ edgeUrl: options.edge.url, secret: options.edge.secret });
   const registry = await createCliRegistry(options.adapters ?? [createDemoAdapter()]);
   const logger = pino({ level: "silent" });
+  const processes = createProcessRunner({ killGraceMs: 500 });
   const taskRunner = createTaskRunner({
-    processes: createProcessRunner({ killGraceMs: 500 }),
+    sandbox: createNoSandbox({ processes }),
     gitPolicy: { allowFile: true, allowSsh: false },
     logger,
     ...options.taskRunner,

@@ -3,7 +3,7 @@
  *
  * Assumes Aider's documented scripting flags: `--message-file <file>` (run that one
  * instruction and exit; aider reads no prompt from stdin), `--yes-always` (nobody is there to
- * confirm), `--no-auto-commits` and `--no-dirty-commits` (the runner describes the changes
+ * confirm; for edits only also `--no-suggest-shell-commands`, so it proposes no commands to run), `--no-auto-commits` and `--no-dirty-commits` (the runner describes the changes
  * itself, against the commit it checked out), `--no-pretty` and `--no-stream` (plain text,
  * no terminal control codes), `--no-check-update`, `--no-show-release-notes`,
  * `--no-analytics`, `--no-gitignore` (do not add `.aider*` to the repository's
@@ -19,6 +19,9 @@ import path from "node:path";
 import { createAiderReportParser } from "../aider-report-parser.js";
 import type { BinaryCliOptions, CliAdapter } from "./cli-adapter.js";
 import { probeVersion } from "./version-probe.js";
+import { cliInstallation } from "../sandbox/cli-installation.js";
+import { modelApiHosts } from "./model-api-hosts.js";
+
 
 /** Name of the prompt file in the scratch directory. */
 export const AIDER_PROMPT_FILE = "aider-prompt.md";
@@ -31,7 +34,7 @@ export function createAiderAdapter(options: BinaryCliOptions): CliAdapter {
   const command = options.command ?? "aider";
   return {
     name: "aider",
-    command({ prompt, model, scratchDir }) {
+    command({ prompt, model, scratchDir, autonomy }) {
       const args = [
         "--message-file", path.join(scratchDir, AIDER_PROMPT_FILE),
         "--yes-always",
@@ -46,11 +49,14 @@ export function createAiderAdapter(options: BinaryCliOptions): CliAdapter {
         "--chat-history-file", path.join(scratchDir, "aider.chat.history.md"),
         "--input-history-file", path.join(scratchDir, "aider.input.history"),
       ];
+      if (autonomy === "edits") args.push("--no-suggest-shell-commands");
       if (model) args.push("--model", model);
       return { command, args, files: { [AIDER_PROMPT_FILE]: prompt } };
     },
     env: () => ({ ...options.env }),
     createParser: () => createAiderReportParser(),
+    installation: () => cliInstallation(command, options.pathEnv),
+    egressHosts: () => modelApiHosts(["api.openai.com", "api.anthropic.com"], options.env, ["OPENAI_API_BASE", "ANTHROPIC_BASE_URL"]),
     isAvailable: async () => (await probeVersion({ command, pathEnv: options.pathEnv, timeoutMs: options.probeTimeoutMs })) !== null,
   };
 }

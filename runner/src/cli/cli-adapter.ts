@@ -9,11 +9,19 @@
  */
 import type { AgentEvent, CliName, TokenUsage } from "../../../api/index.js";
 
+/**
+ * How much the CLI is let do on its own: `full`, its non-interactive full-autonomy mode (run
+ * any program, edit any file) — the sandbox is the boundary; `edits`, file edits without asking
+ * but no blanket approval to run commands (a task's choice, and the only mode without a sandbox).
+ */
+export type Autonomy = "full" | "edits";
+
 export interface CliInvocation {
   prompt: string;
   model: string | null;
-  /** A runner-owned directory outside the checkout, for files the CLI reads (a prompt file). */
+  /** A directory outside the checkout, for files the CLI reads (a prompt file), as the CLI sees it. */
   scratchDir: string;
+  autonomy: Autonomy;
 }
 
 export interface CliCommand {
@@ -43,6 +51,13 @@ export interface CliAdapter {
   createParser(): OutputParser | null;
   /** Whether this CLI can run on this machine; checked once at start-up. */
   isAvailable(): Promise<boolean>;
+  /** Paths of its installation a sandbox must show it, read-only (see `sandbox/cli-installation.ts`). */
+  installation(): Promise<string[]>;
+  /**
+   * Host patterns of the model API it is configured for (`api.anthropic.com`, or the host of a
+   * base URL in its `env`): part of the default egress policy of its attempts.
+   */
+  egressHosts(): string[];
 }
 
 /** Turns a CLI's stdout bytes into structured events. One instance per process. */

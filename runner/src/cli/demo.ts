@@ -10,6 +10,7 @@
 import { access } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { createClaudeStreamParser } from "../claude-stream-parser.js";
+import { nodeRuntimePaths } from "../sandbox/cli-installation.js";
 import type { CliAdapter } from "./cli-adapter.js";
 
 /** Path of the demo CLI script, resolved from this module so it works from any cwd. */
@@ -31,6 +32,8 @@ export function createDemoAdapter(options: { nodePath?: string; scriptPath?: str
     },
     env: () => ({}),
     createParser: () => createClaudeStreamParser(),
+    installation: async () => [scriptPath, ...nodeRuntimePaths(nodePath)],
+    egressHosts: () => [],
     async isAvailable() {
       try {
         await access(scriptPath);

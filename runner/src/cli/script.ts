@@ -33,6 +33,9 @@ export function createScriptAdapter(options: ScriptCliOptions): CliAdapter {
     },
     env: () => ({ ...options.env }),
     createParser: () => null,
+    // The program file alone: a script that needs files beside it names a directory instead.
+    installation: async () => [options.command],
+    egressHosts: () => [],
     async isAvailable() {
       try {
         await access(options.command, constants.X_OK);

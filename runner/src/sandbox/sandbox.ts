@@ -1,0 +1,118 @@
+/**
+ * The boundary an attempt's CLI runs in: the interface the task runner sees.
+ *
+ * The task runner opens an `AttemptSandbox` for each attempt once the checkout is ready, starts
+ * the CLI through it, asks it afterwards which resource limit (if any) the attempt hit, and
+ * closes it. Two kinds exist: `bubblewrap` (`bubblewrap-sandbox.ts`, the default on Linux) and
+ * `none` (below: the CLI runs as a plain child process of the runner, for development machines
+ * without namespaces; chosen only by an explicit setting, and every attempt says so).
+ *
+ * The paths the CLI is given (its checkout, HOME, TMPDIR, scratch directory) come from the
+ * sandbox, because inside bubblewrap they are not the host's paths.
+ * @module
+ */
+import type { CidrRange } from "../../../api/index.js";
+import type { ProcessRunner, ProcessSpec, RunningProcess } from "../process-runner.js";
+import type { HostLookup } from "../repo-host-check.js";
+import type { Workspace } from "../workspace.js";
+import type { EgressDenial } from "./egress-proxy.js";
+
+export type SandboxKind = "bubblewrap" | "none";
+
+/** A limit an attempt can hit, as the `resource_limit` error names it. */
+export type LimitName = "memory" | "processes" | "disk";
+
+/** Limits per attempt; null: not limited. */
+export interface SandboxLimits {
+  memoryBytes: number | null;
+  maxProcesses: number | null;
+  /** A hard CPU quota in CPUs (1.5 = one and a half cores). */
+  cpus: number | null;
+  /** Bytes the checkout, HOME, TMPDIR and scratch directory may hold together. */
+  diskBytes: number | null;
+}
+
+/** The attempt's directories as the CLI sees them. */
+export interface AttemptPaths {
+  repo: string;
+  home: string;
+  tmp: string;
+  scratch: string;
+}
+
+/** What the egress proxy needs per attempt. */
+export interface EgressPolicy {
+  /** The pool's allowed host patterns for this attempt (policy plus model API and repository hosts). */
+  pool: readonly string[];
+  /** The task's narrowing, or null. */
+  task: readonly string[] | null;
+  /** Non-public networks that may still be reached (`egress_allowed_networks`). */
+  allowedNetworks: readonly CidrRange[];
+  lookup?: HostLookup;
+}
+
+export interface OpenAttemptOptions {
+  workspace: Workspace;
+  /** Paths of the CLI's installation, shown read-only. */
+  readOnly: readonly string[];
+  egress: EgressPolicy;
+  onEgressDenied: (denial: EgressDenial) => void;
+  /** Called when a limit the runner watches (disk) is passed, so the attempt can be stopped. */
+  onLimit: (limit: LimitName) => void;
+}
+
+export interface AttemptSandbox {
+  readonly kind: SandboxKind;
+  readonly paths: AttemptPaths;
+  /** Variables the CLI's environment needs for this sandbox (the proxy's address). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Starts the CLI inside. `spec.cwd` is ignored: the CLI starts in `paths.repo`. */
+  start(spec: Omit<ProcessSpec, "cwd">): RunningProcess;
+  /** After the CLI exited: the limit the attempt hit, or null. */
+  limitHit(): Promise<LimitName | null>;
+  /** Stops the proxy, removes the limits' bookkeeping. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface Sandbox {
+  readonly kind: SandboxKind;
+  readonly limits: SandboxLimits;
+  open(options: OpenAttemptOptions): Promise<AttemptSandbox>;
+}
+
+/**
+ * No sandbox: the CLI runs as a child process of the runner with the runner's view of the
+ * machine. For development only; nothing here stops what the CLI runs.
+ * @example
+ * const sandbox = createNoSandbox({ processes });
+ */
+export function createNoSandbox(options: { processes: ProcessRunner }): Sandbox {
+  return {
+    kind: "none",
+    limits: { memoryBytes: null, maxProcesses: null, cpus: null, diskBytes: null },
+    async open({ workspace }) {
+      const paths = { repo: workspace.repoDir, home: workspace.homeDir, tmp: workspace.tmpDir, scratch: workspace.scratchDir };
+      return {
+        kind: "none",
+        paths,
+        env: {},
+        start: (spec) => options.processes.start({ ...spec, cwd: paths.repo }),
+        limitHit: async () => null,
+        close: async () => undefined,
+      };
+    },
+  };
+}
+
+/** How a limit reads in the task's error, e.g. "the memory limit (512 MiB)". */
+export function describeLimit(limit: LimitName, limits: SandboxLimits): string {
+  const mib = (bytes: number | null) => (bytes === null ? "" : ` (${Math.round(bytes / 1_048_576)} MiB)`);
+  switch (limit) {
+    case "memory":
+      return `the sandbox's memory limit${mib(limits.memoryBytes)}`;
+    case "processes":
+      return `the sandbox's process limit${limits.maxProcesses === null ? "" : ` (${limits.maxProcesses} processes)`}`;
+    case "disk":
+      return `the workspace's disk limit${mib(limits.diskBytes)}`;
+  }
+}
