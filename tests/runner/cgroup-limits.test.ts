@@ -183,7 +183,7 @@ describe("attempt cgroup names and probing (no cgroups needed)", () => {
     scratch = mkdtempSync(path.join(os.tmpdir(), "codeforge-cgroup-"));
     const result = await probeCgroups({ root: scratch });
     expect(result).toMatchObject({ ok: false, reason: expect.stringContaining(`no cgroup file system at ${scratch}`) });
-    expect(result.ok ? "" : result.fix).toContain("sandbox_limits: none");
+    expect(result.ok ? "" : result.fix).toContain("sandbox_cgroup_limits: false");
   });
 
   it("names the controller that a plain directory posing as cgroup v1 lacks", async () => {

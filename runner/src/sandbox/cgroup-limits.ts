@@ -84,14 +84,14 @@ type ControllerDirs = Record<Controller, string>;
 
 const FIX_V1 =
   "mount the cgroup v1 memory, pids and cpu hierarchies writable into the runner's container " +
-  "(e.g. -v /sys/fs/cgroup:/sys/fs/cgroup:rw), or set `sandbox_limits: none` and rely on the container's own limits";
+  "(e.g. -v /sys/fs/cgroup:/sys/fs/cgroup:rw), or set `sandbox_cgroup_limits: false` and rely on the container's own limits";
 const FIX_V2 =
   "give the runner its own cgroup namespace with a writable, delegated cgroup " +
   "(Docker: --cgroupns=private and a writable /sys/fs/cgroup; systemd: Delegate=yes), " +
-  "or set `sandbox_limits: none` and rely on the container's own limits";
+  "or set `sandbox_cgroup_limits: false` and rely on the container's own limits";
 const FIX_NONE =
   "mount cgroups writable (v2 at /sys/fs/cgroup, or the v1 memory, pids and cpu hierarchies), " +
-  "or set `sandbox_limits: none` and rely on the container's own limits";
+  "or set `sandbox_cgroup_limits: false` and rely on the container's own limits";
 
 /**
  * Finds the cgroup version and checks that an attempt's cgroup can really be created there
