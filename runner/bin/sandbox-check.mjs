@@ -15,7 +15,9 @@
  * environment and command line), `runner_marker` (a string in the runner's command line),
  * `escape_marker` (a string to tag a `setsid` process left running), `forks` (children to try
  * to start at once), `proxy` (`{allowed, denied}`: `host:port`s to reach through
- * `HTTPS_PROXY`), `mode` (`"memory"` with `mb`, `"disk"` with `mb`: hog that much and report).
+ * `HTTPS_PROXY`), `mode` (`"memory"` with `mb`, `"disk"` with `mb`: hog that much and report;
+ * `"run"`: run what an agent runs — `node -e`, `git status`, a failing command — and exit with
+ * `exit`).
  * Every attempt is bounded in time, so it ends on its own whatever the sandbox does.
  * @module
  */
@@ -34,6 +36,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function main() {
   if (targets.mode === "memory") return hogMemory(targets.mb ?? 512);
   if (targets.mode === "disk") return fillDisk(targets.mb ?? 64);
+  if (targets.mode === "run") return runPrograms(targets.exit ?? 0);
 
   const status = readFileSync("/proc/self/status", "utf8");
   const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
@@ -155,6 +158,20 @@ async function forkMany(count) {
   }
   for (const child of children) child.kill("SIGKILL");
   say(refused > 0, "fork", `${children.length} of ${count} processes started, ${refused} refused`);
+}
+
+/** Runs programs the way an agent's shell tool does and passes their output through. */
+async function runPrograms(exitCode) {
+  const run = (command, args) =>
+    new Promise((resolve) => {
+      const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
+      child.once("error", (err) => resolve(`error ${err.code}`));
+      child.once("exit", (code) => resolve(code));
+    });
+  process.stdout.write(`node: ${await run("node", ["-e", "console.log('six times seven is', 6 * 7)"])}\n`);
+  process.stdout.write(`git: ${await run("git", ["status", "--short", "--branch"])}\n`);
+  process.stdout.write(`failing: ${await run("ls", ["/no/such/dir"])}\n`);
+  process.exitCode = exitCode;
 }
 
 async function hogMemory(mb) {
