@@ -215,6 +215,8 @@ export interface LoadConfigOptions {
   readFile: (file: string) => string;
   /** Defaults for `runner_id` and `workspace_root`; injectable for tests. */
   hostname?: string;
+  /** Values used when neither the file nor the environment sets them (`--check` needs no edge). */
+  defaults?: Record<string, unknown>;
   tmpdir?: string;
 }
 
@@ -231,6 +233,7 @@ export function loadConfig(options: LoadConfigOptions): RunnerConfig {
     runner_id: defaultRunnerId(options.hostname ?? os.hostname()),
     workspace_root: path.join(options.tmpdir ?? os.tmpdir(), "codeforge-workspaces"),
     labels: [],
+    ...options.defaults,
     ...fromFile,
   };
   for (const [key, envName] of Object.entries(ENV_NAMES)) {
@@ -269,6 +272,7 @@ function mergeCliEnv(merged: Record<string, unknown>, env: Readonly<Record<strin
 function configFilePath(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === "--check") continue;
     if (arg === "--config") {
       const next = argv[i + 1];
       if (!next) throw new ConfigError("--config needs a file path");

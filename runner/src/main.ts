@@ -10,6 +10,8 @@
  * `task_id` on task lines, secrets redacted, high-volume lines sampled.
  *
  * Run: `npm run runner -- --config runner.yaml` (or set `CODEFORGE_*` variables).
+ * `npm run runner -- --check` prints what the sandbox enforces on this machine and exits
+ * non-zero when something fails (see `sandbox/sandbox-self-check.ts`).
  * @module
  */
 import { readFileSync } from "node:fs";
@@ -31,6 +33,7 @@ import type { ProcessRunner } from "./process-runner.js";
 import { createNoSandbox, type Sandbox } from "./sandbox/sandbox.js";
 import { probeSandbox } from "./sandbox/sandbox-probe.js";
 import { sandboxLimits } from "./sandbox/sandbox-limits.js";
+import { runSandboxSelfCheck } from "./sandbox/sandbox-self-check.js";
 import { startTracing } from "./tracing.js";
 import { tracingConfigFromEnv, type TracingConfig } from "./tracing-config.js";
 
@@ -41,10 +44,17 @@ export const RUNNER_VERSION = "0.1.0";
 const FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin";
 
 async function main(): Promise<void> {
+  const checking = process.argv.includes("--check");
   let config: RunnerConfig;
   let tracingConfig: TracingConfig | null;
   try {
-    config = loadConfig({ argv: process.argv.slice(2), env: process.env, readFile: (file) => readFileSync(file, "utf8") });
+    config = loadConfig({
+      argv: process.argv.slice(2),
+      env: process.env,
+      readFile: (file) => readFileSync(file, "utf8"),
+      // The self-check talks to no edge: it needs neither an address nor a secret of its own.
+      defaults: checking ? { edge_url: "http://127.0.0.1:9", runner_secret: "self-check-without-a-runner-secret" } : {},
+    });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`codeforge-runner: ${err.message}\n`);
@@ -63,6 +73,10 @@ async function main(): Promise<void> {
   const highVolume = sampledLogger(logger, config.log_sample_ratio);
 
   const pathEnv = process.env.PATH || FALLBACK_PATH;
+  if (checking) {
+    const ok = await runSandboxSelfCheck({ config, processes: createProcessRunner({ killGraceMs: 1_000 }), pathEnv, print: (line) => process.stdout.write(`${line}\n`) });
+    process.exit(ok ? 0 : 1);
+  }
   const registry = await createCliRegistry(configuredAdapters(config, pathEnv));
   const clis = registry.names();
   if (clis.length === 0) {
