@@ -1,8 +1,13 @@
 # syntax=docker/dockerfile:1.7
 # The CodeForge runner image. Build from the repository root:
 #   docker build -t codeforge-runner .
-# Run (see docs/deployment.md for every setting):
-#   docker run -e CODEFORGE_EDGE_URL=https://… -e CODEFORGE_RUNNER_SECRET=… codeforge-runner
+# Run (see docs/deployment.md for every setting, and for why each --security-opt is needed:
+# every attempt's CLI runs in a bubblewrap sandbox of its own, which needs the namespace system
+# calls and a fresh /proc):
+#   docker run --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+#     --security-opt systempaths=unconfined -e CODEFORGE_SANDBOX_CGROUP_LIMITS=false \
+#     -e CODEFORGE_EDGE_URL=https://… -e CODEFORGE_RUNNER_SECRET=… codeforge-runner
+# Check a host before trusting it: the same command with --check at the end.
 # The entrypoint is the same command the tests and `npm start` use to start a runner.
 
 FROM node:22-bookworm-slim AS deps
@@ -12,8 +17,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
 FROM node:22-bookworm-slim
+# bubblewrap: the per-attempt sandbox (the runner refuses to start without it unless sandbox: none).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git ca-certificates tini \
+ && apt-get install -y --no-install-recommends git ca-certificates tini bubblewrap \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --create-home --home-dir /home/codeforge codeforge \
  && mkdir -p /workspaces && chown codeforge:codeforge /workspaces

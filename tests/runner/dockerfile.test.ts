@@ -1,7 +1,8 @@
 /**
  * No Docker engine runs here, so the image is checked where it can be: it starts the runner
  * with exactly the command the tests and `npm start` use, as a non-root user under tini, and
- * ships what that command needs.
+ * ships what that command needs — bubblewrap included, since the runner refuses to start
+ * without a sandbox.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +24,11 @@ describe("Dockerfile", () => {
     expect(finalStage).toMatch(/^FROM node:(22|24)-/m);
     expect(finalStage).toMatch(/apt-get install[^\n]*\bgit\b[^\n]*\bca-certificates\b[^\n]*\btini\b/);
     expect(instruction("HEALTHCHECK")).toContain("/healthz");
+  });
+
+  it("installs bubblewrap in the runtime stage, where the runner builds each attempt's sandbox", () => {
+    const installs = finalStage.match(/^RUN apt-get update .*apt-get install -y --no-install-recommends ([^&]+)/m)?.[1]?.trim().split(/\s+/);
+    expect(installs).toEqual(expect.arrayContaining(["git", "ca-certificates", "tini", "bubblewrap"]));
   });
 
   it("copies every directory the runner imports from", () => {
