@@ -6,7 +6,9 @@
  * can submit more tasks with curl. Ctrl-C stops everything it started.
  *
  * Settings: `PORT` (default 8787), `CODEFORGE_ADMIN_KEY` (else one is generated and printed),
- * `CODEFORGE_RUNNER_SECRET` (else generated), `CODEFORGE_START_DEMO=0` to skip the demo task.
+ * `CODEFORGE_RUNNER_SECRET` (else generated), `CODEFORGE_START_DEMO=0` to skip the demo task,
+ * `CODEFORGE_SANDBOX*` and `CODEFORGE_EGRESS_*` for the runner (by default the runner uses the
+ * bubblewrap sandbox when this machine can build one, see `local-sandbox.ts`).
  * @module
  */
 import { mkdirSync } from "node:fs";
@@ -17,6 +19,7 @@ import { followTask } from "../client/follow-task.js";
 import { renderEvent } from "../client/render-event.js";
 import { ensureDemoRepo } from "./demo-repo.js";
 import { PROJECT_ROOT, startEdge, startRunner, type ManagedProcess } from "./local-stack.js";
+import { localSandboxSettings } from "./local-sandbox.js";
 
 const port = Number(process.env.PORT ?? 8787);
 const adminKey = process.env.CODEFORGE_ADMIN_KEY || newSecret("cf_admin");
@@ -59,8 +62,9 @@ async function main(): Promise<void> {
   });
   started.push(edge);
 
-  console.log("Starting a runner …");
-  const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "local-runner-1", stateDir, concurrency: 2, env: tracing });
+  const sandbox = await localSandboxSettings();
+  console.log(`Starting a runner (${sandbox.summary}) …`);
+  const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "local-runner-1", stateDir, concurrency: 2, env: { ...tracing, ...sandbox.env } });
   started.push(runner);
   runner.child.on("exit", (code) => {
     if (!stopping) console.error(`The runner exited (code ${code}); see ${runner.logFile}`);
