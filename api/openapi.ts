@@ -118,7 +118,7 @@ export const EXAMPLE_TASK_REQUEST = {
   access_token: "github_pat_11AAAAAAA0example",
 };
 
-/** That task once it succeeded: its result, with cost, usage and the pushed commit. */
+/** That task once it succeeded: its result, with cost, usage, the pushed commit and its sandbox. */
 export const EXAMPLE_TASK = {
   id: "tsk_01jd8k4m2n3p5q6r7s8t9v0w1x",
   status: "succeeded",
@@ -141,6 +141,7 @@ export const EXAMPLE_TASK = {
         cost_usd: 0.1842,
         usage: { input_tokens: 1_204, output_tokens: 2_311, cache_read_input_tokens: 48_120, cache_creation_input_tokens: 9_876 },
         push: { branch: "codeforge/fix-date-test", commit_sha: "3f9a2c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a" },
+        sandbox: "bubblewrap",
         base_commit_sha: "9fceb02d0ae598e95dc970b74767f19372d61af8",
       },
       error: null,
@@ -186,6 +187,7 @@ export const EXAMPLE_TASK = {
     cost_usd: 0.1842,
     usage: { input_tokens: 1_204, output_tokens: 2_311, cache_read_input_tokens: 48_120, cache_creation_input_tokens: 9_876 },
     push: { branch: "codeforge/fix-date-test", commit_sha: "3f9a2c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a" },
+    sandbox: "bubblewrap",
     base_commit_sha: "9fceb02d0ae598e95dc970b74767f19372d61af8",
   },
   error: null,

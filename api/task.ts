@@ -67,6 +67,10 @@ const ModelName = z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-
 const TimeoutSeconds = z.number().int().min(10).max(86_400);
 const AccessToken = z.string().min(1).max(4_096);
 
+/** The sandbox a CLI ran in: `bubblewrap` (its own namespaces and limits), or `none` (the runner ran it without one). */
+export const SandboxKind = z.enum(["bubblewrap", "none"]);
+export type SandboxKind = z.infer<typeof SandboxKind>;
+
 export const CreateTaskRequest = z.strictObject({
   repo: RepoSpec,
   prompt: Prompt,
@@ -202,13 +206,18 @@ export const TaskResult = z.object({
   patch_truncated: z.boolean(),
   /** The CLI's own closing message, when it gives one (Claude Code's `result`). */
   final_message: z.string().nullable(),
-  // The three below default to null on input, so a runner that predates them can still report.
+  // The four below default to null on input, so a runner that predates them can still report.
   /** What the run cost in US dollars, as the CLI reported it (Claude Code, opencode, Aider); null when it did not. */
   cost_usd: z.number().nonnegative().nullable().default(null),
   /** Tokens the CLI reported using; null when it reported none. */
   usage: TokenUsage.nullable().default(null),
   /** The branch and commit pushed (`push: true` and the CLI changed something); null otherwise. */
   push: PushResult.nullable().default(null),
+  /**
+   * The sandbox the CLI ran in: `bubblewrap`, or `none` when the runner runs CLIs without one.
+   * Null from runners that predate sandboxes (and in results stored before this field existed).
+   */
+  sandbox: SandboxKind.nullable().default(null),
   /**
    * The commit the task started from (what the first iteration checked out), which `patch`
    * is taken against in every iteration, so the latest patch holds all changes so far.
@@ -231,6 +240,8 @@ export const TaskError = z.object({
     "output_limit",
     "secrets_unavailable",
     "push_failed",
+    /** A sandbox limit was hit (memory, processes, disk); the message names which. */
+    "resource_limit",
   ]),
   message: z.string(),
 });

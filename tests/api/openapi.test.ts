@@ -42,6 +42,13 @@ describe("generated API documents", () => {
     for (const field of ["cost_usd", "usage", "cache_read_input_tokens", "commit_sha", "patch_truncated"]) expect(result).toContain(field);
   });
 
+  it("documents the result's sandbox and the resource_limit error", () => {
+    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>>; required?: string[] }> } };
+    const task = doc.components.schemas.Task!;
+    expect(JSON.stringify(task.properties.result)).toContain('"bubblewrap"');
+    expect(JSON.stringify(task.properties.error)).toContain('"resource_limit"');
+  });
+
   it("describes /metrics as text/plain with every metric family the edge serves", () => {
     const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as { paths: Record<string, { get: { description: string; responses: Record<string, { content?: Record<string, unknown> }> } }> };
     const metrics = doc.paths["/metrics"]!.get;

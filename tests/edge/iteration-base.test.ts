@@ -22,6 +22,7 @@ function result(overrides: Partial<TaskResult> = {}): TaskResult {
     cost_usd: null,
     usage: null,
     push: null,
+    sandbox: null,
     base_commit_sha: START,
     ...overrides,
   };

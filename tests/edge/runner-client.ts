@@ -89,6 +89,7 @@ export function sampleResult(): TaskResult {
     cost_usd: 0.0123,
     usage: { input_tokens: 10, output_tokens: 20, cache_read_input_tokens: 5, cache_creation_input_tokens: null },
     push: null,
+    sandbox: "bubblewrap",
   };
 }
 

@@ -7,6 +7,7 @@
 import type { TaskError, TaskIteration, TaskResult, TaskStatus } from "../../../api/task.js";
 import type { Sql } from "../sql/migrations.js";
 import type { LifecycleState } from "./lifecycle.js";
+import { readStoredResult } from "./task-store.js";
 
 export interface IterationRecord {
   n: number;
@@ -57,7 +58,7 @@ const decode = (row: IterationRow): IterationRecord => ({
       : {
           status: row.status as TaskStatus,
           attempt: row.attempt ?? 0,
-          result: row.result ? (JSON.parse(row.result) as TaskResult) : null,
+          result: row.result ? readStoredResult(row.result) : null,
           error: row.error ? (JSON.parse(row.error) as TaskError) : null,
           startedAt: row.started_at,
           finishedAt: row.finished_at,

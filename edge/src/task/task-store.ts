@@ -172,10 +172,10 @@ export function saveState(sql: Sql, s: LifecycleState, now: number): void {
 
 /**
  * A stored result, with the fields added since it was written read as null: results stored
- * before `cost_usd`, `usage` and `push` existed stay readable.
+ * before `cost_usd`, `usage`, `push` and `sandbox` existed stay readable.
  */
 export function readStoredResult(json: string): TaskResult {
-  return { cost_usd: null, usage: null, push: null, ...(JSON.parse(json) as Partial<TaskResult>) } as TaskResult;
+  return { cost_usd: null, usage: null, push: null, sandbox: null, ...(JSON.parse(json) as Partial<TaskResult>) } as TaskResult;
 }
 
 export function saveResult(sql: Sql, result: TaskResult): void {
