@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { BATCH_MAX_EVENTS, LEASE_WAIT_MAX_MS } from "./limits.js";
 import { RunnerEvent } from "./stream-events.js";
-import { CliName, Slug, TaskError, TaskResult } from "./task.js";
+import { CliName, Slug, TaskAutonomy, TaskError, TaskResult } from "./task.js";
 
 export const RUNNER_API_PREFIX = "/runner/v1";
 
@@ -97,6 +97,18 @@ export const Lease = z.object({
      * Absent from an edge that predates pushing, which reads as null.
      */
     push: z.object({ branch: z.string() }).nullable().default(null),
+    /**
+     * `full`: run the CLI in its non-interactive full-autonomy mode inside the sandbox; `edits`:
+     * let it edit files without blanket approval to run commands. Absent from an edge that
+     * predates it, which reads as `full`.
+     */
+    autonomy: TaskAutonomy.default("full"),
+    /**
+     * The task's egress patterns (validated, lowercase): the sandbox may reach a host only when
+     * both the pool's policy and this list allow it (`egressPermits`). Null: the pool's policy
+     * as it is. Absent from an edge that predates it, which reads as null.
+     */
+    egress_allow: z.array(z.string()).nullable().default(null),
   }),
 });
 export type Lease = z.infer<typeof Lease>;

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { ITERATIONS_MAX, PATCH_MAX_BYTES, PROMPT_MAX_CHARS, TASK_INDEX_PROMPT_CHARS, TASKS_PAGE_DEFAULT, TASKS_PAGE_MAX } from "./limits.js";
 import { CALLBACK_URL_MAX_CHARS } from "./callback-url.js";
 import { checkBranchName } from "./branch-name.js";
+import { EgressAllowList } from "./egress-host.js";
 import { checkRef } from "./repo-url.js";
 import { WebhookEventType } from "./webhook-event-types.js";
 
@@ -67,6 +68,17 @@ const ModelName = z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-
 const TimeoutSeconds = z.number().int().min(10).max(86_400);
 const AccessToken = z.string().min(1).max(4_096);
 
+/**
+ * How much a task lets its CLI do inside the runner's sandbox.
+ *
+ * - `full`: the CLI runs in its non-interactive full-autonomy mode (each CLI's own switch for
+ *   it): it may edit files and run any program, confined by the sandbox and its egress policy.
+ * - `edits`: the task asks for less — the CLI may edit files but is not given blanket approval
+ *   to run commands (what it may still run is up to the CLI's own default permissions).
+ */
+export const TaskAutonomy = z.enum(["full", "edits"]);
+export type TaskAutonomy = z.infer<typeof TaskAutonomy>;
+
 /** The sandbox a CLI ran in: `bubblewrap` (its own namespaces and limits), or `none` (the runner ran it without one). */
 export const SandboxKind = z.enum(["bubblewrap", "none"]);
 export type SandboxKind = z.infer<typeof SandboxKind>;
@@ -88,6 +100,20 @@ export const CreateTaskRequest = z.strictObject({
   max_attempts: z.number().int().min(1).max(10).default(3),
   /** Ends the attempt when the CLI prints nothing for this long (a hung tool, a prompt for input). */
   stall_timeout_seconds: TimeoutSeconds.optional(),
+  /**
+   * `full` (default): the CLI runs in its non-interactive full-autonomy mode inside the
+   * runner's sandbox and may run any program there. `edits`: the CLI may edit files but is not
+   * given blanket approval to run commands. Kept by every follow-up.
+   */
+  autonomy: TaskAutonomy.default("full"),
+  /**
+   * Host patterns (`api.example.com`, `*.example.com`, an optional `:port` or `:*`; see
+   * `egress-host.ts`) that narrow the runner pool's egress policy for this task: the sandbox may
+   * open a connection to a host only when both the pool's policy and this list allow it, so a
+   * task can never widen its pool's policy. Stored lowercase. Absent: the pool's policy as it is.
+   * Kept by every follow-up.
+   */
+  egress_allow: EgressAllowList.optional(),
   /**
    * Write-only: a token for the repository (clone, and push when asked). Encrypted at rest,
    * handed only to the runner holding the lease, erased when the task ends, never returned,
@@ -302,6 +328,10 @@ export const Task = z.object({
   labels: z.array(z.string()),
   max_attempts: z.number().int(),
   stall_timeout_seconds: z.number().int().nullable(),
+  /** How much the CLI may do in its sandbox (see `CreateTaskRequest.autonomy`); `full` for tasks made before it existed. */
+  autonomy: TaskAutonomy,
+  /** The task's narrowing of its pool's egress policy (lowercase patterns); null: the pool's policy as it is. */
+  egress_allow: z.array(z.string()).nullable(),
   /** Whether the task carries an access token / which env names it carries (never the values). */
   has_access_token: z.boolean(),
   env_names: z.array(z.string()),

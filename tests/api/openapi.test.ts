@@ -42,11 +42,18 @@ describe("generated API documents", () => {
     for (const field of ["cost_usd", "usage", "cache_read_input_tokens", "commit_sha", "patch_truncated"]) expect(result).toContain(field);
   });
 
-  it("documents the result's sandbox and the resource_limit error", () => {
+  it("documents autonomy, egress_allow, the result's sandbox and resource_limit", () => {
     const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>>; required?: string[] }> } };
+    const create = doc.components.schemas.CreateTaskRequest!;
+    expect(create.properties.autonomy).toMatchObject({ enum: ["full", "edits"], default: "full" });
+    expect(create.properties.egress_allow).toMatchObject({ type: "array", maxItems: 64 });
+    expect(create.required).not.toContain("egress_allow");
     const task = doc.components.schemas.Task!;
+    expect(task.required).toEqual(expect.arrayContaining(["autonomy", "egress_allow"]));
     expect(JSON.stringify(task.properties.result)).toContain('"bubblewrap"');
     expect(JSON.stringify(task.properties.error)).toContain('"resource_limit"');
+    const lease = JSON.stringify(doc.components.schemas.Lease);
+    for (const field of ['"autonomy"', '"egress_allow"']) expect(lease).toContain(field);
   });
 
   it("describes /metrics as text/plain with every metric family the edge serves", () => {

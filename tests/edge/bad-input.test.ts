@@ -55,6 +55,11 @@ describe("bad input", () => {
     ["ref that is an option", { ...valid(), repo: { url: valid().repo.url, ref: "--force" } }, "repo.ref"],
     ["ref with '..'", { ...valid(), repo: { url: valid().repo.url, ref: "main..x" } }, "repo.ref"],
     ["ref with a space", { ...valid(), repo: { url: valid().repo.url, ref: "a b" } }, "repo.ref"],
+    ["unknown autonomy", { ...valid(), autonomy: "yolo" }, "autonomy"],
+    ["egress_allow not a list", { ...valid(), egress_allow: "api.example.com" }, "egress_allow"],
+    ["egress pattern that is a URL", { ...valid(), egress_allow: ["http://x"] }, "egress_allow.0"],
+    ["egress pattern that is an IP address", { ...valid(), egress_allow: ["10.0.0.1"] }, "egress_allow.0"],
+    ["egress pattern that is a bare wildcard", { ...valid(), egress_allow: ["*"] }, "egress_allow.0"],
     ["body that is an array", [valid()], undefined],
     ["body that is null", null, undefined],
   ])("refuses %s with 400 validation_failed", async (_name, json, field) => {

@@ -25,6 +25,8 @@ describe("task lifecycle", () => {
       pool,
       labels: [],
       max_attempts: 3,
+      autonomy: "full",
+      egress_allow: null,
       metadata: { ticket: "T-1" },
       attempt: 0,
       runner_id: null,
@@ -48,7 +50,7 @@ describe("task lifecycle", () => {
       task_id: created.id,
       attempt: 1,
       heartbeat_interval_ms: 2_000,
-      task: { repo: { url: "file:///srv/repos/demo.git", ref: "main" }, prompt: "Add a README", cli: "demo", model: null, timeout_seconds: 600 },
+      task: { repo: { url: "file:///srv/repos/demo.git", ref: "main" }, prompt: "Add a README", cli: "demo", model: null, timeout_seconds: 600, autonomy: "full", egress_allow: null },
     });
     expect(Date.parse(lease.lease_expires_at) - Date.now()).toBeGreaterThan(25_000);
     expect(await getTask(created.id)).toMatchObject({ status: "leased", attempt: 1, runner_id: "runner-a", started_at: null });

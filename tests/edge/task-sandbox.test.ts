@@ -1,10 +1,12 @@
 /**
- * Integration: what the runner's sandbox reports back at the end of an attempt (the
- * `resource_limit` error, the result's `sandbox`), through the real Worker and task objects.
+ * Integration: what a task asks of the runner's sandbox (`autonomy`, `egress_allow`) and what
+ * the sandbox reports back (the `resource_limit` error, the result's `sandbox`), through the
+ * real Worker and task objects. The lease is read as the raw JSON the edge sends, so a default
+ * the runner's parser would fill in cannot hide a missing field.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { allEvents, createTask, expectError, getTask, taskObjectOf, uniquePool } from "./api-client.js";
+import { allEvents, apiFetch, createTask, expectError, getTask, taskObjectOf, taskSpec, uniquePool } from "./api-client.js";
 import { complete, heartbeat, requestLease, runnerPost, sampleResult } from "./runner-client.js";
 
 /** The lease's `task` exactly as the edge sent it (no schema defaults applied). */
@@ -21,6 +23,97 @@ async function startRaw(pool: string) {
   expect((await heartbeat(lease.task_id, lease.lease_id, "running")).status).toBe(200);
   return lease;
 }
+
+describe("autonomy and egress_allow on create", () => {
+  it("show on the task and reach the runner in its lease", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool, autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
+    expect(task).toMatchObject({ autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
+    expect(await getTask(task.id)).toMatchObject({ autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
+    const lease = await rawLease(pool);
+    expect(lease.task_id).toBe(task.id);
+    expect(lease.task).toMatchObject({ autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
+  });
+
+  it("default to full autonomy and the pool's own egress policy (null)", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool });
+    expect(task).toMatchObject({ autonomy: "full", egress_allow: null });
+    const lease = await rawLease(pool);
+    expect(lease.task.autonomy).toBe("full");
+    expect(lease.task.egress_allow).toBeNull();
+  });
+
+  it("store patterns lowercase, with ports and an empty list (no host at all) kept as given", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool, egress_allow: ["API.Example.COM", "git.example.org:8443", "cache.example.net:*"] });
+    expect(task.egress_allow).toEqual(["api.example.com", "git.example.org:8443", "cache.example.net:*"]);
+    expect((await rawLease(pool)).task.egress_allow).toEqual(["api.example.com", "git.example.org:8443", "cache.example.net:*"]);
+
+    const closed = uniquePool();
+    expect((await createTask({ pool: closed, egress_allow: [] })).egress_allow).toEqual([]);
+    expect((await rawLease(closed)).task.egress_allow).toEqual([]);
+  });
+
+  it.each([
+    ["a URL", "http://x", /host name/],
+    ["an IP address", "10.0.0.1", /not an IP address/],
+    ["a bare wildcard", "*", /host name/],
+    ["a wildcard without a dot below it", "*.com", /wildcard needs a domain/],
+    ["port 0", "example.com:0", /port must be/],
+  ])("refuses a pattern that is %s with 400 naming egress_allow.0", async (_what, pattern, message) => {
+    const pool = uniquePool();
+    const body = await expectError(await apiFetch("/api/v1/tasks", { json: taskSpec({ pool, egress_allow: [pattern] }) }), 400, "validation_failed", "egress_allow.0");
+    expect(body.error.message).toMatch(message);
+    expect((await requestLease({ pool })).status).toBe(204);
+  });
+
+  it("names the pattern that is wrong, and refuses more than 64 patterns", async () => {
+    await expectError(await apiFetch("/api/v1/tasks", { json: taskSpec({ egress_allow: ["ok.example.com", "also.example.com", "https://bad.example.com/"] }) }), 400, "validation_failed", "egress_allow.2");
+    const many = Array.from({ length: 65 }, (_, i) => `h${i}.example.com`);
+    await expectError(await apiFetch("/api/v1/tasks", { json: taskSpec({ egress_allow: many }) }), 400, "validation_failed", "egress_allow");
+    await expectError(await apiFetch("/api/v1/tasks", { json: { ...taskSpec(), egress_allow: "api.example.com" } }), 400, "validation_failed", "egress_allow");
+  });
+
+  it("refuses an unknown autonomy with 400 naming autonomy", async () => {
+    for (const autonomy of ["yolo", "FULL", true, null]) {
+      await expectError(await apiFetch("/api/v1/tasks", { json: { ...taskSpec(), autonomy } }), 400, "validation_failed", "autonomy");
+    }
+  });
+
+  it("are part of what an Idempotency-Key guards; full spelled out, or a pattern in another case, is the same request", async () => {
+    const create = (json: unknown, key: string) => apiFetch("/api/v1/tasks", { json, headers: { "Idempotency-Key": key } });
+    const key = `sandbox-${crypto.randomUUID()}`;
+    const body = taskSpec({ pool: uniquePool() });
+    expect((await create(body, key)).status).toBe(201);
+    expect((await create({ ...body, autonomy: "full" }, key)).status).toBe(200);
+    await expectError(await create({ ...body, autonomy: "edits" }, key), 409, "idempotency_conflict");
+    await expectError(await create({ ...body, egress_allow: ["api.example.com"] }, key), 409, "idempotency_conflict");
+    await expectError(await create({ ...body, egress_allow: [] }, key), 409, "idempotency_conflict");
+
+    const narrowKey = `sandbox-${crypto.randomUUID()}`;
+    const narrow = { ...body, egress_allow: ["api.example.com"] };
+    expect((await create(narrow, narrowKey)).status).toBe(201);
+    expect((await create({ ...narrow, egress_allow: ["API.example.com"] }, narrowKey)).status).toBe(200);
+    await expectError(await create({ ...narrow, egress_allow: ["api.example.com", "*.npmjs.org"] }, narrowKey), 409, "idempotency_conflict");
+  });
+
+  it("read a spec stored before they existed as full autonomy and no narrowing, on the task and in the lease", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool, autonomy: "edits", egress_allow: ["api.example.com"] });
+    await runInDurableObject(taskObjectOf(task.id), (_instance, state) => {
+      const sql = state.storage.sql;
+      const spec = JSON.parse(sql.exec<{ spec: string }>("SELECT spec FROM task").one().spec) as Record<string, unknown>;
+      delete spec.autonomy;
+      delete spec.egress_allow;
+      sql.exec("UPDATE task SET spec = ?", JSON.stringify(spec));
+    });
+    expect(await getTask(task.id)).toMatchObject({ autonomy: "full", egress_allow: null });
+    const lease = await rawLease(pool);
+    expect(lease.task.autonomy).toBe("full");
+    expect(lease.task.egress_allow).toBeNull();
+  });
+});
 
 describe("what the sandbox reports at the end", () => {
   it("accepts a resource_limit failure and the result's sandbox, and shows both", async () => {

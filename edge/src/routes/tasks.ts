@@ -52,6 +52,17 @@ async function requestFingerprint(request: unknown, secrets: TaskSecrets | null,
   return secrets ? `hmac:${await (await secretBox(taskSecretsKey!)).fingerprint(canonical)}` : await sha256Hex(canonical);
 }
 
+/**
+ * The create request as its Idempotency-Key fingerprint covers it. Fields added since
+ * fingerprints were first stored are left out while they hold their default (`push: false`,
+ * `autonomy: "full"`), so a retry keeps the fingerprint it had before they existed; any other
+ * value, and `egress_allow` whenever it is given (an empty list allows no host), is part of it.
+ */
+function fingerprinted(request: CreateTaskRequest): Partial<CreateTaskRequest> {
+  const { push, autonomy, ...rest } = request;
+  return { ...rest, ...(push ? { push } : {}), ...(autonomy === "full" ? {} : { autonomy }) };
+}
+
 /** Refuses secrets this edge cannot seal (it has no TASK_SECRETS_KEY). */
 function requireSealable(secrets: TaskSecrets | null, taskSecretsKey: string | null): void {
   if (secrets && taskSecretsKey === null) {
@@ -84,10 +95,7 @@ export const taskRoutes = new Hono<TaskEnv>()
     const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
     const id = idempotencyKey ? await idempotentTaskId(principal.owner, idempotencyKey) : newTaskId();
     tagRequest(c, { task_id: id });
-    // `push: false` (the default) is left out, so a retry keeps the fingerprint it had before
-    // tasks could push.
-    const { push: _push, ...withoutPush } = request;
-    const requestHash = idempotencyKey ? await requestFingerprint(request.push ? request : withoutPush, secrets, taskSecretsKey) : "";
+    const requestHash = idempotencyKey ? await requestFingerprint(fingerprinted(request), secrets, taskSecretsKey) : "";
 
     const stub = taskStub(c.env, id);
     const maxQueued = principal.limits?.max_queued_tasks;

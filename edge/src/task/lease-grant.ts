@@ -34,6 +34,9 @@ export function leaseFor(
       env: granted.secrets?.env ?? {},
       // Specs stored before pushing existed have no `push`: they never push.
       push: spec.push ? { branch: pushBranchFor(task.id, spec.branch) } : null,
+      // Specs stored before sandboxes have neither: full autonomy, the pool's egress policy.
+      autonomy: spec.autonomy ?? "full",
+      egress_allow: spec.egress_allow ?? null,
     },
   };
 }

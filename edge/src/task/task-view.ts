@@ -43,6 +43,9 @@ export function toTaskView(record: TaskRecord, lastSeq: number, iterations: read
     labels: spec.labels,
     max_attempts: spec.max_attempts,
     stall_timeout_seconds: spec.stall_timeout_seconds ?? null,
+    // Specs stored before sandboxes have neither: full autonomy, the pool's egress policy.
+    autonomy: spec.autonomy ?? "full",
+    egress_allow: spec.egress_allow ?? null,
     has_access_token: record.secretSummary.hasAccessToken,
     env_names: record.secretSummary.envNames,
     metadata: spec.metadata ?? {},
