@@ -272,7 +272,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         return await report(failure("runner_error", message));
       }
       const cliPaths = sandbox.paths;
-      const { command, args, stdin, files } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model, scratchDir: cliPaths.scratch, autonomy });
+      const { command, args, stdin, files, env: runEnv } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model, scratchDir: cliPaths.scratch, autonomy });
       for (const [name, content] of Object.entries(files ?? {})) {
         await writeFile(path.join(ws.scratchDir, path.basename(name)), content, { mode: 0o600 });
       }
@@ -290,6 +290,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
             HOME: cliPaths.home,
             TMPDIR: cliPaths.tmp,
             LANG: "C.UTF-8",
+            ...runEnv,
             ...adapter.env(),
             ...taskEnv.data,
             // Last: the proxy's address is the sandbox's, not the task's to change.

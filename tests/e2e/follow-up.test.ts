@@ -108,7 +108,8 @@ describe("a follow-up, end to end", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`${taskId}: iteration 3 submitted`);
     expect(run.stdout).toContain("● iteration 3: Third change");
-    expect(run.stdout).not.toContain("First change");
+    // Iteration 1's own events are not replayed (its text may still show inside the file's old content).
+    expect(run.stdout).not.toContain('Noted "First change"');
     expect(run.stdout).toMatch(/status {4}succeeded/);
     const task = await stack.client.getTask(taskId);
     expect(task.iteration).toBe(3);

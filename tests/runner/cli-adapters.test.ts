@@ -117,7 +117,7 @@ describe("CLI registry", () => {
     const gemini = createGeminiAdapter({ pathEnv: "" });
     expect(args(gemini, "full").join(" ")).toContain("--approval-mode yolo");
     expect(args(gemini, "edits").join(" ")).toContain("--approval-mode auto_edit");
-    expect(gemini.env()).toMatchObject({ GEMINI_CLI_TRUST_WORKSPACE: "true" });
+    expect(gemini.command({ ...base, autonomy: "full" }).env).toEqual({ GEMINI_CLI_TRUST_WORKSPACE: "true" });
     const opencode = createOpencodeAdapter({ pathEnv: "" });
     expect(args(opencode, "full")).toContain("--auto");
     expect(args(opencode, "edits")).not.toContain("--auto");
@@ -201,7 +201,7 @@ describe("CLI adapters end to end", () => {
       return text.replace("ENV_NAMES ", "").split(",");
     };
     expect(names(claude)).toEqual(["ANTHROPIC_API_KEY", "HOME", "LANG", "PATH", "TMPDIR"]);
-    expect(names(gemini)).toEqual(["EXTRA_SETTING", "GEMINI_API_KEY", "HOME", "LANG", "PATH", "TMPDIR"]);
+    expect(names(gemini)).toEqual(["EXTRA_SETTING", "GEMINI_API_KEY", "GEMINI_CLI_TRUST_WORKSPACE", "HOME", "LANG", "PATH", "TMPDIR"]);
   });
 
   it("script: runs the configured program with its fixed arguments and the prompt on stdin", async () => {

@@ -41,14 +41,14 @@ afterEach(async () => {
   rmSync(workspaceRoot, { recursive: true, force: true });
 });
 
-async function startRunner(options: { stallTimeoutSeconds?: number } = {}) {
+async function startRunner(options: { stallTimeoutSeconds?: number; runnerSecret?: string } = {}) {
   ({ loop } = await startTestRunner({
     edge,
     workspaceRoot,
     runnerId: "secrets-runner",
     adapters: configuredAdapters({ clis: ["claude", "demo"], cli_env: {}, script_command: undefined, script_args: [] }, PATH_ENV),
     pathEnv: PATH_ENV,
-    taskRunner: { stallTimeoutSeconds: options.stallTimeoutSeconds, metrics: createRunnerMetrics({ register, workspaceRoot }) },
+    taskRunner: { stallTimeoutSeconds: options.stallTimeoutSeconds, runnerSecret: options.runnerSecret, metrics: createRunnerMetrics({ register, workspaceRoot }) },
   }));
 }
 
@@ -103,6 +103,17 @@ describe("task secrets on the runner", () => {
     expect(completion.error!.message).toContain("repo-***.git");
     expect(sent(task)).not.toContain(API_KEY);
     expect(edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", message: expect.stringContaining("repo-***.git") }));
+  });
+
+  it("masks the runner's own secret in the output, the patch and the result, wherever it turns up", async () => {
+    const runnerSecret = "cf_runner_TheRunnersOwnHmacKey_0123456789";
+    await startRunner({ runnerSecret });
+    // A prompt carrying it (a confused client, or text an agent found): the demo CLI writes and echoes it.
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "demo", prompt: `Note ${runnerSecret}` });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("succeeded");
+    expect(completion.result!.patch).toContain("Note ***");
+    for (const form of forms(runnerSecret)) expect(sent(task)).not.toContain(form);
   });
 
   it("refuses a task env that tries to override what the runner sets, before the CLI starts", async () => {

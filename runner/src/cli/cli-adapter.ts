@@ -31,6 +31,8 @@ export interface CliCommand {
   stdin?: string;
   /** Files to write into `scratchDir` before the CLI starts, by name. */
   files?: Record<string, string>;
+  /** Settings for this run that are not secrets (unlike `env()`, not masked in the output). */
+  env?: Record<string, string>;
 }
 
 export interface CliAdapter {

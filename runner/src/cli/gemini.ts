@@ -28,9 +28,9 @@ export function createGeminiAdapter(options: BinaryCliOptions): CliAdapter {
     command({ prompt, model, autonomy }) {
       const args = ["--output-format", "stream-json", "--approval-mode", autonomy === "full" ? "yolo" : "auto_edit"];
       if (model) args.push("--model", model);
-      return { command, args, stdin: prompt };
+      return { command, args, stdin: prompt, env: { GEMINI_CLI_TRUST_WORKSPACE: "true" } };
     },
-    env: () => ({ GEMINI_CLI_TRUST_WORKSPACE: "true", ...options.env }),
+    env: () => ({ ...options.env }),
     createParser: () => createGeminiStreamParser(),
     installation: () => cliInstallation(command, options.pathEnv),
     egressHosts: () => modelApiHosts(["generativelanguage.googleapis.com"], options.env, ["GOOGLE_GEMINI_BASE_URL"]),
