@@ -252,7 +252,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           readOnly: await adapter.installation(),
           egress: {
             pool: [...(options.egress?.allow ?? []), ...adapter.egressHosts(), ...repositoryHost(url)],
-            task: lease.task.egress_allow,
+            // A task narrows what else the agent may reach; its CLI's own model API stays reachable.
+            task: lease.task.egress_allow && [...lease.task.egress_allow, ...adapter.egressHosts()],
             allowedNetworks: options.egress?.allowedNetworks ?? [],
             lookup: options.lookup,
           },

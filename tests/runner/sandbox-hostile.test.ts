@@ -136,8 +136,8 @@ describe.each(["bubblewrap", "none"] as const)("a hostile CLI through a real run
     rmSync(root, { recursive: true, force: true });
   });
 
-  async function run(targets: Record<string, unknown>) {
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, cli: "script", prompt: JSON.stringify(targets), timeout_seconds: 60 });
+  async function run(targets: Record<string, unknown>, egressAllow: string[] | null = null) {
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, cli: "script", prompt: JSON.stringify(targets), timeout_seconds: 60, egress_allow: egressAllow });
     const completion = await edge.waitFor(() => task.completion, 45_000);
     const events = edge.events(task.id);
     return { task, completion, events, output: outputOf(events) };
@@ -200,6 +200,16 @@ describe.each(["bubblewrap", "none"] as const)("a hostile CLI through a real run
       rmSync(hostTmpFile, { force: true });
       rmSync(planted, { force: true });
     }
+  });
+
+  it.runIf(contained)("lets a task narrow its pool's egress policy, never widen it", async () => {
+    const narrowed = await run({ proxy: { denied: `localhost:${allowed.port}` } }, ["registry.example.org"]);
+    expect(narrowed.output).toMatch(/^PASS proxy-denied: localhost:\d+: 403 Forbidden$/m);
+    expect(narrowed.events).toContainEqual({ type: "egress_denied", host: "localhost", port: allowed.port, reason: "not in the egress policy" });
+    const widened = await run({ proxy: { denied: "example.com:443" } }, ["example.com"]);
+    expect(widened.output).toMatch(/^PASS proxy-denied: example\.com:443: 403 Forbidden$/m);
+    const kept = await run({ proxy: { allowed: `localhost:${allowed.port}` } }, [`localhost:${allowed.port}`]);
+    expect(kept.output).toMatch(/^PASS proxy-allowed: localhost:\d+: 200 Connection established$/m);
   });
 
   it(`${contained ? "stops" : "does not stop"} a memory hog at the sandbox's memory limit`, async () => {
