@@ -57,8 +57,22 @@ export const TruncatedEvent = z.strictObject({
 });
 export type TruncatedEvent = z.infer<typeof TruncatedEvent>;
 
+/**
+ * The sandbox tried to open a connection the egress policy refuses (the pool's policy, or the
+ * task's `egress_allow` narrowing it). Written by the runner's egress proxy, once per refusal.
+ */
+export const EgressDeniedEvent = z.strictObject({
+  type: z.literal("egress_denied"),
+  /** The host the sandbox asked for, as it named it (a name or an address). */
+  host: z.string().max(260),
+  port: z.number().int().min(0).max(65_535),
+  /** Why it was refused: not on the allowlist, a private or metadata address, … */
+  reason: z.string().max(1_024),
+});
+export type EgressDeniedEvent = z.infer<typeof EgressDeniedEvent>;
+
 /** What a runner may post in an event batch. */
-export const RunnerEvent = z.discriminatedUnion("type", [OutputEvent, LogEvent, AgentEvent]);
+export const RunnerEvent = z.discriminatedUnion("type", [OutputEvent, LogEvent, AgentEvent, EgressDeniedEvent]);
 export type RunnerEvent = z.infer<typeof RunnerEvent>;
 
 /** A change of the task's status, written by the edge. */
@@ -91,6 +105,7 @@ export const EventBody = z.discriminatedUnion("type", [
   OutputEvent,
   LogEvent,
   AgentEvent,
+  EgressDeniedEvent,
   TruncatedEvent,
   StatusEvent,
   ResultEvent,

@@ -3,6 +3,7 @@
  *
  * Structured CLIs (Claude Code's `stream-json`) print JSON; their parsed `agent` events are
  * shown and their raw JSON lines are not. Plain-text output and stderr are shown as they are.
+ * A connection the sandbox's egress policy refused is one line naming the host, port and why.
  * @module
  */
 import { PATCH_MAX_BYTES } from "../api/limits.js";
@@ -44,6 +45,11 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
     case "output":
       if (event.stream === "stdout" && event.text.trimStart().startsWith("{")) return null;
       return event.text.replace(/\n$/, "").replace(/^/gm, event.stream === "stderr" ? "  ! " : "  ");
+    case "egress_denied": {
+      // An IPv6 address is bracketed, so its port stays readable.
+      const host = event.host.includes(":") ? `[${event.host}]` : event.host;
+      return bold(`  ✖ egress denied: ${truncate(host, 120)}:${event.port} (${truncate(event.reason, 200)})`);
+    }
     case "truncated":
       return bold(`  … output reached ${event.limit_bytes} bytes; the rest was dropped`);
     case "result": {

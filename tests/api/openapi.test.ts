@@ -42,7 +42,7 @@ describe("generated API documents", () => {
     for (const field of ["cost_usd", "usage", "cache_read_input_tokens", "commit_sha", "patch_truncated"]) expect(result).toContain(field);
   });
 
-  it("documents autonomy, egress_allow, the result's sandbox and resource_limit", () => {
+  it("documents autonomy, egress_allow, the result's sandbox, resource_limit and egress_denied events", () => {
     const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>>; required?: string[] }> } };
     const create = doc.components.schemas.CreateTaskRequest!;
     expect(create.properties.autonomy).toMatchObject({ enum: ["full", "edits"], default: "full" });
@@ -54,6 +54,8 @@ describe("generated API documents", () => {
     expect(JSON.stringify(task.properties.error)).toContain('"resource_limit"');
     const lease = JSON.stringify(doc.components.schemas.Lease);
     for (const field of ['"autonomy"', '"egress_allow"']) expect(lease).toContain(field);
+    expect(JSON.stringify(doc.components.schemas.EventBatch)).toContain('"egress_denied"');
+    expect(generatedFiles()["api/stream-event.schema.json"]).toContain('"egress_denied"');
   });
 
   it("describes /metrics as text/plain with every metric family the edge serves", () => {

@@ -1,13 +1,16 @@
 /**
  * Integration: what a task asks of the runner's sandbox (`autonomy`, `egress_allow`) and what
- * the sandbox reports back (the `resource_limit` error, the result's `sandbox`), through the
- * real Worker and task objects. The lease is read as the raw JSON the edge sends, so a default
- * the runner's parser would fill in cannot hide a missing field.
+ * the sandbox reports back (`egress_denied` events, the `resource_limit` error, the result's
+ * `sandbox`), through the real Worker and task objects. The lease is read as the raw JSON the
+ * edge sends, so a default the runner's parser would fill in cannot hide a missing field.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { EgressDeniedEvent, RunnerEvent } from "../../api/stream-events.js";
 import { allEvents, apiFetch, createTask, expectError, getTask, taskObjectOf, taskSpec, uniquePool } from "./api-client.js";
-import { complete, heartbeat, requestLease, runnerPost, sampleResult } from "./runner-client.js";
+import { TEST_OUTPUT_MAX_BYTES } from "./credentials.js";
+import { complete, heartbeat, postEvents, requestLease, runnerPost, sampleResult } from "./runner-client.js";
+import { openStream, within } from "./stream-watcher.js";
 
 /** The lease's `task` exactly as the edge sent it (no schema defaults applied). */
 async function rawLease(pool: string): Promise<{ task_id: string; lease_id: string; task: Record<string, unknown> }> {
@@ -23,6 +26,8 @@ async function startRaw(pool: string) {
   expect((await heartbeat(lease.task_id, lease.lease_id, "running")).status).toBe(200);
   return lease;
 }
+
+const denied = (host: string, port: number, reason: string): EgressDeniedEvent => ({ type: "egress_denied", host, port, reason });
 
 describe("autonomy and egress_allow on create", () => {
   it("show on the task and reach the runner in its lease", async () => {
@@ -112,6 +117,59 @@ describe("autonomy and egress_allow on create", () => {
     const lease = await rawLease(pool);
     expect(lease.task.autonomy).toBe("full");
     expect(lease.task.egress_allow).toBeNull();
+  });
+});
+
+describe("egress_denied events", () => {
+  it("are stored, paged and streamed like other runner events", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool, egress_allow: ["api.example.com"] });
+    const lease = await startRaw(pool); // seq 1 queued, 2 leased, 3 running
+    const watcher = await openStream(task.id, 3);
+
+    const event = denied("evil.example.net", 443, "not in the task's egress_allow");
+    const ipv6 = denied("fd00::1", 22, "a private address");
+    expect((await postEvents(task.id, lease.lease_id, 1, [event, { type: "log", source: "runner", level: "info", message: "go on" }, ipv6])).status).toBe(200);
+    await watcher.waitForSeq(6);
+
+    const logged = (await allEvents(task.id)).filter((e) => e.type === "egress_denied");
+    expect(logged).toEqual([
+      expect.objectContaining({ seq: 4, iteration: 1, attempt: 1, ...event }),
+      expect.objectContaining({ seq: 6, iteration: 1, attempt: 1, ...ipv6 }),
+    ]);
+    expect(watcher.frames.filter((f) => f.type === "egress_denied")).toEqual(logged);
+
+    expect((await complete(task.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 1, result: sampleResult() })).status).toBe(200);
+    await within(watcher.closed, 5_000, "stream close");
+  });
+
+  it.each([
+    ["a port over 65535", { ...denied("x.example.com", 65_536, "r") }, "events.0.port"],
+    ["a host over 260 characters", { ...denied(`${"h".repeat(261)}`, 443, "r") }, "events.0.host"],
+    ["a reason over 1024 characters", { ...denied("x.example.com", 443, "r".repeat(1_025)) }, "events.0.reason"],
+    ["an unknown field", { ...denied("x.example.com", 443, "r"), url: "https://x.example.com/" }, "events.0.url"],
+  ])("are refused with %s, naming the field", async (_what, event, field) => {
+    const pool = uniquePool();
+    const task = await createTask({ pool });
+    const lease = await startRaw(pool);
+    await expectError(await postEvents(task.id, lease.lease_id, 1, [event as RunnerEvent]), 400, "validation_failed", field);
+    expect((await allEvents(task.id)).map((e) => e.type)).toEqual(["status", "status", "status"]);
+  });
+
+  it("count against the task's output cap, which ends with one truncated marker", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool });
+    const lease = await startRaw(pool);
+    // ~1.1 KB each: the cap (64 KiB) fills within the third batch of 32.
+    const batch = (n: number) => Array.from({ length: 32 }, (_, i) => denied(`h${n}-${i}.example.com`, 443, "r".repeat(1_000)));
+    for (const n of [1, 2, 3]) expect((await postEvents(task.id, lease.lease_id, n, batch(n))).status).toBe(200);
+
+    const events = await allEvents(task.id);
+    const stored = events.filter((e) => e.type === "egress_denied");
+    expect(stored.length).toBeGreaterThan(32);
+    expect(stored.length).toBeLessThan(96);
+    expect(events.filter((e) => e.type === "truncated")).toEqual([expect.objectContaining({ limit_bytes: TEST_OUTPUT_MAX_BYTES })]);
+    expect(events.at(-1)?.type).toBe("truncated");
   });
 });
 
