@@ -3,8 +3,9 @@
  * side by side in one run.
  *
  * Each attempt is what the task runner does around the CLI: create the workspace, open the
- * attempt's sandbox (cgroup, disk watcher, and with egress the proxy), start the demo CLI in it,
- * read its output until it exits, close the sandbox, remove the workspace. Two figures per mode:
+ * attempt's sandbox (cgroup, disk watcher, and with egress the proxy), launch the demo CLI in it,
+ * clone a small local repository meanwhile (the sandbox gets ready during the clone), start the
+ * CLI, read its output until it exits, close the sandbox, remove the workspace. Two figures per mode:
  * from the start of the attempt to the CLI's first output byte (the CLI is running), and the
  * whole attempt. Modes: none; bubblewrap with limits and no egress (demo and script CLIs: the
  * sandbox has no network at all); bubblewrap with limits and egress (every model CLI: the bridge
@@ -14,6 +15,8 @@
  * BENCH_SANDBOX_ATTEMPTS sets attempts per mode (default 30).
  * @module
  */
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +37,8 @@ interface Mode {
   egress: readonly string[];
 }
 
+const execFileAsync = promisify(execFile);
+
 async function main(): Promise<void> {
   const pathEnv = process.env.PATH ?? "/usr/bin:/bin";
   const bwrapPath = await findOnPath("bwrap", pathEnv);
@@ -48,6 +53,12 @@ async function main(): Promise<void> {
   const demo = createDemoAdapter();
   const readOnly = await demo.installation();
   const root = await mkdtemp(join(tmpdir(), "codeforge-bench-sandbox-"));
+  const origin = join(root, "origin.git");
+  execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", origin]);
+  const seed = join(root, "seed");
+  execFileSync("git", ["clone", "--quiet", origin, seed], { stdio: "ignore" });
+  execFileSync("git", ["-C", seed, "-c", "user.name=b", "-c", "user.email=b@b", "commit", "--quiet", "--allow-empty", "-m", "first"]);
+  execFileSync("git", ["-C", seed, "push", "--quiet", "origin", "HEAD:main"], { stdio: "ignore" });
   const running = modes.map(() => [] as number[]);
   const total = modes.map(() => [] as number[]);
   try {
@@ -64,7 +75,9 @@ async function main(): Promise<void> {
           onLimit: () => undefined,
         });
         const { command, args, stdin } = demo.command({ prompt: "Add a note", model: null, scratchDir: attempt.paths.scratch, autonomy: "full" });
-        const child = attempt.start({ command, args, input: stdin, env: { PATH: pathEnv, HOME: attempt.paths.home, TMPDIR: attempt.paths.tmp, ...attempt.env } });
+        const launch = attempt.launch({ command, args, input: stdin, env: { PATH: pathEnv, HOME: attempt.paths.home, TMPDIR: attempt.paths.tmp, ...attempt.env } });
+        await execFileAsync("git", ["clone", "--quiet", "--depth", "1", `file://${origin}`, workspace.repoDir]);
+        const child = launch.go();
         let firstByte = 0;
         child.stdout.once("data", () => (firstByte = performance.now()));
         child.stdout.resume();
@@ -81,7 +94,7 @@ async function main(): Promise<void> {
     await rm(root, { recursive: true, force: true });
   }
   const base = { running: summarize(running[0]!), total: summarize(total[0]!) };
-  console.log(`\nSandbox cost per attempt (demo CLI, ${ATTEMPTS} attempts per mode, interleaved)`);
+  console.log(`\nSandbox cost per attempt (local clone + demo CLI, ${ATTEMPTS} attempts per mode, interleaved)`);
   printTable([
     ["mode", "to CLI running p50", "p99", "added p50", "whole attempt p50", "p99", "added p50"],
     ...modes.map((mode, i) => {

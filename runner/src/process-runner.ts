@@ -26,9 +26,10 @@ export interface ProcessSpec {
   input?: string;
   /**
    * For a launcher that waits to be let go (bubblewrap's `--info-fd 3 --block-fd 4`): the
-   * process gets a pipe it writes as fd 3 and one it reads as fd 4, and `hold` is called with
-   * them once it has started. The launcher runs nothing of the program until `hold` writes to
-   * `release`; if `hold` rejects, the process group is killed.
+   * process gets a pipe it writes as fd 3 and ones it reads as fds 4 and 5, and `hold` is called
+   * with them once it has started. The launcher runs nothing of the program until `hold` writes
+   * to `release`; fd 5 is passed through to the program, for a word of its own (`gate`). If
+   * `hold` rejects, the process group is killed.
    */
   hold?: (launch: HeldLaunch) => Promise<void>;
   /**
@@ -45,6 +46,8 @@ export interface HeldLaunch {
   info: Readable;
   /** fd 4 of the launcher: a byte written here lets the program run. */
   release: Writable;
+  /** fd 5, inherited by the program: for it to wait on (see `runner/bin/sandbox-init.mjs`). */
+  gate: Writable;
 }
 
 export interface ProcessExit {
@@ -99,9 +102,9 @@ export function createProcessRunner(options: { killGraceMs: number }): ProcessRu
         extendEnv: false,
         detached: true,
         ...(spec.input === undefined ? {} : { input: spec.input }),
-        // fds 3 and 4 only for a held launch; execa takes either `stdio` or the three names.
+        // fds 3 to 5 only for a held launch; execa takes either `stdio` or the three names.
         ...(spec.hold
-          ? { stdio: [spec.input === undefined ? "ignore" : "pipe", "pipe", "pipe", "pipe", "pipe"] as const }
+          ? { stdio: [spec.input === undefined ? "ignore" : "pipe", "pipe", "pipe", "pipe", "pipe", "pipe"] as const }
           : { stdin: spec.input === undefined ? ("ignore" as const) : ("pipe" as const), stdout: "pipe" as const, stderr: "pipe" as const }),
         buffer: false,
         reject: false,
@@ -131,7 +134,7 @@ export function createProcessRunner(options: { killGraceMs: number }): ProcessRu
       });
 
       if (spec.hold && pid !== undefined) {
-        const launch: HeldLaunch = { pid, info: child.stdio[3] as Readable, release: child.stdio[4] as Writable };
+        const launch: HeldLaunch = { pid, info: child.stdio[3] as Readable, release: child.stdio[4] as Writable, gate: (child.stdio as unknown as Writable[])[5]! };
         // A launcher that is never let go would hang the attempt: no release, no program.
         spec.hold(launch).catch(() => signalGroup(pid, "SIGKILL"));
       }

@@ -33,7 +33,7 @@
  */
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { TaskEnv, type CidrRange, type Completion, type Lease, type TaskError, type TaskResult } from "../../api/index.js";
 import { backoffDelayMs, sleep } from "./backoff.js";
@@ -57,7 +57,7 @@ import { createSecretMasker, type SecretMasker } from "./secret-masker.js";
 import { withRemoteParent, withSpan } from "./tracing.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 import type { Autonomy } from "./cli/cli-adapter.js";
-import { describeLimit, type AttemptSandbox, type LimitName, type Sandbox } from "./sandbox/sandbox.js";
+import { describeLimit, type AttemptSandbox, type CliLaunch, type LimitName, type Sandbox } from "./sandbox/sandbox.js";
 
 /** Why a task stopped before its CLI finished on its own. */
 export type StopReason = "canceled" | "timed_out" | "stalled" | "resource_limit" | "lease_lost" | "shutdown" | "edge_unreachable";
@@ -183,6 +183,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     let workspace: Workspace | undefined;
     let sandbox: AttemptSandbox | undefined;
     let limitStop: LimitName | null = null;
+    let cliLaunch: CliLaunch | undefined;
     let cli: RunningProcess | undefined;
     let stall: IdleTimer | undefined;
     /**
@@ -213,39 +214,11 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       const { url, ref } = lease.task.repo;
       const git = gitEnv({ path: options.pathEnv, homeDir: workspace.homeDir });
 
-      batcher.log("info", `Cloning ${url} (${ref ?? "default branch"})${lease.task.iteration > 1 ? ` for iteration ${lease.task.iteration}` : ""}`);
-      let baseSha: string;
-      let headSha: string;
-      try {
-        const clone = {
-          url,
-          ref,
-          dir: workspace.repoDir,
-          homeDir: workspace.homeDir,
-          pathEnv: options.pathEnv,
-          accessToken: lease.task.access_token,
-          credentialsDir: workspace.runnerDir,
-          lookup: options.lookup,
-          ...options.gitPolicy,
-          signal: stopping.signal,
-        };
-        let description: string;
-        ({ baseSha, headSha, description } = await timePhase(options.metrics, "clone", () => withSpan("git.clone", () => checkoutIteration(lease.task.base, clone))));
-        batcher.log("info", description);
-      } catch (err) {
-        if (stopReason) return await report(stoppedReport(stopReason, null));
-        const message = masker.mask(err instanceof CloneError ? err.message : `clone failed: ${String(err)}`);
-        batcher.log("error", message);
-        return await report(failure("clone_failed", message));
-      }
-      if (stopReason) return await report(stoppedReport(stopReason, null));
-
       // Without a sandbox nothing bounds what a command could do: edits only, whatever was asked.
       const autonomy: Autonomy = options.sandbox.kind === "none" ? "edits" : lease.task.autonomy;
-      if (options.sandbox.kind === "none") {
-        log.warn("running the CLI without a sandbox (sandbox: none)");
-        batcher.log("warn", "This runner has no sandbox (sandbox: none): the CLI runs with the runner's view of the machine, with edits only.");
-      }
+      // The sandbox is built and the CLI launched while the repository is cloned into this
+      // (still empty) directory; the CLI starts once the checkout is ready (`go()` below).
+      await mkdir(ws.repoDir);
       try {
         sandbox = await options.sandbox.open({
           workspace: ws,
@@ -277,27 +250,60 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       for (const [name, content] of Object.entries(files ?? {})) {
         await writeFile(path.join(ws.scratchDir, path.basename(name)), content, { mode: 0o600 });
       }
+      const launched = (cliLaunch = sandbox.launch({
+        command,
+        args,
+        input: stdin,
+        env: {
+          PATH: options.pathEnv,
+          HOME: cliPaths.home,
+          TMPDIR: cliPaths.tmp,
+          LANG: "C.UTF-8",
+          ...runEnv,
+          ...adapter.env(),
+          ...taskEnv.data,
+          // Last: the proxy's address is the sandbox's, not the task's to change.
+          ...sandbox.env,
+        },
+      }));
+
+      batcher.log("info", `Cloning ${url} (${ref ?? "default branch"})${lease.task.iteration > 1 ? ` for iteration ${lease.task.iteration}` : ""}`);
+      let baseSha: string;
+      let headSha: string;
+      try {
+        const clone = {
+          url,
+          ref,
+          dir: workspace.repoDir,
+          homeDir: workspace.homeDir,
+          pathEnv: options.pathEnv,
+          accessToken: lease.task.access_token,
+          credentialsDir: workspace.runnerDir,
+          lookup: options.lookup,
+          ...options.gitPolicy,
+          signal: stopping.signal,
+        };
+        let description: string;
+        ({ baseSha, headSha, description } = await timePhase(options.metrics, "clone", () => withSpan("git.clone", () => checkoutIteration(lease.task.base, clone))));
+        batcher.log("info", description);
+      } catch (err) {
+        if (stopReason) return await report(stoppedReport(stopReason, null));
+        const message = masker.mask(err instanceof CloneError ? err.message : `clone failed: ${String(err)}`);
+        batcher.log("error", message);
+        return await report(failure("clone_failed", message));
+      }
+      if (stopReason) return await report(stoppedReport(stopReason, null));
+
       const parser = adapter.createParser();
+      if (options.sandbox.kind === "none") {
+        log.warn("running the CLI without a sandbox (sandbox: none)");
+        batcher.log("warn", "This runner has no sandbox (sandbox: none): the CLI runs with the runner's view of the machine, with edits only.");
+      }
       batcher.log("info", `Starting ${lease.task.cli}${lease.task.model ? ` (model ${lease.task.model})` : ""}`);
       const spawnedAt = now();
       // The CLI's span lasts from spawn until its output is read; output posted meanwhile is its child.
       const { exit, reasonAtExit } = await withSpan("cli.run", async (cliSpan) => {
-        const child = sandbox!.start({
-          command,
-          args,
-          input: stdin,
-          env: {
-            PATH: options.pathEnv,
-            HOME: cliPaths.home,
-            TMPDIR: cliPaths.tmp,
-            LANG: "C.UTF-8",
-            ...runEnv,
-            ...adapter.env(),
-            ...taskEnv.data,
-            // Last: the proxy's address is the sandbox's, not the task's to change.
-            ...sandbox!.env,
-          },
-        });
+        const child = launched.go();
         cli = child;
         if (child.pid !== undefined) heartbeat.setPhase("running");
         stopping.signal.addEventListener("abort", () => child.stop());
@@ -408,6 +414,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       shutdown.removeEventListener("abort", onShutdown);
       cli?.stop();
       await cli?.exited;
+      if (!cli) await cliLaunch?.abandon();
       await sandbox?.close().catch((err: unknown) => log.error({ err: String(err) }, "could not close the sandbox"));
       await heartbeat.stop();
       batcher.close();

@@ -259,6 +259,31 @@ describe("sandbox-init bridge", () => {
     expect(code).toBe(0);
     expect(stdout).toBe("ready\necho: goodbye\n");
   });
+
+  it("with --wait-fd, starts the command only on the runner's word, and never when the pipe closes without one", async () => {
+    const marker = path.join(dir, `started-${Date.now()}`);
+    const launch = async () =>
+      spawn(process.execPath, [SANDBOX_INIT, "--proxy-socket", path.join(dir, "none.sock"), "--listen", String(await freePort()), "--wait-fd", "3", "--", "sh", "-c", `echo started; touch ${marker}`], { stdio: ["ignore", "pipe", "pipe", "pipe"] });
+    const waiting = await launch();
+    let out = "";
+    waiting.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(out).toBe("");
+    (waiting.stdio[3] as NodeJS.WritableStream).end("go");
+    const [code] = (await once(waiting, "close")) as [number | null];
+    expect(code).toBe(0);
+    expect(out).toBe("started\n");
+    rmSync(marker, { force: true });
+
+    const abandoned = await launch();
+    let err = "";
+    abandoned.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+    (abandoned.stdio[3] as NodeJS.WritableStream).end();
+    const [abandonedCode] = (await once(abandoned, "close")) as [number | null];
+    expect(abandonedCode).toBe(125);
+    expect(err).toContain("ended the attempt before the command started");
+    expect(existsSync(marker)).toBe(false);
+  });
 });
 
 async function start(overrides: Partial<EgressProxyOptions> & { pool: string[] }): Promise<{ proxy: EgressProxy; denials: EgressDenial[] }> {

@@ -202,6 +202,13 @@ describe.each(["bubblewrap", "none"] as const)("a hostile CLI through a real run
     }
   });
 
+  it("leaves nothing running when the clone fails after the sandbox was launched", async () => {
+    const task = edge.enqueue({ repo: { url: `${fixture.url}-missing`, ref: null }, cli: "script", prompt: "{}", timeout_seconds: 60 });
+    const completion = await edge.waitFor(() => task.completion, 30_000);
+    expect(completion.error?.code).toBe("clone_failed");
+    await expect.poll(() => processesTagged(path.join(root, "workspaces")), { timeout: 5_000 }).toEqual([]);
+  });
+
   it.runIf(contained)("lets a task narrow its pool's egress policy, never widen it", async () => {
     const narrowed = await run({ proxy: { denied: `localhost:${allowed.port}` } }, ["registry.example.org"]);
     expect(narrowed.output).toMatch(/^PASS proxy-denied: localhost:\d+: 403 Forbidden$/m);

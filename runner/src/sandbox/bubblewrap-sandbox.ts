@@ -12,12 +12,14 @@
  * 1. `open`: writes the sandbox's `passwd`/`group`, starts the egress proxy on a Unix socket in
  *    the runner's corner of the workspace (only when the policy allows some host: otherwise the
  *    sandbox has no network at all), creates the attempt's cgroup, starts the disk watcher.
- * 2. `start`: runs `bwrap … -- <cli>` held at the door (`--info-fd 3 --block-fd 4`): bubblewrap
- *    reports the sandbox's first process, the runner puts it in the cgroup, then lets it go, so
- *    no process of the attempt ever runs outside its limits. With egress, the program is the
- *    bridge (`runner/bin/sandbox-init.mjs`), which listens on the sandbox's own loopback,
- *    forwards to the proxy socket and starts the CLI with `HTTPS_PROXY` and friends pointing
- *    at it.
+ * 2. `launch`: runs `bwrap … -- <cli>` held at the door (`--info-fd 3 --block-fd 4`): bubblewrap
+ *    reports the sandbox's first process, the runner puts it in the cgroup, so no process of the
+ *    attempt ever runs outside its limits. The task runner launches while it is still cloning;
+ *    `go()` then lets the CLI start. With egress, the program is the bridge
+ *    (`runner/bin/sandbox-init.mjs`), which listens on the sandbox's own loopback, forwards to
+ *    the proxy socket and starts the CLI with `HTTPS_PROXY` and friends pointing at it: it is
+ *    let in at once, boots during the clone, and waits for `go()` on fd 5; without egress the
+ *    CLI itself is the program, and `go()` lets it through the door.
  * 3. Stop: SIGTERM goes to the sandbox's session (the CLI and everything it started), SIGKILL
  *    after the grace period to bubblewrap, whose death takes the PID namespace with it.
  * 4. `limitHit` reads the cgroup's OOM-kill and fork-refusal counters and the disk watcher;
@@ -156,30 +158,60 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
         held: true,
       });
 
+      const launch = (spec: Parameters<AttemptSandbox["launch"]>[0]) => {
+        const program = proxy
+          ? [nodePath, SANDBOX_INIT_PATH, "--proxy-socket", SANDBOX_PROXY_SOCKET, "--listen", String(SANDBOX_PROXY_PORT), "--wait-fd", "5", "--", spec.command, ...spec.args]
+          : [spec.command, ...spec.args];
+        let sandboxPid: number | undefined;
+        let letGo!: () => void;
+        let giveUp!: (reason: Error) => void;
+        const word = new Promise<void>((resolve, reject) => {
+          letGo = resolve;
+          giveUp = reject;
+        });
+        // Handled where `hold` awaits it; a launch abandoned before that must not go unhandled.
+        word.catch(() => undefined);
+        const child = options.processes.start({
+          command: options.bwrapPath,
+          args: [...args, ...program],
+          cwd: workspace.dir,
+          env: spec.env,
+          input: spec.input,
+          stopGroup: () => sandboxPid,
+          async hold(held) {
+            sandboxPid = await readSandboxPid(held.info);
+            await cgroup?.add(sandboxPid);
+            if (proxy) {
+              // The bridge boots now; it starts the CLI when it reads the word on fd 5.
+              held.release.end("go");
+              await word;
+              held.gate.end("go");
+            } else {
+              held.gate.end();
+              await word;
+              held.release.end("go");
+            }
+          },
+        });
+        const running = withSignalExits(child);
+        return {
+          go() {
+            letGo();
+            return running;
+          },
+          async abandon() {
+            giveUp(new Error("abandoned"));
+            child.stop();
+            await child.exited;
+          },
+        };
+      };
       const attempt: AttemptSandbox = {
         kind: "bubblewrap",
         paths: { repo: SANDBOX_PATHS.repo, home: SANDBOX_PATHS.home, tmp: SANDBOX_PATHS.tmp, scratch: SANDBOX_PATHS.scratch },
         env,
-        start(spec) {
-          const program = proxy
-            ? [nodePath, SANDBOX_INIT_PATH, "--proxy-socket", SANDBOX_PROXY_SOCKET, "--listen", String(SANDBOX_PROXY_PORT), "--", spec.command, ...spec.args]
-            : [spec.command, ...spec.args];
-          let sandboxPid: number | undefined;
-          const child = options.processes.start({
-            command: options.bwrapPath,
-            args: [...args, ...program],
-            cwd: workspace.dir,
-            env: spec.env,
-            input: spec.input,
-            stopGroup: () => sandboxPid,
-            async hold(launch) {
-              sandboxPid = await readSandboxPid(launch.info);
-              await cgroup?.add(sandboxPid);
-              launch.release.end("go");
-            },
-          });
-          return withSignalExits(child);
-        },
+        launch,
+        start: (spec) => launch(spec).go(),
         async limitHit(): Promise<LimitName | null> {
           if (diskHit) return "disk";
           return (await cgroup?.limitHit()) ?? null;

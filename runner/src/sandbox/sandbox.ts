@@ -66,12 +66,26 @@ export interface AttemptSandbox {
   readonly paths: AttemptPaths;
   /** Variables the CLI's environment needs for this sandbox (the proxy's address). */
   readonly env: Readonly<Record<string, string>>;
-  /** Starts the CLI inside. `spec.cwd` is ignored: the CLI starts in `paths.repo`. */
+  /**
+   * Gets the CLI ready to start inside, and starts it at `go()`: the sandbox is built meanwhile
+   * (while the runner clones), so the CLI starts without waiting for it. `spec.cwd` is ignored:
+   * the CLI starts in `paths.repo`, which must exist (it may still be empty).
+   */
+  launch(spec: Omit<ProcessSpec, "cwd">): CliLaunch;
+  /** `launch(spec).go()`. */
   start(spec: Omit<ProcessSpec, "cwd">): RunningProcess;
   /** After the CLI exited: the limit the attempt hit, or null. */
   limitHit(): Promise<LimitName | null>;
   /** Stops the proxy, removes the limits' bookkeeping. Safe to call more than once. */
   close(): Promise<void>;
+}
+
+/** A CLI ready to start in its sandbox. */
+export interface CliLaunch {
+  /** Starts the CLI (once). */
+  go(): RunningProcess;
+  /** Gives up a launch that was never started, ending whatever was prepared for it. */
+  abandon(): Promise<void>;
 }
 
 export interface Sandbox {
@@ -92,11 +106,13 @@ export function createNoSandbox(options: { processes: ProcessRunner }): Sandbox 
     limits: { memoryBytes: null, maxProcesses: null, cpus: null, diskBytes: null },
     async open({ workspace }) {
       const paths = { repo: workspace.repoDir, home: workspace.homeDir, tmp: workspace.tmpDir, scratch: workspace.scratchDir };
+      const start = (spec: Omit<ProcessSpec, "cwd">) => options.processes.start({ ...spec, cwd: paths.repo });
       return {
         kind: "none",
         paths,
         env: {},
-        start: (spec) => options.processes.start({ ...spec, cwd: paths.repo }),
+        launch: (spec) => ({ go: () => start(spec), abandon: async () => undefined }),
+        start,
         limitHit: async () => null,
         close: async () => undefined,
       };
