@@ -105,8 +105,9 @@ export const Lease = z.object({
     autonomy: TaskAutonomy.default("full"),
     /**
      * The task's egress patterns (validated, lowercase): the sandbox may reach a host only when
-     * both the pool's policy and this list allow it (`egressPermits`). Null: the pool's policy
-     * as it is. Absent from an edge that predates it, which reads as null.
+     * both the pool's policy and this list allow it (`egressPermits`), the CLI's own model API
+     * excepted. Null: the pool's policy as it is. Absent from an edge that predates it, which
+     * reads as null.
      */
     egress_allow: z.array(z.string()).nullable().default(null),
   }),

@@ -110,9 +110,8 @@ export const CreateTaskRequest = z.strictObject({
    * Host patterns (`api.example.com`, `*.example.com`, an optional `:port` or `:*`; see
    * `egress-host.ts`) that narrow the runner pool's egress policy for this task: the sandbox may
    * open a connection to a host only when both the pool's policy and this list allow it, so a
-   * task can never widen its pool's policy. The list names every host the task needs, the CLI's
-   * model API included. Stored lowercase. Absent: the pool's policy as it is. Kept by every
-   * follow-up.
+   * task can never widen its pool's policy. The CLI's own model API stays reachable whatever the
+   * list says. Stored lowercase. Absent: the pool's policy as it is. Kept by every follow-up.
    */
   egress_allow: EgressAllowList.optional(),
   /**
