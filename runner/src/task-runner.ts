@@ -1,16 +1,18 @@
 /**
  * Runs one leased attempt of a task from start to finish: the job runner.
  *
- * workspace → clone (or, for a follow-up, check out where the last iteration left off; see
- * `iteration-checkout.ts`) → open the attempt's sandbox (`sandbox/`) → start the CLI in it →
- * heartbeat `running` → stream its output → wait for it to exit, time out (`timeout_seconds`
- * from the lease), be cancelled (heartbeat or event ack) or pass a resource limit → describe
- * the changes → commit and push them when the task asks (`git-push.ts`) →
- * flush the output → report the outcome → remove the workspace.
+ * workspace → open the attempt's sandbox (`sandbox/`) and launch the CLI in it, held → clone
+ * meanwhile (or, for a follow-up, check out where the last iteration left off; see
+ * `iteration-checkout.ts`) → let the CLI start → heartbeat `running` → stream its output → wait
+ * for it to exit, time out (`timeout_seconds` from the lease), be cancelled (heartbeat or event
+ * ack) or pass a resource limit → describe the changes → commit and push them when the task
+ * asks (`git-push.ts`) → flush the output → report the outcome → close the sandbox → remove the
+ * workspace.
  *
  * Every way out of a task goes through one `stop(reason)`: the first reason wins and decides
  * the outcome (`canceled`, `timed_out`, `stalled` after `stall_timeout_seconds` without
- * output, `resource_limit` when the workspace outgrows its disk limit), or that no outcome is reported at all — a stale lease means another attempt owns
+ * output, `resource_limit` when the workspace outgrows its disk limit), or that no outcome is
+ * reported at all — a stale lease means another attempt owns
  * the task, and at shutdown the task is handed back (`release`) so the edge re-queues it at
  * once without spending an attempt (if that fails, the lease lapses and the edge re-queues it
  * later). Cleanup lives in `finally` and runs whatever happened.
@@ -219,14 +221,15 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       // The sandbox is built and the CLI launched while the repository is cloned into this
       // (still empty) directory; the CLI starts once the checkout is ready (`go()` below).
       await mkdir(ws.repoDir);
+      const modelApi = adapter.egressHosts();
       try {
         sandbox = await options.sandbox.open({
           workspace: ws,
           readOnly: await adapter.installation(),
           egress: {
-            pool: [...(options.egress?.allow ?? []), ...adapter.egressHosts(), ...repositoryHost(url)],
+            pool: [...(options.egress?.allow ?? []), ...modelApi, ...repositoryHost(url)],
             // A task narrows what else the agent may reach; its CLI's own model API stays reachable.
-            task: lease.task.egress_allow && [...lease.task.egress_allow, ...adapter.egressHosts()],
+            task: lease.task.egress_allow && [...lease.task.egress_allow, ...modelApi],
             allowedNetworks: options.egress?.allowedNetworks ?? [],
             lookup: options.lookup,
           },
@@ -359,7 +362,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         batcher.log("error", `Stopped: ${limitText}.`);
         return await report({ outcome: "failed", result, error: { code: "resource_limit", message: limitText } }, null);
       }
-      if (limitText) batcher.log("warn", `${limitText[0]!.toUpperCase()}${limitText.slice(1)}; the CLI went on and ${exit.exitCode === 0 ? "succeeded" : "ended"}.`);
+      if (limitText && !reasonAtExit) batcher.log("warn", `${limitText[0]!.toUpperCase()}${limitText.slice(1)}; the CLI went on and succeeded.`);
       if (reasonAtExit) return await report(stoppedReport(reasonAtExit, result), reasonAtExit);
       if (exit.exitCode !== 0) {
         const how = exit.exitCode !== null ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`;

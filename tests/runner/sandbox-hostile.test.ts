@@ -5,13 +5,14 @@
 import { execa, type ResultPromise } from "execa";
 import { createHash, randomUUID } from "node:crypto";
 import dgram from "node:dgram";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunnerEvent } from "../../api/index.js";
+import { processesTagged } from "../../runner/src/sandbox/sandbox-self-check.js";
 import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
 import { createGitFixture, type GitFixture } from "./git-fixture.js";
 
@@ -40,18 +41,6 @@ async function countingDns(): Promise<{ port: number; queries: () => number; clo
   socket.on("message", () => queries++);
   await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
   return { port: socket.address().port, queries: () => queries, close: () => socket.close() };
-}
-
-function processesTagged(marker: string): number[] {
-  const found: number[] = [];
-  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, "latin1").includes(marker)) found.push(Number(pid));
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return found;
 }
 
 function outputOf(events: RunnerEvent[]): string {

@@ -156,7 +156,8 @@ async function collect(stream: Readable): Promise<string> {
   return text;
 }
 
-function processesTagged(marker: string): number[] {
+/** Processes on this machine whose command line holds `marker` (a tag a test or check planted). */
+export function processesTagged(marker: string): number[] {
   const found: number[] = [];
   for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
     try {
