@@ -68,6 +68,7 @@ describe.each(["bubblewrap", "none"] as const)("a hostile CLI through a real run
   let configFile: string;
   let siblingSecret: string;
   let runnerLog = "";
+  let healthPort: number;
 
   beforeAll(async () => {
     chmodSync(CHECK, 0o755);
@@ -84,6 +85,9 @@ describe.each(["bubblewrap", "none"] as const)("a hostile CLI through a real run
     listener = await countingServer();
     allowed = await countingServer("hello from an allowed host\n");
     dns = await countingDns();
+    const probe = await countingServer();
+    healthPort = probe.port;
+    await probe.close();
     runner = execa(process.execPath, ["--import", "tsx", MAIN, "--config", configFile], {
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -94,7 +98,8 @@ describe.each(["bubblewrap", "none"] as const)("a hostile CLI through a real run
         CODEFORGE_RUNNER_ID: `hostile-${sandbox}`,
         CODEFORGE_LOCAL_MODE: "true",
         CODEFORGE_WORKSPACE_ROOT: workspaceRoot,
-        CODEFORGE_HEALTH_PORT: "0",
+        CODEFORGE_HEALTH_PORT: String(healthPort),
+        CODEFORGE_HEALTH_HOST: "127.0.0.1",
         CODEFORGE_LEASE_WAIT_MS: "1000",
         CODEFORGE_CLIS: "script",
         CODEFORGE_SCRIPT_COMMAND: CHECK,
@@ -170,6 +175,8 @@ describe.each(["bubblewrap", "none"] as const)("a hostile CLI through a real run
         expect(existsSync(hostTmpFile) || existsSync(planted)).toBe(false);
         expect(events).toContainEqual({ type: "egress_denied", host: "example.com", port: 443, reason: "not in the egress policy" });
         expect(completion.result?.sandbox).toBe("bubblewrap");
+        const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+        expect(metrics).toMatch(/^codeforge_runner_egress_denied_total [1-9]/m);
         // The process left running in a session of its own ended with the sandbox.
         await expect.poll(() => processesTagged(escapeMarker), { timeout: 5_000 }).toEqual([]);
       } else {
