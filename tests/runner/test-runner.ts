@@ -15,6 +15,13 @@ import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js"
 import { createProcessRunner } from "../../runner/src/process-runner.js";
 import { createTaskRunner, type TaskRunnerOptions } from "../../runner/src/task-runner.js";
 import { createNoSandbox } from "../../runner/src/sandbox/sandbox.js";
+import { createBubblewrapSandbox } from "../../runner/src/sandbox/bubblewrap-sandbox.js";
+import { findOnPath } from "../../runner/src/sandbox/cli-installation.js";
+import { sandboxLimits } from "../../runner/src/sandbox/sandbox-limits.js";
+import { RunnerConfig } from "../../runner/src/config.js";
+
+/** The smallest valid runner configuration: everything else at its default. */
+const MINIMAL_CONFIG = { edge_url: "http://127.0.0.1:9", runner_secret: "a-runner-secret-for-tests", runner_id: "test-runner", workspace_root: "/tmp", labels: [] };
 import type { FakeEdge } from "./fake-edge.js";
 
 export const SYSTEM_PATH = process.env.PATH ?? "/usr/bin:/bin";
@@ -28,6 +35,8 @@ export interface TestRunnerOptions {
   /** `PATH` for git and the CLIs; the test process's by default. */
   pathEnv?: string;
   concurrency?: number;
+  /** What the CLIs run in: `none` (the default here) or a real bubblewrap sandbox with default limits. */
+  sandbox?: "none" | "bubblewrap";
   /** Task-runner options beyond the wiring; `file:` remotes are allowed unless `gitPolicy` says otherwise. */
   taskRunner?: Partial<Omit<TaskRunnerOptions, "client" | "registry" | "workspaceRoot" | "pathEnv">>;
 }
@@ -49,8 +58,12 @@ export async function startTestRunner(options: TestRunnerOptions): Promise<TestR
   const registry = await createCliRegistry(options.adapters ?? [createDemoAdapter()]);
   const logger = pino({ level: "silent" });
   const processes = createProcessRunner({ killGraceMs: 500 });
+  const sandbox =
+    options.sandbox === "bubblewrap"
+      ? await createBubblewrapSandbox({ processes, bwrapPath: (await findOnPath("bwrap", SYSTEM_PATH))!, limits: sandboxLimits(RunnerConfig.parse(MINIMAL_CONFIG)), cgroups: true })
+      : createNoSandbox({ processes });
   const taskRunner = createTaskRunner({
-    sandbox: createNoSandbox({ processes }),
+    sandbox,
     gitPolicy: { allowFile: true, allowSsh: false },
     logger,
     ...options.taskRunner,
