@@ -70,6 +70,15 @@ export function secretFromEnv(flag: string, name: string | undefined, env: NodeJ
   return value;
 }
 
+/**
+ * A task's `env` from `--env NAME` flags: each value taken from the caller's environment under
+ * the same name, never from the command line (where `ps` shows it).
+ */
+export function envFromNames(names: readonly string[], env: NodeJS.ProcessEnv = process.env): Record<string, string> | undefined {
+  if (names.length === 0) return undefined;
+  return Object.fromEntries(names.map((name) => [name, secretFromEnv("env", name, env)!]));
+}
+
 /** Exactly `names.length` positional arguments, named in the error when some are missing. */
 export function positionals(command: string, given: string[], names: string[]): string[] {
   if (given.length < names.length) throw new UsageError(`${command} needs ${names.slice(given.length).map((n) => `<${n}>`).join(" ")}`);

@@ -113,6 +113,29 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
     expect(unset.stderr).toContain("--access-token-env NOT_SET_ANYWHERE: that environment variable is not set or is empty");
   });
 
+  it("gives the CLI env values from the caller's environment (--env NAME), and takes --autonomy and --egress-allow", async () => {
+    const key = `sk-cli-env-${crypto.randomUUID().replace(/-/g, "")}`;
+    const run = await codeforge(
+      ["submit", "--repo", stack.repoUrl, "--prompt", "With env", "--env", "DEMO_API_KEY", "--autonomy", "edits", "--egress-allow", "registry.npmjs.org", "--egress-allow", "*.pypi.org", "--json"],
+      { DEMO_API_KEY: key },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const task = Task.parse(JSON.parse(run.stdout));
+    expect(task.env_names).toEqual(["DEMO_API_KEY"]);
+    expect(task.autonomy).toBe("edits");
+    expect(task.egress_allow).toEqual(["registry.npmjs.org", "*.pypi.org"]);
+    expect(run.stdout + run.stderr).not.toContain(key);
+    const unset = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x", "--env", "NOT_SET_ANYWHERE"]);
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toContain("--env NOT_SET_ANYWHERE: that environment variable is not set or is empty");
+    const badAutonomy = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x", "--autonomy", "yolo"]);
+    expect(badAutonomy.code).toBe(2);
+    expect(badAutonomy.stderr).toContain('--autonomy is full or edits, got "yolo"');
+    const badPattern = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x", "--egress-allow", "http://x"]);
+    expect(badPattern.code).not.toBe(0);
+    expect(badPattern.stderr).toContain("egress_allow.0");
+  });
+
   it("says plainly when the patch was cut at its limit", () => {
     const task = Task.parse({ ...EXAMPLE_TASK, result: { ...EXAMPLE_TASK.result, patch_truncated: true } });
     const lines = taskSummary(task);

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { FollowUpRequest } from "../../../api/task.js";
 import type { ApiClient } from "../../api-client.js";
-import { parseFlags, positionals, secretFromEnv, type Command } from "../command.js";
+import { envFromNames, parseFlags, positionals, secretFromEnv, type Command } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import { followAndPrint } from "./watch.js";
@@ -21,6 +21,8 @@ export interface FollowUpArgs {
   idempotencyKey?: string;
   /** The repository token again (a follow-up brings its own): from `--access-token-env`. */
   accessToken?: string;
+  /** The env again (erased when each iteration ends): from `--env NAME`, values from this environment. */
+  env?: Record<string, string>;
   follow: boolean;
   json: boolean;
 }
@@ -36,6 +38,7 @@ export async function followup(client: ApiClient, args: FollowUpArgs, out: Outpu
     ...(args.model ? { model: args.model } : {}),
     ...(args.timeout !== undefined ? { timeout_seconds: Number(args.timeout) } : {}),
     ...(args.accessToken !== undefined ? { access_token: args.accessToken } : {}),
+    ...(args.env ? { env: args.env } : {}),
   };
   const task = await client.followUp(args.taskId, input, { idempotencyKey: args.idempotencyKey });
   const current = task.iterations.find((i) => i.n === task.iteration);
@@ -53,8 +56,9 @@ export const followupCommand: Command = {
   name: "followup",
   usage: [
     "followup <task-id> (--prompt <text> | --prompt-file <file|->) [--model <m>] [--timeout <s>]",
-    "       [--access-token-env <VAR>] [--idempotency-key <k>] [--follow]",
-    "       the next iteration of an ended task, on its changes (a task with a token needs it again)",
+    "       [--access-token-env <VAR>] [--env <NAME>]... [--idempotency-key <k>] [--follow]",
+    "       the next iteration of an ended task, on its changes (a task with a token or env needs them again;",
+    "       --env NAME takes the value of NAME from this environment)",
   ],
   async run(argv, ctx) {
     const { values, positionals: given } = parseFlags(argv, {
@@ -64,6 +68,7 @@ export const followupCommand: Command = {
       timeout: { type: "string" },
       "idempotency-key": { type: "string" },
       "access-token-env": { type: "string" },
+      env: { type: "string", multiple: true, default: [] },
       follow: { type: "boolean", short: "f", default: false },
     });
     const [taskId] = positionals("followup", given, ["task-id"]);
@@ -77,6 +82,7 @@ export const followupCommand: Command = {
         timeout: values.timeout,
         idempotencyKey: values["idempotency-key"],
         accessToken: secretFromEnv("access-token-env", values["access-token-env"]),
+        env: envFromNames(values.env),
         follow: values.follow,
         json: values.json,
       },

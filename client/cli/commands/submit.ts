@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { CreateTaskInput } from "../../../api/task.js";
 import type { ApiClient } from "../../api-client.js";
-import { intFlag, parseFlags, secretFromEnv, type Command } from "../command.js";
+import { envFromNames, intFlag, parseFlags, secretFromEnv, type Command } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import { followAndPrint } from "./watch.js";
@@ -25,6 +25,10 @@ export interface SubmitArgs {
   callbackUrl?: string;
   /** The repository token, read from the environment (`--access-token-env`). */
   accessToken?: string;
+  /** The task's `env`, each value read from the caller's environment (`--env NAME`). */
+  env?: Record<string, string>;
+  autonomy?: string;
+  egressAllow: string[];
   idempotencyKey?: string;
   push: boolean;
   branch?: string;
@@ -52,6 +56,9 @@ export async function submit(client: ApiClient, args: SubmitArgs, out: Output): 
     ...(args.branch !== undefined ? { branch: args.branch } : {}),
     ...(args.callbackUrl ? { callback_url: args.callbackUrl } : {}),
     ...(args.accessToken !== undefined ? { access_token: args.accessToken } : {}),
+    ...(args.env ? { env: args.env } : {}),
+    ...(args.autonomy !== undefined ? { autonomy: autonomyFlag(args.autonomy) } : {}),
+    ...(args.egressAllow.length ? { egress_allow: args.egressAllow } : {}),
   };
   const task = await client.createTask(input, { idempotencyKey: args.idempotencyKey });
   if (!args.follow) {
@@ -63,16 +70,25 @@ export async function submit(client: ApiClient, args: SubmitArgs, out: Output): 
   return exitCodeFor(done.status);
 }
 
+function autonomyFlag(value: string): "full" | "edits" {
+  if (value !== "full" && value !== "edits") throw new UsageError(`--autonomy is full or edits, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 export const submitCommand: Command = {
   name: "submit",
   usage: [
     "submit --repo <url> (--prompt <text> | --prompt-file <file|->) [--ref <ref>]",
     "       [--cli demo|claude|aider|codex|gemini|opencode|script] [--model <m>] [--timeout <s>]",
     "       [--priority 0-9] [--pool <p>] [--label <l>]... [--callback-url <url>]",
-    "       [--push [--branch <name>]] [--access-token-env <VAR>] [--idempotency-key <k>] [--follow]",
+    "       [--push [--branch <name>]] [--access-token-env <VAR>] [--env <NAME>]...",
+    "       [--autonomy full|edits] [--egress-allow <host-pattern>]... [--idempotency-key <k>] [--follow]",
     "       prints the task id; --follow streams it to the end. --push commits the change to a branch",
     "       (default codeforge/<task-id>); remote repositories need a token that may push:",
-    "       --access-token-env names the environment variable holding it (never a flag value)",
+    "       --access-token-env names the environment variable holding it (never a flag value).",
+    "       --env NAME gives the CLI the variable NAME with its value from this environment (an API key, say).",
+    "       --autonomy edits: the CLI may edit files but gets no blanket approval to run commands.",
+    "       --egress-allow narrows the hosts the agent's sandbox may reach (its model API stays reachable)",
   ],
   async run(argv, ctx) {
     const { values, positionals } = parseFlags(argv, {
@@ -91,6 +107,9 @@ export const submitCommand: Command = {
       push: { type: "boolean", default: false },
       branch: { type: "string" },
       "access-token-env": { type: "string" },
+      env: { type: "string", multiple: true, default: [] },
+      autonomy: { type: "string" },
+      "egress-allow": { type: "string", multiple: true, default: [] },
       follow: { type: "boolean", short: "f", default: false },
     });
     if (positionals.length) throw new UsageError(`submit takes flags, not ${JSON.stringify(positionals[0])}`);
@@ -112,6 +131,9 @@ export const submitCommand: Command = {
         push: values.push,
         branch: values.branch,
         accessToken: secretFromEnv("access-token-env", values["access-token-env"]),
+        env: envFromNames(values.env),
+        autonomy: values.autonomy,
+        egressAllow: values["egress-allow"],
         follow: values.follow,
         json: values.json,
       },
