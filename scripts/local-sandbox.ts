@@ -2,22 +2,22 @@
  * Which sandbox a runner started by `npm start` uses: the real one wherever this machine can
  * build it, so the local demo runs as production does, and otherwise none — said out loud, not
  * silently — so that `npm start` still works on a laptop without bubblewrap or namespaces.
- * An explicit `CODEFORGE_SANDBOX` (and the other sandbox and egress settings) in `npm start`'s
- * environment is passed to the runner as it is.
+ * An explicit `CODEFORGE_SANDBOX` among the runner settings `npm start` was given is kept as it
+ * is.
  * @module
  */
 import { createProcessRunner } from "../runner/src/process-runner.js";
 import { probeSandbox } from "../runner/src/sandbox/sandbox-probe.js";
 
-const PASSED_THROUGH = /^CODEFORGE_(SANDBOX|EGRESS_)/;
 const PROBE_LIMITS = { memoryBytes: null, maxProcesses: null, cpus: null, diskBytes: null };
 
-/** The runner's sandbox settings for a local stack, and a line saying what was chosen. */
-export async function localSandboxSettings(env: NodeJS.ProcessEnv = process.env): Promise<{ env: Record<string, string>; summary: string }> {
-  const given = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => PASSED_THROUGH.test(e[0]) && e[1] !== undefined));
+/**
+ * The sandbox settings to add to `given` (the caller's runner settings) for a local stack, and a
+ * line saying what was chosen.
+ */
+export async function localSandboxSettings(given: Record<string, string>, pathEnv: string = process.env.PATH ?? "/usr/bin:/bin"): Promise<{ env: Record<string, string>; summary: string }> {
   if (given.CODEFORGE_SANDBOX) return { env: given, summary: `sandbox: ${given.CODEFORGE_SANDBOX} (from CODEFORGE_SANDBOX)` };
   const processes = createProcessRunner({ killGraceMs: 1_000 });
-  const pathEnv = env.PATH ?? "/usr/bin:/bin";
   const withLimits = await probeSandbox({ processes, pathEnv, limits: PROBE_LIMITS, cgroups: given.CODEFORGE_SANDBOX_CGROUP_LIMITS !== "false" });
   if (withLimits.ok) return { env: given, summary: "sandbox: bubblewrap" };
   const withoutLimits = await probeSandbox({ processes, pathEnv, limits: PROBE_LIMITS, cgroups: false });

@@ -7,8 +7,9 @@
  *
  * Settings: `PORT` (default 8787), `CODEFORGE_ADMIN_KEY` (else one is generated and printed),
  * `CODEFORGE_RUNNER_SECRET` (else generated), `CODEFORGE_START_DEMO=0` to skip the demo task,
- * `CODEFORGE_SANDBOX*` and `CODEFORGE_EGRESS_*` for the runner (by default the runner uses the
- * bubblewrap sandbox when this machine can build one, see `local-sandbox.ts`).
+ * and any runner setting (`CODEFORGE_CLIS`, `CODEFORGE_CLI_ENV_<CLI>_<NAME>`, `CODEFORGE_SANDBOX`,
+ * … — see `runner-settings.ts`); by default the runner uses the bubblewrap sandbox when this
+ * machine can build one (`local-sandbox.ts`).
  * @module
  */
 import { mkdirSync } from "node:fs";
@@ -20,6 +21,7 @@ import { renderEvent } from "../client/render-event.js";
 import { ensureDemoRepo } from "./demo-repo.js";
 import { PROJECT_ROOT, startEdge, startRunner, type ManagedProcess } from "./local-stack.js";
 import { localSandboxSettings } from "./local-sandbox.js";
+import { callerRunnerSettings } from "./runner-settings.js";
 
 const port = Number(process.env.PORT ?? 8787);
 const adminKey = process.env.CODEFORGE_ADMIN_KEY || newSecret("cf_admin");
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
   });
   started.push(edge);
 
-  const sandbox = await localSandboxSettings();
+  const sandbox = await localSandboxSettings(callerRunnerSettings(process.env));
   console.log(`Starting a runner (${sandbox.summary}) …`);
   const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "local-runner-1", stateDir, concurrency: 2, env: { ...tracing, ...sandbox.env } });
   started.push(runner);

@@ -20,7 +20,7 @@ import { z } from "zod";
 import { CliName, EgressAllowList, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, parseCidr, RunnerId, Slug, TaskEnv } from "../../api/index.js";
 
 /** YAML key → environment variable that overrides it. */
-const ENV_NAMES = {
+export const ENV_NAMES = {
   edge_url: "CODEFORGE_EDGE_URL",
   runner_secret: "CODEFORGE_RUNNER_SECRET",
   runner_id: "CODEFORGE_RUNNER_ID",
@@ -57,7 +57,7 @@ const ENV_NAMES = {
 } as const;
 
 /** Prefix of the variables that fill `cli_env`: `CODEFORGE_CLI_ENV_<CLI>_<NAME>`. */
-const CLI_ENV_PREFIX = "CODEFORGE_CLI_ENV_";
+export const CLI_ENV_PREFIX = "CODEFORGE_CLI_ENV_";
 type ConfigKey = keyof typeof ENV_NAMES;
 
 /** An integer from YAML (a number) or from the environment (a decimal string). */
