@@ -18,11 +18,11 @@ import { createCliRegistry } from "../../runner/src/cli/registry.js";
 import type { LeaseLoop } from "../../runner/src/lease-loop.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
 import { createGitFixture, type GitFixture } from "./git-fixture.js";
-import { startTestRunner } from "./test-runner.js";
+import { startTestRunner, SYSTEM_PATH } from "./test-runner.js";
 
 const BIN = fileURLToPath(new URL("./fixtures/bin", import.meta.url));
 const SCRIPT = fileURLToPath(new URL("./fixtures/script/edit-file", import.meta.url));
-const BASE_PATH = process.env.PATH ?? "/usr/bin:/bin";
+const BASE_PATH = SYSTEM_PATH;
 const WITH_STAND_INS = `${BIN}:${BASE_PATH}`;
 
 let fixture: GitFixture;

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
 import { createGitFixture, type GitFixture } from "./git-fixture.js";
+import { SYSTEM_PATH } from "./test-runner.js";
 
 const MAIN = fileURLToPath(new URL("../../runner/src/main.ts", import.meta.url));
 let fixture: GitFixture;
@@ -35,7 +36,7 @@ async function freePort(): Promise<number> {
 }
 
 function baseEnv(extra: Record<string, string>) {
-  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: os.tmpdir(), ...extra };
+  return { PATH: SYSTEM_PATH, HOME: os.tmpdir(), ...extra };
 }
 
 describe("runner main", () => {

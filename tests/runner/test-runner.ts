@@ -24,7 +24,14 @@ import { RunnerConfig } from "../../runner/src/config.js";
 const MINIMAL_CONFIG = { edge_url: "http://127.0.0.1:9", runner_secret: "a-runner-secret-for-tests", runner_id: "test-runner", workspace_root: "/tmp", labels: [] };
 import type { FakeEdge } from "./fake-edge.js";
 
-export const SYSTEM_PATH = process.env.PATH ?? "/usr/bin:/bin";
+/**
+ * The test process's PATH without npm's `node_modules/.bin` directories, where the pinned real
+ * Claude Code lives: a runner on it has only the CLIs a test gives it.
+ */
+export const SYSTEM_PATH = (process.env.PATH ?? "/usr/bin:/bin")
+  .split(":")
+  .filter((dir) => dir && !dir.split("/").includes("node_modules"))
+  .join(":");
 
 export interface TestRunnerOptions {
   edge: FakeEdge;
