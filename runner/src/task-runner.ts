@@ -60,6 +60,7 @@ import { withRemoteParent, withSpan } from "./tracing.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 import type { Autonomy } from "./cli/cli-adapter.js";
 import { describeLimit, type AttemptSandbox, type CliLaunch, type LimitName, type Sandbox } from "./sandbox/sandbox.js";
+import { createModelGateway, MODEL_GATEWAY_URL, type ModelGateway } from "./sandbox/model-gateway.js";
 
 /** Why a task stopped before its CLI finished on its own. */
 export type StopReason = "canceled" | "timed_out" | "stalled" | "resource_limit" | "lease_lost" | "shutdown" | "edge_unreachable";
@@ -221,7 +222,16 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       // The sandbox is built and the CLI launched while the repository is cloned into this
       // (still empty) directory; the CLI starts once the checkout is ready (`go()` below).
       await mkdir(ws.repoDir);
-      const modelApi = adapter.egressHosts();
+      // The CLI's environment as configured; with a gateway, its key and endpoint stay out of it.
+      const configuredEnv: Record<string, string> = { ...adapter.env(), ...taskEnv.data };
+      const plan = options.sandbox.kind === "none" ? null : (adapter.modelGateway?.(configuredEnv) ?? null);
+      const gateway = plan ? createModelGateway({ upstream: plan.upstream }) : null;
+      if (plan && gateway) {
+        for (const name of plan.hide) delete configuredEnv[name];
+        Object.assign(configuredEnv, plan.env(MODEL_GATEWAY_URL, gateway.placeholder));
+      }
+      // Through the gateway, the model API is the runner's to reach, not the sandbox's.
+      const modelApi = gateway ? [] : adapter.egressHosts();
       try {
         sandbox = await options.sandbox.open({
           workspace: ws,
@@ -232,6 +242,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
             task: lease.task.egress_allow && [...lease.task.egress_allow, ...modelApi],
             allowedNetworks: options.egress?.allowedNetworks ?? [],
             lookup: options.lookup,
+            ...(gateway ? { gateway } : {}),
           },
           onEgressDenied: (denial) => {
             options.metrics?.egressDenied();
@@ -263,8 +274,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           TMPDIR: cliPaths.tmp,
           LANG: "C.UTF-8",
           ...runEnv,
-          ...adapter.env(),
-          ...taskEnv.data,
+          ...configuredEnv,
           // Last: the proxy's address is the sandbox's, not the task's to change.
           ...sandbox.env,
         },
@@ -353,7 +363,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         ...summary,
         final_message: parser?.finalMessage ?? null,
         cost_usd: parser?.costUsd ?? null,
-        usage: parser?.usage ?? null,
+        // What the provider billed, every call counted, when the calls went through the gateway.
+        usage: gatewayUsage(gateway) ?? parser?.usage ?? null,
         push: null,
         base_commit_sha: baseSha,
         sandbox: options.sandbox.kind,
@@ -500,6 +511,14 @@ async function pump(stream: Readable, name: OutputStream, parser: OutputParser |
   } catch (err) {
     log.warn({ err: String(err), stream: name }, "reading CLI output failed");
   }
+}
+
+/** The gateway's totals as the result's usage; null without a gateway or before any call. */
+function gatewayUsage(gateway: ModelGateway | null): TaskResult["usage"] {
+  const usage = gateway?.usage();
+  if (!usage || usage.calls === 0) return null;
+  const { input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens } = usage;
+  return { input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens };
 }
 
 /** The repository's host as an egress pattern (an agent may fetch from where its code came from). */

@@ -8,7 +8,9 @@
  * asks for edits only (then every shell command that needs approval is refused). The prompt
  * goes on stdin (print mode reads it when no prompt argument is given).
  * Output is stream-json, read by `claude-stream-parser.ts`. Authentication is
- * `ANTHROPIC_API_KEY`, from the runner's `cli_env.claude` or the task's `env`.
+ * `ANTHROPIC_API_KEY` (or `ANTHROPIC_AUTH_TOKEN`), from the runner's `cli_env.claude` or the
+ * task's `env`; in a sandbox the key stays with the runner's model gateway, and Claude Code gets
+ * the gateway's URL as `ANTHROPIC_BASE_URL` and a placeholder as its key.
  * @module
  */
 import { createClaudeStreamParser } from "../claude-stream-parser.js";
@@ -36,6 +38,18 @@ export function createClaudeAdapter(options: BinaryCliOptions): CliAdapter {
     createParser: () => createClaudeStreamParser(),
     installation: () => cliInstallation(command, options.pathEnv),
     egressHosts: () => modelApiHosts(["api.anthropic.com"], options.env, ["ANTHROPIC_BASE_URL"]),
+    modelGateway: (env) => {
+      // ANTHROPIC_API_KEY goes as x-api-key; ANTHROPIC_AUTH_TOKEN (a bearer token) when there is no key.
+      const apiKey = env.ANTHROPIC_API_KEY;
+      const key = apiKey ?? env.ANTHROPIC_AUTH_TOKEN;
+      if (!key) return null;
+      const variable = apiKey ? "ANTHROPIC_API_KEY" : "ANTHROPIC_AUTH_TOKEN";
+      return {
+        upstream: { baseUrl: env.ANTHROPIC_BASE_URL || "https://api.anthropic.com", header: apiKey ? "x-api-key" : "authorization", key },
+        hide: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"],
+        env: (gatewayUrl, placeholder) => ({ ANTHROPIC_BASE_URL: gatewayUrl, [variable]: placeholder }),
+      };
+    },
     isAvailable: async () => (await probeVersion({ command, pathEnv: options.pathEnv, timeoutMs: options.probeTimeoutMs })) !== null,
   };
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import type { AgentEvent, CliName, TokenUsage } from "../../../api/index.js";
+import type { ModelUpstream } from "../sandbox/model-gateway.js";
 
 /**
  * How much the CLI is let do on its own: `full`, its non-interactive full-autonomy mode (run
@@ -60,6 +61,23 @@ export interface CliAdapter {
    * base URL in its `env`): part of the default egress policy of its attempts.
    */
   egressHosts(): string[];
+  /**
+   * How this CLI's model calls go through the runner's model gateway (`sandbox/model-gateway.ts`)
+   * given the environment it would otherwise get (its `cli_env` and the task's `env`): where the
+   * calls go with which real credential, and the variables that point the CLI at the gateway
+   * with the placeholder instead. Null (or absent) when it cannot, or no key is configured: the
+   * CLI then holds its key itself, as before.
+   */
+  modelGateway?(env: Readonly<Record<string, string>>): GatewayPlan | null;
+}
+
+/** A CLI's model calls routed through the gateway. */
+export interface GatewayPlan {
+  upstream: ModelUpstream;
+  /** Variables to remove from the CLI's environment (the real key and endpoint). */
+  hide: readonly string[];
+  /** Variables that point the CLI at the gateway: given its URL and the attempt's placeholder. */
+  env(gatewayUrl: string, placeholder: string): Record<string, string>;
 }
 
 /** Turns a CLI's stdout bytes into structured events. One instance per process. */

@@ -106,7 +106,7 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
       const groupFile = path.join(workspace.runnerDir, "group");
       await Promise.all([writeFile(passwdFile, identity.passwd, { mode: 0o644 }), writeFile(groupFile, identity.group, { mode: 0o644 })]);
 
-      const wantsEgress = egress.pool.length > 0 && (egress.task == null || egress.task.length > 0);
+      const wantsEgress = egress.gateway !== undefined || (egress.pool.length > 0 && (egress.task == null || egress.task.length > 0));
       let proxy: EgressProxy | null = null;
       let cgroup: AttemptCgroup | null = null;
       let diskHit = false;
@@ -122,7 +122,7 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
           if (socketPath.length > UNIX_SOCKET_PATH_MAX) {
             throw new Error(`the workspace root is too deep for the egress proxy's socket path (${socketPath.length} > ${UNIX_SOCKET_PATH_MAX} bytes); choose a shorter workspace_root`);
           }
-          proxy = await startEgressProxy({ socketPath, pool: egress.pool, task: egress.task ?? null, allowedNetworks: egress.allowedNetworks, lookup: egress.lookup, onDenied: onEgressDenied });
+          proxy = await startEgressProxy({ socketPath, pool: egress.pool, task: egress.task ?? null, allowedNetworks: egress.allowedNetworks, lookup: egress.lookup, onDenied: onEgressDenied, gateway: egress.gateway });
         }
         if (options.cgroups) cgroup = await createAttemptCgroup({ name: path.basename(workspace.dir), limits });
         if (limits.diskBytes !== null) {

@@ -24,6 +24,7 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import { cidrContains, egressPermits, nonPublicRange, parseIp, type CidrRange } from "../../../api/index.js";
 import { systemLookup, type HostLookup } from "../repo-host-check.js";
+import { MODEL_GATEWAY_HOST, MODEL_GATEWAY_URL, type ModelGateway } from "./model-gateway.js";
 
 /**
  * Request line and headers of one proxied request. A CLI's proxy request is a few hundred bytes;
@@ -58,6 +59,8 @@ export interface EgressProxyOptions {
   onDenied: (denial: EgressDenial) => void;
   /** Bound on resolving plus connecting to the origin (default `EGRESS_CONNECT_TIMEOUT_MS`). */
   connectTimeoutMs?: number;
+  /** Serves requests for `MODEL_GATEWAY_HOST` (plain http) instead of the network. */
+  gateway?: ModelGateway;
 }
 
 export interface EgressProxy {
@@ -135,6 +138,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
   async function tunnel(req: http.IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const target = parseAuthority(req.url ?? "");
     if (!target) return void client.end(rawResponse(400, "CONNECT needs host:port, e.g. CONNECT api.example.com:443"));
+    if (options.gateway && target.host === MODEL_GATEWAY_HOST) return void client.end(rawResponse(400, `the model gateway speaks plain http: ${MODEL_GATEWAY_URL}`));
     const admission = await admit(target.host, target.port);
     if (!admission.ok) return void client.end(rawResponse(admission.status, refusal(target, admission)));
     const upstream = admission.socket;
@@ -148,6 +152,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
   async function forward(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const target = parseAbsolute(req.url ?? "");
     if (!target) return answer(res, 400, "the proxy takes CONNECT host:port or an absolute http:// URL (GET http://host/path)");
+    if (options.gateway && target.host === MODEL_GATEWAY_HOST) return options.gateway.handle(req, res, target.path);
     const admission = await admit(target.host, target.port);
     if (!admission.ok) return answer(res, admission.status, refusal(target, admission));
     const socket = admission.socket;

@@ -16,6 +16,7 @@ import type { ProcessRunner, ProcessSpec, RunningProcess } from "../process-runn
 import type { HostLookup } from "../repo-host-check.js";
 import type { Workspace } from "../workspace.js";
 import type { EgressDenial } from "./egress-proxy.js";
+import type { ModelGateway } from "./model-gateway.js";
 
 export type SandboxKind = "bubblewrap" | "none";
 
@@ -49,6 +50,8 @@ export interface EgressPolicy {
   /** Non-public networks that may still be reached (`egress_allowed_networks`). */
   allowedNetworks: readonly CidrRange[];
   lookup?: HostLookup;
+  /** The attempt's model gateway, reached through the proxy (so the sandbox gets one even with no host allowed). */
+  gateway?: ModelGateway;
 }
 
 export interface OpenAttemptOptions {
