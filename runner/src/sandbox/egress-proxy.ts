@@ -24,6 +24,7 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import { cidrContains, egressPermits, nonPublicRange, parseIp, type CidrRange } from "../../../api/index.js";
 import { systemLookup, type HostLookup } from "../repo-host-check.js";
+import { HOP_BY_HOP } from "./hop-by-hop.js";
 import { MODEL_GATEWAY_HOST, MODEL_GATEWAY_URL, type ModelGateway } from "./model-gateway.js";
 
 /**
@@ -69,8 +70,6 @@ export interface EgressProxy {
   close(): Promise<void>;
 }
 
-/** Headers that describe one hop, not the message (RFC 9110 §7.6.1); never forwarded. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]);
 
 type Admission = { ok: true; socket: net.Socket } | { ok: false; status: 403 | 502 | 504; reason: string };
 

@@ -22,6 +22,7 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import { StringDecoder } from "node:string_decoder";
+import { HOP_BY_HOP } from "./hop-by-hop.js";
 
 /** The name the CLI calls the gateway by; reserved (RFC 2606), so it resolves nowhere else. */
 export const MODEL_GATEWAY_HOST = "model-gateway.codeforge.invalid";
@@ -33,7 +34,7 @@ export const MODEL_GATEWAY_URL = `http://${MODEL_GATEWAY_HOST}`;
 const JSON_METER_MAX_BYTES = 8 * 1_048_576;
 
 /** Headers that describe one hop, or that the gateway sets itself. */
-const NOT_FORWARDED = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "x-api-key", "authorization", "accept-encoding", "content-length"]);
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "host", "x-api-key", "authorization", "accept-encoding"]);
 
 /** Where the calls go and with which credential. */
 export interface ModelUpstream {
@@ -134,7 +135,7 @@ export function createModelGateway(options: { upstream: ModelUpstream; onCall?: 
 function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const kept: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !["connection", "keep-alive", "transfer-encoding", "proxy-connection", "trailer", "upgrade"].includes(name)) kept[name] = value;
+    if (value !== undefined && !HOP_BY_HOP.has(name)) kept[name] = value;
   }
   return kept;
 }
