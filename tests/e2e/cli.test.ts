@@ -116,14 +116,14 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
   it("gives the CLI env values from the caller's environment (--env NAME), and takes --autonomy and --egress-allow", async () => {
     const key = `sk-cli-env-${crypto.randomUUID().replace(/-/g, "")}`;
     const run = await codeforge(
-      ["submit", "--repo", stack.repoUrl, "--prompt", "With env", "--env", "DEMO_API_KEY", "--autonomy", "edits", "--egress-allow", "registry.npmjs.org", "--egress-allow", "*.pypi.org", "--json"],
+      ["submit", "--repo", stack.repoUrl, "--prompt", "With env", "--env", "DEMO_API_KEY", "--autonomy", "edits", "--egress-allow", "registry.example.org", "--egress-allow", "*.pypi.example.org", "--json"],
       { DEMO_API_KEY: key },
     );
     expect(run.code, run.stderr).toBe(0);
     const task = Task.parse(JSON.parse(run.stdout));
     expect(task.env_names).toEqual(["DEMO_API_KEY"]);
     expect(task.autonomy).toBe("edits");
-    expect(task.egress_allow).toEqual(["registry.npmjs.org", "*.pypi.org"]);
+    expect(task.egress_allow).toEqual(["registry.example.org", "*.pypi.example.org"]);
     expect(run.stdout + run.stderr).not.toContain(key);
     const unset = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x", "--env", "NOT_SET_ANYWHERE"]);
     expect(unset.code).toBe(2);

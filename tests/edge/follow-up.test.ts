@@ -130,15 +130,15 @@ describe("follow-ups", () => {
 
   it("keep the task's autonomy and egress_allow, which a follow-up cannot change", async () => {
     const pool = uniquePool();
-    const created = await createTask({ pool, autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
+    const created = await createTask({ pool, autonomy: "edits", egress_allow: ["api.example.com", "*.packages.example.org"] });
     await runIteration(pool, { outcome: "succeeded", result: resultWith() });
     await expectError(await followUp(created.id, { prompt: "Wider", autonomy: "full" }), 400, "validation_failed", "autonomy");
     await expectError(await followUp(created.id, { prompt: "Wider", egress_allow: ["*.example.com"] }), 400, "validation_failed", "egress_allow");
 
     const task = await followUpOk(created.id, { prompt: "Second request" });
-    expect(task).toMatchObject({ iteration: 2, autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
+    expect(task).toMatchObject({ iteration: 2, autonomy: "edits", egress_allow: ["api.example.com", "*.packages.example.org"] });
     const second = await runIteration(pool, { outcome: "succeeded", result: resultWith() });
-    expect(second.task).toMatchObject({ iteration: 2, autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
+    expect(second.task).toMatchObject({ iteration: 2, autonomy: "edits", egress_allow: ["api.example.com", "*.packages.example.org"] });
   });
 
   it("is refused while the task is queued or running (409), then accepted once it ends", async () => {

@@ -32,12 +32,12 @@ const denied = (host: string, port: number, reason: string): EgressDeniedEvent =
 describe("autonomy and egress_allow on create", () => {
   it("show on the task and reach the runner in its lease", async () => {
     const pool = uniquePool();
-    const task = await createTask({ pool, autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
-    expect(task).toMatchObject({ autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
-    expect(await getTask(task.id)).toMatchObject({ autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
+    const task = await createTask({ pool, autonomy: "edits", egress_allow: ["api.example.com", "*.packages.example.org"] });
+    expect(task).toMatchObject({ autonomy: "edits", egress_allow: ["api.example.com", "*.packages.example.org"] });
+    expect(await getTask(task.id)).toMatchObject({ autonomy: "edits", egress_allow: ["api.example.com", "*.packages.example.org"] });
     const lease = await rawLease(pool);
     expect(lease.task_id).toBe(task.id);
-    expect(lease.task).toMatchObject({ autonomy: "edits", egress_allow: ["api.example.com", "*.npmjs.org"] });
+    expect(lease.task).toMatchObject({ autonomy: "edits", egress_allow: ["api.example.com", "*.packages.example.org"] });
   });
 
   it("default to full autonomy and the pool's own egress policy (null)", async () => {
@@ -100,7 +100,7 @@ describe("autonomy and egress_allow on create", () => {
     const narrow = { ...body, egress_allow: ["api.example.com"] };
     expect((await create(narrow, narrowKey)).status).toBe(201);
     expect((await create({ ...narrow, egress_allow: ["API.example.com"] }, narrowKey)).status).toBe(200);
-    await expectError(await create({ ...narrow, egress_allow: ["api.example.com", "*.npmjs.org"] }, narrowKey), 409, "idempotency_conflict");
+    await expectError(await create({ ...narrow, egress_allow: ["api.example.com", "*.packages.example.org"] }, narrowKey), 409, "idempotency_conflict");
   });
 
   it("read a spec stored before they existed as full autonomy and no narrowing, on the task and in the lease", async () => {

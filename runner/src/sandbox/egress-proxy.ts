@@ -79,7 +79,7 @@ type Admission = { ok: true; socket: net.Socket } | { ok: false; status: 403 | 5
  * @example
  * const proxy = await startEgressProxy({
  *   socketPath: path.join(attemptDir, "egress.sock"),
- *   pool: ["api.anthropic.com", "*.npmjs.org"],
+ *   pool: ["api.anthropic.com", "*.packages.example.org"],
  *   task: null,
  *   onDenied: ({ host, port, reason }) => log.warn(`egress to ${host}:${port} refused: ${reason}`),
  * });
