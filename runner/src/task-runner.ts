@@ -22,7 +22,9 @@
  *
  * The task's secrets: its `access_token` goes to git only (askpass, see `git-clone.ts`); its
  * `env` — checked again against the contract's rules for names — goes into the CLI's
- * environment only, over the runner's `cli_env` for that CLI. Every one of them is masked in
+ * environment only, over the runner's `cli_env` for that CLI, except the model API key of a CLI
+ * that goes through the model gateway (`sandbox/model-gateway.ts`): that stays with the runner,
+ * and the CLI gets the gateway's URL and a placeholder. Every one of them is masked in
  * all output, log events and the completion (see `secret-masker.ts`), and so is the runner's
  * own secret, which nothing in the sandbox can read but which must never be echoed either.
  *
