@@ -20,6 +20,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { CliName } from "../../api/index.js";
+import type { ModelTokens } from "./sandbox/model-gateway.js";
 import { diskUsageBytes } from "./disk-usage.js";
 
 /** The phases of an attempt whose durations are measured. */
@@ -36,6 +37,8 @@ export interface RunnerMetrics {
   heartbeatError(): void;
   /** A connection a sandbox asked for that the egress policy refused. */
   egressDenied(): void;
+  /** One model call through the model gateway: the tokens the provider billed for it. */
+  modelCall(cli: CliName, model: string, tokens: ModelTokens): void;
 }
 
 /**
@@ -108,9 +111,26 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     help: "Connections a sandboxed CLI asked the egress proxy for that the policy refused (each also an egress_denied event in its task).",
     registers: [register],
   });
+  const modelTokens = new Counter({
+    name: "codeforge_runner_model_tokens_total",
+    help: "Tokens the model provider billed for calls through the model gateway, by CLI, model and kind (input, output, cache_read, cache_write).",
+    labelNames: ["cli", "model", "kind"] as const,
+    registers: [register],
+  });
+  const modelCalls = new Counter({
+    name: "codeforge_runner_model_calls_total",
+    help: "Model calls through the model gateway, by CLI and model.",
+    labelNames: ["cli", "model"] as const,
+    registers: [register],
+  });
   return {
     egressDenied() {
       egressDenials.inc();
+    },
+    modelCall(cli, model, tokens) {
+      modelCalls.inc({ cli, model });
+      const kinds = { input: tokens.input_tokens, output: tokens.output_tokens, cache_read: tokens.cache_read_input_tokens, cache_write: tokens.cache_creation_input_tokens };
+      for (const [kind, count] of Object.entries(kinds)) modelTokens.inc({ cli, model, kind }, count);
     },
     observePhase(phase, seconds) {
       phases.observe({ phase }, seconds);

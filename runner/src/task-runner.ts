@@ -227,7 +227,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       // The CLI's environment as configured; with a gateway, its key and endpoint stay out of it.
       const configuredEnv: Record<string, string> = { ...adapter.env(), ...taskEnv.data };
       const plan = options.sandbox.kind === "none" ? null : (adapter.modelGateway?.(configuredEnv) ?? null);
-      const gateway = plan ? createModelGateway({ upstream: plan.upstream }) : null;
+      const gateway = plan ? createModelGateway({ upstream: plan.upstream, onCall: (model, tokens) => options.metrics?.modelCall(lease.task.cli, model, tokens) }) : null;
       if (plan && gateway) {
         for (const name of plan.hide) delete configuredEnv[name];
         Object.assign(configuredEnv, plan.env(MODEL_GATEWAY_URL, gateway.placeholder));

@@ -9,7 +9,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentEvent } from "../../api/index.js";
+import { Registry } from "prom-client";
 import { createClaudeAdapter } from "../../runner/src/cli/claude.js";
+import { createRunnerMetrics } from "../../runner/src/runner-metrics.js";
 import type { LeaseLoop } from "../../runner/src/lease-loop.js";
 import { startFakeAnthropic, type FakeAnthropic } from "../support/fake-anthropic.js";
 import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
@@ -26,6 +28,7 @@ let edge: FakeEdge;
 let api: FakeAnthropic;
 let loop: LeaseLoop | undefined;
 let workspaceRoot: string;
+let register: Registry;
 
 beforeAll(async () => {
   fixture = createGitFixture();
@@ -49,6 +52,7 @@ afterEach(async () => {
 async function runClaude(autonomy: "full" | "edits") {
   edge = await startFakeEdge({ heartbeatIntervalMs: 500 });
   workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-claude-"));
+  register = new Registry();
   const claude = createClaudeAdapter({
     pathEnv: PATH_ENV,
     probeTimeoutMs: 20_000,
@@ -63,7 +67,7 @@ async function runClaude(autonomy: "full" | "edits") {
     sandbox: "bubblewrap",
     // The fake API listens on the host's loopback, which the sandbox may not reach: only the
     // runner's gateway calls it.
-    taskRunner: { egress: { allow: [], allowedNetworks: [] } },
+    taskRunner: { egress: { allow: [], allowedNetworks: [] }, metrics: createRunnerMetrics({ register, workspaceRoot }) },
   }));
   const before = api.requests.length;
   const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "Run node, then write AGENT_NOTES.md", autonomy, timeout_seconds: 120 });
@@ -89,6 +93,11 @@ describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandb
     expect(shell).not.toContain(OPERATOR_KEY);
     // The gateway counted every call the provider billed, side calls included.
     expect(completion.result?.usage).toEqual({ input_tokens: 100 * requests.length, output_tokens: 20 * requests.length, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    const metrics = await register.metrics();
+    const model = requests[0]!.model;
+    expect(metrics).toContain(`codeforge_runner_model_tokens_total{cli="claude",model="${model}",kind="input"} ${100 * requests.filter((r) => r.model === model).length}`);
+    const calls = [...metrics.matchAll(/^codeforge_runner_model_calls_total\{cli="claude",model="[^"]+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    expect(calls).toBe(requests.length);
     const toolUses = events.filter((e): e is AgentEvent => e.type === "agent" && e.kind === "tool_use").map((e) => e.tool);
     expect(toolUses).toEqual(["Bash", "Write"]);
     expect(requests.every((r) => r.key === OPERATOR_KEY)).toBe(true);
