@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCidr } from "../api/cidr.js";
 import { startEgressProxy } from "../runner/src/sandbox/egress-proxy.js";
+import { freePort } from "../scripts/local-stack.js";
 import { printTable, summarize } from "./stats.js";
 
 const REQUESTS = Number(process.env.BENCH_EGRESS_REQUESTS ?? 2_000);
@@ -194,14 +195,6 @@ async function tunnel(connect: () => net.Socket, target: string): Promise<Wire> 
 async function closeAfter(wire: Wire, use: (wire: Wire) => Promise<void>): Promise<void> {
   await use(wire);
   wire.socket.destroy();
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitForPort(port: number): Promise<void> {

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseCidr, type CidrRange } from "../../api/index.js";
 import type { HostLookup } from "../../runner/src/repo-host-check.js";
+import { freePort } from "../../scripts/local-stack.js";
 import { startEgressProxy, type EgressDenial, type EgressProxy, type EgressProxyOptions } from "../../runner/src/sandbox/egress-proxy.js";
 
 const SANDBOX_INIT = fileURLToPath(new URL("../../runner/bin/sandbox-init.mjs", import.meta.url));
@@ -365,13 +366,6 @@ async function runInit(socketPath: string, port: number, command: string[]): Pro
 async function listen(server: net.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return (server.address() as net.AddressInfo).port;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  const port = await listen(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function hasOpenssl(): boolean {
