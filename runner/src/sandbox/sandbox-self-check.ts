@@ -26,8 +26,7 @@ import { parseCidr } from "../../../api/index.js";
 import type { RunnerConfig } from "../config.js";
 import type { ProcessRunner } from "../process-runner.js";
 import { createWorkspace } from "../workspace.js";
-import { createBubblewrapSandbox } from "./bubblewrap-sandbox.js";
-import { findOnPath, nodeRuntimePaths } from "./cli-installation.js";
+import { nodeRuntimePaths } from "./cli-installation.js";
 import type { LimitName, SandboxLimits } from "./sandbox.js";
 import { probeSandbox } from "./sandbox-probe.js";
 
@@ -62,7 +61,7 @@ export async function runSandboxSelfCheck(options: SelfCheckOptions): Promise<bo
     line(false, "sandbox", "sandbox: none — CLIs run as plain child processes with the runner's view of the machine");
     return false;
   }
-  const probe = await probeSandbox({ processes: options.processes, pathEnv: options.pathEnv, limits: CHECK_LIMITS, cgroups: config.sandbox_cgroup_limits });
+  const probe = await probeSandbox({ processes: options.processes, pathEnv: options.pathEnv, limits: CHECK_LIMITS, cgroups: config.sandbox_cgroup_limits, diskCheckIntervalMs: 200 });
   if (!probe.ok) {
     line(false, "sandbox", `${probe.problem}. Fix: ${probe.fix}`);
     return false;
@@ -73,8 +72,8 @@ export async function runSandboxSelfCheck(options: SelfCheckOptions): Promise<bo
   const root = await mkdtemp(path.join(os.tmpdir(), "codeforge-check-"));
   const servers = await startHostServices();
   try {
-    const bwrapPath = (await findOnPath("bwrap", options.pathEnv))!;
-    const sandbox = await createBubblewrapSandbox({ processes: options.processes, bwrapPath, limits: CHECK_LIMITS, cgroups: config.sandbox_cgroup_limits, diskCheckIntervalMs: 200 });
+    // The sandbox the probe built and proved, as the runner would use it.
+    const { sandbox } = probe;
     const neighbour = path.join(root, "tsk_neighbour-a1-000000");
     await mkdir(neighbour);
     await writeFile(path.join(neighbour, "secret.txt"), "another task's code\n");
