@@ -4,15 +4,13 @@
 // each check below fails when the sandbox is switched off.
 import { execa, type ResultPromise } from "execa";
 import { createHash, randomUUID } from "node:crypto";
-import dgram from "node:dgram";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunnerEvent } from "../../api/index.js";
-import { processesTagged } from "../../runner/src/sandbox/sandbox-self-check.js";
+import { countingDns, countingServer, processesTagged } from "../../runner/src/sandbox/sandbox-self-check.js";
 import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
 import { createGitFixture, type GitFixture } from "./git-fixture.js";
 
@@ -21,27 +19,6 @@ const CHECK = fileURLToPath(new URL("../../runner/bin/sandbox-check.mjs", import
 const MEMORY_MB = 160;
 const DISK_MB = 24;
 const MAX_PROCESSES = 48;
-
-/** A TCP server on the host's loopback that counts who reached it. */
-async function countingServer(reply?: string): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
-  let connections = 0;
-  const server = net.createServer((socket) => {
-    connections++;
-    if (reply) socket.end(reply);
-    else socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { port: (server.address() as net.AddressInfo).port, connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-/** A UDP "DNS server" on the host's loopback that only counts the queries it gets. */
-async function countingDns(): Promise<{ port: number; queries: () => number; close: () => void }> {
-  let queries = 0;
-  const socket = dgram.createSocket("udp4");
-  socket.on("message", () => queries++);
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  return { port: socket.address().port, queries: () => queries, close: () => socket.close() };
-}
 
 function outputOf(events: RunnerEvent[]): string {
   return events.flatMap((event) => (event.type === "output" && event.stream === "stdout" ? [event.text] : [])).join("");

@@ -168,29 +168,37 @@ export function processesTagged(marker: string): number[] {
   return found;
 }
 
+/** A TCP server on the host's loopback that counts who reached it (and answers `reply`, if given). */
+export async function countingServer(reply?: string): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections++;
+    if (reply) socket.end(reply);
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: (server.address() as net.AddressInfo).port, connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A UDP "DNS server" on the host's loopback that only counts the queries it gets. */
+export async function countingDns(): Promise<{ port: number; queries: () => number; close: () => void }> {
+  let queries = 0;
+  const socket = dgram.createSocket("udp4");
+  socket.on("message", () => queries++);
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  return { port: socket.address().port, queries: () => queries, close: () => socket.close() };
+}
+
 /** A listener and a DNS server on the host's loopback that count what reaches them, and an allowed host. */
 async function startHostServices() {
-  let connections = 0;
-  let queries = 0;
-  const listener = net.createServer((socket) => {
-    connections++;
-    socket.destroy();
-  });
-  const allowed = net.createServer((socket) => socket.end("allowed\n"));
-  const dns = dgram.createSocket("udp4");
-  dns.on("message", () => queries++);
-  await Promise.all([
-    new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve)),
-    new Promise<void>((resolve) => allowed.listen(0, "127.0.0.1", resolve)),
-    new Promise<void>((resolve) => dns.bind(0, "127.0.0.1", resolve)),
-  ]);
+  const [listener, allowed, dns] = await Promise.all([countingServer(), countingServer("allowed\n"), countingDns()]);
   return {
-    listener: { port: (listener.address() as net.AddressInfo).port, connections: () => connections },
-    allowed: { port: (allowed.address() as net.AddressInfo).port },
-    dns: { port: dns.address().port, queries: () => queries },
+    listener,
+    allowed,
+    dns,
     close() {
-      listener.close();
-      allowed.close();
+      void listener.close();
+      void allowed.close();
       dns.close();
     },
   };
