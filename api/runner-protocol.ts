@@ -61,6 +61,17 @@ export const IterationBase = z.discriminatedUnion("kind", [
 ]);
 export type IterationBase = z.infer<typeof IterationBase>;
 
+/** An iteration's budget as a lease carries it (see `CreateTaskRequest.max_cost_usd`). */
+export const LeaseBudget = z.object({
+  max_cost_usd: z.number().positive().nullable(),
+  max_tokens: z.number().int().positive().nullable(),
+  max_turns: z.number().int().positive().nullable(),
+  /** Spent by earlier attempts of this iteration: counts against the limits above. */
+  spent_cost_usd: z.number().nonnegative(),
+  spent_tokens: z.number().int().nonnegative(),
+});
+export type LeaseBudget = z.infer<typeof LeaseBudget>;
+
 /** What a runner needs to run one attempt of a task. Answered with 200; 204 when none came. */
 export const Lease = z.object({
   task_id: z.string(),
@@ -110,6 +121,12 @@ export const Lease = z.object({
      * reads as null.
      */
     egress_allow: z.array(z.string()).nullable().default(null),
+    /**
+     * The iteration's budget (the task's fields, else null: the runner's pool defaults apply) and
+     * what earlier attempts of this iteration already spent, as their last `usage` events said.
+     * Absent from an edge that predates budgets, which reads as no budget and nothing spent.
+     */
+    budget: LeaseBudget.default({ max_cost_usd: null, max_tokens: null, max_turns: null, spent_cost_usd: 0, spent_tokens: 0 }),
   }),
 });
 export type Lease = z.infer<typeof Lease>;

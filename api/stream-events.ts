@@ -30,12 +30,32 @@ export const LogEvent = z.strictObject({
 });
 export type LogEvent = z.infer<typeof LogEvent>;
 
-/** Structured output of the CLI, parsed from its own format (Claude Code's `stream-json`, …). */
+/**
+ * Structured output of the CLI, parsed from its own format (Claude Code's `stream-json`, …).
+ *
+ * Kinds: `init` (session start: model), `text` (assistant text), `thinking` (a summary of the
+ * model's reasoning), `tool_use` / `tool_result` (linked by `id`), `result` (the main agent's
+ * closing message and the CLI's own figures), `retry` (the CLI retries a failed model call:
+ * `attempt`, `max_attempts`, `retry_in_ms`, `status`), `permission_denied` (a tool call the CLI
+ * refused: `tool`, `text`), `api_error` (a model API error the CLI gave up on or reported:
+ * `status`, `text`), `warning` (something the CLI warned about, not an error). Work of a
+ * subagent carries `parent_id`: the id of the tool call that started it.
+ */
 export const AgentEvent = z.strictObject({
   type: z.literal("agent"),
-  kind: z.enum(["init", "text", "tool_use", "tool_result", "result"]),
-  /** Assistant text, tool result content, or the final message. */
+  kind: z.enum(["init", "text", "thinking", "tool_use", "tool_result", "result", "retry", "permission_denied", "api_error", "warning"]),
+  /** Assistant text, thinking summary, tool result content, the final message, or an error or warning message. */
   text: z.string().max(OUTPUT_CHUNK_MAX_BYTES).optional(),
+  /** The tool call's id, on `tool_use` and its `tool_result`. */
+  id: z.string().max(200).optional(),
+  /** Set on a subagent's events: the id of the tool call (`tool_use`) that started the subagent. */
+  parent_id: z.string().max(200).optional(),
+  /** For `retry`: this attempt's number, the most the CLI will make, and the wait before it. */
+  attempt: z.number().int().nonnegative().optional(),
+  max_attempts: z.number().int().nonnegative().optional(),
+  retry_in_ms: z.number().nonnegative().optional(),
+  /** For `retry` and `api_error`: the HTTP status the model API answered, when known. */
+  status: z.number().int().min(0).max(999).optional(),
   /** Tool name, for `tool_use`. */
   tool: z.string().max(200).optional(),
   /** Tool input as compact JSON, cut to fit, for `tool_use`. */
@@ -71,8 +91,27 @@ export const EgressDeniedEvent = z.strictObject({
 });
 export type EgressDeniedEvent = z.infer<typeof EgressDeniedEvent>;
 
+/**
+ * The attempt's model usage so far, as the runner's model gateway metered it (every call: main
+ * agent, subagents, side calls), sent after each call. Totals of this attempt, not deltas.
+ */
+export const UsageEvent = z.strictObject({
+  type: z.literal("usage"),
+  calls: z.number().int().nonnegative(),
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  cache_read_input_tokens: z.number().int().nonnegative(),
+  cache_creation_input_tokens: z.number().int().nonnegative(),
+  /** Priced by the runner's price table; null when a model used is not in it. */
+  cost_usd: z.number().nonnegative().nullable(),
+  /** The iteration's budget, when it has one (the same for every usage event of the attempt). */
+  max_cost_usd: z.number().nonnegative().nullable().optional(),
+  max_tokens: z.number().int().nonnegative().nullable().optional(),
+});
+export type UsageEvent = z.infer<typeof UsageEvent>;
+
 /** What a runner may post in an event batch. */
-export const RunnerEvent = z.discriminatedUnion("type", [OutputEvent, LogEvent, AgentEvent, EgressDeniedEvent]);
+export const RunnerEvent = z.discriminatedUnion("type", [OutputEvent, LogEvent, AgentEvent, EgressDeniedEvent, UsageEvent]);
 export type RunnerEvent = z.infer<typeof RunnerEvent>;
 
 /** A change of the task's status, written by the edge. */
@@ -106,6 +145,7 @@ export const EventBody = z.discriminatedUnion("type", [
   LogEvent,
   AgentEvent,
   EgressDeniedEvent,
+  UsageEvent,
   TruncatedEvent,
   StatusEvent,
   ResultEvent,

@@ -63,6 +63,17 @@ export const TaskEnv = z
   .refine((env) => Object.keys(env).length <= 64, "env may have at most 64 variables");
 export type TaskEnv = z.infer<typeof TaskEnv>;
 
+/**
+ * Spending limits of one iteration of a task, summed over its attempts and every model call of
+ * its CLI (main agent, subagents, side calls) as the runner's model gateway meters them. Past
+ * one, the gateway refuses further calls, the runner stops the CLI and the iteration fails with
+ * `budget_exceeded`. A runner pool may set defaults for tasks that set none.
+ */
+export const MaxCostUsd = z.number().positive().max(100_000);
+export const MaxTokens = z.number().int().positive().max(1_000_000_000_000);
+/** Agent turns, for CLIs that can count them (Claude Code's `--max-turns`, Gemini CLI's session turns). */
+export const MaxTurns = z.number().int().min(1).max(10_000);
+
 const Prompt = z.string().min(1, "prompt must not be empty").max(PROMPT_MAX_CHARS);
 const ModelName = z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/, "model has characters no model name uses");
 const TimeoutSeconds = z.number().int().min(10).max(86_400);
@@ -122,6 +133,12 @@ export const CreateTaskRequest = z.strictObject({
   access_token: AccessToken.optional(),
   /** Write-only: environment variables for the CLI (its API key, say). Treated as secrets. */
   env: TaskEnv.optional(),
+  /** Spend at most this many US dollars on model calls per iteration (see `MaxCostUsd`). Kept by follow-ups unless they set their own. */
+  max_cost_usd: MaxCostUsd.optional(),
+  /** Use at most this many tokens (input, output and cache, all models) per iteration. Kept by follow-ups unless they set their own. */
+  max_tokens: MaxTokens.optional(),
+  /** Stop after this many agent turns, where the CLI can count them. Kept by follow-ups unless they set their own. */
+  max_turns: MaxTurns.optional(),
   /** Free-form string pairs echoed back on the task, for the client's bookkeeping. */
   metadata: z
     .record(z.string().min(1).max(64), z.string().max(1_024))
@@ -183,6 +200,9 @@ export const FollowUpRequest = z.strictObject({
   access_token: AccessToken.optional(),
   /** Write-only, as on create; must name every variable the previous iteration had. */
   env: TaskEnv.optional(),
+  max_cost_usd: MaxCostUsd.optional(),
+  max_tokens: MaxTokens.optional(),
+  max_turns: MaxTurns.optional(),
 });
 export type FollowUpRequest = z.infer<typeof FollowUpRequest>;
 
@@ -210,6 +230,25 @@ export const TokenUsage = z.object({
 });
 export type TokenUsage = z.infer<typeof TokenUsage>;
 
+/** One model's share of an attempt's calls, as the runner's model gateway metered them. */
+export const ModelUsage = z.object({
+  calls: z.number().int().nonnegative(),
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  cache_read_input_tokens: z.number().int().nonnegative(),
+  cache_creation_input_tokens: z.number().int().nonnegative(),
+  /** From the runner's price table; null when the model is not in it. */
+  cost_usd: z.number().nonnegative().nullable(),
+});
+export type ModelUsage = z.infer<typeof ModelUsage>;
+
+/** The usage and cost the CLI itself reported (its `result` event, its report lines). */
+export const CliReportedUsage = z.object({
+  cost_usd: z.number().nonnegative().nullable(),
+  usage: TokenUsage.nullable(),
+});
+export type CliReportedUsage = z.infer<typeof CliReportedUsage>;
+
 /** The commit a task pushed. */
 export const PushResult = z.object({
   branch: z.string(),
@@ -232,11 +271,26 @@ export const TaskResult = z.object({
   patch_truncated: z.boolean(),
   /** The CLI's own closing message, when it gives one (Claude Code's `result`). */
   final_message: z.string().nullable(),
-  // The four below default to null on input, so a runner that predates them can still report.
-  /** What the run cost in US dollars, as the CLI reported it (Claude Code, opencode, Aider); null when it did not. */
+  // The fields below default on input, so a runner that predates them can still report.
+  /**
+   * What the run cost in US dollars: the model gateway's figure (every call metered, priced by
+   * the runner's price table) when the CLI's calls went through it (`usage_source: gateway`),
+   * else the CLI's own (Claude Code, opencode, Aider); null when neither is known.
+   */
   cost_usd: z.number().nonnegative().nullable().default(null),
-  /** Tokens the CLI reported using; null when it reported none. */
+  /** Tokens used: the gateway's sums when metered, else the CLI's own report; null when unknown. */
   usage: TokenUsage.nullable().default(null),
+  /** Where `usage` and `cost_usd` come from: `gateway` (metered), `cli` (the CLI's report), or null. */
+  usage_source: z.enum(["gateway", "cli"]).nullable().default(null),
+  /** The gateway's figures per model (the model name as the provider answered it); null when not metered. */
+  model_usage: z.record(z.string(), ModelUsage).nullable().default(null),
+  /** What the CLI itself reported, beside the gateway's figures; null when it reported nothing. */
+  cli_reported: CliReportedUsage.nullable().default(null),
+  /**
+   * True when a secret of the task was found in the change and masked in `patch`: the patch then
+   * does not match the files, so it is not pushed and a follow-up cannot build on it.
+   */
+  patch_masked: z.boolean().default(false),
   /** The branch and commit pushed (`push: true` and the CLI changed something); null otherwise. */
   push: PushResult.nullable().default(null),
   /**
@@ -268,6 +322,10 @@ export const TaskError = z.object({
     "push_failed",
     /** A sandbox limit was hit (memory, processes, disk); the message names which. */
     "resource_limit",
+    /** The iteration reached `max_cost_usd`, `max_tokens` or `max_turns`; the message gives the spend so far. */
+    "budget_exceeded",
+    /** The change holds one of the task's secrets (the message names the file): it was not pushed. */
+    "secret_in_change",
   ]),
   message: z.string(),
 });

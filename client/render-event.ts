@@ -40,8 +40,26 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
           return dim(`    ↳ ${truncate(event.text ?? "", 120)}`);
         case "result":
           return `  ✔ ${event.text ?? ""}${event.cost_usd !== undefined ? dim(` ($${event.cost_usd.toFixed(4)})`) : ""}`;
+        case "thinking":
+          return dim(`  ∴ ${truncate(event.text ?? "", 200)}`);
+        case "retry": {
+          const of = event.max_attempts ? `/${event.max_attempts}` : "";
+          const wait = event.retry_in_ms !== undefined ? ` in ${(event.retry_in_ms / 1000).toFixed(1)} s` : "";
+          return bold(`  ↻ retrying the model call${event.attempt !== undefined ? ` (attempt ${event.attempt}${of})` : ""}${wait}${event.status ? `: HTTP ${event.status}` : ""}${event.text ? ` ${truncate(event.text, 200)}` : ""}`);
+        }
+        case "permission_denied":
+          return bold(`  ✖ permission denied: ${event.tool ?? "tool"}${event.text ? ` (${truncate(event.text, 200)})` : ""}`);
+        case "api_error":
+          return bold(`  ✖ model API error${event.status ? ` (HTTP ${event.status})` : ""}: ${truncate(event.text ?? "", 300)}`);
+        case "warning":
+          return `  ! ${truncate(event.text ?? "", 300)}`;
       }
       return null;
+    case "usage": {
+      const tokens = event.input_tokens + event.output_tokens + event.cache_read_input_tokens + event.cache_creation_input_tokens;
+      const cost = event.cost_usd === null ? "" : ` $${event.cost_usd.toFixed(4)}${event.max_cost_usd ? ` of $${event.max_cost_usd.toFixed(2)}` : ""}`;
+      return dim(`  ◦ usage: ${event.calls} call(s), ${tokens} tokens${cost}`);
+    }
     case "output":
       if (event.stream === "stdout" && event.text.trimStart().startsWith("{")) return null;
       return event.text.replace(/\n$/, "").replace(/^/gm, event.stream === "stderr" ? "  ! " : "  ");

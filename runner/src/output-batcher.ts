@@ -305,7 +305,7 @@ function maskEvent(event: RunnerEvent, masker: SecretMasker): RunnerEvent {
       return { ...event, text: masker.mask(event.text) };
     case "agent": {
       const masked = { ...event };
-      for (const key of ["text", "tool", "input", "model"] as const) {
+      for (const key of ["text", "tool", "input", "model", "id", "parent_id"] as const) {
         const value = masked[key];
         if (value !== undefined) masked[key] = masker.mask(value);
       }
@@ -313,5 +313,7 @@ function maskEvent(event: RunnerEvent, masker: SecretMasker): RunnerEvent {
     }
     case "egress_denied":
       return { ...event, host: masker.mask(event.host), reason: masker.mask(event.reason) };
+    case "usage":
+      return event; // Numbers only.
   }
 }

@@ -367,6 +367,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         cost_usd: parser?.costUsd ?? null,
         // What the provider billed, every call counted, when the calls went through the gateway.
         usage: gatewayUsage(gateway) ?? parser?.usage ?? null,
+        usage_source: gatewayUsage(gateway) ? "gateway" : parser?.usage || parser?.costUsd != null ? "cli" : null,
+        model_usage: null,
+        cli_reported: parser && (parser.usage || parser.costUsd !== null) ? { cost_usd: parser.costUsd, usage: parser.usage } : null,
+        patch_masked: false,
         push: null,
         base_commit_sha: baseSha,
         sandbox: options.sandbox.kind,

@@ -88,6 +88,10 @@ export function sampleResult(): TaskResult {
     final_message: "Added a README.",
     cost_usd: 0.0123,
     usage: { input_tokens: 10, output_tokens: 20, cache_read_input_tokens: 5, cache_creation_input_tokens: null },
+    usage_source: "cli",
+    model_usage: null,
+    cli_reported: { cost_usd: 0.0123, usage: { input_tokens: 10, output_tokens: 20, cache_read_input_tokens: 5, cache_creation_input_tokens: null } },
+    patch_masked: false,
     push: null,
     sandbox: "bubblewrap",
   };

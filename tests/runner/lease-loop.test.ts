@@ -30,6 +30,7 @@ function lease(n: number): Lease {
       env: {},
       autonomy: "full",
       egress_allow: null,
+      budget: { max_cost_usd: null, max_tokens: null, max_turns: null, spent_cost_usd: 0, spent_tokens: 0 },
     },
   };
 }

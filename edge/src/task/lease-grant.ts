@@ -37,6 +37,13 @@ export function leaseFor(
       // Specs stored before sandboxes have neither: full autonomy, the pool's egress policy.
       autonomy: spec.autonomy ?? "full",
       egress_allow: spec.egress_allow ?? null,
+      budget: {
+        max_cost_usd: spec.max_cost_usd ?? null,
+        max_tokens: spec.max_tokens ?? null,
+        max_turns: spec.max_turns ?? null,
+        spent_cost_usd: 0,
+        spent_tokens: 0,
+      },
     },
   };
 }
