@@ -75,7 +75,8 @@ export const MaxTokens = z.number().int().positive().max(1_000_000_000_000);
 export const MaxTurns = z.number().int().min(1).max(10_000);
 
 const Prompt = z.string().min(1, "prompt must not be empty").max(PROMPT_MAX_CHARS);
-const ModelName = z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/, "model has characters no model name uses");
+/** As the CLIs take them: `claude-sonnet-4-5`, `sonnet[1m]`, `anthropic/claude-sonnet-4-5`, `gpt-5-codex`, `models/gemini-2.5-pro`. */
+const ModelName = z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]*$/, "model has characters no model name uses");
 const TimeoutSeconds = z.number().int().min(10).max(86_400);
 const AccessToken = z.string().min(1).max(4_096);
 

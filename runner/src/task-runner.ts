@@ -262,10 +262,12 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         return await report(failure("runner_error", message));
       }
       const cliPaths = sandbox.paths;
-      const { command, args, stdin, files, env: runEnv } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model, scratchDir: cliPaths.scratch, autonomy });
+      const { command, args, stdin, files, env: runEnv, homeFiles } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model, scratchDir: cliPaths.scratch, autonomy });
       for (const [name, content] of Object.entries(files ?? {})) {
         await writeFile(path.join(ws.scratchDir, path.basename(name)), content, { mode: 0o600 });
       }
+      const settings = { ...homeFiles, ...(gateway ? plan?.homeFiles?.(MODEL_GATEWAY_URL, gateway.placeholder) : {}) };
+      for (const [name, content] of Object.entries(settings)) await writeHomeFile(ws.homeDir, name, content);
       const launched = (cliLaunch = sandbox.launch({
         command,
         args,
@@ -525,6 +527,14 @@ function gatewayUsage(gateway: ModelGateway | null): TaskResult["usage"] {
   if (!usage || usage.calls === 0) return null;
   const { input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens } = usage;
   return { input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens };
+}
+
+/** Writes a CLI settings file under the attempt's HOME; a name that would leave HOME is refused. */
+async function writeHomeFile(homeDir: string, name: string, content: string): Promise<void> {
+  const target = path.resolve(homeDir, name);
+  if (!target.startsWith(`${path.resolve(homeDir)}${path.sep}`)) throw new Error(`settings file ${name} is outside HOME`);
+  await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+  await writeFile(target, content, { mode: 0o600 });
 }
 
 /** The repository's host as an egress pattern (an agent may fetch from where its code came from). */

@@ -34,6 +34,11 @@ export interface CliCommand {
   files?: Record<string, string>;
   /** Settings for this run that are not secrets (unlike `env()`, not masked in the output). */
   env?: Record<string, string>;
+  /**
+   * Files to write under the CLI's HOME before it starts (its settings: `.gemini/settings.json`,
+   * `.codex/config.toml`, …), by path relative to HOME. Not secrets: never a real key.
+   */
+  homeFiles?: Record<string, string>;
 }
 
 export interface CliAdapter {
@@ -78,6 +83,11 @@ export interface GatewayPlan {
   hide: readonly string[];
   /** Variables that point the CLI at the gateway: given its URL and the attempt's placeholder. */
   env(gatewayUrl: string, placeholder: string): Record<string, string>;
+  /**
+   * Settings files that point the CLI at the gateway, by path relative to its HOME (laid over
+   * the command's `homeFiles`); for CLIs that take an endpoint only from a file (Codex).
+   */
+  homeFiles?(gatewayUrl: string, placeholder: string): Record<string, string>;
 }
 
 /** Turns a CLI's stdout bytes into structured events. One instance per process. */
