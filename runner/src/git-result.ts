@@ -107,7 +107,8 @@ export async function summarizeChanges(options: SummarizeOptions): Promise<Chang
   };
 }
 
-async function runGit(options: SummarizeOptions, args: string[], onData?: (chunk: Buffer) => "stop" | void): Promise<void> {
+/** Runs git in the checkout, streaming its stdout to `onData`, which may stop it early. */
+export async function runGit(options: Pick<SummarizeOptions, "repoDir" | "env">, args: string[], onData?: (chunk: Buffer) => "stop" | void): Promise<void> {
   const config = CHECKOUT_SAFETY_CONFIG.flatMap((setting) => ["-c", setting]);
   const child = execa("git", [...config, ...args], {
     cwd: options.repoDir,

@@ -32,6 +32,8 @@ const DERIVED_MIN_CHARS = 8;
 export interface SecretMasker {
   /** `text` with every secret form replaced by `MASK`. */
   mask(text: string): string;
+  /** True when `text` holds a secret in any of its forms (what `mask` would replace). */
+  contains(text: string): boolean;
   /** A masker for one stream of text pieces (one per output stream). */
   createStream(): StreamMasker;
   /** True when there is nothing to mask (masking is then the identity). */
@@ -88,8 +90,10 @@ export function createSecretMasker(secrets: Iterable<string | null | undefined>)
     return text.length;
   }
 
+  const probe = pattern && new RegExp(pattern.source);
   return {
     mask,
+    contains: (text) => probe !== null && probe.test(text),
     empty: pattern === null,
     createStream() {
       let pending = "";

@@ -58,6 +58,7 @@ import type { RunningProcess } from "./process-runner.js";
 import type { HostLookup } from "./repo-host-check.js";
 import { timePhase, type RunnerMetrics } from "./runner-metrics.js";
 import { createSecretMasker, type SecretMasker } from "./secret-masker.js";
+import { filesWithSecrets } from "./secret-scan.js";
 import { withRemoteParent, withSpan } from "./tracing.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 import type { Autonomy } from "./cli/cli-adapter.js";
@@ -372,7 +373,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         usage_source: gatewayUsage(gateway) ? "gateway" : parser?.usage || parser?.costUsd != null ? "cli" : null,
         model_usage: null,
         cli_reported: parser && (parser.usage || parser.costUsd !== null) ? { cost_usd: parser.costUsd, usage: parser.usage } : null,
-        patch_masked: false,
+        // The reported patch is masked (`maskReport`); a masked patch no longer matches the files.
+        patch_masked: masker.contains(summary.patch),
         push: null,
         base_commit_sha: baseSha,
         sandbox: options.sandbox.kind,
@@ -388,6 +390,19 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         return await report({ ...failure("cli_failed", `${lease.task.cli} ${how}`), result }, null);
       }
       if (!result) return await report(failure("runner_error", "the runner could not describe the changes"), null);
+
+      // A secret of the task in the change: never pushed, and the patch says it was masked.
+      const leaked = await filesWithSecrets({ repoDir: ws.repoDir, baseSha, env: git, masker });
+      if (leaked.length > 0) {
+        result.patch_masked = true;
+        const files = `${leaked.slice(0, 5).join(", ")}${leaked.length > 5 ? ` and ${leaked.length - 5} more` : ""}`;
+        if (lease.task.push) {
+          const message = `the change holds a secret of this task (in ${files}); it was not pushed`;
+          batcher.log("error", `Not pushing: ${message}.`);
+          return await report({ outcome: "failed", result, error: { code: "secret_in_change", message } }, null);
+        }
+        batcher.log("warn", `The change holds a secret of this task (in ${files}): the patch shows it masked, so it does not match the files and a follow-up cannot build on it.`);
+      }
 
       if (lease.task.push) {
         const { branch } = lease.task.push;

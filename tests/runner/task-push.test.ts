@@ -97,6 +97,28 @@ describe("tasks that push", () => {
     expect(metrics).toContain('codeforge_runner_phase_duration_seconds_count{phase="push"} 1');
   });
 
+  it("refuse to push a change that holds a secret of the task, naming the file, and mark the masked patch", async () => {
+    // The agent wrote the repository token into the change, base64-encoded: found all the same.
+    const encoded = Buffer.from(TOKEN).toString("base64");
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: `config: ${encoded}`, access_token: TOKEN, push: { branch: "codeforge/leaky" } });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error).toEqual({ code: "secret_in_change", message: "the change holds a secret of this task (in CHANGE.md); it was not pushed" });
+    expect(remoteSha("codeforge/leaky")).toBeNull();
+    expect(completion.result?.push).toBeNull();
+    expect(completion.result?.patch_masked).toBe(true);
+    expect(completion.result?.patch).toContain("+config: ***");
+    expect(everything(task)).not.toContain(encoded);
+  });
+
+  it("push a change without secrets with an unmarked patch", async () => {
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "config: nothing secret", access_token: TOKEN, push: { branch: "codeforge/clean" } });
+    const completion = await done(task);
+    expect(completion.outcome).toBe("succeeded");
+    expect(completion.result?.patch_masked).toBe(false);
+    expect(remoteSha("codeforge/clean")).toBe(completion.result!.push!.commit_sha);
+  });
+
   it("fail with push_failed when the branch has diverged, and still report the result with its patch", async () => {
     const first = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "First writer", push: { branch: "contested" } });
     const firstSha = (await done(first)).result!.push!.commit_sha;

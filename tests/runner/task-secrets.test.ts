@@ -113,6 +113,9 @@ describe("task secrets on the runner", () => {
     const completion = await done(task);
     expect(completion.outcome).toBe("succeeded");
     expect(completion.result!.patch).toContain("Note ***");
+    // Not pushed, so it succeeds; but the patch no longer matches the file, and says so.
+    expect(completion.result!.patch_masked).toBe(true);
+    expect(edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", level: "warn", message: expect.stringContaining("The change holds a secret of this task (in ") }));
     for (const form of forms(runnerSecret)) expect(sent(task)).not.toContain(form);
   });
 
