@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
-import { CliName, EgressAllowList, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, parseCidr, RunnerId, Slug, TaskEnv } from "../../api/index.js";
+import { CliName, EgressAllowList, MaxCostUsd, MaxTokens, MaxTurns, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, parseCidr, RunnerId, Slug, TaskEnv } from "../../api/index.js";
 
 /** YAML key → environment variable that overrides it. */
 export const ENV_NAMES = {
@@ -54,6 +54,9 @@ export const ENV_NAMES = {
   sandbox_cgroup_limits: "CODEFORGE_SANDBOX_CGROUP_LIMITS",
   egress_allow: "CODEFORGE_EGRESS_ALLOW",
   egress_allowed_networks: "CODEFORGE_EGRESS_ALLOWED_NETWORKS",
+  default_max_cost_usd: "CODEFORGE_DEFAULT_MAX_COST_USD",
+  default_max_tokens: "CODEFORGE_DEFAULT_MAX_TOKENS",
+  default_max_turns: "CODEFORGE_DEFAULT_MAX_TURNS",
 } as const;
 
 /** Prefix of the variables that fill `cli_env`: `CODEFORGE_CLI_ENV_<CLI>_<NAME>`. */
@@ -93,6 +96,8 @@ const cidrRange = z.string().transform((text, ctx) => {
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** A positive number from YAML or the environment (CPUs: `1.5`). */
+/** A number from the environment (a string) or from YAML (a number). */
+const numeric = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v);
 const positiveNumber = z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number({ error: "must be a number" }).positive("must be more than 0").max(1_024));
 
 export const RunnerConfig = z
@@ -190,6 +195,13 @@ export const RunnerConfig = z
     egress_allow: commaList.pipe(EgressAllowList).default([]),
     /** Non-public networks (CIDR) allowed hosts may resolve to; everything else non-public stays refused. */
     egress_allowed_networks: commaList.pipe(z.array(cidrRange)).default([]),
+    /**
+     * The pool's budget for tasks that set none of their own (see the task's `max_cost_usd`,
+     * `max_tokens`, `max_turns`): per iteration, enforced by the model gateway. Unset: no limit.
+     */
+    default_max_cost_usd: z.preprocess(numeric, MaxCostUsd).optional(),
+    default_max_tokens: z.preprocess(numeric, MaxTokens).optional(),
+    default_max_turns: z.preprocess(numeric, MaxTurns).optional(),
   })
   .superRefine((config, ctx) => {
     const url = new URL(config.edge_url);

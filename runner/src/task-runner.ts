@@ -95,6 +95,8 @@ export interface TaskRunnerOptions {
   flushTimeoutMs?: number;
   /** Stall timeout for tasks that set none; undefined: off. */
   stallTimeoutSeconds?: number;
+  /** The pool's budget for tasks that set none of their own (per iteration); null: no limit. */
+  budgetDefaults?: { maxCostUsd: number | null; maxTokens: number | null; maxTurns: number | null };
   /** Resolves repository hosts (default: the system resolver). */
   lookup?: HostLookup;
   metrics?: RunnerMetrics;
@@ -220,6 +222,14 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       const { url, ref } = lease.task.repo;
       const git = gitEnv({ path: options.pathEnv, homeDir: workspace.homeDir });
 
+      // The task's own limits, else the pool's; with what earlier attempts of the iteration spent.
+      const defaults = options.budgetDefaults;
+      const budget = {
+        ...lease.task.budget,
+        max_cost_usd: lease.task.budget.max_cost_usd ?? defaults?.maxCostUsd ?? null,
+        max_tokens: lease.task.budget.max_tokens ?? defaults?.maxTokens ?? null,
+        max_turns: lease.task.budget.max_turns ?? defaults?.maxTurns ?? null,
+      };
       // Without a sandbox nothing bounds what a command could do: edits only, whatever was asked.
       const autonomy: Autonomy = options.sandbox.kind === "none" ? "edits" : lease.task.autonomy;
       // The sandbox is built and the CLI launched while the repository is cloned into this
@@ -263,7 +273,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         return await report(failure("runner_error", message));
       }
       const cliPaths = sandbox.paths;
-      const { command, args, stdin, files, env: runEnv, homeFiles } = adapter.command({ prompt: lease.task.prompt, model: lease.task.model, scratchDir: cliPaths.scratch, autonomy });
+      const { command, args, stdin, files, env: runEnv, homeFiles } = adapter.command({
+        prompt: lease.task.prompt,
+        model: lease.task.model,
+        scratchDir: cliPaths.scratch,
+        autonomy,
+        maxTurns: budget.max_turns,
+      });
       for (const [name, content] of Object.entries(files ?? {})) {
         await writeFile(path.join(ws.scratchDir, path.basename(name)), content, { mode: 0o600 });
       }

@@ -214,3 +214,19 @@ describe("defaultRunnerId", () => {
     expect(errorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_CLI_ENV_CLAUDE: "x" } })).message).toContain("CODEFORGE_CLI_ENV_<CLI>_<NAME>");
   });
 });
+
+describe("the pool's default budget", () => {
+  const env = { CODEFORGE_EDGE_URL: "http://127.0.0.1:8787", CODEFORGE_RUNNER_SECRET: SECRET };
+  it("is off unless set, and read from the environment as numbers", () => {
+    const none = loadConfig({ ...base, argv: [], env });
+    expect([none.default_max_cost_usd, none.default_max_tokens, none.default_max_turns]).toEqual([undefined, undefined, undefined]);
+    const set = loadConfig({ ...base, argv: [], env: { ...env, CODEFORGE_DEFAULT_MAX_COST_USD: "2.5", CODEFORGE_DEFAULT_MAX_TOKENS: "1000000", CODEFORGE_DEFAULT_MAX_TURNS: "40" } });
+    expect([set.default_max_cost_usd, set.default_max_tokens, set.default_max_turns]).toEqual([2.5, 1_000_000, 40]);
+  });
+
+  it("refuses a budget that is not a positive number, naming the variable", () => {
+    const err = errorOf(() => loadConfig({ ...base, argv: [], env: { ...env, CODEFORGE_DEFAULT_MAX_COST_USD: "-1", CODEFORGE_DEFAULT_MAX_TOKENS: "lots" } }));
+    expect(err.message).toContain("default_max_cost_usd (CODEFORGE_DEFAULT_MAX_COST_USD)");
+    expect(err.message).toContain("default_max_tokens (CODEFORGE_DEFAULT_MAX_TOKENS)");
+  });
+});

@@ -28,10 +28,11 @@ export function createClaudeAdapter(options: BinaryCliOptions): CliAdapter {
   const command = options.command ?? "claude";
   return {
     name: "claude",
-    command({ prompt, model, autonomy }) {
+    command({ prompt, model, autonomy, maxTurns }) {
       const permissionMode = autonomy === "full" ? "bypassPermissions" : "acceptEdits";
       const args = ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", permissionMode];
       if (model) args.push("--model", model);
+      if (maxTurns) args.push("--max-turns", String(maxTurns));
       return { command, args, stdin: prompt };
     },
     env: () => ({ ...options.env }),

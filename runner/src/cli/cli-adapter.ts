@@ -23,6 +23,8 @@ export interface CliInvocation {
   /** A directory outside the checkout, for files the CLI reads (a prompt file), as the CLI sees it. */
   scratchDir: string;
   autonomy: Autonomy;
+  /** Stop after this many agent turns (the task's `max_turns` or the pool's default), where the CLI can count them; null: no limit. */
+  maxTurns?: number | null;
 }
 
 export interface CliCommand {
