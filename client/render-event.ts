@@ -8,6 +8,7 @@
  */
 import { PATCH_MAX_BYTES } from "../api/limits.js";
 import type { StreamEvent } from "../api/stream-events.js";
+import type { TaskResult } from "../api/task.js";
 
 export interface RenderOptions {
   color: boolean;
@@ -81,6 +82,8 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
         `    diff stat     ${r.diff_stat.files_changed} file(s), +${r.diff_stat.insertions} -${r.diff_stat.deletions}`,
         ...(r.patch_truncated ? [`    patch         TRUNCATED at ${PATCH_MAX_BYTES} bytes`] : []),
         ...(r.push ? [`    pushed        ${r.push.commit_sha} to ${r.push.branch}`] : []),
+        ...(r.patch_masked ? ["    patch         MASKED: it holds a secret of the task, so it does not match the files"] : []),
+        ...usageLines(r),
       ].join("\n");
     }
   }
@@ -89,4 +92,22 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
 function truncate(text: string, max: number): string {
   const line = text.replace(/\s+/g, " ");
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** Cost and tokens of a result, with where the figures come from; nothing when unknown. */
+function usageLines(r: TaskResult): string[] {
+  const lines: string[] = [];
+  const source = r.usage_source === "gateway" ? "metered by the runner" : r.usage_source === "cli" ? "as the CLI reported" : null;
+  if (r.cost_usd !== null) lines.push(`    cost          $${r.cost_usd.toFixed(4)}${source ? ` (${source})` : ""}`);
+  const u = r.usage;
+  if (u) {
+    const parts = [`${u.input_tokens ?? "?"} in`, `${u.output_tokens ?? "?"} out`];
+    if (u.cache_read_input_tokens) parts.push(`${u.cache_read_input_tokens} cache read`);
+    if (u.cache_creation_input_tokens) parts.push(`${u.cache_creation_input_tokens} cache write`);
+    lines.push(`    tokens        ${parts.join(", ")}`);
+  }
+  for (const [model, m] of Object.entries(r.model_usage ?? {})) {
+    lines.push(`      ${model}: ${m.calls} call(s), ${m.input_tokens + m.cache_read_input_tokens + m.cache_creation_input_tokens} in, ${m.output_tokens} out${m.cost_usd !== null ? `, $${m.cost_usd.toFixed(4)}` : ""}`);
+  }
+  return lines;
 }

@@ -20,4 +20,37 @@ describe("renderEvent", () => {
     expect(line).toBe("  ✖ egress denied: [fd00::1]:22 (a private address refused)");
     expect(line).not.toContain("\n");
   });
+
+  it("prints the attempt's running usage with its budget", () => {
+    const event: StreamEvent = { ...envelope, type: "usage", calls: 3, input_tokens: 1_200, output_tokens: 300, cache_read_input_tokens: 500, cache_creation_input_tokens: 0, cost_usd: 0.0125, max_cost_usd: 1 };
+    expect(renderEvent(event, { color: false })).toBe("  ◦ usage: 3 call(s), 2000 tokens $0.0125 of $1.00");
+  });
+
+  it("prints retries, denials and API errors as their own lines", () => {
+    const retry: StreamEvent = { ...envelope, type: "agent", kind: "retry", attempt: 2, max_attempts: 10, retry_in_ms: 1_500, status: 529 };
+    expect(renderEvent(retry, { color: false })).toBe("  ↻ retrying the model call (attempt 2/10) in 1.5 s: HTTP 529");
+    const denied: StreamEvent = { ...envelope, type: "agent", kind: "permission_denied", tool: "Bash", text: "rm -rf /" };
+    expect(renderEvent(denied, { color: false })).toBe("  ✖ permission denied: Bash (rm -rf /)");
+    const error: StreamEvent = { ...envelope, type: "agent", kind: "api_error", status: 400, text: "CodeForge budget exceeded" };
+    expect(renderEvent(error, { color: false })).toBe("  ✖ model API error (HTTP 400): CodeForge budget exceeded");
+  });
+
+  it("shows a result's cost, tokens and per-model figures, and a masked patch", () => {
+    const event: StreamEvent = {
+      ...envelope,
+      type: "result",
+      result: {
+        exit_code: 0, duration_ms: 2_000, changed_files: [], changed_files_truncated: false, diff_stat: { files_changed: 0, insertions: 0, deletions: 0 },
+        patch: "", patch_truncated: false, final_message: null, push: null, sandbox: "bubblewrap",
+        cost_usd: 0.042, usage: { input_tokens: 1_000, output_tokens: 200, cache_read_input_tokens: 300, cache_creation_input_tokens: 0 },
+        usage_source: "gateway", cli_reported: null, patch_masked: true,
+        model_usage: { "claude-sonnet-4-5": { calls: 2, input_tokens: 1_000, output_tokens: 200, cache_read_input_tokens: 300, cache_creation_input_tokens: 0, cost_usd: 0.042 } },
+      },
+    };
+    const text = renderEvent(event, { color: false })!;
+    expect(text).toContain("    cost          $0.0420 (metered by the runner)");
+    expect(text).toContain("    tokens        1000 in, 200 out, 300 cache read");
+    expect(text).toContain("      claude-sonnet-4-5: 2 call(s), 1300 in, 200 out, $0.0420");
+    expect(text).toContain("MASKED");
+  });
 });
