@@ -1,28 +1,42 @@
 /**
  * The model gateway: the CLI's model API calls leave the sandbox through the runner, which puts
- * the real key in — so the key never enters the sandbox — and reads the usage of every call.
+ * the real key in — so the key never enters the sandbox — meters and prices every call, and
+ * refuses calls once the task's budget is spent.
  *
  * Inside the sandbox the CLI is pointed at `http://model-gateway.codeforge.invalid` (a name that
  * exists nowhere: `.invalid` is reserved) with a placeholder credential made for the attempt.
  * Its request goes through the sandbox's only way out, the egress proxy, which hands requests
- * for that name to this module instead of the network. The gateway accepts only the placeholder,
- * replaces it with the real credential, forwards the call to the upstream (the provider's API or
- * the operator's endpoint) and streams the answer back as it comes. A repository that points the
- * CLI somewhere else (a project settings file, a `.env`) can then only send the placeholder, and
- * only to a host the egress policy allows.
+ * for that name to this module instead of the network. The gateway accepts only the placeholder
+ * — as `x-api-key`, `authorization: Bearer`, `x-goog-api-key` or a `key=` query parameter, the
+ * ways Anthropic's, OpenAI's and Google's clients send keys — removes it wherever it was,
+ * sets the real credential the way the upstream takes it, forwards the call to the upstream (the
+ * provider's API or the operator's endpoint) and streams the answer back as it comes. A
+ * repository that points the CLI somewhere else (a project settings file, a `.env`) can then
+ * only send the placeholder, and only to a host the egress policy allows.
  *
- * Metering: the answer is read as it passes — server-sent events or one JSON body — for the
- * usage the provider reports (Anthropic Messages: `message_start` and `message_delta`, or the
- * body's `usage`), summed over every call of the attempt, subagents and side calls included,
- * per model. Responses are asked for uncompressed (`accept-encoding: identity`) so they can be
- * read; the bytes the CLI gets are the upstream's, unchanged.
+ * Metering (`model-meters.ts`): the answer is read as it passes for the usage the provider
+ * reports — Anthropic Messages, OpenAI Responses and Chat Completions, Gemini generateContent,
+ * streamed or not — and summed over every call of the attempt, subagents and side calls
+ * included, per model, priced by `model-prices.ts`. A streamed Chat Completions call reports
+ * usage only when asked (`stream_options.include_usage`), so the gateway asks for it in the
+ * request body. Responses are asked for uncompressed (`accept-encoding: identity`) so they can
+ * be read; the bytes the CLI gets are the upstream's, unchanged.
+ *
+ * Budgets: before forwarding a call the gateway adds what earlier attempts spent to what this
+ * one has; once that reaches the task's cost or token limit, it answers the call itself with an
+ * error in the provider's shape that the CLIs show and do not retry, and tells the runner once
+ * (`onBudgetExceeded`). Calls already under way when the limit is reached finish (and count), so
+ * the spend can pass the limit by what those calls use.
  * @module
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
-import { StringDecoder } from "node:string_decoder";
 import { HOP_BY_HOP } from "./hop-by-hop.js";
+import { apiOfPath, meterFor, zeroTokens, type ModelApi, type ModelTokens } from "./model-meters.js";
+import { modelPrices, type ModelPriceTable } from "./model-prices.js";
+
+export type { ModelTokens } from "./model-meters.js";
 
 /** The name the CLI calls the gateway by; reserved (RFC 2606), so it resolves nowhere else. */
 export const MODEL_GATEWAY_HOST = "model-gateway.codeforge.invalid";
@@ -30,34 +44,65 @@ export const MODEL_GATEWAY_HOST = "model-gateway.codeforge.invalid";
 /** The base URL a CLI in the sandbox is given for its model API. */
 export const MODEL_GATEWAY_URL = `http://${MODEL_GATEWAY_HOST}`;
 
-/** A JSON answer is read for its usage up to this size; bigger ones pass unread. */
-const JSON_METER_MAX_BYTES = 8 * 1_048_576;
+/**
+ * A Chat Completions request body is held (to ask for the stream's usage) up to this size; a
+ * bigger one passes as it came, and its stream is metered only if it asked for usage itself.
+ */
+export const REQUEST_METER_MAX_BYTES = 8 * 1_048_576;
 
 /** Headers that describe one hop, or that the gateway sets itself. */
-const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "host", "x-api-key", "authorization", "accept-encoding"]);
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "host", "x-api-key", "authorization", "x-goog-api-key", "accept-encoding"]);
 
 /** Where the calls go and with which credential. */
 export interface ModelUpstream {
   /** The provider's API (`https://api.anthropic.com`) or the operator's endpoint. */
   baseUrl: string;
-  /** How the credential is sent: `x-api-key: <key>` or `authorization: Bearer <key>`. */
-  header: "x-api-key" | "authorization";
-  /** The real credential. Secret: never in the sandbox, never logged. */
+  /** How the credential is sent: `x-api-key: <key>` (Anthropic), `authorization: Bearer <key>` (OpenAI, Anthropic tokens) or `x-goog-api-key: <key>` (Gemini). */
+  header: "x-api-key" | "authorization" | "x-goog-api-key";
+  /** The real credential. Secret: never in the sandbox, never logged, never in an answer. */
   key: string;
 }
 
-/** Token counts, as the provider billed them. */
-export interface ModelTokens {
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_input_tokens: number;
-  cache_creation_input_tokens: number;
+/** One call's tokens and what they cost (null: the model has no price). */
+export interface CallUsage extends ModelTokens {
+  cost_usd: number | null;
+}
+
+/** One model's share of an attempt's calls (the shape of `api/task.ts` `ModelUsage`). */
+export interface ModelUsageEntry extends ModelTokens {
+  calls: number;
+  /** Null when the model has no price. */
+  cost_usd: number | null;
 }
 
 /** An attempt's model calls: the totals and the same per model. */
 export interface ModelUsage extends ModelTokens {
   calls: number;
-  by_model: Record<string, ModelTokens & { calls: number }>;
+  /** The sum over `by_model`; null when any model used has no price. */
+  cost_usd: number | null;
+  by_model: Record<string, ModelUsageEntry>;
+}
+
+/** A task's limits and what earlier attempts of it spent (the lease's `task.budget`). */
+export interface ModelBudget {
+  /** US dollars; null: no cost limit. */
+  maxCostUsd: number | null;
+  /** Tokens of all four kinds together; null: no token limit. */
+  maxTokens: number | null;
+  /** Spent by earlier attempts; counts against the limits. */
+  spentCostUsd: number;
+  spentTokens: number;
+}
+
+export interface ModelGatewayOptions {
+  upstream: ModelUpstream;
+  /** The operator's prices (runner config `model_prices`), laid over the default table. */
+  prices?: ModelPriceTable;
+  budget?: ModelBudget;
+  /** After each metered call: the model, its tokens and cost, and the attempt's totals since. */
+  onCall?: (model: string, tokens: CallUsage, totals: ModelUsage) => void;
+  /** Once, when the budget is reached: by a call's usage, or by a call refused for it. */
+  onBudgetExceeded?: (reason: string) => void;
 }
 
 export interface ModelGateway {
@@ -69,67 +114,223 @@ export interface ModelGateway {
   usage(): ModelUsage;
 }
 
-const zero = (): ModelTokens => ({ input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+/** Whose error shape an answer the gateway writes itself takes. */
+type Dialect = "anthropic" | "openai" | "gemini";
+
+/**
+ * The status a refusal for budget gets, per provider: a 4xx that the provider's CLI shows and
+ * does not retry — not 401 (Claude Code and Codex try to sign in again), 408/409/429 (retried)
+ * or 5xx (retried); checked against the real Claude Code, Codex and Gemini CLI in the tests.
+ */
+const BUDGET_STATUS: Record<Dialect, number> = { anthropic: 400, openai: 400, gemini: 400 };
+
+const sumTokens = (t: ModelTokens) => t.input_tokens + t.output_tokens + t.cache_read_input_tokens + t.cache_creation_input_tokens;
 
 /**
  * @example
- * const gateway = createModelGateway({ upstream: { baseUrl: "https://api.anthropic.com", header: "x-api-key", key } });
+ * const gateway = createModelGateway({
+ *   upstream: { baseUrl: "https://api.anthropic.com", header: "x-api-key", key },
+ *   budget: { maxCostUsd: 5, maxTokens: null, spentCostUsd: 0, spentTokens: 0 },
+ *   onBudgetExceeded: (reason) => stopAttempt(reason),
+ * });
  * // the CLI gets ANTHROPIC_BASE_URL=MODEL_GATEWAY_URL, ANTHROPIC_API_KEY=gateway.placeholder
  */
-export function createModelGateway(options: { upstream: ModelUpstream; onCall?: (model: string, tokens: ModelTokens) => void }): ModelGateway {
+export function createModelGateway(options: ModelGatewayOptions): ModelGateway {
   const placeholder = `cf-gateway-${randomBytes(18).toString("hex")}`;
-  const total: ModelUsage = { calls: 0, ...zero(), by_model: {} };
+  const placeholderBytes = Buffer.from(placeholder);
+  const prices = modelPrices(options.prices);
+  const total: ModelUsage = { calls: 0, ...zeroTokens(), cost_usd: 0, by_model: {} };
   const base = new URL(options.upstream.baseUrl);
   const client = base.protocol === "https:" ? https : http;
+  let exceeded = false;
 
   function record(model: string, tokens: ModelTokens): void {
-    const entry = (total.by_model[model] ??= { calls: 0, ...zero() });
+    const entry = (total.by_model[model] ??= { calls: 0, ...zeroTokens(), cost_usd: 0 });
     total.calls++;
     entry.calls++;
     for (const key of Object.keys(tokens) as (keyof ModelTokens)[]) {
       total[key] += tokens[key];
       entry[key] += tokens[key];
     }
-    options.onCall?.(model, tokens);
+    entry.cost_usd = prices.costOf(model, entry);
+    const costs = Object.values(total.by_model).map((e) => e.cost_usd);
+    total.cost_usd = costs.includes(null) ? null : costs.reduce<number>((sum, c) => sum + (c ?? 0), 0);
+    options.onCall?.(model, { ...tokens, cost_usd: prices.costOf(model, tokens) }, structuredClone(total));
+    const reason = budgetReason();
+    if (reason) budgetReached(reason);
   }
 
-  function refuse(res: http.ServerResponse, status: number, message: string): void {
-    const body = JSON.stringify({ type: "error", error: { type: status === 401 ? "authentication_error" : "api_error", message } });
-    res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }).end(body);
+  function budgetReached(reason: string): void {
+    if (exceeded) return;
+    exceeded = true;
+    options.onBudgetExceeded?.(reason);
+  }
+
+  /** Why the next call must be refused, or null while the budget lasts. */
+  function budgetReason(): string | null {
+    const budget = options.budget;
+    if (!budget) return null;
+    const entries = Object.entries(total.by_model);
+    if (budget.maxCostUsd !== null) {
+      // Calls to a model without a price count in tokens only.
+      const cost = budget.spentCostUsd + entries.reduce((sum, [, e]) => sum + (e.cost_usd ?? 0), 0);
+      if (cost >= budget.maxCostUsd) {
+        const unpriced = entries.filter(([, e]) => e.cost_usd === null).map(([m]) => m);
+        const note = unpriced.length > 0 ? ` (calls to ${unpriced.join(", ")} not counted: no price for them)` : "";
+        return `CodeForge budget exceeded: spent $${usd(cost)} of $${usd(budget.maxCostUsd)}${note}`;
+      }
+    }
+    if (budget.maxTokens !== null) {
+      const tokens = budget.spentTokens + sumTokens(total);
+      if (tokens >= budget.maxTokens) return `CodeForge budget exceeded: spent ${tokens.toLocaleString("en-US")} tokens of ${budget.maxTokens.toLocaleString("en-US")}`;
+    }
+    return null;
+  }
+
+  function isPlaceholder(value: string): boolean {
+    const bytes = Buffer.from(value);
+    return bytes.length === placeholderBytes.length && timingSafeEqual(bytes, placeholderBytes);
   }
 
   return {
     placeholder,
     usage: () => structuredClone(total),
     handle(req, res, path) {
-      const given = (req.headers["x-api-key"] as string | undefined) ?? req.headers.authorization?.replace(/^Bearer\s+/i, "");
-      if (given !== placeholder) {
+      const api = apiOfPath(path);
+      const url = new URL(path, "http://gateway.invalid");
+      const given = [
+        req.headers["x-api-key"],
+        req.headers.authorization === undefined ? undefined : req.headers.authorization.replace(/^Bearer\s+/i, ""),
+        req.headers["x-goog-api-key"],
+        ...url.searchParams.getAll("key"),
+      ].filter((v): v is string | string[] => v !== undefined);
+      const dialect = dialectOf(api, req, url, options.upstream);
+      if (given.length === 0 || !given.every((v) => typeof v === "string" && isPlaceholder(v))) {
         req.resume();
-        return refuse(res, 401, "the model gateway accepts only the credential this attempt was given");
+        return answer(res, dialect, 401, "the model gateway accepts only the credential this attempt was given");
+      }
+      const reason = budgetReason();
+      if (reason) {
+        req.resume();
+        budgetReached(reason);
+        return answer(res, dialect, BUDGET_STATUS[dialect], reason);
+      }
+      if (url.searchParams.has("key")) {
+        url.searchParams.delete("key");
+        path = `${url.pathname}${url.search}`;
       }
       const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !NOT_FORWARDED.has(name)) headers[name] = value;
       headers["accept-encoding"] = "identity";
-      if (options.upstream.header === "x-api-key") headers["x-api-key"] = options.upstream.key;
-      else headers.authorization = `Bearer ${options.upstream.key}`;
+      if (options.upstream.header === "authorization") headers.authorization = `Bearer ${options.upstream.key}`;
+      else headers[options.upstream.header] = options.upstream.key;
       const target = new URL(`${base.pathname.replace(/\/+$/, "")}${path}`, base);
-      const upstream = client.request(target, { method: req.method, headers });
-      upstream.on("response", (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, stripHopByHop(answer.headers));
-        const meter = meterFor(String(answer.headers["content-type"] ?? ""), record);
-        answer.on("data", (chunk: Buffer) => meter.push(chunk));
-        answer.on("end", () => meter.end());
-        answer.pipe(res);
-        answer.on("error", () => res.destroy());
-      });
-      upstream.on("error", (err: NodeJS.ErrnoException) => {
-        if (res.headersSent) res.destroy();
-        else refuse(res, 502, `the model API could not be reached (${err.code ?? "error"})`);
-      });
-      res.on("close", () => upstream.destroy());
-      req.pipe(upstream);
+
+      const forward = (): http.ClientRequest => {
+        const upstream = client.request(target, { method: req.method, headers });
+        upstream.on("response", (reply) => {
+          res.writeHead(reply.statusCode ?? 502, reply.statusMessage, stripHopByHop(reply.headers));
+          const meter = meterFor(api, path, String(reply.headers["content-type"] ?? ""), record);
+          reply.on("data", (chunk: Buffer) => meter.push(chunk));
+          // A stream cut short (the upstream's or the CLI's side) still counts what it reported.
+          let metered = false;
+          const end = () => {
+            if (!metered) meter.end();
+            metered = true;
+          };
+          reply.on("end", end);
+          reply.on("close", end);
+          reply.pipe(res);
+          reply.on("error", () => res.destroy());
+        });
+        upstream.on("error", (err: NodeJS.ErrnoException) => {
+          if (res.headersSent) res.destroy();
+          else answer(res, dialect, 502, `the model API could not be reached (${err.code ?? "error"})`);
+        });
+        res.on("close", () => upstream.destroy());
+        return upstream;
+      };
+
+      if (api === "openai-chat" && req.method === "POST" && req.headers["content-encoding"] === undefined) {
+        return holdChatBody(req, headers, forward);
+      }
+      req.pipe(forward());
     },
   };
+}
+
+/**
+ * Holds a Chat Completions request body (up to `REQUEST_METER_MAX_BYTES`) to ask a streamed call
+ * for its usage (`stream_options.include_usage`), which the stream's last chunk then carries.
+ * A bigger body is sent on as it came.
+ */
+function holdChatBody(req: http.IncomingMessage, headers: Record<string, string | string[]>, forward: () => http.ClientRequest): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size <= REQUEST_METER_MAX_BYTES) return;
+    req.off("data", onData).off("end", onEnd).pause();
+    const upstream = forward();
+    for (const held of chunks) upstream.write(held);
+    req.pipe(upstream);
+  };
+  const onEnd = () => {
+    const body = withStreamUsage(Buffer.concat(chunks));
+    headers["content-length"] = String(body.length);
+    forward().end(body);
+  };
+  req.on("data", onData).on("end", onEnd);
+}
+
+/** The body with `stream_options.include_usage: true` when it asks for a stream without it. */
+export function withStreamUsage(body: Buffer): Buffer {
+  let request: unknown;
+  try {
+    request = JSON.parse(body.toString("utf8"));
+  } catch {
+    return body; // Not JSON: the upstream will say so.
+  }
+  if (typeof request !== "object" || request === null || Array.isArray(request)) return body;
+  const fields = request as Record<string, unknown>;
+  if (fields.stream !== true) return body;
+  const streamOptions = typeof fields.stream_options === "object" && fields.stream_options !== null ? (fields.stream_options as Record<string, unknown>) : {};
+  if (streamOptions.include_usage === true) return body;
+  return Buffer.from(JSON.stringify({ ...fields, stream_options: { ...streamOptions, include_usage: true } }));
+}
+
+/** Whose API the CLI thinks it is calling: by path, else by how it sent its credential. */
+function dialectOf(api: ModelApi, req: http.IncomingMessage, url: URL, upstream: ModelUpstream): Dialect {
+  if (api === "anthropic-messages") return "anthropic";
+  if (api === "openai-responses" || api === "openai-chat") return "openai";
+  if (api === "gemini") return "gemini";
+  if (req.headers["x-goog-api-key"] !== undefined || url.searchParams.has("key")) return "gemini";
+  if (req.headers["x-api-key"] !== undefined || req.headers["anthropic-version"] !== undefined) return "anthropic";
+  if (req.headers.authorization !== undefined) return "openai";
+  return upstream.header === "x-goog-api-key" ? "gemini" : upstream.header === "x-api-key" ? "anthropic" : "openai";
+}
+
+const GEMINI_STATUS: Record<number, string> = { 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 502: "UNAVAILABLE" };
+
+/** An answer the gateway writes itself, in the error shape of the provider the CLI calls. */
+function answer(res: http.ServerResponse, dialect: Dialect, status: number, message: string): void {
+  let body: unknown;
+  if (dialect === "anthropic") {
+    const type = status === 401 ? "authentication_error" : status === 400 ? "invalid_request_error" : status === 403 ? "permission_error" : "api_error";
+    body = { type: "error", error: { type, message } };
+  } else if (dialect === "openai") {
+    const type = status >= 500 ? "server_error" : "invalid_request_error";
+    const code = status === 401 ? "invalid_api_key" : status >= 500 ? null : "budget_exceeded";
+    body = { error: { message, type, param: null, code } };
+  } else {
+    body = { error: { code: status, message, status: GEMINI_STATUS[status] ?? "UNKNOWN" } };
+  }
+  const text = JSON.stringify(body);
+  // x-should-retry: Anthropic's and OpenAI's SDKs follow it over their own status rules; an
+  // unreachable upstream may well answer the next try.
+  const retry = status >= 500 ? {} : { "x-should-retry": "false" };
+  res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...retry }).end(text);
 }
 
 function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
@@ -140,86 +341,7 @@ function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHead
   return kept;
 }
 
-interface Meter {
-  push(chunk: Buffer): void;
-  end(): void;
-}
-
-type Record_ = (model: string, tokens: ModelTokens) => void;
-
-/** Reads the usage from an answer as it streams by: SSE events, or one JSON body. */
-function meterFor(contentType: string, record: Record_): Meter {
-  if (contentType.includes("text/event-stream")) return sseMeter(record);
-  if (contentType.includes("application/json")) return jsonMeter(record);
-  return { push: () => undefined, end: () => undefined };
-}
-
-/** Anthropic's stream: the model and input counts in `message_start`, output in `message_delta`. */
-function sseMeter(record: Record_): Meter {
-  const decoder = new StringDecoder("utf8");
-  let pending = "";
-  let model: string | null = null;
-  let tokens = zero();
-  const line = (text: string) => {
-    if (!text.startsWith("data:")) return;
-    let event: { type?: string; message?: { model?: string; usage?: Partial<ModelTokens> }; usage?: Partial<ModelTokens> };
-    try {
-      event = JSON.parse(text.slice(5));
-    } catch {
-      return; // Not JSON (a keep-alive, say): nothing to count.
-    }
-    if (event.type === "message_start" && event.message) {
-      model = event.message.model ?? "unknown";
-      tokens = { ...zero(), ...pick(event.message.usage) };
-    } else if (event.type === "message_delta" && event.usage && model !== null) {
-      // Cumulative counts: a field the delta carries replaces the start's.
-      tokens = { ...tokens, ...pick(event.usage) };
-    } else if (event.type === "message_stop" && model !== null) {
-      record(model, tokens);
-      model = null;
-    }
-  };
-  return {
-    push(chunk) {
-      pending += decoder.write(chunk);
-      const lines = pending.split(/\r?\n/);
-      pending = lines.pop() ?? "";
-      for (const text of lines) line(text);
-    },
-    end() {
-      line(pending + decoder.end());
-      // A stream cut before message_stop still used what it reported.
-      if (model !== null) record(model, tokens);
-    },
-  };
-}
-
-function jsonMeter(record: Record_): Meter {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  return {
-    push(chunk) {
-      size += chunk.length;
-      if (size <= JSON_METER_MAX_BYTES) chunks.push(chunk);
-    },
-    end() {
-      if (size > JSON_METER_MAX_BYTES) return;
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { model?: string; usage?: Partial<ModelTokens> };
-        if (body.usage) record(body.model ?? "unknown", { ...zero(), ...pick(body.usage) });
-      } catch {
-        // Not JSON after all (an error page): nothing was billed that we can read.
-      }
-    },
-  };
-}
-
-/** The four counts from a provider's usage object, ignoring anything else in it. */
-function pick(usage: Partial<ModelTokens> | undefined): Partial<ModelTokens> {
-  const out: Partial<ModelTokens> = {};
-  for (const key of ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"] as const) {
-    const value = usage?.[key];
-    if (typeof value === "number" && Number.isFinite(value) && value >= 0) out[key] = value;
-  }
-  return out;
+/** Dollars for a message: cents, or more places for small sums ($0.0042). */
+function usd(value: number): string {
+  return value.toFixed(4).replace(/(\.\d{2}\d*?)0+$/, "$1");
 }
