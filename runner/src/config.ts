@@ -18,6 +18,7 @@ import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { CliName, EgressAllowList, MaxCostUsd, MaxTokens, MaxTurns, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, parseCidr, RunnerId, Slug, TaskEnv } from "../../api/index.js";
+import { ModelPricesConfig } from "./sandbox/model-prices.js";
 
 /** YAML key → environment variable that overrides it. */
 export const ENV_NAMES = {
@@ -57,6 +58,7 @@ export const ENV_NAMES = {
   default_max_cost_usd: "CODEFORGE_DEFAULT_MAX_COST_USD",
   default_max_tokens: "CODEFORGE_DEFAULT_MAX_TOKENS",
   default_max_turns: "CODEFORGE_DEFAULT_MAX_TURNS",
+  model_prices: "CODEFORGE_MODEL_PRICES",
 } as const;
 
 /** Prefix of the variables that fill `cli_env`: `CODEFORGE_CLI_ENV_<CLI>_<NAME>`. */
@@ -92,6 +94,17 @@ const cidrRange = z.string().transform((text, ctx) => {
   ctx.addIssue({ code: "custom", message: `${JSON.stringify(text.slice(0, 60))}: ${parsed.reason}` });
   return z.NEVER;
 });
+
+/** Model prices: a mapping from YAML, or a JSON object from the environment. */
+const modelPricesSetting = z.preprocess((v, ctx) => {
+  if (typeof v !== "string") return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    ctx.addIssue({ code: "custom", message: 'must be a JSON object, e.g. {"gpt-5": {"input": 1.25, "output": 10}}' });
+    return z.NEVER;
+  }
+}, ModelPricesConfig);
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -202,6 +215,11 @@ export const RunnerConfig = z
     default_max_cost_usd: z.preprocess(numeric, MaxCostUsd).optional(),
     default_max_tokens: z.preprocess(numeric, MaxTokens).optional(),
     default_max_turns: z.preprocess(numeric, MaxTurns).optional(),
+    /**
+     * Model prices (USD per million tokens: `input`, `output`, optional `cache_read`,
+     * `cache_write`) by model name or prefix, laid over the model gateway's default table.
+     */
+    model_prices: modelPricesSetting.default({}),
   })
   .superRefine((config, ctx) => {
     const url = new URL(config.edge_url);

@@ -213,6 +213,27 @@ describe("defaultRunnerId", () => {
     expect(err.message).not.toContain("/evil-path-value");
     expect(errorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_CLI_ENV_CLAUDE: "x" } })).message).toContain("CODEFORGE_CLI_ENV_<CLI>_<NAME>");
   });
+  it("takes model_prices from YAML or as JSON from CODEFORGE_MODEL_PRICES, and names a bad price", () => {
+    files["/prices.yaml"] = [
+      "edge_url: https://e.example",
+      `runner_secret: ${SECRET}`,
+      "model_prices:",
+      "  claude-sonnet-4: {input: 2.5, output: 12, cache_read: 0.25}",
+      "  house-model: {input: 0, output: 0}",
+    ].join("\n");
+    const fromFile = loadConfig({ ...base, argv: ["--config", "/prices.yaml"], env: {} });
+    expect(fromFile.model_prices).toEqual({ "claude-sonnet-4": { input: 2.5, output: 12, cache_read: 0.25 }, "house-model": { input: 0, output: 0 } });
+    expect(loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: {} }).model_prices).toEqual({});
+    const fromEnv = loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: { CODEFORGE_MODEL_PRICES: '{"gpt-5": {"input": 1, "output": 8, "cache_write": 1}}' } });
+    expect(fromEnv.model_prices).toEqual({ "gpt-5": { input: 1, output: 8, cache_write: 1 } });
+
+    const env = (value: string) => errorOf(() => loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: { CODEFORGE_MODEL_PRICES: value } })).message;
+    expect(env('{"gpt-5": {"input": -1, "output": 8}}')).toContain("model_prices.gpt-5.input (CODEFORGE_MODEL_PRICES): must be 0 or more");
+    expect(env('{"gpt-5": {"input": "cheap", "output": 8}}')).toContain("model_prices.gpt-5.input (CODEFORGE_MODEL_PRICES): must be a number of US dollars per million tokens");
+    expect(env('{"gpt-5": {"output": 8}}')).toContain("model_prices.gpt-5.input (CODEFORGE_MODEL_PRICES)");
+    expect(env('{"gpt-5": {"input": 1, "output": 8, "cached": 1}}')).toMatch(/model_prices\.gpt-5 \(CODEFORGE_MODEL_PRICES\): .*cached/);
+    expect(env("gpt-5=1")).toContain("model_prices (CODEFORGE_MODEL_PRICES): must be a JSON object");
+  });
 });
 
 describe("the pool's default budget", () => {
