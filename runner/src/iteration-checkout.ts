@@ -9,6 +9,12 @@
  * commit. Either way the returned `baseSha` is the task's starting commit, so every
  * iteration's patch is cumulative and the latest one holds all changes so far.
  *
+ * Whatever the base, the checkout ends on a named branch — the task's push branch
+ * (`codeforge/<task-id>` or the one the task chose), the only local branch there is — so the
+ * agent never finds a detached HEAD. Only refs move (`update-ref`, `symbolic-ref`): the working
+ * tree, an applied patch included, stays as it is, and no hook or checkout filter runs. The
+ * diff, commit and push that follow take explicit commits, never the branch.
+ *
  * All fetching goes through `cloneRepository` (checked URL and host, pinned addresses, no
  * submodules or redirects, askpass for the token); `git apply` runs with the checkout safety
  * settings (no hooks, no fsmonitor, no global config) and refuses paths outside the checkout
@@ -16,7 +22,7 @@
  * @module
  */
 import { execa } from "execa";
-import type { IterationBase } from "../../api/index.js";
+import { checkBranchName, pushBranchFor, type IterationBase, type Lease } from "../../api/index.js";
 import { CloneError, cloneRepository, type CloneOptions } from "./git-clone.js";
 import { CHECKOUT_SAFETY_CONFIG, CHECKOUT_SAFETY_ENV, gitEnv } from "./git-hardening.js";
 
@@ -32,13 +38,31 @@ export interface IterationCheckout {
   description: string;
 }
 
+export interface IterationCheckoutOptions extends CloneOptions {
+  /** The local branch the checkout is left on (the task's push branch). */
+  branch: string;
+}
+
+/** The branch a task's checkout is on: where it pushes, else `codeforge/<task-id>` as if it did. */
+export function taskBranch(lease: Pick<Lease, "task_id"> & { task: Pick<Lease["task"], "push"> }): string {
+  return lease.task.push?.branch ?? pushBranchFor(lease.task_id, null);
+}
+
 /**
  * Prepares `options.dir` for an iteration whose base is `base` (null: clone `options.ref`).
  * Throws `CloneError` with a message safe to show the task's owner.
  * @example
  * const { baseSha } = await checkoutIteration(lease.task.base, { url, ref, dir: ws.repoDir, … });
  */
-export async function checkoutIteration(base: IterationBase | null, options: CloneOptions): Promise<IterationCheckout> {
+export async function checkoutIteration(base: IterationBase | null, options: IterationCheckoutOptions): Promise<IterationCheckout> {
+  const branchProblem = checkBranchName(options.branch);
+  if (branchProblem) throw new CloneError(`branch refused: ${branchProblem}`);
+  const checkout = await checkoutBase(base, options);
+  await nameBranch(options.dir, options.branch, checkout.headSha, gitEnv({ path: options.pathEnv, homeDir: options.homeDir }), options.signal);
+  return { ...checkout, description: `${checkout.description}, on branch ${options.branch}` };
+}
+
+async function checkoutBase(base: IterationBase | null, options: CloneOptions): Promise<IterationCheckout> {
   if (base === null) {
     const { baseSha } = await cloneRepository(options);
     return { baseSha, headSha: baseSha, description: `Checked out ${baseSha}` };
@@ -55,6 +79,31 @@ export async function checkoutIteration(base: IterationBase | null, options: Clo
   const { baseSha } = await cloneRepository({ ...options, ref: base.commit_sha });
   if (base.patch.length > 0) await applyPatch(options.dir, base.patch, gitEnv({ path: options.pathEnv, homeDir: options.homeDir }), options.signal);
   return { baseSha, headSha: baseSha, description: `Continuing from the previous iteration's patch, applied on ${baseSha}` };
+}
+
+/**
+ * Leaves HEAD on `branch` at `sha` with no other local branch beside it (the clone's own, say
+ * `main`, could clash with it as a file and a folder: `codeforge` and `codeforge/…`).
+ */
+async function nameBranch(repoDir: string, branch: string, sha: string, env: Record<string, string>, signal?: AbortSignal): Promise<void> {
+  const git = async (args: string[]) => {
+    const result = await execa("git", [...CHECKOUT_SAFETY_CONFIG.flatMap((setting) => ["-c", setting]), ...args], {
+      cwd: repoDir,
+      env: { ...env, ...CHECKOUT_SAFETY_ENV },
+      extendEnv: false,
+      stdin: "ignore",
+      reject: false,
+      cancelSignal: signal,
+    });
+    if (signal?.aborted) throw new CloneError("checkout aborted");
+    if (result.exitCode !== 0) throw new CloneError(`could not put the checkout on branch ${branch}: ${String(result.stderr ?? "").trim().slice(0, APPLY_ERROR_MAX_CHARS)}`);
+    return String(result.stdout ?? "");
+  };
+  await git(["update-ref", "--no-deref", "HEAD", sha]);
+  const locals = (await git(["for-each-ref", "--format=%(refname)", "refs/heads/"])).split("\n").filter(Boolean);
+  for (const ref of locals) await git(["update-ref", "-d", ref]);
+  await git(["update-ref", `refs/heads/${branch}`, sha]);
+  await git(["symbolic-ref", "HEAD", `refs/heads/${branch}`]);
 }
 
 /** Applies a patch (as `git diff --binary` wrote it) to the working tree of `repoDir`. */

@@ -52,7 +52,7 @@ import { commitAndPush, PushError, type CommitIdentity } from "./git-push.js";
 import { summarizeChanges, type ChangeSummary } from "./git-result.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { startIdleTimer, type IdleTimer } from "./idle-timer.js";
-import { checkoutIteration } from "./iteration-checkout.js";
+import { checkoutIteration, taskBranch } from "./iteration-checkout.js";
 import { createOutputBatcher, type OutputBatcher, type OutputStream } from "./output-batcher.js";
 import type { RunningProcess } from "./process-runner.js";
 import type { HostLookup } from "./repo-host-check.js";
@@ -318,7 +318,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           signal: stopping.signal,
         };
         let description: string;
-        ({ baseSha, headSha, description } = await timePhase(options.metrics, "clone", () => withSpan("git.clone", () => checkoutIteration(lease.task.base, clone))));
+        ({ baseSha, headSha, description } = await timePhase(options.metrics, "clone", () => withSpan("git.clone", () => checkoutIteration(lease.task.base, { ...clone, branch: taskBranch(lease) }))));
         batcher.log("info", description);
       } catch (err) {
         if (stopReason) return await report(stoppedReport(stopReason, null));

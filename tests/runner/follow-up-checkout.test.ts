@@ -71,7 +71,7 @@ describe("follow-up iterations on the runner", () => {
     expect(result.patch).toContain("+- First request\n");
     expect(result.patch).toContain("+- Second request\n");
     expect(result.diff_stat).toEqual({ files_changed: 1, insertions: 6, deletions: 0 });
-    expect(runnerLogs(second)).toContain(`Continuing from the previous iteration's patch, applied on ${fixture.mainSha}`);
+    expect(runnerLogs(second)).toContain(`Continuing from the previous iteration's patch, applied on ${fixture.mainSha}, on branch codeforge/${second.id}`);
   });
 
   it("starts from a pushed branch at the pushed commit, and diffs against the starting commit", async () => {

@@ -179,12 +179,12 @@ describe("tasks that push", () => {
     expect(remoteSha("after-failure")).toBeNull();
   });
 
-  it("refuse a bad branch from the lease even though the edge should never send one", async () => {
+  it("refuse a bad branch from the lease even though the edge should never send one (before the checkout is put on it)", async () => {
     const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "script", prompt: "Sneaky", push: { branch: "--force" } });
     const completion = await done(task);
     expect(completion.outcome).toBe("failed");
-    expect(completion.error).toEqual({ code: "push_failed", message: "branch refused: branch must not start with '-'" });
-    expect(completion.result?.changed_files).toEqual([{ path: "CHANGE.md", status: "added" }]);
+    expect(completion.error).toEqual({ code: "clone_failed", message: "branch refused: branch must not start with '-'" });
+    expect(completion.result).toBeNull();
   });
 
   it("don't push when the lease doesn't ask, and report the demo CLI's usage", async () => {
