@@ -6,7 +6,8 @@
  * `agent_message` (`text`), `reasoning`, `command_execution` (`command`, `aggregated_output`,
  * `exit_code`, `status`), `file_change` (`changes: [{path, kind}]`), `mcp_tool_call` (`server`,
  * `tool`), `web_search` (`query`) or `todo_list`, then `turn.completed` with `usage`
- * (`input_tokens`, `cached_input_tokens`, `output_tokens`), or `turn.failed` / `error`.
+ * (`input_tokens`, `cached_input_tokens`, `output_tokens`), or `turn.failed` / `error`. An
+ * `error` saying "Reconnecting... n/m" is a model call Codex retries: a `retry` event.
  * Codex has no closing message of its own: the final message is its last `agent_message`.
  * @module
  */
@@ -42,8 +43,13 @@ export function createCodexJsonParser(options: { lineMaxBytes?: number } = {}): 
       }
       case "turn.failed":
         return [{ type: "agent", kind: "result", is_error: true, text: truncateUtf8(errorMessage(json.error), OUTPUT_CHUNK_MAX_BYTES) }];
-      case "error":
-        return [{ type: "agent", kind: "text", is_error: true, text: truncateUtf8(errorMessage(json), OUTPUT_CHUNK_MAX_BYTES) }];
+      case "error": {
+        const text = truncateUtf8(errorMessage(json), OUTPUT_CHUNK_MAX_BYTES);
+        // "Reconnecting... 2/5 (…)": a model call Codex retries, not an error of the run.
+        const retry = /^Reconnecting\.\.\. (\d+)\/(\d+)/.exec(text);
+        if (retry) return [{ type: "agent", kind: "retry", attempt: Number(retry[1]), max_attempts: Number(retry[2]), text }];
+        return [{ type: "agent", kind: "text", is_error: true, text }];
+      }
       default:
         return [];
     }

@@ -132,6 +132,38 @@ describe("CLI registry", () => {
     expect(createCodexAdapter({ pathEnv: "", env: { OPENAI_BASE_URL: "https://gw.example.com" } }).egressHosts()).toEqual(["api.openai.com", "gw.example.com"]);
     expect(createGeminiAdapter({ pathEnv: "" }).egressHosts()).toEqual(["generativelanguage.googleapis.com"]);
   });
+
+  it("codex: its settings file names the configured endpoint and key variable, and turns off what calls elsewhere", () => {
+    const base = { prompt: "p", model: null, scratchDir: "/scratch", autonomy: "full" as const };
+    const settings = (env?: Record<string, string>) => createCodexAdapter({ pathEnv: "", env }).command(base).homeFiles?.[".codex/config.toml"] ?? "";
+    const byDefault = settings();
+    expect(byDefault).toContain('model_provider = "codeforge"');
+    expect(byDefault).toContain('base_url = "https://api.openai.com/v1"');
+    expect(byDefault).toContain('env_key = "OPENAI_API_KEY"');
+    expect(byDefault).toContain('wire_api = "responses"');
+    for (const off of ["check_for_update_on_startup = false", "[features]\nplugins = false", "[analytics]\nenabled = false", '[otel]\nexporter = "none"']) expect(byDefault).toContain(off);
+    const configured = settings({ CODEX_API_KEY: "sk-codex-0001", OPENAI_BASE_URL: 'https://llm.example.com/v1/"x"' });
+    expect(configured).toContain('base_url = "https://llm.example.com/v1/\\"x\\""');
+    expect(configured).toContain('env_key = "CODEX_API_KEY"');
+    expect(configured).not.toContain("sk-codex-0001");
+  });
+
+  it("codex: through the gateway the key and endpoint stay with the runner; Codex gets the gateway and a placeholder", () => {
+    const codex = createCodexAdapter({ pathEnv: "" });
+    expect(codex.modelGateway?.({})).toBeNull();
+    expect(codex.modelGateway?.({ OPENAI_BASE_URL: "https://llm.example.com/v1" })).toBeNull();
+    const plan = codex.modelGateway!({ CODEX_API_KEY: "sk-codex-0002", OPENAI_BASE_URL: "https://llm.example.com/v1", CODEX_HOME: "/workspace/.elsewhere" })!;
+    expect(plan.upstream).toEqual({ baseUrl: "https://llm.example.com/v1", header: "authorization", key: "sk-codex-0002" });
+    expect([...plan.hide].sort()).toEqual(["CODEX_API_KEY", "CODEX_HOME", "OPENAI_API_KEY", "OPENAI_BASE_URL"]);
+    expect(plan.env("http://gateway.example", "cf-placeholder")).toEqual({ OPENAI_API_KEY: "cf-placeholder" });
+    const file = plan.homeFiles!("http://gateway.example", "cf-placeholder")[".codex/config.toml"]!;
+    expect(file).toContain('base_url = "http://gateway.example"');
+    expect(file).toContain('env_key = "OPENAI_API_KEY"');
+    expect(file).not.toContain("sk-codex-0002");
+    expect(file).not.toContain("cf-placeholder");
+    // OPENAI_API_KEY is preferred when both are set; the default endpoint is OpenAI's.
+    expect(codex.modelGateway!({ OPENAI_API_KEY: "sk-openai-0003", CODEX_API_KEY: "sk-codex-0004" })!.upstream).toEqual({ baseUrl: "https://api.openai.com/v1", header: "authorization", key: "sk-openai-0003" });
+  });
 });
 
 describe("CLI adapters end to end", () => {

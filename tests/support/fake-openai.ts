@@ -50,8 +50,8 @@ export interface FakeOpenAIRequest {
   toolOutputs: string[];
   /** What it was answered with. */
   answer: "step" | "error" | "http_500" | "drop_stream";
-  /** The usage it was charged (zero for an error or a dropped stream). */
-  usage: { input_tokens: number; output_tokens: number };
+  /** The usage it was charged (zero for an error or a dropped stream); `input_tokens` includes `cached_tokens`, as OpenAI counts. */
+  usage: OpenAIUsage;
 }
 
 export interface FakeOpenAI {
@@ -59,12 +59,18 @@ export interface FakeOpenAI {
   url: string;
   requests: FakeOpenAIRequest[];
   /** What was charged over all requests so far. */
-  totals(): { calls: number; input_tokens: number; output_tokens: number };
+  totals(): OpenAIUsage & { calls: number };
   close(): Promise<void>;
 }
 
-/** Charged for every completed answer. */
-export const OPENAI_USAGE = { input_tokens: 120, output_tokens: 30 };
+export interface OpenAIUsage {
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+}
+
+/** Charged for every completed answer: 120 prompt tokens of which 40 read from the cache, 30 output. */
+export const OPENAI_USAGE: OpenAIUsage = { input_tokens: 120, cached_tokens: 40, output_tokens: 30 };
 
 interface InputItem {
   type?: string;
@@ -110,7 +116,7 @@ export async function startFakeOpenAI(script: readonly OpenAIStep[], options: { 
         turn,
         toolOutputs: outputs.map(outputText),
         answer: "step",
-        usage: { input_tokens: 0, output_tokens: 0 },
+        usage: { input_tokens: 0, cached_tokens: 0, output_tokens: 0 },
       };
       requests.push(record);
       const id = `resp_${requests.length}`;
@@ -139,7 +145,7 @@ export async function startFakeOpenAI(script: readonly OpenAIStep[], options: { 
       record.usage = { ...OPENAI_USAGE };
       const usage = {
         input_tokens: OPENAI_USAGE.input_tokens,
-        input_tokens_details: { cached_tokens: 0 },
+        input_tokens_details: { cached_tokens: OPENAI_USAGE.cached_tokens },
         output_tokens: OPENAI_USAGE.output_tokens,
         output_tokens_details: { reasoning_tokens: 0 },
         total_tokens: OPENAI_USAGE.input_tokens + OPENAI_USAGE.output_tokens,
@@ -166,6 +172,7 @@ export async function startFakeOpenAI(script: readonly OpenAIStep[], options: { 
     totals: () => ({
       calls: requests.filter((r) => r.usage.input_tokens > 0 || r.usage.output_tokens > 0).length,
       input_tokens: requests.reduce((sum, r) => sum + r.usage.input_tokens, 0),
+      cached_tokens: requests.reduce((sum, r) => sum + r.usage.cached_tokens, 0),
       output_tokens: requests.reduce((sum, r) => sum + r.usage.output_tokens, 0),
     }),
     close: () =>

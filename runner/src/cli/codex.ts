@@ -14,7 +14,8 @@
  * (`homeFiles`; HOME is the attempt's own): a model provider `codeforge` speaking the Responses
  * API at `OPENAI_BASE_URL` (default `https://api.openai.com/v1`) with the key in
  * `OPENAI_API_KEY` or `CODEX_API_KEY` (`cli_env.codex` or the task's `env`), and the update
- * check, analytics, feedback and OpenTelemetry export turned off, so nothing else is called. In
+ * check, plugins (their start-up sync calls GitHub and ChatGPT), analytics, feedback and
+ * OpenTelemetry export turned off, so nothing else is called. In
  * a sandbox the provider points at the runner's model gateway instead, with the attempt's
  * placeholder in `OPENAI_API_KEY`; the real key and endpoint stay with the runner. A checkout's
  * own `.codex/config.toml` is not read: Codex 0.171.0 skips project settings of a project not
@@ -98,6 +99,10 @@ function codexConfig(provider: { baseUrl: string; keyVariable: string; name: str
     `env_key = ${tomlString(provider.keyVariable)}`,
     'wire_api = "responses"',
     'env_http_headers = { "OpenAI-Organization" = "OPENAI_ORGANIZATION", "OpenAI-Project" = "OPENAI_PROJECT" }',
+    "",
+    // Plugins sync a marketplace from GitHub and ChatGPT at start-up.
+    "[features]",
+    "plugins = false",
     "",
     "[analytics]",
     "enabled = false",
