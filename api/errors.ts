@@ -23,6 +23,10 @@ export const ErrorCode = z.enum([
   "lease_stale",
   "sequence_gap",
   "rate_limited",
+  /** The API key's `monthly_spend_usd` is used up: no new work until the month (UTC) ends. */
+  "spend_limit_reached",
+  /** A follow-up would build on a patch in which a secret was masked (it does not match the files). */
+  "patch_masked",
   "upgrade_required",
   "internal_error",
   "unavailable",
@@ -58,6 +62,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   lease_stale: 409,
   sequence_gap: 409,
   rate_limited: 429,
+  spend_limit_reached: 402,
+  patch_masked: 409,
   upgrade_required: 426,
   internal_error: 500,
   unavailable: 503,

@@ -28,8 +28,8 @@ export const KeyId = z.string().regex(KEY_ID_PATTERN, "not a key id (key_ follow
 
 /**
  * A key's own limits. The first two are rate limits enforced per key by the edge's limiter
- * (see docs/rate-limits.md); the last two bound its tasks. Absent means the edge's default
- * (rate limits) or no limit (tasks).
+ * (see docs/rate-limits.md); the next two bound its tasks; the last bounds what its tasks may
+ * spend. Absent means the edge's default (rate limits) or no limit (tasks, spend).
  */
 export const KeyLimits = z.strictObject({
   requests_per_minute: z.number().int().min(1).max(1_000_000).optional(),
@@ -38,6 +38,13 @@ export const KeyLimits = z.strictObject({
   max_concurrent_tasks: z.number().int().min(1).max(10_000).optional(),
   /** Tasks of this key waiting in a pool's queue; a submission beyond it is refused (429). */
   max_queued_tasks: z.number().int().min(1).max(100_000).optional(),
+  /**
+   * US dollars this key's tasks may spend per calendar month (UTC), as their runners report it
+   * (each attempt's `result.cost_usd`, else its last `usage` event's). Once the month's spend
+   * reaches it, submissions (new tasks and follow-ups) are refused with 402
+   * `spend_limit_reached` until the month ends; work already submitted runs on.
+   */
+  monthly_spend_usd: z.number().positive().max(1_000_000).optional(),
 });
 export type KeyLimits = z.infer<typeof KeyLimits>;
 
@@ -96,6 +103,13 @@ export const ApiKey = z.object({
   previous_secret_expires_at: z.string().nullable(),
   allowed_cidrs: z.array(z.string()),
   limits: KeyLimits,
+  /**
+   * What the key's tasks spent this calendar month (UTC), in US dollars, as far as their
+   * runners have reported it. Shown by `GET /api/v1/keys/:id`; absent from the other answers.
+   */
+  spend_this_month_usd: z.number().nonnegative().optional(),
+  /** When this month's spend starts again from 0 (the next month, UTC); with `spend_this_month_usd`. */
+  spend_resets_at: z.string().optional(),
 });
 export type ApiKey = z.infer<typeof ApiKey>;
 

@@ -114,6 +114,7 @@ export const EXAMPLE_TASK_REQUEST = {
   cli: "claude",
   timeout_seconds: 900,
   egress_allow: ["registry.example.org"],
+  max_cost_usd: 2,
   push: true,
   branch: "codeforge/fix-date-test",
   access_token: "github_pat_11AAAAAAA0example",
@@ -164,6 +165,9 @@ export const EXAMPLE_TASK = {
   stall_timeout_seconds: null,
   autonomy: "full",
   egress_allow: ["registry.example.org"],
+  max_cost_usd: 2,
+  max_tokens: null,
+  max_turns: null,
   has_access_token: true,
   env_names: [],
   metadata: {},
@@ -219,6 +223,9 @@ function publicPaths(): Json {
           "201": { description: "Created", headers: { Location: { schema: { type: "string" } }, ...REQUEST_ID, ...RATE_LIMIT_HEADERS }, ...json("Task") },
           "200": { description: "The task this Idempotency-Key created before", ...json("Task") },
           ...COMMON_ERRORS,
+          "402": errorResponse(
+            "`spend_limit_reached`: the key's tasks have spent its `monthly_spend_usd` this month (UTC); the message gives the spend, the limit and when the month ends. Nothing was created. A retry (same Idempotency-Key) of a task made before is still answered.",
+          ),
           "409": errorResponse("The Idempotency-Key was used with another body."),
           "429": {
             description: "A rate limit was reached, this client IP is blocked after repeated authentication failures, or the key already has `max_queued_tasks` tasks queued in the pool. `Retry-After` (for rate limits) says when to try again.",
@@ -287,8 +294,11 @@ function publicPaths(): Json {
           "202": { description: "The task, its new iteration queued", ...json("Task") },
           "200": { description: "The iteration this Idempotency-Key started before", ...json("Task") },
           ...COMMON_ERRORS,
+          "402": errorResponse(
+            "`spend_limit_reached`: the key's tasks have spent its `monthly_spend_usd` this month (UTC); the task stays as it was. A retry (same Idempotency-Key) of a follow-up accepted before is still answered.",
+          ),
           "409": errorResponse(
-            "`invalid_state`: the task has not ended, has had as many iterations as a task may (20), or its last patch was cut at the size cap with nothing pushed (submit with `push: true` to build on a branch). `idempotency_conflict`: the Idempotency-Key was used with another body.",
+            "`invalid_state`: the task has not ended, has had as many iterations as a task may (20), or its last patch was cut at the size cap with nothing pushed (submit with `push: true` to build on a branch). `patch_masked`: one of the task's secrets was masked in its last patch and nothing was pushed, so there is nothing true to build on (submit a new task). `idempotency_conflict`: the Idempotency-Key was used with another body.",
           ),
           "413": errorResponse("The body is over 1 MiB."),
           "415": errorResponse("The body is not sent as application/json."),
@@ -348,7 +358,14 @@ function adminPaths(): Json {
       },
     },
     "/api/v1/keys/{id}": {
-      get: { operationId: "getKey", summary: "Read an API key (admin)", tags: ["admin"], parameters: [KEY_ID], responses: { "200": { description: "The key", ...json("ApiKey") }, ...ADMIN_ERRORS } },
+      get: {
+        operationId: "getKey",
+        summary: "Read an API key (admin)",
+        description: "With `spend_this_month_usd`: what the key's tasks spent this calendar month (UTC) as their runners reported it, and `spend_resets_at`, when that starts again from 0.",
+        tags: ["admin"],
+        parameters: [KEY_ID],
+        responses: { "200": { description: "The key", ...json("ApiKey") }, ...ADMIN_ERRORS },
+      },
     },
     "/api/v1/keys/{id}/rotate": {
       post: {

@@ -391,6 +391,10 @@ export const Task = z.object({
   autonomy: TaskAutonomy,
   /** The task's narrowing of its pool's egress policy (lowercase patterns); null: the pool's policy as it is. */
   egress_allow: z.array(z.string()).nullable(),
+  /** The current iteration's budget (see `CreateTaskRequest.max_cost_usd`); null: none set (the runner pool's defaults apply). */
+  max_cost_usd: z.number().nullable(),
+  max_tokens: z.number().int().nullable(),
+  max_turns: z.number().int().nullable(),
   /** Whether the task carries an access token / which env names it carries (never the values). */
   has_access_token: z.boolean(),
   env_names: z.array(z.string()),

@@ -12,6 +12,7 @@ import type { KeyStore } from "./keys/key-store-object.js";
 import { LOG_LEVELS, type LogConfig } from "./log.js";
 import type { Metrics } from "./metrics/metrics-object.js";
 import type { RateLimiter } from "./rate-limit/rate-limiter-object.js";
+import type { SpendMeter } from "./spend/spend-meter-object.js";
 import type { PoolRegistry } from "./registry/pool-registry.js";
 import type { TaskObject } from "./task/task-object.js";
 import type { TaskIndex } from "./task-index/task-index-object.js";
@@ -56,6 +57,7 @@ export interface Env extends TracingEnv {
   TASK_SECRETS_KEY?: string;
   POOLS: DurableObjectNamespace<PoolRegistry>;
   KEYS: DurableObjectNamespace<KeyStore>;
+  SPEND_METERS: DurableObjectNamespace<SpendMeter>;
   AUDIT: DurableObjectNamespace<AuditLog>;
   CORS_ALLOWED_ORIGINS?: string;
   WEBHOOK_SECRETS: DurableObjectNamespace<WebhookSecrets>;

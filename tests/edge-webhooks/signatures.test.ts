@@ -23,7 +23,7 @@ describe("signed webhooks", () => {
     const hook = await newHook();
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const task = await createTask(
-      { pool, callback_url: hook.url, access_token: "ghp_supersecrettoken0123456789", env: { ANTHROPIC_API_KEY: "sk-ant-secret-value-42" } },
+      { pool, callback_url: hook.url, access_token: "ghp_supersecrettoken0123456789", env: { ANTHROPIC_API_KEY: "sk-ant-secret-value-42" }, max_cost_usd: 3 },
       { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
     );
     expect(task).toMatchObject({ callback_url: hook.url, callback_events: ["task.succeeded", "task.failed", "task.timed_out", "task.canceled"] });
@@ -45,6 +45,9 @@ describe("signed webhooks", () => {
     expect(payload.type).toBe("task.succeeded");
     expect(payload.data.task).toEqual({ ...(await getTask(task.id)), waiting_reason: null });
     expect(payload.data.task).toMatchObject({ status: "succeeded", has_access_token: true, env_names: ["ANTHROPIC_API_KEY"], result: sampleResult() });
+    // The budget and what the run cost arrive with it, as the runner reported them.
+    expect(payload.data.task).toMatchObject({ max_cost_usd: 3, max_tokens: null, max_turns: null, result: { cost_usd: 0.0123, usage_source: "cli", patch_masked: false } });
+    expect(payload.data.task.result!.cli_reported).toEqual(sampleResult().cli_reported);
     expect(request!.body).not.toContain("ghp_supersecrettoken");
     expect(request!.body).not.toContain("sk-ant-secret-value");
     // Another secret does not verify it.

@@ -10,7 +10,7 @@ import type { Lease } from "../../api/runner-protocol.js";
 import { Task, type FollowUpRequest, type TaskResult } from "../../api/task.js";
 import { allEvents, apiFetch, createTask, expectError, getTask, taskObjectOf, uniquePool } from "./api-client.js";
 import { createKey, createTaskAs } from "./key-client.js";
-import { complete, heartbeat, outputEvents, postEvents, sampleResult, startRunning, takeLease } from "./runner-client.js";
+import { complete, heartbeat, outputEvents, postEvents, requestLease, sampleResult, startRunning, takeLease } from "./runner-client.js";
 import { openStream, within } from "./stream-watcher.js";
 
 const START_SHA = "c".repeat(40);
@@ -177,6 +177,19 @@ describe("follow-ups", () => {
     const body = await expectError(await followUp(task.id, { prompt: "More" }), 409, "invalid_state");
     expect(body.error.message).toMatch(/cut at the size cap.*push: true/);
     expect(await getTask(task.id)).toMatchObject({ status: "succeeded", iteration: 1 });
+  });
+
+  it("is refused (409 patch_masked) when the last patch had a secret masked in it and nothing was pushed", async () => {
+    const pool = uniquePool();
+    const task = await createTask({ pool, max_attempts: 1 });
+    await runIteration(pool, { outcome: "failed", result: resultWith({ patch_masked: true }) });
+    const body = await expectError(await followUp(task.id, { prompt: "Fix it" }), 409, "patch_masked");
+    expect(body.error.message).toMatch(/secrets.*masked/);
+    const after = await getTask(task.id);
+    expect(after).toMatchObject({ status: "failed", iteration: 1, result: { patch_masked: true } });
+    expect(after.iterations).toHaveLength(1);
+    // No runner is offered anything.
+    expect((await requestLease({ pool })).status).toBe(204);
   });
 
   it("answers 404 for an unknown task and for another key's, 400 for a bad body, 405 for GET", async () => {

@@ -51,6 +51,14 @@ describe("nextIterationBase", () => {
     expect(decision).toMatchObject({ ok: false, message: expect.stringContaining("push: true") });
   });
 
+  it("refuses a patch with a secret masked in it when nothing was pushed (patch_masked)", () => {
+    const decision = nextIterationBase(result({ patch_masked: true, push: null }));
+    expect(decision).toMatchObject({ ok: false, code: "patch_masked", message: expect.stringContaining("secrets") });
+    // A branch that was pushed is what the files are: a follow-up builds on it.
+    const pushed = result({ patch_masked: true, push: { branch: "codeforge/tsk_1", commit_sha: PUSHED } });
+    expect(nextIterationBase(pushed)).toMatchObject({ ok: true, base: { kind: "branch", commit_sha: PUSHED } });
+  });
+
   it("refuses a result that does not name its starting commit", () => {
     const { base_commit_sha: _gone, ...old } = result();
     expect(nextIterationBase(old)).toMatchObject({ ok: false, message: expect.stringContaining("which commit") });

@@ -1,6 +1,7 @@
 /**
  * The key API (`admin` scope): create, list, read, rotate, revoke. Each handler validates,
- * calls one key-store method and answers typed JSON; state changes are audited.
+ * calls one key-store method (read also asks the key's spend meter for this month's spend) and
+ * answers typed JSON; state changes are audited.
  *
  * Create and rotate are the only answers that carry a secret; they are marked `no-store`.
  * Revoke and rotate also drop the key from this isolate's auth cache at once; other isolates
@@ -14,6 +15,7 @@ import { ApiError } from "../api-error.js";
 import type { Env } from "../env.js";
 import { keyCache } from "../keys/key-cache.js";
 import { keyStoreOf } from "../keys/key-store-object.js";
+import { spendMeterOf } from "../spend/spend-meter-object.js";
 import type { AuthVariables } from "../middleware/api-key-auth.js";
 import { audited, type AuditVariables } from "../middleware/audited.js";
 import { requireScope } from "../middleware/require-scope.js";
@@ -46,7 +48,12 @@ export const keyRoutes = new Hono<KeyEnv>()
     const query = validate(c.req.query(), ListKeysQuery);
     return c.json(await keyStoreOf(c.env).list({ limit: query.limit, cursor: query.cursor === undefined ? null : Number(query.cursor) }));
   })
-  .get("/:id", requireScope("admin"), async (c) => c.json(unwrap(await keyStoreOf(c.env).get(keyId(c)))))
+  // With what the key's tasks spent this month, from its spend meter (see spend/spend-meter-object.ts).
+  .get("/:id", requireScope("admin"), async (c) => {
+    const key = unwrap(await keyStoreOf(c.env).get(keyId(c)));
+    const spend = await spendMeterOf(c.env, key.id).spend(Date.now());
+    return c.json({ ...key, spend_this_month_usd: Number(spend.spentUsd.toFixed(6)), spend_resets_at: new Date(spend.resetsAt).toISOString() });
+  })
   .post("/:id/rotate", audited("key.rotate", (c) => c.req.param("id")), requireScope("admin"), async (c) => {
     const id = keyId(c);
     const body = await readOptionalJson(c, RotateKeyRequest);

@@ -17,6 +17,7 @@ import type { AuthVariables, Principal } from "../middleware/api-key-auth.js";
 import { audited, type AuditVariables } from "../middleware/audited.js";
 import { requireScope } from "../middleware/require-scope.js";
 import { readJson, validate } from "../read-json.js";
+import { checkSpendLimit } from "../spend/spend-limit.js";
 import { taskIndexOf } from "../task-index/task-index-object.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { secretBox } from "../task/secret-box.js";
@@ -98,6 +99,10 @@ export const taskRoutes = new Hono<TaskEnv>()
     const requestHash = idempotencyKey ? await requestFingerprint(fingerprinted(request), secrets, taskSecretsKey) : "";
 
     const stub = taskStub(c.env, id);
+    // Before anything is written: a key past its monthly spend limit submits nothing. A retry
+    // of a task this key already made is answered as before, limit reached or not.
+    const spendRefused = await checkSpendLimit(c.env, principal, Date.now());
+    if (spendRefused && !(idempotencyKey && (await stub.view(viewerOf(principal))).ok)) throw new ApiError(spendRefused.code, spendRefused.message);
     const maxQueued = principal.limits?.max_queued_tasks;
     if (maxQueued !== undefined) {
       const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(spec.pool));
@@ -176,10 +181,15 @@ export const taskRoutes = new Hono<TaskEnv>()
         model: rest.model,
         timeoutSeconds: rest.timeout_seconds,
         stallTimeoutSeconds: rest.stall_timeout_seconds,
+        maxCostUsd: rest.max_cost_usd,
+        maxTokens: rest.max_tokens,
+        maxTurns: rest.max_turns,
         secrets,
         idempotencyKey: idempotencyKey ?? null,
         requestHash,
         maxQueued: c.get("principal").limits?.max_queued_tasks,
+        // Decided by the object after it checked for a retry, which is answered as before.
+        spendRefusal: await checkSpendLimit(c.env, c.get("principal"), Date.now()),
       }),
     );
     if (!created) c.header("Idempotent-Replayed", "true");

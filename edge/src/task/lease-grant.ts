@@ -11,7 +11,15 @@ import type { TaskRecord } from "./task-store.js";
 
 export function leaseFor(
   task: TaskRecord,
-  granted: { leaseId: string; state: LifecycleState; heartbeatIntervalMs: number; secrets: TaskSecrets | null; traceparent: string | null },
+  granted: {
+    leaseId: string;
+    state: LifecycleState;
+    heartbeatIntervalMs: number;
+    secrets: TaskSecrets | null;
+    traceparent: string | null;
+    /** What earlier attempts of this iteration spent (see `attempt-usage.ts`). */
+    spent: { costUsd: number; tokens: number };
+  },
 ): Lease {
   const { spec } = task;
   return {
@@ -41,8 +49,8 @@ export function leaseFor(
         max_cost_usd: spec.max_cost_usd ?? null,
         max_tokens: spec.max_tokens ?? null,
         max_turns: spec.max_turns ?? null,
-        spent_cost_usd: 0,
-        spent_tokens: 0,
+        spent_cost_usd: granted.spent.costUsd,
+        spent_tokens: granted.spent.tokens,
       },
     },
   };

@@ -147,6 +147,26 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
       "UPDATE task SET index_version = 1, index_due_at = 0",
     ],
   },
+  {
+    id: 7,
+    name: "attempt usage",
+    // One row per attempt that reported usage or a result cost (see attempt-usage.ts): the
+    // latest usage totals, for the budget the next attempt's lease carries, and the charge to
+    // the key's monthly spend, fixed when the attempt ends and owed until its meter took it.
+    statements: [
+      `CREATE TABLE attempt_usage (
+        iteration INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL,
+        result_cost_usd REAL,
+        charge_usd REAL,
+        charge_month TEXT,
+        charge_due_at INTEGER,
+        PRIMARY KEY (iteration, attempt)
+      )`,
+    ],
+  },
 ];
 
 /**

@@ -31,6 +31,7 @@ import { hasStagedSamples, OUTBOX_RETRY_MS, sendStagedSamples, stageSamples } fr
 import { metricsObject } from "../metrics/metrics-object.js";
 import { taskEndSamples, webhookAttemptSamples } from "../metrics/task-metrics.js";
 import { migrate, tableExists, type Sql } from "../sql/migrations.js";
+import { chargeDeadline, lastUsage, recordResultCost, recordUsage, sendOwedCharges, settleEndedAttempts, spentBefore } from "./attempt-usage.js";
 import { appendEvent, eventsSince, lastSeq } from "./event-log.js";
 import { nextIterationBase } from "./iteration-base.js";
 import { closeIteration, insertIteration, iterationByIdempotencyKey, latestResult, listIterations } from "./iteration-store.js";
@@ -44,6 +45,8 @@ import { followUpSecretsProblem, openSecrets, sealSecrets, summarize, type Publi
 import { eraseSecrets, insertTask, loadTask, saveOutputUsage, saveResult, saveState, startIteration, type TaskRecord } from "./task-store.js";
 import { toTaskView } from "./task-view.js";
 import { acceptWatcher, broadcast, closeWatchers, watcherCount } from "./watchers.js";
+import type { SpendRefusal } from "../spend/spend-limit.js";
+import { spendMeterOf } from "../spend/spend-meter-object.js";
 import { taskIndexOf } from "../task-index/task-index-object.js";
 import { deadLetterSink } from "../webhooks/dead-letters.js";
 import { runDeliveries } from "../webhooks/delivery-engine.js";
@@ -63,6 +66,10 @@ export interface FollowUpInput {
   model?: string;
   timeoutSeconds?: number;
   stallTimeoutSeconds?: number;
+  /** The new iteration's budget; each one absent keeps the previous iteration's. */
+  maxCostUsd?: number;
+  maxTokens?: number;
+  maxTurns?: number;
   /** Write-only secrets for this iteration, sealed here before anything is stored. */
   secrets: TaskSecrets | null;
   idempotencyKey: string | null;
@@ -70,6 +77,8 @@ export interface FollowUpInput {
   requestHash: string | null;
   /** The calling key's `max_queued_tasks`, if it has one: the new iteration queues like a new task. */
   maxQueued?: number;
+  /** Set when the calling key has reached its monthly spend limit: refused unless a retry. */
+  spendRefusal?: SpendRefusal | null;
 }
 
 /** Who is asking; a task is visible to its owner and to admins only. */
@@ -212,6 +221,7 @@ export class TaskObject extends DurableObject<Env> {
     if (!before) return notFound;
     const earlier = this.earlierFollowUp(input);
     if (earlier) return earlier === "replay" ? { ok: true, value: { created: false, task: await this.present(before) } } : earlier;
+    if (input.spendRefusal) return { ok: false, ...input.spendRefusal };
     const firstCheck = this.decideFollowUp(before, input, Date.now());
     if (!firstCheck.ok) return firstCheck;
     if (input.maxQueued !== undefined && !(await this.dispatcher(before).admit({ taskId: before.id, keyId: before.owner, maxQueued: input.maxQueued }))) {
@@ -238,6 +248,9 @@ export class TaskObject extends DurableObject<Env> {
       model: input.model ?? task.spec.model,
       timeout_seconds: input.timeoutSeconds ?? task.spec.timeout_seconds,
       stall_timeout_seconds: input.stallTimeoutSeconds ?? task.spec.stall_timeout_seconds,
+      max_cost_usd: input.maxCostUsd ?? task.spec.max_cost_usd,
+      max_tokens: input.maxTokens ?? task.spec.max_tokens,
+      max_turns: input.maxTurns ?? task.spec.max_turns,
     };
     startIteration(this.sql, { spec, base, sealedSecrets, secretSummary: summarize(input.secrets) });
     const { iteration } = decision.state;
@@ -276,7 +289,7 @@ export class TaskObject extends DurableObject<Env> {
     const decision = lifecycle.followUp(task.state, { maxAttempts: task.spec.max_attempts, timeoutMs: timeoutSeconds * 1000, iterationsMax: ITERATIONS_MAX, now });
     if (!decision.ok) return decision;
     const base = nextIterationBase(latestResult(task.result, listIterations(this.sql)));
-    if (!base.ok) return { ok: false, code: "invalid_state", message: base.message };
+    if (!base.ok) return { ok: false, code: base.code, message: base.message };
     const secretsProblem = followUpSecretsProblem(task.secretSummary, input.secrets);
     if (secretsProblem) return { ok: false, code: "validation_failed", ...secretsProblem };
     return { ok: true, value: { decision, base: base.base } };
@@ -318,7 +331,8 @@ export class TaskObject extends DurableObject<Env> {
     this.record(decision.state, decision.changes, now);
     this.log(task).info("lease granted", { runner_id: runnerId, attempt: decision.state.attempt });
     const secrets = task.sealedSecrets === null ? null : opened;
-    return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets, traceparent });
+    const spent = spentBefore(this.sql, decision.state.iteration, decision.state.attempt);
+    return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets, traceparent, spent });
   }
 
   async heartbeat(input: Heartbeat): Promise<Outcome<HeartbeatAck>> {
@@ -352,6 +366,9 @@ export class TaskObject extends DurableObject<Env> {
     if (decision.duplicate) return ack(false);
 
     const now = Date.now();
+    // Metered whether or not the output cap still stores the event: spend is not output.
+    const usage = lastUsage(input.events);
+    if (usage) recordUsage(this.sql, task.state, usage);
     const admitted = admitEvents(input.events, { bytes: task.outputBytes, truncated: task.outputTruncated }, this.config.outputMaxBytes);
     const frames = admitted.bodies.map((body) => appendEvent(this.sql, { ts: now, iteration: task.state.iteration, attempt: task.state.attempt, body }).frame);
     saveOutputUsage(this.sql, admitted.usage.bytes, admitted.usage.truncated);
@@ -377,10 +394,12 @@ export class TaskObject extends DurableObject<Env> {
     if (decision.changes.length === 0) return { ok: true, value: { status: decision.state.status } };
     if (input.result) {
       saveResult(this.sql, input.result);
+      recordResultCost(this.sql, task.state, input.result.cost_usd);
       this.appendAndBroadcast(task.state, { type: "result", result: input.result }, now);
     }
     this.record(decision.state, decision.changes, now);
     await this.carryOut(decision.effects, task);
+    await this.sendCharges(task);
     return { ok: true, value: { status: decision.state.status } };
   }
 
@@ -394,6 +413,7 @@ export class TaskObject extends DurableObject<Env> {
     if (!decision.ok) return decision;
     this.record(decision.state, decision.changes, now);
     await this.carryOut(decision.effects, task);
+    await this.sendCharges(task);
     return { ok: true, value: { status: decision.state.status } };
   }
 
@@ -446,6 +466,7 @@ export class TaskObject extends DurableObject<Env> {
       await this.carryOut(decision.effects, task);
     }
     await reportToIndex(this.sql, taskIndexOf(this.env), Date.now, (err) => this.indexReportFailed(err));
+    await this.sendCharges(task);
     await runDeliveries({
       sql: this.sql,
       taskId: task.id,
@@ -494,6 +515,8 @@ export class TaskObject extends DurableObject<Env> {
    */
   private record(state: lifecycle.LifecycleState, changes: readonly lifecycle.StatusChange[], now: number): Promise<void> | null {
     saveState(this.sql, state, now);
+    // An attempt that just ended gets its charge to the key's monthly spend, in the same write.
+    settleEndedAttempts(this.sql, state, now);
     const frames = changes.map(
       (change) =>
         appendEvent(this.sql, {
@@ -531,6 +554,18 @@ export class TaskObject extends DurableObject<Env> {
     const seconds = Math.max(0, (now - task.createdAt) / 1_000);
     stageSamples(this.ctx.storage.kv, taskEndSamples({ status: state.status, cli: task.spec.cli, durationSeconds: seconds }), now);
     this.log(task).info("task ended", { status: state.status, cli: task.spec.cli, duration_seconds: seconds, attempt: state.attempt, error_code: state.error?.code });
+  }
+
+  /** Sends what ended attempts owe the owner key's spend meter; on failure they wait for the alarm. */
+  private async sendCharges(task: TaskRecord): Promise<void> {
+    if (chargeDeadline(this.sql) === null) return;
+    try {
+      const meter = spendMeterOf(this.env, task.owner);
+      await sendOwedCharges(this.sql, { taskId: task.id, createdAt: task.createdAt, charge: (charge) => meter.charge(charge), now: Date.now });
+    } catch (err) {
+      this.log(task).warn("spend report failed; the alarm retries", { error: String(err) });
+    }
+    this.armAlarm(this.load()?.state ?? task.state);
   }
 
   /** Sends staged metric reports to the `Metrics` object; on failure they wait for the alarm. */
@@ -577,10 +612,10 @@ export class TaskObject extends DurableObject<Env> {
     else void this.ctx.storage.setAlarm(at);
   }
 
-  /** Deadlines of what the task still owes besides its lifecycle: webhook deliveries, the index report, metrics. */
+  /** Deadlines of what the task still owes besides its lifecycle: webhook deliveries, the index report, metrics, spend. */
   private owedDeadlines(): (number | null)[] {
     const metricsRetryAt = hasStagedSamples(this.ctx.storage.kv) ? Date.now() + OUTBOX_RETRY_MS : null;
-    return [nextDeliveryDeadline(this.sql), indexDeadline(this.sql), metricsRetryAt];
+    return [nextDeliveryDeadline(this.sql), indexDeadline(this.sql), metricsRetryAt, chargeDeadline(this.sql)];
   }
 
   /** When the task is to be deleted: the end of an ended task's retention, once it owes nothing; else null. */
