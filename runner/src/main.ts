@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     logger,
     outputMaxBytes: config.output_max_bytes,
     stallTimeoutSeconds: config.stall_timeout_seconds,
+    modelPrices: config.model_prices,
     budgetDefaults: { maxCostUsd: config.default_max_cost_usd ?? null, maxTokens: config.default_max_tokens ?? null, maxTurns: config.default_max_turns ?? null },
     metrics,
     highVolumeLogger: highVolume,

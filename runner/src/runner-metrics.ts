@@ -38,7 +38,8 @@ export interface RunnerMetrics {
   /** A connection a sandbox asked for that the egress policy refused. */
   egressDenied(): void;
   /** One model call through the model gateway: the tokens the provider billed for it. */
-  modelCall(cli: CliName, model: string, tokens: ModelTokens): void;
+  /** A call through the model gateway: its tokens, and its cost when the model has a price. */
+  modelCall(cli: CliName, model: string, tokens: ModelTokens & { cost_usd?: number | null }): void;
 }
 
 /**
@@ -123,6 +124,12 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     labelNames: ["cli", "model"] as const,
     registers: [register],
   });
+  const modelCost = new Counter({
+    name: "codeforge_runner_model_cost_usd_total",
+    help: "US dollars of the calls through the model gateway, by CLI and model, priced by the runner's price table (calls to unpriced models add nothing).",
+    labelNames: ["cli", "model"] as const,
+    registers: [register],
+  });
   return {
     egressDenied() {
       egressDenials.inc();
@@ -131,6 +138,7 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
       modelCalls.inc({ cli, model });
       const kinds = { input: tokens.input_tokens, output: tokens.output_tokens, cache_read: tokens.cache_read_input_tokens, cache_write: tokens.cache_creation_input_tokens };
       for (const [kind, count] of Object.entries(kinds)) modelTokens.inc({ cli, model, kind }, count);
+      if (tokens.cost_usd) modelCost.inc({ cli, model }, tokens.cost_usd);
     },
     observePhase(phase, seconds) {
       phases.observe({ phase }, seconds);

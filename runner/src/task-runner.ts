@@ -39,7 +39,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { TaskEnv, type CidrRange, type Completion, type Lease, type TaskError, type TaskResult } from "../../api/index.js";
+import { TaskEnv, type CidrRange, type Completion, type Lease, type LeaseBudget, type TaskError, type TaskResult, type UsageEvent } from "../../api/index.js";
 import { backoffDelayMs, sleep } from "./backoff.js";
 import type { OutputParser } from "./cli/cli-adapter.js";
 import type { CliRegistry } from "./cli/registry.js";
@@ -63,10 +63,11 @@ import { withRemoteParent, withSpan } from "./tracing.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 import type { Autonomy } from "./cli/cli-adapter.js";
 import { describeLimit, type AttemptSandbox, type CliLaunch, type LimitName, type Sandbox } from "./sandbox/sandbox.js";
-import { createModelGateway, MODEL_GATEWAY_URL, type ModelGateway } from "./sandbox/model-gateway.js";
+import { createModelGateway, MODEL_GATEWAY_URL, type ModelUsage } from "./sandbox/model-gateway.js";
+import type { ModelPriceTable } from "./sandbox/model-prices.js";
 
 /** Why a task stopped before its CLI finished on its own. */
-export type StopReason = "canceled" | "timed_out" | "stalled" | "resource_limit" | "lease_lost" | "shutdown" | "edge_unreachable";
+export type StopReason = "canceled" | "timed_out" | "stalled" | "resource_limit" | "budget_exceeded" | "lease_lost" | "shutdown" | "edge_unreachable";
 
 /** How an attempt ended, for metrics: an outcome reported, handed back, or given up. */
 export type AttemptEnd = Completion["outcome"] | "released" | "lease_lost";
@@ -95,6 +96,8 @@ export interface TaskRunnerOptions {
   flushTimeoutMs?: number;
   /** Stall timeout for tasks that set none; undefined: off. */
   stallTimeoutSeconds?: number;
+  /** The operator's model prices (`model_prices`), laid over the gateway's default table. */
+  modelPrices?: ModelPriceTable;
   /** The pool's budget for tasks that set none of their own (per iteration); null: no limit. */
   budgetDefaults?: { maxCostUsd: number | null; maxTokens: number | null; maxTurns: number | null };
   /** Resolves repository hosts (default: the system resolver). */
@@ -191,6 +194,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     let workspace: Workspace | undefined;
     let sandbox: AttemptSandbox | undefined;
     let limitStop: LimitName | null = null;
+    /** Why the model gateway stopped the attempt: its budget message, with the spend. */
+    let budgetExceeded: string | null = null;
     let cliLaunch: CliLaunch | undefined;
     let cli: RunningProcess | undefined;
     let stall: IdleTimer | undefined;
@@ -238,7 +243,24 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       // The CLI's environment as configured; with a gateway, its key and endpoint stay out of it.
       const configuredEnv: Record<string, string> = { ...adapter.env(), ...taskEnv.data };
       const plan = options.sandbox.kind === "none" ? null : (adapter.modelGateway?.(configuredEnv) ?? null);
-      const gateway = plan ? createModelGateway({ upstream: plan.upstream, onCall: (model, tokens) => options.metrics?.modelCall(lease.task.cli, model, tokens) }) : null;
+      const gateway = plan
+        ? createModelGateway({
+            upstream: plan.upstream,
+            prices: options.modelPrices,
+            budget: { maxCostUsd: budget.max_cost_usd, maxTokens: budget.max_tokens, spentCostUsd: budget.spent_cost_usd, spentTokens: budget.spent_tokens },
+            onCall: (model, call, totals) => {
+              options.metrics?.modelCall(lease.task.cli, model, call);
+              batcher.pushEvents([usageEvent(totals, budget)]);
+            },
+            onBudgetExceeded: (reason) => {
+              budgetExceeded ??= reason;
+              stop("budget_exceeded");
+            },
+          })
+        : null;
+      if (!gateway && (budget.max_cost_usd !== null || budget.max_tokens !== null) && adapter.egressHosts().length > 0) {
+        batcher.log("warn", `The budget (max_cost_usd, max_tokens) is not enforced: ${lease.task.cli}'s model calls do not go through this runner's model gateway (${options.sandbox.kind === "none" ? "no sandbox" : "no API key configured for it on the runner"}).`);
+      }
       if (plan && gateway) {
         for (const name of plan.hide) delete configuredEnv[name];
         Object.assign(configuredEnv, plan.env(MODEL_GATEWAY_URL, gateway.placeholder));
@@ -383,12 +405,9 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         duration_ms: Math.max(0, Math.round(durationMs)),
         ...summary,
         final_message: parser?.finalMessage ?? null,
-        cost_usd: parser?.costUsd ?? null,
-        // What the provider billed, every call counted, when the calls went through the gateway.
-        usage: gatewayUsage(gateway) ?? parser?.usage ?? null,
-        usage_source: gatewayUsage(gateway) ? "gateway" : parser?.usage || parser?.costUsd != null ? "cli" : null,
-        model_usage: null,
-        cli_reported: parser && (parser.usage || parser.costUsd !== null) ? { cost_usd: parser.costUsd, usage: parser.usage } : null,
+        // What the provider billed, every call counted, when the calls went through the gateway;
+        // else what the CLI said. The CLI's own figures are kept beside the gateway's.
+        ...usageFigures(gateway?.usage() ?? null, parser),
         // The reported patch is masked (`maskReport`); a masked patch no longer matches the files.
         patch_masked: masker.contains(summary.patch),
         push: null,
@@ -400,6 +419,11 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         return await report({ outcome: "failed", result, error: { code: "resource_limit", message: limitText } }, null);
       }
       if (limitText && !reasonAtExit) batcher.log("warn", `${limitText[0]!.toUpperCase()}${limitText.slice(1)}; the CLI went on and succeeded.`);
+      if (reasonAtExit === "budget_exceeded") {
+        const message = budgetExceeded ?? "the task's budget was reached";
+        batcher.log("error", `Stopped: ${message}.`);
+        return await report({ outcome: "failed", result, error: { code: "budget_exceeded", message } }, null);
+      }
       if (reasonAtExit) return await report(stoppedReport(reasonAtExit, result), reasonAtExit);
       if (exit.exitCode !== 0) {
         const how = exit.exitCode !== null ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`;
@@ -552,12 +576,41 @@ async function pump(stream: Readable, name: OutputStream, parser: OutputParser |
   }
 }
 
-/** The gateway's totals as the result's usage; null without a gateway or before any call. */
-function gatewayUsage(gateway: ModelGateway | null): TaskResult["usage"] {
-  const usage = gateway?.usage();
-  if (!usage || usage.calls === 0) return null;
-  const { input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens } = usage;
-  return { input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens };
+type UsageFigures = Pick<TaskResult, "cost_usd" | "usage" | "usage_source" | "model_usage" | "cli_reported">;
+
+/**
+ * The result's usage and cost: the gateway's when it metered any call (every call of the attempt,
+ * priced by the runner), else the CLI's own report; the CLI's figures are kept beside either way.
+ */
+function usageFigures(metered: ModelUsage | null, parser: OutputParser | null): UsageFigures {
+  const cliReported = parser && (parser.usage !== null || parser.costUsd !== null) ? { cost_usd: parser.costUsd, usage: parser.usage } : null;
+  if (metered && metered.calls > 0) {
+    const { input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens } = metered;
+    return {
+      cost_usd: metered.cost_usd,
+      usage: { input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens },
+      usage_source: "gateway",
+      model_usage: metered.by_model,
+      cli_reported: cliReported,
+    };
+  }
+  return { cost_usd: cliReported?.cost_usd ?? null, usage: cliReported?.usage ?? null, usage_source: cliReported ? "cli" : null, model_usage: null, cli_reported: cliReported };
+}
+
+/** The attempt's running totals as a `usage` event, with the iteration's budget when it has one. */
+function usageEvent(totals: ModelUsage, budget: LeaseBudget): UsageEvent {
+  const { calls, input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens, cost_usd } = totals;
+  return {
+    type: "usage",
+    calls,
+    input_tokens,
+    output_tokens,
+    cache_read_input_tokens,
+    cache_creation_input_tokens,
+    cost_usd,
+    ...(budget.max_cost_usd !== null ? { max_cost_usd: budget.max_cost_usd } : {}),
+    ...(budget.max_tokens !== null ? { max_tokens: budget.max_tokens } : {}),
+  };
 }
 
 /** Writes a CLI settings file under the attempt's HOME; a name that would leave HOME is refused. */
@@ -593,6 +646,8 @@ function stoppedReport(reason: StopReason, result: TaskResult | null): Report {
       return { outcome: "failed", result, error: { code: "stalled", message: "the CLI printed nothing for longer than the stall timeout" } };
     case "resource_limit":
       return { outcome: "failed", result, error: { code: "resource_limit", message: "a sandbox limit was reached" } };
+    case "budget_exceeded":
+      return { outcome: "failed", result, error: { code: "budget_exceeded", message: "the task's budget was reached" } };
     case "edge_unreachable":
       return { outcome: "failed", result, error: { code: "runner_error", message: "the runner lost contact with the edge while streaming output" } };
     default:

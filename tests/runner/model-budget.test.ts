@@ -1,0 +1,107 @@
+// Integration: a task's budget, enforced by the runner's model gateway on the real Claude Code
+// (the npm package, pinned) in the real bubblewrap sandbox against a local fake of Anthropic's
+// Messages API. Past the budget the gateway refuses further calls and the runner stops the CLI;
+// the task fails as budget_exceeded with what was spent, which the stream showed as it grew.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import type { LeaseBudget, UsageEvent } from "../../api/index.js";
+import { createClaudeAdapter } from "../../runner/src/cli/claude.js";
+import type { LeaseLoop } from "../../runner/src/lease-loop.js";
+import { createRunnerMetrics } from "../../runner/src/runner-metrics.js";
+import { startFakeAnthropic, type FakeAnthropic } from "../support/fake-anthropic.js";
+import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
+import { createGitFixture, type GitFixture } from "./git-fixture.js";
+import { SYSTEM_PATH, startTestRunner } from "./test-runner.js";
+
+const BIN = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
+const PATH_ENV = `${BIN}:${SYSTEM_PATH}`;
+const OPERATOR_KEY = "sk-ant-api03-operator-key-for-the-budget-test-0002";
+/** Priced in the gateway's default table: $3 per million input tokens, $15 output. */
+const MODEL = "claude-sonnet-4-5";
+const NO_BUDGET: LeaseBudget = { max_cost_usd: null, max_tokens: null, max_turns: null, spent_cost_usd: 0, spent_tokens: 0 };
+
+let fixture: GitFixture | undefined;
+let edge: FakeEdge | undefined;
+let api: FakeAnthropic | undefined;
+let loop: LeaseLoop | undefined;
+let workspaceRoot: string | undefined;
+
+afterEach(async () => {
+  await loop?.stop(2_000);
+  await edge?.close();
+  await api?.close();
+  fixture?.remove();
+  if (workspaceRoot) rmSync(workspaceRoot, { recursive: true, force: true });
+  loop = edge = api = fixture = workspaceRoot = undefined;
+});
+
+async function runWithBudget(budget: Partial<LeaseBudget>) {
+  fixture = createGitFixture();
+  // Many steps: the whole script would need far more calls than any budget below allows.
+  api = await startFakeAnthropic(Array.from({ length: 8 }, (_, i) => ({ tool: "Bash", input: { command: `echo step ${i + 1}`, description: `Step ${i + 1}` } })));
+  edge = await startFakeEdge({ heartbeatIntervalMs: 500 });
+  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-budget-"));
+  const register = new Registry();
+  const claude = createClaudeAdapter({
+    pathEnv: PATH_ENV,
+    probeTimeoutMs: 20_000,
+    env: { ANTHROPIC_API_KEY: OPERATOR_KEY, ANTHROPIC_BASE_URL: api.url, DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
+  });
+  ({ loop } = await startTestRunner({
+    edge,
+    workspaceRoot,
+    runnerId: "budget-runner",
+    adapters: [claude],
+    pathEnv: PATH_ENV,
+    sandbox: "bubblewrap",
+    taskRunner: { egress: { allow: [], allowedNetworks: [] }, metrics: createRunnerMetrics({ register, workspaceRoot }) },
+  }));
+  const task = edge.enqueue({
+    repo: { url: fixture.url, ref: "main" },
+    cli: "claude",
+    model: MODEL,
+    prompt: "Run every step",
+    timeout_seconds: 120,
+    budget: { ...NO_BUDGET, ...budget },
+  });
+  const completion = await edge.waitFor(() => task.completion, 90_000);
+  return { completion, events: edge.events(task.id), requests: api.requests, metrics: await register.metrics() };
+}
+
+describe.skipIf(process.platform !== "linux")("a task's budget, enforced by the model gateway", () => {
+  it("stops Claude Code once its calls pass max_tokens: budget_exceeded, the spend in the result and the stream", async () => {
+    const { completion, events, requests, metrics } = await runWithBudget({ max_tokens: 300 });
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error?.code).toBe("budget_exceeded");
+    expect(completion.error?.message).toMatch(/^CodeForge budget exceeded: spent [\d,]+ tokens of 300$/);
+    // Each call is 100 input and 20 output tokens: the budget allowed three calls, not the nine the script needs.
+    expect(requests.length).toBeGreaterThanOrEqual(3);
+    expect(requests.length).toBeLessThan(9);
+    const result = completion.result!;
+    expect(result.usage_source).toBe("gateway");
+    expect(result.usage).toEqual({ input_tokens: 100 * requests.length, output_tokens: 20 * requests.length, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    const expectedCost = requests.length * (100 * 3 + 20 * 15) / 1e6;
+    expect(result.cost_usd).toBeCloseTo(expectedCost, 9);
+    expect(result.model_usage?.[MODEL]).toMatchObject({ calls: requests.filter((r) => r.model === MODEL).length });
+    // The stream carried the running totals after every call, with the budget.
+    const usage = events.filter((e): e is UsageEvent => e.type === "usage");
+    expect(usage.length).toBe(requests.length);
+    expect(usage.map((e) => e.calls)).toEqual(requests.map((_, i) => i + 1));
+    expect(usage.at(-1)).toMatchObject({ input_tokens: 100 * requests.length, max_tokens: 300 });
+    expect(metrics).toMatch(new RegExp(`^codeforge_runner_model_cost_usd_total\\{cli="claude",model="${MODEL}"\\} [0-9.e-]+$`, "m"));
+    expect(JSON.stringify(events)).not.toContain(OPERATOR_KEY);
+  }, 120_000);
+
+  it("refuses the first call when earlier attempts already spent max_cost_usd: no call reaches the provider", async () => {
+    const { completion, events, requests } = await runWithBudget({ max_cost_usd: 0.5, spent_cost_usd: 0.5 });
+    expect(requests).toEqual([]);
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error).toEqual({ code: "budget_exceeded", message: "CodeForge budget exceeded: spent $0.50 of $0.50" });
+    // The CLI was told why, in the provider's error shape, and said so.
+    expect(JSON.stringify(events)).toContain("CodeForge budget exceeded");
+  }, 120_000);
+});
