@@ -2,8 +2,8 @@
 // bubblewrap sandbox, against a local fake of OpenAI's Responses API reached only through the
 // runner's model gateway. A run streams, runs a shell command and edits a file; an API error
 // ends the task as Codex ended it, with the error visible; a 500 and a dropped stream are
-// retried and the run still succeeds. In each, the fake received the operator's key and only it,
-// and nothing in the sandbox held it.
+// retried and the run still succeeds. In each, what the gateway metered is what the fake
+// charged, the fake received the operator's key and only it, and nothing in the sandbox held it.
 // The checkout carries a `.codex/config.toml` pointing Codex elsewhere, which must not be read.
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -95,6 +95,20 @@ function expectKeyOnlyAtTheProvider(run: Awaited<ReturnType<typeof runCodex>>) {
   expect(run.events.filter((e) => e.type === "egress_denied")).toEqual([]);
 }
 
+/** The gateway's usage in the result is what the fake charged; OpenAI's prompt count includes the cached part. */
+function expectMeteredAsCharged(run: Awaited<ReturnType<typeof runCodex>>) {
+  const { totals } = run;
+  const usage = run.completion.result?.usage ?? null;
+  if (totals.calls === 0) return expect(usage?.input_tokens ?? 0).toBe(0);
+  expect(run.completion.result?.usage_source).toBe("gateway");
+  expect(usage).toEqual({
+    input_tokens: totals.input_tokens - totals.cached_tokens,
+    output_tokens: totals.output_tokens,
+    cache_read_input_tokens: totals.cached_tokens,
+    cache_creation_input_tokens: 0,
+  });
+}
+
 describe.skipIf(process.platform !== "linux")("the real Codex in the sandbox", () => {
   it("streams, runs the shell command and edits the file; the key reached only the API", async () => {
     const run = await runCodex(SCRIPT);
@@ -122,6 +136,7 @@ describe.skipIf(process.platform !== "linux")("the real Codex in the sandbox", (
     expect(tools).toEqual(["shell", "apply_patch"]);
     expect(agentEvents(events).filter((e) => e.is_error)).toEqual([]);
     expectKeyOnlyAtTheProvider(run);
+    expectMeteredAsCharged(run);
     expect(run.totals.calls).toBe(3);
   }, 120_000);
 
@@ -137,6 +152,7 @@ describe.skipIf(process.platform !== "linux")("the real Codex in the sandbox", (
     const errors = agentEvents(events).filter((e) => e.is_error || e.kind === "api_error");
     expect(errors.map((e) => e.text).join("\n")).toContain("Your organization cannot use this model (fake).");
     expectKeyOnlyAtTheProvider(run);
+    expectMeteredAsCharged(run);
     expect(run.totals.calls).toBe(0);
   }, 120_000);
 
@@ -161,7 +177,8 @@ describe.skipIf(process.platform !== "linux")("the real Codex in the sandbox", (
     expect(agentEvents(events).filter((e) => e.kind === "retry").map((e) => [e.attempt, e.max_attempts])).toEqual([[1, 5]]);
     expect(agentEvents(events).filter((e) => e.is_error || e.kind === "api_error")).toEqual([]);
     expectKeyOnlyAtTheProvider(run);
-    // The dropped and failed calls were not billed: three answers.
+    // The dropped and failed calls were not billed: three answers, metered as charged.
+    expectMeteredAsCharged(run);
     expect(run.totals.calls).toBe(3);
   }, 120_000);
 });
