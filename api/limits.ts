@@ -15,6 +15,19 @@ export const API_BODY_MAX_BYTES = 1_048_576;
 /** Runner event batches: up to 32 chunks of 16 KiB plus their JSON framing. */
 export const RUNNER_BODY_MAX_BYTES = 1_048_576;
 
+/**
+ * A CLI's saved session (its conversation, kept for the next iteration to resume), compressed:
+ * Claude Code's and Codex's transcripts are JSON lines that shrink about tenfold, so this holds
+ * some 20 MB of conversation. A bigger one is not kept, and the next iteration starts fresh.
+ */
+export const CLI_SESSION_MAX_BYTES = 2 * 1_048_576;
+
+/** `CLI_SESSION_MAX_BYTES` as base64 text (how the session travels in JSON). */
+export const CLI_SESSION_ARCHIVE_MAX_CHARS = Math.ceil(CLI_SESSION_MAX_BYTES / 3) * 4;
+
+/** The session upload's body: the base64 archive and its JSON framing, with room to spare. */
+export const CLI_SESSION_BODY_MAX_BYTES = 3 * 1_048_576;
+
 /** One output chunk (one stored row, one WebSocket frame); rows stay far below SQLite's 2 MB. */
 export const OUTPUT_CHUNK_MAX_BYTES = 16_384;
 

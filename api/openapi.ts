@@ -21,6 +21,8 @@ import {
   LeaseRequest,
   Release,
   ReleaseAck,
+  SessionUpload,
+  SessionUploadAck,
   RunnerInfo,
   RunnerList,
 } from "./runner-protocol.js";
@@ -50,6 +52,8 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: "input" | "output" }> 
   CompletionAck: { schema: CompletionAck, io: "output" },
   Release: { schema: Release, io: "input" },
   ReleaseAck: { schema: ReleaseAck, io: "output" },
+  SessionUpload: { schema: SessionUpload, io: "input" },
+  SessionUploadAck: { schema: SessionUploadAck, io: "output" },
   RunnerInfo: { schema: RunnerInfo, io: "output" },
   RunnerList: { schema: RunnerList, io: "output" },
   CreateKeyRequest: { schema: CreateKeyRequest, io: "input" },
@@ -479,6 +483,7 @@ function runnerPaths(): Json {
     "/runner/v1/tasks/{id}/heartbeat": op("heartbeat", "Renew the lease; learn about cancel", "Heartbeat", "HeartbeatAck"),
     "/runner/v1/tasks/{id}/events": op("postEvents", "Append a batch of output (idempotent per batch_seq)", "EventBatch", "EventBatchAck"),
     "/runner/v1/tasks/{id}/complete": op("complete", "Report the attempt's outcome", "Completion", "CompletionAck"),
+    "/runner/v1/tasks/{id}/session": op("saveSession", "Keep the CLI's session for the next iteration to resume (before complete; body up to 3 MiB)", "SessionUpload", "SessionUploadAck"),
     "/runner/v1/tasks/{id}/release": op("release", "Hand the task back (shutdown): re-queued at once, the attempt not counted", "Release", "ReleaseAck"),
   };
 }

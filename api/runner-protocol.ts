@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { BATCH_MAX_EVENTS, LEASE_WAIT_MAX_MS } from "./limits.js";
+import { BATCH_MAX_EVENTS, CLI_SESSION_ARCHIVE_MAX_CHARS, LEASE_WAIT_MAX_MS } from "./limits.js";
 import { RunnerEvent } from "./stream-events.js";
 import { CliName, Slug, TaskAutonomy, TaskError, TaskResult } from "./task.js";
 
@@ -60,6 +60,39 @@ export const IterationBase = z.discriminatedUnion("kind", [
   }),
 ]);
 export type IterationBase = z.infer<typeof IterationBase>;
+
+/**
+ * A CLI's session as one iteration left it — its conversation, to be resumed by the next
+ * iteration — as the runner uploads it and the next iteration's lease carries it back. A secret
+ * of the task (the transcript may quote anything the agent saw): sealed at rest on the edge,
+ * never shown, erased with the task.
+ */
+export const CliSession = z.object({
+  /** The CLI that wrote it: another CLI starts fresh. */
+  cli: CliName,
+  /** The CLI's own id of the session (Claude Code's `session_id`, Codex's `thread_id`). */
+  session_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "session_id must be 1-128 letters, digits, '.', '_' or '-'"),
+  /** The session's files under the CLI's HOME, packed and gzip-compressed by the runner: base64. */
+  archive: z
+    .string()
+    .max(CLI_SESSION_ARCHIVE_MAX_CHARS)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, "archive must be base64"),
+});
+export type CliSession = z.infer<typeof CliSession>;
+
+/**
+ * `POST /runner/v1/tasks/:id/session`: the CLI's session after this attempt's CLI ended, sent
+ * before the completion. It replaces what an earlier attempt of the iteration sent, and is
+ * handed to the next iteration only once this lease completes.
+ */
+export const SessionUpload = z.strictObject({
+  lease_id: z.string().min(1).max(128),
+  session: CliSession,
+});
+export type SessionUpload = z.infer<typeof SessionUpload>;
+
+export const SessionUploadAck = z.object({ stored: z.boolean() });
+export type SessionUploadAck = z.infer<typeof SessionUploadAck>;
 
 /** An iteration's budget as a lease carries it (see `CreateTaskRequest.max_cost_usd`). */
 export const LeaseBudget = z.object({
@@ -127,6 +160,11 @@ export const Lease = z.object({
      * Absent from an edge that predates budgets, which reads as no budget and nothing spent.
      */
     budget: LeaseBudget.default({ max_cost_usd: null, max_tokens: null, max_turns: null, spent_cost_usd: 0, spent_tokens: 0 }),
+    /**
+     * The session the previous iteration's CLI left, for this one to resume (a secret, like
+     * `env`); null in a first iteration, when none was kept, and from an edge that predates it.
+     */
+    resume: CliSession.nullable().default(null),
   }),
 });
 export type Lease = z.infer<typeof Lease>;

@@ -24,6 +24,7 @@ async function downgradeToSchema4(taskId: string): Promise<void> {
     const sql = state.storage.sql;
     sql.exec("DROP TABLE iterations");
     sql.exec("DROP TABLE attempt_usage");
+    sql.exec("DROP TABLE cli_sessions");
     for (const column of ["iteration", "base", "index_version", "indexed_version", "index_due_at"]) sql.exec(`ALTER TABLE task DROP COLUMN ${column}`);
     sql.exec("ALTER TABLE events DROP COLUMN iteration");
     sql.exec("ALTER TABLE deliveries DROP COLUMN iteration");
@@ -99,7 +100,7 @@ describe("task objects made by older code", () => {
 
     // Woken by a read: it migrates, and reads as it did.
     expect(await getTask(created.id)).toEqual(before);
-    expect(await schemaOf(created.id)).toEqual({ migrations: [1, 2, 3, 4, 5, 6, 7], iterations: [{ n: 1, prompt: "Written before iterations" }] });
+    expect(await schemaOf(created.id)).toEqual({ migrations: [1, 2, 3, 4, 5, 6, 7, 8], iterations: [{ n: 1, prompt: "Written before iterations" }] });
     expect(await allEvents(created.id)).toEqual(eventsBefore);
     // It owed the index a report from the migration, and makes it.
     await expect.poll(listed).toContain(created.id);

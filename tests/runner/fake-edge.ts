@@ -19,6 +19,7 @@ import {
   Heartbeat,
   LeaseRequest,
   Release,
+  SessionUpload,
   newLeaseId,
   newTaskId,
   RUNNER_API_PREFIX,
@@ -40,6 +41,8 @@ export interface FakeTask {
   completion: Completion | null;
   /** Hand-backs received (the task went back to the queue each time). */
   releases: Release[];
+  /** CLI sessions uploaded (the last one is what a follow-up would resume). */
+  sessions: SessionUpload[];
   cancelRequested: boolean;
   stale: boolean;
   /** Handed to the runner in the lease. */
@@ -164,7 +167,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
       }
     }
 
-    const match = new RegExp(`^${RUNNER_API_PREFIX}/tasks/([^/]+)/(heartbeat|events|complete|release)$`).exec(path);
+    const match = new RegExp(`^${RUNNER_API_PREFIX}/tasks/([^/]+)/(heartbeat|events|complete|release|session)$`).exec(path);
     const task = match ? tasks.get(decodeURIComponent(match[1]!)) : undefined;
     if (!match || !task) return fail(404, "not_found", "no such task");
     const action = match[2];
@@ -208,6 +211,17 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
       }
       task.batches.push(batch);
       return send(200, { stored: true, last_batch_seq: batch.batch_seq, cancel_requested: task.cancelRequested });
+    }
+
+    if (action === "session") {
+      const parsed = SessionUpload.safeParse(json);
+      if (!parsed.success) {
+        violations.push(`bad session upload: ${parsed.error.message}`);
+        return fail(400, "validation_failed", parsed.error.message);
+      }
+      if (task.completion) violations.push("session uploaded after the completion");
+      task.sessions.push(parsed.data);
+      return send(200, { stored: true });
     }
 
     if (action === "release") {
@@ -270,6 +284,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
           autonomy: partial.autonomy ?? "full",
           egress_allow: partial.egress_allow ?? null,
           budget: partial.budget ?? { max_cost_usd: null, max_tokens: null, max_turns: null, spent_cost_usd: 0, spent_tokens: 0 },
+          resume: partial.resume ?? null,
         },
         lease: null,
         status: "queued",
@@ -277,6 +292,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
         heartbeats: [],
         completion: null,
         releases: [],
+        sessions: [],
         cancelRequested: false,
         stale: false,
         traceparent: options.traceparent ?? null,

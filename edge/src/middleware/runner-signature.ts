@@ -6,7 +6,7 @@
  * @module
  */
 import { createMiddleware } from "hono/factory";
-import { RUNNER_BODY_MAX_BYTES } from "../../../api/limits.js";
+import { CLI_SESSION_BODY_MAX_BYTES, RUNNER_BODY_MAX_BYTES } from "../../../api/limits.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from "../../../api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
@@ -20,6 +20,11 @@ export function rawBodyText(body: Uint8Array): string {
   return decoder.decode(body);
 }
 
+/** The largest body a runner may send to `pathname`: a CLI session upload is bigger than the rest. */
+function bodyMaxBytes(pathname: string): number {
+  return pathname.endsWith("/session") ? CLI_SESSION_BODY_MAX_BYTES : RUNNER_BODY_MAX_BYTES;
+}
+
 /**
  * Refuses unsigned, badly signed and stale runner requests with 401.
  * @example runnerApp.use("*", runnerSignature())
@@ -28,10 +33,11 @@ export function runnerSignature(options: { now?: () => number } = {}) {
   return createMiddleware<{ Bindings: Env; Variables: RunnerVariables }>(async (c, next) => {
     const { runnerSecrets } = edgeConfig(c.env);
     if (runnerSecrets.length === 0) throw new ApiError("unavailable", "no runner secret is configured on this edge");
+    const maxBytes = bodyMaxBytes(new URL(c.req.url).pathname);
     const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > RUNNER_BODY_MAX_BYTES) throw new ApiError("payload_too_large", "runner request body is too large");
+    if (declared > maxBytes) throw new ApiError("payload_too_large", "runner request body is too large");
     const body = new Uint8Array(await c.req.arrayBuffer());
-    if (body.byteLength > RUNNER_BODY_MAX_BYTES) throw new ApiError("payload_too_large", "runner request body is too large");
+    if (body.byteLength > maxBytes) throw new ApiError("payload_too_large", "runner request body is too large");
 
     const url = new URL(c.req.url);
     const verdict = await verifyRequest({

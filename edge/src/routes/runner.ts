@@ -1,10 +1,10 @@
 /**
- * The runner API: lease (long poll), heartbeat, events, complete, release. Every request is signed
+ * The runner API: lease (long poll), heartbeat, events, session, complete, release. Every request is signed
  * (see `middleware/runner-signature.ts`); every write after the lease names its lease id.
  * @module
  */
 import { Hono } from "hono";
-import { Completion, EventBatch, Heartbeat, LeaseRequest, Release } from "../../../api/runner-protocol.js";
+import { Completion, EventBatch, Heartbeat, LeaseRequest, Release, SessionUpload } from "../../../api/runner-protocol.js";
 import type { Env } from "../env.js";
 import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
 import { clientIp, UNKNOWN_CLIENT_IP } from "../rate-limit/client-ip.js";
@@ -55,6 +55,10 @@ export const runnerRoutes = new Hono<RunnerEnv>()
   .post("/tasks/:id/events", async (c) => {
     const body = parseJsonText(rawBodyText(c.get("rawBody")), EventBatch);
     return c.json(unwrap(await taskStub(c.env, c.req.param("id")).appendEvents(body)));
+  })
+  .post("/tasks/:id/session", async (c) => {
+    const body = parseJsonText(rawBodyText(c.get("rawBody")), SessionUpload);
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).saveSession(body)));
   })
   .post("/tasks/:id/complete", async (c) => {
     const body = parseJsonText(rawBodyText(c.get("rawBody")), Completion);

@@ -1,10 +1,10 @@
 /**
  * The `Lease` a runner receives: everything it needs to run one attempt, and the only place a
- * task's secrets leave the task object.
+ * task's secrets — and the CLI session it resumes — leave the task object.
  * @module
  */
 import { pushBranchFor } from "../../../api/branch-name.js";
-import type { Lease } from "../../../api/runner-protocol.js";
+import type { CliSession, Lease } from "../../../api/runner-protocol.js";
 import type { LifecycleState } from "./lifecycle.js";
 import type { TaskSecrets } from "./task-secrets.js";
 import type { TaskRecord } from "./task-store.js";
@@ -19,6 +19,8 @@ export function leaseFor(
     traceparent: string | null;
     /** What earlier attempts of this iteration spent (see `attempt-usage.ts`). */
     spent: { costUsd: number; tokens: number };
+    /** The previous iteration's CLI session, opened (a secret like `secrets`). */
+    resume?: CliSession | null;
   },
 ): Lease {
   const { spec } = task;
@@ -52,6 +54,7 @@ export function leaseFor(
         spent_cost_usd: granted.spent.costUsd,
         spent_tokens: granted.spent.tokens,
       },
+      resume: granted.resume ?? null,
     },
   };
 }

@@ -3,7 +3,8 @@
  *
  * One row in `task` (the object is the task), an append-only `events` log whose rowid is the
  * event's `seq`, so "one sequence, no gaps, no duplicates" is the database's job. Secrets are
- * only ever in the `secrets` column, sealed, and only until the task ends.
+ * only ever in the `secrets` column, sealed, and only until the task ends; a CLI's saved session
+ * (also a secret) only in `cli_sessions`, sealed.
  * @module
  */
 import type { Baseline, Migration } from "../sql/migrations.js";
@@ -164,6 +165,24 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
         charge_month TEXT,
         charge_due_at INTEGER,
         PRIMARY KEY (iteration, attempt)
+      )`,
+    ],
+  },
+  {
+    id: 8,
+    name: "cli sessions",
+    // The CLI's session one iteration left, for the next to resume: sealed, in parts of at most
+    // 1 MB of text each (see cli-session-store.ts); `completed` once the lease that sent it
+    // completed the iteration.
+    statements: [
+      `CREATE TABLE cli_sessions (
+        iteration INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        lease_hash TEXT NOT NULL,
+        completed INTEGER NOT NULL DEFAULT 0,
+        stored_at INTEGER NOT NULL,
+        sealed TEXT NOT NULL,
+        PRIMARY KEY (iteration, part)
       )`,
     ],
   },

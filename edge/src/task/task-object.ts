@@ -14,7 +14,7 @@ import { SpanKind } from "@opentelemetry/api";
 import { DurableObject } from "cloudflare:workers";
 import type { ErrorCode } from "../../../api/errors.js";
 import { newLeaseId } from "../../../api/ids.js";
-import type { Completion, IterationBase, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Lease, Release, ReleaseAck } from "../../../api/runner-protocol.js";
+import type { CliSession, Completion, IterationBase, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Lease, Release, ReleaseAck, SessionUpload, SessionUploadAck } from "../../../api/runner-protocol.js";
 import { sha256Hex } from "../../../api/signing.js";
 import type { StatusEvent } from "../../../api/stream-events.js";
 import { ITERATIONS_MAX } from "../../../api/limits.js";
@@ -32,6 +32,7 @@ import { metricsObject } from "../metrics/metrics-object.js";
 import { taskEndSamples, webhookAttemptSamples } from "../metrics/task-metrics.js";
 import { migrate, tableExists, type Sql } from "../sql/migrations.js";
 import { chargeDeadline, lastUsage, recordResultCost, recordUsage, sendOwedCharges, settleEndedAttempts, spentBefore } from "./attempt-usage.js";
+import { clearForAttempt, markSessionCompleted, openSession, sealSession, sessionToResume, storeSession } from "./cli-session-store.js";
 import { appendEvent, eventsSince, lastSeq } from "./event-log.js";
 import { nextIterationBase } from "./iteration-base.js";
 import { closeIteration, insertIteration, iterationByIdempotencyKey, latestResult, listIterations } from "./iteration-store.js";
@@ -323,16 +324,56 @@ export class TaskObject extends DurableObject<Env> {
     // turn; a task that ended meanwhile is refused below, and its opened secrets dropped.
     const opened = await this.openSecretsFor(this.load());
     if (opened === "unopenable") return null;
+    const resume = await this.sessionToResume(this.load());
     const task = this.load();
     if (!task) return null;
     const now = Date.now();
     const decision = lifecycle.lease(task.state, { runnerId, leaseHash, now }, this.timing);
     if (!decision.ok) return null;
     this.record(decision.state, decision.changes, now);
-    this.log(task).info("lease granted", { runner_id: runnerId, attempt: decision.state.attempt });
+    clearForAttempt(this.sql, decision.state.iteration);
+    this.log(task).info("lease granted", { runner_id: runnerId, attempt: decision.state.attempt, resumes_session: resume !== null });
     const secrets = task.sealedSecrets === null ? null : opened;
     const spent = spentBefore(this.sql, decision.state.iteration, decision.state.attempt);
-    return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets, traceparent, spent });
+    return leaseFor(task, { leaseId, state: decision.state, heartbeatIntervalMs: this.config.heartbeatIntervalMs, secrets, traceparent, spent, resume });
+  }
+
+  /**
+   * The lease holder keeps its CLI's session for the next iteration (see cli-session-store.ts):
+   * sealed before it is stored, counted once this lease completes. Never shown to anyone.
+   */
+  async saveSession(input: SessionUpload): Promise<Outcome<SessionUploadAck>> {
+    const leaseHash = await sha256Hex(input.lease_id);
+    const before = this.load();
+    if (!before) return notFound;
+    const stale = lifecycle.checkLease(before.state, leaseHash, Date.now());
+    if (stale && !stale.ok) return stale;
+    if (input.session.cli !== before.spec.cli) return { ok: false, code: "validation_failed", message: `the session is ${input.session.cli}'s; this task runs ${before.spec.cli}`, field: "session.cli" };
+    if (this.config.taskSecretsKey === null) return { ok: true, value: { stored: false } };
+    const sealed = await sealSession(await secretBox(this.config.taskSecretsKey), before.id, before.state.iteration, input.session);
+    // Checked again after the await, in the same turn as the write: the lease may have ended meanwhile.
+    const task = this.load()!;
+    const now = Date.now();
+    const staleNow = lifecycle.checkLease(task.state, leaseHash, now);
+    if (staleNow && !staleNow.ok) return staleNow;
+    storeSession(this.sql, { iteration: task.state.iteration, leaseHash, sealed, now });
+    this.log(task).info("cli session kept", { iteration: task.state.iteration, attempt: task.state.attempt, sealed_chars: sealed.length });
+    return { ok: true, value: { stored: true } };
+  }
+
+  /** The session a lease of this iteration resumes, opened; null when there is none or it no longer opens. */
+  private async sessionToResume(task: TaskRecord | null): Promise<CliSession | null> {
+    if (!task || this.config.taskSecretsKey === null) return null;
+    const sealed = sessionToResume(this.sql, task.state.iteration);
+    if (sealed === null) return null;
+    try {
+      const session = await openSession(await secretBox(this.config.taskSecretsKey), task.id, task.state.iteration - 1, sealed);
+      return session.cli === task.spec.cli ? session : null;
+    } catch {
+      // A session is a convenience: one that no longer opens (the key changed) means a fresh start.
+      this.log(task).warn("cli session did not open; the iteration starts a fresh session");
+      return null;
+    }
   }
 
   async heartbeat(input: Heartbeat): Promise<Outcome<HeartbeatAck>> {
@@ -392,6 +433,7 @@ export class TaskObject extends DurableObject<Env> {
     if (!decision.ok) return decision;
     // A retried report of the same lease: answer as before, store nothing twice.
     if (decision.changes.length === 0) return { ok: true, value: { status: decision.state.status } };
+    markSessionCompleted(this.sql, task.state.iteration, leaseHash);
     if (input.result) {
       saveResult(this.sql, input.result);
       recordResultCost(this.sql, task.state, input.result.cost_usd);
