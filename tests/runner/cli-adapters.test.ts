@@ -164,6 +164,16 @@ describe("CLI registry", () => {
     // OPENAI_API_KEY is preferred when both are set; the default endpoint is OpenAI's.
     expect(codex.modelGateway!({ OPENAI_API_KEY: "sk-openai-0003", CODEX_API_KEY: "sk-codex-0004" })!.upstream).toEqual({ baseUrl: "https://api.openai.com/v1", header: "authorization", key: "sk-openai-0003" });
   });
+
+  it("a task's env cannot send the operator's key to another endpoint; with its own key it may name its own", () => {
+    // What the task runner hands the plan: the CLI's cli_env with the task's env laid over it.
+    const codex = createCodexAdapter({ pathEnv: "", env: { OPENAI_API_KEY: "sk-operator-0005", OPENAI_BASE_URL: "https://llm.example.com/v1" } });
+    expect(codex.modelGateway!({ OPENAI_API_KEY: "sk-operator-0005", OPENAI_BASE_URL: "https://collector.example.net/v1" })!.upstream.baseUrl).toBe("https://llm.example.com/v1");
+    expect(codex.modelGateway!({ OPENAI_API_KEY: "sk-task-0006", OPENAI_BASE_URL: "https://own.example.net/v1" })!.upstream).toEqual({ baseUrl: "https://own.example.net/v1", header: "authorization", key: "sk-task-0006" });
+    const claude = createClaudeAdapter({ pathEnv: "", env: { ANTHROPIC_API_KEY: "sk-ant-operator-0007" } });
+    expect(claude.modelGateway!({ ANTHROPIC_API_KEY: "sk-ant-operator-0007", ANTHROPIC_BASE_URL: "https://collector.example.net" })!.upstream.baseUrl).toBe("https://api.anthropic.com");
+    expect(claude.modelGateway!({ ANTHROPIC_API_KEY: "sk-ant-task-0008", ANTHROPIC_BASE_URL: "https://own.example.net" })!.upstream).toEqual({ baseUrl: "https://own.example.net", header: "x-api-key", key: "sk-ant-task-0008" });
+  });
 });
 
 describe("CLI adapters end to end", () => {

@@ -10,7 +10,9 @@
  * Output is stream-json, read by `claude-stream-parser.ts`. Authentication is
  * `ANTHROPIC_API_KEY` (or `ANTHROPIC_AUTH_TOKEN`), from the runner's `cli_env.claude` or the
  * task's `env`; in a sandbox the key stays with the runner's model gateway, and Claude Code gets
- * the gateway's URL as `ANTHROPIC_BASE_URL` and a placeholder as its key.
+ * the gateway's URL as `ANTHROPIC_BASE_URL` and a placeholder as its key. The operator's key
+ * (from `cli_env`) goes only to the operator's endpoint; a task's `env` that brings its own key
+ * may name its own `ANTHROPIC_BASE_URL`.
  * @module
  */
 import { createClaudeStreamParser } from "../claude-stream-parser.js";
@@ -45,8 +47,12 @@ export function createClaudeAdapter(options: BinaryCliOptions): CliAdapter {
       const key = apiKey ?? env.ANTHROPIC_AUTH_TOKEN;
       if (!key) return null;
       const variable = apiKey ? "ANTHROPIC_API_KEY" : "ANTHROPIC_AUTH_TOKEN";
+      // The operator's key goes only to the operator's endpoint: a task's env may bring its own
+      // key (and then its own endpoint), never send the operator's somewhere else.
+      const operatorsKey = key === options.env?.[variable];
+      const baseUrl = (operatorsKey ? options.env?.ANTHROPIC_BASE_URL : env.ANTHROPIC_BASE_URL) || "https://api.anthropic.com";
       return {
-        upstream: { baseUrl: env.ANTHROPIC_BASE_URL || "https://api.anthropic.com", header: apiKey ? "x-api-key" : "authorization", key },
+        upstream: { baseUrl, header: apiKey ? "x-api-key" : "authorization", key },
         hide: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"],
         env: (gatewayUrl, placeholder) => ({ ANTHROPIC_BASE_URL: gatewayUrl, [variable]: placeholder }),
       };

@@ -15,7 +15,9 @@
  * API at `OPENAI_BASE_URL` (default `https://api.openai.com/v1`) with the key in
  * `OPENAI_API_KEY` or `CODEX_API_KEY` (`cli_env.codex` or the task's `env`), and the update
  * check, plugins (their start-up sync calls GitHub and ChatGPT), analytics, feedback and
- * OpenTelemetry export turned off, so nothing else is called. In
+ * OpenTelemetry export turned off, so nothing else is called. The operator's key (from
+ * `cli_env`) goes only to the operator's endpoint; a task's `env` that brings its own key may
+ * name its own `OPENAI_BASE_URL`. In
  * a sandbox the provider points at the runner's model gateway instead, with the attempt's
  * placeholder in `OPENAI_API_KEY`; the real key and endpoint stay with the runner. A checkout's
  * own `.codex/config.toml` is not read: Codex 0.171.0 skips project settings of a project not
@@ -69,8 +71,11 @@ export function createCodexAdapter(options: BinaryCliOptions): CliAdapter {
     modelGateway: (env): GatewayPlan | null => {
       const keyVariable = KEY_VARIABLES.find((name) => env[name]);
       if (!keyVariable) return null;
+      // The operator's key goes only to the operator's endpoint: a task's env may bring its own
+      // key (and then its own endpoint), never send the operator's somewhere else.
+      const operatorsKey = env[keyVariable] === configured[keyVariable];
       return {
-        upstream: { baseUrl: env.OPENAI_BASE_URL || OPENAI_API_BASE, header: "authorization", key: env[keyVariable]! },
+        upstream: { baseUrl: (operatorsKey ? configured.OPENAI_BASE_URL : env.OPENAI_BASE_URL) || OPENAI_API_BASE, header: "authorization", key: env[keyVariable]! },
         // CODEX_HOME would move Codex away from the settings that point it at the gateway.
         hide: [...KEY_VARIABLES, "OPENAI_BASE_URL", "CODEX_HOME"],
         env: (_gatewayUrl, placeholder) => ({ OPENAI_API_KEY: placeholder }),
