@@ -33,6 +33,7 @@ import { taskEndSamples, webhookAttemptSamples } from "../metrics/task-metrics.j
 import { migrate, tableExists, type Sql } from "../sql/migrations.js";
 import { chargeDeadline, lastUsage, recordResultCost, recordUsage, sendOwedCharges, settleEndedAttempts, spentBefore } from "./attempt-usage.js";
 import { clearForAttempt, markSessionCompleted, openSession, sealSession, sessionToResume, storeSession } from "./cli-session-store.js";
+import { carryOutEffects } from "./dispatcher-effects.js";
 import { appendEvent, eventsSince, lastSeq } from "./event-log.js";
 import { nextIterationBase } from "./iteration-base.js";
 import { closeIteration, insertIteration, iterationByIdempotencyKey, latestResult, listIterations } from "./iteration-store.js";
@@ -785,46 +786,12 @@ export class TaskObject extends DurableObject<Env> {
   }
 
   /**
-   * Effects talk to the task's dispatcher; failures are logged and healed by the re-queue alarm.
-   * Returns the dispatcher's answer to an enqueue, if there was one and it answered.
+   * Effects talk to the task's dispatcher (see dispatcher-effects.ts); failures are logged and
+   * healed by the re-queue alarm. Returns the dispatcher's answer to an enqueue, if any.
    */
-  private async carryOut(effects: readonly lifecycle.Effect[], task: TaskRecord): Promise<Enqueued | null> {
-    if (effects.length === 0) return null;
-    const dispatcher = this.dispatcher(task);
-    const traceparent = loadTraceparent(this.sql);
-    let enqueued: Enqueued | null = null;
-    for (const effect of effects) {
-      const answer = await inTaskTrace(traceparent, `Dispatcher.${effect}`, () => this.carryOutOne(effect, task, dispatcher), { kind: SpanKind.CLIENT, attributes: { "codeforge.task_id": task.id } });
-      enqueued = answer ?? enqueued;
-    }
-    return enqueued;
-  }
-
-  private async carryOutOne(effect: lifecycle.Effect, task: TaskRecord, dispatcher: ReturnType<TaskObject["dispatcher"]>): Promise<Enqueued | null> {
-    try {
-      if (effect === "enqueue") {
-        const enqueued = await dispatcher.enqueue({
-          taskId: task.id,
-          priority: task.spec.priority,
-          cli: task.spec.cli,
-          labels: task.spec.labels,
-          ownerKeyId: task.owner,
-          maxConcurrent: task.maxConcurrent,
-          timeoutMs: task.state.timeoutMs,
-          pool: task.spec.pool,
-        });
-        if (enqueued.handedOff) this.expectLeaseSoon();
-        return enqueued;
-      } else if (effect === "release") {
-        // Lost only if this call fails; the slot then expires on its own (key-slots.ts).
-        await dispatcher.releaseSlot(task.id);
-      } else {
-        await dispatcher.remove(task.id);
-      }
-    } catch (err) {
-      this.log(task).warn(`dispatcher ${effect} failed; the alarm retries`, { error: String(err) });
-    }
-    return null;
+  private carryOut(effects: readonly lifecycle.Effect[], task: TaskRecord): Promise<Enqueued | null> {
+    if (effects.length === 0) return Promise.resolve(null);
+    return carryOutEffects(effects, task, { dispatcher: this.dispatcher(task), traceparent: loadTraceparent(this.sql), log: this.log(task), onHandedOff: () => this.expectLeaseSoon() });
   }
 }
 
