@@ -5,7 +5,7 @@
  * path with query (see `api/signing.ts`), carries its own timeout (longer for the lease long
  * poll), and every answer is parsed with the contract's schemas, so a mismatch between edge
  * and runner shows up as a clear `EdgeError` here instead of a confusing failure later.
- * Reports about a task (heartbeat, events, complete, release) are each a span in the task's
+ * Reports about a task (heartbeat, events, session, complete, release) are each a span in the task's
  * trace and carry its `traceparent` header (see `tracing.ts`); the lease poll belongs to no task.
  * @module
  */
@@ -21,6 +21,8 @@ import {
   LeaseRequest,
   Release,
   RUNNER_API_PREFIX,
+  SessionUpload,
+  SessionUploadAck,
   signRequest,
 } from "../../api/index.js";
 import type { z } from "zod";
@@ -53,6 +55,8 @@ export interface EdgeClient {
    * and the attempt does not count. Answered with the task's status, as `complete` is.
    */
   release(taskId: string, body: Release, signal?: AbortSignal): Promise<CompletionAck>;
+  /** Keeps the CLI's session for the next iteration (before `complete`; see `cli-session.ts`). */
+  saveSession(taskId: string, body: SessionUpload, signal?: AbortSignal): Promise<SessionUploadAck>;
 }
 
 /**
@@ -115,6 +119,7 @@ export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
     complete: (taskId, completion, signal) => report(taskId, "complete", completion, CompletionAck, signal),
     // The edge answers `{status}` (queued, or canceled when a cancel was pending): the same shape as a completion's ack.
     release: (taskId, body, signal) => report(taskId, "release", body, CompletionAck, signal),
+    saveSession: (taskId, body, signal) => report(taskId, "session", body, SessionUploadAck, signal),
   };
 }
 

@@ -52,6 +52,7 @@ export function watchEdgeContact(client: EdgeClient, options: EdgeContactOptions
       postEvents: observe(client.postEvents.bind(client), 2),
       complete: observe(client.complete.bind(client), 2),
       release: observe(client.release.bind(client), 2),
+      saveSession: observe(client.saveSession.bind(client), 2),
     },
     lastContactAt: () => last,
   };

@@ -53,6 +53,7 @@ import { summarizeChanges, type ChangeSummary } from "./git-result.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { startIdleTimer, type IdleTimer } from "./idle-timer.js";
 import { checkoutIteration, taskBranch } from "./iteration-checkout.js";
+import { createCliSession } from "./cli-session.js";
 import { createOutputBatcher, type OutputBatcher, type OutputStream } from "./output-batcher.js";
 import type { RunningProcess } from "./process-runner.js";
 import type { HostLookup } from "./repo-host-check.js";
@@ -295,13 +296,15 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         return await report(failure("runner_error", message));
       }
       const cliPaths = sandbox.paths;
-      const { command, args, stdin, files, env: runEnv, homeFiles } = adapter.command({
+      // A follow-up resumes the previous iteration's conversation where the CLI can (cli-session.ts).
+      const cliSession = createCliSession({ adapter, lease, homeDir: ws.homeDir, client, say: (level, message) => batcher.log(level, message), log, signal: shutdown });
+      const { command, args, stdin, files, env: runEnv, homeFiles } = await cliSession.prepare(adapter.command({
         prompt: lease.task.prompt,
         model: lease.task.model,
         scratchDir: cliPaths.scratch,
         autonomy,
         maxTurns: budget.max_turns,
-      });
+      }));
       for (const [name, content] of Object.entries(files ?? {})) {
         await writeFile(path.join(ws.scratchDir, path.basename(name)), content, { mode: 0o600 });
       }
@@ -368,7 +371,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         if (stallSeconds) stall = startIdleTimer(stallSeconds * 1000, () => stop("stalled"));
 
         const onOutput = () => stall?.touch();
-        const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log, onOutput), pump(child.stderr, "stderr", null, batcher, log, onOutput)]);
+        const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log, (chunk) => (onOutput(), cliSession.observe(chunk))), pump(child.stderr, "stderr", null, batcher, log, onOutput)]);
         const exit = await child.exited;
         options.metrics?.observePhase("run", Math.max(0, (now() - spawnedAt) / 1_000));
         stall?.stop();
@@ -414,6 +417,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         base_commit_sha: baseSha,
         sandbox: options.sandbox.kind,
       };
+      // Kept before the report: the edge takes a session only from a lease that has not completed.
+      if (result) await cliSession.save();
       if (limitText && (reasonAtExit === "resource_limit" || (!reasonAtExit && exit.exitCode !== 0))) {
         batcher.log("error", `Stopped: ${limitText}.`);
         return await report({ outcome: "failed", result, error: { code: "resource_limit", message: limitText } }, null);
@@ -562,10 +567,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
 }
 
 /** Reads one output stream into the batcher; awaiting the batcher is what applies backpressure. */
-async function pump(stream: Readable, name: OutputStream, parser: OutputParser | null, batcher: OutputBatcher, log: Logger, onOutput: () => void) {
+async function pump(stream: Readable, name: OutputStream, parser: OutputParser | null, batcher: OutputBatcher, log: Logger, onOutput: (chunk: Buffer) => void) {
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      onOutput();
+      onOutput(chunk);
       const events = parser?.push(chunk) ?? [];
       const queued = batcher.pushOutput(name, chunk);
       batcher.pushEvents(events);

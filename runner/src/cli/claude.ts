@@ -16,6 +16,7 @@
  * @module
  */
 import { createClaudeStreamParser } from "../claude-stream-parser.js";
+import { isRecord } from "../json-lines-parser.js";
 import type { BinaryCliOptions, CliAdapter } from "./cli-adapter.js";
 import { probeVersion } from "./version-probe.js";
 import { cliInstallation } from "../sandbox/cli-installation.js";
@@ -56,6 +57,12 @@ export function createClaudeAdapter(options: BinaryCliOptions): CliAdapter {
         hide: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"],
         env: (gatewayUrl, placeholder) => ({ ANTHROPIC_BASE_URL: gatewayUrl, [variable]: placeholder }),
       };
+    },
+    // Sessions: ~/.claude/projects/<cwd>/<id>.jsonl (and <id>/ beside it); `--resume <id>` finds one under any cwd.
+    session: {
+      paths: () => [".claude/projects"],
+      idFrom: (json) => (isRecord(json) && json.type === "system" && json.subtype === "init" && typeof json.session_id === "string" ? json.session_id : null),
+      resumeArgs: (args, id) => [...args, "--resume", id],
     },
     isAvailable: async () => (await probeVersion({ command, pathEnv: options.pathEnv, timeoutMs: options.probeTimeoutMs })) !== null,
   };

@@ -76,6 +76,21 @@ export interface CliAdapter {
    * CLI then holds its key itself, as before.
    */
   modelGateway?(env: Readonly<Record<string, string>>): GatewayPlan | null;
+  /**
+   * How its conversation carries over to a follow-up (see `cli-session.ts`); absent: every
+   * iteration starts a fresh session.
+   */
+  session?: CliSessionSupport;
+}
+
+/** Where a CLI keeps its sessions under HOME, how its output names one, and how to resume it. */
+export interface CliSessionSupport {
+  /** Directories under HOME (relative) holding its session files: a session's are those whose path names its id. */
+  paths(): string[];
+  /** The session id one JSON line of its output announces (its init event); null for other lines. */
+  idFrom(json: unknown): string | null;
+  /** The run's arguments, changed to resume session `id` instead of starting a new one. */
+  resumeArgs(args: readonly string[], id: string): string[];
 }
 
 /** A CLI's model calls routed through the gateway. */

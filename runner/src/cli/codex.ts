@@ -25,6 +25,7 @@
  * @module
  */
 import { createCodexJsonParser } from "../codex-json-parser.js";
+import { isRecord } from "../json-lines-parser.js";
 import type { BinaryCliOptions, CliAdapter, GatewayPlan } from "./cli-adapter.js";
 import { probeVersion } from "./version-probe.js";
 import { cliInstallation } from "../sandbox/cli-installation.js";
@@ -81,6 +82,13 @@ export function createCodexAdapter(options: BinaryCliOptions): CliAdapter {
         env: (_gatewayUrl, placeholder) => ({ OPENAI_API_KEY: placeholder }),
         homeFiles: (gatewayUrl) => ({ [CODEX_CONFIG_FILE]: codexConfig({ baseUrl: gatewayUrl, keyVariable: "OPENAI_API_KEY", name: "OpenAI through the CodeForge model gateway" }) }),
       };
+    },
+    // Sessions: ~/.codex/sessions/YYYY/MM/DD/rollout-<time>-<thread-id>.jsonl; `exec [options] resume <id> -`
+    // takes exec's options before `resume` and finds the thread under any cwd.
+    session: {
+      paths: () => [".codex/sessions"],
+      idFrom: (json) => (isRecord(json) && json.type === "thread.started" && typeof json.thread_id === "string" ? json.thread_id : null),
+      resumeArgs: (args, id) => (args.at(-1) === "-" ? [...args.slice(0, -1), "resume", id, "-"] : [...args, "resume", id]),
     },
     isAvailable: async () =>
       (await probeVersion({ command, pathEnv: options.pathEnv, timeoutMs: options.probeTimeoutMs ?? CODEX_PROBE_TIMEOUT_MS })) !== null,
