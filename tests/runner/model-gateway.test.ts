@@ -269,8 +269,8 @@ describe("model gateway", () => {
     const { gateway } = await start(true, { budget, onBudgetExceeded: (reason) => reasons.push(reason) });
     const before = api.requests.length;
     const anthropic = await call(gateway.placeholder, { model: "claude-sonnet-4-5", messages: [] });
-    expect(anthropic.status).toBe(400);
-    expect(JSON.parse(anthropic.text)).toEqual({ type: "error", error: { type: "invalid_request_error", message: "CodeForge budget exceeded: spent 10,000 tokens of 10,000" } });
+    expect(anthropic.status).toBe(402);
+    expect(JSON.parse(anthropic.text)).toEqual({ type: "error", error: { type: "billing_error", message: "CodeForge budget exceeded: spent 10,000 tokens of 10,000" } });
     const gemini = await request(`/v1beta/models/gemini-2.5-pro:generateContent?key=${gateway.placeholder}`, {}, { contents: [] });
     expect(gemini.status).toBe(400);
     expect(JSON.parse(gemini.text)).toEqual({ error: { code: 400, message: "CodeForge budget exceeded: spent 10,000 tokens of 10,000", status: "INVALID_ARGUMENT" } });
@@ -290,7 +290,7 @@ describe("model gateway", () => {
     // 100 × $3 + 20 × $15 per million = $0.0006 for Sonnet: past the limit.
     await call(gateway.placeholder, { model: "claude-sonnet-4-20250514", messages: [] });
     expect(reasons).toEqual(["CodeForge budget exceeded: spent $0.0006 of $0.0001 (calls to claude-unlisted-9 not counted: no price for them)"]);
-    expect((await call(gateway.placeholder, { model: "claude-unlisted-9", messages: [] })).status).toBe(400);
+    expect((await call(gateway.placeholder, { model: "claude-unlisted-9", messages: [] })).status).toBe(402);
   });
 
   it("is plain http only: a CONNECT to it is refused", async () => {

@@ -118,11 +118,13 @@ export interface ModelGateway {
 type Dialect = "anthropic" | "openai" | "gemini";
 
 /**
- * The status a refusal for budget gets, per provider: a 4xx that the provider's CLI shows and
- * does not retry — not 401 (Claude Code and Codex try to sign in again), 408/409/429 (retried)
- * or 5xx (retried); checked against the real Claude Code, Codex and Gemini CLI in the tests.
+ * The status a refusal for budget gets, per provider: one the provider's CLI shows once and does
+ * not retry, as tried with the real CLIs: Claude Code retries a 400 five more times and calls a
+ * 403 "Failed to authenticate", but shows Anthropic's 402 `billing_error` as "API Error: 402
+ * <message>" after one try; Codex and Gemini CLI show a 400 after one try. Never 401 (a CLI may
+ * sign in again), 408/409/429 or 5xx (retried).
  */
-const BUDGET_STATUS: Record<Dialect, number> = { anthropic: 400, openai: 400, gemini: 400 };
+const BUDGET_STATUS: Record<Dialect, number> = { anthropic: 402, openai: 400, gemini: 400 };
 
 const sumTokens = (t: ModelTokens) => t.input_tokens + t.output_tokens + t.cache_read_input_tokens + t.cache_creation_input_tokens;
 
@@ -311,13 +313,13 @@ function dialectOf(api: ModelApi, req: http.IncomingMessage, url: URL, upstream:
   return upstream.header === "x-goog-api-key" ? "gemini" : upstream.header === "x-api-key" ? "anthropic" : "openai";
 }
 
-const GEMINI_STATUS: Record<number, string> = { 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 502: "UNAVAILABLE" };
+const GEMINI_STATUS: Record<number, string> = { 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 502: "UNAVAILABLE" };
 
 /** An answer the gateway writes itself, in the error shape of the provider the CLI calls. */
 function answer(res: http.ServerResponse, dialect: Dialect, status: number, message: string): void {
   let body: unknown;
   if (dialect === "anthropic") {
-    const type = status === 401 ? "authentication_error" : status === 400 ? "invalid_request_error" : status === 403 ? "permission_error" : "api_error";
+    const type = status === 401 ? "authentication_error" : status === 402 ? "billing_error" : "api_error";
     body = { type: "error", error: { type, message } };
   } else if (dialect === "openai") {
     const type = status >= 500 ? "server_error" : "invalid_request_error";

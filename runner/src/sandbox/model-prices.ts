@@ -43,17 +43,33 @@ export const ModelPriceConfig = z.strictObject({
 export const ModelPricesConfig = z.record(z.string().min(1, "a model name must not be empty").max(200), ModelPriceConfig);
 
 /**
- * List prices, USD per million tokens, as the providers published them (checked late 2025).
- * Anthropic's cache write is the 5-minute write (1.25× input); OpenAI's and Google's cache read is
- * their cached-input price.
+ * List prices, USD per million tokens, as the providers published them; Anthropic's as Claude
+ * Code's own catalog has them. Anthropic's cache write is the 5-minute write (1.25× input; the
+ * 1-hour write costs more), OpenAI's and Google's cache read their cached-input price. Long
+ * prompts (over 200k tokens for Gemini 2.5/3 Pro, 100k for Haiku 5.5) are priced at the
+ * short-prompt rate.
  */
 export const DEFAULT_MODEL_PRICES: ModelPriceTable = {
-  // Anthropic
+  // Anthropic: Claude Code's own model catalog (2.1.332) agrees with these.
+  "claude-opus-5-5": { input: 4, output: 20, cache_read: 0.2, cache_write: 5 },
+  "claude-opus-5": { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 },
+  "claude-opus-4-8": { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 },
+  "claude-opus-4-7": { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 },
+  "claude-opus-4-6": { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 },
   "claude-opus-4-5": { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 },
   "claude-opus-4-1": { input: 15, output: 75, cache_read: 1.5, cache_write: 18.75 },
   "claude-opus-4": { input: 15, output: 75, cache_read: 1.5, cache_write: 18.75 },
+  "claude-sonnet-5-5": { input: 2, output: 10, cache_read: 0.1, cache_write: 2.5 },
+  "claude-sonnet-5": { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5 },
   "claude-sonnet-4": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
+  "claude-haiku-5-5": { input: 0.1, output: 0.5, cache_read: 0.01, cache_write: 0.125 },
   "claude-haiku-4": { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25 },
+  "claude-fable-5-2": { input: 8, output: 40, cache_read: 0.2, cache_write: 10 },
+  "claude-fable-5-1": { input: 10, output: 50, cache_read: 0.25, cache_write: 12.5 },
+  "claude-fable-5": { input: 10, output: 50, cache_read: 1, cache_write: 12.5 },
+  "claude-mythos-5-2": { input: 8, output: 40, cache_read: 0.2, cache_write: 10 },
+  "claude-mythos-5-1": { input: 10, output: 50, cache_read: 0.25, cache_write: 12.5 },
+  "claude-mythos-5": { input: 10, output: 50, cache_read: 1, cache_write: 12.5 },
   "claude-3-7-sonnet": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
   "claude-3-5-sonnet": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
   "claude-3-5-haiku": { input: 0.8, output: 4, cache_read: 0.08, cache_write: 1 },
@@ -76,7 +92,9 @@ export const DEFAULT_MODEL_PRICES: ModelPriceTable = {
   "o3-mini": { input: 1.1, output: 4.4, cache_read: 0.55 },
   "o3-pro": { input: 20, output: 80 },
   "o4-mini": { input: 1.1, output: 4.4, cache_read: 0.275 },
-  // Google (prompts up to 200k tokens for 2.5 Pro; text input for Flash)
+  // Google (text input)
+  "gemini-3-pro": { input: 2, output: 12, cache_read: 0.2 },
+  "gemini-3-flash": { input: 0.5, output: 3, cache_read: 0.05 },
   "gemini-2.5-pro": { input: 1.25, output: 10, cache_read: 0.125 },
   "gemini-2.5-flash": { input: 0.3, output: 2.5, cache_read: 0.03 },
   "gemini-2.5-flash-lite": { input: 0.1, output: 0.4, cache_read: 0.01 },
