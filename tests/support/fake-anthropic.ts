@@ -23,6 +23,8 @@ export interface FakeAnthropicRequest {
   withTools: boolean;
   /** What the tool results sent back in this request said, in order. */
   toolResults: string[];
+  /** The text of every message in the conversation sent, in order (the user's and the model's). */
+  texts: string[];
 }
 
 export interface FakeAnthropic {
@@ -35,6 +37,7 @@ const USAGE = { input_tokens: 100, output_tokens: 20 };
 
 interface ContentBlock {
   type: string;
+  text?: string;
   content?: string | { type: string; text?: string }[];
 }
 
@@ -67,6 +70,7 @@ export async function startFakeAnthropic(script: readonly ScriptStep[]): Promise
         model: body.model,
         stream: body.stream === true,
         withTools,
+        texts: body.messages.flatMap((m) => (typeof m.content === "string" ? [m.content] : m.content.flatMap((b) => (b.type === "text" && b.text ? [b.text] : [])))),
         toolResults: resultsNow.map((b) => (typeof b.content === "string" ? b.content : (b.content ?? []).map((c) => c.text ?? "").join(""))),
       });
       const step: ScriptStep = withTools ? (script[results.length] ?? { text: "Done." }) : { text: "A side answer." };
