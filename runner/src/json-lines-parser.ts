@@ -4,9 +4,11 @@
  *
  * Complete lines come from `line-splitter.ts` (pieces, multi-byte characters, bounded lines).
  * Lines that are not JSON, or not a shape the CLI's mapping knows, are skipped — the raw output
- * is streamed separately, so nothing is lost to the user. The last `result` event's text is the
- * run's final message, and its cost and token counts are the run's (the task result's
- * `cost_usd` and `usage`).
+ * is streamed separately, so nothing is lost to the user; a line never throws. The last `result`
+ * event of the main agent (one without `parent_id`) gives the run's final message, and its cost
+ * and token counts are the run's (the task result's `cost_usd` and `usage`). A result a CLI
+ * writes for a subagent's work (Claude Code's turn on a background subagent's notice) carries
+ * the subagent's `parent_id` and is streamed, but does not replace the main agent's.
  * @module
  */
 import type { AgentEvent, TokenUsage } from "../../api/index.js";
@@ -34,7 +36,7 @@ export function createJsonLinesParser(eventsFrom: (json: unknown) => AgentEvent[
       return; // not stream-json: raw output still carries it
     }
     for (const event of eventsFrom(json)) {
-      if (event.kind === "result") {
+      if (event.kind === "result" && event.parent_id === undefined) {
         if (event.text !== undefined) finalMessage = event.text;
         if (event.cost_usd !== undefined) costUsd = event.cost_usd;
         usage = usageOf(event) ?? usage;
