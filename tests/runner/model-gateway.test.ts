@@ -156,6 +156,26 @@ describe("model gateway", () => {
     expect(gateway.usage().calls).toBe(0);
   });
 
+  it("sends the key only to the upstream, whatever host a path names", async () => {
+    const elsewhere: string[] = [];
+    const thief = http.createServer((req, res) => {
+      elsewhere.push(JSON.stringify(req.headers));
+      res.end();
+    });
+    await new Promise<void>((resolve) => thief.listen(0, "127.0.0.1", resolve));
+    try {
+      const { gateway } = await start(true, { upstream: openai() });
+      const before = apis.requests.length;
+      const { port } = thief.address() as net.AddressInfo;
+      const answer = await request(`//127.0.0.1:${port}/v1/responses`, { authorization: `Bearer ${gateway.placeholder}` }, { model: "gpt-5", input: "hi" });
+      expect(elsewhere).toEqual([]);
+      expect(reached(before, gateway).map((r) => r.url)).toEqual([`//127.0.0.1:${port}/v1/responses`]);
+      expect(answer.status).toBe(200);
+    } finally {
+      await new Promise((resolve) => thief.close(resolve));
+    }
+  });
+
   it("meters OpenAI's Responses API, streamed and not: cached tokens out of input, reasoning in output", async () => {
     const calls: unknown[] = [];
     const { gateway } = await start(true, { upstream: openai(), onCall: (model, tokens, totals) => calls.push({ model, tokens, calls: totals.calls }) });

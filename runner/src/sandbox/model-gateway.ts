@@ -33,10 +33,12 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import { HOP_BY_HOP } from "./hop-by-hop.js";
-import { apiOfPath, meterFor, zeroTokens, type ModelApi, type ModelTokens } from "./model-meters.js";
-import { modelPrices, type ModelPriceTable } from "./model-prices.js";
+import { apiOfPath, meterFor, type ModelApi, type ModelTokens } from "./model-meters.js";
+import type { ModelPriceTable } from "./model-prices.js";
+import { createModelSpend, type CallUsage, type ModelBudget, type ModelUsage } from "./model-spend.js";
 
 export type { ModelTokens } from "./model-meters.js";
+export type { CallUsage, ModelBudget, ModelUsage, ModelUsageEntry } from "./model-spend.js";
 
 /** The name the CLI calls the gateway by; reserved (RFC 2606), so it resolves nowhere else. */
 export const MODEL_GATEWAY_HOST = "model-gateway.codeforge.invalid";
@@ -61,37 +63,6 @@ export interface ModelUpstream {
   header: "x-api-key" | "authorization" | "x-goog-api-key";
   /** The real credential. Secret: never in the sandbox, never logged, never in an answer. */
   key: string;
-}
-
-/** One call's tokens and what they cost (null: the model has no price). */
-export interface CallUsage extends ModelTokens {
-  cost_usd: number | null;
-}
-
-/** One model's share of an attempt's calls (the shape of `api/task.ts` `ModelUsage`). */
-export interface ModelUsageEntry extends ModelTokens {
-  calls: number;
-  /** Null when the model has no price. */
-  cost_usd: number | null;
-}
-
-/** An attempt's model calls: the totals and the same per model. */
-export interface ModelUsage extends ModelTokens {
-  calls: number;
-  /** The sum over `by_model`; null when any model used has no price. */
-  cost_usd: number | null;
-  by_model: Record<string, ModelUsageEntry>;
-}
-
-/** A task's limits and what earlier attempts of it spent (the lease's `task.budget`). */
-export interface ModelBudget {
-  /** US dollars; null: no cost limit. */
-  maxCostUsd: number | null;
-  /** Tokens of all four kinds together; null: no token limit. */
-  maxTokens: number | null;
-  /** Spent by earlier attempts; counts against the limits. */
-  spentCostUsd: number;
-  spentTokens: number;
 }
 
 export interface ModelGatewayOptions {
@@ -126,8 +97,6 @@ type Dialect = "anthropic" | "openai" | "gemini";
  */
 const BUDGET_STATUS: Record<Dialect, number> = { anthropic: 402, openai: 400, gemini: 400 };
 
-const sumTokens = (t: ModelTokens) => t.input_tokens + t.output_tokens + t.cache_read_input_tokens + t.cache_creation_input_tokens;
-
 /**
  * @example
  * const gateway = createModelGateway({
@@ -140,25 +109,16 @@ const sumTokens = (t: ModelTokens) => t.input_tokens + t.output_tokens + t.cache
 export function createModelGateway(options: ModelGatewayOptions): ModelGateway {
   const placeholder = `cf-gateway-${randomBytes(18).toString("hex")}`;
   const placeholderBytes = Buffer.from(placeholder);
-  const prices = modelPrices(options.prices);
-  const total: ModelUsage = { calls: 0, ...zeroTokens(), cost_usd: 0, by_model: {} };
+  const spend = createModelSpend({ prices: options.prices, budget: options.budget });
   const base = new URL(options.upstream.baseUrl);
+  const basePath = base.pathname.replace(/\/+$/, "");
   const client = base.protocol === "https:" ? https : http;
   let exceeded = false;
 
   function record(model: string, tokens: ModelTokens): void {
-    const entry = (total.by_model[model] ??= { calls: 0, ...zeroTokens(), cost_usd: 0 });
-    total.calls++;
-    entry.calls++;
-    for (const key of Object.keys(tokens) as (keyof ModelTokens)[]) {
-      total[key] += tokens[key];
-      entry[key] += tokens[key];
-    }
-    entry.cost_usd = prices.costOf(model, entry);
-    const costs = Object.values(total.by_model).map((e) => e.cost_usd);
-    total.cost_usd = costs.includes(null) ? null : costs.reduce<number>((sum, c) => sum + (c ?? 0), 0);
-    options.onCall?.(model, { ...tokens, cost_usd: prices.costOf(model, tokens) }, structuredClone(total));
-    const reason = budgetReason();
+    const call = spend.record(model, tokens);
+    options.onCall?.(model, call, spend.usage());
+    const reason = spend.exceeded();
     if (reason) budgetReached(reason);
   }
 
@@ -168,27 +128,6 @@ export function createModelGateway(options: ModelGatewayOptions): ModelGateway {
     options.onBudgetExceeded?.(reason);
   }
 
-  /** Why the next call must be refused, or null while the budget lasts. */
-  function budgetReason(): string | null {
-    const budget = options.budget;
-    if (!budget) return null;
-    const entries = Object.entries(total.by_model);
-    if (budget.maxCostUsd !== null) {
-      // Calls to a model without a price count in tokens only.
-      const cost = budget.spentCostUsd + entries.reduce((sum, [, e]) => sum + (e.cost_usd ?? 0), 0);
-      if (cost >= budget.maxCostUsd) {
-        const unpriced = entries.filter(([, e]) => e.cost_usd === null).map(([m]) => m);
-        const note = unpriced.length > 0 ? ` (calls to ${unpriced.join(", ")} not counted: no price for them)` : "";
-        return `CodeForge budget exceeded: spent $${usd(cost)} of $${usd(budget.maxCostUsd)}${note}`;
-      }
-    }
-    if (budget.maxTokens !== null) {
-      const tokens = budget.spentTokens + sumTokens(total);
-      if (tokens >= budget.maxTokens) return `CodeForge budget exceeded: spent ${tokens.toLocaleString("en-US")} tokens of ${budget.maxTokens.toLocaleString("en-US")}`;
-    }
-    return null;
-  }
-
   function isPlaceholder(value: string): boolean {
     const bytes = Buffer.from(value);
     return bytes.length === placeholderBytes.length && timingSafeEqual(bytes, placeholderBytes);
@@ -196,10 +135,15 @@ export function createModelGateway(options: ModelGatewayOptions): ModelGateway {
 
   return {
     placeholder,
-    usage: () => structuredClone(total),
+    usage: () => spend.usage(),
     handle(req, res, path) {
+      if (!path.startsWith("/")) {
+        req.resume();
+        return answer(res, "anthropic", 400, "the model gateway takes a path");
+      }
       const api = apiOfPath(path);
-      const url = new URL(path, "http://gateway.invalid");
+      // Joined as text, never resolved: a path such as `//elsewhere.example/x` must stay a path.
+      const url = new URL(`http://gateway.invalid${path}`);
       const given = [
         req.headers["x-api-key"],
         req.headers.authorization === undefined ? undefined : req.headers.authorization.replace(/^Bearer\s+/i, ""),
@@ -211,7 +155,7 @@ export function createModelGateway(options: ModelGatewayOptions): ModelGateway {
         req.resume();
         return answer(res, dialect, 401, "the model gateway accepts only the credential this attempt was given");
       }
-      const reason = budgetReason();
+      const reason = spend.exceeded();
       if (reason) {
         req.resume();
         budgetReached(reason);
@@ -226,7 +170,8 @@ export function createModelGateway(options: ModelGatewayOptions): ModelGateway {
       headers["accept-encoding"] = "identity";
       if (options.upstream.header === "authorization") headers.authorization = `Bearer ${options.upstream.key}`;
       else headers[options.upstream.header] = options.upstream.key;
-      const target = new URL(`${base.pathname.replace(/\/+$/, "")}${path}`, base);
+      // Text joined to the upstream's origin, so no path can name another host for the key.
+      const target = new URL(`${base.origin}${basePath}${path}`);
 
       const forward = (): http.ClientRequest => {
         const upstream = client.request(target, { method: req.method, headers });
@@ -341,9 +286,4 @@ function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHead
     if (value !== undefined && !HOP_BY_HOP.has(name)) kept[name] = value;
   }
   return kept;
-}
-
-/** Dollars for a message: cents, or more places for small sums ($0.0042). */
-function usd(value: number): string {
-  return value.toFixed(4).replace(/(\.\d{2}\d*?)0+$/, "$1");
 }
