@@ -51,7 +51,7 @@ async function spentGateway(header: ModelUpstream["header"]) {
 }
 
 const run = (command: string, args: string[], env: Record<string, string>, cwd: string) =>
-  execa(path.join(BIN, command), args, { env: { PATH: process.env.PATH ?? "", HOME: cwd, ...env }, extendEnv: false, cwd, reject: false, timeout: 60_000, stdin: "ignore", all: true });
+  execa(path.join(BIN, command), args, { env: { PATH: process.env.PATH ?? "", HOME: cwd, TMPDIR: cwd, ...env }, extendEnv: false, cwd, reject: false, timeout: 60_000, stdin: "ignore", all: true });
 
 describe("real CLIs past the budget", () => {
   it("Claude Code shows the 402 once", async () => {
