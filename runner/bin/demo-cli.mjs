@@ -5,7 +5,7 @@
  * It stands in for Claude Code in tests, demos and benchmarks. Called the way Claude Code is
  * called for a non-interactive run —
  *
- *   demo-cli.mjs -p [<prompt>] --output-format stream-json --verbose [--model <model>]
+ *   demo-cli.mjs -p [<prompt>] --output-format stream-json --verbose [--model <model>] [--resume <id>]
  *
  * (the prompt as an argument, or, as CodeForge passes it, on stdin)
  * — it appends `- <first line of the prompt>` under a `## Requests` heading to
@@ -13,6 +13,10 @@
  * `stream-json` lines in Claude Code's own shapes: a `system`/`init` line, `assistant` text,
  * an `assistant` `tool_use` block (`Write` or `Edit`), the `user` `tool_result`, and a closing
  * `result` line.
+ *
+ * Like Claude Code it keeps its conversation in `~/.claude/projects/<cwd>/<session-id>.jsonl`
+ * (one line per request), and `--resume <id>` continues it — from any cwd — first saying which
+ * requests it remembers; an id with no conversation fails as Claude Code does.
  *
  * Directives anywhere in the prompt (removed before the prompt's first line is used):
  *   [demo:sleep=<ms>]    after the init line, wait <ms> printing nothing, then finish.
@@ -31,7 +35,7 @@
  * Plain JavaScript with no dependencies so it runs with `node` alone, no build step.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { isatty } from "node:tty";
 import path from "node:path";
 
@@ -43,9 +47,10 @@ const args = parseArgs(process.argv.slice(2));
 const prompt = args.prompt ?? (isatty(0) ? "" : readStdin());
 const directives = parseDirectives(prompt);
 const model = args.model ?? "demo-1";
-const sessionId = uuidFrom(`session:${prompt}`);
+const sessionId = args.resume ?? uuidFrom(`session:${prompt}`);
 const firstLine =
   prompt.replace(/\[demo:[a-z]+=[^\]]*\]/g, "").split("\n").map((l) => l.trim()).find(Boolean) ?? "(empty prompt)";
+const remembered = keepSession();
 let messageCounter = 0;
 
 await main();
@@ -62,6 +67,7 @@ async function main() {
     permissionMode: "default",
     apiKeySource: "none",
   });
+  if (remembered.length) emit(assistant([{ type: "text", text: `Continuing our conversation; earlier requests: ${remembered.map((r) => `"${r}"`).join(", ")}.` }]));
   if (directives.stderr !== undefined) process.stderr.write(`${directives.stderr}\n`);
   if (directives.sleep) await delay(directives.sleep);
 
@@ -112,6 +118,29 @@ async function main() {
     usage: { input_tokens: prompt.length, output_tokens: finalMessage.length, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
   });
   process.exitCode = exitCode;
+}
+
+/**
+ * Records this request in the session's file (under HOME, where Claude Code keeps its own) and
+ * returns the requests made before it in the session: none for a new one.
+ */
+function keepSession() {
+  if (!process.env.HOME) return [];
+  const projects = path.join(process.env.HOME, ".claude", "projects");
+  let file = path.join(projects, process.cwd().replace(/[^A-Za-z0-9]/g, "-"), `${sessionId}.jsonl`);
+  let earlier = [];
+  if (args.resume !== undefined) {
+    const dir = (existsSync(projects) ? readdirSync(projects) : []).find((d) => existsSync(path.join(projects, d, `${sessionId}.jsonl`)));
+    if (dir === undefined) {
+      process.stderr.write(`No conversation found with session ID: ${sessionId}\n`);
+      process.exit(1);
+    }
+    file = path.join(projects, dir, `${sessionId}.jsonl`);
+    earlier = readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line).request);
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  appendFileSync(file, `${JSON.stringify({ type: "user", request: firstLine, at: new Date().toISOString() })}\n`);
+  return earlier;
 }
 
 /** All of stdin, waiting for it: a non-blocking pipe (EAGAIN) is read again after a short pause. */
@@ -184,6 +213,7 @@ function parseArgs(argv) {
       if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) out.prompt = argv[++i];
     }
     else if (arg === "--model") out.model = argv[++i];
+    else if (arg === "--resume") out.resume = argv[++i];
     else if (arg === "--output-format") out.format = argv[++i];
     // --verbose and unknown flags are accepted and ignored, as a forward-compatible CLI would.
   }

@@ -149,8 +149,10 @@ export function createCliSession(options: CliSessionOptions): CliSessionKeeper {
       const session: CliSession = { cli, session_id: sessionId, archive: archive.toString("base64") };
       for (let attempt = 1; ; attempt++) {
         try {
-          await options.client.saveSession(lease.task_id, { lease_id: lease.lease_id, session }, options.signal);
-          say("info", `Kept the ${cli} session for a follow-up (${Math.max(1, Math.round(archive.length / 1_024))} KiB compressed).`);
+          const ack = await options.client.saveSession(lease.task_id, { lease_id: lease.lease_id, session }, options.signal);
+          // An edge without a key for task secrets keeps no session.
+          if (ack.stored) say("info", `Kept the ${cli} session for a follow-up (${Math.max(1, Math.round(archive.length / 1_024))} KiB compressed).`);
+          else say("warn", `The edge keeps no ${cli} sessions (it has no key for task secrets); a follow-up will start a fresh session.`);
           return;
         } catch (err) {
           if (classifyEdgeError(err) !== "retryable" || attempt >= UPLOAD_TRIES || options.signal?.aborted) {

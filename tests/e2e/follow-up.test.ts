@@ -2,8 +2,9 @@
  * End to end, with every real part: follow-ups. The edge under `wrangler dev`, two runner
  * processes, a real git repository and the demo CLI (which appends a line per request to
  * CODEFORGE_NOTES.md). Iteration 1 makes a change; iteration 2, on whichever runner is free,
- * starts from it — the CLI edits the file it left — and its patch holds both lines; the log,
- * the stream and `codeforge followup` show the iterations in order.
+ * starts from it — the CLI edits the file it left, and resumes the conversation iteration 1's
+ * CLI kept with the edge — and its patch holds both lines; the log, the stream and
+ * `codeforge followup` show the iterations in order.
  */
 import { execFile } from "node:child_process";
 import { join } from "node:path";
@@ -75,6 +76,14 @@ describe("a follow-up, end to end", () => {
     expect(second.at(-1)).toMatchObject({ type: "status", status: "succeeded" });
     // The file was there when the CLI started: it edited it.
     expect(tools(second)).toEqual(["Edit"]);
+    // The conversation went on: iteration 1's session came back from the edge in the lease.
+    const texts = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "agent" && e.kind === "text" ? [(e as AgentEvent).text] : []));
+    const logs = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "log" ? [(e as { message: string }).message] : []));
+    expect(logs(first).some((line) => line.startsWith("Kept the demo session for a follow-up"))).toBe(true);
+    expect(logs(second)).toContain("Resuming the previous iteration's demo session.");
+    expect(texts(second)).toContain('Continuing our conversation; earlier requests: "First change".');
+    // Never shown back: the task says nothing of it.
+    expect(JSON.stringify(await stack.client.getTask(taskId))).not.toContain("session");
 
     const done = await stack.client.getTask(taskId);
     expect(done).toMatchObject({ status: "succeeded", iteration: 2, attempt: 1 });

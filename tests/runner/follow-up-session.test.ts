@@ -18,7 +18,11 @@ import { startTestRunner } from "./test-runner.js";
 
 const BIN = fileURLToPath(new URL("./fixtures/bin", import.meta.url));
 const PATH_ENV = `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`;
-const ENV = { claude: { ANTHROPIC_API_KEY: "sk-ant-test-key-0123456789" }, codex: { OPENAI_API_KEY: "sk-openai-test-key-0123456789" } };
+const ENV = {
+  claude: { ANTHROPIC_API_KEY: "sk-ant-test-key-0123456789" },
+  codex: { OPENAI_API_KEY: "sk-openai-test-key-0123456789" },
+  gemini: { GEMINI_API_KEY: "gemini-test-key-0123456789" },
+};
 
 let fixture: GitFixture;
 let edge: FakeEdge;
@@ -36,7 +40,7 @@ beforeEach(async () => {
     edge,
     workspaceRoot,
     runnerId: "session-runner",
-    adapters: configuredAdapters({ clis: ["claude", "codex", "demo"], cli_env: {}, script_command: undefined, script_args: [] }, PATH_ENV),
+    adapters: configuredAdapters({ clis: ["claude", "codex", "demo", "gemini"], cli_env: {}, script_command: undefined, script_args: [] }, PATH_ENV),
     pathEnv: PATH_ENV,
   }));
 });
@@ -170,14 +174,22 @@ describe("a follow-up resumes the previous iteration's CLI session", () => {
     expect(Object.values(files).join("")).not.toContain("root:");
   });
 
-  it("starts a CLI that cannot resume (the demo CLI) fresh, and keeps nothing of it", async () => {
+  it("the demo CLI resumes as Claude Code does", async () => {
     const first = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "demo", prompt: "First request" });
     await done(first);
+    expect(first.sessions[0]!.session.cli).toBe("demo");
+    const second = await nextIteration(first, "Second request");
+    expect(texts(second)).toContain('Continuing our conversation; earlier requests: "First request".');
+  });
+
+  it("starts a CLI that cannot resume (Gemini CLI) fresh, and keeps nothing of it", async () => {
+    const first = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "gemini", env: ENV.gemini, prompt: "First request" });
+    await done(first);
     expect(first.sessions).toEqual([]);
-    const session: CliSession = { cli: "demo", session_id: "abc", archive: packSession([]).toString("base64") };
-    const second = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "demo", prompt: "Second", iteration: 2, resume: session });
+    const session: CliSession = { cli: "gemini", session_id: "abc", archive: packSession([]).toString("base64") };
+    const second = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "gemini", env: ENV.gemini, prompt: "Second", iteration: 2, resume: session });
     await done(second);
-    expect(logs(second)).toContain("demo does not resume sessions on CodeForge; starting a fresh session.");
+    expect(logs(second)).toContain("gemini does not resume sessions on CodeForge; starting a fresh session.");
     const third = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", env: ENV.claude, prompt: "Third", iteration: 3 });
     await done(third);
     expect(logs(third)).toContain("Starting a fresh claude session: the previous iteration left none to resume.");

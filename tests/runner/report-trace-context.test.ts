@@ -1,5 +1,5 @@
 // Integration in Node, with the runner's tracing off (no OTLP endpoint): the task's trace still
-// reaches the edge. Every report about a leased task — heartbeat, events, complete — carries the
+// reaches the edge. Every report about a leased task — heartbeat, events, session, complete — carries the
 // lease's `traceparent` exactly, so the edge's spans for them continue the task's trace; a lease
 // without one sends none. A real HTTP fake edge, the real signed client, lease loop and task
 // runner, git against a file:// repository, the demo CLI as a real child process.
@@ -45,7 +45,7 @@ describe("trace context on reports, runner tracing off", () => {
     const about = (id: string) => edge.reportTraceparents.filter((r) => r.path.includes(id));
     const tracedReports = about(traced.id);
     const kinds = new Set(tracedReports.map((r) => r.path.split("/").at(-1)));
-    expect([...kinds].sort()).toEqual(["complete", "events", "heartbeat"]);
+    expect([...kinds].sort()).toEqual(["complete", "events", "heartbeat", "session"]);
     expect(tracedReports.map((r) => r.traceparent)).toEqual(tracedReports.map(() => traceparent));
     // Two tasks ran side by side: neither one's context leaked into the other's reports.
     expect(about(untraced.id).length).toBeGreaterThan(0);

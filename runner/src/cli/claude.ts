@@ -17,11 +17,21 @@
  */
 import { createClaudeStreamParser } from "../claude-stream-parser.js";
 import { isRecord } from "../json-lines-parser.js";
-import type { BinaryCliOptions, CliAdapter } from "./cli-adapter.js";
+import type { BinaryCliOptions, CliAdapter, CliSessionSupport } from "./cli-adapter.js";
 import { probeVersion } from "./version-probe.js";
 import { cliInstallation } from "../sandbox/cli-installation.js";
 import { modelApiHosts } from "./model-api-hosts.js";
 
+
+/**
+ * Claude Code's sessions: `~/.claude/projects/<cwd>/<id>.jsonl` (and `<id>/` beside it), named
+ * by the `system/init` line; `--resume <id>` continues one, found under any cwd.
+ */
+export const CLAUDE_SESSIONS: CliSessionSupport = {
+  paths: () => [".claude/projects"],
+  idFrom: (json) => (isRecord(json) && json.type === "system" && json.subtype === "init" && typeof json.session_id === "string" ? json.session_id : null),
+  resumeArgs: (args, id) => [...args, "--resume", id],
+};
 
 /**
  * @example
@@ -58,12 +68,7 @@ export function createClaudeAdapter(options: BinaryCliOptions): CliAdapter {
         env: (gatewayUrl, placeholder) => ({ ANTHROPIC_BASE_URL: gatewayUrl, [variable]: placeholder }),
       };
     },
-    // Sessions: ~/.claude/projects/<cwd>/<id>.jsonl (and <id>/ beside it); `--resume <id>` finds one under any cwd.
-    session: {
-      paths: () => [".claude/projects"],
-      idFrom: (json) => (isRecord(json) && json.type === "system" && json.subtype === "init" && typeof json.session_id === "string" ? json.session_id : null),
-      resumeArgs: (args, id) => [...args, "--resume", id],
-    },
+    session: CLAUDE_SESSIONS,
     isAvailable: async () => (await probeVersion({ command, pathEnv: options.pathEnv, timeoutMs: options.probeTimeoutMs })) !== null,
   };
 }
