@@ -29,14 +29,31 @@ import { truncateUtf8 } from "./utf8-text.js";
  * child.stdout.on("data", (chunk) => batcher.pushEvents(parser.push(chunk)));
  */
 export function createClaudeStreamParser(options: { lineMaxBytes?: number } = {}): OutputParser {
-  return createJsonLinesParser(createClaudeMessageReader(), options);
+  let turnLimitReached = false;
+  const lines = createJsonLinesParser(createClaudeMessageReader({ onTurnLimit: () => (turnLimitReached = true) }), options);
+  return {
+    push: (chunk) => lines.push(chunk),
+    end: () => lines.end(),
+    get finalMessage() {
+      return lines.finalMessage;
+    },
+    get costUsd() {
+      return lines.costUsd;
+    },
+    get usage() {
+      return lines.usage;
+    },
+    get turnLimitReached() {
+      return turnLimitReached;
+    },
+  };
 }
 
 /**
  * A reader of one run's stream-json messages: each call gives the events one message stands
  * for (often none). It remembers which tool call started each subagent.
  */
-export function createClaudeMessageReader(): (json: unknown) => AgentEvent[] {
+export function createClaudeMessageReader(hooks: { onTurnLimit?: () => void } = {}): (json: unknown) => AgentEvent[] {
   let initSeen = false;
   /** A subagent's `task_id` (its `agent_id`) and `run_id`, to the tool call that started it. */
   const startedBy = new Map<string, string>();
@@ -108,6 +125,12 @@ export function createClaudeMessageReader(): (json: unknown) => AgentEvent[] {
     if (origin && origin.kind !== "human") {
       const runId = typeof origin.runId === "string" ? origin.runId : undefined;
       event.parent_id = (runId && startedBy.get(runId)) ?? idOf(runId) ?? stringOr(origin.kind, "background");
+    }
+    // `--max-turns` reached: the main agent stopped there (subtype `error_max_turns`).
+    if (event.parent_id === undefined && (json.subtype === "error_max_turns" || json.terminal_reason === "max_turns")) {
+      hooks.onTurnLimit?.();
+      const reason = Array.isArray(json.errors) && typeof json.errors[0] === "string" ? json.errors[0] : "Reached the maximum number of turns";
+      return [event, noticeEvent("warning", reason)];
     }
     return [event];
   }

@@ -424,6 +424,11 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         return await report({ outcome: "failed", result, error: { code: "resource_limit", message: limitText } }, null);
       }
       if (limitText && !reasonAtExit) batcher.log("warn", `${limitText[0]!.toUpperCase()}${limitText.slice(1)}; the CLI went on and succeeded.`);
+      if (!reasonAtExit && parser?.turnLimitReached && budget.max_turns !== null) {
+        const message = `the agent reached its turn limit (max_turns ${budget.max_turns})`;
+        batcher.log("error", `Stopped: ${message}.`);
+        return await report({ outcome: "failed", result, error: { code: "budget_exceeded", message } }, null);
+      }
       if (reasonAtExit === "budget_exceeded") {
         const message = budgetExceeded ?? "the task's budget was reached";
         batcher.log("error", `Stopped: ${message}.`);

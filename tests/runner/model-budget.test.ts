@@ -104,4 +104,13 @@ describe.skipIf(process.platform !== "linux")("a task's budget, enforced by the 
     // The CLI was told why, in the provider's error shape, and said so.
     expect(JSON.stringify(events)).toContain("CodeForge budget exceeded");
   }, 120_000);
+
+  it("ends Claude Code at max_turns: budget_exceeded naming the limit, the spend kept", async () => {
+    const { completion, events, requests } = await runWithBudget({ max_turns: 2 });
+    expect(completion.outcome).toBe("failed");
+    expect(completion.error).toEqual({ code: "budget_exceeded", message: "the agent reached its turn limit (max_turns 2)" });
+    expect(requests.filter((r) => r.withTools).length).toBe(2);
+    expect(completion.result?.usage?.input_tokens).toBe(100 * requests.length);
+    expect(events).toContainEqual(expect.objectContaining({ type: "agent", kind: "warning", text: "Reached maximum number of turns (2)" }));
+  }, 120_000);
 });

@@ -119,6 +119,8 @@ export interface OutputParser {
   readonly costUsd: number | null;
   /** Token counts from the CLI's last `result` event; null when it reported none. */
   readonly usage: TokenUsage | null;
+  /** True once the CLI said it stopped at its turn limit (`max_turns`); absent where a CLI cannot say. */
+  readonly turnLimitReached?: boolean;
 }
 
 /** Settings every adapter of an installed CLI binary takes. */
