@@ -48,6 +48,8 @@ export interface FakeOpenAIRequest {
   turn: number;
   /** Every tool output in the conversation it sent, in order. */
   toolOutputs: string[];
+  /** The text of every message in the conversation it sent (instructions, the user's, the model's), in order. */
+  texts: string[];
   /** What it was answered with. */
   answer: "step" | "error" | "http_500" | "drop_stream";
   /** The usage it was charged (zero for an error or a dropped stream); `input_tokens` includes `cached_tokens`, as OpenAI counts. */
@@ -75,6 +77,7 @@ export const OPENAI_USAGE: OpenAIUsage = { input_tokens: 120, cached_tokens: 40,
 interface InputItem {
   type?: string;
   output?: string | { type?: string; text?: string }[];
+  content?: string | { type?: string; text?: string }[];
 }
 
 /**
@@ -115,6 +118,7 @@ export async function startFakeOpenAI(script: readonly OpenAIStep[], options: { 
         tools,
         turn,
         toolOutputs: outputs.map(outputText),
+        texts: input.filter((item) => item.type === "message").flatMap((item) => (typeof item.content === "string" ? [item.content] : (item.content ?? []).flatMap((part) => (part.text ? [part.text] : [])))),
         answer: "step",
         usage: { input_tokens: 0, cached_tokens: 0, output_tokens: 0 },
       };
