@@ -1,13 +1,18 @@
-// Unit: the JSON-lines parsers of Codex, Gemini CLI and opencode on their failure shapes, and
-// on output cut at every byte (the stand-in CLIs cover the happy paths end to end); Aider's
-// plain-text usage reports.
+// Unit: the JSON-lines parsers of Codex, Gemini CLI and opencode on hand-made lines (failure
+// shapes, output cut at every byte) and on output of the real Codex and Gemini CLI captured in
+// fixtures/codex-0.171.0 and fixtures/gemini-cli-0.61.0 (by codex-capture.ts and
+// gemini-capture.ts); Aider's plain-text usage reports.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { AgentEvent } from "../../api/index.js";
+import { AgentEvent } from "../../api/index.js";
 import type { OutputParser } from "../../runner/src/cli/cli-adapter.js";
 import { createAiderReportParser } from "../../runner/src/aider-report-parser.js";
 import { createCodexJsonParser } from "../../runner/src/codex-json-parser.js";
 import { createGeminiStreamParser } from "../../runner/src/gemini-stream-parser.js";
 import { createOpencodeJsonParser } from "../../runner/src/opencode-json-parser.js";
+import { CODEX_FIXTURES, CODEX_VERSION } from "./codex-capture.js";
+import { GEMINI_FIXTURES, GEMINI_VERSION } from "./gemini-capture.js";
 
 function feed(parser: OutputParser, lines: unknown[], cut?: number): AgentEvent[] {
   const bytes = Buffer.from(lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n");
@@ -27,12 +32,13 @@ describe("codex exec --json", () => {
   ];
   const expected: AgentEvent[] = [
     { type: "agent", kind: "init" },
-    { type: "agent", kind: "tool_use", tool: "shell", input: '{"command":"npm test"}' },
-    { type: "agent", kind: "tool_result", text: "1 failing\n", is_error: true },
+    { type: "agent", kind: "tool_use", tool: "shell", input: '{"command":"npm test"}', id: "1" },
+    { type: "agent", kind: "tool_result", text: "1 failing\n", is_error: true, id: "1" },
+    { type: "agent", kind: "thinking", text: "hmm" },
     { type: "agent", kind: "text", text: "Tests fail — ünïcode" },
     { type: "agent", kind: "result", is_error: true, text: "stream disconnected" },
   ];
-  it("maps commands, messages and a failed turn, skipping reasoning and non-JSON lines", () => {
+  it("maps commands linked by id, reasoning, messages and a failed turn, skipping non-JSON lines", () => {
     const parser = createCodexJsonParser();
     expect(feed(parser, lines)).toEqual(expected);
     expect(parser.finalMessage).toBe("stream disconnected");
@@ -47,31 +53,126 @@ describe("codex exec --json", () => {
     expect(events.at(-1)).toEqual({ type: "agent", kind: "result", is_error: false, text: "All done", input_tokens: 5, output_tokens: 2 });
     expect(parser.finalMessage).toBe("All done");
   });
+  it("reports a declined command as refused, a warning item as a warning, an MCP call and a subagent call with their results", () => {
+    // Hand-written from codex-rs exec_events.rs: the fake API cannot make Codex decline a
+    // command, warn, or call an MCP server or a subagent.
+    const events = feed(createCodexJsonParser(), [
+      { type: "item.completed", item: { id: "item_0", type: "command_execution", command: "git push", aggregated_output: "", exit_code: null, status: "declined" } },
+      { type: "item.completed", item: { id: "item_1", type: "error", message: "model rerouted: gpt-5 -> gpt-5-mini (HighRiskCyberActivity)" } },
+      { type: "item.started", item: { id: "item_2", type: "mcp_tool_call", server: "docs", tool: "search", arguments: { q: "zod" }, status: "in_progress" } },
+      { type: "item.completed", item: { id: "item_2", type: "mcp_tool_call", server: "docs", tool: "search", arguments: { q: "zod" }, result: { content: [{ type: "text", text: "3 hits" }] }, status: "completed" } },
+      { type: "item.started", item: { id: "item_3", type: "collab_tool_call", tool: "spawn_agent", prompt: "review", receiver_thread_ids: ["th_2"], agents_states: {}, status: "in_progress" } },
+      { type: "item.completed", item: { id: "item_3", type: "collab_tool_call", tool: "spawn_agent", prompt: "review", receiver_thread_ids: ["th_2"], agents_states: { th_2: { status: "completed", message: "LGTM" } }, status: "completed" } },
+    ]);
+    expect(events).toEqual([
+      { type: "agent", kind: "tool_use", tool: "shell", input: '{"command":"git push"}', id: "item_0" },
+      { type: "agent", kind: "permission_denied", tool: "shell", text: "command declined", id: "item_0" },
+      { type: "agent", kind: "tool_result", text: "", is_error: true, id: "item_0" },
+      { type: "agent", kind: "warning", text: "model rerouted: gpt-5 -> gpt-5-mini (HighRiskCyberActivity)" },
+      { type: "agent", kind: "tool_use", tool: "docs.search", input: '{"q":"zod"}', id: "item_2" },
+      { type: "agent", kind: "tool_result", text: "3 hits", id: "item_2" },
+      { type: "agent", kind: "tool_use", tool: "spawn_agent", input: '{"prompt":"review","agents":["th_2"]}', id: "item_3" },
+      { type: "agent", kind: "tool_result", text: "th_2: completed: LGTM", id: "item_3" },
+    ]);
+  });
+});
+
+describe(`the real Codex ${CODEX_VERSION}, captured`, () => {
+  const parse = (name: string) => {
+    const parser = createCodexJsonParser();
+    const events = [...parser.push(readFileSync(path.join(CODEX_FIXTURES, `${name}.jsonl`))), ...parser.end()];
+    for (const event of events) expect(AgentEvent.safeParse(event).success).toBe(true);
+    return { parser, events };
+  };
+
+  it("a dropped stream Codex reconnects after is a retry, not an error, in a run that succeeds; reasoning is thinking", () => {
+    const { parser, events } = parse("reconnect-reasoning");
+    expect(events.map((e) => e.kind)).toEqual(["init", "tool_use", "tool_result", "retry", "thinking", "text", "result"]);
+    expect(events.some((e) => e.is_error)).toBe(false);
+    expect(events[3]).toMatchObject({ kind: "retry", attempt: 1, max_attempts: 5, text: expect.stringContaining("stream disconnected before completion") });
+    expect(events[4]).toEqual({ type: "agent", kind: "thinking", text: "**Reading the file**\n\nThe command printed hello, so I can answer." });
+    expect(events[2]).toMatchObject({ id: events[1]!.id, text: "hello\n" });
+    expect(parser.finalMessage).toBe("The file says hello.");
+    expect(parser.usage).toEqual({ input_tokens: 240, output_tokens: 60, cache_read_input_tokens: 80, cache_creation_input_tokens: null });
+  });
+
+  it("a bad key: five retries with the HTTP status, then the API error Codex gave up on and a failed result", () => {
+    const { parser, events } = parse("api-error-401");
+    expect(events.map((e) => e.kind)).toEqual(["init", "retry", "retry", "retry", "retry", "retry", "api_error", "result"]);
+    expect(events.filter((e) => e.kind === "retry").map((e) => [e.attempt, e.max_attempts, e.status])).toEqual([1, 2, 3, 4, 5].map((n) => [n, 5, 401]));
+    expect(events[6]).toMatchObject({ kind: "api_error", status: 401, text: expect.stringContaining("Incorrect API key provided") });
+    expect(events[7]).toMatchObject({ kind: "result", is_error: true });
+    expect(parser.finalMessage).toContain("Incorrect API key provided");
+  });
+
+  it("a request the API refuses outright: an API error and a failed result", () => {
+    const { events } = parse("api-error");
+    expect(events).toEqual([
+      { type: "agent", kind: "init" },
+      { type: "agent", kind: "api_error", text: "The model `gpt-none` does not exist" },
+      { type: "agent", kind: "result", is_error: true, text: "The model `gpt-none` does not exist" },
+    ]);
+  });
 });
 
 describe("gemini stream-json", () => {
-  it("maps a failed tool, an error and an unsuccessful result", () => {
+  it("maps a failed tool linked by id, a warning, an error and an unsuccessful result", () => {
     const parser = createGeminiStreamParser();
     const events = feed(parser, [
       { type: "init", session_id: "s", model: "gemini-2.5-pro" },
       { type: "message", role: "user", content: "the prompt" },
       { type: "tool_use", tool_name: "run_shell_command", tool_id: "t1", parameters: { command: "ls" } },
       { type: "tool_result", tool_id: "t1", status: "error", error: { type: "x", message: "denied" } },
-      { type: "error", severity: "warning", message: "quota low" },
+      { type: "error", severity: "warning", message: "Loop detected, stopping execution" },
+      { type: "error", severity: "error", message: "Invalid stream: The model returned an empty response or malformed tool call." },
       { type: "message", role: "assistant", content: "Could not ", delta: true },
       { type: "message", role: "assistant", content: "finish.", delta: true },
       { type: "result", status: "error", stats: { input_tokens: 3, output_tokens: 4 } },
     ]);
     expect(events).toEqual([
       { type: "agent", kind: "init", model: "gemini-2.5-pro" },
-      { type: "agent", kind: "tool_use", tool: "run_shell_command", input: '{"command":"ls"}' },
-      { type: "agent", kind: "tool_result", text: "denied", is_error: true },
-      { type: "agent", kind: "text", is_error: true, text: "quota low" },
+      { type: "agent", kind: "tool_use", tool: "run_shell_command", input: '{"command":"ls"}', id: "t1" },
+      { type: "agent", kind: "tool_result", text: "denied", is_error: true, id: "t1" },
+      { type: "agent", kind: "warning", text: "Loop detected, stopping execution" },
+      { type: "agent", kind: "api_error", text: "Invalid stream: The model returned an empty response or malformed tool call." },
       { type: "agent", kind: "text", text: "Could not " },
       { type: "agent", kind: "text", text: "finish." },
       { type: "agent", kind: "result", is_error: true, text: "Could not finish.", input_tokens: 3, output_tokens: 4 },
     ]);
     expect(parser.finalMessage).toBe("Could not finish.");
+  });
+
+  it("keeps a fatal error that is not the API's as the failed result's text, without an api_error", () => {
+    const parser = createGeminiStreamParser();
+    const events = feed(parser, [{ type: "result", status: "error", error: { type: "FatalCancellationError", message: "Operation cancelled." }, stats: {} }]);
+    expect(events).toEqual([{ type: "agent", kind: "result", is_error: true, text: "Operation cancelled." }]);
+    expect(parser.finalMessage).toBe("Operation cancelled.");
+  });
+});
+
+describe(`the real Gemini CLI ${GEMINI_VERSION}, captured`, () => {
+  const parse = (name: string) => {
+    const parser = createGeminiStreamParser();
+    const events = [...parser.push(readFileSync(path.join(GEMINI_FIXTURES, `${name}.jsonl`))), ...parser.end()];
+    for (const event of events) expect(AgentEvent.safeParse(event).success).toBe(true);
+    return { parser, events };
+  };
+
+  it("a streamed answer: its pieces are the final message", () => {
+    const { parser, events } = parse("answer");
+    expect(events.map((e) => e.kind)).toEqual(["init", "text", "text", "text", "result"]);
+    expect(parser.finalMessage).toBe("Hello.");
+    expect(parser.usage).toEqual({ input_tokens: 2_400, output_tokens: 80, cache_read_input_tokens: null, cache_creation_input_tokens: null });
+  });
+
+  it("a fatal API error: its message and status are kept, as an api_error and as the failed result", () => {
+    const { parser, events } = parse("api-error-400");
+    expect(events).toEqual([
+      { type: "agent", kind: "init", model: "gemini-2.5-flash" },
+      { type: "agent", kind: "api_error", status: 400, text: "API key not valid. Please pass a valid API key." },
+      { type: "agent", kind: "result", is_error: true, text: "API key not valid. Please pass a valid API key.", input_tokens: 0, output_tokens: 0 },
+    ]);
+    expect(parser.finalMessage).toBe("API key not valid. Please pass a valid API key.");
   });
 });
 
