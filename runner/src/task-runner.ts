@@ -243,7 +243,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       await mkdir(ws.repoDir);
       // The CLI's environment as configured; with a gateway, its key and endpoint stay out of it.
       const configuredEnv: Record<string, string> = { ...adapter.env(), ...taskEnv.data };
-      const plan = options.sandbox.kind === "none" ? null : (adapter.modelGateway?.(configuredEnv) ?? null);
+      const plan = options.sandbox.kind === "none" ? null : (adapter.modelGateway?.(configuredEnv, lease.task.model) ?? null);
       const gateway = plan
         ? createModelGateway({
             upstream: plan.upstream,
@@ -304,6 +304,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         scratchDir: cliPaths.scratch,
         autonomy,
         maxTurns: budget.max_turns,
+        env: configuredEnv,
       }));
       for (const [name, content] of Object.entries(files ?? {})) {
         await writeFile(path.join(ws.scratchDir, path.basename(name)), content, { mode: 0o600 });

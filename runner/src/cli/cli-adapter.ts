@@ -25,6 +25,12 @@ export interface CliInvocation {
   autonomy: Autonomy;
   /** Stop after this many agent turns (the task's `max_turns` or the pool's default), where the CLI can count them; null: no limit. */
   maxTurns?: number | null;
+  /**
+   * The environment the CLI gets from its configuration (`cli_env`, the task's `env`, and with a
+   * gateway its URL and placeholder instead of the key). Secrets: only for a CLI that must
+   * restate them where a repository cannot override them (Aider's `--env-file`).
+   */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface CliCommand {
@@ -70,12 +76,13 @@ export interface CliAdapter {
   egressHosts(): string[];
   /**
    * How this CLI's model calls go through the runner's model gateway (`sandbox/model-gateway.ts`)
-   * given the environment it would otherwise get (its `cli_env` and the task's `env`): where the
+   * given the environment it would otherwise get (its `cli_env` and the task's `env`) and the
+   * task's model (a CLI with several providers picks one by it: `openai/gpt-5`): where the
    * calls go with which real credential, and the variables that point the CLI at the gateway
    * with the placeholder instead. Null (or absent) when it cannot, or no key is configured: the
    * CLI then holds its key itself, as before.
    */
-  modelGateway?(env: Readonly<Record<string, string>>): GatewayPlan | null;
+  modelGateway?(env: Readonly<Record<string, string>>, model?: string | null): GatewayPlan | null;
   /**
    * How its conversation carries over to a follow-up (see `cli-session.ts`); absent: every
    * iteration starts a fresh session.
