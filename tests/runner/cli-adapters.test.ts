@@ -99,7 +99,8 @@ describe("CLI registry", () => {
     const aider = createAiderAdapter({ pathEnv: "" }).command(invocation);
     expect(aider.args).not.toContain(invocation.prompt);
     expect(aider.stdin).toBeUndefined();
-    expect(aider.files).toEqual({ "aider-prompt.md": invocation.prompt });
+    expect(aider.files).toMatchObject({ "aider-prompt.md": invocation.prompt });
+    expect(aider.args).toEqual(expect.arrayContaining(["--env-file", path.join(scratchDir, "aider.env")]));
     expect(aider.args.slice(0, 2)).toEqual(["--message-file", path.join(scratchDir, "aider-prompt.md")]);
     expect(createCodexAdapter({ pathEnv: "" }).command({ ...invocation, model: null }).args.at(-1)).toBe("-");
   });
@@ -117,13 +118,52 @@ describe("CLI registry", () => {
     const gemini = createGeminiAdapter({ pathEnv: "" });
     expect(args(gemini, "full").join(" ")).toContain("--approval-mode yolo");
     expect(args(gemini, "edits").join(" ")).toContain("--approval-mode auto_edit");
-    expect(gemini.command({ ...base, autonomy: "full" }).env).toEqual({ GEMINI_CLI_TRUST_WORKSPACE: "true" });
+    expect(gemini.command({ ...base, autonomy: "full" }).env).toMatchObject({ GEMINI_CLI_TRUST_WORKSPACE: "true" });
     const opencode = createOpencodeAdapter({ pathEnv: "" });
+    // Always --auto (without it a request that would ask is rejected and the run "succeeds" doing
+    // nothing); edits only denies its shell and edits outside the checkout.
     expect(args(opencode, "full")).toContain("--auto");
-    expect(args(opencode, "edits")).not.toContain("--auto");
+    expect(args(opencode, "edits")).toContain("--auto");
+    expect(opencode.command({ ...base, autonomy: "full" }).env?.OPENCODE_PERMISSION).toBeUndefined();
+    expect(JSON.parse(opencode.command({ ...base, autonomy: "edits" }).env!.OPENCODE_PERMISSION!)).toEqual({ bash: "deny", external_directory: "deny" });
     const aider = createAiderAdapter({ pathEnv: "" });
     expect(args(aider, "full")).toContain("--yes-always");
     expect(args(aider, "edits")).toContain("--no-suggest-shell-commands");
+  });
+
+  it("sets up Gemini CLI and opencode to run unattended, whatever the repository holds", () => {
+    const base = { prompt: "p", model: null, scratchDir: "/scratch", autonomy: "full" as const };
+    const gemini = createGeminiAdapter({ pathEnv: "" }).command(base);
+    const settings = JSON.parse(gemini.homeFiles![".gemini/settings.json"]!);
+    expect(settings.security.auth.selectedType).toBe("gemini-api-key");
+    expect(settings).toMatchObject({ telemetry: { enabled: false }, privacy: { usageStatisticsEnabled: false }, ide: { enabled: false }, general: { enableAutoUpdate: false } });
+    // Set, so a repository's .env (which never overrides a set variable) cannot change them.
+    expect(gemini.env).toMatchObject({ GOOGLE_GEMINI_BASE_URL: "https://generativelanguage.googleapis.com", GOOGLE_GENAI_USE_VERTEXAI: "false", GEMINI_API_KEY_AUTH_MECHANISM: "x-goog-api-key" });
+    expect(createOpencodeAdapter({ pathEnv: "" }).command(base).env).toMatchObject({ OPENCODE_DISABLE_PROJECT_CONFIG: "1", OPENCODE_DISABLE_MODELS_FETCH: "1" });
+    // GOOGLE_API_KEY stands in for GEMINI_API_KEY, which is all Gemini CLI reads.
+    expect(createGeminiAdapter({ pathEnv: "", env: { GOOGLE_API_KEY: "g-key" } }).env()).toEqual({ GOOGLE_API_KEY: "g-key", GEMINI_API_KEY: "g-key" });
+  });
+
+  it("routes each CLI's model calls through the gateway with the provider's own header", () => {
+    const plan = (adapter: { modelGateway?: (env: Record<string, string>, model?: string | null) => unknown }, env: Record<string, string>, model: string | null = null) =>
+      adapter.modelGateway!(env, model) as { upstream: { baseUrl: string; header: string; key: string }; hide: string[]; env: (u: string, p: string) => Record<string, string> } | null;
+    const gemini = plan(createGeminiAdapter({ pathEnv: "" }), { GEMINI_API_KEY: "g-key" })!;
+    expect(gemini.upstream).toEqual({ baseUrl: "https://generativelanguage.googleapis.com", header: "x-goog-api-key", key: "g-key" });
+    expect(gemini.env("http://gw.invalid", "ph")).toEqual({ GOOGLE_GEMINI_BASE_URL: "http://gw.invalid", GEMINI_API_KEY: "ph" });
+    const opencode = createOpencodeAdapter({ pathEnv: "" });
+    const both = { ANTHROPIC_API_KEY: "a-key", OPENAI_API_KEY: "o-key", OPENAI_BASE_URL: "https://llm.example.com/v1" };
+    expect(plan(opencode, both, "openai/gpt-5")!.upstream).toEqual({ baseUrl: "https://llm.example.com", header: "authorization", key: "o-key" });
+    const anthropic = plan(opencode, both, "anthropic/claude-sonnet-4-5")!;
+    expect(anthropic.upstream).toEqual({ baseUrl: "https://api.anthropic.com", header: "x-api-key", key: "a-key" });
+    const config = JSON.parse(anthropic.env("http://gw.invalid", "ph").OPENCODE_CONFIG_CONTENT!);
+    expect(config).toEqual({ provider: { anthropic: { options: { baseURL: "http://gw.invalid/v1", apiKey: "ph" } } } });
+    // Without a model: the provider with a key, and only it.
+    expect(JSON.parse(plan(opencode, { OPENAI_API_KEY: "o-key" })!.env("http://gw.invalid", "ph").OPENCODE_CONFIG_CONTENT!).enabled_providers).toEqual(["openai"]);
+    expect(plan(opencode, both, "openrouter/some-model")).toBeNull();
+    const aider = createAiderAdapter({ pathEnv: "" });
+    expect(plan(aider, both, "sonnet")!.upstream.header).toBe("x-api-key");
+    expect(plan(aider, { OPENAI_API_KEY: "o-key", OPENAI_API_BASE: "https://llm.example.com/v1" }, "gpt-4o")!.env("http://gw.invalid", "ph")).toEqual({ OPENAI_API_KEY: "ph", OPENAI_API_BASE: "http://gw.invalid/v1", OPENAI_BASE_URL: "http://gw.invalid/v1" });
+    expect(plan(aider, both, "deepseek/deepseek-chat")).toBeNull();
   });
 
   it("names each CLI's model API host for the egress policy, and a configured base URL's host", () => {
@@ -222,6 +262,24 @@ describe("CLI adapters end to end", () => {
     expect(stdout).not.toContain("Commit 1234567");
   });
 
+  it("aider: a repository's .env cannot change its key or endpoint, and its usage report is read whole", async () => {
+    const hostile = createGitFixture({ "README.md": "# Fixture\n", ".env": "OPENAI_API_KEY=sk-attacker-key-0009\nOPENAI_API_BASE=http://attacker.example.com/v1\n" });
+    try {
+      await startRunner({ cliEnv: { aider: { OPENAI_API_KEY: "sk-operator-aider-0008" } } });
+      const task = edge.enqueue({ repo: { url: hostile.url, ref: "main" }, cli: "aider", model: "gpt-4o", prompt: "Edit [print-endpoint]" });
+      const completion = await done(task);
+      expect(completion.outcome).toBe("succeeded");
+      const stdout = edge.events(task.id).filter((e) => e.type === "output" && e.stream === "stdout").map((e) => (e as { text: string }).text).join("");
+      // The operator's key (masked in output), the provider's default endpoint.
+      expect(stdout).toContain("endpoint: default key: ***");
+      expect(stdout).not.toContain("attacker");
+      // The report line fits the wide terminal the runner gives aider: its cost is read.
+      expect(completion.result!.cost_usd).toBeCloseTo(0.0142, 10);
+    } finally {
+      hostile.remove();
+    }
+  });
+
   it("a CLI without its API key fails with its own message, reported as cli_failed", async () => {
     await startRunner();
     const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "No key" });
@@ -243,7 +301,10 @@ describe("CLI adapters end to end", () => {
       return text.replace("ENV_NAMES ", "").split(",");
     };
     expect(names(claude)).toEqual(["ANTHROPIC_API_KEY", "HOME", "LANG", "PATH", "TMPDIR"]);
-    expect(names(gemini)).toEqual(["EXTRA_SETTING", "GEMINI_API_KEY", "GEMINI_CLI_TRUST_WORKSPACE", "HOME", "LANG", "PATH", "TMPDIR"]);
+    expect(names(gemini)).toEqual([
+      "EXTRA_SETTING", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM", "GEMINI_CLI_CUSTOM_HEADERS", "GEMINI_CLI_NO_RELAUNCH", "GEMINI_CLI_TRUST_WORKSPACE",
+      "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_GCA", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_VERTEX_BASE_URL", "HOME", "LANG", "PATH", "TMPDIR",
+    ]);
   });
 
   it("script: runs the configured program with its fixed arguments and the prompt on stdin", async () => {

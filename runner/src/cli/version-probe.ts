@@ -5,7 +5,8 @@
  * CLI would be — argv, no shell, a clean environment with just `PATH`, `HOME` and `LANG` —
  * so a binary that only works with the runner's own environment is not mistaken for
  * available, and a binary that hangs (waiting for a login, say) counts as missing after the
- * timeout instead of stalling start-up.
+ * timeout instead of stalling start-up. The timeout is per CLI: 10 s by default, longer for a
+ * CLI known to start slowly (Gemini CLI's adapter waits 30 s).
  * @module
  */
 import { execa } from "execa";
@@ -18,6 +19,9 @@ export interface VersionProbeOptions {
   pathEnv: string;
   /** `HOME` for the probe; some CLIs touch their config directory even for `--version`. */
   homeDir?: string;
+  /** Settings for the probe beyond `PATH`, `HOME` and `LANG` (never secrets). */
+  env?: Readonly<Record<string, string>>;
+  /** Defaults to `VERSION_PROBE_TIMEOUT_MS`; an adapter of a slow-starting CLI sets its own. */
   timeoutMs?: number;
 }
 
@@ -31,7 +35,7 @@ export const VERSION_PROBE_TIMEOUT_MS = 10_000;
  */
 export async function probeVersion(options: VersionProbeOptions): Promise<string | null> {
   const child = execa(options.command, [...(options.args ?? ["--version"])], {
-    env: { PATH: options.pathEnv, HOME: options.homeDir ?? os.tmpdir(), LANG: "C.UTF-8" },
+    env: { ...options.env, PATH: options.pathEnv, HOME: options.homeDir ?? os.tmpdir(), LANG: "C.UTF-8" },
     extendEnv: false,
     stdin: "ignore",
     reject: false,
