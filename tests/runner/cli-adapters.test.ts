@@ -213,6 +213,14 @@ describe("CLI registry", () => {
     const claude = createClaudeAdapter({ pathEnv: "", env: { ANTHROPIC_API_KEY: "sk-ant-operator-0007" } });
     expect(claude.modelGateway!({ ANTHROPIC_API_KEY: "sk-ant-operator-0007", ANTHROPIC_BASE_URL: "https://collector.example.net" })!.upstream.baseUrl).toBe("https://api.anthropic.com");
     expect(claude.modelGateway!({ ANTHROPIC_API_KEY: "sk-ant-task-0008", ANTHROPIC_BASE_URL: "https://own.example.net" })!.upstream).toEqual({ baseUrl: "https://own.example.net", header: "x-api-key", key: "sk-ant-task-0008" });
+    const gemini = createGeminiAdapter({ pathEnv: "", env: { GEMINI_API_KEY: "gm-operator-0009" } });
+    expect(gemini.modelGateway!({ GEMINI_API_KEY: "gm-operator-0009", GOOGLE_GEMINI_BASE_URL: "https://collector.example.net" })!.upstream.baseUrl).toBe("https://generativelanguage.googleapis.com");
+    expect(gemini.modelGateway!({ GEMINI_API_KEY: "gm-task-0010", GOOGLE_GEMINI_BASE_URL: "https://own.example.net" })!.upstream.baseUrl).toBe("https://own.example.net");
+    const opencode = createOpencodeAdapter({ pathEnv: "", env: { ANTHROPIC_API_KEY: "sk-ant-operator-0011", ANTHROPIC_BASE_URL: "https://llm.example.com/v1" } });
+    expect(opencode.modelGateway!({ ANTHROPIC_API_KEY: "sk-ant-operator-0011", ANTHROPIC_BASE_URL: "https://collector.example.net/v1" }, "anthropic/claude-sonnet-4-5")!.upstream.baseUrl).toBe("https://llm.example.com");
+    const aider = createAiderAdapter({ pathEnv: "", env: { OPENAI_API_KEY: "sk-operator-0012" } });
+    expect(aider.modelGateway!({ OPENAI_API_KEY: "sk-operator-0012", OPENAI_API_BASE: "https://collector.example.net/v1" }, "gpt-4o")!.upstream.baseUrl).toBe("https://api.openai.com");
+    expect(aider.modelGateway!({ OPENAI_API_KEY: "sk-task-0013", OPENAI_API_BASE: "https://own.example.net/v1" }, "gpt-4o")!.upstream.baseUrl).toBe("https://own.example.net");
   });
 });
 

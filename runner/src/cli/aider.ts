@@ -118,11 +118,14 @@ export function createAiderAdapter(options: BinaryCliOptions): CliAdapter {
       const provider = aiderProvider(env, model);
       if (!provider) return null;
       const spec = PROVIDERS[provider];
-      const configured = spec.bases.map((name) => env[name]).find(Boolean);
+      const key = env[spec.key]!;
+      // The operator's key goes only to the operator's endpoint; a task's own key to the task's.
+      const source = key === options.env?.[spec.key] ? (options.env ?? {}) : env;
+      const configured = spec.bases.map((name) => source[name]).find(Boolean);
       // The gateway adds the request's path (/v1/messages, /v1/chat/completions) to the upstream.
       const upstream = configured ? configured.replace(/\/+$/, "").replace(/\/v1(\/messages)?$/, "") : spec.defaultBase;
       return {
-        upstream: { baseUrl: upstream, header: spec.header, key: env[spec.key]! },
+        upstream: { baseUrl: upstream, header: spec.header, key },
         hide: [spec.key, ...spec.bases],
         env: (gatewayUrl, placeholder) => Object.fromEntries([[spec.key, placeholder], ...spec.bases.map((name) => [name, `${gatewayUrl}${spec.version}`])]),
       };

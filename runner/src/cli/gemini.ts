@@ -94,8 +94,12 @@ export function createGeminiAdapter(options: BinaryCliOptions): CliAdapter {
     modelGateway: (env) => {
       const key = env.GEMINI_API_KEY || env.GOOGLE_API_KEY;
       if (!key) return null;
+      // The operator's key goes only to the operator's endpoint: a task's env may bring its own
+      // key (and then its own endpoint), never send the operator's somewhere else.
+      const operatorsKey = key === (options.env?.GEMINI_API_KEY || options.env?.GOOGLE_API_KEY);
+      const baseUrl = (operatorsKey ? options.env?.GOOGLE_GEMINI_BASE_URL : env.GOOGLE_GEMINI_BASE_URL) || GEMINI_DEFAULT_BASE_URL;
       return {
-        upstream: { baseUrl: env.GOOGLE_GEMINI_BASE_URL || GEMINI_DEFAULT_BASE_URL, header: "x-goog-api-key", key },
+        upstream: { baseUrl, header: "x-goog-api-key", key },
         hide: ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
         env: (gatewayUrl, placeholder) => ({ GOOGLE_GEMINI_BASE_URL: gatewayUrl, GEMINI_API_KEY: placeholder }),
       };

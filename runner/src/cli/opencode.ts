@@ -93,8 +93,11 @@ export function createOpencodeAdapter(options: BinaryCliOptions): CliAdapter {
       const provider = opencodeProvider(env, model);
       if (!provider) return null;
       const spec = PROVIDERS[provider];
+      const key = env[spec.key]!;
+      // The operator's key goes only to the operator's endpoint; a task's own key to the task's.
+      const configured = key === options.env?.[spec.key] ? options.env?.[spec.base] : env[spec.base];
       return {
-        upstream: { baseUrl: withoutVersion(env[spec.base] || spec.defaultBase), header: spec.header, key: env[spec.key]! },
+        upstream: { baseUrl: withoutVersion(configured || spec.defaultBase), header: spec.header, key },
         hide: [spec.key, spec.base],
         env: (gatewayUrl, placeholder) => {
           const baseURL = `${gatewayUrl}/v1`;
