@@ -233,7 +233,7 @@ describe("CLI adapters end to end", () => {
   });
   const cases: { cli: CliName; env: Record<string, string>; kinds: AgentEvent["kind"][]; final: string | null; model?: string; cost: number | null; usage: TokenUsage | null }[] = [
     { cli: "claude", env: { ANTHROPIC_API_KEY: "sk-ant-test-claude-key" }, kinds: ["init", "tool_use", "tool_result", "text", "result"], final: "Edited the file.", model: "claude-opus-4", cost: 0.0123, usage: usage(10, 20, 3400, 1200) },
-    { cli: "codex", env: { OPENAI_API_KEY: "sk-test-codex-key-123" }, kinds: ["init", "tool_use", "tool_result", "tool_use", "text", "result"], final: "Created the file.", model: "gpt-5-codex", cost: null, usage: usage(100, 50, 64, null) },
+    { cli: "codex", env: { OPENAI_API_KEY: "sk-test-codex-key-123" }, kinds: ["init", "tool_use", "tool_result", "tool_use", "tool_result", "text", "result"], final: "Created the file.", model: "gpt-5-codex", cost: null, usage: usage(100, 50, 64, null) },
     { cli: "gemini", env: { GEMINI_API_KEY: "gm-test-gemini-key-123" }, kinds: ["init", "tool_use", "tool_result", "text", "text", "result"], final: "I created the file.", model: "gemini-2.5-flash", cost: null, usage: usage(20, 10, null, null) },
     { cli: "opencode", env: { ANTHROPIC_API_KEY: "sk-ant-test-opencode" }, kinds: ["init", "tool_use", "tool_result", "text", "result"], final: "Wrote the file.", model: "anthropic/claude-sonnet-4", cost: 0.003, usage: usage(30, 12, 300, 3) },
     { cli: "aider", env: { OPENAI_API_KEY: "sk-test-aider-key-123" }, kinds: [], final: null, model: "gpt-4o", cost: 0.0142, usage: null },
