@@ -161,6 +161,11 @@ describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandb
     // The subagent's two turns reached the provider, and its result went back to the main agent.
     expect(requests.filter((r) => r.subagent === "SUBAGENT-NOTES")).toHaveLength(2);
     expect(requests.filter((r) => r.withTools && r.subagent === undefined).flatMap((r) => r.toolResults).join("\n")).toContain("Wrote SUBAGENT_NOTES.md.");
+    // The stream links the subagent's tool call to the Agent call that started it.
+    const toolUses = agentEvents(run.events).filter((e) => e.kind === "tool_use");
+    const agent = toolUses.find((e) => e.tool === "Agent");
+    expect(toolUses.filter((e) => e.tool === "Write").map((e) => e.parent_id)).toEqual([agent?.id]);
+    expect(agent?.id).toBeTruthy();
     expectMeteredAsCharged(run);
     expectKeyOnlyAtTheProvider(run);
   }, 120_000);
@@ -175,6 +180,7 @@ describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandb
     expect(requests.filter((r) => r.withTools).map((r) => r.failedWith)).toEqual([403]);
     const errors = agentEvents(events).filter((e) => e.is_error || e.kind === "api_error");
     expect(errors.map((e) => e.text).join("\n")).toContain("This organization may not use this model (fake).");
+    expect(agentEvents(events).filter((e) => e.kind === "api_error").map((e) => e.status)).toEqual([403]);
     expectMeteredAsCharged(run);
     expectKeyOnlyAtTheProvider(run);
   }, 120_000);
@@ -187,6 +193,8 @@ describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandb
     expect(completion.result?.changed_files).toEqual([{ path: "AGENT_NOTES.md", status: "added" }]);
     const agentCalls = requests.filter((r) => r.withTools);
     expect(agentCalls.map((r) => r.failedWith ?? null)).toEqual([500, null, null, null]);
+    // The retry shows as one, with the status the API answered; no event reports an error.
+    expect(agentEvents(events).filter((e) => e.kind === "retry").map((e) => e.status)).toEqual([500]);
     expect(agentEvents(events).filter((e) => e.is_error || e.kind === "api_error")).toEqual([]);
     expectMeteredAsCharged(run);
     expectKeyOnlyAtTheProvider(run);

@@ -134,6 +134,8 @@ describe.skipIf(process.platform !== "linux")("the real Codex in the sandbox", (
     expect(shell).not.toContain(OPERATOR_KEY);
     const tools = agentEvents(events).filter((e) => e.kind === "tool_use").map((e) => e.tool);
     expect(tools).toEqual(["shell", "apply_patch"]);
+    // The streamed reasoning summary shows as thinking.
+    expect(agentEvents(events).filter((e) => e.kind === "thinking").map((e) => e.text)).toEqual(["The notes file is written; time to report."]);
     expect(agentEvents(events).filter((e) => e.is_error)).toEqual([]);
     expectKeyOnlyAtTheProvider(run);
     expectMeteredAsCharged(run);
@@ -151,6 +153,7 @@ describe.skipIf(process.platform !== "linux")("the real Codex in the sandbox", (
     expect(requests.map((r) => r.answer)).toEqual(["error"]);
     const errors = agentEvents(events).filter((e) => e.is_error || e.kind === "api_error");
     expect(errors.map((e) => e.text).join("\n")).toContain("Your organization cannot use this model (fake).");
+    expect(agentEvents(events).filter((e) => e.kind === "api_error")).toHaveLength(1);
     expectKeyOnlyAtTheProvider(run);
     expectMeteredAsCharged(run);
     expect(run.totals.calls).toBe(0);
