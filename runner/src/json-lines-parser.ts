@@ -20,7 +20,14 @@ import { createLineSplitter } from "./line-splitter.js";
  * @example
  * const parser = createJsonLinesParser((json) => isRecord(json) && json.type === "text" ? [{ type: "agent", kind: "text", text: String(json.text) }] : []);
  */
-export function createJsonLinesParser(eventsFrom: (json: unknown) => AgentEvent[], options: { lineMaxBytes?: number } = {}): OutputParser {
+export function createJsonLinesParser(
+  eventsFrom: (json: unknown) => AgentEvent[],
+  options: {
+    lineMaxBytes?: number;
+    /** Events to add when the output ends (a closing result the CLI never wrote), read like the others. */
+    atEnd?: () => AgentEvent[];
+  } = {},
+): OutputParser {
   const lines = createLineSplitter(options);
   let finalMessage: string | null = null;
   let costUsd: number | null = null;
@@ -35,7 +42,11 @@ export function createJsonLinesParser(eventsFrom: (json: unknown) => AgentEvent[
     } catch {
       return; // not stream-json: raw output still carries it
     }
-    for (const event of eventsFrom(json)) {
+    record(eventsFrom(json), out);
+  }
+
+  function record(events: AgentEvent[], out: AgentEvent[]) {
+    for (const event of events) {
       if (event.kind === "result" && event.parent_id === undefined) {
         if (event.text !== undefined) finalMessage = event.text;
         if (event.cost_usd !== undefined) costUsd = event.cost_usd;
@@ -55,6 +66,7 @@ export function createJsonLinesParser(eventsFrom: (json: unknown) => AgentEvent[
       const out: AgentEvent[] = [];
       const line = lines.end();
       if (line) parseLine(line, out);
+      if (options.atEnd) record(options.atEnd(), out);
       return out;
     },
     get finalMessage() {

@@ -2,19 +2,30 @@
  * opencode's `opencode run --format json` events as `AgentEvent`s.
  *
  * One JSON object per line, `{type, timestamp, sessionID, part | error}` (from opencode's
- * `cli/cmd/run.ts`): `step_start`, `text` (`part.text`, emitted once the text part is
- * complete), `tool_use` (emitted when the tool finished: `part.tool`, `part.state.status`
- * completed or error, `part.state.input`, `part.state.output`, `part.state.error`),
- * `step_finish` (`part.reason`, `part.cost`, `part.tokens.input/output/cache.read/cache.write`) and `error`
- * (`error.name`, `error.data.message`). A step that finishes for any reason but `tool-calls`
- * ends the run: that is where the `result` event (with cost and tokens summed over the
- * steps) comes from.
+ * `cli/cmd/run.ts`, as opencode 1.18.33 prints them): `step_start`, `text` (`part.text`, once
+ * the text part is complete), `reasoning` (`part.text`, with `--thinking`), `tool_use` (when the
+ * tool finished: `part.tool`, `part.callID`, `part.state.status` completed or error,
+ * `part.state.input`, `part.state.output`, `part.state.error`), `step_finish` (`part.reason`,
+ * `part.cost`, `part.tokens.input/output/cache.read/cache.write`) and `error` (`error.name`,
+ * `error.data.message`, and for an `APIError` `error.data.statusCode`). Only the main session's
+ * parts are printed: a subagent's (the `task` tool's) are not.
+ *
+ * A step that finishes for any reason but `tool-calls` ends the run: that is where the
+ * `result` event (with cost and tokens summed over the steps) comes from. A tool call opencode
+ * refused (its error says the user rejected permission, or a rule prevents it — what `run`
+ * answers to every permission request without `--auto`) is also a `permission_denied`; the run
+ * then stops after that step, with no closing step, so when the output ends without one the
+ * parser closes the run itself: a failed `result` with what the steps cost.
  * @module
  */
 import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "../../api/index.js";
+import { noticeEvent, textEvents, thinkingEvent, toolResultEvent, toolUseEvent } from "./agent-events.js";
 import type { OutputParser } from "./cli/cli-adapter.js";
 import { createJsonLinesParser, isRecord } from "./json-lines-parser.js";
-import { splitUtf8, truncateUtf8 } from "./utf8-text.js";
+import { truncateUtf8 } from "./utf8-text.js";
+
+/** How opencode's permission errors read (its TUI tells them from other tool errors the same way). */
+const PERMISSION_REFUSED = /rejected permission|specified a rule which prevents/;
 
 /**
  * @example
@@ -23,13 +34,55 @@ import { splitUtf8, truncateUtf8 } from "./utf8-text.js";
  */
 export function createOpencodeJsonParser(options: { lineMaxBytes?: number } = {}): OutputParser {
   let started = false;
+  let closed = false;
   let lastText: string | null = null;
-  let cost = 0;
-  let inputTokens = 0;
-  let outputTokens = 0;
-  let cacheReadTokens = 0;
-  let cacheWriteTokens = 0;
-  let sawCache = false;
+  /** The last tool call opencode refused, for a run that stops on it. */
+  let refused: string | null = null;
+  const spent = { cost: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, sawCache: false };
+
+  /** The run's result: what the steps cost, and the closing text. */
+  function result(isError: boolean, text: string | null): AgentEvent {
+    return {
+      type: "agent",
+      kind: "result",
+      is_error: isError,
+      ...(text !== null ? { text: truncateUtf8(text, OUTPUT_CHUNK_MAX_BYTES) } : {}),
+      cost_usd: spent.cost,
+      input_tokens: spent.input,
+      output_tokens: spent.output,
+      ...(spent.sawCache ? { cache_read_input_tokens: spent.cacheRead, cache_creation_input_tokens: spent.cacheWrite } : {}),
+    };
+  }
+
+  function toolEvents(part: Record<string, unknown>): AgentEvent[] {
+    const state = isRecord(part.state) ? part.state : {};
+    const tool = typeof part.tool === "string" ? part.tool : "tool";
+    const link = { id: part.callID };
+    const failed = state.status === "error";
+    const output = failed ? state.error : state.output;
+    const text = typeof output === "string" ? output : "";
+    const events = [toolUseEvent(tool, state.input, link)];
+    if (failed && PERMISSION_REFUSED.test(text)) {
+      refused = `opencode refused ${tool}: ${text}`;
+      events.push(noticeEvent("permission_denied", text, { tool, ...link }));
+    }
+    events.push(toolResultEvent(text, failed, link));
+    return events;
+  }
+
+  function stepFinished(part: Record<string, unknown>): AgentEvent[] {
+    const tokens = isRecord(part.tokens) ? part.tokens : {};
+    const cache = isRecord(tokens.cache) ? tokens.cache : {};
+    if (isAmount(part.cost)) spent.cost += part.cost;
+    if (isAmount(tokens.input)) spent.input += Math.round(tokens.input);
+    if (isAmount(tokens.output)) spent.output += Math.round(tokens.output);
+    if (isRecord(tokens.cache)) spent.sawCache = true;
+    if (isAmount(cache.read)) spent.cacheRead += Math.round(cache.read);
+    if (isAmount(cache.write)) spent.cacheWrite += Math.round(cache.write);
+    if (part.reason === "tool-calls") return [];
+    closed = true;
+    return [result(false, lastText)];
+  }
 
   function eventsFrom(json: unknown): AgentEvent[] {
     if (!isRecord(json)) return [];
@@ -39,60 +92,34 @@ export function createOpencodeJsonParser(options: { lineMaxBytes?: number } = {}
         if (started) return [];
         started = true;
         return [{ type: "agent", kind: "init" }];
-      case "text": {
+      case "text":
         if (typeof part.text !== "string" || part.text.length === 0) return [];
         lastText = part.text;
-        return splitUtf8(part.text, OUTPUT_CHUNK_MAX_BYTES).map((text) => ({ type: "agent", kind: "text", text }) as AgentEvent);
+        return textEvents(part.text);
+      case "reasoning": {
+        const thinking = typeof part.text === "string" ? thinkingEvent(part.text) : null;
+        return thinking ? [thinking] : [];
       }
-      case "tool_use": {
-        const state = isRecord(part.state) ? part.state : {};
-        const failed = state.status === "error";
-        const result = failed ? state.error : state.output;
-        return [
-          {
-            type: "agent",
-            kind: "tool_use",
-            tool: truncateUtf8(typeof part.tool === "string" ? part.tool : "tool", 200),
-            input: truncateUtf8(JSON.stringify(state.input ?? {}), OUTPUT_CHUNK_MAX_BYTES),
-          },
-          { type: "agent", kind: "tool_result", text: truncateUtf8(typeof result === "string" ? result : "", OUTPUT_CHUNK_MAX_BYTES), ...(failed ? { is_error: true } : {}) },
-        ];
-      }
-      case "step_finish": {
-        const tokens = isRecord(part.tokens) ? part.tokens : {};
-        if (isAmount(part.cost)) cost += part.cost;
-        if (isAmount(tokens.input)) inputTokens += Math.round(tokens.input);
-        if (isAmount(tokens.output)) outputTokens += Math.round(tokens.output);
-        const cache = isRecord(tokens.cache) ? tokens.cache : {};
-        if (isRecord(tokens.cache)) sawCache = true;
-        if (isAmount(cache.read)) cacheReadTokens += Math.round(cache.read);
-        if (isAmount(cache.write)) cacheWriteTokens += Math.round(cache.write);
-        if (part.reason === "tool-calls") return [];
-        return [
-          {
-            type: "agent",
-            kind: "result",
-            is_error: false,
-            ...(lastText !== null ? { text: truncateUtf8(lastText, OUTPUT_CHUNK_MAX_BYTES) } : {}),
-            cost_usd: cost,
-            input_tokens: inputTokens,
-            output_tokens: outputTokens,
-            ...(sawCache ? { cache_read_input_tokens: cacheReadTokens, cache_creation_input_tokens: cacheWriteTokens } : {}),
-          },
-        ];
-      }
+      case "tool_use":
+        return toolEvents(part);
+      case "step_finish":
+        return stepFinished(part);
       case "error": {
         const error = isRecord(json.error) ? json.error : {};
         const data = isRecord(error.data) ? error.data : {};
         const message = typeof data.message === "string" ? data.message : typeof error.name === "string" ? error.name : "opencode reported an error";
-        return [{ type: "agent", kind: "result", is_error: true, text: truncateUtf8(message, OUTPUT_CHUNK_MAX_BYTES) }];
+        closed = true;
+        const failed: AgentEvent = { type: "agent", kind: "result", is_error: true, text: truncateUtf8(message, OUTPUT_CHUNK_MAX_BYTES) };
+        return error.name === "APIError" ? [noticeEvent("api_error", message, { status: data.statusCode }), failed] : [failed];
       }
       default:
         return [];
     }
   }
 
-  return createJsonLinesParser(eventsFrom, options);
+  // A run that stopped after its steps without a closing one (a refused permission, a kill).
+  const atEnd = (): AgentEvent[] => (started && !closed ? [result(true, refused ?? lastText ?? "opencode stopped before finishing its last step")] : []);
+  return createJsonLinesParser(eventsFrom, { ...options, atEnd });
 }
 
 function isAmount(value: unknown): value is number {

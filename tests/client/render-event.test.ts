@@ -1,10 +1,19 @@
 /**
- * Unit: how `codeforge watch`/`logs` print events — here, a connection the sandbox's egress
- * policy refused: one line with host, port and why.
+ * Unit: how `codeforge watch`/`logs` print events — a connection the sandbox's egress policy
+ * refused: one line with host, port and why; and the agent events the runner's parsers make of
+ * real CLI output (the captured fixtures of the parser tests): retries, refused calls, API
+ * errors, thinking.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { StreamEvent } from "../../api/stream-events.js";
+import type { AgentEvent, StreamEvent } from "../../api/stream-events.js";
 import { renderEvent } from "../../client/render-event.js";
+import { createClaudeStreamParser } from "../../runner/src/claude-stream-parser.js";
+import { createCodexJsonParser } from "../../runner/src/codex-json-parser.js";
+import type { OutputParser } from "../../runner/src/cli/cli-adapter.js";
+import { CLAUDE_FIXTURES } from "../runner/claude-code-capture.js";
+import { CODEX_FIXTURES } from "../runner/codex-capture.js";
 
 const envelope = { seq: 7, ts: "2026-11-23T10:00:00.000Z", iteration: 1, attempt: 1 };
 
@@ -52,5 +61,33 @@ describe("renderEvent", () => {
     expect(text).toContain("    tokens        1000 in, 200 out, 300 cache read");
     expect(text).toContain("      claude-sonnet-4-5: 2 call(s), 1300 in, 200 out, $0.0420");
     expect(text).toContain("MASKED");
+  });
+});
+
+describe("renderEvent on agent events parsed from real CLI output", () => {
+  const rendered = (parser: OutputParser, fixture: string) => {
+    const events: AgentEvent[] = [...parser.push(readFileSync(fixture)), ...parser.end()];
+    return events.map((event, i) => renderEvent({ ...envelope, seq: i + 1, ...event }, { color: false }));
+  };
+
+  it("prints Claude Code's retries with attempt, wait and status, then the API error it gave up on", () => {
+    const lines = rendered(createClaudeStreamParser(), path.join(CLAUDE_FIXTURES, "api-error-401.jsonl"));
+    expect(lines[1]).toMatch(/^ {2}↻ retrying the model call \(attempt 1\/2\) in \d\.\d s: HTTP 401 authentication_failed$/);
+    expect(lines[3]).toBe("  ✖ model API error (HTTP 401): Invalid API key · Fix external API key");
+  });
+
+  it("prints refused tool calls with the tool and why, and the model's thinking", () => {
+    const lines = rendered(createClaudeStreamParser(), path.join(CLAUDE_FIXTURES, "subagent-permission-denied-thinking.jsonl"));
+    expect(lines.filter((l) => l?.includes("permission denied"))).toEqual([
+      "  ✖ permission denied: Bash (This command requires approval)",
+      "  ✖ permission denied: Bash (This command requires approval)",
+    ]);
+    expect(lines).toContain("  ∴ Both commands were refused.");
+  });
+
+  it("prints Codex's reconnect as a retry, not an error", () => {
+    const lines = rendered(createCodexJsonParser(), path.join(CODEX_FIXTURES, "reconnect-reasoning.jsonl"));
+    expect(lines.find((l) => l?.includes("↻"))).toMatch(/^ {2}↻ retrying the model call \(attempt 1\/5\) stream disconnected before completion/);
+    expect(lines.some((l) => l?.includes("✖"))).toBe(false);
   });
 });
