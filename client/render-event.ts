@@ -29,33 +29,10 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
       return dim(`  [${event.source}] ${event.message}`);
     case "iteration":
       return bold(`● iteration ${event.iteration}: ${truncate(event.prompt.split("\n")[0] ?? "", 120)}`);
-    case "agent":
-      switch (event.kind) {
-        case "init":
-          return dim(`  ◦ session started${event.model ? ` (model ${event.model})` : ""}`);
-        case "text":
-          return `  ${event.text ?? ""}`;
-        case "tool_use":
-          return `  ⚙ ${event.tool ?? "tool"} ${dim(truncate(event.input ?? "", 120))}`;
-        case "tool_result":
-          return dim(`    ↳ ${truncate(event.text ?? "", 120)}`);
-        case "result":
-          return `  ✔ ${event.text ?? ""}${event.cost_usd !== undefined ? dim(` ($${event.cost_usd.toFixed(4)})`) : ""}`;
-        case "thinking":
-          return dim(`  ∴ ${truncate(event.text ?? "", 200)}`);
-        case "retry": {
-          const of = event.max_attempts ? `/${event.max_attempts}` : "";
-          const wait = event.retry_in_ms !== undefined ? ` in ${(event.retry_in_ms / 1000).toFixed(1)} s` : "";
-          return bold(`  ↻ retrying the model call${event.attempt !== undefined ? ` (attempt ${event.attempt}${of})` : ""}${wait}${event.status ? `: HTTP ${event.status}` : ""}${event.text ? ` ${truncate(event.text, 200)}` : ""}`);
-        }
-        case "permission_denied":
-          return bold(`  ✖ permission denied: ${event.tool ?? "tool"}${event.text ? ` (${truncate(event.text, 200)})` : ""}`);
-        case "api_error":
-          return bold(`  ✖ model API error${event.status ? ` (HTTP ${event.status})` : ""}: ${truncate(event.text ?? "", 300)}`);
-        case "warning":
-          return `  ! ${truncate(event.text ?? "", 300)}`;
-      }
-      return null;
+    case "agent": {
+      // A subagent's work is set apart under the tool call that started it.
+      return renderAgentEvent(event, dim, bold, event.parent_id !== undefined ? "  │ " : "  ");
+    }
     case "usage": {
       const tokens = event.input_tokens + event.output_tokens + event.cache_read_input_tokens + event.cache_creation_input_tokens;
       const cost = event.cost_usd === null ? "" : ` $${event.cost_usd.toFixed(4)}${event.max_cost_usd ? ` of $${event.max_cost_usd.toFixed(2)}` : ""}`;
@@ -110,4 +87,37 @@ function usageLines(r: TaskResult): string[] {
     lines.push(`      ${model}: ${m.calls} call(s), ${m.input_tokens + m.cache_read_input_tokens + m.cache_creation_input_tokens} in, ${m.output_tokens} out${m.cost_usd !== null ? `, $${m.cost_usd.toFixed(4)}` : ""}`);
   }
   return lines;
+}
+
+
+type Paint = (text: string) => string;
+
+function renderAgentEvent(event: Extract<StreamEvent, { type: "agent" }>, dim: Paint, bold: Paint, pad: string): string | null {
+  switch (event.kind) {
+    case "init":
+      return dim(`${pad}◦ session started${event.model ? ` (model ${event.model})` : ""}`);
+    case "text":
+      return `${pad}${event.text ?? ""}`;
+    case "tool_use":
+      return `${pad}⚙ ${event.tool ?? "tool"} ${dim(truncate(event.input ?? "", 120))}`;
+    case "tool_result":
+      return dim(`${pad}  ↳ ${truncate(event.text ?? "", 120)}`);
+    case "result":
+      if (event.parent_id !== undefined) return dim(`${pad}↳ subagent done${event.text ? `: ${truncate(event.text, 120)}` : ""}`);
+      return `${pad}✔ ${event.text ?? ""}${event.cost_usd !== undefined ? dim(` ($${event.cost_usd.toFixed(4)})`) : ""}`;
+    case "thinking":
+      return dim(`${pad}∴ ${truncate(event.text ?? "", 200)}`);
+    case "retry": {
+      const of = event.max_attempts ? `/${event.max_attempts}` : "";
+      const wait = event.retry_in_ms !== undefined ? ` in ${(event.retry_in_ms / 1000).toFixed(1)} s` : "";
+      return bold(`${pad}↻ retrying the model call${event.attempt !== undefined ? ` (attempt ${event.attempt}${of})` : ""}${wait}${event.status ? `: HTTP ${event.status}` : ""}${event.text ? ` ${truncate(event.text, 200)}` : ""}`);
+    }
+    case "permission_denied":
+      return bold(`${pad}✖ permission denied: ${event.tool ?? "tool"}${event.text ? ` (${truncate(event.text, 200)})` : ""}`);
+    case "api_error":
+      return bold(`${pad}✖ model API error${event.status ? ` (HTTP ${event.status})` : ""}: ${truncate(event.text ?? "", 300)}`);
+    case "warning":
+      return `${pad}! ${truncate(event.text ?? "", 300)}`;
+  }
+  return null;
 }

@@ -78,8 +78,9 @@ describe("renderEvent on agent events parsed from real CLI output", () => {
 
   it("prints refused tool calls with the tool and why, and the model's thinking", () => {
     const lines = rendered(createClaudeStreamParser(), path.join(CLAUDE_FIXTURES, "subagent-permission-denied-thinking.jsonl"));
+    // The first refusal was the subagent's (set apart under its call), the second the main agent's.
     expect(lines.filter((l) => l?.includes("permission denied"))).toEqual([
-      "  ✖ permission denied: Bash (This command requires approval)",
+      "  │ ✖ permission denied: Bash (This command requires approval)",
       "  ✖ permission denied: Bash (This command requires approval)",
     ]);
     expect(lines).toContain("  ∴ Both commands were refused.");
@@ -89,5 +90,14 @@ describe("renderEvent on agent events parsed from real CLI output", () => {
     const lines = rendered(createCodexJsonParser(), path.join(CODEX_FIXTURES, "reconnect-reasoning.jsonl"));
     expect(lines.find((l) => l?.includes("↻"))).toMatch(/^ {2}↻ retrying the model call \(attempt 1\/5\) stream disconnected before completion/);
     expect(lines.some((l) => l?.includes("✖"))).toBe(false);
+  });
+
+  it("sets a subagent's work apart under its parent call, and its result is not the run's", () => {
+    const tool: StreamEvent = { ...envelope, type: "agent", kind: "tool_use", tool: "Read", input: "{}", id: "toolu_9", parent_id: "toolu_1" };
+    expect(renderEvent(tool, { color: false })).toBe("  │ ⚙ Read {}");
+    const done: StreamEvent = { ...envelope, type: "agent", kind: "result", text: "Found it", parent_id: "toolu_1" };
+    expect(renderEvent(done, { color: false })).toBe("  │ ↳ subagent done: Found it");
+    const main: StreamEvent = { ...envelope, type: "agent", kind: "result", text: "All done" };
+    expect(renderEvent(main, { color: false })).toBe("  ✔ All done");
   });
 });
