@@ -334,6 +334,26 @@ describe("model gateway", () => {
     expect(text).toContain("the model gateway speaks plain http");
   });
 
+  it("serves plain http through a CONNECT to its port 80, as Node's fetch sends it through a proxy", async () => {
+    const { gateway } = await start(true);
+    const before = api.requests.length;
+    const socket = net.connect(proxy!.socketPath);
+    const body = JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] });
+    socket.write(`CONNECT ${MODEL_GATEWAY_HOST}:80 HTTP/1.1\r\nHost: ${MODEL_GATEWAY_HOST}:80\r\n\r\n`);
+    // As a client does: the request once the tunnel is up.
+    await new Promise((resolve) => socket.once("data", resolve));
+    socket.write(
+      `POST /v1/messages HTTP/1.1\r\nHost: ${MODEL_GATEWAY_HOST}\r\nx-api-key: ${gateway.placeholder}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    let text = "";
+    for await (const chunk of socket) text += chunk.toString();
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text).not.toContain(OPERATOR_KEY);
+    expect(api.requests.slice(before).map((r) => r.key)).toEqual([OPERATOR_KEY]);
+    expect(gateway.usage().calls).toBe(1);
+  });
+
   it("without a gateway for the attempt, its name is just a host outside the policy", async () => {
     const { gateway, denials } = await start(false);
     const before = api.requests.length;

@@ -6,7 +6,9 @@
  * Unix socket bind-mounted in (`runner/bin/sandbox-init.mjs` bridges a loopback TCP port inside
  * the sandbox to that socket, and the CLI gets it as `HTTPS_PROXY`). It speaks plain HTTP/1.1
  * proxying: `CONNECT host:port` tunnels (HTTPS and anything else over TCP) and absolute-form
- * `GET http://host/path` requests.
+ * `GET http://host/path` requests. Requests for the model gateway's name are the gateway's,
+ * either way: absolute-form, or through a `CONNECT` to its port 80 (Node's fetch tunnels plain
+ * http too), never the network.
  *
  * Every request is decided the same way, in this order:
  *  1. the name as the client gave it against the pool's policy narrowed by the task's
@@ -137,7 +139,15 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
   async function tunnel(req: http.IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const target = parseAuthority(req.url ?? "");
     if (!target) return void client.end(rawResponse(400, "CONNECT needs host:port, e.g. CONNECT api.example.com:443"));
-    if (options.gateway && target.host === MODEL_GATEWAY_HOST) return void client.end(rawResponse(400, `the model gateway speaks plain http: ${MODEL_GATEWAY_URL}`));
+    if (options.gateway && target.host === MODEL_GATEWAY_HOST) {
+      if (target.port !== 80 || !gatewayServer) return void client.end(rawResponse(400, `the model gateway speaks plain http: ${MODEL_GATEWAY_URL}`));
+      // Node's fetch (undici's proxy agent, as Gemini CLI uses it) tunnels plain http through
+      // CONNECT too: the tunnel then carries the same plain HTTP requests, served by the gateway.
+      client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+      if (head.length > 0) client.unshift(head);
+      gatewayServer.emit("connection", client);
+      return;
+    }
     const admission = await admit(target.host, target.port);
     if (!admission.ok) return void client.end(rawResponse(admission.status, refusal(target, admission)));
     const upstream = admission.socket;
@@ -176,6 +186,13 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
     req.pipe(upstream);
   }
 
+  /** Requests that come through a CONNECT tunnel to the gateway, in origin form. */
+  const gatewayServer = options.gateway
+    ? http.createServer({ maxHeaderSize: EGRESS_HEADER_MAX_BYTES }, (req, res) => {
+        if (!req.url?.startsWith("/")) return answer(res, 400, `through a tunnel to the model gateway, requests name a path: POST /v1/…`);
+        options.gateway!.handle(req, res, req.url);
+      })
+    : null;
   const server = http.createServer({ maxHeaderSize: EGRESS_HEADER_MAX_BYTES });
   server.on("connection", track);
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
