@@ -302,6 +302,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         prompt: lease.task.prompt,
         model: lease.task.model,
         scratchDir: cliPaths.scratch,
+        repoDir: cliPaths.repo,
         autonomy,
         maxTurns: budget.max_turns,
         env: configuredEnv,

@@ -48,6 +48,8 @@ export interface FakeAnthropicRequest {
   toolResults: string[];
   /** The text of every message in the conversation sent, in order (the user's and the model's). */
   texts: string[];
+  /** The system prompt sent, as one text. */
+  system: string;
   /** The subagent script this request followed (its key), if any. */
   subagent?: string;
   /** The HTTP status of an error answered instead of a message. */
@@ -94,7 +96,7 @@ export async function startFakeAnthropic(script: readonly ScriptStep[], options:
         res.end(JSON.stringify({ type: "error", error: { type: "not_found_error", message: `no ${req.method} ${req.url} here` } }));
         return;
       }
-      const body = JSON.parse(raw) as { model: string; stream?: boolean; tools?: unknown[]; messages: { role: string; content: string | ContentBlock[] }[] };
+      const body = JSON.parse(raw) as { model: string; stream?: boolean; tools?: unknown[]; system?: string | ContentBlock[]; messages: { role: string; content: string | ContentBlock[] }[] };
       const blocks = body.messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content));
       const results = blocks.filter((b) => b.type === "tool_result");
       const lastUser = body.messages.at(-1);
@@ -109,6 +111,7 @@ export async function startFakeAnthropic(script: readonly ScriptStep[], options:
         model: body.model,
         stream: body.stream === true,
         withTools,
+        system: textOf(body.system),
         texts: body.messages.flatMap((m) => (typeof m.content === "string" ? [m.content] : m.content.flatMap((b) => (b.type === "text" && b.text ? [b.text] : [])))),
         toolResults: resultsNow.map((b) => (typeof b.content === "string" ? b.content : (b.content ?? []).map((c) => c.text ?? "").join(""))),
         ...(subagent !== undefined ? { subagent } : {}),

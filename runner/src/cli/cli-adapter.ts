@@ -22,6 +22,8 @@ export interface CliInvocation {
   model: string | null;
   /** A directory outside the checkout, for files the CLI reads (a prompt file), as the CLI sees it. */
   scratchDir: string;
+  /** The checkout, as the CLI sees it (it also starts there). */
+  repoDir?: string;
   autonomy: Autonomy;
   /** Stop after this many agent turns (the task's `max_turns` or the pool's default), where the CLI can count them; null: no limit. */
   maxTurns?: number | null;

@@ -13,10 +13,11 @@
  * checkout), through `OPENCODE_PERMISSION`.
  *
  * What the runner sets up so a repository cannot steer it: `OPENCODE_DISABLE_PROJECT_CONFIG=1`
- * — opencode then reads no `opencode.json`, `.opencode/` (agents, commands, plugins) or
- * `AGENTS.md` from the checkout, which could otherwise point its provider at another URL or run
- * a plugin holding its environment — and no models.dev fetch, share, update check or LSP
- * download (its bundled model list is used). Authentication is the provider's variable
+ * — opencode then reads no `opencode.json` or `.opencode/` (agents, commands, plugins) from the
+ * checkout, which could otherwise point its provider at another URL or run a plugin holding its
+ * environment; the checkout's `AGENTS.md`, which it would then skip too, is named in the
+ * settings the runner writes (`~/.config/opencode/opencode.json`, `instructions`) — and no
+ * models.dev fetch, share, update check or LSP download (its bundled model list is used). Authentication is the provider's variable
  * (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, …) from `cli_env.opencode` or the task's `env`; a
  * base URL (`ANTHROPIC_BASE_URL`, `OPENAI_BASE_URL`) with or without its `/v1`.
  *
@@ -27,6 +28,7 @@
  * merged after every other configuration.
  * @module
  */
+import path from "node:path";
 import { createOpencodeJsonParser } from "../opencode-json-parser.js";
 import type { BinaryCliOptions, CliAdapter, GatewayPlan } from "./cli-adapter.js";
 import { probeVersion } from "./version-probe.js";
@@ -78,12 +80,14 @@ export function createOpencodeAdapter(options: BinaryCliOptions): CliAdapter {
   const command = options.command ?? "opencode";
   return {
     name: "opencode",
-    command({ prompt, model, autonomy }) {
+    command({ prompt, model, autonomy, repoDir }) {
       const args = ["run", "--format", "json", "--auto"];
       if (model) args.push("--model", model);
       const env: Record<string, string> = { ...RUN_ENV };
       if (autonomy === "edits") env.OPENCODE_PERMISSION = JSON.stringify(OPENCODE_EDITS_PERMISSION);
-      return { command, args, stdin: prompt, env };
+      // Without project configuration opencode would not read the repository's AGENTS.md: name it.
+      const config = repoDir ? { instructions: [path.join(repoDir, "AGENTS.md")] } : {};
+      return { command, args, stdin: prompt, env, homeFiles: { ".config/opencode/opencode.json": `${JSON.stringify(config, null, 2)}\n` } };
     },
     env: () => ({ ...options.env }),
     createParser: () => createOpencodeJsonParser(),
