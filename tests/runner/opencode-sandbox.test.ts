@@ -16,6 +16,7 @@ import { parseCidr, type AgentEvent } from "../../api/index.js";
 import { createOpencodeAdapter } from "../../runner/src/cli/opencode.js";
 import type { LeaseLoop } from "../../runner/src/lease-loop.js";
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions, type ScriptStep } from "../support/fake-anthropic.js";
+import { OPENAI_USAGE, startFakeOpenAI } from "../support/fake-openai.js";
 import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
 import { createGitFixture, type GitFixture } from "./git-fixture.js";
 import { SYSTEM_PATH, startTestRunner } from "./test-runner.js";
@@ -131,6 +132,36 @@ describe.skipIf(process.platform !== "linux")("the real opencode in the sandbox"
     expect(results).not.toContain("the agent ran node: 42");
     expect(completion.result?.changed_files).toEqual([{ path: "AGENT_NOTES.md", status: "added" }]);
     expect(attackerHits).toEqual([]);
+  }, 120_000);
+
+  it("with an OpenAI model, its calls go to the Responses API through the gateway with the operator's OpenAI key", async () => {
+    const openaiKey = "sk-proj-operator-key-for-opencode-0004";
+    const openai = await startFakeOpenAI([
+      { call: "bash", arguments: { command: "printenv OPENAI_API_KEY OPENAI_BASE_URL", description: "Show env" } },
+      // With OpenAI's models opencode edits through apply_patch rather than write.
+      { call: "apply_patch", arguments: { patchText: "*** Begin Patch\n*** Add File: AGENT_NOTES.md\n+Written by the agent.\n*** End Patch" } },
+      { text: "Wrote AGENT_NOTES.md." },
+    ]);
+    try {
+      edge = await startFakeEdge({ heartbeatIntervalMs: 500 });
+      workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-opencode-"));
+      const opencode = createOpencodeAdapter({ pathEnv: PATH_ENV, probeTimeoutMs: 20_000, env: { OPENAI_API_KEY: openaiKey, OPENAI_BASE_URL: openai.url } });
+      ({ loop } = await startTestRunner({ edge, workspaceRoot, runnerId: "opencode-runner", adapters: [opencode], pathEnv: PATH_ENV, sandbox: "bubblewrap", taskRunner: { egress: { allow: [], allowedNetworks: [] } } }));
+      const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "opencode", model: "openai/gpt-5", prompt: "Write AGENT_NOTES.md", timeout_seconds: 120 });
+      const completion = await edge.waitFor(() => task.completion, 100_000);
+      expect(completion.error).toBeNull();
+      expect(completion.result?.changed_files).toEqual([{ path: "AGENT_NOTES.md", status: "added" }]);
+      expect(openai.requests.length).toBeGreaterThan(0);
+      expect(openai.requests.every((r) => r.key === openaiKey)).toBe(true);
+      const shell = openai.requests.flatMap((r) => r.toolOutputs).join("\n");
+      expect(shell).toMatch(/cf-gateway-[0-9a-f]{36}/);
+      expect(shell).not.toContain(openaiKey);
+      const { calls } = openai.totals();
+      expect(completion.result?.usage).toMatchObject({ input_tokens: (OPENAI_USAGE.input_tokens - OPENAI_USAGE.cached_tokens) * calls, output_tokens: OPENAI_USAGE.output_tokens * calls, cache_read_input_tokens: OPENAI_USAGE.cached_tokens * calls });
+      expect(JSON.stringify(edge.events(task.id))).not.toContain(openaiKey);
+    } finally {
+      await openai.close();
+    }
   }, 120_000);
 
   it("an API error the provider will not retry fails the task with the provider's message", async () => {
