@@ -136,6 +136,18 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
     expect(badPattern.stderr).toContain("egress_allow.0");
   });
 
+  it("takes a budget (--max-cost-usd, --max-tokens, --max-turns) and refuses one that is not a positive amount", async () => {
+    const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "On a budget", "--max-cost-usd", "2.50", "--max-tokens", "200000", "--max-turns", "30", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const task = Task.parse(JSON.parse(run.stdout));
+    expect([task.max_cost_usd, task.max_tokens, task.max_turns]).toEqual([2.5, 200_000, 30]);
+    for (const amount of ["0", "lots"]) {
+      const bad = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x", "--max-cost-usd", amount]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(`--max-cost-usd takes an amount in US dollars above 0 (e.g. 2.50), got "${amount}"`);
+    }
+  });
+
   it("says plainly when the patch was cut at its limit", () => {
     const task = Task.parse({ ...EXAMPLE_TASK, result: { ...EXAMPLE_TASK.result, patch_truncated: true } });
     const lines = taskSummary(task);

@@ -29,6 +29,10 @@ export interface SubmitArgs {
   env?: Record<string, string>;
   autonomy?: string;
   egressAllow: string[];
+  /** The task's budget per iteration (`max_cost_usd`, `max_tokens`, `max_turns`), as given. */
+  maxCostUsd?: string;
+  maxTokens?: string;
+  maxTurns?: string;
   idempotencyKey?: string;
   push: boolean;
   branch?: string;
@@ -59,6 +63,9 @@ export async function submit(client: ApiClient, args: SubmitArgs, out: Output): 
     ...(args.env ? { env: args.env } : {}),
     ...(args.autonomy !== undefined ? { autonomy: autonomyFlag(args.autonomy) } : {}),
     ...(args.egressAllow.length ? { egress_allow: args.egressAllow } : {}),
+    ...(args.maxCostUsd !== undefined ? { max_cost_usd: dollarsFlag("max-cost-usd", args.maxCostUsd) } : {}),
+    ...(args.maxTokens !== undefined ? { max_tokens: intFlag("max-tokens", args.maxTokens, { min: 1 }) } : {}),
+    ...(args.maxTurns !== undefined ? { max_turns: intFlag("max-turns", args.maxTurns, { min: 1 }) } : {}),
   };
   const task = await client.createTask(input, { idempotencyKey: args.idempotencyKey });
   if (!args.follow) {
@@ -68,6 +75,12 @@ export async function submit(client: ApiClient, args: SubmitArgs, out: Output): 
   if (!args.json) out.line(`submitted ${task.id}`);
   const done = await followAndPrint(client, task.id, out, { json: args.json });
   return exitCodeFor(done.status);
+}
+
+function dollarsFlag(flag: string, value: string): number {
+  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!(n > 0)) throw new UsageError(`--${flag} takes an amount in US dollars above 0 (e.g. 2.50), got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function autonomyFlag(value: string): "full" | "edits" {
@@ -83,12 +96,14 @@ export const submitCommand: Command = {
     "       [--priority 0-9] [--pool <p>] [--label <l>]... [--callback-url <url>]",
     "       [--push [--branch <name>]] [--access-token-env <VAR>] [--env <NAME>]...",
     "       [--autonomy full|edits] [--egress-allow <host-pattern>]... [--idempotency-key <k>] [--follow]",
+    "       [--max-cost-usd <usd>] [--max-tokens <n>] [--max-turns <n>]",
     "       prints the task id; --follow streams it to the end. --push commits the change to a branch",
     "       (default codeforge/<task-id>); remote repositories need a token that may push:",
     "       --access-token-env names the environment variable holding it (never a flag value).",
     "       --env NAME gives the CLI the variable NAME with its value from this environment (an API key, say).",
     "       --autonomy edits: the CLI may edit files but gets no blanket approval to run commands.",
     "       --egress-allow narrows the hosts the agent's sandbox may reach (its model API stays reachable)",
+    "       --max-cost-usd, --max-tokens, --max-turns: the budget per iteration; past it the task fails as budget_exceeded.",
   ],
   async run(argv, ctx) {
     const { values, positionals } = parseFlags(argv, {
@@ -110,6 +125,9 @@ export const submitCommand: Command = {
       env: { type: "string", multiple: true, default: [] },
       autonomy: { type: "string" },
       "egress-allow": { type: "string", multiple: true, default: [] },
+      "max-cost-usd": { type: "string" },
+      "max-tokens": { type: "string" },
+      "max-turns": { type: "string" },
       follow: { type: "boolean", short: "f", default: false },
     });
     if (positionals.length) throw new UsageError(`submit takes flags, not ${JSON.stringify(positionals[0])}`);
@@ -134,6 +152,9 @@ export const submitCommand: Command = {
         env: envFromNames(values.env),
         autonomy: values.autonomy,
         egressAllow: values["egress-allow"],
+        maxCostUsd: values["max-cost-usd"],
+        maxTokens: values["max-tokens"],
+        maxTurns: values["max-turns"],
         follow: values.follow,
         json: values.json,
       },
