@@ -14,6 +14,11 @@ import { StringDecoder } from "node:string_decoder";
 import { runGit } from "./git-result.js";
 import type { SecretMasker } from "./secret-masker.js";
 
+/** Past this, the unfinished line is checked and cut down to its overlap. */
+const LONG_LINE_CHARS = 1 << 20;
+/** Longer than every form of a secret (values up to 16 KiB; base64 and URL encodings grow them). */
+const LINE_OVERLAP_CHARS = 64 * 1024;
+
 export interface SecretScanOptions {
   repoDir: string;
   /** The commit the attempt started from. */
@@ -46,6 +51,12 @@ export async function filesWithSecrets(options: SecretScanOptions): Promise<stri
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
     for (const text of lines) line(text);
+    // A very long line (a generated or filler file) is checked piece by piece, keeping an overlap
+    // longer than any secret form, so scanning stays linear in its size.
+    if (pending.length > LONG_LINE_CHARS && pending.startsWith("+")) {
+      line(pending);
+      pending = `+${pending.slice(-LINE_OVERLAP_CHARS)}`;
+    }
   });
   line(pending + decoder.end());
   return [...found];

@@ -219,7 +219,8 @@ describe.each(["bubblewrap", "none"] as const)("a hostile CLI through a real run
     expect(ok.completion.outcome).toBe("succeeded");
     expect(ok.output).toContain("six times seven is 42");
     expect(ok.output).toContain("node: 0");
-    expect(ok.output).toMatch(/## HEAD|## main|## master/);
+    // The checkout is on the task's own branch.
+    expect(ok.output).toMatch(/^## codeforge\/tsk_[0-9a-z]{26}$/m);
     expect(ok.output).toContain("git: 0");
     expect(ok.output).toMatch(/failing: 2/);
     const failed = await run({ mode: "run", exit: 3 });
