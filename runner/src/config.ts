@@ -111,7 +111,7 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 /** A positive number from YAML or the environment (CPUs: `1.5`). */
 /** A number from the environment (a string) or from YAML (a number). */
 const numeric = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v);
-const positiveNumber = z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number({ error: "must be a number" }).positive("must be more than 0").max(1_024));
+const positiveNumber = z.preprocess(numeric, z.number({ error: "must be a number" }).positive("must be more than 0").max(1_024));
 
 export const RunnerConfig = z
   .strictObject({
@@ -152,7 +152,7 @@ export const RunnerConfig = z
     /** `json` (one object a line, for collectors) or `pretty` (one short line, for a terminal). */
     log_format: z.enum(["json", "pretty"]).default("json"),
     /** Share (0..1) of high-volume lines (lease polls, heartbeats, output batches) written; errors always are. */
-    log_sample_ratio: z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number({ error: "must be a number from 0 to 1" }).min(0).max(1)).default(0.1),
+    log_sample_ratio: z.preprocess(numeric, z.number({ error: "must be a number from 0 to 1" }).min(0).max(1)).default(0.1),
     /** `/healthz` and `/readyz`; 0 turns the server off. */
     health_port: int(0, 65_535).default(9_464),
     health_host: z.string().min(1).default("0.0.0.0"),
