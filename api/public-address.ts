@@ -1,7 +1,7 @@
 /**
  * Which IP addresses are public: the one rule for every address CodeForge connects to on a
  * client's say-so — a webhook's callback host (the edge, `callback-url.ts`) and every address a
- * repository's host resolves to (the runner, `runner/src/repo-host-check.ts`).
+ * repository's host resolves to (the runner, `runner/src/git/repo-host-check.ts`).
  *
  * Anything else is a request-forgery (SSRF) target: the cloud metadata service that hands out
  * instance credentials (169.254.169.254), loopback admin ports, databases on a private subnet.

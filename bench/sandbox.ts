@@ -20,12 +20,12 @@ import { promisify } from "node:util";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDemoAdapter } from "../runner/src/cli/demo.js";
-import { createProcessRunner } from "../runner/src/process-runner.js";
+import { createDemoAdapter } from "../runner/src/cli/demo/demo-adapter.js";
+import { createProcessRunner } from "../runner/src/sandbox/process-runner.js";
 import { createBubblewrapSandbox } from "../runner/src/sandbox/bubblewrap-sandbox.js";
 import { findOnPath } from "../runner/src/sandbox/cli-installation.js";
 import { createNoSandbox, type Sandbox, type SandboxLimits } from "../runner/src/sandbox/sandbox.js";
-import { createWorkspace } from "../runner/src/workspace.js";
+import { createWorkspace } from "../runner/src/workspace/workspace.js";
 import { ms, printTable, summarize } from "./stats.js";
 
 const ATTEMPTS = Number(process.env.BENCH_SANDBOX_ATTEMPTS ?? 30);

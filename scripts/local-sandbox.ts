@@ -6,7 +6,7 @@
  * is.
  * @module
  */
-import { createProcessRunner } from "../runner/src/process-runner.js";
+import { createProcessRunner } from "../runner/src/sandbox/process-runner.js";
 import { probeSandbox } from "../runner/src/sandbox/sandbox-probe.js";
 
 const PROBE_LIMITS = { memoryBytes: null, maxProcesses: null, cpus: null, diskBytes: null };

@@ -18,8 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lease } from "../../api/runner-protocol.js";
 import type { StreamEvent } from "../../api/stream-events.js";
 import { isTerminal, type Task } from "../../api/task.js";
-import { createEdgeClient, type EdgeClient } from "../../runner/src/edge-client.js";
-import { EdgeError } from "../../runner/src/edge-error.js";
+import { createEdgeClient, type EdgeClient } from "../../runner/src/edge-link/edge-client.js";
+import { EdgeError } from "../../runner/src/edge-link/edge-error.js";
 import { startRunner, type ManagedProcess } from "../../scripts/local-stack.js";
 import { startStack, type Stack } from "./local-stack.js";
 

@@ -16,7 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFakeAnthropic, type FakeAnthropicOptions, type ScriptStep } from "../support/fake-anthropic.js";
 
-const CLAUDE_PACKAGE = fileURLToPath(new URL("../../node_modules/@anthropic-ai/claude-code/", import.meta.url));
+const CLAUDE_PACKAGE = fileURLToPath(new URL("../../node_modules/@anthropic-ai/claude-code", import.meta.url));
 export const CLAUDE_BIN = path.join(CLAUDE_PACKAGE, "bin", "claude.exe");
 export const CLAUDE_VERSION = (JSON.parse(readFileSync(path.join(CLAUDE_PACKAGE, "package.json"), "utf8")) as { version: string }).version;
 export const CLAUDE_FIXTURES = fileURLToPath(new URL(`./fixtures/claude-code-${CLAUDE_VERSION}/`, import.meta.url));

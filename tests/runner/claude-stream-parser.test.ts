@@ -8,9 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { AgentEvent, OUTPUT_CHUNK_MAX_BYTES } from "../../api/index.js";
-import { THINKING_MAX_BYTES } from "../../runner/src/agent-events.js";
-import { createClaudeStreamParser } from "../../runner/src/claude-stream-parser.js";
-import { DEMO_CLI_PATH } from "../../runner/src/cli/demo.js";
+import { THINKING_MAX_BYTES } from "../../runner/src/cli/agent-events.js";
+import { createClaudeStreamParser } from "../../runner/src/cli/claude/claude-stream-parser.js";
+import { DEMO_CLI_PATH } from "../../runner/src/cli/demo/demo-adapter.js";
 import { CLAUDE_FIXTURES, CLAUDE_SCENARIOS, CLAUDE_VERSION, captureClaudeStream } from "./claude-code-capture.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);

@@ -14,10 +14,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createCodexAdapter } from "../../runner/src/cli/codex.js";
+import { createCodexAdapter } from "../../runner/src/cli/codex/codex-adapter.js";
 import { startFakeOpenAI, type OpenAIFault, type OpenAIStep } from "../support/fake-openai.js";
 
-const BIN = fileURLToPath(new URL("../../node_modules/.bin/", import.meta.url));
+const BIN = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
 const CODEX_PACKAGE = fileURLToPath(new URL("../../node_modules/@openai/codex/package.json", import.meta.url));
 export const CODEX_VERSION = (JSON.parse(readFileSync(CODEX_PACKAGE, "utf8")) as { version: string }).version;
 export const CODEX_FIXTURES = fileURLToPath(new URL(`./fixtures/codex-${CODEX_VERSION}/`, import.meta.url));

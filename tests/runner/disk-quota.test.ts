@@ -7,7 +7,7 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } 
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { diskUsageTotalBytes } from "../../runner/src/disk-usage.js";
+import { diskUsageTotalBytes } from "../../runner/src/workspace/disk-usage.js";
 import { watchDiskQuota } from "../../runner/src/sandbox/disk-quota.js";
 
 const MB = 1_000_000;

@@ -1,8 +1,8 @@
 // Integration: the signed client against a real HTTP server standing in for the edge, and the
 // classification of what can go wrong.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createEdgeClient } from "../../runner/src/edge-client.js";
-import { classifyEdgeError, EdgeError } from "../../runner/src/edge-error.js";
+import { createEdgeClient } from "../../runner/src/edge-link/edge-client.js";
+import { classifyEdgeError, EdgeError } from "../../runner/src/edge-link/edge-error.js";
 import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
 
 let edge: FakeEdge;

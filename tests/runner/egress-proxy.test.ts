@@ -14,7 +14,7 @@ import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseCidr, type CidrRange } from "../../api/index.js";
-import type { HostLookup } from "../../runner/src/repo-host-check.js";
+import type { HostLookup } from "../../runner/src/git/repo-host-check.js";
 import { freePort } from "../../scripts/local-stack.js";
 import { startEgressProxy, type EgressDenial, type EgressProxy, type EgressProxyOptions } from "../../runner/src/sandbox/egress-proxy.js";
 

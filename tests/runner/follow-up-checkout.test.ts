@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AgentEvent, IterationBase, LogEvent } from "../../api/index.js";
-import type { LeaseLoop } from "../../runner/src/lease-loop.js";
+import type { LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
 import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
 import { startTestRunner } from "./test-runner.js";

@@ -16,10 +16,10 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createGeminiAdapter } from "../../runner/src/cli/gemini.js";
+import { createGeminiAdapter } from "../../runner/src/cli/gemini/gemini-adapter.js";
 import { startFakeModelApis } from "../support/fake-model-apis.js";
 
-const BIN = fileURLToPath(new URL("../../node_modules/.bin/", import.meta.url));
+const BIN = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
 const GEMINI_PACKAGE = fileURLToPath(new URL("../../node_modules/@google/gemini-cli/package.json", import.meta.url));
 export const GEMINI_VERSION = (JSON.parse(readFileSync(GEMINI_PACKAGE, "utf8")) as { version: string }).version;
 export const GEMINI_FIXTURES = fileURLToPath(new URL(`./fixtures/gemini-cli-${GEMINI_VERSION}/`, import.meta.url));

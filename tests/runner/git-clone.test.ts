@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloneError, cloneRepository } from "../../runner/src/git-clone.js";
+import { CloneError, cloneRepository } from "../../runner/src/git/git-clone.js";
 import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
 
 let fixture: GitFixture;
@@ -79,7 +79,7 @@ describe("cloneRepository", () => {
   it("keeps git's own transport guard on: file:// is refused by git when local mode is off", async () => {
     // Even if a URL check were bypassed, protocol.allow=never stops the file transport.
     const { simpleGit } = await import("simple-git");
-    const { protocolConfig, gitEnv, GIT_ENV_ALLOWED } = await import("../../runner/src/git-hardening.js");
+    const { protocolConfig, gitEnv, GIT_ENV_ALLOWED } = await import("../../runner/src/git/git-hardening.js");
     const t = target();
     const g = simpleGit({ baseDir: scratch, config: protocolConfig({ allowFile: false, allowSsh: false }), allowEnvironment: GIT_ENV_ALLOWED, unsafe: { allowUnsafeProtocolOverride: true } }).env(
       gitEnv({ path: t.pathEnv, homeDir: scratch }),

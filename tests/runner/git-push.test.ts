@@ -9,10 +9,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkBranchName } from "../../api/index.js";
-import { commitMessage, commitSubject } from "../../runner/src/commit-message.js";
-import { cloneRepository } from "../../runner/src/git-clone.js";
-import { TOKEN_ENV_NAME } from "../../runner/src/git-credentials.js";
-import { commitAndPush, describePushFailure, PushError, type PushOptions } from "../../runner/src/git-push.js";
+import { commitMessage, commitSubject } from "../../runner/src/git/commit-message.js";
+import { cloneRepository } from "../../runner/src/git/git-clone.js";
+import { TOKEN_ENV_NAME } from "../../runner/src/git/git-credentials.js";
+import { commitAndPush, describePushFailure, PushError, type PushOptions } from "../../runner/src/git/git-push.js";
 import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
 
 const RECORDER_DIR = fileURLToPath(new URL("./fixtures/git-recorder", import.meta.url));

@@ -4,9 +4,9 @@ import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cloneRepository } from "../../runner/src/git-clone.js";
-import { gitEnv } from "../../runner/src/git-hardening.js";
-import { parseShortstat, summarizeChanges } from "../../runner/src/git-result.js";
+import { cloneRepository } from "../../runner/src/git/git-clone.js";
+import { gitEnv } from "../../runner/src/git/git-hardening.js";
+import { parseShortstat, summarizeChanges } from "../../runner/src/git/git-result.js";
 import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
 
 let fixture: GitFixture;

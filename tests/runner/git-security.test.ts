@@ -11,9 +11,9 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCidr } from "../../api/index.js";
-import { CloneError, cloneRepository } from "../../runner/src/git-clone.js";
-import { gitCredentialEnv, TOKEN_ENV_NAME } from "../../runner/src/git-credentials.js";
-import { checkRepoHost, pinnedResolve, type HostLookup } from "../../runner/src/repo-host-check.js";
+import { CloneError, cloneRepository } from "../../runner/src/git/git-clone.js";
+import { gitCredentialEnv, TOKEN_ENV_NAME } from "../../runner/src/git/git-credentials.js";
+import { checkRepoHost, pinnedResolve, type HostLookup } from "../../runner/src/git/repo-host-check.js";
 import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
 
 const RECORDER_DIR = fileURLToPath(new URL("./fixtures/git-recorder", import.meta.url));

@@ -2,8 +2,8 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { Heartbeat, HeartbeatAck } from "../../api/index.js";
-import { EdgeError } from "../../runner/src/edge-error.js";
-import { startHeartbeat } from "../../runner/src/heartbeat.js";
+import { EdgeError } from "../../runner/src/edge-link/edge-error.js";
+import { startHeartbeat } from "../../runner/src/edge-link/heartbeat.js";
 
 const logger = pino({ level: "silent" });
 const ok = (cancel = false): HeartbeatAck => ({ lease_expires_at: new Date().toISOString(), cancel_requested: cancel });

@@ -3,8 +3,8 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { Lease, LeaseRequest } from "../../api/index.js";
-import { EdgeError } from "../../runner/src/edge-error.js";
-import { createLeaseLoop } from "../../runner/src/lease-loop.js";
+import { EdgeError } from "../../runner/src/edge-link/edge-error.js";
+import { createLeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
 
 const leaseRequest: Omit<LeaseRequest, "running" | "capacity"> = { runner_id: "r1", pool: "default", clis: ["demo"], labels: [], wait_ms: 25_000 };
 

@@ -14,10 +14,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createOpencodeAdapter } from "../../runner/src/cli/opencode.js";
+import { createOpencodeAdapter } from "../../runner/src/cli/opencode/opencode-adapter.js";
 import { startFakeAnthropic, type FakeAnthropicOptions, type ScriptStep } from "../support/fake-anthropic.js";
 
-const BIN = fileURLToPath(new URL("../../node_modules/.bin/", import.meta.url));
+const BIN = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
 const OPENCODE_PACKAGE = fileURLToPath(new URL("../../node_modules/opencode-ai/package.json", import.meta.url));
 export const OPENCODE_VERSION = (JSON.parse(readFileSync(OPENCODE_PACKAGE, "utf8")) as { version: string }).version;
 export const OPENCODE_FIXTURES = fileURLToPath(new URL(`./fixtures/opencode-${OPENCODE_VERSION}/`, import.meta.url));

@@ -2,8 +2,8 @@
 // batches the way the edge would.
 import { describe, expect, it } from "vitest";
 import { BATCH_MAX_EVENTS, EventBatch, OUTPUT_CHUNK_MAX_BYTES, type EventBatchAck, type OutputEvent, type RunnerEvent } from "../../api/index.js";
-import { EdgeError } from "../../runner/src/edge-error.js";
-import { createOutputBatcher, type OutputBatcherOptions } from "../../runner/src/output-batcher.js";
+import { EdgeError } from "../../runner/src/edge-link/edge-error.js";
+import { createOutputBatcher, type OutputBatcherOptions } from "../../runner/src/output/output-batcher.js";
 
 const enc = (text: string) => new TextEncoder().encode(text);
 const ack = (seq: number): EventBatchAck => ({ stored: true, last_batch_seq: seq, cancel_requested: false });

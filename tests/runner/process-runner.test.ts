@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_CLI_PATH } from "../../runner/src/cli/demo.js";
-import { createProcessRunner, type RunningProcess } from "../../runner/src/process-runner.js";
+import { DEMO_CLI_PATH } from "../../runner/src/cli/demo/demo-adapter.js";
+import { createProcessRunner, type RunningProcess } from "../../runner/src/sandbox/process-runner.js";
 
 let cwd: string;
 beforeAll(() => {

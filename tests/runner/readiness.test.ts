@@ -1,6 +1,6 @@
 // Unit: what /readyz decides — taking work, the edge reached recently, every advertised CLI still there.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createReadiness } from "../../runner/src/readiness.js";
+import { createReadiness } from "../../runner/src/telemetry/readiness.js";
 
 afterEach(() => vi.useRealTimers());
 

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TaskResult, type OutputEvent, type RunnerEvent } from "../../api/index.js";
-import type { LeaseLoop } from "../../runner/src/lease-loop.js";
+import type { LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
 import { createGitFixture, type GitFixture } from "./git-fixture.js";
 import { processesIn, startTestRunner } from "./test-runner.js";

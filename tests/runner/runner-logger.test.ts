@@ -3,7 +3,7 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { newLeaseId } from "../../api/ids.js";
-import { createRunnerLogger, sampledLogger } from "../../runner/src/runner-logger.js";
+import { createRunnerLogger, sampledLogger } from "../../runner/src/telemetry/runner-logger.js";
 
 function capture() {
   const lines: string[] = [];

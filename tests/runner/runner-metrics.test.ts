@@ -5,11 +5,11 @@ import os from "node:os";
 import path from "node:path";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diskUsageBytes } from "../../runner/src/disk-usage.js";
-import { startHealthServer } from "../../runner/src/health-server.js";
-import { createEdgeClient } from "../../runner/src/edge-client.js";
-import { watchEdgeContact } from "../../runner/src/edge-contact.js";
-import { createRunnerMetrics, timePhase } from "../../runner/src/runner-metrics.js";
+import { diskUsageBytes } from "../../runner/src/workspace/disk-usage.js";
+import { startHealthServer } from "../../runner/src/telemetry/health-server.js";
+import { createEdgeClient } from "../../runner/src/edge-link/edge-client.js";
+import { watchEdgeContact } from "../../runner/src/edge-link/edge-contact.js";
+import { createRunnerMetrics, timePhase } from "../../runner/src/telemetry/runner-metrics.js";
 import { startFakeEdge } from "./fake-edge.js";
 
 let root: string;

@@ -1,6 +1,6 @@
 // Unit: secret masking of whole texts and of streams cut at every possible place.
 import { describe, expect, it } from "vitest";
-import { createSecretMasker, MASK } from "../../runner/src/secret-masker.js";
+import { createSecretMasker, MASK } from "../../runner/src/secrets/secret-masker.js";
 
 const TOKEN = "ghp_Secr3tTokenValue42";
 

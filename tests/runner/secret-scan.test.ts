@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSecretMasker } from "../../runner/src/secret-masker.js";
-import { filesWithSecrets } from "../../runner/src/secret-scan.js";
+import { createSecretMasker } from "../../runner/src/secrets/secret-masker.js";
+import { filesWithSecrets } from "../../runner/src/secrets/secret-scan.js";
 
 const SECRET = "sk-live-ScanMeIfYouCan-0123456789";
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_CONFIG_NOSYSTEM: "1", HOME: os.tmpdir() };

@@ -3,7 +3,7 @@
 // the size limit while inflating, name paths outside HOME, or lie about its sizes.
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { packSession, SESSION_FILES_MAX_BYTES, unpackSession } from "../../runner/src/session-archive.js";
+import { packSession, SESSION_FILES_MAX_BYTES, unpackSession } from "../../runner/src/cli-session/session-archive.js";
 
 const archiveOf = (header: unknown, body = "") => gzipSync(Buffer.from(`${JSON.stringify(header)}\n${body}`));
 

@@ -8,11 +8,11 @@
 import { readdirSync, readlinkSync } from "node:fs";
 import { pino } from "pino";
 import type { CliAdapter } from "../../runner/src/cli/cli-adapter.js";
-import { createDemoAdapter } from "../../runner/src/cli/demo.js";
+import { createDemoAdapter } from "../../runner/src/cli/demo/demo-adapter.js";
 import { createCliRegistry, type CliRegistry } from "../../runner/src/cli/registry.js";
-import { createEdgeClient } from "../../runner/src/edge-client.js";
-import { createLeaseLoop, type LeaseLoop } from "../../runner/src/lease-loop.js";
-import { createProcessRunner } from "../../runner/src/process-runner.js";
+import { createEdgeClient } from "../../runner/src/edge-link/edge-client.js";
+import { createLeaseLoop, type LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
+import { createProcessRunner } from "../../runner/src/sandbox/process-runner.js";
 import { createTaskRunner, type TaskRunnerOptions } from "../../runner/src/task-runner.js";
 import { createNoSandbox } from "../../runner/src/sandbox/sandbox.js";
 import { createBubblewrapSandbox } from "../../runner/src/sandbox/bubblewrap-sandbox.js";

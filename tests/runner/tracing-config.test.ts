@@ -1,6 +1,6 @@
 /** Unit: the runner's tracing settings from the standard `OTEL_*` variables. */
 import { describe, expect, it } from "vitest";
-import { tracingConfigFromEnv } from "../../runner/src/tracing-config.js";
+import { tracingConfigFromEnv } from "../../runner/src/telemetry/tracing-config.js";
 
 describe("runner tracing configuration", () => {
   it("is off without an endpoint, or when the SDK is disabled", () => {

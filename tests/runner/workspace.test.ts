@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:f
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { confine, createWorkspace } from "../../runner/src/workspace.js";
+import { confine, createWorkspace } from "../../runner/src/workspace/workspace.js";
 
 let root: string;
 beforeAll(() => {

@@ -1,10 +1,12 @@
 /**
  * What the runner needs to know about one coding CLI.
  *
- * Each adapter file (`claude.ts`, `aider.ts`, `codex.ts`, `gemini.ts`, `opencode.ts`,
- * `script.ts`, `demo.ts`) describes one CLI: how to call it for a non-interactive run, which
- * extra environment it needs, how to read its output, and whether it is installed. Nothing
- * else in the runner knows CLI specifics.
+ * Each CLI has a folder of its own (`claude/`, `aider/`, `codex/`, `gemini/`, `opencode/`,
+ * `script/`, `demo/`) holding its adapter (`<name>-adapter.ts`) and, where the CLI prints
+ * something to read, the parser of its output. The adapter describes one CLI: how to call it for
+ * a non-interactive run, which extra environment it needs, how to read its output, and whether
+ * it is installed. Nothing else in the runner knows CLI specifics; what the parsers share is
+ * here beside this file (`json-lines-parser.ts`, `agent-events.ts`).
  * @module
  */
 import type { AgentEvent, CliName, TokenUsage } from "../../../api/index.js";

@@ -8,14 +8,14 @@
  */
 import type { CliName } from "../../../api/index.js";
 import type { RunnerConfig } from "../config.js";
-import { createAiderAdapter } from "./aider.js";
+import { createAiderAdapter } from "./aider/aider-adapter.js";
 import type { CliAdapter } from "./cli-adapter.js";
-import { createClaudeAdapter } from "./claude.js";
-import { createCodexAdapter } from "./codex.js";
-import { createDemoAdapter } from "./demo.js";
-import { createGeminiAdapter } from "./gemini.js";
-import { createOpencodeAdapter } from "./opencode.js";
-import { createScriptAdapter } from "./script.js";
+import { createClaudeAdapter } from "./claude/claude-adapter.js";
+import { createCodexAdapter } from "./codex/codex-adapter.js";
+import { createDemoAdapter } from "./demo/demo-adapter.js";
+import { createGeminiAdapter } from "./gemini/gemini-adapter.js";
+import { createOpencodeAdapter } from "./opencode/opencode-adapter.js";
+import { createScriptAdapter } from "./script/script-adapter.js";
 
 /**
  * @example

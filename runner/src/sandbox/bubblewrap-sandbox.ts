@@ -34,7 +34,7 @@ import { constants as osConstants } from "node:os";
 import { lstat, readlink, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import type { ProcessExit, ProcessRunner, RunningProcess } from "../process-runner.js";
+import type { ProcessExit, ProcessRunner, RunningProcess } from "./process-runner.js";
 import { bubblewrapArgs, ETC_FILES, SANDBOX_INIT_PATH, SANDBOX_PATHS, SANDBOX_PROXY_SOCKET, sandboxIdentityFiles, SYSTEM_DIRS, type HostPath } from "./bubblewrap-args.js";
 import { createAttemptCgroup, type AttemptCgroup } from "./cgroup-limits.js";
 import { watchDiskQuota } from "./disk-quota.js";

@@ -5,16 +5,16 @@
  * cgroups limit how much a process writes to it (cgroup v1 has no disk-space controller; the
  * `io` controller limits bandwidth, not bytes). File-system quotas (project quotas, a loop
  * device per attempt) would need root on the host and a file system that supports them. So the
- * runner measures instead: a `du`-like walk (`../disk-usage.ts`: hard links once, symlinks
- * never followed, vanishing files skipped) every few seconds, and the caller stops the attempt
- * when `onExceeded` fires. A CLI can overshoot by what it writes within one interval; that is
- * the price of needing no privileges.
+ * runner measures instead: a `du`-like walk (`workspace/disk-usage.ts`: hard links once,
+ * symlinks never followed, vanishing files skipped) every few seconds, and the caller stops the
+ * attempt when `onExceeded` fires. A CLI can overshoot by what it writes within one interval;
+ * that is the price of needing no privileges.
  *
  * Walks never overlap: the next one is scheduled when the previous one has finished, so a
  * slow walk over a huge tree only makes the figure less fresh and never piles up work.
  * @module
  */
-import { diskUsageTotalBytes } from "../disk-usage.js";
+import { diskUsageTotalBytes } from "../workspace/disk-usage.js";
 
 /**
  * Default time between two measurements. A walk of a typical checkout (tens of thousands of

@@ -25,7 +25,7 @@ import http from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import { cidrContains, egressPermits, nonPublicRange, parseIp, type CidrRange } from "../../../api/index.js";
-import { systemLookup, type HostLookup } from "../repo-host-check.js";
+import { systemLookup, type HostLookup } from "../git/repo-host-check.js";
 import { HOP_BY_HOP } from "./hop-by-hop.js";
 import { MODEL_GATEWAY_HOST, MODEL_GATEWAY_URL, type ModelGateway } from "./model-gateway.js";
 

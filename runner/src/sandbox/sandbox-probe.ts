@@ -10,8 +10,8 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { ProcessRunner } from "../process-runner.js";
-import { createWorkspace } from "../workspace.js";
+import type { ProcessRunner } from "./process-runner.js";
+import { createWorkspace } from "../workspace/workspace.js";
 import { createBubblewrapSandbox } from "./bubblewrap-sandbox.js";
 import { probeCgroups } from "./cgroup-limits.js";
 import { findOnPath } from "./cli-installation.js";

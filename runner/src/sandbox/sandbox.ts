@@ -12,9 +12,9 @@
  * @module
  */
 import type { CidrRange } from "../../../api/index.js";
-import type { ProcessRunner, ProcessSpec, RunningProcess } from "../process-runner.js";
-import type { HostLookup } from "../repo-host-check.js";
-import type { Workspace } from "../workspace.js";
+import type { ProcessRunner, ProcessSpec, RunningProcess } from "./process-runner.js";
+import type { HostLookup } from "../git/repo-host-check.js";
+import type { Workspace } from "../workspace/workspace.js";
 import type { EgressDenial } from "./egress-proxy.js";
 import type { ModelGateway } from "./model-gateway.js";
 
