@@ -78,12 +78,10 @@ describe("cloneRepository", () => {
 
   it("keeps git's own transport guard on: file:// is refused by git when local mode is off", async () => {
     // Even if a URL check were bypassed, protocol.allow=never stops the file transport.
-    const { simpleGit } = await import("simple-git");
-    const { protocolConfig, gitEnv, GIT_ENV_ALLOWED } = await import("../../runner/src/git/git-hardening.js");
+    const { protocolConfig, gitEnv } = await import("../../runner/src/git/git-hardening.js");
+    const { runGit } = await import("../../runner/src/git/run-git.js");
     const t = target();
-    const g = simpleGit({ baseDir: scratch, config: protocolConfig({ allowFile: false, allowSsh: false }), allowEnvironment: GIT_ENV_ALLOWED, unsafe: { allowUnsafeProtocolOverride: true } }).env(
-      gitEnv({ path: t.pathEnv, homeDir: scratch }),
-    );
-    await expect(g.raw(["clone", "--", fixture.url, t.dir])).rejects.toThrow(/transport 'file' not allowed/);
+    const git = { repoDir: scratch, env: gitEnv({ path: t.pathEnv, homeDir: scratch }), config: protocolConfig({ allowFile: false, allowSsh: false }) };
+    await expect(runGit(git, ["clone", "--", fixture.url, t.dir])).rejects.toThrow(/transport 'file' not allowed/);
   });
 });

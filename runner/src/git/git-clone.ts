@@ -12,12 +12,12 @@
  * through the askpass helper (`git-credentials.ts`): never the URL, argv or `.git/config`.
  * @module
  */
-import { simpleGit, type SimpleGit } from "simple-git";
 import path from "node:path";
 import { checkRef, checkRepoUrl, isCommitSha } from "../../../api/index.js";
 import { gitCredentialEnv } from "./git-credentials.js";
-import { CLONE_REPO_CONFIG, FETCH_SAFETY_CONFIG, GIT_ENV_ALLOWED, gitEnv, protocolConfig, type GitPolicy } from "./git-hardening.js";
+import { CLONE_REPO_CONFIG, FETCH_SAFETY_CONFIG, gitEnv, protocolConfig, type GitPolicy } from "./git-hardening.js";
 import { checkRepoHost, pinnedResolve, type HostLookup } from "./repo-host-check.js";
+import { GitCommandError, gitOutput, runGit } from "./run-git.js";
 
 /** The repository could not be checked out; `message` is safe to show the task's owner. */
 export class CloneError extends Error {
@@ -77,43 +77,37 @@ export async function cloneRepository(options: CloneOptions): Promise<{ baseSha:
     ...pinnedResolve(host).map((entry) => `http.curloptResolve=${entry}`),
   ];
   const env = { ...gitEnv({ path: options.pathEnv, homeDir: options.homeDir, policy: options }), ...credentials };
-  const git = (baseDir: string): SimpleGit =>
-    simpleGit({
-      baseDir,
-      config,
-      allowEnvironment: [...GIT_ENV_ALLOWED],
-      // Opted in for exactly these: each setting narrows what git may do (fewer transports, no
-      // fsmonitor, no hooks), and the askpass helper is the runner's own script.
-      unsafe: { allowUnsafeProtocolOverride: true, allowUnsafeAskPass: true, allowUnsafeFsMonitor: true, allowUnsafeHooksPath: true },
-      abort: options.signal,
-    }).env(env);
+  const git = (repoDir: string) => ({
+    run: (args: string[]) => runGit({ repoDir, env, config, signal: options.signal }, args),
+    output: (args: string[]) => gitOutput({ repoDir, env, config, signal: options.signal }, args),
+  });
 
   try {
     if (options.ref !== null && isCommitSha(options.ref)) {
-      await git(path.dirname(options.dir)).raw(["init", "--quiet", "--", options.dir]);
+      await git(path.dirname(options.dir)).run(["init", "--quiet", "--", options.dir]);
       const repo = git(options.dir);
       for (const setting of CLONE_REPO_CONFIG) {
         const [key, value] = setting.split("=") as [string, string];
-        await repo.raw(["config", "--local", key, value]);
+        await repo.run(["config", "--local", key, value]);
       }
-      await repo.raw(["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--", options.url, options.ref]);
-      await repo.raw(["checkout", "--quiet", "--detach", "FETCH_HEAD"]);
+      await repo.run(["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--", options.url, options.ref]);
+      await repo.run(["checkout", "--quiet", "--detach", "FETCH_HEAD"]);
     } else {
       const branch = options.ref === null ? [] : ["--branch", options.ref];
-      await git(path.dirname(options.dir)).raw([
+      await git(path.dirname(options.dir)).run([
         "clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--no-recurse-submodules",
         ...CLONE_REPO_CONFIG.flatMap((setting) => ["--config", setting]),
         ...branch, "--", options.url, options.dir,
       ]);
     }
     if (options.alsoFetch !== undefined) {
-      await git(options.dir).raw(["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--", options.url, options.alsoFetch]);
+      await git(options.dir).run(["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--", options.url, options.alsoFetch]);
     }
-    const baseSha = (await git(options.dir).raw(["rev-parse", "--verify", "HEAD^{commit}"])).trim();
+    const baseSha = await git(options.dir).output(["rev-parse", "--verify", "HEAD^{commit}"]);
     return { baseSha };
   } catch (err) {
     if (options.signal?.aborted) throw new CloneError("clone aborted");
-    const text = err instanceof Error ? err.message : String(err);
+    const text = err instanceof GitCommandError ? err.stderr : err instanceof Error ? err.message : String(err);
     throw new CloneError(`git could not check out ${options.url}${options.ref ? ` at ${options.ref}` : ""}: ${text.trim().slice(0, CLONE_ERROR_MAX_CHARS)}`);
   }
 }

@@ -67,6 +67,3 @@ export function gitEnv(options: { path: string; homeDir: string; policy?: GitPol
     GIT_ALLOW_PROTOCOL: allowedProtocols(options.policy ?? { allowFile: false, allowSsh: false }).join(":"),
   };
 }
-
-/** Git variables simple-git must be told we set on purpose (its guard rejects `GIT_*` otherwise). */
-export const GIT_ENV_ALLOWED = ["GIT_TERMINAL_PROMPT", "GIT_CONFIG_NOSYSTEM", "GIT_ALLOW_PROTOCOL", "GIT_ASKPASS"] as const;

@@ -9,9 +9,8 @@
  * reached.
  * @module
  */
-import { execa } from "execa";
 import { CHANGED_FILES_MAX, PATCH_MAX_BYTES, type ChangedFile, type DiffStat } from "../../../api/index.js";
-import { CHECKOUT_SAFETY_CONFIG, CHECKOUT_SAFETY_ENV } from "./git-hardening.js";
+import { runGit } from "./run-git.js";
 
 export interface ChangeSummary {
   changed_files: ChangedFile[];
@@ -30,8 +29,6 @@ export interface SummarizeOptions {
   patchMaxBytes?: number;
   changedFilesMax?: number;
 }
-
-const STDERR_KEEP_BYTES = 2_048;
 
 /**
  * Path bytes listed in `changed_files`: with the capped patch, keeps a completion report well
@@ -105,37 +102,6 @@ export async function summarizeChanges(options: SummarizeOptions): Promise<Chang
     patch: new TextDecoder().decode(patch),
     patch_truncated: patchTruncated,
   };
-}
-
-/** Runs git in the checkout, streaming its stdout to `onData`, which may stop it early. */
-export async function runGit(options: Pick<SummarizeOptions, "repoDir" | "env">, args: string[], onData?: (chunk: Buffer) => "stop" | void): Promise<void> {
-  const config = CHECKOUT_SAFETY_CONFIG.flatMap((setting) => ["-c", setting]);
-  const child = execa("git", [...config, ...args], {
-    cwd: options.repoDir,
-    env: { ...options.env, ...CHECKOUT_SAFETY_ENV },
-    extendEnv: false,
-    stdin: "ignore",
-    buffer: false,
-    reject: false,
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    if (stderr.length < STDERR_KEEP_BYTES) stderr += chunk.toString("utf8").slice(0, STDERR_KEEP_BYTES - stderr.length);
-  });
-  let stopped = false;
-  if (child.stdout) {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      if (stopped) continue;
-      if (onData?.(chunk) === "stop") {
-        stopped = true;
-        child.kill("SIGTERM");
-      }
-    }
-  }
-  const result = await child;
-  if (!stopped && result.exitCode !== 0) {
-    throw new Error(`git ${args[0]} failed (${result.exitCode ?? result.signal ?? result.code}): ${stderr.trim()}`);
-  }
 }
 
 /** Splits a stream of NUL-terminated tokens; a token split across chunks is joined. */

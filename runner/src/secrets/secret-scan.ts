@@ -11,7 +11,7 @@
  * @module
  */
 import { StringDecoder } from "node:string_decoder";
-import { runGit } from "../git/git-result.js";
+import { runGit } from "../git/run-git.js";
 import type { SecretMasker } from "./secret-masker.js";
 
 /** Past this, the unfinished line is checked and cut down to its overlap. */
