@@ -19,6 +19,9 @@ const common = {
   CODEFORGE_LOCAL_MODE: "true",
   OUTPUT_MAX_BYTES: String(TEST_OUTPUT_MAX_BYTES),
   CORS_ALLOWED_ORIGINS: TEST_CORS_ORIGINS.join(","),
+  // As on Cloudflare: the tests stand in for Cloudflare and set CF-Connecting-IP themselves.
+  // tests/edge/client-address.test.ts passes other values (none, a proxy's header) per request.
+  CLIENT_ADDRESS_HEADER: "CF-Connecting-IP",
 };
 
 const unreachable = "1000000";

@@ -7,6 +7,8 @@
  *
  * Settings: `PORT` (default 8787), `CODEFORGE_ADMIN_KEY` (else one is generated and printed),
  * `CODEFORGE_RUNNER_SECRET` (else generated), `CODEFORGE_START_DEMO=0` to skip the demo task,
+ * `CLIENT_ADDRESS_HEADER` (default `none`: under `wrangler dev` every header is the client's
+ * own, so none tells a trustworthy client address; name one only behind a proxy that sets it),
  * and any runner setting (`CODEFORGE_CLIS`, `CODEFORGE_CLI_ENV_<CLI>_<NAME>`, `CODEFORGE_SANDBOX`,
  * … — see `runner-settings.ts`); by default the runner uses the bubblewrap sandbox when this
  * machine can build one (`local-sandbox.ts`).
@@ -29,6 +31,8 @@ const runnerSecret = process.env.CODEFORGE_RUNNER_SECRET || newSecret("cf_runner
 const stateDir = join(PROJECT_ROOT, ".codeforge");
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 const bold = (t: string) => (color ? `\x1b[1m${t}\x1b[0m` : t);
+// `wrangler dev` answers clients directly: no header it sees is beyond their reach.
+const clientAddressHeader = process.env.CLIENT_ADDRESS_HEADER || "none";
 
 const started: ManagedProcess[] = [];
 let stopping = false;
@@ -59,10 +63,16 @@ async function main(): Promise<void> {
       CODEFORGE_LOCAL_MODE: "true",
       // A local stack: webhooks to a receiver on this machine (http://127.0.0.1:…) are allowed.
       WEBHOOKS_ALLOW_LOCAL: process.env.WEBHOOKS_ALLOW_LOCAL === "false" ? "false" : "true",
+      CLIENT_ADDRESS_HEADER: clientAddressHeader,
       ...tracing,
     },
   });
   started.push(edge);
+  if (clientAddressHeader.toLowerCase() === "none") {
+    console.log("No trustworthy client address (CLIENT_ADDRESS_HEADER=none): keys with allowed_cidrs are refused, failed authentications are counted per key. Behind a proxy, set CLIENT_ADDRESS_HEADER to the header it sets.");
+  } else {
+    console.log(`Client addresses come from the ${clientAddressHeader} header (CLIENT_ADDRESS_HEADER): only safe if every request passes a proxy that sets it.`);
+  }
 
   const sandbox = await localSandboxSettings(callerRunnerSettings(process.env));
   console.log(`Starting a runner (${sandbox.summary}) …`);

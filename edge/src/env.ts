@@ -60,6 +60,7 @@ export interface Env extends TracingEnv {
   SPEND_METERS: DurableObjectNamespace<SpendMeter>;
   AUDIT: DurableObjectNamespace<AuditLog>;
   CORS_ALLOWED_ORIGINS?: string;
+  CLIENT_ADDRESS_HEADER?: string;
   WEBHOOK_SECRETS: DurableObjectNamespace<WebhookSecrets>;
   DEAD_LETTERS: DurableObjectNamespace<DeadLetters>;
   TASK_INDEX: DurableObjectNamespace<TaskIndex>;
@@ -123,6 +124,13 @@ const EdgeConfigSchema = z.object({
     .optional()
     .transform((s) => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "each CORS origin is scheme://host[:port], with no path or trailing slash"))),
+  // Unset means none: trusting a header by default would trust one a client can set.
+  CLIENT_ADDRESS_HEADER: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? "").trim())
+    .pipe(z.string().regex(/^[A-Za-z0-9-]{0,64}$/, "CLIENT_ADDRESS_HEADER is the name of the header that carries the client's address (CF-Connecting-IP on Cloudflare), or none"))
+    .transform((s) => (s === "" || s.toLowerCase() === "none" ? null : s.toLowerCase())),
   WEBHOOKS_ALLOW_LOCAL: flag,
   WEBHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
@@ -165,6 +173,11 @@ export interface EdgeConfig {
   taskSecretsKey: string | null;
   /** Browser origins allowed to call the API (CORS); empty means none. */
   corsAllowedOrigins: string[];
+  /**
+   * The request header that carries the client's address, lower-case (`cf-connecting-ip` on
+   * Cloudflare); null: none is trustworthy here (see `rate-limit/client-address.ts`).
+   */
+  clientAddressHeader: string | null;
   webhooks: WebhookConfig;
   metrics: MetricsConfig;
   log: LogConfig;
@@ -201,11 +214,11 @@ export interface RateLimitConfig {
   requestsPerMinute: number;
   /** `POST /api/v1/tasks`, per API key. */
   tasksPerMinute: number;
-  /** New stream connections, per client IP. */
+  /** New stream connections, per client address (per API key when there is none). */
   streamsPerMinute: number;
-  /** Failed authentications per client IP per minute before it gets 429 (Retry-After up to 60). */
+  /** Failed authentications per client address (else per presented key) per minute before it gets 429 (Retry-After up to 60). */
   authFailuresPerMinute: number;
-  /** Failed authentications per IP within `authFailureWindowMs` that block it for `authBlockMs`. */
+  /** Failed authentications per address (else per presented key) within `authFailureWindowMs` that block it for `authBlockMs`. */
   authFailuresBeforeBlock: number;
   authFailureWindowMs: number;
   authBlockMs: number;
@@ -253,6 +266,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     streamFullStatus: c.STREAM_FULL_STATUS === "429" ? 429 : 503,
     taskSecretsKey: c.TASK_SECRETS_KEY ?? (c.CODEFORGE_LOCAL_MODE ? LOCAL_TASK_SECRETS_KEY : null),
     corsAllowedOrigins: c.CORS_ALLOWED_ORIGINS,
+    clientAddressHeader: c.CLIENT_ADDRESS_HEADER,
     webhooks: {
       allowLocal: c.WEBHOOKS_ALLOW_LOCAL,
       retryScheduleMs: c.WEBHOOK_RETRY_SCHEDULE_SECONDS,

@@ -41,6 +41,8 @@ export async function startStack(options: { runners?: number; vars?: Record<stri
       RATE_LIMIT_REQUESTS_PER_MINUTE: "1000000",
       RATE_LIMIT_TASKS_PER_MINUTE: "1000000",
       RATE_LIMIT_STREAMS_PER_MINUTE: "1000000",
+      // As under `npm start`: wrangler dev answers clients directly, so no header is trustworthy.
+      CLIENT_ADDRESS_HEADER: "none",
       ...options.vars,
     },
   });

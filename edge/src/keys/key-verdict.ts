@@ -1,7 +1,8 @@
 /**
  * Decides, for a key found by its secret, whether this request may use it: revoked, expired
  * and rotated-out secrets are refused (401), a request from outside the key's IP allowlist is
- * refused (403), and anything else yields the caller's `Principal`.
+ * refused (403), and so is every request with such a key when the edge has no trustworthy
+ * client address for it (fail closed); anything else yields the caller's `Principal`.
  *
  * Pure: the clock and the client address come in, so every rule is tested without a server.
  * @module
@@ -22,6 +23,9 @@ export function judgeKey(credential: KeyCredential, request: { now: number; clie
   }
   if (key.allowedCidrs.length > 0) {
     const ranges = key.allowedCidrs.map(parseCidr).flatMap((r): CidrRange[] => (r.ok ? [r.range] : []));
+    if (request.clientIp === null) {
+      return { ok: false, code: "forbidden", message: "this API key may only be used from its allowed_cidrs, and the edge has no trustworthy client address for this request (see CLIENT_ADDRESS_HEADER)" };
+    }
     if (!ipAllowed(ranges, request.clientIp)) {
       return { ok: false, code: "forbidden", message: "this API key may not be used from this address" };
     }

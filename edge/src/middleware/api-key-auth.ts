@@ -17,7 +17,7 @@ import { edgeConfig, type Env } from "../env.js";
 import { keyCache, type KeyCache } from "../keys/key-cache.js";
 import { keyStoreOf } from "../keys/key-store-object.js";
 import { judgeKey } from "../keys/key-verdict.js";
-import { clientIp, UNKNOWN_CLIENT_IP } from "../rate-limit/client-ip.js";
+import { clientAddress } from "../rate-limit/client-address.js";
 
 /** Who is calling. `owner` scopes the tasks a principal sees. */
 export interface Principal {
@@ -47,6 +47,12 @@ function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 }
 
+/** The key in `Authorization: Bearer <key>`, or null when the header is missing or not of that form. */
+export function presentedKey(header: string | undefined): string | null {
+  const match = header ? /^Bearer\s+([\x21-\x7e]{1,512})$/i.exec(header.trim()) : null;
+  return match ? match[1]! : null;
+}
+
 const invalidKey = () => new ApiError("unauthorized", "invalid API key", undefined, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
 
 /**
@@ -56,14 +62,12 @@ const invalidKey = () => new ApiError("unauthorized", "invalid API key", undefin
 export function apiKeyAuth(options: { cache?: KeyCache } = {}) {
   const cache = options.cache ?? keyCache;
   return createMiddleware<{ Bindings: Env; Variables: AuthVariables }>(async (c, next) => {
-    const header = c.req.header("authorization");
-    const match = header ? /^Bearer\s+([\x21-\x7e]{1,512})$/i.exec(header.trim()) : null;
-    if (!match) {
+    const presented = presentedKey(c.req.header("authorization"));
+    if (presented === null) {
       throw new ApiError("unauthorized", "send your API key as 'Authorization: Bearer <key>'", undefined, {
         "WWW-Authenticate": 'Bearer realm="codeforge"',
       });
     }
-    const presented = match[1]!;
     const { adminKey } = edgeConfig(c.env);
     if (adminKey) {
       if (adminKeyDigest?.key !== adminKey) adminKeyDigest = { key: adminKey, digest: digest(adminKey) };
@@ -82,8 +86,7 @@ export function apiKeyAuth(options: { cache?: KeyCache } = {}) {
       cache.set(hash, found);
       credential = found;
     }
-    const ip = clientIp(c.req);
-    const verdict = judgeKey(credential, { now: Date.now(), clientIp: ip === UNKNOWN_CLIENT_IP ? null : ip });
+    const verdict = judgeKey(credential, { now: Date.now(), clientIp: clientAddress(c) });
     if (!verdict.ok) {
       throw new ApiError(verdict.code, verdict.message, undefined, verdict.code === "unauthorized" ? { "WWW-Authenticate": 'Bearer error="invalid_token"' } : undefined);
     }

@@ -1,5 +1,5 @@
 /**
- * Records a route's outcome in the audit log: who (key id), from where (client IP), which
+ * Records a route's outcome in the audit log: who (key id), from where (the client address, when the edge has a trustworthy one), which
  * request, what action on which target, and whether it worked (with the error code if not).
  *
  * It runs around the handler, so a refusal (403 for a missing scope, 400 for bad input, 404)
@@ -14,7 +14,7 @@ import { ERROR_STATUS, type ErrorCode } from "../../../api/errors.js";
 import { ApiError } from "../api-error.js";
 import { recordAudit } from "../audit/audit-record.js";
 import type { Env } from "../env.js";
-import { clientIp, UNKNOWN_CLIENT_IP } from "../rate-limit/client-ip.js";
+import { clientAddress } from "../rate-limit/client-address.js";
 import type { AuthVariables } from "./api-key-auth.js";
 
 export type AuditVariables = { auditTarget: string; requestId: string };
@@ -44,10 +44,9 @@ export function audited(action: AuditAction, target?: (c: Context) => string | u
   return createMiddleware<{ Bindings: Env; Variables: AuthVariables & AuditVariables }>(async (c, next) => {
     await next();
     const status = c.res.status;
-    const ip = clientIp(c.req);
     recordAudit(c.env, waitUntilOf(c), {
       actor: c.get("principal").keyId,
-      clientIp: ip === UNKNOWN_CLIENT_IP ? null : ip,
+      clientIp: clientAddress(c),
       requestId: c.get("requestId") ?? "unknown",
       action,
       target: c.get("auditTarget") ?? target?.(c) ?? null,

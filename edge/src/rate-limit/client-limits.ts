@@ -5,7 +5,9 @@
  * - `tasks`: `POST /api/v1/tasks` and follow-ups (`POST /api/v1/tasks/:id/instructions`), per
  *   API key (`RATE_LIMIT_TASKS_PER_MINUTE`) — decided with the key's `requests` window in one
  *   limiter call, and admitted only when both have room;
- * - `streams`: new stream connections, per client IP (`RATE_LIMIT_STREAMS_PER_MINUTE`).
+ * - `streams`: new stream connections, per client address (`RATE_LIMIT_STREAMS_PER_MINUTE`);
+ *   per API key when the edge has no trustworthy address (`CLIENT_ADDRESS_HEADER`), so a
+ *   client cannot spread its connections over forged addresses, nor fill one shared bucket.
  *
  * A key's own limits (`principal.limits`, set by the key store) win over the configured ones.
  * Health, readiness, metrics and the runner API are mounted outside these and never limited.
@@ -16,7 +18,7 @@ import { matchedRoutes } from "hono/route";
 import { edgeConfig } from "../env.js";
 import type { Principal } from "../middleware/api-key-auth.js";
 import { rateLimit, type RateLimitPolicy } from "../middleware/rate-limit.js";
-import { clientIp } from "./client-ip.js";
+import { clientAddress } from "./client-address.js";
 
 /** Per-key limits a principal may carry (optional: keys without them get the configured ones). */
 export interface PrincipalLimits {
@@ -50,6 +52,9 @@ export const keyLimits = () =>
 
 export const streamsLimit = () =>
   rateLimit({
-    key: (c) => clientIp(c.req),
+    key: (c) => {
+      const address = clientAddress(c);
+      return address ?? `key:${principalOf(c).keyId}`;
+    },
     policies: (c) => [{ policy: "streams", limit: edgeConfig(c.env).rateLimit.streamsPerMinute }],
   });

@@ -7,20 +7,13 @@ import { Hono } from "hono";
 import { Completion, EventBatch, Heartbeat, LeaseRequest, Release, SessionUpload } from "../../../api/runner-protocol.js";
 import type { Env } from "../env.js";
 import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
-import { clientIp, UNKNOWN_CLIENT_IP } from "../rate-limit/client-ip.js";
+import { clientAddress } from "../rate-limit/client-address.js";
 import { parseJsonText } from "../read-json.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { tagRequest } from "../middleware/request-log.js";
 import { currentTraceparent } from "../tracing/task-span.js";
 
 type RunnerEnv = { Bindings: Env; Variables: RunnerVariables };
-
-
-/** The runner's address for the audit log, or null when the request does not say. */
-function runnerIp(req: { header(name: string): string | undefined }): string | null {
-  const ip = clientIp(req);
-  return ip === UNKNOWN_CLIENT_IP ? null : ip;
-}
 
 export const runnerRoutes = new Hono<RunnerEnv>()
   .use("*", runnerSignature())
@@ -39,7 +32,7 @@ export const runnerRoutes = new Hono<RunnerEnv>()
     const deadline = Date.now() + request.wait_ms;
     // A task id from the dispatcher may have been canceled meanwhile: then take the next one.
     for (let first = true; ; first = false) {
-      const taskId = await dispatcher.take(offer, Math.max(0, deadline - Date.now()), first ? sighting : undefined, first ? { requestId: c.get("requestId") ?? "unknown", clientIp: runnerIp(c.req) } : undefined);
+      const taskId = await dispatcher.take(offer, Math.max(0, deadline - Date.now()), first ? sighting : undefined, first ? { requestId: c.get("requestId") ?? "unknown", clientIp: clientAddress(c) } : undefined);
       if (taskId === null) return c.body(null, 204);
       const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id, requestTraceparent: currentTraceparent() });
       if (lease) {
