@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { redisClient } from "../../edge/src/rate-limit/redis-client.js";
-import { scriptSha1, SLIDING_WINDOW_LUA } from "../../edge/src/rate-limit/sliding-window-script.js";
+import { RELEASE_LUA, scriptSha1, SLIDING_WINDOW_LUA } from "../../edge/src/rate-limit/sliding-window-script.js";
 import { upstashLimiter, UPSTASH_KEY_PREFIX_DEFAULT } from "../../edge/src/rate-limit/upstash-limiter.js";
 import { limiterContract } from "../rate-limit/limiter-contract.js";
 import { adminRedis, scanAll } from "./redis-admin.js";
@@ -37,6 +37,16 @@ describe("Upstash limiter on Redis", () => {
     expect(first).toMatchObject({ allowed: true, remaining: 1 });
     // EVAL loaded it, so the next call's EVALSHA finds it.
     expect(await redis.scriptExists(await scriptSha1(SLIDING_WINDOW_LUA))).toEqual([1]);
+    expect(await limiter().limit(key, { limit: 2, windowMs: 60_000 })).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it("releases through EVAL too when Redis has lost its scripts, removing exactly that entry", async () => {
+    const key = `noscript-release:${crypto.randomUUID()}`;
+    const first = await limiter().limit(key, { limit: 2, windowMs: 60_000 });
+    await limiter().limit(key, { limit: 2, windowMs: 60_000 });
+    await admin().scriptFlush();
+    await limiter().release(key, [{ key, entry: first.entry! }]);
+    expect(await admin().scriptExists(await scriptSha1(RELEASE_LUA))).toEqual([1]);
     expect(await limiter().limit(key, { limit: 2, windowMs: 60_000 })).toMatchObject({ allowed: true, remaining: 0 });
   });
 

@@ -139,5 +139,63 @@ export function limiterContract(h: LimiterHarness): void {
       // Only the admitted four were logged in the wider window.
       expect(await limiter.limitAll(owner, [checks[1]!])).toMatchObject([{ allowed: true, remaining: 10 - 4 - 1 }]);
     });
+
+    it("takes back a released request from every window it was logged in, and nothing else", async () => {
+      const limiter = h.limiter();
+      const owner = freshKey();
+      const checks = [
+        { key: `tasks:${owner}`, options: { limit: 2, windowMs: 60_000 } },
+        { key: `requests:${owner}`, options: { limit: 5, windowMs: 60_000 } },
+      ];
+      const first = await limiter.limitAll(owner, checks);
+      const second = await limiter.limitAll(owner, checks);
+      expect(second).toMatchObject([{ allowed: true, remaining: 0 }, { allowed: true, remaining: 3 }]);
+      // One id per request, the same in each of its windows, and never another request's.
+      const entry = first[0]!.entry!;
+      expect(entry).toEqual(expect.any(String));
+      expect(first[1]!.entry).toBe(entry);
+      expect(second[0]!.entry).not.toBe(entry);
+      // Refused, nothing was logged: nothing to give back.
+      const refused = await limiter.limitAll(owner, checks);
+      expect(refused[0]!.allowed).toBe(false);
+      expect(refused.map((r) => r.entry)).toEqual([undefined, undefined]);
+
+      await limiter.release(owner, checks.map(({ key }) => ({ key, entry })));
+      expect(await limiter.limitAll(owner, checks)).toMatchObject([{ allowed: true, remaining: 0 }, { allowed: true, remaining: 3 }]);
+      // Released again, or under a made-up id, it gives back nothing more.
+      await limiter.release(owner, checks.map(({ key }) => ({ key, entry })));
+      await limiter.release(owner, checks.map(({ key }) => ({ key, entry: crypto.randomUUID() })));
+      expect(await limiter.limitAll(owner, checks)).toMatchObject([{ allowed: false, remaining: 0 }, { allowed: true, remaining: 3 }]);
+    });
+
+    it("releases from one window only when asked for only that one", async () => {
+      const limiter = h.limiter();
+      const owner = freshKey();
+      const [narrow, wide] = [`tasks:${owner}`, `requests:${owner}`];
+      const [n, w] = await limiter.limitAll(owner, [
+        { key: narrow, options: { limit: 1, windowMs: 60_000 } },
+        { key: wide, options: { limit: 1, windowMs: 60_000 } },
+      ]);
+      await limiter.release(owner, [{ key: wide, entry: w!.entry! }]);
+      expect(await limiter.limitAll(owner, [{ key: narrow, options: { limit: 1, windowMs: 60_000, cost: 0 } }])).toMatchObject([{ allowed: false }]);
+      expect(await limiter.limitAll(owner, [{ key: wide, options: { limit: 1, windowMs: 60_000, cost: 0 } }])).toMatchObject([{ allowed: true, remaining: 1 }]);
+      expect(n!.entry).toBe(w!.entry);
+    });
+
+    it("logs no entry for a peek", async () => {
+      const limiter = h.limiter();
+      expect((await limiter.limit(freshKey(), { limit: 2, windowMs: 60_000, cost: 0 })).entry).toBeUndefined();
+    });
+
+    it("releasing an entry that has aged out gives back nothing of the newer ones", async () => {
+      const limiter = h.limiter();
+      const key = freshKey();
+      const W = h.slideWindowMs;
+      const old = await limiter.limit(key, { limit: 1, windowMs: W });
+      await h.advance(W * 1.2);
+      expect(await limiter.limit(key, { limit: 1, windowMs: W })).toMatchObject({ allowed: true, remaining: 0 });
+      await limiter.release(key, [{ key, entry: old.entry! }]);
+      expect((await limiter.limit(key, { limit: 1, windowMs: W })).allowed).toBe(false);
+    });
   });
 }

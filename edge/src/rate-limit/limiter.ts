@@ -6,7 +6,9 @@
  * client that keeps hammering still gets capacity back as its old requests age out. A request
  * may spend several windows of one owner at once (`limitAll`: a key's `requests` and `tasks`
  * windows on task creation): one round trip, admitted only when every window has room, and
- * then logged in all of them; refused, it is logged in none. Backends:
+ * then logged in all of them; refused, it is logged in none. An admitted request can be taken
+ * back (`release`): its entry leaves every window it was logged in, as if it had never been
+ * admitted — how a request the route then refuses (a 4xx) gives back what it spent. Backends:
  * `upstash-limiter.ts` (Redis sorted set, one Lua round trip) and `durable-object-limiter.ts`
  * (a SQLite-backed Durable Object); both pass `tests/rate-limit/limiter-contract.ts`.
  * @module
@@ -34,6 +36,17 @@ export interface LimitResult {
   resetMs: number;
   /** Whole seconds until one more request would be admitted: 0 when this one was, else ≥ 1. */
   retryAfterSeconds: number;
+  /**
+   * The id this request was logged under in this window (random, unique per request); absent
+   * when nothing was logged (refused, or a peek). Handed to `release` to take the request back.
+   */
+  entry?: string;
+}
+
+/** One logged entry to take back: the window's key and the entry's id (`LimitResult.entry`). */
+export interface Release {
+  key: string;
+  entry: string;
 }
 
 /** One window a request spends: its key and its quota. */
@@ -53,6 +66,12 @@ export interface Limiter {
    * must always be asked about under the same group — `limit(key)` is the group `key`.
    */
   limitAll(group: string, checks: readonly WindowCheck[]): Promise<LimitResult[]>;
+  /**
+   * Takes back admitted requests: removes exactly the entries named (one round trip), from
+   * windows asked about under `group`. An entry already aged out, or released before, is
+   * skipped; no other entry is touched, so a release can never give back more than was spent.
+   */
+  release(group: string, entries: readonly Release[]): Promise<void>;
 }
 
 /**

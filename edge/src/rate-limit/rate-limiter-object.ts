@@ -10,8 +10,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { migrate } from "../sql/migrations.js";
-import type { LimitResult, WindowCheck } from "./limiter.js";
-import { RATE_LIMIT_MIGRATIONS, slidingWindowLimitAll, sweepExpired } from "./sliding-window-log.js";
+import type { LimitResult, Release, WindowCheck } from "./limiter.js";
+import { RATE_LIMIT_MIGRATIONS, releaseEntries, slidingWindowLimitAll, sweepExpired } from "./sliding-window-log.js";
 
 /** Expired rows are swept at most this often, so a busy object is not woken for each expiry. */
 const SWEEP_MIN_INTERVAL_MS = 30_000;
@@ -34,6 +34,11 @@ export class RateLimiter extends DurableObject<Env> {
     const longest = Math.max(...checks.map((c) => c.options.windowMs));
     if (this.alarmAt === null) this.armSweep(now + Math.max(longest, SWEEP_MIN_INTERVAL_MS));
     return results;
+  }
+
+  /** Takes back admitted requests' entries (see `Limiter.release`); keys already hashed. */
+  async release(entries: readonly Release[]): Promise<void> {
+    releaseEntries(this.ctx.storage.sql, entries);
   }
 
   override async alarm(): Promise<void> {

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Migration, Sql } from "../sql/migrations.js";
-import { blockingIndex, resultFromWindow, type LimitResult, type WindowCheck } from "./limiter.js";
+import { blockingIndex, resultFromWindow, type LimitResult, type Release, type WindowCheck } from "./limiter.js";
 
 export const RATE_LIMIT_MIGRATIONS: readonly Migration[] = [
   {
@@ -20,13 +20,17 @@ export const RATE_LIMIT_MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX hit_expires ON hit (expires_at)",
     ],
   },
+  // Each row names the request that spent it, so that request can be taken back (`release`).
+  // A row id will not do: SQLite may hand a deleted row's id to the next insert.
+  { id: 2, name: "hit entry ids", statements: ["ALTER TABLE hit ADD COLUMN entry TEXT"] },
 ];
 
 /**
  * Decides one request against several windows (keys already hashed): admitted, and logged in
- * each, only when every window has room. See `Limiter.limitAll`.
+ * each, only when every window has room, under `entry` (one id for the request in every
+ * window). See `Limiter.limitAll`.
  */
-export function slidingWindowLimitAll(sql: Sql, now: number, checks: readonly WindowCheck[]): LimitResult[] {
+export function slidingWindowLimitAll(sql: Sql, now: number, checks: readonly WindowCheck[], entry: string = crypto.randomUUID()): LimitResult[] {
   // Counted in SQLite over the (key, ts) index: a decision never loads a window's rows, however
   // high its limit.
   const windows = checks.map(({ key, options }) => {
@@ -38,8 +42,9 @@ export function slidingWindowLimitAll(sql: Sql, now: number, checks: readonly Wi
   return windows.map(({ key, options, room, ...window }) => {
     const { limit, windowMs } = options;
     let { count, newest } = window;
-    if (admitted && (options.cost ?? 1) === 1) {
-      sql.exec("INSERT INTO hit (key, ts, expires_at) VALUES (?, ?, ?)", key, now, now + windowMs);
+    const logged = admitted && (options.cost ?? 1) === 1;
+    if (logged) {
+      sql.exec("INSERT INTO hit (key, ts, expires_at, entry) VALUES (?, ?, ?, ?)", key, now, now + windowMs, entry);
       count += 1;
       newest = now;
     }
@@ -47,8 +52,15 @@ export function slidingWindowLimitAll(sql: Sql, now: number, checks: readonly Wi
     const blocking = room
       ? null
       : (sql.exec<{ ts: number }>("SELECT ts FROM hit WHERE key = ? ORDER BY ts, id LIMIT 1 OFFSET ?", key, blockingIndex(count, limit)).toArray()[0]?.ts ?? null);
-    return resultFromWindow({ allowed: room, limit, windowMs, now, count, newest, blocking });
+    const result = resultFromWindow({ allowed: room, limit, windowMs, now, count, newest, blocking });
+    return logged ? { ...result, entry } : result;
   });
+}
+
+/** Removes exactly the named entries (keys already hashed); see `Limiter.release`. */
+export function releaseEntries(sql: Sql, entries: readonly Release[]): void {
+  // Over the (key, ts) index: a key holds at most its limit of rows.
+  for (const { key, entry } of entries) sql.exec("DELETE FROM hit WHERE key = ? AND entry = ?", key, entry);
 }
 
 /** Deletes rows whose window has passed; returns the earliest expiry left, or null when empty. */

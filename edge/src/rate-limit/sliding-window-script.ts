@@ -58,6 +58,21 @@ end
 return reply
 `;
 
+/**
+ * Takes back admitted requests (see `Limiter.release`): `KEYS` are windows, `ARGV` the member
+ * to remove from each, in the same order. `ZREM` removes exactly that member, or nothing when
+ * it has aged out already; an emptied set is deleted by Redis, and a set left with entries
+ * keeps its TTL (a window from its newest write: never shorter than its entries need).
+ * Returns how many were removed.
+ */
+export const RELEASE_LUA = `
+local removed = 0
+for i, key in ipairs(KEYS) do
+  removed = removed + redis.call('ZREM', key, ARGV[i])
+end
+return removed
+`;
+
 /** SHA-1 of the script, as `EVALSHA` names it. */
 export async function scriptSha1(script: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script)));
