@@ -7,6 +7,14 @@
  * a `Retry-After` exact for every window that refused (nothing is logged for a refused request,
  * in any window). When the limiter backend fails, the policies' fail-open/closed settings
  * decide (see `rate-limit/fail-policy.ts`).
+ *
+ * A request the route then refuses — any 4xx: a missing scope, a validation error, not found,
+ * a conflict — gives back what it spent: its entry leaves every window it was logged in
+ * (`Limiter.release`), after the response, in `waitUntil`, so it adds no latency. Its
+ * `RateLimit` items already count it as given back. A 5xx is not a refusal but our failure:
+ * it keeps counting, so retries against a struggling service stay bounded. A release that
+ * fails is logged and leaves the entry to age out — the client is over-counted by one, never
+ * under-counted, and the response is not affected.
  * @module
  */
 import type { Context } from "hono";
@@ -14,7 +22,7 @@ import { createMiddleware } from "hono/factory";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env, type RateLimitPolicyName } from "../env.js";
 import { decideAll } from "../rate-limit/fail-policy.js";
-import type { Limiter } from "../rate-limit/limiter.js";
+import type { Limiter, LimitResult, Release } from "../rate-limit/limiter.js";
 import { limiterForEnv } from "../rate-limit/limiter-for-env.js";
 import { limitItem, policyItem } from "../rate-limit/rate-limit-headers.js";
 import { requestLogger } from "./request-log.js";
@@ -54,8 +62,9 @@ export function rateLimit(options: RateLimitOptions) {
     if (!config.enabled) return next();
     const owner = options.key(c);
     const policies = options.policies(c);
+    const limiter = limiterOf(c.env);
     const decisions = await decideAll({
-      limiter: limiterOf(c.env),
+      limiter,
       group: owner,
       policies: policies.map(({ policy, limit }) => ({ policy, key: `${policy}:${owner}`, options: { limit, windowMs } })),
       failClosed: config.failClosed,
@@ -75,13 +84,52 @@ export function rateLimit(options: RateLimitOptions) {
       });
     }
     await next();
+    // A degraded decision logged nothing, so it has nothing to give back.
+    const spent: Release[] = known.flatMap(({ policy, decision }) => (decision.entry ? [{ key: `${policy}:${owner}`, entry: decision.entry }] : []));
+    const givenBack = isRefusal(c.res.status) && spent.length > 0;
+    if (givenBack) {
+      const release = limiter.release(owner, spent).catch((err: unknown) => {
+        requestLogger(c).warn("rate limit release failed", {
+          policies: known.map((k) => k.policy).join(","),
+          error: String(err instanceof Error ? err.message : err).slice(0, 300),
+        });
+      });
+      const waitUntil = waitUntilOf(c);
+      if (waitUntil) waitUntil(release);
+      else await release;
+    }
     try {
       for (const { policy, limit, decision } of known) {
         c.res.headers.append("RateLimit-Policy", policyItem(policy, limit, windowMs));
-        c.res.headers.append("RateLimit", limitItem(policy, decision));
+        c.res.headers.append("RateLimit", limitItem(policy, givenBack && decision.entry ? afterRelease(decision) : decision));
       }
     } catch {
       // An immutable response (a socket handed through from another object): it goes out without them.
     }
   });
+}
+
+/** A response that refuses the request (4xx): what it spent is given back. 5xx and the rest keep counting. */
+export function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500;
+}
+
+/**
+ * The window as the client has it once this request is given back: one more remaining; whole
+ * again now when that fills the quota, else the reset already known (an upper bound: the given
+ * back entry was the newest, and the one now newest is older).
+ */
+function afterRelease(decision: LimitResult): Pick<LimitResult, "remaining" | "resetMs"> {
+  const remaining = Math.min(decision.limit, decision.remaining + 1);
+  return { remaining, resetMs: remaining === decision.limit ? 0 : decision.resetMs };
+}
+
+function waitUntilOf(c: AnyContext): ((p: Promise<unknown>) => void) | null {
+  try {
+    const ctx = c.executionCtx;
+    return (p) => ctx.waitUntil(p);
+  } catch {
+    // No execution context (a test calling `app.request` without one): the release is awaited instead.
+    return null;
+  }
 }
