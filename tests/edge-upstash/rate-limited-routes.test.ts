@@ -7,7 +7,10 @@ import { SELF } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ORIGIN, apiFetch, expectError, taskSpec, uniquePool } from "../edge/api-client.js";
 import { TEST_ADMIN_KEY } from "../edge/credentials.js";
+import { createKey } from "../edge/key-client.js";
 import { requestLease } from "../edge/runner-client.js";
+import { sha256Hex } from "../../api/signing.js";
+import { UPSTASH_KEY_PREFIX_DEFAULT } from "../../edge/src/rate-limit/upstash-limiter.js";
 import { UPSTASH_TEST_LIMITS as LIMITS } from "./limits.js";
 import { adminRedis as redis, scanAll } from "./redis-admin.js";
 
@@ -40,10 +43,14 @@ describe("rate-limited routes (Upstash)", () => {
     expect(body.error.message).toContain("tasks");
 
     // Reads spend only the general budget: still fine.
-    const read = await apiFetch("/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa");
-    expect(read.status).toBe(404);
+    const read = await apiFetch("/api/v1/tasks");
+    expect(read.status).toBe(200);
     expect(read.headers.get("ratelimit-policy")).toBe(`"requests";q=${REQUESTS};w=60`);
     expect(read.headers.get("ratelimit")).toBe(`"requests";r=${REQUESTS - TASKS - 1};t=60`);
+    // A read the route refuses (404) gives back what it spent.
+    const missing = await apiFetch("/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa");
+    expect(missing.headers.get("ratelimit")).toBe(`"requests";r=${REQUESTS - TASKS - 1};t=60`);
+    await expectError(missing, 404, "not_found");
   });
 
   it("admits exactly the limit of 50 parallel task submissions", async () => {
@@ -67,10 +74,12 @@ describe("rate-limited routes (Upstash)", () => {
       expect(lease.status).toBe(204);
       expect(lease.headers.get("ratelimit")).toBeNull();
     }
-    const reads = await Promise.all(Array.from({ length: REQUESTS + 5 }, () => apiFetch("/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa")));
-    expect(reads.filter((r) => r.status === 404)).toHaveLength(REQUESTS);
+    const { id } = (await (await createFrom("198.51.100.2")).json()) as { id: string };
+    const reads = await Promise.all(Array.from({ length: REQUESTS + 5 }, () => apiFetch(`/api/v1/tasks/${id}`)));
+    expect(reads.filter((r) => r.status === 200)).toHaveLength(REQUESTS - 1);
     const refused = reads.filter((r) => r.status === 429);
-    expect(refused).toHaveLength(5);
+    expect(refused).toHaveLength(6);
+    await Promise.all(reads.filter((r) => r.status === 200).map((r) => r.body?.cancel()));
     await expectError(refused[0]!, 429, "rate_limited");
   });
 
@@ -141,6 +150,58 @@ describe("rate-limited routes (Upstash)", () => {
     expect(again!.status).toBe(101);
     again!.webSocket!.accept();
     for (const ws of [sockets[1]!, again!.webSocket!]) ws.close(1000, "done");
+  });
+
+  it("gives back what a refused task submission spent: a read-only key's 403s use up neither tasks nor requests", async () => {
+    const key = await createKey({ scopes: ["tasks:read"] });
+    for (let i = 0; i < 2 * TASKS + 1; i++) {
+      const res = await apiFetch("/api/v1/tasks", { key: key.key, json: taskSpec({ pool: uniquePool() }) });
+      expect(res.headers.get("ratelimit")).toBe(`"tasks";r=${TASKS};t=0, "requests";r=${REQUESTS};t=0`);
+      await expectError(res, 403, "forbidden");
+    }
+    // Nothing is left in Redis for the key's windows (an emptied sorted set is deleted)…
+    const windowKey = async (policy: string) => UPSTASH_KEY_PREFIX_DEFAULT + (await sha256Hex(`${policy}:${key.id}`));
+    await expect.poll(async () => redis().exists(await windowKey("tasks"), await windowKey("requests"))).toBe(0);
+    // …and a permitted request is admitted, spending exactly one.
+    const list = await apiFetch("/api/v1/tasks", { key: key.key });
+    expect(list.status).toBe(200);
+    expect(list.headers.get("ratelimit")).toBe(`"requests";r=${REQUESTS - 1};t=60`);
+  });
+
+  it("does not spend tasks on submissions that fail validation; admitted ones count exactly", async () => {
+    const pool = uniquePool();
+    for (let i = 0; i < 2 * TASKS; i++) {
+      const res = await apiFetch("/api/v1/tasks", { json: { ...taskSpec({ pool }), cli: "" } });
+      expect(res.headers.get("ratelimit")).toMatch(new RegExp(`^"tasks";r=${TASKS};t=0, `));
+      await expectError(res, 400, "validation_failed");
+    }
+    for (let i = 0; i < TASKS; i++) {
+      const res = await apiFetch("/api/v1/tasks", { json: taskSpec({ pool }) });
+      expect(res.status, await res.clone().text()).toBe(201);
+      expect(res.headers.get("ratelimit")).toBe(`"tasks";r=${TASKS - 1 - i};t=60, "requests";r=${REQUESTS - 1 - i};t=60`);
+    }
+    await expectError(await apiFetch("/api/v1/tasks", { json: taskSpec({ pool }) }), 429, "rate_limited");
+  });
+
+  it("gives back a stream connection the route refuses, but not one it upgrades", async () => {
+    const missing = "tsk_0000000000aaaaaaaaaaaaaaaa";
+    for (let i = 0; i < STREAMS + 2; i++) {
+      const res = await apiFetch(`/api/v1/tasks/${missing}/stream`, { headers: fromIp("192.0.2.50", { upgrade: "websocket" }) });
+      expect(res.headers.get("ratelimit")).toBe(`"streams";r=${STREAMS};t=0, "requests";r=${REQUESTS};t=0`);
+      await expectError(res, 404, "not_found");
+    }
+    // A task each (a task takes only a few watchers): only the per-IP limit can refuse.
+    const ids: string[] = [];
+    for (let i = 0; i < STREAMS; i++) ids.push(((await (await createFrom("192.0.2.51")).json()) as { id: string }).id);
+    const sockets: WebSocket[] = [];
+    for (const id of ids) {
+      const res = await apiFetch(`/api/v1/tasks/${id}/stream`, { headers: fromIp("192.0.2.50", { upgrade: "websocket" }) });
+      expect(res.status).toBe(101);
+      res.webSocket!.accept();
+      sockets.push(res.webSocket!);
+    }
+    await expectError(await apiFetch(`/api/v1/tasks/${ids[0]}/stream`, { headers: fromIp("192.0.2.50", { upgrade: "websocket" }) }), 429, "rate_limited");
+    for (const ws of sockets) ws.close(1000, "done");
   });
 
   it("writes no raw API key or IP into Redis, and no key without a TTL", async () => {
