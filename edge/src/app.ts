@@ -6,12 +6,12 @@
  * @module
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId, type RequestIdVariables } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { API_BODY_MAX_BYTES } from "../../api/limits.js";
 import { ApiError, errorResponse, handleError } from "./api-error.js";
 import type { Env } from "./env.js";
+import { bodyHeaders } from "./http/read-body.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { authFailureGuard } from "./middleware/auth-failure-guard.js";
 import { corsPolicy } from "./middleware/cors-policy.js";
@@ -40,13 +40,9 @@ export function createApp() {
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
   // Before auth: a browser's preflight carries no key.
   app.use("/api/*", corsPolicy());
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: API_BODY_MAX_BYTES,
-      onError: (c) => errorResponse(c, new ApiError("payload_too_large", `request body exceeds ${API_BODY_MAX_BYTES} bytes`)),
-    }),
-  );
+  // Before auth: a declared oversized or encoded body is refused unread. Bodies themselves are
+  // read, bounded, by `readJson` (http/read-body.ts) once the key is known.
+  app.use("/api/*", bodyHeaders(API_BODY_MAX_BYTES));
   // The API's own description is public; it is registered ahead of authentication.
   app.route("/api/v1", apiDocsRoutes);
   app.use("/api/v1/*", authFailureGuard());

@@ -3,6 +3,8 @@
  *
  * The signature covers the exact body bytes, so the body is read once here, checked, and
  * handed on as `rawBody`; routes parse it from there instead of reading the stream again.
+ * It is read with `readBody`, which stops at the route's limit: an unsigned client can make
+ * the edge hold at most that many bytes, however much it streams.
  * @module
  */
 import { createMiddleware } from "hono/factory";
@@ -10,14 +12,14 @@ import { CLI_SESSION_BODY_MAX_BYTES, RUNNER_BODY_MAX_BYTES } from "../../../api/
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from "../../../api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
+import { readBody } from "../http/read-body.js";
+import { decodeUtf8, requireUtf8Charset } from "../read-json.js";
 
 export type RunnerVariables = { rawBody: Uint8Array };
 
-const decoder = new TextDecoder();
-
-/** Body of a verified runner request as text. */
+/** Body of a verified runner request as text; bytes that are not UTF-8 are a 400 `invalid_json`. */
 export function rawBodyText(body: Uint8Array): string {
-  return decoder.decode(body);
+  return decodeUtf8(body);
 }
 
 /** The largest body a runner may send to `pathname`: a CLI session upload is bigger than the rest. */
@@ -33,13 +35,10 @@ export function runnerSignature(options: { now?: () => number } = {}) {
   return createMiddleware<{ Bindings: Env; Variables: RunnerVariables }>(async (c, next) => {
     const { runnerSecrets } = edgeConfig(c.env);
     if (runnerSecrets.length === 0) throw new ApiError("unavailable", "no runner secret is configured on this edge");
-    const maxBytes = bodyMaxBytes(new URL(c.req.url).pathname);
-    const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > maxBytes) throw new ApiError("payload_too_large", "runner request body is too large");
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    if (body.byteLength > maxBytes) throw new ApiError("payload_too_large", "runner request body is too large");
-
     const url = new URL(c.req.url);
+    requireUtf8Charset(c.req.header("content-type"));
+    const body = await readBody(c.req.raw, bodyMaxBytes(url.pathname));
+
     const verdict = await verifyRequest({
       secrets: runnerSecrets,
       method: c.req.method,

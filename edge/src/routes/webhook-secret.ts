@@ -10,7 +10,7 @@ import { methodNotAllowed } from "./method-not-allowed.js";
 import type { AuthVariables } from "../middleware/api-key-auth.js";
 import { audited, type AuditVariables } from "../middleware/audited.js";
 import { requireScope } from "../middleware/require-scope.js";
-import { parseJsonText, readJson } from "../read-json.js";
+import { readOptionalJson } from "../read-json.js";
 import { webhookSecretsFor } from "../webhooks/webhook-secrets.js";
 
 export const webhookSecretRoutes = new Hono<{ Bindings: Env; Variables: AuthVariables & AuditVariables }>()
@@ -22,8 +22,7 @@ export const webhookSecretRoutes = new Hono<{ Bindings: Env; Variables: AuthVari
   })
   .post("/rotate", audited("webhook_secret.rotate"), requireScope("tasks:write"), async (c) => {
     // The body is optional: no body (or an empty one) rotates with the default overlap.
-    const empty = c.req.header("content-length") === "0" || (!c.req.header("content-type") && (await c.req.raw.clone().text()) === "");
-    const request = empty ? parseJsonText("{}", RotateWebhookSecretRequest) : await readJson(c, RotateWebhookSecretRequest);
+    const request = await readOptionalJson(c, RotateWebhookSecretRequest);
     const secret = await webhookSecretsFor(c.env).rotate(c.get("principal").owner, request.overlap_seconds);
     c.header("Cache-Control", "no-store");
     return c.json(secret);
