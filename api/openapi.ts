@@ -98,8 +98,14 @@ const RATE_LIMIT_HEADERS = {
   RateLimit: { description: 'What is left of each limit, e.g. `"tasks";r=3;t=42, "requests";r=597;t=60` (IETF draft).', schema: { type: "string" } },
 };
 
+/** How a JSON body is refused before its fields are looked at (every route that takes one). */
+const BODY_ERRORS = {
+  "413": errorResponse("The body is over 1 MiB (sent chunked, it is read no further than that)."),
+  "415": errorResponse("The body is not sent as `application/json`, names a charset other than UTF-8, or has a `Content-Encoding` (the edge decodes none)."),
+};
+
 const COMMON_ERRORS = {
-  "400": errorResponse("The input failed validation; `field` names the field."),
+  "400": errorResponse("The input failed validation (`field` names the field), or the body is not JSON: malformed, not UTF-8, or a key given twice in one object (`invalid_json`, `field` names the key)."),
   "401": errorResponse("No or invalid API key, or an expired, revoked or rotated-out one."),
   "403": errorResponse("The key lacks the scope this route needs, or is used from outside its allowed addresses."),
   "404": errorResponse("No such task, or not yours."),
@@ -236,8 +242,7 @@ function publicPaths(): Json {
             headers: { "Retry-After": { schema: { type: "integer" } }, ...RATE_LIMIT_HEADERS },
             ...json("Error"),
           },
-          "413": errorResponse("The body is over 1 MiB."),
-          "415": errorResponse("The body is not sent as application/json."),
+          ...BODY_ERRORS,
           "503": errorResponse("The rate-limit backend is unreachable; task creation fails closed. Retry after `Retry-After`."),
         },
       },
@@ -304,8 +309,7 @@ function publicPaths(): Json {
           "409": errorResponse(
             "`invalid_state`: the task has not ended, has had as many iterations as a task may (20), or its last patch was cut at the size cap with nothing pushed (submit with `push: true` to build on a branch). `patch_masked`: one of the task's secrets was masked in its last patch and nothing was pushed, so there is nothing true to build on (submit a new task). `idempotency_conflict`: the Idempotency-Key was used with another body.",
           ),
-          "413": errorResponse("The body is over 1 MiB."),
-          "415": errorResponse("The body is not sent as application/json."),
+          ...BODY_ERRORS,
           "429": {
             description: "The `tasks` rate limit (a follow-up counts like a submission) or another limit was reached, or the key already has `max_queued_tasks` tasks queued in the task's pool. `Retry-After` (for rate limits) says when to try again.",
             headers: { "Retry-After": { schema: { type: "integer" } }, ...RATE_LIMIT_HEADERS },
@@ -351,7 +355,7 @@ function adminPaths(): Json {
         description: "The answer carries the key's secret (`key`) — the only time it is shown; only its SHA-256 is stored.",
         tags: ["admin"],
         requestBody: { required: true, ...json("CreateKeyRequest", { name: "ci", scopes: ["tasks:read", "tasks:write"], allowed_cidrs: ["203.0.113.0/24"], limits: { max_concurrent_tasks: 2 } }) },
-        responses: { "201": { description: "Created; store `key` now", ...json("ApiKeyWithSecret") }, ...ADMIN_ERRORS, "413": errorResponse("The body is over 1 MiB."), "415": errorResponse("The body is not sent as application/json.") },
+        responses: { "201": { description: "Created; store `key` now", ...json("ApiKeyWithSecret") }, ...ADMIN_ERRORS, ...BODY_ERRORS },
       },
       get: {
         operationId: "listKeys",
@@ -379,7 +383,7 @@ function adminPaths(): Json {
         tags: ["admin"],
         parameters: [KEY_ID],
         requestBody: { required: false, ...json("RotateKeyRequest") },
-        responses: { "200": { description: "Rotated; store `key` now", ...json("ApiKeyWithSecret") }, ...ADMIN_ERRORS, "409": errorResponse("The key is revoked, or has too many secrets in overlap.") },
+        responses: { "200": { description: "Rotated; store `key` now", ...json("ApiKeyWithSecret") }, ...ADMIN_ERRORS, ...BODY_ERRORS, "409": errorResponse("The key is revoked, or has too many secrets in overlap.") },
       },
     },
     "/api/v1/keys/{id}/revoke": {
@@ -446,7 +450,7 @@ function webhookPaths(): Json {
         description: "During the overlap every delivery carries two signatures, space-separated in `webhook-signature`; a receiver with either secret accepts. The body is optional.",
         tags: ["webhooks"],
         requestBody: { required: false, ...json("RotateWebhookSecretRequest", { overlap_seconds: 86_400 }) },
-        responses: { "200": { description: "The new secret", headers: noStore, ...json("WebhookSecret") }, "400": COMMON_ERRORS["400"], "401": COMMON_ERRORS["401"] },
+        responses: { "200": { description: "The new secret", headers: noStore, ...json("WebhookSecret") }, "400": COMMON_ERRORS["400"], "401": COMMON_ERRORS["401"], ...BODY_ERRORS },
       },
     },
     "/api/v1/dead-letters": {
@@ -473,8 +477,11 @@ function runnerPaths(): Json {
       responses: {
         "200": { description: "OK", ...json(ok) },
         ...extra,
+        "400": errorResponse("`invalid_json`: the body is malformed, not UTF-8, or gives a key twice in one object; `validation_failed`: a field fails the schema (`field` names it)."),
         "401": errorResponse("Unsigned, badly signed, or a timestamp more than 5 minutes off."),
         "409": errorResponse("`lease_stale`: the lease is no longer current; `sequence_gap`: a batch is missing."),
+        "413": errorResponse("The body is over 1 MiB (3 MiB for a session upload); it is read no further than that, before the signature is checked."),
+        "415": errorResponse("The `Content-Type` names a charset other than UTF-8, or the body has a `Content-Encoding`."),
       },
     },
   });
