@@ -17,15 +17,17 @@
  *     non-public (`nonPublicRange`) and outside the operator's `allowedNetworks` — one
  *     private address among public ones is enough, as in `repo-host-check.ts`;
  *  3. the connection goes to an address that was checked, never to a second resolution of the
- *     name, so a name that answers differently a moment later (DNS rebinding) gains nothing.
+ *     name, so a name that answers differently a moment later (DNS rebinding) gains nothing
+ *     (`egress-connect.ts`).
  * @module
  */
 import { rm } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import { cidrContains, egressPermits, nonPublicRange, parseIp, type CidrRange } from "../../../api/index.js";
+import { egressPermits, type CidrRange } from "../../../api/index.js";
 import { systemLookup, type HostLookup } from "../git/repo-host-check.js";
+import { connectFirst, errorCode, refusedRange, splice, TimeoutError, withTimeout } from "./egress-connect.js";
 import { HOP_BY_HOP } from "./hop-by-hop.js";
 import { MODEL_GATEWAY_HOST, MODEL_GATEWAY_URL, type ModelGateway } from "./model-gateway.js";
 
@@ -71,7 +73,6 @@ export interface EgressProxy {
   /** Stops listening, destroys open tunnels and requests, and removes the socket file. */
   close(): Promise<void>;
 }
-
 
 type Admission = { ok: true; socket: net.Socket } | { ok: false; status: 403 | 502 | 504; reason: string };
 
@@ -230,69 +231,6 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
   };
 }
 
-/** The non-public range `address` lies in, unless an allowed network holds it; null when it may be reached. */
-function refusedRange(address: string, allowedNetworks: readonly CidrRange[]): string | null {
-  const ip = parseIp(address);
-  const range = nonPublicRange(ip ?? address);
-  if (range === null) return null;
-  return ip !== null && allowedNetworks.some((network) => cidrContains(network, ip)) ? null : range;
-}
-
-/** Connects to the checked addresses in the order the resolver gave them; the first to answer wins. */
-async function connectFirst(addresses: readonly string[], port: number, deadline: number): Promise<net.Socket> {
-  let lastError: unknown = new TimeoutError();
-  for (const address of addresses) {
-    const remainingMs = deadline - Date.now();
-    if (remainingMs <= 0) throw new TimeoutError();
-    try {
-      return await connectTo(address, port, remainingMs);
-    } catch (err) {
-      if (err instanceof TimeoutError) throw err;
-      lastError = err;
-    }
-  }
-  throw lastError;
-}
-
-function connectTo(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    // An IP literal as host: net.connect does no lookup, so this is the pinned address.
-    // Half-open allowed, so a client that ends its side still gets the origin's whole answer.
-    const socket = net.connect({ host: address, port, allowHalfOpen: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new TimeoutError());
-    }, timeoutMs);
-    // Stays attached: a later error is handled by whoever took the socket (splice, http.request),
-    // and an error in between must not go unhandled. Rejecting a settled promise is a no-op.
-    socket.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-  });
-}
-
-/**
- * Pipes both ways; an end travels across as an end (half-close), and when either side errors or
- * has closed both ways, both go.
- */
-function splice(a: Duplex, b: Duplex): void {
-  const destroyBoth = () => {
-    a.destroy();
-    b.destroy();
-  };
-  a.pipe(b);
-  b.pipe(a);
-  for (const side of [a, b]) {
-    side.on("error", destroyBoth);
-    side.on("close", destroyBoth);
-  }
-}
-
 /** `host:port` or `[v6]:port`, as a CONNECT request names its target. */
 function parseAuthority(text: string): { host: string; port: number } | null {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/@]+)):([0-9]{1,5})$/.exec(text);
@@ -345,18 +283,4 @@ function rawResponse(status: number, text: string): string {
   const body = `${text}\n`;
   const head = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}`, "Content-Type: text/plain; charset=utf-8", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close"];
   return `${head.join("\r\n")}\r\n\r\n${body}`;
-}
-
-class TimeoutError extends Error {}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError()), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function errorCode(err: unknown): string {
-  return (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
 }
