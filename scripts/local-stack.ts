@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -152,4 +152,47 @@ export async function freePort(): Promise<number> {
   server.close();
   await once(server, "close");
   return port;
+}
+
+/**
+ * Whether `port` on `host` is taken: tries to bind it, and lets go at once. Any other failure to
+ * bind (no permission for a low port, say) is thrown.
+ */
+export async function portInUse(port: number, host = "127.0.0.1"): Promise<boolean> {
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  const outcome = new Promise<boolean>((resolve, reject) => {
+    server.once("listening", () => resolve(false));
+    server.once("error", (err: NodeJS.ErrnoException) => (err.code === "EADDRINUSE" ? resolve(true) : reject(err)));
+  });
+  server.listen({ port, host, exclusive: true });
+  const inUse = await outcome;
+  if (!inUse) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return inUse;
+}
+
+/** Waits until `url` answers 200, or `proc` exits (then throws with the end of its log), or the time is up (then resolves false). */
+export async function waitForOk(url: string, proc: ManagedProcess, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}): ${lastLines(proc.logFile, 3)} (log: ${proc.logFile})`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      if (response.ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return false;
+}
+
+function lastLines(file: string, count: number): string {
+  try {
+    // A stack trace's frames say less than the message above them.
+    const lines = readFileSync(file, "utf8").trimEnd().split("\n").filter((line) => line.trim() !== "" && !/^\s+at /.test(line));
+    return lines.slice(-count).join(" | ");
+  } catch {
+    return "(no log)";
+  }
 }
