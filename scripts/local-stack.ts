@@ -46,9 +46,23 @@ function manage(name: string, child: ChildProcess, logFile: string): ManagedProc
         }
       }, 5_000);
       await exited;
+      // The leader can go before the rest of its group (wrangler before its workerd, which holds
+      // the state directory): wait for them all, so a stack started next finds everything free.
+      // (Bounded: a zombie nobody reaps still counts as a member.)
+      const deadline = Date.now() + 6_000;
+      while (groupAlive(group) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       clearTimeout(killer);
     },
   };
+}
+
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(group, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function spawnLogged(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ManagedProcess {
@@ -129,7 +143,7 @@ export function startRunner(options: RunnerOptions): ManagedProcess {
 async function waitForHealth(url: string, proc: ManagedProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
+    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with code ${proc.child.exitCode}: ${lastLines(proc.logFile, 3)} (log: ${proc.logFile})`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
       if (response.ok) return;

@@ -68,6 +68,9 @@ describe("npm start's edge settings", () => {
     expect(vars.CODEFORGE_CLIS).toBeUndefined();
     expect(localEdgeVars({}, names, { adminKey: "a", runnerSecret: "r" })).toMatchObject(LOCAL_EDGE_DEFAULTS);
     expect(LOCAL_EDGE_DEFAULTS.RATE_LIMIT_TASKS_PER_MINUTE).toBe("120");
+    // wrangler dev answers clients directly: no header is trustworthy, unless the caller says so.
+    expect(localEdgeVars({}, names, { adminKey: "a", runnerSecret: "r" }).CLIENT_ADDRESS_HEADER).toBe("none");
+    expect(localEdgeVars({ CLIENT_ADDRESS_HEADER: "X-Forwarded-For" }, names, { adminKey: "a", runnerSecret: "r" }).CLIENT_ADDRESS_HEADER).toBe("X-Forwarded-For");
   });
 
   it("keeps local mode, its admin key and its runner's secret, beside runner secrets the caller gives", () => {
