@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,15 +21,18 @@ export interface ManagedProcess {
   readonly child: ChildProcess;
   /** Where its stdout and stderr go. */
   readonly logFile: string;
+  /** Where this run's lines begin in `logFile` (earlier runs' lines come before). */
+  readonly logOffset: number;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function manage(name: string, child: ChildProcess, logFile: string): ManagedProcess {
+function manage(name: string, child: ChildProcess, logFile: string, logOffset: number): ManagedProcess {
   const exited = once(child, "exit").then(() => undefined);
   return {
     name,
     child,
     logFile,
+    logOffset,
     async stop(signal = "SIGTERM") {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const group = -child.pid!;
@@ -67,11 +70,12 @@ function groupAlive(group: number): boolean {
 
 function spawnLogged(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ManagedProcess {
   mkdirSync(dirname(logFile), { recursive: true });
+  const logOffset = existsSync(logFile) ? statSync(logFile).size : 0;
   const log = createWriteStream(logFile, { flags: "a", mode: 0o600 });
   const child = spawn(command, args, { cwd: PROJECT_ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
-  return manage(name, child, logFile);
+  return manage(name, child, logFile, logOffset);
 }
 
 export interface EdgeOptions {
@@ -143,7 +147,7 @@ export function startRunner(options: RunnerOptions): ManagedProcess {
 async function waitForHealth(url: string, proc: ManagedProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with code ${proc.child.exitCode}: ${lastLines(proc.logFile, 3)} (log: ${proc.logFile})`);
+    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with code ${proc.child.exitCode}:${lastLines(proc, 3)}\n  (log: ${proc.logFile})`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
       if (response.ok) return;
@@ -189,7 +193,7 @@ export async function portInUse(port: number, host = "127.0.0.1"): Promise<boole
 export async function waitForOk(url: string, proc: ManagedProcess, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}): ${lastLines(proc.logFile, 3)} (log: ${proc.logFile})`);
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}):${lastLines(proc, 3)}\n  (log: ${proc.logFile})`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
       if (response.ok) return true;
@@ -201,12 +205,14 @@ export async function waitForOk(url: string, proc: ManagedProcess, timeoutMs: nu
   return false;
 }
 
-function lastLines(file: string, count: number): string {
+/** The last lines this run of `proc` logged, each on a line of its own, indented. */
+function lastLines(proc: ManagedProcess, count: number): string {
   try {
     // A stack trace's frames say less than the message above them.
-    const lines = readFileSync(file, "utf8").trimEnd().split("\n").filter((line) => line.trim() !== "" && !/^\s+at /.test(line));
-    return lines.slice(-count).join(" | ");
+    const text = readFileSync(proc.logFile).subarray(proc.logOffset).toString("utf8");
+    const lines = text.split("\n").filter((line) => line.trim() !== "" && !/^\s+at /.test(line));
+    return lines.slice(-count).map((line) => `\n  ${line}`).join("");
   } catch {
-    return "(no log)";
+    return " (no log)";
   }
 }

@@ -101,15 +101,16 @@ async function main(): Promise<void> {
     env: { CODEFORGE_HEALTH_HOST: "127.0.0.1", ...tracingSettings(env), ...sandbox.env },
   });
   started.push(runner);
-  runner.child.on("exit", (code, signal) => {
-    if (!stopping) console.error(`The runner exited (${code ?? signal}); see ${shown(runner.logFile)}`);
-  });
   const metricsUrl = metricsPort === 0 ? null : `http://127.0.0.1:${metricsPort}/metrics`;
   // A runner that cannot start (a bad setting, a missing CLI) says so here, not as a demo task
   // that waits forever.
   if (metricsPort !== 0 && !(await waitForOk(`http://127.0.0.1:${metricsPort}/healthz`, runner, RUNNER_READY_TIMEOUT_MS))) {
     console.error(`The runner has not answered on port ${metricsPort} after ${RUNNER_READY_TIMEOUT_MS / 1_000} s; see ${shown(runner.logFile)}`);
   }
+
+  runner.child.on("exit", (code, signal) => {
+    if (!stopping) console.error(`The runner exited (${code ?? signal}); see ${shown(runner.logFile)}`);
+  });
 
   const repoUrl = ensureDemoRepo(join(stateDir, "demo-repo.git"));
   const client = new ApiClient({ baseUrl: edge.url, apiKey: adminKey.value });
