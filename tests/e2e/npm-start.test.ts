@@ -63,8 +63,17 @@ describe("npm start", () => {
     const port = await freePort();
     // One task a minute, so the restart's demo task meets the limit; a setting wrangler.toml has,
     // given the way a user gives it.
-    // Short lease polls (a runner setting), so the runner is heard from within a second.
-    const env = { PORT: String(port), CODEFORGE_STATE_DIR: stateDir, CODEFORGE_SANDBOX: "none", RATE_LIMIT_TASKS_PER_MINUTE: "1", CODEFORGE_LEASE_WAIT_MS: "1000" };
+    // Short lease polls (a runner setting), so the runner is heard from within a second; and an
+    // edge secret wrangler.toml does not name.
+    const metricsToken = "a-local-metrics-token-0123456789";
+    const env = {
+      PORT: String(port),
+      CODEFORGE_STATE_DIR: stateDir,
+      CODEFORGE_SANDBOX: "none",
+      RATE_LIMIT_TASKS_PER_MINUTE: "1",
+      CODEFORGE_LEASE_WAIT_MS: "1000",
+      METRICS_TOKEN: metricsToken,
+    };
 
     const first = npmStart(env);
     running.push(first);
@@ -86,6 +95,10 @@ describe("npm start", () => {
     const metrics = await fetch(metricsUrl!);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('codeforge_runner_tasks_total{outcome="succeeded",cli="demo"} 1');
+
+    const edgeMetrics = out1.match(/ {15}(http:\/\/127\.0\.0\.1:\d+\/metrics) {2}\(edge\)/)![1]!;
+    expect((await fetch(edgeMetrics)).status).toBe(401);
+    expect((await fetch(edgeMetrics, { headers: { authorization: `Bearer ${metricsToken}` } })).status).toBe(200);
 
     // A second start on the same port says so, and starts nothing.
     const second = npmStart(env);
