@@ -6,7 +6,7 @@
 import { TASK_ID_PATTERN } from "../../api/ids.js";
 import { ApiError } from "./api-error.js";
 import type { Env } from "./env.js";
-import type { Outcome } from "./task/task-object.js";
+import type { Outcome } from "./task/task-rpc.js";
 
 export function taskStub(env: Env, id: string) {
   if (!TASK_ID_PATTERN.test(id)) throw new ApiError("not_found", "task not found");

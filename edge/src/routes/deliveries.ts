@@ -10,7 +10,7 @@ import type { AuthVariables, Principal } from "../middleware/api-key-auth.js";
 import { audited, type AuditVariables } from "../middleware/audited.js";
 import { requireScope } from "../middleware/require-scope.js";
 import { taskStub, unwrap } from "../task-stub.js";
-import type { Viewer } from "../task/task-object.js";
+import type { Viewer } from "../task/task-rpc.js";
 
 const viewerOf = (p: Principal): Viewer => ({ owner: p.owner, admin: p.admin });
 

@@ -23,7 +23,7 @@ import { taskStub, unwrap } from "../task-stub.js";
 import { secretBox } from "../task/secret-box.js";
 import { splitSecrets, type TaskSecrets } from "../task/task-secrets.js";
 import { newTaskTraceparent } from "../tracing/task-span.js";
-import { VIEWER_HEADER, type Viewer } from "../task/task-object.js";
+import { VIEWER_HEADER, type Viewer } from "../task/task-rpc.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 import { tagRequest } from "../middleware/request-log.js";
 

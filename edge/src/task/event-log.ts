@@ -42,6 +42,18 @@ export function* eventsSince(sql: Sql, since: number, limit = Number.MAX_SAFE_IN
   for (const row of cursor) yield frame(row);
 }
 
+/**
+ * A page of the log as the JSON text of `GET …/events` (built without re-serializing stored
+ * events): up to `limit` events after `since`, where the next page starts, and the task's status.
+ */
+export function eventsPage(sql: Sql, since: number, limit: number, status: string): string {
+  const frames = [...eventsSince(sql, since, limit + 1)];
+  const hasMore = frames.length > limit;
+  const page = hasMore ? frames.slice(0, limit) : frames;
+  const nextSince = page.length ? (JSON.parse(page[page.length - 1]!) as { seq: number }).seq : since;
+  return `{"events":[${page.join(",")}],"next_since":${nextSince},"has_more":${hasMore},"status":"${status}"}`;
+}
+
 /** Sequence number of the newest event (0 when the log is empty). */
 export function lastSeq(sql: Sql): number {
   return sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one().seq ?? 0;

@@ -4,10 +4,11 @@
  *   queued → leased → running → succeeded | failed | timed_out | canceled
  *                                      └── follow-up ──▶ queued (iteration n+1)
  *
- * Nothing here touches storage, sockets or the clock; the task object feeds in `now`, applies
- * the new state, writes the status changes to the log and carries out the effects. Every
- * deadline of a task (lease expiry, attempt timeout, cancel grace, re-queue check) is derived
- * from its state by `nextDeadline`, so the object's single alarm always serves the earliest.
+ * Nothing here touches storage, sockets or the clock; the task object feeds in `now`, and
+ * `status-recorder.ts` applies the new state, writes the status changes to the log and carries
+ * out the effects. Every lifecycle deadline (lease expiry, attempt timeout, cancel grace,
+ * re-queue check) is derived from the state by `nextDeadline`, which `lifecycle-timers.ts`
+ * reports to the object's single alarm (`alarm-schedule.ts`).
  * @module
  */
 import type { ErrorCode } from "../../../api/errors.js";
@@ -306,7 +307,7 @@ export function onAlarm(s: LifecycleState, now: number, t: Timing): Decision {
   return { ok: true, state: s, changes: [], effects: [] };
 }
 
-/** The earliest moment the alarm must fire for this state, or null when nothing is pending. */
+/** The earliest moment the lifecycle needs the alarm for this state, or null when nothing is pending. */
 export function nextDeadline(s: LifecycleState, t: Timing): number | null {
   const candidates: (number | null)[] = [];
   if (s.status === "queued") candidates.push(s.requeueAt);
@@ -315,15 +316,6 @@ export function nextDeadline(s: LifecycleState, t: Timing): number | null {
     candidates.push(s.attemptStartedAt === null ? null : s.attemptStartedAt + s.timeoutMs + TIMEOUT_GRACE_MS);
     candidates.push(s.cancelRequestedAt === null ? null : s.cancelRequestedAt + t.cancelGraceMs);
   }
-  return earliestDeadline(...candidates);
-}
-
-/**
- * "Earliest deadline wins": the one alarm of a task object serves every deadline it has — the
- * lifecycle's (`nextDeadline`) and its webhook deliveries' — by always being set to the
- * earliest of them. Null when none is pending.
- */
-export function earliestDeadline(...candidates: (number | null)[]): number | null {
   const due = candidates.filter((c): c is number => c !== null);
   return due.length ? Math.min(...due) : null;
 }

@@ -1,0 +1,98 @@
+/**
+ * Writes what `lifecycle.ts` decided and everything that must go with it, in one turn: the new
+ * state, the status events in the log (broadcast to watchers), the attempt's spend charge, the
+ * webhooks and the task-index report the changes owe, the task's end in the metrics, the erased
+ * secrets of an ended task — then re-arms the alarm. Sends leave afterwards, in the background.
+ * Carrying out the decision's effects on the dispatcher comes last (`carryOut`).
+ * @module
+ */
+import type { EventBody, StatusEvent } from "../../../api/stream-events.js";
+import { isTerminal } from "../../../api/task.js";
+import type { Enqueued } from "../dispatcher/dispatcher.js";
+import { loadTraceparent } from "../webhooks/delivery-store.js";
+import { settleEndedAttempts } from "./attempt-usage.js";
+import { carryOutEffects } from "./dispatcher-effects.js";
+import { appendEvent } from "./event-log.js";
+import { markIndexDue } from "./index-outbox.js";
+import * as lifecycle from "./lifecycle.js";
+import type { MetricsReports } from "./metrics-reports.js";
+import type { TaskHost } from "./task-host.js";
+import type { TaskIndexReporter } from "./task-index-reporter.js";
+import { eraseSecrets, loadTask, saveState, type TaskRecord } from "./task-store.js";
+import { broadcast, closeWatchers } from "./watchers.js";
+import type { WebhookDeliveries } from "./webhook-deliveries.js";
+
+export class StatusRecorder {
+  constructor(
+    private readonly host: TaskHost,
+    private readonly owed: { webhooks: WebhookDeliveries; index: TaskIndexReporter; metrics: MetricsReports },
+  ) {}
+
+  /**
+   * Saves a new state, logs and broadcasts its status changes, and re-arms the alarm. With
+   * changes, also starts the report to the task index and returns it (callers need not wait).
+   */
+  record(state: lifecycle.LifecycleState, changes: readonly lifecycle.StatusChange[], now: number): Promise<void> | null {
+    const { sql, ctx } = this.host;
+    saveState(sql, state, now);
+    // An attempt that just ended gets its charge to the key's monthly spend, in the same write.
+    settleEndedAttempts(sql, state, now);
+    const frames = changes.map(
+      (change) =>
+        appendEvent(sql, {
+          ts: now,
+          iteration: state.iteration,
+          attempt: state.attempt,
+          body: {
+            type: "status",
+            status: change.status,
+            runner_id: change.runnerId,
+            error: change.error,
+            ...(change.reason ? { reason: change.reason } : {}),
+          } satisfies StatusEvent,
+        }).frame,
+    );
+    // An ended task never needs its secrets again: erase them in the same write.
+    if (isTerminal(state.status)) eraseSecrets(sql);
+    if (changes.length) {
+      this.owed.webhooks.queue(changes, now);
+      markIndexDue(sql, now);
+    }
+    const ended = changes.some((change) => isTerminal(change.status)) && isTerminal(state.status);
+    if (ended) this.owed.metrics.stageTaskEnd(state, now);
+    broadcast(ctx, frames);
+    if (isTerminal(state.status) && changes.length) closeWatchers(ctx);
+    this.host.schedule.arm();
+    // After the write: the reports leave in the background and the alarm retries them if need be.
+    if (ended) void this.owed.metrics.send(loadTask(sql)!);
+    return changes.length ? this.owed.index.report() : null;
+  }
+
+  /** Appends one event of the current attempt to the log and sends it to the watchers. */
+  note(at: { iteration: number; attempt: number }, body: EventBody, now: number): void {
+    broadcast(this.host.ctx, [appendEvent(this.host.sql, { ts: now, iteration: at.iteration, attempt: at.attempt, body }).frame]);
+  }
+
+  /**
+   * Effects talk to the task's dispatcher (see dispatcher-effects.ts); failures are logged and
+   * healed by the re-queue alarm. Returns the dispatcher's answer to an enqueue, if any.
+   */
+  carryOut(effects: readonly lifecycle.Effect[], task: TaskRecord): Promise<Enqueued | null> {
+    if (effects.length === 0) return Promise.resolve(null);
+    return carryOutEffects(effects, task, {
+      dispatcher: this.host.dispatcher(task),
+      traceparent: loadTraceparent(this.host.sql),
+      log: this.host.log(task),
+      onHandedOff: () => this.expectLeaseSoon(),
+    });
+  }
+
+  /** After a hand-off, re-arms the alarm to re-offer the task soon if that runner never leases it. */
+  private expectLeaseSoon(): void {
+    const task = this.host.load();
+    if (!task) return;
+    const now = Date.now();
+    const decision = lifecycle.handedOff(task.state, now);
+    if (decision.ok && decision.state !== task.state) this.record(decision.state, decision.changes, now);
+  }
+}

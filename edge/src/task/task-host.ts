@@ -1,0 +1,63 @@
+/**
+ * What every part of a task object shares: its storage, bindings and parsed configuration, the
+ * one alarm, and a few reads each part needs (the task row, its logger, its dispatcher). Built
+ * once by `TaskObject` and handed to the modules that own the object's concerns, so none of them
+ * reaches for the runtime on its own.
+ * @module
+ */
+import { parseTraceparent } from "../../../api/trace-context.js";
+import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
+import { logFor, type Logger } from "../log.js";
+import { tableExists, type Sql } from "../sql/migrations.js";
+import { loadTraceparent } from "../webhooks/delivery-store.js";
+import { AlarmSchedule } from "./alarm-schedule.js";
+import type { Timing } from "./lifecycle.js";
+import type { Viewer } from "./task-rpc.js";
+import { loadTask, type TaskRecord } from "./task-store.js";
+
+export class TaskHost {
+  readonly sql: Sql;
+  readonly config: EdgeConfig;
+  /** The object's single alarm; concerns register with it (see alarm-schedule.ts). */
+  readonly schedule: AlarmSchedule;
+
+  constructor(
+    readonly ctx: DurableObjectState,
+    readonly env: Env,
+  ) {
+    this.sql = ctx.storage.sql;
+    this.config = edgeConfig(env);
+    this.schedule = new AlarmSchedule(ctx.storage);
+  }
+
+  get timing(): Timing {
+    return { leaseTtlMs: this.config.leaseTtlMs, cancelGraceMs: 2 * this.config.heartbeatIntervalMs + 15_000 };
+  }
+
+  /** The task, or null when this object holds none (never created, or deleted). */
+  load(): TaskRecord | null {
+    return tableExists(this.sql, "task") ? loadTask(this.sql) : null;
+  }
+
+  /** The task if `viewer` may see it, else null. */
+  visible(viewer: Viewer): TaskRecord | null {
+    const task = this.load();
+    return task && (viewer.admin || task.owner === viewer.owner) ? task : null;
+  }
+
+  /** The task's logger: every line carries its id and, when it has one, its trace id. */
+  log(task: Pick<TaskRecord, "id">): Logger {
+    const trace = parseTraceparent(loadTraceparent(this.sql));
+    return logFor(this.env).child({ task_id: task.id, ...(trace ? { trace_id: trace.traceId } : {}) });
+  }
+
+  /** The logger of whatever task the object holds, for failures reported after it may be gone. */
+  logAny(): Logger {
+    return this.log({ id: loadTask(this.sql)?.id ?? "unknown" });
+  }
+
+  /** The dispatcher of the task's pool. */
+  dispatcher(task: Pick<TaskRecord, "spec">) {
+    return this.env.DISPATCHERS.get(this.env.DISPATCHERS.idFromName(task.spec.pool));
+  }
+}
