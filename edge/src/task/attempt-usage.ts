@@ -3,7 +3,8 @@
  * event log for it: one row per attempt with its latest `usage` event's totals, the cost its
  * result reported, and — once the attempt ended — what its API key is charged for it and
  * whether that charge still has to reach the key's spend meter (an outbox; see
- * `spend/spend-meter-object.ts`). Handed the object's `sql`, nothing else.
+ * `spend/spend-meter-object.ts`; `spend-charges.ts` sends them). Handed the object's `sql`,
+ * nothing else.
  *
  * Two readers: the lease, which carries what earlier attempts of the iteration spent so the
  * runner's gateway counts it against the budget (`spentBefore`), and the monthly spend of the

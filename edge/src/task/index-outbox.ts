@@ -6,7 +6,7 @@
  * owed — and the object then reports its current state. A report that fails (or is lost to a
  * restart) stays owed: `index_due_at` is a deadline on the object's single alarm, which reports
  * again. The index keeps the highest version it was sent, so reports that cross or repeat are
- * harmless. Handed the object's `sql`.
+ * harmless. Handed the object's `sql`; `task-index-reporter.ts` is the object's side that sends.
  * @module
  */
 import { TASK_INDEX_PROMPT_CHARS } from "../../../api/limits.js";
