@@ -1,8 +1,9 @@
 /**
  * Integration: the one alarm of a task object is set to the earliest wake-up its concerns
  * report, a `whenIdle` concern (retention) counts only once no other one is pending, and an
- * alarm runs the concerns in order, stopping at one that says the task is gone — against a
- * real object's storage (`runInDurableObject`, on an object that holds no task).
+ * alarm runs the concerns in order, stopping at one that says the task is gone, and arms before
+ * the `afterArming` ones send — against a real object's storage (`runInDurableObject`, on an
+ * object that holds no task).
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -74,9 +75,20 @@ describe("alarm schedule", () => {
 
       gone.onAlarm = async () => void ran.push("gone");
       first.wakeUp = null;
-      await schedule.run(now);
-      expect(ran).toEqual(["first", "gone", "first", "gone", "last"]);
-      expect(await state.storage.getAlarm()).toBe(now + 2 * HOUR);
+      // Registered before `last`, it still runs after the others, once the alarm is armed.
+      let armedWhenSending: number | null = null;
+      const sender = concern("sender", null, ran, {
+        afterArming: true,
+        async onAlarm() {
+          ran.push("sender");
+          armedWhenSending = await state.storage.getAlarm();
+        },
+      });
+      const schedule2 = new AlarmSchedule(state.storage);
+      for (const c of [first, sender, gone, last]) schedule2.register(c);
+      await schedule2.run(now);
+      expect(ran).toEqual(["first", "gone", "first", "gone", "last", "sender"]);
+      expect(armedWhenSending).toBe(now + 2 * HOUR);
       await state.storage.deleteAlarm();
     });
   });

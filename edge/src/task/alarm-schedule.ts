@@ -25,6 +25,11 @@ export interface AlarmConcern {
   onAlarm?(now: number): Promise<void | "stop">;
   /** Counted only once no other concern needs a wake-up (deleting a task that owes nothing). */
   readonly whenIdle?: boolean;
+  /**
+   * Runs after the alarm was re-armed for what the others left: a send that re-arms itself
+   * once done (metric reports), so the alarm is never left waiting on it.
+   */
+  readonly afterArming?: boolean;
 }
 
 /** The alarm-setting part of a Durable Object's storage. */
@@ -70,14 +75,15 @@ export class AlarmSchedule {
   }
 
   /**
-   * The object's `alarm()`: each concern does what it owes, in order, then the alarm is re-armed
-   * for what is left. (Concerns that send in the background re-arm once they are done.)
+   * The object's `alarm()`: each concern does what it owes, in order; then the alarm is re-armed
+   * for what is left, and the `afterArming` concerns run last.
    */
   async run(now: number): Promise<void> {
-    for (const concern of this.concerns) {
+    for (const concern of this.concerns.filter((c) => !c.afterArming)) {
       if ((await concern.onAlarm?.(now)) === "stop") return;
     }
     this.arm();
+    for (const concern of this.concerns.filter((c) => c.afterArming)) await concern.onAlarm?.(now);
   }
 }
 

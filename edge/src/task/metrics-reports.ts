@@ -15,6 +15,8 @@ import { loadTask, type TaskRecord } from "./task-store.js";
 
 export class MetricsReports implements AlarmConcern {
   readonly name = "metric reports";
+  /** Sending re-arms the alarm once done, so the alarm is armed for the rest before they leave. */
+  readonly afterArming = true;
 
   constructor(private readonly host: TaskHost) {}
 
