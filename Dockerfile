@@ -13,13 +13,21 @@
 FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Production dependencies only; tsx runs the TypeScript sources as they are.
+# Production dependencies only, at the exact versions package.json and package-lock.json name;
+# tsx runs the TypeScript sources as they are. Nothing is installed with `npm install -g`.
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
 FROM node:22-bookworm-slim
 # bubblewrap: the per-attempt sandbox (the runner refuses to start without it unless sandbox: none).
+# Versions pinned to Debian 12 (bookworm) main; docs/deployment.md lists what each is for. When a
+# Debian point release replaces one, the build fails on it: look the new version up
+# (`apt-cache policy <package>` in the base image) and update the pin and the docs together.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git ca-certificates tini bubblewrap \
+ && apt-get install -y --no-install-recommends \
+      git=1:2.39.5-0+deb12u3 \
+      ca-certificates=20230311+deb12u1 \
+      tini=0.19.0-1+b3 \
+      bubblewrap=0.8.0-2+deb12u1 \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --create-home --home-dir /home/codeforge codeforge \
  && mkdir -p /workspaces && chown codeforge:codeforge /workspaces
