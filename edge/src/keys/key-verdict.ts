@@ -9,8 +9,8 @@
  */
 import { ipAllowed, parseCidr, type CidrRange } from "../../../api/cidr.js";
 import { hasScope } from "../../../api/keys.js";
-import type { Principal } from "../middleware/api-key-auth.js";
 import type { KeyCredential } from "./key-store.js";
+import type { Principal } from "./principal.js";
 
 export type KeyVerdict = { ok: true; principal: Principal } | { ok: false; code: "unauthorized" | "forbidden"; message: string };
 

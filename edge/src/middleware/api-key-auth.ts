@@ -10,25 +10,17 @@
  */
 import { createMiddleware } from "hono/factory";
 import { API_KEY_PATTERN } from "../../../api/ids.js";
-import type { KeyLimits, Scope } from "../../../api/keys.js";
 import { sha256Hex } from "../../../api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
 import { keyCache, type KeyCache } from "../keys/key-cache.js";
 import { keyStoreOf } from "../keys/key-store-object.js";
 import { judgeKey } from "../keys/key-verdict.js";
+import type { Principal } from "../keys/principal.js";
 import { clientAddress } from "../rate-limit/client-address.js";
 
-/** Who is calling. `owner` scopes the tasks a principal sees. */
-export interface Principal {
-  keyId: string;
-  owner: string;
-  /** Sees every task; holds the `admin` scope. */
-  admin: boolean;
-  scopes: readonly Scope[];
-  /** The key's own limits (the rate limiter reads the first two); absent for the bootstrap key. */
-  limits?: KeyLimits;
-}
+// Routes take the principal from here, with `AuthVariables`; it is defined beside the keys.
+export type { Principal };
 
 export type AuthVariables = { principal: Principal };
 

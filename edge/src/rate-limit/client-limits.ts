@@ -16,7 +16,7 @@
 import type { Context } from "hono";
 import { matchedRoutes } from "hono/route";
 import { edgeConfig } from "../env.js";
-import type { Principal } from "../middleware/api-key-auth.js";
+import type { Principal } from "../keys/principal.js";
 import { rateLimit, type RateLimitPolicy } from "../middleware/rate-limit.js";
 import { clientAddress } from "./client-address.js";
 
