@@ -1,40 +1,26 @@
 /**
  * The runner's tracing settings, from the standard OpenTelemetry variables (`OTEL_*`), parsed
- * once at start-up like the rest of its configuration. Off unless an OTLP endpoint is set.
+ * once at start-up like the rest of its configuration. Off unless an OTLP endpoint is set. The
+ * schema is the edge's (`api/otlp-env.ts`) plus `OTEL_TRACES_SAMPLER`, which only the runner
+ * reads: it is the one that continues a parent's decision or not.
  * @module
  */
 import { z } from "zod";
-import { otlpTracesUrl, parseOtlpHeaders } from "../../../api/otlp-env.js";
+import { otlpExport, OtlpEnv, type OtlpExport } from "../../../api/otlp-env.js";
 
-export interface TracingConfig {
-  /** Full OTLP/HTTP traces URL (`…/v1/traces`). */
-  url: string;
-  headers: Record<string, string>;
-  /** Share of traces recorded, 0–1: parentless ones only, unless `followParent` is false. */
-  ratio: number;
+export interface TracingConfig extends OtlpExport {
   /**
    * True (`parentbased_traceidratio`, the default): an attempt is recorded when the lease's
-   * context says the task is sampled. False (`traceidratio`): the ratio decides every attempt.
+   * context says the task is sampled; `ratio` decides only parentless ones. False
+   * (`traceidratio`): the ratio decides every attempt.
    */
   followParent: boolean;
-  serviceName: string;
 }
 
-const TracingEnv = z.object({
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
-  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
-  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
+const RunnerOtlpEnv = OtlpEnv.extend({
   OTEL_TRACES_SAMPLER: z
     .enum(["parentbased_traceidratio", "traceidratio"], { error: "must be parentbased_traceidratio or traceidratio" })
     .default("parentbased_traceidratio"),
-  OTEL_TRACES_SAMPLER_ARG: z
-    .string()
-    .optional()
-    .transform((s) => (s === undefined || s.trim() === "" ? 1 : Number(s)))
-    .pipe(z.number({ error: "must be a number from 0 to 1" }).min(0, "must be a number from 0 to 1").max(1, "must be a number from 0 to 1")),
-  OTEL_SERVICE_NAME: z.string().optional(),
-  OTEL_SDK_DISABLED: z.string().optional(),
 });
 
 /**
@@ -42,19 +28,11 @@ const TracingEnv = z.object({
  * `OTEL_SDK_DISABLED=true`). Throws naming the variable when one is malformed.
  */
 export function tracingConfigFromEnv(env: Record<string, string | undefined>): TracingConfig | null {
-  const parsed = TracingEnv.safeParse(env);
+  const parsed = RunnerOtlpEnv.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(`${issue.path.join(".")}: ${issue.message}`);
   }
-  const c = parsed.data;
-  const url = otlpTracesUrl(c.OTEL_EXPORTER_OTLP_ENDPOINT, c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-  if (url === null || c.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return null;
-  return {
-    url,
-    headers: { ...parseOtlpHeaders(c.OTEL_EXPORTER_OTLP_HEADERS), ...parseOtlpHeaders(c.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
-    ratio: c.OTEL_TRACES_SAMPLER_ARG,
-    followParent: c.OTEL_TRACES_SAMPLER === "parentbased_traceidratio",
-    serviceName: c.OTEL_SERVICE_NAME?.trim() || "codeforge-runner",
-  };
+  const exported = otlpExport(parsed.data, "codeforge-runner");
+  return exported && { ...exported, followParent: parsed.data.OTEL_TRACES_SAMPLER === "parentbased_traceidratio" };
 }
