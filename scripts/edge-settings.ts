@@ -3,7 +3,8 @@
  * `wrangler.toml`'s `[vars]` (read from the file, so a new setting there needs nothing here),
  * the edge's secrets, the documented settings `wrangler.toml` leaves out, and every `OTEL_*`
  * variable. `tests/tools/start-settings.test.ts` checks this against the README's table of edge
- * settings and the edge's `Env`, so the list cannot drift from what the edge reads.
+ * settings and the variables the edge's settings slices read (`edge/src/settings/`), so the
+ * list cannot drift from what the edge reads.
  * @module
  */
 import { readFileSync } from "node:fs";

@@ -11,10 +11,11 @@
  * @module
  */
 import { redactValue } from "../../api/log-redaction.js";
+import { type LOG_FORMATS, type LOG_LEVELS, LogSettings, type LogConfig } from "./settings/log-settings.js";
+import type { VariableOf } from "./settings/settings-slice.js";
 
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export type LogFormat = "json" | "pretty";
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** The ids a line can carry, in the order they are written; any other field follows them. */
 export interface LogFields {
@@ -94,17 +95,13 @@ export function createLogger(options: LogOptions, base: LogFields = {}): Logger 
   };
 }
 
-/** The logger settings of the edge's configuration (see `env.ts`). */
-export interface LogConfig {
-  level: LogLevel;
-  format: LogFormat;
-  sampleRatio: number;
-}
+/** The bindings the logger reads. */
+type LogEnv = { readonly [Variable in VariableOf<typeof LogSettings>]?: string };
 
 const loggers = new WeakMap<object, Logger>();
 
 /** The edge's logger for these bindings, built once per `env`. */
-export function logFor(env: { LOG_LEVEL?: string; LOG_FORMAT?: string; LOG_SAMPLE_RATIO?: string }): Logger {
+export function logFor(env: LogEnv): Logger {
   const cached = loggers.get(env);
   if (cached) return cached;
   const logger = createLogger(parseLogConfig(env));
@@ -113,17 +110,10 @@ export function logFor(env: { LOG_LEVEL?: string; LOG_FORMAT?: string; LOG_SAMPL
 }
 
 /**
- * Reads the three log settings, falling back to the defaults for a bad value rather than
+ * Reads the three log settings, falling back to the default for a bad value rather than
  * throwing: a logger must work even while the rest of the configuration is invalid, so that
- * the error saying so can be logged. (`env.ts` validates the same settings strictly.)
+ * the error saying so can be logged. (`edgeConfig` reads the same settings strictly.)
  */
-export function parseLogConfig(env: { LOG_LEVEL?: string; LOG_FORMAT?: string; LOG_SAMPLE_RATIO?: string }): LogConfig {
-  const level = (LOG_LEVELS as readonly string[]).includes(env.LOG_LEVEL ?? "") ? (env.LOG_LEVEL as LogLevel) : "info";
-  const format: LogFormat = env.LOG_FORMAT === "pretty" ? "pretty" : "json";
-  const ratio = Number(env.LOG_SAMPLE_RATIO);
-  const sampleRatio = env.LOG_SAMPLE_RATIO !== undefined && env.LOG_SAMPLE_RATIO !== "" && ratio >= 0 && ratio <= 1 ? ratio : DEFAULT_LOG_SAMPLE_RATIO;
-  return { level, format, sampleRatio };
+export function parseLogConfig(env: LogEnv): LogConfig {
+  return LogSettings.readLenient(env);
 }
-
-/** One in ten high-volume lines: enough to see a runner polling, not one line per poll. */
-export const DEFAULT_LOG_SAMPLE_RATIO = 0.1;

@@ -18,6 +18,7 @@ import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { CliName, EgressAllowList, MaxCostUsd, MaxTokens, MaxTurns, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, parseCidr, RunnerId, Slug, TaskEnv } from "../../api/index.js";
+import { booleanSetting, CommaList, numberSetting } from "../../api/settings.js";
 import { ModelPricesConfig } from "./sandbox/model-prices.js";
 
 /** YAML key → environment variable that overrides it. */
@@ -65,27 +66,10 @@ export const ENV_NAMES = {
 export const CLI_ENV_PREFIX = "CODEFORGE_CLI_ENV_";
 type ConfigKey = keyof typeof ENV_NAMES;
 
-/** An integer from YAML (a number) or from the environment (a decimal string). */
+/** An integer from YAML (a number) or from the environment (text). */
 function int(min: number, max: number) {
-  return z.preprocess(
-    (v) => (typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
-    z.number({ error: "must be a whole number" }).int("must be a whole number").min(min).max(max),
-  );
+  return numberSetting(z.number({ error: "must be a whole number" }).int("must be a whole number").min(min).max(max));
 }
-
-const BOOLEAN_WORDS: Record<string, boolean> = { true: true, false: false, "1": true, "0": false, yes: true, no: false };
-
-/** A boolean from YAML or from the environment (`true/false`, `1/0`, `yes/no`). */
-const bool = z.preprocess(
-  (v) => (typeof v === "string" && v.trim().toLowerCase() in BOOLEAN_WORDS ? BOOLEAN_WORDS[v.trim().toLowerCase()] : v),
-  z.boolean({ error: "must be true or false" }),
-);
-
-/** A list from YAML, or a comma-separated string from the environment. */
-const commaList = z.preprocess(
-  (v) => (typeof v === "string" ? v.split(",").map((item) => item.trim()).filter(Boolean) : v),
-  z.array(z.string(), { error: "must be a list" }),
-);
 
 /** A CIDR range such as `10.20.0.0/16` (a bare address is that one address). */
 const cidrRange = z.string().transform((text, ctx) => {
@@ -109,9 +93,7 @@ const modelPricesSetting = z.preprocess((v, ctx) => {
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** A positive number from YAML or the environment (CPUs: `1.5`). */
-/** A number from the environment (a string) or from YAML (a number). */
-const numeric = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v);
-const positiveNumber = z.preprocess(numeric, z.number({ error: "must be a number" }).positive("must be more than 0").max(1_024));
+const positiveNumber = numberSetting(z.number({ error: "must be a number" }).positive("must be more than 0").max(1_024));
 
 export const RunnerConfig = z
   .strictObject({
@@ -126,20 +108,20 @@ export const RunnerConfig = z
     /** The pool whose tasks this runner serves. */
     pool: Slug.default("default"),
     /** Labels advertised when leasing; a task is offered only if it asks for a subset. */
-    labels: commaList.pipe(z.array(Slug).max(32)),
+    labels: CommaList.pipe(z.array(Slug).max(32)),
     /** Tasks run at the same time. */
     concurrency: int(1, 64).default(2),
     /** Where per-task workspaces are created. Removed after each task. */
     workspace_root: z.string().min(1).transform((p) => path.resolve(p)),
     /** Development only: accept `file://` repositories and plain-http edges. */
-    local_mode: bool.default(false),
+    local_mode: booleanSetting(false),
     /** Accept `ssh://` and `user@host:path` repositories. */
-    allow_ssh: bool.default(false),
+    allow_ssh: booleanSetting(false),
     /**
      * Non-public networks (CIDR) repository hosts may resolve to, for a git server on the
      * runner's own network; every other loopback, private or metadata address stays refused.
      */
-    git_allowed_networks: commaList.pipe(z.array(cidrRange)).default([]),
+    git_allowed_networks: CommaList.pipe(z.array(cidrRange)).default([]),
     /** Between SIGTERM and SIGKILL when a CLI is cancelled or times out. */
     kill_grace_ms: int(0, 600_000).default(5_000),
     /** On SIGTERM, how long running tasks may continue before they are stopped and handed back. */
@@ -152,12 +134,12 @@ export const RunnerConfig = z
     /** `json` (one object a line, for collectors) or `pretty` (one short line, for a terminal). */
     log_format: z.enum(["json", "pretty"]).default("json"),
     /** Share (0..1) of high-volume lines (lease polls, heartbeats, output batches) written; errors always are. */
-    log_sample_ratio: z.preprocess(numeric, z.number({ error: "must be a number from 0 to 1" }).min(0).max(1)).default(0.1),
+    log_sample_ratio: numberSetting(z.number({ error: "must be a number from 0 to 1" }).min(0).max(1)).default(0.1),
     /** `/healthz` and `/readyz`; 0 turns the server off. */
     health_port: int(0, 65_535).default(9_464),
     health_host: z.string().min(1).default("0.0.0.0"),
     /** CLIs this runner may offer; each is still checked at start-up (default: every one installed). */
-    clis: commaList.pipe(z.array(CliName)).optional(),
+    clis: CommaList.pipe(z.array(CliName)).optional(),
     /** Per CLI, environment variables (API keys) for that CLI only. Secrets: masked in all output. */
     cli_env: z.partialRecord(CliName, TaskEnv).default({}),
     /** The program the `script` CLI runs (absolute path); unset: no `script` CLI. */
@@ -166,7 +148,7 @@ export const RunnerConfig = z
       .refine((p) => path.isAbsolute(p), "must be an absolute path")
       .optional(),
     /** Fixed arguments for `script_command`. */
-    script_args: commaList.default([]),
+    script_args: CommaList.default([]),
     /** Stop a CLI that prints nothing for this long, when the task sets no stall timeout of its own. Unset: off. */
     stall_timeout_seconds: int(10, 86_400).optional(),
     /** Author and committer name of the commits the runner pushes (`push: true` tasks). */
@@ -200,21 +182,21 @@ export const RunnerConfig = z
      * Enforce memory, process and CPU limits through cgroups; false where the container or pod
      * already sets them and cgroups are not delegated to the runner.
      */
-    sandbox_cgroup_limits: bool.default(true),
+    sandbox_cgroup_limits: booleanSetting(true),
     /**
      * Hosts the sandbox may reach through the egress proxy besides the CLI's model API and the
      * task's repository host (package registries, say): `host`, `*.domain`, optional `:port`.
      */
-    egress_allow: commaList.pipe(EgressAllowList).default([]),
+    egress_allow: CommaList.pipe(EgressAllowList).default([]),
     /** Non-public networks (CIDR) allowed hosts may resolve to; everything else non-public stays refused. */
-    egress_allowed_networks: commaList.pipe(z.array(cidrRange)).default([]),
+    egress_allowed_networks: CommaList.pipe(z.array(cidrRange)).default([]),
     /**
      * The pool's budget for tasks that set none of their own (see the task's `max_cost_usd`,
      * `max_tokens`, `max_turns`): per iteration, enforced by the model gateway. Unset: no limit.
      */
-    default_max_cost_usd: z.preprocess(numeric, MaxCostUsd).optional(),
-    default_max_tokens: z.preprocess(numeric, MaxTokens).optional(),
-    default_max_turns: z.preprocess(numeric, MaxTurns).optional(),
+    default_max_cost_usd: numberSetting(MaxCostUsd).optional(),
+    default_max_tokens: numberSetting(MaxTokens).optional(),
+    default_max_turns: numberSetting(MaxTurns).optional(),
     /**
      * Model prices (USD per million tokens: `input`, `output`, optional `cache_read`,
      * `cache_write`) by model name or prefix, laid over the model gateway's default table.

@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { EDGE_SETTING_VARIABLES } from "../../edge/src/env.js";
 import { callerEdgeSettings, edgeSettingNames, wranglerVarNames } from "../../scripts/edge-settings.js";
 import { PROJECT_ROOT, portInUse } from "../../scripts/local-stack.js";
 import { callerRunnerSettings, LOCAL_STACK_OWN } from "../../scripts/runner-settings.js";
@@ -50,12 +51,15 @@ describe("npm start's edge settings", () => {
     expect(missing, "documented edge settings npm start would not pass on (add them to wrangler.toml's [vars] or scripts/edge-settings.ts)").toEqual([]);
   });
 
-  it("covers every setting the edge reads (edge/src/env.ts)", () => {
-    const source = read("edge/src/env.ts");
-    const env = source.slice(source.indexOf("export interface Env"), source.indexOf("\n}", source.indexOf("export interface Env")));
-    const read_ = [...env.matchAll(/^\s+([A-Z][A-Z0-9_]*)\?: string;/gm)].map((m) => m[1]!);
-    expect(read_.length).toBeGreaterThan(30);
-    expect(read_.filter((name) => !names.has(name)), "edge settings npm start would not pass on").toEqual([]);
+  it("covers every setting the edge reads (its settings slices, edge/src/settings/)", () => {
+    expect(EDGE_SETTING_VARIABLES.length).toBeGreaterThan(30);
+    expect(EDGE_SETTING_VARIABLES).toContain("TASK_SECRETS_KEY");
+    expect(EDGE_SETTING_VARIABLES.filter((name) => !names.has(name)), "edge settings npm start would not pass on").toEqual([]);
+  });
+
+  it("finds in wrangler.toml's [vars] only settings the edge reads", () => {
+    const unread = wranglerVarNames(read("wrangler.toml")).filter((name) => !EDGE_SETTING_VARIABLES.includes(name));
+    expect(unread, "wrangler.toml sets variables no settings slice reads").toEqual([]);
   });
 
   it("passes the caller's edge settings and OTEL_* over its local defaults, and nothing else", () => {

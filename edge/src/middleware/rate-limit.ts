@@ -20,7 +20,8 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../api-error.js";
-import { edgeConfig, type Env, type RateLimitPolicyName } from "../env.js";
+import { edgeConfig, type Env } from "../env.js";
+import type { RateLimitPolicyName } from "../settings/rate-limit-settings.js";
 import { decideAll } from "../rate-limit/fail-policy.js";
 import type { Limiter, LimitResult, Release } from "../rate-limit/limiter.js";
 import { limiterForEnv } from "../rate-limit/limiter-for-env.js";

@@ -11,7 +11,7 @@
  * @module
  */
 import { ApiError } from "../api-error.js";
-import type { RateLimitPolicyName } from "../env.js";
+import type { RateLimitPolicyName } from "../settings/rate-limit-settings.js";
 import type { Limiter, LimitOptions, LimitResult, WindowCheck } from "./limiter.js";
 import { createLogger, type Logger } from "../log.js";
 

@@ -12,7 +12,7 @@
  */
 import { checkCallbackUrl } from "../../../api/callback-url.js";
 import { newTraceparent } from "../../../api/trace-context.js";
-import type { WebhookConfig } from "../env.js";
+import type { WebhookConfig } from "../settings/webhook-settings.js";
 import type { Sql } from "../sql/migrations.js";
 import { judgeAttempt, type AttemptResult } from "./delivery-policy.js";
 import {
