@@ -2,7 +2,8 @@
  * The Worker's bindings and its configuration, parsed once per isolate with zod.
  *
  * `Env` is what `wrangler types` generates from `wrangler.toml` (`edge/worker-configuration.d.ts`:
- * the Durable Object namespaces and `[vars]`; `npm run types` regenerates it), plus, as optional
+ * the Durable Object namespaces and `[vars]`; `npm run types` regenerates it, and
+ * `tests/tools/worker-types.test.ts` fails while it is stale), plus, as optional
  * text, every variable a settings slice reads — the secrets and optional settings `wrangler.toml`
  * does not list. Each setting is written once, in its slice under `settings/`; `edgeConfig`
  * reads them all. Nothing else reads `env` vars as untyped strings: routes and objects receive
