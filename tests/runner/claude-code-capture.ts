@@ -9,17 +9,14 @@
  * so a fixture names no real directory.
  * @module
  */
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFakeAnthropic, type FakeAnthropicOptions, type ScriptStep } from "../support/fake-anthropic.js";
+import { captureCli, fixturesDir, pinnedVersion, writeFixtures, type Captured } from "./harness/cli-capture.js";
 
-const CLAUDE_PACKAGE = fileURLToPath(new URL("../../node_modules/@anthropic-ai/claude-code", import.meta.url));
-export const CLAUDE_BIN = path.join(CLAUDE_PACKAGE, "bin", "claude.exe");
-export const CLAUDE_VERSION = (JSON.parse(readFileSync(path.join(CLAUDE_PACKAGE, "package.json"), "utf8")) as { version: string }).version;
-export const CLAUDE_FIXTURES = fileURLToPath(new URL(`./fixtures/claude-code-${CLAUDE_VERSION}/`, import.meta.url));
+export const CLAUDE_BIN = path.join(fileURLToPath(new URL("../../node_modules/@anthropic-ai/claude-code", import.meta.url)), "bin", "claude.exe");
+export const CLAUDE_VERSION = pinnedVersion("@anthropic-ai/claude-code");
+export const CLAUDE_FIXTURES = fixturesDir("claude-code", CLAUDE_VERSION);
 
 export interface ClaudeScenario {
   script: readonly ScriptStep[];
@@ -69,53 +66,18 @@ export const CLAUDE_SCENARIOS: Record<string, ClaudeScenario> = {
 };
 
 /** Runs Claude Code on `scenario`; resolves with its stdout (paths replaced) and exit code. */
-export async function captureClaudeStream(scenario: ClaudeScenario, timeoutMs = 60_000): Promise<{ stdout: string; exitCode: number | null }> {
-  const api = await startFakeAnthropic(scenario.script, scenario.api);
-  const home = mkdtempSync(path.join(os.tmpdir(), "claude-capture-home-"));
-  const cwd = mkdtempSync(path.join(os.tmpdir(), "claude-capture-repo-"));
-  try {
-    execFileSync("git", ["init", "-q"], { cwd });
-    writeFileSync(path.join(cwd, "a.txt"), "hello\n");
-    const child = spawn(CLAUDE_BIN, ["-p", "--output-format", "stream-json", "--verbose", "--model", "claude-sonnet-4-5", ...(scenario.args ?? [])], {
-      cwd,
-      env: {
-        PATH: process.env.PATH,
-        HOME: home,
-        ANTHROPIC_BASE_URL: api.url,
-        ANTHROPIC_API_KEY: "sk-ant-fake",
-        DISABLE_TELEMETRY: "1",
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-        ...scenario.env,
-      },
-      stdio: ["pipe", "pipe", "ignore"],
-    });
-    child.stdin.end("do it");
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    const exitCode = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    clearTimeout(timer);
-    return { stdout: withoutMachinePaths(stdout, { cwd, home }), exitCode };
-  } finally {
-    await api.close();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(cwd, { recursive: true, force: true });
-  }
+export async function captureClaudeStream(scenario: ClaudeScenario, timeoutMs = 60_000): Promise<Captured> {
+  return captureCli({
+    api: await startFakeAnthropic(scenario.script, scenario.api),
+    repo: true,
+    timeoutMs,
+    launch: ({ apiUrl }) => ({
+      command: CLAUDE_BIN,
+      args: ["-p", "--output-format", "stream-json", "--verbose", "--model", "claude-sonnet-4-5", ...(scenario.args ?? [])],
+      env: { ANTHROPIC_BASE_URL: apiUrl, ANTHROPIC_API_KEY: "sk-ant-fake", DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", ...scenario.env },
+      stdin: "do it",
+    }),
+  });
 }
 
-function withoutMachinePaths(text: string, dirs: { cwd: string; home: string }): string {
-  const dashed = (dir: string) => dir.replace(/[^A-Za-z0-9]/g, "-");
-  return text
-    .replaceAll(dirs.cwd, "/workspace/repo")
-    .replaceAll(dashed(dirs.cwd), "-workspace-repo")
-    .replaceAll(dirs.home, "/home/agent")
-    .replaceAll(`${os.tmpdir()}/`, "/scratch/");
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  for (const [name, scenario] of Object.entries(CLAUDE_SCENARIOS)) {
-    const { stdout, exitCode } = await captureClaudeStream(scenario);
-    writeFileSync(path.join(CLAUDE_FIXTURES, `${name}.jsonl`), stdout);
-    console.log(`${name}: exit ${exitCode}, ${stdout.split("\n").length - 1} lines`);
-  }
-}
+await writeFixtures(import.meta.url, CLAUDE_FIXTURES, CLAUDE_SCENARIOS, (scenario) => captureClaudeStream(scenario));

@@ -6,23 +6,12 @@
 // the error visible; a 500 is retried and the run still succeeds. In every run the gateway's
 // usage is what the fake charged over all calls, and the operator's key never enters the
 // sandbox: the fake API receives it, the agent's own shell sees only a placeholder.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { AgentEvent, RunnerEvent } from "../../api/index.js";
-import { Registry } from "prom-client";
-import { createClaudeAdapter } from "../../runner/src/cli/claude/claude-adapter.js";
-import { createRunnerMetrics } from "../../runner/src/telemetry/runner-metrics.js";
-import type { LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
-import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions, type ScriptStep } from "../support/fake-anthropic.js";
-import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
-import { createGitFixture, type GitFixture } from "./git-fixture.js";
-import { SYSTEM_PATH, startTestRunner } from "./test-runner.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeAnthropic, type FakeAnthropicOptions, type ScriptStep } from "../support/fake-anthropic.js";
+import { agentEvents } from "./harness/events.js";
+import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
+import { runRealCli } from "./harness/real-cli.js";
 
-const BIN = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
-const PATH_ENV = `${BIN}:${SYSTEM_PATH}`;
 const OPERATOR_KEY = "sk-ant-api03-operator-key-for-the-fake-api-0001";
 const COMMAND = "node -e \"console.log('the agent ran node:', 6 * 7)\" && printenv ANTHROPIC_API_KEY ANTHROPIC_BASE_URL";
 const SCRIPT: ScriptStep[] = [
@@ -34,54 +23,26 @@ const SCRIPT: ScriptStep[] = [
 const CHARGED = { input_tokens: 100, output_tokens: 20 };
 
 let fixture: GitFixture;
-let edge: FakeEdge | undefined;
-let api: FakeAnthropic | undefined;
-let loop: LeaseLoop | undefined;
-let workspaceRoot: string | undefined;
-let register: Registry;
-
 beforeAll(() => {
   fixture = createGitFixture();
 });
 afterAll(() => fixture.remove());
-afterEach(async () => {
-  await loop?.stop(2_000);
-  loop = undefined;
-  await edge?.close();
-  await api?.close();
-  if (workspaceRoot) rmSync(workspaceRoot, { recursive: true, force: true });
-});
 
 async function runClaude(autonomy: "full" | "edits", script: readonly ScriptStep[] = SCRIPT, options: FakeAnthropicOptions = {}) {
-  api = await startFakeAnthropic(script, options);
-  edge = await startFakeEdge({ heartbeatIntervalMs: 500 });
-  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-claude-"));
-  register = new Registry();
-  const claude = createClaudeAdapter({
-    pathEnv: PATH_ENV,
-    probeTimeoutMs: 20_000,
+  const api = await startFakeAnthropic(script, options);
+  const run = await runRealCli({
+    cli: "claude",
+    api,
+    key: OPERATOR_KEY,
     // One retry at most, so a test of a given-up call does not wait through Claude Code's backoff.
-    env: { ANTHROPIC_API_KEY: OPERATOR_KEY, ANTHROPIC_BASE_URL: api.url, DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", CLAUDE_CODE_MAX_RETRIES: "1" },
+    env: { CLAUDE_CODE_MAX_RETRIES: "1" },
+    repo: fixture,
+    task: { prompt: "Run node, then write AGENT_NOTES.md", autonomy },
   });
-  ({ loop } = await startTestRunner({
-    edge,
-    workspaceRoot,
-    runnerId: "claude-runner",
-    adapters: [claude],
-    pathEnv: PATH_ENV,
-    sandbox: "bubblewrap",
-    // The fake API listens on the host's loopback, which the sandbox may not reach: only the
-    // runner's gateway calls it.
-    taskRunner: { egress: { allow: [], allowedNetworks: [] }, metrics: createRunnerMetrics({ register, workspaceRoot }) },
-  }));
-  const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "Run node, then write AGENT_NOTES.md", autonomy, timeout_seconds: 120 });
-  const completion = await edge.waitFor(() => task.completion, 90_000);
-  const events = edge.events(task.id);
-  return { task, completion, events, requests: api.requests };
+  return { ...run, requests: api.requests };
 }
 
 type Run = Awaited<ReturnType<typeof runClaude>>;
-const agentEvents = (events: RunnerEvent[]) => events.filter((e): e is AgentEvent => e.type === "agent");
 
 /** The key reached the fake only, no event or result of the task holds it, and nothing else was called. */
 function expectKeyOnlyAtTheProvider(run: Run) {
@@ -122,7 +83,7 @@ describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandb
     expect(shell).not.toContain(OPERATOR_KEY);
     // The gateway counted every call the provider billed, side calls included.
     expectMeteredAsCharged(run);
-    const metrics = await register.metrics();
+    const { metrics } = run;
     const model = requests[0]!.model;
     expect(metrics).toContain(`codeforge_runner_model_tokens_total{cli="claude",model="${model}",kind="input"} ${CHARGED.input_tokens * requests.filter((r) => r.model === model).length}`);
     const calls = [...metrics.matchAll(/^codeforge_runner_model_calls_total\{cli="claude",model="[^"]+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);

@@ -9,18 +9,12 @@
  * and the fake's address by `https://api.example.com/v1`, so a fixture names no real place.
  * @module
  */
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { createCodexAdapter } from "../../runner/src/cli/codex/codex-adapter.js";
 import { startFakeOpenAI, type OpenAIFault, type OpenAIStep } from "../support/fake-openai.js";
+import { captureCli, fixturesDir, pinnedVersion, writeFixtures, type Captured } from "./harness/cli-capture.js";
 
-const BIN = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
-const CODEX_PACKAGE = fileURLToPath(new URL("../../node_modules/@openai/codex/package.json", import.meta.url));
-export const CODEX_VERSION = (JSON.parse(readFileSync(CODEX_PACKAGE, "utf8")) as { version: string }).version;
-export const CODEX_FIXTURES = fileURLToPath(new URL(`./fixtures/codex-${CODEX_VERSION}/`, import.meta.url));
+export const CODEX_VERSION = pinnedVersion("@openai/codex");
+export const CODEX_FIXTURES = fixturesDir("codex", CODEX_VERSION);
 
 export interface CodexScenario {
   script: readonly OpenAIStep[];
@@ -49,52 +43,17 @@ export const CODEX_SCENARIOS: Record<string, CodexScenario> = {
 };
 
 /** Runs Codex on `scenario`; resolves with its stdout (paths replaced) and exit code. */
-export async function captureCodexJson(scenario: CodexScenario, timeoutMs = 90_000): Promise<{ stdout: string; exitCode: number | null }> {
-  const api = await startFakeOpenAI(scenario.script, { faults: scenario.faults });
-  const home = mkdtempSync(path.join(os.tmpdir(), "codex-capture-home-"));
-  const cwd = mkdtempSync(path.join(os.tmpdir(), "codex-capture-repo-"));
-  try {
-    execFileSync("git", ["init", "-q"], { cwd });
-    writeFileSync(path.join(cwd, "a.txt"), "hello\n");
-    const adapter = createCodexAdapter({ pathEnv: "", env: { OPENAI_API_KEY: "sk-fake", OPENAI_BASE_URL: api.url } });
-    const command = adapter.command({ prompt: "Read a.txt", model: null, scratchDir: home, autonomy: "full" });
-    for (const [file, text] of Object.entries(command.homeFiles ?? {})) {
-      mkdirSync(path.dirname(path.join(home, file)), { recursive: true });
-      writeFileSync(path.join(home, file), text);
-    }
-    const child = spawn(path.join(BIN, "codex"), command.args, {
-      cwd,
-      env: { PATH: `${BIN}:${process.env.PATH}`, HOME: home, OPENAI_API_KEY: "sk-fake" },
-      stdio: ["pipe", "pipe", "ignore"],
-    });
-    child.stdin.end(command.stdin);
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    const exitCode = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    clearTimeout(timer);
-    return { stdout: withoutMachinePaths(stdout, { cwd, home, apiUrl: api.url }), exitCode };
-  } finally {
-    await api.close();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(cwd, { recursive: true, force: true });
-  }
+export async function captureCodexJson(scenario: CodexScenario, timeoutMs = 90_000): Promise<Captured> {
+  return captureCli({
+    api: await startFakeOpenAI(scenario.script, { faults: scenario.faults }),
+    repo: true,
+    timeoutMs,
+    launch: ({ home, apiUrl }) => {
+      const adapter = createCodexAdapter({ pathEnv: "", env: { OPENAI_API_KEY: "sk-fake", OPENAI_BASE_URL: apiUrl } });
+      const command = adapter.command({ prompt: "Read a.txt", model: null, scratchDir: home, autonomy: "full" });
+      return { command: "codex", args: command.args, env: { OPENAI_API_KEY: "sk-fake" }, stdin: command.stdin, homeFiles: command.homeFiles };
+    },
+  });
 }
 
-function withoutMachinePaths(text: string, dirs: { cwd: string; home: string; apiUrl: string }): string {
-  return text
-    .replaceAll(dirs.apiUrl, "https://api.example.com/v1")
-    .replaceAll(dirs.cwd, "/workspace/repo")
-    .replaceAll(dirs.home, "/home/agent")
-    .replaceAll(`${os.tmpdir()}/`, "/scratch/");
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  mkdirSync(CODEX_FIXTURES, { recursive: true });
-  for (const [name, scenario] of Object.entries(CODEX_SCENARIOS)) {
-    if (process.argv[2] && process.argv[2] !== name) continue;
-    const { stdout, exitCode } = await captureCodexJson(scenario);
-    writeFileSync(path.join(CODEX_FIXTURES, `${name}.jsonl`), stdout);
-    console.log(`${name}: exit ${exitCode}, ${stdout.split("\n").length - 1} lines`);
-  }
-}
+await writeFixtures(import.meta.url, CODEX_FIXTURES, CODEX_SCENARIOS, (scenario) => captureCodexJson(scenario));

@@ -5,21 +5,12 @@
 // retried and the run still succeeds. In each, what the gateway metered is what the fake
 // charged, the fake received the operator's key and only it, and nothing in the sandbox held it.
 // The checkout carries a `.codex/config.toml` pointing Codex elsewhere, which must not be read.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { AgentEvent, RunnerEvent } from "../../api/index.js";
-import { createCodexAdapter } from "../../runner/src/cli/codex/codex-adapter.js";
-import type { LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
-import { startFakeOpenAI, type FakeOpenAI, type OpenAIFault, type OpenAIStep } from "../support/fake-openai.js";
-import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
-import { createGitFixture, type GitFixture } from "./git-fixture.js";
-import { SYSTEM_PATH, startTestRunner } from "./test-runner.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeOpenAI, type OpenAIFault, type OpenAIStep } from "../support/fake-openai.js";
+import { agentEvents } from "./harness/events.js";
+import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
+import { runRealCli } from "./harness/real-cli.js";
 
-const BIN = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
-const PATH_ENV = `${BIN}:${SYSTEM_PATH}`;
 const OPERATOR_KEY = "sk-proj-operator-key-for-the-fake-openai-0001";
 const PLACEHOLDER = /^cf-gateway-[0-9a-f]{36}$/m;
 const COMMAND = "node -e \"console.log('the agent ran node:', 6 * 7)\" && printenv OPENAI_API_KEY; printenv CODEX_API_KEY OPENAI_BASE_URL || echo no-real-key-variables";
@@ -45,45 +36,16 @@ const HOSTILE_PROJECT_CONFIG = [
 ].join("\n");
 
 let fixture: GitFixture;
-let edge: FakeEdge | undefined;
-let api: FakeOpenAI | undefined;
-let loop: LeaseLoop | undefined;
-let workspaceRoot: string | undefined;
-
 beforeAll(() => {
   fixture = createGitFixture({ "README.md": "# Fixture\n", ".codex/config.toml": HOSTILE_PROJECT_CONFIG });
 });
 afterAll(() => fixture.remove());
-afterEach(async () => {
-  await loop?.stop(2_000);
-  loop = undefined;
-  await edge?.close();
-  await api?.close();
-  if (workspaceRoot) rmSync(workspaceRoot, { recursive: true, force: true });
-});
 
 async function runCodex(script: OpenAIStep[], faults: OpenAIFault[] = []) {
-  api = await startFakeOpenAI(script, { faults });
-  edge = await startFakeEdge({ heartbeatIntervalMs: 500 });
-  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-codex-"));
-  const codex = createCodexAdapter({ pathEnv: PATH_ENV, env: { OPENAI_API_KEY: OPERATOR_KEY, OPENAI_BASE_URL: api.url } });
-  ({ loop } = await startTestRunner({
-    edge,
-    workspaceRoot,
-    runnerId: "codex-runner",
-    adapters: [codex],
-    pathEnv: PATH_ENV,
-    sandbox: "bubblewrap",
-    // The fake API listens on the host's loopback, which the sandbox may not reach: only the
-    // runner's gateway calls it.
-    taskRunner: { egress: { allow: [], allowedNetworks: [] } },
-  }));
-  const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "codex", model: "gpt-5.5", prompt: "Run node, then write AGENT_NOTES.md", autonomy: "full", timeout_seconds: 120 });
-  const completion = await edge.waitFor(() => task.completion, 90_000);
-  return { completion, events: edge.events(task.id), requests: api.requests, totals: api.totals() };
+  const api = await startFakeOpenAI(script, { faults });
+  const run = await runRealCli({ cli: "codex", api, key: OPERATOR_KEY, repo: fixture, task: { model: "gpt-5.5", prompt: "Run node, then write AGENT_NOTES.md", autonomy: "full" } });
+  return { ...run, requests: api.requests, totals: api.totals() };
 }
-
-const agentEvents = (events: RunnerEvent[]) => events.filter((e): e is AgentEvent => e.type === "agent");
 
 /** What every run must show: the key reached the fake only, the sandbox never held it, nothing else was called. */
 function expectKeyOnlyAtTheProvider(run: Awaited<ReturnType<typeof runCodex>>) {

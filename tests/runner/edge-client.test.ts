@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createEdgeClient } from "../../runner/src/edge-link/edge-client.js";
 import { classifyEdgeError, EdgeError } from "../../runner/src/edge-link/edge-error.js";
-import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
+import { startFakeEdge, type FakeEdge } from "./harness/fake-edge.js";
 
 let edge: FakeEdge;
 beforeEach(async () => {

@@ -2,48 +2,18 @@
 // runner, real git against file:// repositories and the demo CLI as a real child process: an
 // iteration that starts from the previous one's patch (or pushed branch) sees its change, and
 // reports a patch that is cumulative against the task's starting commit.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { AgentEvent, IterationBase, LogEvent } from "../../api/index.js";
-import type { LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
-import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
-import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
-import { startTestRunner } from "./test-runner.js";
+import { describe, expect, it } from "vitest";
+import type { IterationBase } from "../../api/index.js";
+import { git } from "./harness/git-fixture.js";
+import { useRunner } from "./harness/use-runner.js";
 
-let fixture: GitFixture;
-let edge: FakeEdge;
-let loop: LeaseLoop;
-let workspaceRoot: string;
-
-beforeAll(() => {
-  fixture = createGitFixture();
-});
-afterAll(() => fixture.remove());
-
-beforeEach(async () => {
-  edge = await startFakeEdge({ heartbeatIntervalMs: 150 });
-  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-followup-"));
-  ({ loop } = await startTestRunner({ edge, workspaceRoot, runnerId: "followup-runner", concurrency: 1 }));
-});
-afterEach(async () => {
-  await loop.stop(2_000);
-  await edge.close();
-  rmSync(workspaceRoot, { recursive: true, force: true });
-});
-
-const done = (task: FakeTask) => edge.waitFor(() => task.completion, 15_000);
-
-/** The demo CLI writes CODEFORGE_NOTES.md when it is new and edits it when it is there. */
-const toolUsed = (task: FakeTask) =>
-  edge.events(task.id).flatMap((e) => (e.type === "agent" && (e as AgentEvent).kind === "tool_use" ? [(e as AgentEvent).tool] : []));
-
-const runnerLogs = (task: FakeTask) => edge.events(task.id).flatMap((e) => (e.type === "log" ? [(e as LogEvent).message] : []));
+const h = useRunner({ runner: { runnerId: "followup-runner", concurrency: 1 }, doneTimeoutMs: 15_000 });
 
 async function firstIteration(prompt: string) {
-  const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt });
-  const completion = await done(task);
+  const task = h.enqueue({ prompt });
+  const completion = await h.done(task);
   expect(completion.outcome, JSON.stringify(completion.error)).toBe("succeeded");
   return { task, result: completion.result! };
 }
@@ -51,33 +21,33 @@ async function firstIteration(prompt: string) {
 describe("follow-up iterations on the runner", () => {
   it("reports the commit the task started from", async () => {
     const { result } = await firstIteration("First request");
-    expect(result.base_commit_sha).toBe(fixture.mainSha);
+    expect(result.base_commit_sha).toBe(h.fixture.mainSha);
   });
 
   it("starts from the previous patch: the CLI sees the earlier change and the new patch holds both", async () => {
     const { result: first } = await firstIteration("First request");
     const base: IterationBase = { kind: "patch", patch: first.patch, commit_sha: first.base_commit_sha! };
-    const second = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt: "Second request", iteration: 2, base });
-    const completion = await done(second);
+    const second = h.enqueue({ prompt: "Second request", iteration: 2, base });
+    const completion = await h.done(second);
 
-    expect(edge.violations).toEqual([]);
+    expect(h.edge.violations).toEqual([]);
     expect(completion.outcome, JSON.stringify(completion.error)).toBe("succeeded");
     // The file was there: the CLI edited it rather than writing it anew.
-    expect(toolUsed(second)).toEqual(["Edit"]);
+    expect(h.tools(second)).toEqual(["Edit"]);
     const result = completion.result!;
-    expect(result.base_commit_sha).toBe(fixture.mainSha);
+    expect(result.base_commit_sha).toBe(h.fixture.mainSha);
     // Cumulative against the starting commit: the file is still new, and both requests are in it.
     expect(result.changed_files).toEqual([{ path: "CODEFORGE_NOTES.md", status: "added" }]);
     expect(result.patch).toContain("+- First request\n");
     expect(result.patch).toContain("+- Second request\n");
     expect(result.diff_stat).toEqual({ files_changed: 1, insertions: 6, deletions: 0 });
-    expect(runnerLogs(second)).toContain(`Continuing from the previous iteration's patch, applied on ${fixture.mainSha}, on branch codeforge/${second.id}`);
+    expect(h.logs(second)).toContain(`Continuing from the previous iteration's patch, applied on ${h.fixture.mainSha}, on branch codeforge/${second.id}`);
   });
 
   it("starts from a pushed branch at the pushed commit, and diffs against the starting commit", async () => {
     // What a first iteration with push: true leaves: a branch with its commit on top of main.
-    const work = path.join(fixture.dir, "pusher");
-    git(fixture.dir, "clone", "--quiet", "--branch", "main", fixture.url, work);
+    const work = path.join(h.fixture.dir, "pusher");
+    git(h.fixture.dir, "clone", "--quiet", "--branch", "main", h.fixture.url, work);
     writeFileSync(path.join(work, "CODEFORGE_NOTES.md"), "# CodeForge notes\n\n## Requests\n\n- Pushed request\n");
     git(work, "add", "-A");
     git(work, "commit", "--quiet", "-m", "iteration 1");
@@ -89,14 +59,14 @@ describe("follow-up iterations on the runner", () => {
     git(work, "commit", "--quiet", "-m", "someone else");
     git(work, "push", "--quiet", "origin", "HEAD:refs/heads/codeforge/tsk_pushed");
 
-    const base: IterationBase = { kind: "branch", branch: "codeforge/tsk_pushed", commit_sha: pushedSha, original_commit_sha: fixture.mainSha };
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt: "Second request", iteration: 2, base });
-    const completion = await done(task);
+    const base: IterationBase = { kind: "branch", branch: "codeforge/tsk_pushed", commit_sha: pushedSha, original_commit_sha: h.fixture.mainSha };
+    const task = h.enqueue({ prompt: "Second request", iteration: 2, base });
+    const completion = await h.done(task);
 
     expect(completion.outcome, JSON.stringify(completion.error)).toBe("succeeded");
-    expect(toolUsed(task)).toEqual(["Edit"]);
+    expect(h.tools(task)).toEqual(["Edit"]);
     const result = completion.result!;
-    expect(result.base_commit_sha).toBe(fixture.mainSha);
+    expect(result.base_commit_sha).toBe(h.fixture.mainSha);
     expect(result.changed_files).toEqual([{ path: "CODEFORGE_NOTES.md", status: "added" }]);
     expect(result.patch).toContain("+- Pushed request\n");
     expect(result.patch).toContain("+- Second request\n");
@@ -105,20 +75,20 @@ describe("follow-up iterations on the runner", () => {
 
   it("fails as clone_failed, without starting the CLI, when the previous patch does not apply", async () => {
     const patch = ["diff --git a/README.md b/README.md", "--- a/README.md", "+++ b/README.md", "@@ -1 +1 @@", "-# Not what is there", "+# Changed", ""].join("\n");
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt: "Go on", iteration: 2, base: { kind: "patch", patch, commit_sha: fixture.mainSha } });
-    const completion = await done(task);
+    const task = h.enqueue({ prompt: "Go on", iteration: 2, base: { kind: "patch", patch, commit_sha: h.fixture.mainSha } });
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("failed");
     expect(completion.error?.code).toBe("clone_failed");
     expect(completion.error?.message).toMatch(/^the previous iteration's patch did not apply: /);
-    expect(toolUsed(task)).toEqual([]);
+    expect(h.tools(task)).toEqual([]);
   });
 
   it("refuses a patch that writes outside the checkout", async () => {
-    const outside = path.join(workspaceRoot, "..", `escaped-${Date.now()}`);
-    const rel = path.relative(path.join(workspaceRoot, "x", "repo"), outside);
+    const outside = path.join(h.workspaceRoot, "..", `escaped-${Date.now()}`);
+    const rel = path.relative(path.join(h.workspaceRoot, "x", "repo"), outside);
     const patch = [`diff --git a/${rel} b/${rel}`, "new file mode 100644", "--- /dev/null", `+++ b/${rel}`, "@@ -0,0 +1 @@", "+escaped", ""].join("\n");
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt: "Go on", iteration: 2, base: { kind: "patch", patch, commit_sha: fixture.mainSha } });
-    const completion = await done(task);
+    const task = h.enqueue({ prompt: "Go on", iteration: 2, base: { kind: "patch", patch, commit_sha: h.fixture.mainSha } });
+    const completion = await h.done(task);
     expect(completion.error?.code).toBe("clone_failed");
     expect(completion.error?.message).toMatch(/did not apply/);
     expect(existsSync(outside)).toBe(false);

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloneError, cloneRepository } from "../../runner/src/git/git-clone.js";
-import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
+import { createGitFixture, git, type GitFixture } from "./harness/git-fixture.js";
 
 let fixture: GitFixture;
 let scratch: string;

@@ -13,7 +13,7 @@ import { commitMessage, commitSubject } from "../../runner/src/git/commit-messag
 import { cloneRepository } from "../../runner/src/git/git-clone.js";
 import { TOKEN_ENV_NAME } from "../../runner/src/git/git-credentials.js";
 import { commitAndPush, describePushFailure, PushError, type PushOptions } from "../../runner/src/git/git-push.js";
-import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
+import { createGitFixture, git, type GitFixture } from "./harness/git-fixture.js";
 
 const RECORDER_DIR = fileURLToPath(new URL("./fixtures/git-recorder", import.meta.url));
 const CHANGE_REPO = fileURLToPath(new URL("./fixtures/script/change-repo", import.meta.url));

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cloneRepository } from "../../runner/src/git/git-clone.js";
 import { gitEnv } from "../../runner/src/git/git-hardening.js";
 import { parseShortstat, summarizeChanges } from "../../runner/src/git/git-result.js";
-import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
+import { createGitFixture, git, type GitFixture } from "./harness/git-fixture.js";
 
 let fixture: GitFixture;
 let scratch: string;

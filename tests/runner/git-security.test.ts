@@ -14,7 +14,7 @@ import { parseCidr } from "../../api/index.js";
 import { CloneError, cloneRepository } from "../../runner/src/git/git-clone.js";
 import { gitCredentialEnv, TOKEN_ENV_NAME } from "../../runner/src/git/git-credentials.js";
 import { checkRepoHost, pinnedResolve, type HostLookup } from "../../runner/src/git/repo-host-check.js";
-import { createGitFixture, git, type GitFixture } from "./git-fixture.js";
+import { createGitFixture, git, type GitFixture } from "./harness/git-fixture.js";
 
 const RECORDER_DIR = fileURLToPath(new URL("./fixtures/git-recorder", import.meta.url));
 const TOKEN = "ghs_TaskRepoToken_0123456789abcdef";

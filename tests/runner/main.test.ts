@@ -7,9 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
-import { createGitFixture, type GitFixture } from "./git-fixture.js";
-import { SYSTEM_PATH } from "./test-runner.js";
+import { startFakeEdge, type FakeEdge } from "./harness/fake-edge.js";
+import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
+import { SYSTEM_PATH } from "./harness/test-runner.js";
 
 const MAIN = fileURLToPath(new URL("../../runner/src/main.ts", import.meta.url));
 let fixture: GitFixture;

@@ -2,74 +2,28 @@
 // (the npm package, pinned) in the real bubblewrap sandbox against a local fake of Anthropic's
 // Messages API. Past the budget the gateway refuses further calls and the runner stops the CLI;
 // the task fails as budget_exceeded with what was spent, which the stream showed as it grew.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LeaseBudget, UsageEvent } from "../../api/index.js";
-import { createClaudeAdapter } from "../../runner/src/cli/claude/claude-adapter.js";
-import type { LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
-import { createRunnerMetrics } from "../../runner/src/telemetry/runner-metrics.js";
-import { startFakeAnthropic, type FakeAnthropic } from "../support/fake-anthropic.js";
-import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
-import { createGitFixture, type GitFixture } from "./git-fixture.js";
-import { SYSTEM_PATH, startTestRunner } from "./test-runner.js";
+import { startFakeAnthropic } from "../support/fake-anthropic.js";
+import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
+import { runRealCli } from "./harness/real-cli.js";
 
-const BIN = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
-const PATH_ENV = `${BIN}:${SYSTEM_PATH}`;
 const OPERATOR_KEY = "sk-ant-api03-operator-key-for-the-budget-test-0002";
 /** Priced in the gateway's default table: $3 per million input tokens, $15 output. */
 const MODEL = "claude-sonnet-4-5";
 const NO_BUDGET: LeaseBudget = { max_cost_usd: null, max_tokens: null, max_turns: null, spent_cost_usd: 0, spent_tokens: 0 };
 
-let fixture: GitFixture | undefined;
-let edge: FakeEdge | undefined;
-let api: FakeAnthropic | undefined;
-let loop: LeaseLoop | undefined;
-let workspaceRoot: string | undefined;
-
-afterEach(async () => {
-  await loop?.stop(2_000);
-  await edge?.close();
-  await api?.close();
-  fixture?.remove();
-  if (workspaceRoot) rmSync(workspaceRoot, { recursive: true, force: true });
-  loop = edge = api = fixture = workspaceRoot = undefined;
+let fixture: GitFixture;
+beforeAll(() => {
+  fixture = createGitFixture();
 });
+afterAll(() => fixture.remove());
 
 async function runWithBudget(budget: Partial<LeaseBudget>) {
-  fixture = createGitFixture();
   // Many steps: the whole script would need far more calls than any budget below allows.
-  api = await startFakeAnthropic(Array.from({ length: 8 }, (_, i) => ({ tool: "Bash", input: { command: `echo step ${i + 1}`, description: `Step ${i + 1}` } })));
-  edge = await startFakeEdge({ heartbeatIntervalMs: 500 });
-  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-budget-"));
-  const register = new Registry();
-  const claude = createClaudeAdapter({
-    pathEnv: PATH_ENV,
-    probeTimeoutMs: 20_000,
-    env: { ANTHROPIC_API_KEY: OPERATOR_KEY, ANTHROPIC_BASE_URL: api.url, DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
-  });
-  ({ loop } = await startTestRunner({
-    edge,
-    workspaceRoot,
-    runnerId: "budget-runner",
-    adapters: [claude],
-    pathEnv: PATH_ENV,
-    sandbox: "bubblewrap",
-    taskRunner: { egress: { allow: [], allowedNetworks: [] }, metrics: createRunnerMetrics({ register, workspaceRoot }) },
-  }));
-  const task = edge.enqueue({
-    repo: { url: fixture.url, ref: "main" },
-    cli: "claude",
-    model: MODEL,
-    prompt: "Run every step",
-    timeout_seconds: 120,
-    budget: { ...NO_BUDGET, ...budget },
-  });
-  const completion = await edge.waitFor(() => task.completion, 90_000);
-  return { completion, events: edge.events(task.id), requests: api.requests, metrics: await register.metrics() };
+  const api = await startFakeAnthropic(Array.from({ length: 8 }, (_, i) => ({ tool: "Bash", input: { command: `echo step ${i + 1}`, description: `Step ${i + 1}` } })));
+  const run = await runRealCli({ cli: "claude", api, key: OPERATOR_KEY, repo: fixture, task: { model: MODEL, prompt: "Run every step", budget: { ...NO_BUDGET, ...budget } } });
+  return { ...run, requests: api.requests };
 }
 
 describe.skipIf(process.platform !== "linux")("a task's budget, enforced by the model gateway", () => {

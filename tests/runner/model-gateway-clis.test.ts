@@ -10,11 +10,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { createModelGateway, type ModelUpstream } from "../../runner/src/sandbox/model-gateway.js";
+import { REAL_CLI_BIN } from "./harness/real-cli.js";
 
-const BIN = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
 const REASON = "CodeForge budget exceeded: spent $2.00 of $1.00";
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -51,7 +50,7 @@ async function spentGateway(header: ModelUpstream["header"]) {
 }
 
 const run = (command: string, args: string[], env: Record<string, string>, cwd: string) =>
-  execa(path.join(BIN, command), args, { env: { PATH: process.env.PATH ?? "", HOME: cwd, TMPDIR: cwd, ...env }, extendEnv: false, cwd, reject: false, timeout: 60_000, stdin: "ignore", all: true });
+  execa(path.join(REAL_CLI_BIN, command), args, { env: { PATH: process.env.PATH ?? "", HOME: cwd, TMPDIR: cwd, ...env }, extendEnv: false, cwd, reject: false, timeout: 60_000, stdin: "ignore", all: true });
 
 describe("real CLIs past the budget", () => {
   it("Claude Code shows the 402 once", async () => {

@@ -9,18 +9,12 @@
  * and the fake's address by `https://api.example.com`.
  * @module
  */
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { createOpencodeAdapter } from "../../runner/src/cli/opencode/opencode-adapter.js";
 import { startFakeAnthropic, type FakeAnthropicOptions, type ScriptStep } from "../support/fake-anthropic.js";
+import { captureCli, fixturesDir, pinnedVersion, writeFixtures, type Captured } from "./harness/cli-capture.js";
 
-const BIN = fileURLToPath(new URL("../../node_modules/.bin", import.meta.url));
-const OPENCODE_PACKAGE = fileURLToPath(new URL("../../node_modules/opencode-ai/package.json", import.meta.url));
-export const OPENCODE_VERSION = (JSON.parse(readFileSync(OPENCODE_PACKAGE, "utf8")) as { version: string }).version;
-export const OPENCODE_FIXTURES = fileURLToPath(new URL(`./fixtures/opencode-${OPENCODE_VERSION}/`, import.meta.url));
+export const OPENCODE_VERSION = pinnedVersion("opencode-ai");
+export const OPENCODE_FIXTURES = fixturesDir("opencode", OPENCODE_VERSION);
 
 export interface OpencodeScenario {
   script: readonly ScriptStep[];
@@ -50,41 +44,17 @@ export const OPENCODE_SCENARIOS: Record<string, OpencodeScenario> = {
 };
 
 /** Runs opencode on `scenario`; resolves with its stdout (paths replaced) and exit code. */
-export async function captureOpencodeJson(scenario: OpencodeScenario, timeoutMs = 90_000): Promise<{ stdout: string; exitCode: number | null }> {
-  const api = await startFakeAnthropic(scenario.script, scenario.api);
-  const home = mkdtempSync(path.join(os.tmpdir(), "opencode-capture-home-"));
-  const cwd = mkdtempSync(path.join(os.tmpdir(), "opencode-capture-repo-"));
-  try {
-    execFileSync("git", ["init", "-q"], { cwd });
-    writeFileSync(path.join(cwd, "a.txt"), "hello\n");
-    const command = createOpencodeAdapter({ pathEnv: "" }).command({ prompt: "Read the file", model: "anthropic/claude-sonnet-4-5", scratchDir: home, autonomy: scenario.autonomy });
-    const config = { autoupdate: false, share: "disabled", provider: { anthropic: { options: { baseURL: `${api.url}/v1` } } } };
-    const child = spawn(path.join(BIN, "opencode"), command.args, {
-      cwd,
-      env: { PATH: `${BIN}:${process.env.PATH}`, HOME: home, ANTHROPIC_API_KEY: "sk-ant-fake", OPENCODE_CONFIG_CONTENT: JSON.stringify(config), OPENCODE_DISABLE_MODELS_FETCH: "1" },
-      stdio: ["pipe", "pipe", "ignore"],
-    });
-    child.stdin.end(command.stdin);
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    const exitCode = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    clearTimeout(timer);
-    const clean = stdout.replaceAll(api.url, "https://api.example.com").replaceAll(cwd, "/workspace/repo").replaceAll(home, "/home/agent").replaceAll(`${os.tmpdir()}/`, "/scratch/");
-    return { stdout: clean, exitCode };
-  } finally {
-    await api.close();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(cwd, { recursive: true, force: true });
-  }
+export async function captureOpencodeJson(scenario: OpencodeScenario, timeoutMs = 90_000): Promise<Captured> {
+  return captureCli({
+    api: await startFakeAnthropic(scenario.script, scenario.api),
+    repo: true,
+    timeoutMs,
+    launch: ({ home, apiUrl }) => {
+      const command = createOpencodeAdapter({ pathEnv: "" }).command({ prompt: "Read the file", model: "anthropic/claude-sonnet-4-5", scratchDir: home, autonomy: scenario.autonomy });
+      const config = { autoupdate: false, share: "disabled", provider: { anthropic: { options: { baseURL: `${apiUrl}/v1` } } } };
+      return { command: "opencode", args: command.args, env: { ANTHROPIC_API_KEY: "sk-ant-fake", OPENCODE_CONFIG_CONTENT: JSON.stringify(config), OPENCODE_DISABLE_MODELS_FETCH: "1" }, stdin: command.stdin };
+    },
+  });
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  mkdirSync(OPENCODE_FIXTURES, { recursive: true });
-  for (const [name, scenario] of Object.entries(OPENCODE_SCENARIOS)) {
-    if (process.argv[2] && process.argv[2] !== name) continue;
-    const { stdout, exitCode } = await captureOpencodeJson(scenario);
-    writeFileSync(path.join(OPENCODE_FIXTURES, `${name}.jsonl`), stdout);
-    console.log(`${name}: exit ${exitCode}, ${stdout.split("\n").length - 1} lines`);
-  }
-}
+await writeFixtures(import.meta.url, OPENCODE_FIXTURES, OPENCODE_SCENARIOS, (scenario) => captureOpencodeJson(scenario));

@@ -9,9 +9,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
 import { startTracing } from "../../runner/src/telemetry/tracing.js";
-import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
-import { createGitFixture, type GitFixture } from "./git-fixture.js";
-import { startTestRunner } from "./test-runner.js";
+import { startFakeEdge, type FakeEdge } from "./harness/fake-edge.js";
+import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
+import { startTestRunner } from "./harness/test-runner.js";
 
 let fixture: GitFixture;
 let edge: FakeEdge;

@@ -1,46 +1,14 @@
 // Integration, end to end in Node: a real HTTP fake edge, the real signed client, lease loop,
 // task runner, git against file:// repositories, and the demo CLI as a real child process.
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { readdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
 import { TaskResult, type OutputEvent, type RunnerEvent } from "../../api/index.js";
-import type { LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
-import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
-import { createGitFixture, type GitFixture } from "./git-fixture.js";
-import { processesIn, startTestRunner } from "./test-runner.js";
+import { processesIn } from "./harness/test-runner.js";
+import { useRunner } from "./harness/use-runner.js";
 
-let fixture: GitFixture;
-let edge: FakeEdge;
-let loop: LeaseLoop;
-let workspaceRoot: string;
-
-beforeAll(() => {
-  fixture = createGitFixture();
-});
-afterAll(() => fixture.remove());
-
-async function startRunner(options: { localMode?: boolean; concurrency?: number } = {}) {
-  ({ loop } = await startTestRunner({
-    edge,
-    workspaceRoot,
-    runnerId: "e2e-runner",
-    concurrency: options.concurrency,
-    taskRunner: { gitPolicy: { allowFile: options.localMode ?? true, allowSsh: false } },
-  }));
-}
-
-beforeEach(async () => {
-  edge = await startFakeEdge({ heartbeatIntervalMs: 150 });
-  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-e2e-"));
-});
-afterEach(async () => {
-  await loop?.stop(2_000);
-  await edge.close();
-  rmSync(workspaceRoot, { recursive: true, force: true });
-});
-
-const done = (task: FakeTask) => edge.waitFor(() => task.completion, 15_000);
+const h = useRunner({ doneTimeoutMs: 15_000 });
+const startRunner = (options: { localMode?: boolean } = {}) =>
+  h.start({ runnerId: "e2e-runner", taskRunner: { gitPolicy: { allowFile: options.localMode ?? true, allowSsh: false } } });
 
 function stdoutOf(events: RunnerEvent[]): OutputEvent[] {
   return events.filter((e): e is OutputEvent => e.type === "output" && e.stream === "stdout");
@@ -49,10 +17,10 @@ function stdoutOf(events: RunnerEvent[]): OutputEvent[] {
 describe("runner end to end", () => {
   it("leases, clones, runs the demo CLI, streams events in sequence and completes with the change", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt: "Write the changelog\nwith details" });
-    const completion = await done(task);
+    const task = h.enqueue({ prompt: "Write the changelog\nwith details" });
+    const completion = await h.done(task);
 
-    expect(edge.violations).toEqual([]);
+    expect(h.edge.violations).toEqual([]);
     expect(completion.error).toBeNull();
     expect(completion.outcome).toBe("succeeded");
     expect(TaskResult.safeParse(completion.result).success).toBe(true);
@@ -66,8 +34,8 @@ describe("runner end to end", () => {
     expect(task.batches.map((b) => b.batch_seq)).toEqual(task.batches.map((_, i) => i + 1));
 
     expect(task.heartbeats.some((h) => h.phase === "running")).toBe(true);
-    const events = edge.events(task.id);
-    expect(events[0]).toEqual({ type: "log", source: "runner", level: "info", message: `Cloning ${fixture.url} (main)` });
+    const events = h.edge.events(task.id);
+    expect(events[0]).toEqual({ type: "log", source: "runner", level: "info", message: `Cloning ${h.fixture.url} (main)` });
     const agentKinds = events.filter((e) => e.type === "agent").map((e) => (e as { kind: string }).kind);
     expect(agentKinds).toEqual(["init", "text", "tool_use", "tool_result", "text", "result"]);
     // The raw output is complete and contiguous.
@@ -79,25 +47,25 @@ describe("runner end to end", () => {
     }
     expect(stdout.map((c) => c.text).join("")).toMatch(/^\{"type":"system","subtype":"init"[^]*"type":"result"[^]*\n$/);
     // The workspace is gone.
-    await edge.waitFor(() => readdirSync(workspaceRoot).length === 0);
+    await h.edge.waitFor(() => readdirSync(h.workspaceRoot).length === 0);
   });
 
   it("reports a failing CLI as cli_failed with its exit code and stderr streamed", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Break [demo:exit=3][demo:stderr=something went wrong]" });
-    const completion = await done(task);
+    const task = h.enqueue({ repo: { url: h.fixture.url, ref: null }, prompt: "Break [demo:exit=3][demo:stderr=something went wrong]" });
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("failed");
     expect(completion.error).toEqual({ code: "cli_failed", message: "demo exited with code 3" });
     expect(completion.result?.exit_code).toBe(3);
-    const stderr = edge.events(task.id).filter((e) => e.type === "output" && e.stream === "stderr");
+    const stderr = h.edge.events(task.id).filter((e) => e.type === "output" && e.stream === "stderr");
     expect(stderr.map((e) => (e as OutputEvent).text).join("")).toBe("something went wrong\n");
-    expect(edge.violations).toEqual([]);
+    expect(h.edge.violations).toEqual([]);
   });
 
   it("reports a clone failure as clone_failed and never starts the CLI", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: "does-not-exist" } });
-    const completion = await done(task);
+    const task = h.enqueue({ repo: { url: h.fixture.url, ref: "does-not-exist" } });
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("failed");
     expect(completion.error?.code).toBe("clone_failed");
     expect(completion.error?.message).toContain("does-not-exist");
@@ -107,30 +75,30 @@ describe("runner end to end", () => {
 
   it("refuses a file:// repository when local mode is off", async () => {
     await startRunner({ localMode: false });
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null } });
-    const completion = await done(task);
+    const task = h.enqueue({ repo: { url: h.fixture.url, ref: null } });
+    const completion = await h.done(task);
     expect(completion.error).toEqual({ code: "clone_failed", message: "repository refused: file:// repositories are only accepted in local mode" });
   });
 
   it("cancels through the heartbeat ack: the CLI is killed and the task reported canceled", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
-    await edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
+    const task = h.enqueue({ repo: { url: h.fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
+    await h.edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
     const cancelledAt = Date.now();
-    edge.cancel(task.id);
-    const completion = await done(task);
+    h.edge.cancel(task.id);
+    const completion = await h.done(task);
     expect(Date.now() - cancelledAt).toBeLessThan(3_000);
     expect(completion.outcome).toBe("canceled");
     expect(completion.error?.code).toBe("canceled");
     expect(completion.result?.exit_code).toBeNull();
     expect(processesIn(task.id)).toEqual([]);
-    expect(edge.violations).toEqual([]);
+    expect(h.edge.violations).toEqual([]);
   });
 
   it("times out a CLI that runs past timeout_seconds", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]", timeout_seconds: 1 });
-    const completion = await done(task);
+    const task = h.enqueue({ repo: { url: h.fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]", timeout_seconds: 1 });
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("timed_out");
     expect(completion.error?.code).toBe("timed_out");
     expect(processesIn(task.id)).toEqual([]);
@@ -138,64 +106,64 @@ describe("runner end to end", () => {
 
   it("stops the CLI and reports nothing once the lease is stale", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
-    await edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
-    edge.revoke(task.id);
-    await edge.waitFor(() => processesIn(task.id).length === 0, 5_000);
-    await edge.waitFor(() => readdirSync(workspaceRoot).length === 0);
+    const task = h.enqueue({ repo: { url: h.fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
+    await h.edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
+    h.edge.revoke(task.id);
+    await h.edge.waitFor(() => processesIn(task.id).length === 0, 5_000);
+    await h.edge.waitFor(() => readdirSync(h.workspaceRoot).length === 0);
     expect(task.completion).toBeNull();
   });
 
   it("retries event batches through edge failures without gaps or changed content", async () => {
     await startRunner();
-    edge.failEvents(3, 503);
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Flaky network [demo:lines=50]" });
-    const completion = await done(task);
+    h.edge.failEvents(3, 503);
+    const task = h.enqueue({ repo: { url: h.fixture.url, ref: null }, prompt: "Flaky network [demo:lines=50]" });
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("succeeded");
-    expect(edge.violations).toEqual([]);
-    const texts = edge.events(task.id).filter((e) => e.type === "agent" && e.kind === "text");
+    expect(h.edge.violations).toEqual([]);
+    const texts = h.edge.events(task.id).filter((e) => e.type === "agent" && e.kind === "text");
     expect(texts.length).toBe(52);
   });
 
   it("delivers a large output stream completely", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Bulk [demo:bytes=3000000]" });
-    const completion = await done(task);
+    const task = h.enqueue({ repo: { url: h.fixture.url, ref: null }, prompt: "Bulk [demo:bytes=3000000]" });
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("succeeded");
-    const stdout = stdoutOf(edge.events(task.id));
+    const stdout = stdoutOf(h.edge.events(task.id));
     const last = stdout.at(-1)!;
     const total = last.offset + Buffer.byteLength(last.text);
     expect(total).toBeGreaterThan(3_000_000);
     expect(stdout.map((c) => c.text).join("")).toContain("The quick brown fox");
-    expect(edge.violations).toEqual([]);
+    expect(h.edge.violations).toEqual([]);
   });
 
   it("at shutdown, stops a running task after the grace period and hands it back", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
-    await edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
+    const task = h.enqueue({ repo: { url: h.fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
+    await h.edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
     const leaseId = task.lease!.lease_id;
-    await loop.stop(200);
+    await h.loop.stop(200);
     expect(processesIn(task.id)).toEqual([]);
     expect(task.completion).toBeNull();
     expect(task.releases).toEqual([{ lease_id: leaseId, reason: "runner shutting down" }]);
     // The output so far, and why it stopped, reached the edge before the hand-back.
-    expect(edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", level: "warn", message: expect.stringContaining("handed back") }));
+    expect(h.edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", level: "warn", message: expect.stringContaining("handed back") }));
     expect(task.status).toBe("queued");
-    expect(readdirSync(workspaceRoot)).toEqual([]);
-    expect(edge.violations).toEqual([]);
+    expect(readdirSync(h.workspaceRoot)).toEqual([]);
+    expect(h.edge.violations).toEqual([]);
   });
 
   it("at shutdown, leaves the lease to lapse when the hand-back fails", async () => {
     await startRunner();
-    edge.failReleases(5, 503);
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
-    await edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
-    await loop.stop(200);
+    h.edge.failReleases(5, 503);
+    const task = h.enqueue({ repo: { url: h.fixture.url, ref: null }, prompt: "Wait [demo:sleep=60000]" });
+    await h.edge.waitFor(() => task.status === "running" && processesIn(task.id).length > 0);
+    await h.loop.stop(200);
     expect(processesIn(task.id)).toEqual([]);
     expect(task.completion).toBeNull();
     expect(task.releases).toEqual([]);
     expect(task.status).toBe("running");
-    expect(readdirSync(workspaceRoot)).toEqual([]);
+    expect(readdirSync(h.workspaceRoot)).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import { startHealthServer } from "../../runner/src/telemetry/health-server.js";
 import { createEdgeClient } from "../../runner/src/edge-link/edge-client.js";
 import { watchEdgeContact } from "../../runner/src/edge-link/edge-contact.js";
 import { createRunnerMetrics, timePhase } from "../../runner/src/telemetry/runner-metrics.js";
-import { startFakeEdge } from "./fake-edge.js";
+import { startFakeEdge } from "./harness/fake-edge.js";
 
 let root: string;
 let outside: string;

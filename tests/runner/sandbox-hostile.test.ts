@@ -11,8 +11,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunnerEvent } from "../../api/index.js";
 import { countingDns, countingServer, processesTagged } from "../../runner/src/sandbox/sandbox-self-check.js";
-import { startFakeEdge, type FakeEdge } from "./fake-edge.js";
-import { createGitFixture, type GitFixture } from "./git-fixture.js";
+import { startFakeEdge, type FakeEdge } from "./harness/fake-edge.js";
+import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
 
 const MAIN = fileURLToPath(new URL("../../runner/src/main.ts", import.meta.url));
 const CHECK = fileURLToPath(new URL("../../runner/bin/sandbox-check.mjs", import.meta.url));

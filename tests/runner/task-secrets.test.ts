@@ -1,58 +1,32 @@
 // Integration: a task's secrets on the runner — the repository token, the CLI's env, masking
 // in everything sent to the edge — and the stall timeout, through the real runner, real git
 // and stand-in CLIs (tests/runner/fixtures/bin) against the fake edge.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { configuredAdapters } from "../../runner/src/cli/configured-adapters.js";
-import type { LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
 import { createRunnerMetrics } from "../../runner/src/telemetry/runner-metrics.js";
-import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";
-import { createGitFixture, type GitFixture } from "./git-fixture.js";
-import { processesIn, startTestRunner } from "./test-runner.js";
+import type { FakeTask } from "./harness/fake-edge.js";
+import { processesIn, STAND_IN_PATH } from "./harness/test-runner.js";
+import { useRunner } from "./harness/use-runner.js";
 
-const BIN = fileURLToPath(new URL("./fixtures/bin", import.meta.url));
-const PATH_ENV = `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`;
 const API_KEY = "sk-ant-api03-SuperSecretValue-0123456789";
 const TOKEN = "ghs_RepoAccessToken_abcdefghijklmnop";
 
-let fixture: GitFixture;
-let edge: FakeEdge;
-let loop: LeaseLoop | undefined;
-let workspaceRoot: string;
+const h = useRunner();
 let register: Registry;
-
-beforeAll(() => {
-  fixture = createGitFixture();
-});
-afterAll(() => fixture.remove());
-beforeEach(async () => {
-  edge = await startFakeEdge({ heartbeatIntervalMs: 150 });
-  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-secrets-"));
+beforeEach(() => {
   register = new Registry();
-});
-afterEach(async () => {
-  await loop?.stop(2_000);
-  loop = undefined;
-  await edge.close();
-  rmSync(workspaceRoot, { recursive: true, force: true });
 });
 
 async function startRunner(options: { stallTimeoutSeconds?: number; runnerSecret?: string } = {}) {
-  ({ loop } = await startTestRunner({
-    edge,
-    workspaceRoot,
+  await h.start({
     runnerId: "secrets-runner",
-    adapters: configuredAdapters({ clis: ["claude", "demo"], cli_env: {}, script_command: undefined, script_args: [] }, PATH_ENV),
-    pathEnv: PATH_ENV,
-    taskRunner: { stallTimeoutSeconds: options.stallTimeoutSeconds, runnerSecret: options.runnerSecret, metrics: createRunnerMetrics({ register, workspaceRoot }) },
-  }));
+    adapters: configuredAdapters({ clis: ["claude", "demo"], cli_env: {}, script_command: undefined, script_args: [] }, STAND_IN_PATH),
+    pathEnv: STAND_IN_PATH,
+    taskRunner: { stallTimeoutSeconds: options.stallTimeoutSeconds, runnerSecret: options.runnerSecret, metrics: createRunnerMetrics({ register, workspaceRoot: h.workspaceRoot }) },
+  });
 }
 
-const done = (task: FakeTask) => edge.waitFor(() => task.completion, 20_000);
 /** Everything the edge received about a task: every batch and the completion. */
 const sent = (task: FakeTask) => JSON.stringify(task.batches) + JSON.stringify(task.completion) + JSON.stringify(task.releases);
 const forms = (secret: string) => [secret, Buffer.from(secret).toString("base64"), secret.slice(0, 12), secret.slice(-12)];
@@ -60,12 +34,12 @@ const forms = (secret: string) => [secret, Buffer.from(secret).toString("base64"
 describe("task secrets on the runner", () => {
   it("masks an API key the CLI prints — in text events, stderr, base64, and split across two reads", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "Leak it [leak]", env: { ANTHROPIC_API_KEY: API_KEY } });
-    const completion = await done(task);
+    const task = h.enqueue({ cli: "claude", prompt: "Leak it [leak]", env: { ANTHROPIC_API_KEY: API_KEY } });
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("succeeded");
     const text = sent(task);
     for (const form of forms(API_KEY)) expect(text).not.toContain(form);
-    const events = edge.events(task.id);
+    const events = h.edge.events(task.id);
     expect(events).toContainEqual({ type: "agent", kind: "text", text: "my key is ***" });
     const out = (stream: string) => events.filter((e) => e.type === "output" && e.stream === stream).map((e) => (e as { text: string }).text).join("");
     expect(out("stderr")).toContain("debug: key=***\n");
@@ -73,21 +47,20 @@ describe("task secrets on the runner", () => {
     expect(out("stdout")).toContain("split *** done\n");
     // The raw stdout also carried the stream-json line with the key inside JSON.
     expect(out("stdout")).toContain('"text":"my key is ***"');
-    expect(edge.violations).toEqual([]);
+    expect(h.edge.violations).toEqual([]);
   });
 
   it("keeps the repository token out of the CLI's environment and out of everything sent", async () => {
     await startRunner();
-    const task = edge.enqueue({
-      repo: { url: fixture.url, ref: "main" },
+    const task = h.enqueue({
       cli: "claude",
       prompt: "Show env [print-env]",
       access_token: TOKEN,
       env: { ANTHROPIC_API_KEY: API_KEY },
     });
-    const completion = await done(task);
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("succeeded");
-    const envLine = edge.events(task.id).find((e) => e.type === "agent" && e.text?.startsWith("ENV_NAMES"));
+    const envLine = h.edge.events(task.id).find((e) => e.type === "agent" && e.text?.startsWith("ENV_NAMES"));
     expect(envLine).toMatchObject({ text: "ENV_NAMES ANTHROPIC_API_KEY,HOME,LANG,PATH,TMPDIR" });
     for (const form of forms(TOKEN)) expect(sent(task)).not.toContain(form);
   });
@@ -95,34 +68,34 @@ describe("task secrets on the runner", () => {
   it("masks secrets in error messages of the completion and the runner's log events", async () => {
     await startRunner();
     // A secret value that also appears in the repository URL: the clone error names the URL.
-    const missing = `${fixture.url.replace(/origin\.git$/, "")}repo-${API_KEY}.git`;
-    const task = edge.enqueue({ repo: { url: missing, ref: "main" }, cli: "claude", prompt: "x", env: { ANTHROPIC_API_KEY: API_KEY } });
-    const completion = await done(task);
+    const missing = `${h.fixture.url.replace(/origin\.git$/, "")}repo-${API_KEY}.git`;
+    const task = h.edge.enqueue({ repo: { url: missing, ref: "main" }, cli: "claude", prompt: "x", env: { ANTHROPIC_API_KEY: API_KEY } });
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("failed");
     expect(completion.error!.code).toBe("clone_failed");
     expect(completion.error!.message).toContain("repo-***.git");
     expect(sent(task)).not.toContain(API_KEY);
-    expect(edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", message: expect.stringContaining("repo-***.git") }));
+    expect(h.edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", message: expect.stringContaining("repo-***.git") }));
   });
 
   it("masks the runner's own secret in the output, the patch and the result, wherever it turns up", async () => {
     const runnerSecret = "cf_runner_TheRunnersOwnHmacKey_0123456789";
     await startRunner({ runnerSecret });
     // A prompt carrying it (a confused client, or text an agent found): the demo CLI writes and echoes it.
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "demo", prompt: `Note ${runnerSecret}` });
-    const completion = await done(task);
+    const task = h.enqueue({ cli: "demo", prompt: `Note ${runnerSecret}` });
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("succeeded");
     expect(completion.result!.patch).toContain("Note ***");
     // Not pushed, so it succeeds; but the patch no longer matches the file, and says so.
     expect(completion.result!.patch_masked).toBe(true);
-    expect(edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", level: "warn", message: expect.stringContaining("The change holds a secret of this task (in ") }));
+    expect(h.edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", level: "warn", message: expect.stringContaining("The change holds a secret of this task (in ") }));
     for (const form of forms(runnerSecret)) expect(sent(task)).not.toContain(form);
   });
 
   it("refuses a task env that tries to override what the runner sets, before the CLI starts", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "x", env: { PATH: "/tmp/evil", ANTHROPIC_API_KEY: API_KEY } });
-    const completion = await done(task);
+    const task = h.enqueue({ cli: "claude", prompt: "x", env: { PATH: "/tmp/evil", ANTHROPIC_API_KEY: API_KEY } });
+    const completion = await h.done(task);
     expect(completion.outcome).toBe("failed");
     expect(completion.error).toMatchObject({ code: "runner_error", message: expect.stringContaining("env was refused") });
     expect(task.heartbeats.some((h) => h.phase === "running")).toBe(false);
@@ -132,9 +105,9 @@ describe("task secrets on the runner", () => {
 describe("stall timeout", () => {
   it("stops a CLI that prints nothing for stall_timeout_seconds and fails the task as stalled", async () => {
     await startRunner();
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "Wait [hang]", env: { ANTHROPIC_API_KEY: API_KEY }, stall_timeout_seconds: 1 });
+    const task = h.enqueue({ cli: "claude", prompt: "Wait [hang]", env: { ANTHROPIC_API_KEY: API_KEY }, stall_timeout_seconds: 1 });
     const started = Date.now();
-    const completion = await done(task);
+    const completion = await h.done(task);
     expect(Date.now() - started).toBeLessThan(8_000);
     expect(completion.outcome).toBe("failed");
     expect(completion.error).toEqual({ code: "stalled", message: "the CLI printed nothing for longer than the stall timeout" });
@@ -145,10 +118,10 @@ describe("stall timeout", () => {
 
   it("uses the runner's default when the task sets none, and leaves a chatty CLI alone", async () => {
     await startRunner({ stallTimeoutSeconds: 1 });
-    const chatty = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "demo", prompt: "Tick [demo:lines=12][demo:tick=200]" });
-    const quiet = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, cli: "claude", prompt: "Wait [hang]", env: { ANTHROPIC_API_KEY: API_KEY } });
-    expect((await done(quiet)).error?.code).toBe("stalled");
+    const chatty = h.enqueue({ cli: "demo", prompt: "Tick [demo:lines=12][demo:tick=200]" });
+    const quiet = h.enqueue({ cli: "claude", prompt: "Wait [hang]", env: { ANTHROPIC_API_KEY: API_KEY } });
+    expect((await h.done(quiet)).error?.code).toBe("stalled");
     // 12 lines 200 ms apart: 2.4 s in all, never 1 s quiet.
-    expect((await done(chatty)).outcome).toBe("succeeded");
+    expect((await h.done(chatty)).outcome).toBe("succeeded");
   });
 });

@@ -2,23 +2,26 @@
  * The real runner — signed edge client, CLI registry, task runner and lease loop, wired as
  * `runner/src/main.ts` wires them — started against a fake edge, for the integration tests in
  * this folder. A test passes only what it varies: the CLIs, `PATH`, concurrency, and any
- * task-runner option (stall timeout, metrics, commit identity, git policy).
+ * task-runner option (stall timeout, metrics, commit identity, git policy). `SYSTEM_PATH` and
+ * `STAND_IN_PATH` are the `PATH`s tests give it; `processesIn` finds what still runs in a task's
+ * workspace.
  * @module
  */
 import { readdirSync, readlinkSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import type { CliAdapter } from "../../runner/src/cli/cli-adapter.js";
-import { createDemoAdapter } from "../../runner/src/cli/demo/demo-adapter.js";
-import { createCliRegistry, type CliRegistry } from "../../runner/src/cli/registry.js";
-import { createEdgeClient } from "../../runner/src/edge-link/edge-client.js";
-import { createLeaseLoop, type LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
-import { createProcessRunner } from "../../runner/src/sandbox/process-runner.js";
-import { createTaskRunner, type TaskRunnerOptions } from "../../runner/src/task-runner.js";
-import { createNoSandbox } from "../../runner/src/sandbox/sandbox.js";
-import { createBubblewrapSandbox } from "../../runner/src/sandbox/bubblewrap-sandbox.js";
-import { findOnPath } from "../../runner/src/sandbox/cli-installation.js";
-import { sandboxLimits } from "../../runner/src/sandbox/sandbox-limits.js";
-import { RunnerConfig } from "../../runner/src/config.js";
+import type { CliAdapter } from "../../../runner/src/cli/cli-adapter.js";
+import { createDemoAdapter } from "../../../runner/src/cli/demo/demo-adapter.js";
+import { createCliRegistry, type CliRegistry } from "../../../runner/src/cli/registry.js";
+import { createEdgeClient } from "../../../runner/src/edge-link/edge-client.js";
+import { createLeaseLoop, type LeaseLoop } from "../../../runner/src/edge-link/lease-loop.js";
+import { createProcessRunner } from "../../../runner/src/sandbox/process-runner.js";
+import { createTaskRunner, type TaskRunnerOptions } from "../../../runner/src/task-runner.js";
+import { createNoSandbox } from "../../../runner/src/sandbox/sandbox.js";
+import { createBubblewrapSandbox } from "../../../runner/src/sandbox/bubblewrap-sandbox.js";
+import { findOnPath } from "../../../runner/src/sandbox/cli-installation.js";
+import { sandboxLimits } from "../../../runner/src/sandbox/sandbox-limits.js";
+import { RunnerConfig } from "../../../runner/src/config.js";
 
 /** The smallest valid runner configuration: everything else at its default. */
 const MINIMAL_CONFIG = { edge_url: "http://127.0.0.1:9", runner_secret: "a-runner-secret-for-tests", runner_id: "test-runner", workspace_root: "/tmp", labels: [] };
@@ -32,6 +35,11 @@ export const SYSTEM_PATH = (process.env.PATH ?? "/usr/bin:/bin")
   .split(":")
   .filter((dir) => dir && !dir.split("/").includes("node_modules"))
   .join(":");
+
+/** The stand-ins of the coding CLIs (`tests/runner/fixtures/bin`), which check their argv as the real ones do. */
+export const STAND_IN_BIN = fileURLToPath(new URL("../fixtures/bin", import.meta.url));
+/** `SYSTEM_PATH` with the stand-in CLIs first. */
+export const STAND_IN_PATH = `${STAND_IN_BIN}:${SYSTEM_PATH}`;
 
 export interface TestRunnerOptions {
   edge: FakeEdge;

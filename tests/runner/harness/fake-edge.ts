@@ -29,7 +29,7 @@ import {
   type ErrorCode,
   type Lease,
   type RunnerEvent,
-} from "../../api/index.js";
+} from "../../../api/index.js";
 
 export interface FakeTask {
   id: string;
