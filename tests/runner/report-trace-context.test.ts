@@ -3,46 +3,25 @@
 // lease's `traceparent` exactly, so the edge's spans for them continue the task's trace; a lease
 // without one sends none. A real HTTP fake edge, the real signed client, lease loop and task
 // runner, git against a file:// repository, the demo CLI as a real child process.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import { startTracing } from "../../runner/src/telemetry/tracing.js";
-import { startFakeEdge, type FakeEdge } from "./harness/fake-edge.js";
-import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
-import { startTestRunner } from "./harness/test-runner.js";
+import { useRunner } from "./harness/use-runner.js";
 
-let fixture: GitFixture;
-let edge: FakeEdge;
-let loop: LeaseLoop;
-let workspaceRoot: string;
-
-beforeAll(async () => {
+beforeAll(() => {
   // As main.ts does with no OTEL_* endpoint set.
   startTracing(null, { runnerId: "trace-runner", version: "test" });
-  fixture = createGitFixture();
-  edge = await startFakeEdge({ heartbeatIntervalMs: 100 });
-  workspaceRoot = mkdtempSync(path.join(os.tmpdir(), "codeforge-trace-"));
-  ({ loop } = await startTestRunner({ edge, workspaceRoot, runnerId: "trace-runner" }));
 });
-
-afterAll(async () => {
-  await loop?.stop(2_000);
-  await edge?.close();
-  rmSync(workspaceRoot, { recursive: true, force: true });
-  fixture?.remove();
-});
+const h = useRunner({ runner: { runnerId: "trace-runner" }, heartbeatIntervalMs: 100 });
 
 describe("trace context on reports, runner tracing off", () => {
   it("sends the lease's traceparent on every report of that task, and none for a lease without one", async () => {
     const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-    const traced = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt: "Traced [demo:lines=5][demo:tick=150]" }, { traceparent });
-    const untraced = edge.enqueue({ repo: { url: fixture.url, ref: "main" }, prompt: "Untraced [demo:lines=5][demo:tick=150]" });
-    await edge.waitFor(() => traced.completion && untraced.completion, 20_000);
+    const traced = h.edge.enqueue({ repo: { url: h.fixture.url, ref: "main" }, prompt: "Traced [demo:lines=5][demo:tick=150]" }, { traceparent });
+    const untraced = h.enqueue({ prompt: "Untraced [demo:lines=5][demo:tick=150]" });
+    await h.edge.waitFor(() => traced.completion && untraced.completion, 20_000);
     expect(traced.completion!.outcome).toBe("succeeded");
 
-    const about = (id: string) => edge.reportTraceparents.filter((r) => r.path.includes(id));
+    const about = (id: string) => h.edge.reportTraceparents.filter((r) => r.path.includes(id));
     const tracedReports = about(traced.id);
     const kinds = new Set(tracedReports.map((r) => r.path.split("/").at(-1)));
     expect([...kinds].sort()).toEqual(["complete", "events", "heartbeat", "session"]);

@@ -22,10 +22,10 @@ import { createBubblewrapSandbox } from "../../../runner/src/sandbox/bubblewrap-
 import { findOnPath } from "../../../runner/src/sandbox/cli-installation.js";
 import { sandboxLimits } from "../../../runner/src/sandbox/sandbox-limits.js";
 import { RunnerConfig } from "../../../runner/src/config.js";
+import type { FakeEdge } from "./fake-edge.js";
 
 /** The smallest valid runner configuration: everything else at its default. */
 const MINIMAL_CONFIG = { edge_url: "http://127.0.0.1:9", runner_secret: "a-runner-secret-for-tests", runner_id: "test-runner", workspace_root: "/tmp", labels: [] };
-import type { FakeEdge } from "./fake-edge.js";
 
 /**
  * The test process's PATH without npm's `node_modules/.bin` directories, where the pinned real
