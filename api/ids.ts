@@ -35,6 +35,9 @@ export async function idempotentTaskId(owner: string, idempotencyKey: string): P
   return `tsk_${out.slice(0, 26)}`;
 }
 
+/** Webhook message ids as `newMessageId` makes them; anything else cannot exist. */
+export const MESSAGE_ID_PATTERN = /^msg_[0-9a-hjkmnp-tv-z]{26}$/;
+
 /** A webhook message id (`webhook-id`): `msg_` + the same time-ordered form as a task id. */
 export function newMessageId(now: number = Date.now()): string {
   return `msg_${newTaskId(now).slice(4)}`;

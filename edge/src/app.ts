@@ -1,17 +1,21 @@
 /**
  * The Worker's Hono app: hygiene, request metrics and request logs on every route, then the
  * public API, the runner API, and the health and metrics routes, composed with `app.route()`.
+ * The public API's route groups are `OpenAPIHono` apps whose routes carry their full paths and
+ * their OpenAPI definitions (`routes/*.routes.ts`); the app collects those definitions, and
+ * `routes/openapi-document.ts` makes the document from them.
  * Health, readiness and `/metrics` sit outside `/api/v1/*`, so API-key auth and rate limits
  * never apply to them.
  * @module
  */
-import { Hono } from "hono";
 import { requestId, type RequestIdVariables } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { API_BODY_MAX_BYTES } from "../../api/limits.js";
 import { ApiError, errorResponse, handleError } from "./api-error.js";
 import type { Env } from "./env.js";
+import { defaultHook } from "./http/openapi-app.js";
 import { bodyHeaders } from "./http/read-body.js";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { authFailureGuard } from "./middleware/auth-failure-guard.js";
 import { corsPolicy } from "./middleware/cors-policy.js";
@@ -31,7 +35,7 @@ import { taskRoutes } from "./routes/tasks.js";
 import { webhookSecretRoutes } from "./routes/webhook-secret.js";
 
 export function createApp() {
-  const app = new Hono<{ Bindings: Env; Variables: RequestIdVariables }>();
+  const app = new OpenAPIHono<{ Bindings: Env; Variables: RequestIdVariables }>({ defaultHook });
 
   app.use("*", requestId({ limitLength: 128, headerName: "X-Request-Id" }));
   // Counted and logged after the response is built; neither adds a round trip (see the modules).
@@ -41,7 +45,7 @@ export function createApp() {
   // Before auth: a browser's preflight carries no key.
   app.use("/api/*", corsPolicy());
   // Before auth: a declared oversized or encoded body is refused unread. Bodies themselves are
-  // read, bounded, by `readJson` (http/read-body.ts) once the key is known.
+  // read, bounded, by `jsonBody` (http/json-body.ts) once the key is known.
   app.use("/api/*", bodyHeaders(API_BODY_MAX_BYTES));
   // The API's own description is public; it is registered ahead of authentication.
   app.route("/api/v1", apiDocsRoutes);
@@ -54,13 +58,13 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/", metricsRoutes);
-  app.route("/api/v1/tasks", taskRoutes);
-  app.route("/api/v1/tasks", deliveryRoutes);
-  app.route("/api/v1/webhook-secret", webhookSecretRoutes);
-  app.route("/api/v1/dead-letters", deadLetterRoutes);
-  app.route("/api/v1/runners", runnerListRoutes);
-  app.route("/api/v1/keys", keyRoutes);
-  app.route("/api/v1/audit", auditRoutes);
+  app.route("/", taskRoutes);
+  app.route("/", deliveryRoutes);
+  app.route("/", webhookSecretRoutes);
+  app.route("/", deadLetterRoutes);
+  app.route("/", runnerListRoutes);
+  app.route("/", keyRoutes);
+  app.route("/", auditRoutes);
   app.route("/runner/v1", runnerRoutes);
 
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));

@@ -13,7 +13,7 @@ import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from "../../../api/
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
 import { readBody } from "../http/read-body.js";
-import { decodeUtf8, requireUtf8Charset } from "../read-json.js";
+import { decodeUtf8, requireUtf8Charset } from "../http/json-body.js";
 
 export type RunnerVariables = { rawBody: Uint8Array };
 

@@ -3,18 +3,16 @@
  * action, target and time, paged with a cursor.
  * @module
  */
-import { Hono } from "hono";
-import { AuditQuery } from "../../../api/audit.js";
 import { auditLogOf } from "../audit/audit-log-object.js";
 import type { Env } from "../env.js";
+import { openApiRoutes } from "../http/openapi-app.js";
 import type { AuthVariables } from "../middleware/api-key-auth.js";
 import { requireScope } from "../middleware/require-scope.js";
-import { validate } from "../read-json.js";
+import { listAudit } from "./admin.routes.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
-export const auditRoutes = new Hono<{ Bindings: Env; Variables: AuthVariables }>()
-  .get("/", requireScope("admin"), async (c) => {
-    const query = validate(c.req.query(), AuditQuery);
-    return c.json(await auditLogOf(c.env).query(query));
+export const auditRoutes = openApiRoutes<{ Bindings: Env; Variables: AuthVariables }>()
+  .openapi({ ...listAudit, middleware: [requireScope("admin")] as const }, async (c) => {
+    return c.json(await auditLogOf(c.env).query(c.req.valid("query")), 200);
   })
-  .all("/", methodNotAllowed("GET"));
+  .all("/api/v1/audit", methodNotAllowed("GET"));

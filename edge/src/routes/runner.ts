@@ -8,7 +8,7 @@ import { Completion, EventBatch, Heartbeat, LeaseRequest, Release, SessionUpload
 import type { Env } from "../env.js";
 import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
 import { clientAddress } from "../rate-limit/client-address.js";
-import { parseJsonText } from "../read-json.js";
+import { parseJsonText } from "../http/json-body.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { tagRequest } from "../middleware/request-log.js";
 import { currentTraceparent } from "../tracing/task-span.js";

@@ -3,20 +3,21 @@
  * Each handler validates, calls one task-object (or task-index) method, and answers typed JSON.
  * @module
  */
-import { Hono } from "hono";
 import { idempotentTaskId, newTaskId } from "../../../api/ids.js";
 import { checkCallbackUrl } from "../../../api/callback-url.js";
 import { checkRepoUrl } from "../../../api/repo-url.js";
 import { sha256Hex } from "../../../api/signing.js";
-import { CreateTaskRequest, EventsQuery, FollowUpRequest, StreamQuery, TaskListQuery } from "../../../api/task.js";
+import { CreateTaskRequest, FollowUpRequest } from "../../../api/task.js";
 import { parseTraceparent } from "../../../api/trace-context.js";
+import { createMiddleware } from "hono/factory";
 import { ApiError } from "../api-error.js";
 import { canonicalJson } from "../canonical-json.js";
 import { edgeConfig, type Env } from "../env.js";
 import type { AuthVariables, Principal } from "../middleware/api-key-auth.js";
 import { audited, type AuditVariables } from "../middleware/audited.js";
 import { requireScope } from "../middleware/require-scope.js";
-import { readJson, validate } from "../read-json.js";
+import { bodyOf, jsonBody } from "../http/json-body.js";
+import { openApiRoutes } from "../http/openapi-app.js";
 import { checkSpendLimit } from "../spend/spend-limit.js";
 import { taskIndexOf } from "../task-index/task-index-object.js";
 import { taskStub, unwrap } from "../task-stub.js";
@@ -26,6 +27,8 @@ import { newTaskTraceparent } from "../tracing/task-span.js";
 import { VIEWER_HEADER, type Viewer } from "../task/task-rpc.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 import { tagRequest } from "../middleware/request-log.js";
+import { TaskIdParams } from "./openapi-parts.js";
+import { cancelTask, createTask, followUpTask, getTask, listTaskEvents, listTasks, streamTask } from "./tasks.routes.js";
 
 type TaskEnv = { Bindings: Env; Variables: AuthVariables & AuditVariables };
 
@@ -73,9 +76,17 @@ function requireSealable(secrets: TaskSecrets | null, taskSecretsKey: string | n
 }
 
 
-export const taskRoutes = new Hono<TaskEnv>()
-  .post("/", audited("task.create"), requireScope("tasks:write"), async (c) => {
-    const request = await readJson(c, CreateTaskRequest);
+/** Refuses (426) a request that is not a WebSocket upgrade, before its query is looked at. */
+const upgradeRequired = createMiddleware(async (c, next) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ApiError("upgrade_required", "this endpoint is a WebSocket: connect with 'Upgrade: websocket'", undefined, { Upgrade: "websocket" });
+  }
+  await next();
+});
+
+export const taskRoutes = openApiRoutes<TaskEnv>()
+  .openapi({ ...createTask, middleware: [audited("task.create"), requireScope("tasks:write"), jsonBody(CreateTaskRequest)] as const }, async (c) => {
+    const request = bodyOf(c, CreateTaskRequest);
     const { spec, secrets } = splitSecrets(request);
     const { taskSecretsKey } = edgeConfig(c.env);
     // Secrets are only ever stored sealed: without a key to seal them, refuse them.
@@ -124,31 +135,29 @@ export const taskRoutes = new Hono<TaskEnv>()
     return c.json(task, created ? 201 : 200);
   })
   // The caller's tasks, newest first; an admin's are everyone's unless `owner` narrows them.
-  .get("/", requireScope("tasks:read"), async (c) => {
-    const query = validate(c.req.query(), TaskListQuery);
+  .openapi({ ...listTasks, middleware: [requireScope("tasks:read")] as const }, async (c) => {
+    const query = c.req.valid("query");
     const principal = c.get("principal");
     if (query.owner !== undefined && !principal.admin && query.owner !== principal.owner) {
       throw new ApiError("forbidden", "only an admin key may list another key's tasks", "owner");
     }
     const owner = principal.admin ? (query.owner ?? null) : principal.owner;
-    return c.json(await taskIndexOf(c.env).list({ owner, status: query.status, cursor: query.cursor, limit: query.limit }));
+    return c.json(await taskIndexOf(c.env).list({ owner, status: query.status, cursor: query.cursor, limit: query.limit }), 200);
   })
-  .get("/:id", requireScope("tasks:read"), async (c) => {
-    const task = unwrap(await taskStub(c.env, c.req.param("id")).view(viewerOf(c.get("principal"))));
-    return c.json(task);
+  .openapi({ ...getTask, middleware: [requireScope("tasks:read")] as const }, async (c) => {
+    const task = unwrap(await taskStub(c.env, c.req.valid("param").id).view(viewerOf(c.get("principal"))));
+    return c.json(task, 200);
   })
-  .get("/:id/events", requireScope("tasks:read"), async (c) => {
-    const query = validate(c.req.query(), EventsQuery);
-    const stub = taskStub(c.env, c.req.param("id"));
+  .openapi({ ...listTaskEvents, middleware: [requireScope("tasks:read")] as const }, async (c) => {
+    const query = c.req.valid("query");
+    const stub = taskStub(c.env, c.req.valid("param").id);
     const page = unwrap(await stub.eventsPage(viewerOf(c.get("principal")), query.since, query.limit));
-    return c.body(page, 200, { "Content-Type": "application/json; charset=utf-8" });
+    // Already JSON text from the object, answered as is: no typed `c.json` (hence the cast).
+    return c.body(page, 200, { "Content-Type": "application/json; charset=utf-8" }) as never;
   })
-  .get("/:id/stream", requireScope("tasks:read"), async (c) => {
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new ApiError("upgrade_required", "this endpoint is a WebSocket: connect with 'Upgrade: websocket'", undefined, { Upgrade: "websocket" });
-    }
-    const query = validate(c.req.query(), StreamQuery);
-    const stub = taskStub(c.env, c.req.param("id"));
+  .openapi({ ...streamTask, middleware: [requireScope("tasks:read"), upgradeRequired] as const }, async (c) => {
+    const query = c.req.valid("query");
+    const stub = taskStub(c.env, c.req.valid("param").id);
     const headers = new Headers(c.req.raw.headers);
     headers.set(VIEWER_HEADER, JSON.stringify(viewerOf(c.get("principal"))));
     const response = await stub.fetch(new Request(`https://task.internal/stream?since=${query.since}`, { headers }));
@@ -159,15 +168,15 @@ export const taskRoutes = new Hono<TaskEnv>()
     }
     // A response from another object has immutable headers; re-wrap the socket so the
     // request-id and security-header middleware can still add theirs.
-    return new Response(null, { status: response.status, webSocket: response.webSocket });
+    return new Response(null, { status: response.status, webSocket: response.webSocket }) as never;
   })
-  .post("/:id/cancel", audited("task.cancel", (c) => c.req.param("id")), requireScope("tasks:write"), async (c) => {
-    const task = unwrap(await taskStub(c.env, c.req.param("id")).cancel(viewerOf(c.get("principal"))));
+  .openapi({ ...cancelTask, middleware: [audited("task.cancel", (c) => c.req.param("id")), requireScope("tasks:write")] as const }, async (c) => {
+    const task = unwrap(await taskStub(c.env, c.req.valid("param").id).cancel(viewerOf(c.get("principal"))));
     return c.json(task, task.status === "canceled" ? 200 : 202);
   })
-  .post("/:id/instructions", audited("task.follow_up", (c) => c.req.param("id")), requireScope("tasks:write"), async (c) => {
-    const stub = taskStub(c.env, c.req.param("id"));
-    const request = await readJson(c, FollowUpRequest);
+  .openapi({ ...followUpTask, middleware: [audited("task.follow_up", (c) => c.req.param("id")), requireScope("tasks:write"), jsonBody(FollowUpRequest, { params: TaskIdParams })] as const }, async (c) => {
+    const stub = taskStub(c.env, c.req.valid("param").id);
+    const request = bodyOf(c, FollowUpRequest);
     const { access_token, env, ...rest } = request;
     const hasEnv = env !== undefined && Object.keys(env).length > 0;
     const secrets: TaskSecrets | null = access_token === undefined && !hasEnv ? null : { access_token: access_token ?? null, env: env ?? {} };
@@ -196,9 +205,9 @@ export const taskRoutes = new Hono<TaskEnv>()
     return c.json(task, created ? 202 : 200);
   })
   // A known path with the wrong method: say which methods it has (405), not "no route" (404).
-  .all("/", methodNotAllowed("GET, POST"))
-  .all("/:id", methodNotAllowed("GET"))
-  .all("/:id/events", methodNotAllowed("GET"))
-  .all("/:id/stream", methodNotAllowed("GET"))
-  .all("/:id/cancel", methodNotAllowed("POST"))
-  .all("/:id/instructions", methodNotAllowed("POST"));
+  .all("/api/v1/tasks", methodNotAllowed("GET, POST"))
+  .all("/api/v1/tasks/:id", methodNotAllowed("GET"))
+  .all("/api/v1/tasks/:id/events", methodNotAllowed("GET"))
+  .all("/api/v1/tasks/:id/stream", methodNotAllowed("GET"))
+  .all("/api/v1/tasks/:id/cancel", methodNotAllowed("POST"))
+  .all("/api/v1/tasks/:id/instructions", methodNotAllowed("POST"));

@@ -1,20 +1,22 @@
 /**
- * Reads a JSON request body and validates it with a contract schema, answering every way
- * it can be wrong with a 4xx that names the problem: too large (413, see
- * `http/read-body.ts`), wrong content type, a charset other than UTF-8 or an encoded body
- * (415), bytes that are not UTF-8, malformed JSON or a key given twice in one object (400
- * `invalid_json`), a field that fails the schema (400 `validation_failed` with `field` set to
- * its dotted path).
+ * Reads a JSON request body and validates it with a contract schema, answering every way it
+ * can be wrong with a 4xx that names the problem: too large (413, see `read-body.ts`), wrong
+ * content type, a charset other than UTF-8 or an encoded body (415), bytes that are not
+ * UTF-8, malformed JSON or a key given twice in one object (400 `invalid_json`), a field that
+ * fails the schema (400 `validation_failed`, see `validation.ts`).
+ *
+ * Routes declared with `createRoute` take their body through `jsonBody(schema)`, a route
+ * middleware: Hono's own JSON validator would read the body unbounded and leniently.
  * @module
  */
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import type { z } from "zod";
-import { API_BODY_MAX_BYTES } from "../../api/limits.js";
-import { ApiError } from "./api-error.js";
-import { duplicateKeyPath } from "./http/duplicate-key.js";
-import { readBody } from "./http/read-body.js";
-
-const MAX_LISTED_ISSUES = 5;
+import { API_BODY_MAX_BYTES } from "../../../api/limits.js";
+import { ApiError } from "../api-error.js";
+import { duplicateKeyPath } from "./duplicate-key.js";
+import { readBody } from "./read-body.js";
+import { pathNotFound, validate } from "./validation.js";
 
 /** Parses `text` as JSON and validates it; throws `ApiError` on any problem. */
 export function parseJsonText<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
@@ -62,24 +64,6 @@ function requireJson(contentType: string | undefined): void {
   requireUtf8Charset(contentType);
 }
 
-/** Validates an already-parsed value against `schema`. */
-export function validate<S extends z.ZodType>(value: unknown, schema: S): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues;
-  const described = issues.slice(0, MAX_LISTED_ISSUES).map((issue) => {
-    const field = issueField(issue);
-    return field ? `${field}: ${issue.message}` : issue.message;
-  });
-  const more = issues.length > MAX_LISTED_ISSUES ? ` (and ${issues.length - MAX_LISTED_ISSUES} more)` : "";
-  throw new ApiError("validation_failed", described.join("; ") + more, issueField(issues[0]!) || undefined);
-}
-
-function issueField(issue: z.core.$ZodIssue): string {
-  const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0] ?? ""] : issue.path;
-  return path.map(String).join(".");
-}
-
 /** Reads and validates the JSON body of a request to the public API. */
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   requireJson(c.req.header("content-type"));
@@ -92,4 +76,29 @@ export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: 
   if (text.trim() === "") return validate({}, schema);
   requireJson(c.req.header("content-type"));
   return parseJsonText(text, schema);
+}
+
+/**
+ * A route middleware that reads the body with `readJson` (or `readOptionalJson` when
+ * `optional`) and hands it on as the request's validated `json`; the handler takes it with
+ * `bodyOf(c, schema)`. Put it after the route's scope check, so a key without the scope is
+ * refused before its body is read. Route middleware runs before the route's own parameter
+ * checks, so give it the route's `params` schema: a path id that cannot exist is then a 404
+ * before the body is read, as it is on every other route.
+ */
+export function jsonBody(schema: z.ZodType, options: { optional?: boolean; params?: z.ZodType } = {}) {
+  return createMiddleware(async (c, next) => {
+    if (options.params) {
+      const params = options.params.safeParse(c.req.param());
+      if (!params.success) throw pathNotFound(params.error.issues);
+    }
+    const value = options.optional ? await readOptionalJson(c, schema) : await readJson(c, schema);
+    c.req.addValidatedData("json", value as object);
+    await next();
+  });
+}
+
+/** The body `jsonBody(schema)` validated for this request. */
+export function bodyOf<S extends z.ZodType>(c: Context, _schema: S): z.infer<S> {
+  return (c.req.valid as (target: "json") => unknown)("json") as z.infer<S>;
 }

@@ -1,0 +1,30 @@
+/**
+ * The Hono app every public route group is built on: an `OpenAPIHono` whose routes are
+ * declared with `createRoute` (see `routes/*.routes.ts`), so the OpenAPI document is generated
+ * from the same definitions the edge serves. Its default hook turns a failed query or path
+ * check into the API's own errors:
+ *
+ * - a query string that fails its schema is a 400 `validation_failed` (`field` is its dotted
+ *   path; the message as for a body, see `validation.ts`);
+ * - a path id that cannot exist is a 404 whose message is the schema's (`task not found`),
+ *   without waking any object.
+ *
+ * JSON bodies are not validated here: `jsonBody` (`json-body.ts`) reads them bounded and strict.
+ * @module
+ */
+import { OpenAPIHono, type Hook } from "@hono/zod-openapi";
+import type { Env as HonoEnv } from "hono";
+import { pathNotFound, validationError } from "./validation.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: the hook is the same for every route's types.
+export const defaultHook: Hook<any, any, any, any> = (result) => {
+  if (result.success) return;
+  const issues = result.error.issues;
+  if (result.target === "param") throw pathNotFound(issues);
+  throw validationError(issues);
+};
+
+/** A route group whose `app.openapi(route, handler)` routes answer bad input as above. */
+export function openApiRoutes<E extends HonoEnv>(): OpenAPIHono<E> {
+  return new OpenAPIHono<E>({ defaultHook });
+}

@@ -1,0 +1,38 @@
+/**
+ * The OpenAPI document, generated: the paths of every public route from the `createRoute`
+ * definitions the app serves them with (`*.routes.ts`), the rest from `api/openapi.ts`.
+ *
+ * `npm run openapi` (scripts/generate-openapi.ts) writes it from `definitionsApp()`, which
+ * registers the definitions without their handlers (those need the Workers runtime); a test
+ * in the Worker checks that the real app's document is the same as the committed file.
+ * @module
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { SECURITY_SCHEMES, WEBHOOKS, componentSchemas, documentHead, handWrittenPaths } from "../../../api/openapi.js";
+import * as admin from "./admin.routes.js";
+import * as tasks from "./tasks.routes.js";
+import * as webhooks from "./webhooks.routes.js";
+
+type Json = Record<string, unknown>;
+
+/** Every route definition of the public API. */
+export const ROUTE_DEFINITIONS = [...Object.values(tasks), ...Object.values(webhooks), ...Object.values(admin)];
+
+/** An app that knows every definition but serves none: for generating the document in Node. */
+export function definitionsApp(): OpenAPIHono {
+  const app = new OpenAPIHono();
+  for (const route of ROUTE_DEFINITIONS) app.openAPIRegistry.registerPath(route);
+  return app;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any app's routes make a document.
+export function openApiDocument(app: OpenAPIHono<any, any, any>, version: string): Json {
+  const generated = app.getOpenAPI31Document(documentHead(version)) as unknown as Json;
+  const paths = { ...(generated.paths as Json), ...handWrittenPaths() };
+  return {
+    ...generated,
+    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
+    webhooks: WEBHOOKS,
+    components: { securitySchemes: SECURITY_SCHEMES, schemas: componentSchemas() },
+  };
+}
