@@ -1,20 +1,18 @@
 /**
  * The parts of the OpenAPI 3.1 document that are not route definitions: the document's head
- * (info, servers, security, tags), the component schemas, and the paths outside the public
- * API's `createRoute` definitions — the runner API (HMAC-signed, its bodies read by the
- * signature check), health, readiness, `/metrics` and the document itself.
+ * (info, servers, security, tags), the component schemas, the webhook the edge sends, and the
+ * two paths that are written by hand — the document itself and its reference page.
  *
- * The public API's paths are generated from the routes the edge serves
- * (`edge/src/routes/*.routes.ts`); `edge/src/openapi-document.ts` puts the two together and
- * `npm run openapi` writes the result to `api/openapi.json`. Component schemas are converted
- * from the same zod schemas the edge validates with (`z.toJSONSchema`), never written twice.
+ * Every other path is generated from the `createRoute` definitions the edge serves
+ * (`edge/src/routes/*.routes.ts`); `edge/src/routes/openapi-document.ts` puts the two together
+ * and `npm run openapi` writes the result to `api/openapi.json`. Component schemas are
+ * converted from the same zod schemas the edge validates with (`z.toJSONSchema`), never
+ * written twice.
  * @module
  */
 import { z } from "zod";
 import { AuditPage } from "./audit.js";
 import { ErrorBody } from "./errors.js";
-import { METRIC_FAMILIES } from "./metrics.js";
-import { TASK_ID_PATTERN } from "./ids.js";
 import { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest, RotateKeyRequest } from "./keys.js";
 import {
   Completion,
@@ -92,100 +90,10 @@ export function componentSchemas(): Json {
 }
 
 const ref = (name: ComponentName) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: ComponentName) => ({ content: { "application/json": { schema: ref(name) } } });
-const errorResponse = (description: string) => ({ description, ...json("Error") });
-const TASK_ID = { name: "id", in: "path", required: true, schema: { type: "string", pattern: TASK_ID_PATTERN.source } };
 
-function runnerPaths(): Json {
-  const op = (operationId: string, summary: string, body: ComponentName, ok: ComponentName, extra: Json = {}) => ({
-    post: {
-      operationId,
-      summary,
-      tags: ["runner"],
-      security: [{ runnerSignature: [], runnerTimestamp: [] }],
-      ...(operationId === "lease" ? {} : { parameters: [TASK_ID] }),
-      requestBody: { required: true, ...json(body) },
-      responses: {
-        "200": { description: "OK", ...json(ok) },
-        ...extra,
-        "400": errorResponse("`invalid_json`: the body is malformed, not UTF-8, or gives a key twice in one object; `validation_failed`: a field fails the schema (`field` names it)."),
-        "401": errorResponse("Unsigned, badly signed, or a timestamp more than 5 minutes off."),
-        "409": errorResponse("`lease_stale`: the lease is no longer current; `sequence_gap`: a batch is missing."),
-        "413": errorResponse("The body is over 1 MiB (3 MiB for a session upload); it is read no further than that, before the signature is checked."),
-        "415": errorResponse("The `Content-Type` names a charset other than UTF-8, or the body has a `Content-Encoding`."),
-      },
-    },
-  });
+/** The document itself and its reference page: served ahead of authentication, not definitions. */
+function documentPaths(): Json {
   return {
-    "/runner/v1/lease": op("lease", "Long-poll for a task this runner can run", "LeaseRequest", "Lease", { "204": { description: "No task came within wait_ms" } }),
-    "/runner/v1/tasks/{id}/heartbeat": op("heartbeat", "Renew the lease; learn about cancel", "Heartbeat", "HeartbeatAck"),
-    "/runner/v1/tasks/{id}/events": op("postEvents", "Append a batch of output (idempotent per batch_seq)", "EventBatch", "EventBatchAck"),
-    "/runner/v1/tasks/{id}/complete": op("complete", "Report the attempt's outcome", "Completion", "CompletionAck"),
-    "/runner/v1/tasks/{id}/session": op("saveSession", "Keep the CLI's session for the next iteration to resume (before complete; body up to 3 MiB)", "SessionUpload", "SessionUploadAck"),
-    "/runner/v1/tasks/{id}/release": op("release", "Hand the task back (shutdown): re-queued at once, the attempt not counted", "Release", "ReleaseAck"),
-  };
-}
-
-/** The families `/metrics` serves, from the catalogue the edge renders them from. */
-function metricsDescription(): string {
-  const rows = METRIC_FAMILIES.map((f) => {
-    const labels = f.labels.length ? `{${f.labels.join(",")}}` : "";
-    const buckets = "buckets" in f ? ` Buckets (s): ${f.buckets.join(", ")}.` : "";
-    return `| \`${f.name}${labels}\` | ${f.type} | ${f.help}${buckets} |`;
-  });
-  return [
-    "Outside API-key auth and rate limits. When the edge has `METRICS_TOKEN`, send it as `Authorization: Bearer <token>`.",
-    "Counters and histograms are global (every isolate flushes into one Durable Object every few seconds); gauges are read from the pools' Dispatchers at scrape time.",
-    "`path` labels are route patterns (`/api/v1/tasks/:id`); a request no route matched is `unmatched`. See docs/operations.md.",
-    "",
-    "| Family | Type | Meaning |",
-    "| --- | --- | --- |",
-    ...rows,
-  ].join("\n");
-}
-
-const METRICS_EXAMPLE = [
-  "# HELP codeforge_tasks_total Tasks that ended, by final status (succeeded, failed, timed_out, canceled).",
-  "# TYPE codeforge_tasks_total counter",
-  'codeforge_tasks_total{status="succeeded"} 42',
-  "# TYPE codeforge_pool_queue_depth gauge",
-  'codeforge_pool_queue_depth{pool="default"} 3',
-  "",
-].join("\n");
-
-function healthPaths(): Json {
-  const status = { type: "object", properties: { status: { type: "string" } } };
-  return {
-    "/health": { get: { operationId: "health", summary: "Liveness", tags: ["operations"], security: [], responses: { "200": { description: "Alive", content: { "application/json": { schema: status } } } } } },
-    "/ready": {
-      get: {
-        operationId: "ready",
-        summary: "Readiness",
-        tags: ["operations"],
-        description: "Checks the configuration, the rate-limit backend (a zero-cost check through Upstash Redis or the RateLimiter objects, 2 s budget) and the Durable Objects requests need (pool registry, a Dispatcher, the Metrics object). `/health` is liveness only.",
-        security: [],
-        responses: {
-          "200": { description: "Ready", content: { "application/json": { schema: status } } },
-          "503": { description: "Not ready; `failing` names each failing check, e.g. `rate-limit backend (Upstash Redis): no answer within 2000 ms`", content: { "application/json": { schema: { type: "object", properties: { status: { type: "string" }, failing: { type: "array", items: { type: "string" } } } } } } },
-        },
-      },
-    },
-    "/metrics": {
-      get: {
-        operationId: "metrics",
-        summary: "Prometheus metrics",
-        tags: ["operations"],
-        description: metricsDescription(),
-        security: [{ metricsToken: [] }, {}],
-        responses: {
-          "200": {
-            description: "The Prometheus text exposition format (version 0.0.4).",
-            content: { "text/plain; version=0.0.4; charset=utf-8": { schema: { type: "string" }, example: METRICS_EXAMPLE } },
-          },
-          "401": errorResponse("`METRICS_TOKEN` is set and the request did not carry it as `Authorization: Bearer <token>`."),
-        },
-      },
-    },
     "/api/v1/openapi.json": {
       get: { operationId: "openapi", summary: "This document", tags: ["operations"], security: [], responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } } },
     },
@@ -226,7 +134,7 @@ export const WEBHOOKS = {
       description: "Signed with your webhook secret (Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`). Any 2xx acknowledges it; anything else is retried on the schedule in docs/webhooks.md.",
       tags: ["webhooks"],
       security: [],
-      requestBody: { required: true, ...json("WebhookEvent") },
+      requestBody: { required: true, content: { "application/json": { schema: ref("WebhookEvent") } } },
       responses: { "2XX": { description: "Received" } },
     },
   },
@@ -241,7 +149,7 @@ export const SECURITY_SCHEMES = {
 
 /** Paths that are not `createRoute` definitions (see the module's comment). */
 export function handWrittenPaths(): Json {
-  return { ...runnerPaths(), ...healthPaths() };
+  return documentPaths();
 }
 
 /** The JSON Schema of one stream event, for clients of the WebSocket and the events page. */

@@ -65,7 +65,7 @@ export function createApp() {
   app.route("/", runnerListRoutes);
   app.route("/", keyRoutes);
   app.route("/", auditRoutes);
-  app.route("/runner/v1", runnerRoutes);
+  app.route("/", runnerRoutes);
 
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError(handleError);

@@ -8,12 +8,13 @@
  * object). A 503 names each failing check.
  * @module
  */
-import { Hono } from "hono";
 import { edgeConfig, type Env } from "../env.js";
+import { openApiRoutes } from "../http/openapi-app.js";
 import { logFor } from "../log.js";
 import { metricsObject } from "../metrics/metrics-object.js";
 import { limiterForEnv } from "../rate-limit/limiter-for-env.js";
 import { poolRegistry } from "../registry/pool-registry.js";
+import { health, ready } from "./operations.routes.js";
 
 /** Each check's budget: a dependency slower than this is as good as down for a probe. */
 export const READY_CHECK_TIMEOUT_MS = 2_000;
@@ -32,9 +33,10 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T> {
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 200);
 
-export const healthRoutes = new Hono<{ Bindings: Env }>()
-  .get("/health", (c) => c.json({ status: "ok" }))
-  .get("/ready", async (c) => {
+// Defined in `operations.routes.ts`.
+export const healthRoutes = openApiRoutes<{ Bindings: Env }>()
+  .openapi(health, (c) => c.json({ status: "ok" }, 200))
+  .openapi(ready, async (c) => {
     const failing: string[] = [];
     let config;
     try {
@@ -61,5 +63,5 @@ export const healthRoutes = new Hono<{ Bindings: Env }>()
       logFor(c.env).error("not ready", { failing });
       return c.json({ status: "unavailable", failing }, 503);
     }
-    return c.json({ status: "ready" });
+    return c.json({ status: "ready" }, 200);
   });

@@ -7,15 +7,16 @@
  * gauges are read from the pools' Dispatchers now.
  * @module
  */
-import { Hono } from "hono";
 import { sha256Hex } from "../../../api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
+import { openApiRoutes } from "../http/openapi-app.js";
 import { logFor } from "../log.js";
 import { flushIsolateMetrics } from "../middleware/http-metrics.js";
 import { metricsObject } from "../metrics/metrics-object.js";
 import { poolGaugeSamples } from "../metrics/pool-gauges.js";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../metrics/prometheus-text.js";
+import { metrics } from "./operations.routes.js";
 
 /** True when `Authorization` is `Bearer <token>`, compared in constant time (as digests). */
 async function bearerMatches(header: string | undefined, token: string): Promise<boolean> {
@@ -25,7 +26,8 @@ async function bearerMatches(header: string | undefined, token: string): Promise
   return crypto.subtle.timingSafeEqual(encoder.encode(a), encoder.encode(b));
 }
 
-export const metricsRoutes = new Hono<{ Bindings: Env }>().get("/metrics", async (c) => {
+// Defined in `operations.routes.ts`.
+export const metricsRoutes = openApiRoutes<{ Bindings: Env }>().openapi(metrics, async (c) => {
   const { token } = edgeConfig(c.env).metrics;
   if (token !== null && !(await bearerMatches(c.req.header("authorization"), token))) {
     throw new ApiError("unauthorized", "/metrics needs the metrics token: Authorization: Bearer <METRICS_TOKEN>", undefined, {

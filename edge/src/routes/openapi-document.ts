@@ -1,5 +1,5 @@
 /**
- * The OpenAPI document, generated: the paths of every public route from the `createRoute`
+ * The OpenAPI document, generated: the paths of every route from the `createRoute`
  * definitions the app serves them with (`*.routes.ts`), the rest from `api/openapi.ts`.
  *
  * `npm run openapi` (scripts/generate-openapi.ts) writes it from `definitionsApp()`, which
@@ -10,13 +10,15 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { SECURITY_SCHEMES, WEBHOOKS, componentSchemas, documentHead, handWrittenPaths } from "../../../api/openapi.js";
 import * as admin from "./admin.routes.js";
+import * as operations from "./operations.routes.js";
+import * as runner from "./runner.routes.js";
 import * as tasks from "./tasks.routes.js";
 import * as webhooks from "./webhooks.routes.js";
 
 type Json = Record<string, unknown>;
 
-/** Every route definition of the public API. */
-export const ROUTE_DEFINITIONS = [...Object.values(tasks), ...Object.values(webhooks), ...Object.values(admin)];
+/** Every route definition the edge serves. */
+export const ROUTE_DEFINITIONS = [tasks, webhooks, admin, runner, operations].flatMap((definitions) => Object.values(definitions));
 
 /** An app that knows every definition but serves none: for generating the document in Node. */
 export function definitionsApp(): OpenAPIHono {

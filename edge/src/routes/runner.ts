@@ -3,21 +3,26 @@
  * (see `middleware/runner-signature.ts`); every write after the lease names its lease id.
  * @module
  */
-import { Hono } from "hono";
 import { Completion, EventBatch, Heartbeat, LeaseRequest, Release, SessionUpload } from "../../../api/runner-protocol.js";
 import type { Env } from "../env.js";
 import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
 import { clientAddress } from "../rate-limit/client-address.js";
 import { parseJsonText } from "../http/json-body.js";
+import { openApiRoutes } from "../http/openapi-app.js";
+import { complete, heartbeat, postEvents, release, requestLease, saveSession } from "./runner.routes.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { tagRequest } from "../middleware/request-log.js";
 import { currentTraceparent } from "../tracing/task-span.js";
 
 type RunnerEnv = { Bindings: Env; Variables: RunnerVariables };
 
-export const runnerRoutes = new Hono<RunnerEnv>()
-  .use("*", runnerSignature())
-  .post("/lease", async (c) => {
+const signed = openApiRoutes<RunnerEnv>();
+// Before every runner route, known or not (an unsigned request learns nothing, not even a 404).
+signed.use("/runner/v1/*", runnerSignature());
+
+// Defined in `runner.routes.ts`.
+export const runnerRoutes = signed
+  .openapi(requestLease, async (c) => {
     const request = parseJsonText(rawBodyText(c.get("rawBody")), LeaseRequest);
     tagRequest(c, { runner_id: request.runner_id });
     const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(request.pool));
@@ -37,27 +42,27 @@ export const runnerRoutes = new Hono<RunnerEnv>()
       const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id, requestTraceparent: currentTraceparent() });
       if (lease) {
         tagRequest(c, { task_id: taskId });
-        return c.json(lease);
+        return c.json(lease, 200);
       }
     }
   })
-  .post("/tasks/:id/heartbeat", async (c) => {
+  .openapi(heartbeat, async (c) => {
     const body = parseJsonText(rawBodyText(c.get("rawBody")), Heartbeat);
-    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).heartbeat(body)));
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).heartbeat(body)), 200);
   })
-  .post("/tasks/:id/events", async (c) => {
+  .openapi(postEvents, async (c) => {
     const body = parseJsonText(rawBodyText(c.get("rawBody")), EventBatch);
-    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).appendEvents(body)));
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).appendEvents(body)), 200);
   })
-  .post("/tasks/:id/session", async (c) => {
+  .openapi(saveSession, async (c) => {
     const body = parseJsonText(rawBodyText(c.get("rawBody")), SessionUpload);
-    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).saveSession(body)));
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).saveSession(body)), 200);
   })
-  .post("/tasks/:id/complete", async (c) => {
+  .openapi(complete, async (c) => {
     const body = parseJsonText(rawBodyText(c.get("rawBody")), Completion);
-    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).complete(body)));
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).complete(body)), 200);
   })
-  .post("/tasks/:id/release", async (c) => {
+  .openapi(release, async (c) => {
     const body = parseJsonText(rawBodyText(c.get("rawBody")), Release);
-    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).release(body)));
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).release(body)), 200);
   });
