@@ -274,9 +274,17 @@ describe("codeforge keys", { timeout: 90_000 }, () => {
     expect(shown.stdout).toMatch(/^limits {6}tasks_per_minute=30, max_concurrent_tasks=2$/m);
     expect(shown.stdout).toMatch(/^addresses {3}127\.0\.0\.0\/8, ::1\/128$/m);
 
-    // The key works (from 127.0.0.1) for what its scope allows, and not for more.
-    expect((await codeforge(["tasks"], { CODEFORGE_API_KEY: secret! })).code).toBe(0);
-    const write = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x"], { CODEFORGE_API_KEY: secret! });
+    // The local stack trusts no client address (CLIENT_ADDRESS_HEADER=none, as under npm start),
+    // so a key bound to addresses is refused, saying why, rather than trusting a header anyone can send.
+    const bound = await codeforge(["tasks"], { CODEFORGE_API_KEY: secret! });
+    expect(bound.code).toBe(5);
+    expect(bound.stderr).toMatch(/^codeforge: forbidden: this API key may only be used from its allowed_cidrs, and the edge has no trustworthy client address/);
+    expect(bound.stderr).not.toContain(secret!);
+
+    // A key without addresses works for what its scope allows, and not for more.
+    const reader = await newKey("reader", ["--scope", "tasks:read"]);
+    expect((await codeforge(["tasks"], { CODEFORGE_API_KEY: reader.key })).code).toBe(0);
+    const write = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x"], { CODEFORGE_API_KEY: reader.key });
     expect(write.code).toBe(5);
     expect(write.stderr).toMatch(/^codeforge: forbidden: this API key lacks the 'tasks:write' scope/);
     expect(write.stderr).toContain("hint: use a key with the scope this needs");
