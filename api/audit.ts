@@ -65,7 +65,10 @@ export const AuditQuery = z.strictObject({
   until: Instant.optional(),
   limit: z.coerce.number().int().min(1).max(AUDIT_PAGE_MAX).default(AUDIT_PAGE_DEFAULT),
   /** `next_cursor` of the previous page. */
-  cursor: z.string().regex(/^[0-9]{1,16}$/, "cursor must be a next_cursor value").optional(),
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,16}$/, "cursor must be a next_cursor value")
+    .optional(),
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;
 

@@ -124,7 +124,10 @@ export type ApiKeyWithSecret = z.infer<typeof ApiKeyWithSecret>;
 export const ListKeysQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(KEYS_PAGE_MAX).default(KEYS_PAGE_DEFAULT),
   /** `next_cursor` of the previous page. */
-  cursor: z.string().regex(/^[0-9]{1,16}$/, "cursor must be a next_cursor value").optional(),
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,16}$/, "cursor must be a next_cursor value")
+    .optional(),
 });
 export type ListKeysQuery = z.infer<typeof ListKeysQuery>;
 

@@ -84,7 +84,8 @@ export const EXAMPLE_TASK = {
     changed_files: [{ path: "src/date.ts", status: "modified" }],
     changed_files_truncated: false,
     diff_stat: { files_changed: 1, insertions: 2, deletions: 1 },
-    patch: "diff --git a/src/date.ts b/src/date.ts\n--- a/src/date.ts\n+++ b/src/date.ts\n@@ -10,3 +10,4 @@\n-  return d.getDay();\n+  // getDate is the day of the month; getDay is the weekday.\n+  return d.getDate();\n",
+    patch:
+      "diff --git a/src/date.ts b/src/date.ts\n--- a/src/date.ts\n+++ b/src/date.ts\n@@ -10,3 +10,4 @@\n-  return d.getDay();\n+  // getDate is the day of the month; getDay is the weekday.\n+  return d.getDate();\n",
     patch_truncated: false,
     final_message: "Fixed formatDay: it used getDay (weekday) instead of getDate. The test passes.",
     cost_usd: 0.1842,

@@ -33,7 +33,6 @@ import { EventsPage, StreamEvent } from "./stream-events.js";
 import { CreateTaskRequest, FollowUpRequest, Task, TaskList } from "./task.js";
 import { DeadLetterList, Delivery, DeliveryList, RotateWebhookSecretRequest, WebhookEvent, WebhookSecret } from "./webhooks.js";
 
-
 export { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "./openapi-examples.js";
 
 type Json = Record<string, unknown>;
@@ -83,7 +82,6 @@ export function componentSchema(schema: z.ZodType, io: "input" | "output"): Json
   return rest;
 }
 
-
 /** Every component schema, by name. */
 export function componentSchemas(): Json {
   return Object.fromEntries(Object.entries(COMPONENTS).map(([name, c]) => [name, componentSchema(c.schema, c.io)]));
@@ -95,10 +93,22 @@ const ref = (name: ComponentName) => ({ $ref: `#/components/schemas/${name}` });
 function documentPaths(): Json {
   return {
     "/api/v1/openapi.json": {
-      get: { operationId: "openapi", summary: "This document", tags: ["operations"], security: [], responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } } },
+      get: {
+        operationId: "openapi",
+        summary: "This document",
+        tags: ["operations"],
+        security: [],
+        responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } },
+      },
     },
     "/api/v1/docs": {
-      get: { operationId: "docs", summary: "Browsable API reference", tags: ["operations"], security: [], responses: { "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } } } },
+      get: {
+        operationId: "docs",
+        summary: "Browsable API reference",
+        tags: ["operations"],
+        security: [],
+        responses: { "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } } },
+      },
     },
   };
 }
@@ -110,7 +120,8 @@ export function documentHead(version: string) {
     info: {
       title: "CodeForge API",
       version,
-      description: "Run AI coding CLIs on your repositories. Errors are always `{error:{code,message,request_id,field?}}`; every response carries `X-Request-Id`.",
+      description:
+        "Run AI coding CLIs on your repositories. Errors are always `{error:{code,message,request_id,field?}}`; every response carries `X-Request-Id`.",
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     servers: [{ url: "/", description: "The edge that serves this document" }],
@@ -131,7 +142,8 @@ export const WEBHOOKS = {
     post: {
       operationId: "taskEventWebhook",
       summary: "A task event, POSTed to the task's `callback_url`",
-      description: "Signed with your webhook secret (Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`). Any 2xx acknowledges it; anything else is retried on the schedule in docs/webhooks.md.",
+      description:
+        "Signed with your webhook secret (Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`). Any 2xx acknowledges it; anything else is retried on the schedule in docs/webhooks.md.",
       tags: ["webhooks"],
       security: [],
       requestBody: { required: true, content: { "application/json": { schema: ref("WebhookEvent") } } },
@@ -143,7 +155,12 @@ export const WEBHOOKS = {
 export const SECURITY_SCHEMES = {
   bearer: { type: "http", scheme: "bearer", description: "An API key: `Authorization: Bearer <key>`." },
   metricsToken: { type: "http", scheme: "bearer", description: "`/metrics` only: the edge's `METRICS_TOKEN` (when set)." },
-  runnerSignature: { type: "apiKey", in: "header", name: "X-CodeForge-Signature", description: "`v1=<hex HMAC-SHA256>` over timestamp, method, path and body digest (docs/architecture.md)." },
+  runnerSignature: {
+    type: "apiKey",
+    in: "header",
+    name: "X-CodeForge-Signature",
+    description: "`v1=<hex HMAC-SHA256>` over timestamp, method, path and body digest (docs/architecture.md).",
+  },
   runnerTimestamp: { type: "apiKey", in: "header", name: "X-CodeForge-Timestamp", description: "Unix seconds; refused when more than 5 minutes off." },
 };
 

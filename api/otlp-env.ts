@@ -63,7 +63,7 @@ export function otlpExport(env: OtlpEnv, serviceName: string): OtlpExport | null
 export function otlpTracesUrl(base: string | undefined, traces: string | undefined): string | null {
   if (traces?.trim()) return traces.trim();
   if (!base?.trim()) return null;
-  return base.trim().replace(/\/+$/, "") + "/v1/traces";
+  return `${base.trim().replace(/\/+$/, "")}/v1/traces`;
 }
 
 /** `key=value,key2=value2`, values percent-decoded (the OTLP exporter variables' format). */

@@ -10,9 +10,7 @@
 /** The transports a repository URL may use. `file` exists only for local development. */
 export type RepoScheme = "https" | "ssh" | "file";
 
-export type RepoUrlCheck =
-  | { ok: true; scheme: RepoScheme }
-  | { ok: false; reason: string };
+export type RepoUrlCheck = { ok: true; scheme: RepoScheme } | { ok: false; reason: string };
 
 export interface RepoUrlPolicy {
   /** Accept `file://` URLs (local mode only: `npm start`, tests). */

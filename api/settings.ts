@@ -50,7 +50,12 @@ export function numberSetting<T extends z.ZodType>(schema: T) {
 
 /** Comma-separated text as its non-blank items, trimmed; a list (from YAML) as it is. */
 export function splitCommaList(value: unknown): unknown {
-  return typeof value === "string" ? value.split(",").map((item) => item.trim()).filter(Boolean) : value;
+  return typeof value === "string"
+    ? value
+        .split(",")
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : value;
 }
 
 /**

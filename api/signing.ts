@@ -19,12 +19,7 @@ const ALGORITHM_LINE = "CODEFORGE-HMAC-SHA256";
 const encoder = new TextEncoder();
 
 /** The exact bytes that are signed. */
-export async function canonicalString(input: {
-  timestamp: number;
-  method: string;
-  pathAndQuery: string;
-  body: Uint8Array | string;
-}): Promise<string> {
+export async function canonicalString(input: { timestamp: number; method: string; pathAndQuery: string; body: Uint8Array | string }): Promise<string> {
   const body = typeof input.body === "string" ? encoder.encode(input.body) : input.body;
   const digest = await crypto.subtle.digest("SHA-256", body);
   return [ALGORITHM_LINE, String(input.timestamp), input.method.toUpperCase(), input.pathAndQuery, toHex(new Uint8Array(digest))].join("\n");
@@ -84,9 +79,7 @@ export async function verifyRequest(input: {
   if (Math.abs(nowSeconds - timestamp) > SIGNATURE_MAX_SKEW_SECONDS) return { ok: false, reason: "expired" };
 
   const signature = fromHex(match[1]!);
-  const data = encoder.encode(
-    await canonicalString({ timestamp, method: input.method, pathAndQuery: input.pathAndQuery, body: input.body }),
-  );
+  const data = encoder.encode(await canonicalString({ timestamp, method: input.method, pathAndQuery: input.pathAndQuery, body: input.body }));
   for (const secret of input.secrets) {
     if (await crypto.subtle.verify("HMAC", await hmacKey(secret), signature, data)) return { ok: true };
   }

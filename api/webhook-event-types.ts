@@ -8,15 +8,7 @@
  */
 import { z } from "zod";
 
-export const WebhookEventType = z.enum([
-  "task.queued",
-  "task.leased",
-  "task.started",
-  "task.succeeded",
-  "task.failed",
-  "task.timed_out",
-  "task.canceled",
-]);
+export const WebhookEventType = z.enum(["task.queued", "task.leased", "task.started", "task.succeeded", "task.failed", "task.timed_out", "task.canceled"]);
 export type WebhookEventType = z.infer<typeof WebhookEventType>;
 
 /** What a task with a `callback_url` and no `callback_events` is sent: how it ended. */

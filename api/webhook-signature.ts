@@ -88,7 +88,9 @@ export async function verifyWebhook(input: {
   toleranceSeconds?: number;
 }): Promise<WebhookVerification> {
   const header = (name: string): string | null | undefined =>
-    typeof input.headers.get === "function" ? (input.headers as { get(n: string): string | null }).get(name) : (input.headers as Record<string, string | undefined>)[name];
+    typeof input.headers.get === "function"
+      ? (input.headers as { get(n: string): string | null }).get(name)
+      : (input.headers as Record<string, string | undefined>)[name];
   const id = header(WEBHOOK_ID_HEADER);
   const timestampText = header(WEBHOOK_TIMESTAMP_HEADER);
   const signatures = header(WEBHOOK_SIGNATURE_HEADER);

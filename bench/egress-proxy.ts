@@ -23,7 +23,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCidr } from "../api/cidr.js";
+import { parseCidr } from "#api/cidr.js";
 import { startEgressProxy } from "../runner/src/sandbox/egress-proxy.js";
 import { freePort } from "../scripts/local-stack.js";
 import { printTable, summarize } from "./stats.js";
@@ -55,7 +55,10 @@ async function main(): Promise<void> {
     },
   });
   const bridgePort = await freePort();
-  const bridge = spawn(process.execPath, [SANDBOX_INIT, "--proxy-socket", proxy.socketPath, "--listen", String(bridgePort), "--", "sleep", "3600"], { detached: true, stdio: "ignore" });
+  const bridge = spawn(process.execPath, [SANDBOX_INIT, "--proxy-socket", proxy.socketPath, "--listen", String(bridgePort), "--", "sleep", "3600"], {
+    detached: true,
+    stdio: "ignore",
+  });
   await waitForPort(bridgePort);
   console.log(`CodeForge egress proxy benchmark — origin on 127.0.0.1, proxy on a Unix socket, Node ${process.version}\n`);
 
@@ -64,11 +67,19 @@ async function main(): Promise<void> {
   const target = `${HOST}:${originPort}`;
   // `baseline`: the direct row with the same kind of client connection (0: new, 1: kept alive).
   const modes: { name: string; baseline: 0 | 1; open?: () => Promise<Wire>; once: (wire: Wire | undefined) => Promise<void> }[] = [
-    { name: "direct, new connection per request", baseline: 0, once: async () => closeAfter(await opened(net.connect(originPort, "127.0.0.1")), (w) => w.get("/", target)) },
+    {
+      name: "direct, new connection per request",
+      baseline: 0,
+      once: async () => closeAfter(await opened(net.connect(originPort, "127.0.0.1")), (w) => w.get("/", target)),
+    },
     { name: "direct, keep-alive", baseline: 1, open: () => opened(net.connect(originPort, "127.0.0.1")), once: (w) => w!.get("/", target) },
     { name: "(a) proxy, new CONNECT tunnel per request", baseline: 0, once: async () => closeAfter(await tunnel(toProxy, target), (w) => w.get("/", target)) },
     { name: "(b) proxy, one CONNECT tunnel, keep-alive", baseline: 1, open: () => tunnel(toProxy, target), once: (w) => w!.get("/", target) },
-    { name: "(a) via bridge + proxy, new tunnel per request", baseline: 0, once: async () => closeAfter(await tunnel(toBridge, target), (w) => w.get("/", target)) },
+    {
+      name: "(a) via bridge + proxy, new tunnel per request",
+      baseline: 0,
+      once: async () => closeAfter(await tunnel(toBridge, target), (w) => w.get("/", target)),
+    },
     { name: "(b) via bridge + proxy, one tunnel, keep-alive", baseline: 1, open: () => tunnel(toBridge, target), once: (w) => w!.get("/", target) },
     { name: "proxy, absolute-form GET, keep-alive to proxy", baseline: 1, open: () => opened(toProxy()), once: (w) => w!.get(`http://${target}/`, target) },
   ];
@@ -89,10 +100,18 @@ async function main(): Promise<void> {
   }
   const summaries = samples.map(summarize);
   const base = (i: number) => summaries[modes[i]!.baseline]!;
-  console.log(`1. ${summaries[0]!.count} sequential GETs per mode (2-byte body), ${ROUNDS} interleaved rounds; "added" is over the direct row of the same connection kind`);
+  console.log(
+    `1. ${summaries[0]!.count} sequential GETs per mode (2-byte body), ${ROUNDS} interleaved rounds; "added" is over the direct row of the same connection kind`,
+  );
   printTable([
     ["mode", "p50", "p99", "added p50", "added p99"],
-    ...modes.map((mode, i) => [mode.name, us(summaries[i]!.p50), us(summaries[i]!.p99), i < 2 ? "" : us(summaries[i]!.p50 - base(i).p50), i < 2 ? "" : us(summaries[i]!.p99 - base(i).p99)]),
+    ...modes.map((mode, i) => [
+      mode.name,
+      us(summaries[i]!.p50),
+      us(summaries[i]!.p99),
+      i < 2 ? "" : us(summaries[i]!.p50 - base(i).p50),
+      i < 2 ? "" : us(summaries[i]!.p99 - base(i).p99),
+    ]),
   ]);
   console.log();
 

@@ -73,5 +73,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   );
   const elapsedS = (performance.now() - started) / 1000;
   agent.destroy();
-  return { requests: latencies.length, errors, requestsPerSecond: latencies.length / elapsedS, latency: summarize(latencies), samples: latencies, elapsedMs: elapsedS * 1000 };
+  return {
+    requests: latencies.length,
+    errors,
+    requestsPerSecond: latencies.length / elapsedS,
+    latency: summarize(latencies),
+    samples: latencies,
+    elapsedMs: elapsedS * 1000,
+  };
 }

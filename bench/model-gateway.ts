@@ -54,17 +54,38 @@ async function main(): Promise<void> {
   const messages = await through({ baseUrl: anthropic.url, header: "x-api-key", key: KEY });
   const responses = await through({ baseUrl: apis.url, header: "authorization", key: KEY });
   const gemini = await through({ baseUrl: apis.url, header: "x-goog-api-key", key: KEY });
-  const messagesBody = JSON.stringify({ model: "claude-sonnet-4-5", stream: true, tools: [{ name: "Bash", input_schema: { type: "object" } }], messages: [{ role: "user", content: "hi" }] });
+  const messagesBody = JSON.stringify({
+    model: "claude-sonnet-4-5",
+    stream: true,
+    tools: [{ name: "Bash", input_schema: { type: "object" } }],
+    messages: [{ role: "user", content: "hi" }],
+  });
   const responsesBody = JSON.stringify({ model: "gpt-5-codex", stream: true, input: "hi" });
   const geminiBody = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
   const geminiPath = "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse";
   const modes: Mode[] = [
     { name: "Anthropic Messages, direct", options: direct(anthropic.url, "/v1/messages", { "x-api-key": KEY }), body: messagesBody },
-    { name: "  through proxy + gateway", options: { socketPath: messages.socketPath, path: `http://${MODEL_GATEWAY_HOST}/v1/messages`, headers: { "x-api-key": messages.gateway.placeholder } }, body: messagesBody },
+    {
+      name: "  through proxy + gateway",
+      options: { socketPath: messages.socketPath, path: `http://${MODEL_GATEWAY_HOST}/v1/messages`, headers: { "x-api-key": messages.gateway.placeholder } },
+      body: messagesBody,
+    },
     { name: "OpenAI Responses, direct", options: direct(apis.url, "/v1/responses", { authorization: `Bearer ${KEY}` }), body: responsesBody },
-    { name: "  through proxy + gateway", options: { socketPath: responses.socketPath, path: `http://${MODEL_GATEWAY_HOST}/v1/responses`, headers: { authorization: `Bearer ${responses.gateway.placeholder}` } }, body: responsesBody },
+    {
+      name: "  through proxy + gateway",
+      options: {
+        socketPath: responses.socketPath,
+        path: `http://${MODEL_GATEWAY_HOST}/v1/responses`,
+        headers: { authorization: `Bearer ${responses.gateway.placeholder}` },
+      },
+      body: responsesBody,
+    },
     { name: "Gemini stream, direct", options: direct(apis.url, geminiPath, { "x-goog-api-key": KEY }), body: geminiBody },
-    { name: "  through proxy + gateway", options: { socketPath: gemini.socketPath, path: `http://${MODEL_GATEWAY_HOST}${geminiPath}`, headers: { "x-goog-api-key": gemini.gateway.placeholder } }, body: geminiBody },
+    {
+      name: "  through proxy + gateway",
+      options: { socketPath: gemini.socketPath, path: `http://${MODEL_GATEWAY_HOST}${geminiPath}`, headers: { "x-goog-api-key": gemini.gateway.placeholder } },
+      body: geminiBody,
+    },
   ];
   const whole = modes.map(() => [] as number[]);
   const firstByte = modes.map(() => [] as number[]);
@@ -74,7 +95,11 @@ async function main(): Promise<void> {
         for (let n = 0; n < CALLS / ROUNDS; n++) {
           const started = performance.now();
           const first = await new Promise<number>((resolve, reject) => {
-            const req = http.request({ method: "POST", ...mode.options, headers: { ...mode.options.headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(mode.body)) } });
+            const req = http.request({
+              method: "POST",
+              ...mode.options,
+              headers: { ...mode.options.headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(mode.body)) },
+            });
             req.on("response", (res) => {
               let at = 0;
               res.on("data", () => (at ||= performance.now()));

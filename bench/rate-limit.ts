@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
-import { newSecret } from "../api/ids.js";
+import { newSecret } from "#api/ids.js";
 import { upstashLimiter } from "../edge/src/rate-limit/upstash-limiter.js";
 import { ensureDemoRepo } from "../scripts/demo-repo.js";
 import { freePort, startEdge, type ManagedProcess } from "../scripts/local-stack.js";
@@ -46,7 +46,12 @@ async function main(): Promise<void> {
     return async (key) => (await limiter.limit(key, { limit, windowMs })).allowed;
   };
   const theirs = (limit: number, windowMs: number): Decide => {
-    const ratelimit = new Ratelimit({ redis: redis(), limiter: Ratelimit.slidingWindow(limit, `${windowMs} ms`), prefix: `bench:${crypto.randomUUID()}`, ephemeralCache: false });
+    const ratelimit = new Ratelimit({
+      redis: redis(),
+      limiter: Ratelimit.slidingWindow(limit, `${windowMs} ms`),
+      prefix: `bench:${crypto.randomUUID()}`,
+      ephemeralCache: false,
+    });
     return async (key) => (await ratelimit.limit(key)).success;
   };
 
@@ -120,9 +125,11 @@ async function boundaryBurst(ours: (l: number, w: number) => Decide, theirs: (l:
     totals.theirs.push(admitted.theirs);
   }
   const fmt = (xs: number[]) => `${xs.join(", ")} (max ${Math.max(...xs)}, ${((Math.max(...xs) / N - 1) * 100).toFixed(0)} % over)`;
-  console.log(`2. Burst across a window boundary: limit ${N} per ${W / 1_000} s; ${N} at −0.1 s, then ${N} at +¼, +½, +¾ of the next window (all within ${W / 1_000} s), ${rounds} rounds`);
+  console.log(
+    `2. Burst across a window boundary: limit ${N} per ${W / 1_000} s; ${N} at −0.1 s, then ${N} at +¼, +½, +¾ of the next window (all within ${W / 1_000} s), ${rounds} rounds`,
+  );
   printTable([
-    ["limiter", "admitted per round (a correct limiter: ≤ " + N + ")"],
+    ["limiter", `admitted per round (a correct limiter: ≤ ${N})`],
     ["CodeForge upstashLimiter", fmt(totals.ours)],
     ["@upstash/ratelimit slidingWindow", fmt(totals.theirs)],
   ]);
@@ -151,8 +158,13 @@ async function routeCost(): Promise<void> {
   await load(limited.url, 1_500); // warm-up both
   await load(unlimited.url, 1_500);
   // Interleaved halves, so load from elsewhere on the machine falls on both sides alike.
-  const halves = [await load(unlimited.url, seconds * 500), await load(limited.url, seconds * 500), await load(unlimited.url, seconds * 500), await load(limited.url, seconds * 500)];
-  const merge = (a: typeof halves[0], b: typeof halves[0]) => ({
+  const halves = [
+    await load(unlimited.url, seconds * 500),
+    await load(limited.url, seconds * 500),
+    await load(unlimited.url, seconds * 500),
+    await load(limited.url, seconds * 500),
+  ];
+  const merge = (a: (typeof halves)[0], b: (typeof halves)[0]) => ({
     requestsPerSecond: (a.requestsPerSecond + b.requestsPerSecond) / 2,
     errors: a.errors + b.errors,
     latency: { p50: (a.latency.p50 + b.latency.p50) / 2, p99: (a.latency.p99 + b.latency.p99) / 2 },
@@ -165,7 +177,9 @@ async function routeCost(): Promise<void> {
     ["RATE_LIMIT_ENABLED=false", off.requestsPerSecond.toFixed(0), ms(off.latency.p50), ms(off.latency.p99), String(off.errors)],
     ["limits on (never reached)", on.requestsPerSecond.toFixed(0), ms(on.latency.p50), ms(on.latency.p99), String(on.errors)],
   ]);
-  console.log(`   cost of limiting: ${(100 * (1 - on.requestsPerSecond / off.requestsPerSecond)).toFixed(0)} % of throughput, ${(on.latency.p50 - off.latency.p50).toFixed(1)} ms at p50\n`);
+  console.log(
+    `   cost of limiting: ${(100 * (1 - on.requestsPerSecond / off.requestsPerSecond)).toFixed(0)} % of throughput, ${(on.latency.p50 - off.latency.p50).toFixed(1)} ms at p50\n`,
+  );
 }
 
 async function sleepUntil(at: number): Promise<void> {

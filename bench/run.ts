@@ -25,15 +25,15 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { newSecret, newTaskId } from "../api/ids.js";
-import { Lease } from "../api/runner-protocol.js";
-import { signRequest } from "../api/signing.js";
-import type { StreamEvent } from "../api/stream-events.js";
-import { isTerminal } from "../api/task.js";
+import { newSecret, newTaskId } from "#api/ids.js";
+import { Lease } from "#api/runner-protocol.js";
+import { signRequest } from "#api/signing.js";
+import type { StreamEvent } from "#api/stream-events.js";
+import { isTerminal } from "#api/task.js";
 import { ApiClient } from "../client/api-client.js";
 import { ensureDemoRepo } from "../scripts/demo-repo.js";
 import { freePort, startEdge, startRunner, type ManagedProcess } from "../scripts/local-stack.js";
-import { HTTP_DURATION_BUCKETS_SECONDS } from "../api/metrics.js";
+import { HTTP_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
 import { MetricsBuffer } from "../edge/src/metrics/metrics-buffer.js";
 import { counterSample } from "../edge/src/metrics/samples.js";
 import { runLoad } from "./load.js";
@@ -136,7 +136,13 @@ async function compareEdges(title: string, repoUrl: string, a: EdgeVariant, b: E
   }
   const rate = (rs: Load[]) => rs.reduce((t, r) => t + r.requestsPerSecond, 0) / rs.length;
   const median = (rs: Load[], pick: (r: Load) => number) => rs.map(pick).sort((x, y) => x - y)[Math.floor(rs.length / 2)]!;
-  const row = (variant: EdgeVariant, rs: Load[]) => [variant.label, rate(rs).toFixed(0), ms(median(rs, (r) => r.latency.p50)), ms(median(rs, (r) => r.latency.p99)), String(rs.reduce((t, r) => t + r.errors, 0))];
+  const row = (variant: EdgeVariant, rs: Load[]) => [
+    variant.label,
+    rate(rs).toFixed(0),
+    ms(median(rs, (r) => r.latency.p50)),
+    ms(median(rs, (r) => r.latency.p99)),
+    String(rs.reduce((t, r) => t + r.errors, 0)),
+  ];
   console.log(`${title}, 10 connections, ${rounds} rounds in ABBA order, ${seconds} s each side`);
   printTable([["edge", "req/s", "p50", "p99", "errors"], row(a, results[0]), row(b, results[1])]);
   for (const edge of edges) {
@@ -147,7 +153,12 @@ async function compareEdges(title: string, repoUrl: string, a: EdgeVariant, b: E
 }
 
 async function metricsOnVsOff(repoUrl: string): Promise<void> {
-  const [on, off] = await compareEdges("1b. POST /api/v1/tasks with request metrics on and off", repoUrl, { label: "on (default)" }, { label: "off (METRICS_ENABLED=false)", vars: { METRICS_ENABLED: "false" } });
+  const [on, off] = await compareEdges(
+    "1b. POST /api/v1/tasks with request metrics on and off",
+    repoUrl,
+    { label: "on (default)" },
+    { label: "off (METRICS_ENABLED=false)", vars: { METRICS_ENABLED: "false" } },
+  );
   console.log(`   ratio on ÷ off: ${(on / off).toFixed(2)} (recording is in memory; flushes go in waitUntil every few seconds)`);
   console.log(`   recording one request's samples in memory (what the middleware does on the request's path): ${recordingCostMicros().toFixed(1)} µs\n`);
 }
@@ -164,7 +175,12 @@ async function storageOnDiskVsMemory(repoUrl: string): Promise<void> {
   }
   const inMemory = mkdtempSync(join(MEMORY_FS, "codeforge-bench-"));
   try {
-    const [disk, memory] = await compareEdges("1c. POST /api/v1/tasks with Durable Object state on disk and in memory", repoUrl, { label: "on disk (as wrangler dev runs)" }, { label: "in memory (tmpfs)", persistTo: inMemory });
+    const [disk, memory] = await compareEdges(
+      "1c. POST /api/v1/tasks with Durable Object state on disk and in memory",
+      repoUrl,
+      { label: "on disk (as wrangler dev runs)" },
+      { label: "in memory (tmpfs)", persistTo: inMemory },
+    );
     console.log(`   ratio disk ÷ memory: ${(disk / memory).toFixed(2)} (the rest of the gap to the bare route is the work itself)\n`);
   } finally {
     rmSync(inMemory, { recursive: true, force: true });
@@ -190,9 +206,21 @@ async function httpThroughput(edgeUrl: string, repoUrl: string): Promise<void> {
   console.log(`1. HTTP, 10 connections, ${seconds} s each`);
   printTable([
     ["route", "req/s", "p50", "p99", "errors"],
-    ["GET /health (bare Hono route)", bareResult.requestsPerSecond.toFixed(0), ms(bareResult.latency.p50), ms(bareResult.latency.p99), String(bareResult.errors)],
+    [
+      "GET /health (bare Hono route)",
+      bareResult.requestsPerSecond.toFixed(0),
+      ms(bareResult.latency.p50),
+      ms(bareResult.latency.p99),
+      String(bareResult.errors),
+    ],
     ["POST /api/v1/tasks", createResult.requestsPerSecond.toFixed(0), ms(createResult.latency.p50), ms(createResult.latency.p99), String(createResult.errors)],
-    ["GET /api/v1/tasks/:unknown (wakes a new object)", freshResult.requestsPerSecond.toFixed(0), ms(freshResult.latency.p50), ms(freshResult.latency.p99), String(freshResult.errors)],
+    [
+      "GET /api/v1/tasks/:unknown (wakes a new object)",
+      freshResult.requestsPerSecond.toFixed(0),
+      ms(freshResult.latency.p50),
+      ms(freshResult.latency.p99),
+      String(freshResult.errors),
+    ],
   ]);
   console.log(`   ratio POST /api/v1/tasks ÷ bare route: ${(createResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(2)} (target ≥ 0.5)`);
   console.log(`   ratio POST /api/v1/tasks ÷ waking a new object: ${(createResult.requestsPerSecond / freshResult.requestsPerSecond).toFixed(2)}\n`);
@@ -238,40 +266,54 @@ async function submitToLease(edgeUrl: string, client: ApiClient, repoUrl: string
     if (lease.task_id !== task.id) throw new Error("the waiting runner was handed another task");
     samples.push(elapsed);
     await signedPost(edgeUrl, `/runner/v1/tasks/${lease.task_id}/complete`, {
-      lease_id: lease.lease_id, outcome: "succeeded", result: null, error: null, last_batch_seq: 0,
+      lease_id: lease.lease_id,
+      outcome: "succeeded",
+      result: null,
+      error: null,
+      last_batch_seq: 0,
     });
   }
   const s = summarize(samples);
   console.log(`2. Submit-to-lease, runner already waiting, ${rounds} rounds (includes the POST itself)`);
-  printTable([["p50", "p90", "p99", "max"], [ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max)]]);
+  printTable([
+    ["p50", "p90", "p99", "max"],
+    [ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max)],
+  ]);
   console.log("   target p50 ≤ 15 ms, p99 ≤ 50 ms\n");
 }
 
 /** Opens `count` watchers on a task; resolves with each one's frames once all have closed. */
 function watch(client: ApiClient, taskId: string, count: number, onFrame: (event: StreamEvent, receivedAt: number) => void): Promise<void> {
   return Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<void>((resolve, reject) => {
-        const ws = new WebSocket(client.streamUrl(taskId, 0), { headers: client.authHeaders });
-        ws.on("message", (data) => {
-          const event = JSON.parse(String(data)) as StreamEvent;
-          onFrame(event, Date.now());
-          // The final status is the last event; don't wait for wrangler dev's proxy to close TCP.
-          if (event.type === "status" && isTerminal(event.status)) {
-            ws.terminate();
-            resolve();
-          }
-        });
-        ws.on("close", () => resolve());
-        ws.on("error", reject);
-      }),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const ws = new WebSocket(client.streamUrl(taskId, 0), { headers: client.authHeaders });
+          ws.on("message", (data) => {
+            const event = JSON.parse(String(data)) as StreamEvent;
+            onFrame(event, Date.now());
+            // The final status is the last event; don't wait for wrangler dev's proxy to close TCP.
+            if (event.type === "status" && isTerminal(event.status)) {
+              ws.terminate();
+              resolve();
+            }
+          });
+          ws.on("close", () => resolve());
+          ws.on("error", reject);
+        }),
     ),
   ).then(() => undefined);
 }
 
 async function lineLatency(client: ApiClient, repoUrl: string, watchers: number, tickMs: number): Promise<void> {
   const lines = Math.round(3_000 / tickMs) + 20;
-  const task = await client.createTask({ repo: { url: repoUrl }, prompt: `latency [demo:tick=${tickMs}][demo:lines=${lines}]`, cli: "demo", timeout_seconds: 120 });
+  const task = await client.createTask({
+    repo: { url: repoUrl },
+    prompt: `latency [demo:tick=${tickMs}][demo:lines=${lines}]`,
+    cli: "demo",
+    timeout_seconds: 120,
+  });
   const samples: number[] = [];
   await watch(client, task.id, watchers, (event, receivedAt) => {
     if (event.type !== "output") return;
@@ -279,7 +321,10 @@ async function lineLatency(client: ApiClient, repoUrl: string, watchers: number,
   });
   const s = summarize(samples);
   console.log(`3. Line latency, CLI write → WebSocket watcher, one line every ${tickMs} ms, ${watchers} watcher(s)`);
-  printTable([["lines received", "p50", "p90", "p99", "max"], [`${s.count} of ${lines * watchers}`, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max)]]);
+  printTable([
+    ["lines received", "p50", "p90", "p99", "max"],
+    [`${s.count} of ${lines * watchers}`, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max)],
+  ]);
   console.log("   target p50 ≤ 25 ms\n");
 }
 

@@ -75,7 +75,12 @@ async function main(): Promise<void> {
           onLimit: () => undefined,
         });
         const { command, args, stdin } = demo.command({ prompt: "Add a note", model: null, scratchDir: attempt.paths.scratch, autonomy: "full" });
-        const launch = attempt.launch({ command, args, input: stdin, env: { PATH: pathEnv, HOME: attempt.paths.home, TMPDIR: attempt.paths.tmp, ...attempt.env } });
+        const launch = attempt.launch({
+          command,
+          args,
+          input: stdin,
+          env: { PATH: pathEnv, HOME: attempt.paths.home, TMPDIR: attempt.paths.tmp, ...attempt.env },
+        });
         await execFileAsync("git", ["clone", "--quiet", "--depth", "1", `file://${origin}`, workspace.repoDir]);
         const child = launch.go();
         let firstByte = 0;

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { newSecret } from "../api/ids.js";
+import { newSecret } from "#api/ids.js";
 import { ensureDemoRepo } from "../scripts/demo-repo.js";
 import { freePort, startEdge, type ManagedProcess } from "../scripts/local-stack.js";
 import { startOtlpReceiver } from "../tests/support/otlp-receiver.js";
@@ -70,7 +70,9 @@ export async function tracingCost(label: string, seconds: number): Promise<void>
             CODEFORGE_LOCAL_MODE: "true",
             RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
             RATE_LIMIT_TASKS_PER_MINUTE: "100000000",
-            ...(mode.ratio === null ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: String(mode.ratio), OTEL_SERVICE_NAME: mode.name }),
+            ...(mode.ratio === null
+              ? {}
+              : { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: String(mode.ratio), OTEL_SERVICE_NAME: mode.name }),
           },
         });
         running.push({ mode, edge, stateDir, adminKey, repoUrl: ensureDemoRepo(join(stateDir, "demo-repo.git")), bare: [], create: [], spans: 0 });

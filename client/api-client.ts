@@ -8,12 +8,12 @@
  * is a `CodeForgeError` with code `invalid_response`.
  * @module
  */
-import { ErrorBody } from "../api/errors.js";
-import { ApiKey, ApiKeyList, ApiKeyWithSecret, type CreateKeyInput } from "../api/keys.js";
-import { RunnerList } from "../api/runner-protocol.js";
-import { EventsPage } from "../api/stream-events.js";
-import { Task, TaskList, type CreateTaskInput, type FollowUpRequest, type TaskStatus } from "../api/task.js";
-import { Delivery, DeliveryList } from "../api/webhooks.js";
+import { ErrorBody } from "#api/errors.js";
+import { ApiKey, ApiKeyList, ApiKeyWithSecret, type CreateKeyInput } from "#api/keys.js";
+import { RunnerList } from "#api/runner-protocol.js";
+import { EventsPage } from "#api/stream-events.js";
+import { Task, TaskList, type CreateTaskInput, type FollowUpRequest, type TaskStatus } from "#api/task.js";
+import { Delivery, DeliveryList } from "#api/webhooks.js";
 
 export class CodeForgeError extends Error {
   constructor(
@@ -148,7 +148,12 @@ export class ApiClient {
     });
     const text = await response.text();
     const notTheApi = () =>
-      new CodeForgeError(response.status, "invalid_response", `${this.baseUrl} answered ${method} ${path.split("?")[0]} with HTTP ${response.status} (${response.headers.get("content-type") ?? "no content type"}), not the CodeForge API`, response.headers.get("x-request-id"));
+      new CodeForgeError(
+        response.status,
+        "invalid_response",
+        `${this.baseUrl} answered ${method} ${path.split("?")[0]} with HTTP ${response.status} (${response.headers.get("content-type") ?? "no content type"}), not the CodeForge API`,
+        response.headers.get("x-request-id"),
+      );
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
@@ -163,7 +168,12 @@ export class ApiClient {
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      throw new CodeForgeError(response.status, "invalid_response", `${this.baseUrl} answered ${method} ${path.split("?")[0]} with JSON this client does not understand (is the edge another CodeForge version?)`, response.headers.get("x-request-id"));
+      throw new CodeForgeError(
+        response.status,
+        "invalid_response",
+        `${this.baseUrl} answered ${method} ${path.split("?")[0]} with JSON this client does not understand (is the edge another CodeForge version?)`,
+        response.headers.get("x-request-id"),
+      );
     }
     return parsed.data;
   }

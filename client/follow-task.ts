@@ -4,9 +4,9 @@
  * @module
  */
 import WebSocket from "ws";
-import { isTerminal, type TaskStatus } from "../api/task.js";
-import type { StreamEvent } from "../api/stream-events.js";
-import { ErrorBody } from "../api/errors.js";
+import { isTerminal, type TaskStatus } from "#api/task.js";
+import type { StreamEvent } from "#api/stream-events.js";
+import { ErrorBody } from "#api/errors.js";
 import { CodeForgeError, type ApiClient } from "./api-client.js";
 
 export interface FollowOptions {

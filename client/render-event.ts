@@ -6,9 +6,9 @@
  * A connection the sandbox's egress policy refused is one line naming the host, port and why.
  * @module
  */
-import { PATCH_MAX_BYTES } from "../api/limits.js";
-import type { StreamEvent } from "../api/stream-events.js";
-import type { TaskResult } from "../api/task.js";
+import { PATCH_MAX_BYTES } from "#api/limits.js";
+import type { StreamEvent } from "#api/stream-events.js";
+import type { TaskResult } from "#api/task.js";
 
 export interface RenderOptions {
   color: boolean;
@@ -84,11 +84,12 @@ function usageLines(r: TaskResult): string[] {
     lines.push(`    tokens        ${parts.join(", ")}`);
   }
   for (const [model, m] of Object.entries(r.model_usage ?? {})) {
-    lines.push(`      ${model}: ${m.calls} call(s), ${m.input_tokens + m.cache_read_input_tokens + m.cache_creation_input_tokens} in, ${m.output_tokens} out${m.cost_usd !== null ? `, $${m.cost_usd.toFixed(4)}` : ""}`);
+    lines.push(
+      `      ${model}: ${m.calls} call(s), ${m.input_tokens + m.cache_read_input_tokens + m.cache_creation_input_tokens} in, ${m.output_tokens} out${m.cost_usd !== null ? `, $${m.cost_usd.toFixed(4)}` : ""}`,
+    );
   }
   return lines;
 }
-
 
 type Paint = (text: string) => string;
 
@@ -110,7 +111,9 @@ function renderAgentEvent(event: Extract<StreamEvent, { type: "agent" }>, dim: P
     case "retry": {
       const of = event.max_attempts ? `/${event.max_attempts}` : "";
       const wait = event.retry_in_ms !== undefined ? ` in ${(event.retry_in_ms / 1000).toFixed(1)} s` : "";
-      return bold(`${pad}↻ retrying the model call${event.attempt !== undefined ? ` (attempt ${event.attempt}${of})` : ""}${wait}${event.status ? `: HTTP ${event.status}` : ""}${event.text ? ` ${truncate(event.text, 200)}` : ""}`);
+      return bold(
+        `${pad}↻ retrying the model call${event.attempt !== undefined ? ` (attempt ${event.attempt}${of})` : ""}${wait}${event.status ? `: HTTP ${event.status}` : ""}${event.text ? ` ${truncate(event.text, 200)}` : ""}`,
+      );
     }
     case "permission_denied":
       return bold(`${pad}✖ permission denied: ${event.tool ?? "tool"}${event.text ? ` (${truncate(event.text, 200)})` : ""}`);

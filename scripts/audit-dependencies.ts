@@ -44,10 +44,14 @@ async function main(): Promise<number> {
   }
   const today = new Date().toISOString().slice(0, 10);
   const verdict = judge(read.advisories, allowlist, today);
-  console.log(`dependency audit (production dependencies): ${read.advisories.length} advisories, ${verdict.failing.length} failing, ${verdict.allowed.length} allowed by ${ALLOWLIST}`);
-  for (const { advisory, entry } of verdict.allowed) console.log(`${line(advisory)}\n    allowed until ${entry.review_by} (${entry.reviewed_by}): ${entry.reason}`);
+  console.log(
+    `dependency audit (production dependencies): ${read.advisories.length} advisories, ${verdict.failing.length} failing, ${verdict.allowed.length} allowed by ${ALLOWLIST}`,
+  );
+  for (const { advisory, entry } of verdict.allowed)
+    console.log(`${line(advisory)}\n    allowed until ${entry.review_by} (${entry.reviewed_by}): ${entry.reason}`);
   if (verdict.other.length) console.log(`below high, not failing:\n${verdict.other.map(line).join("\n")}`);
-  for (const entry of verdict.expired) console.warn(`${ALLOWLIST}: ${entry.id} (${entry.package}) was due for review on ${entry.review_by}; it allows nothing until reviewed again`);
+  for (const entry of verdict.expired)
+    console.warn(`${ALLOWLIST}: ${entry.id} (${entry.package}) was due for review on ${entry.review_by}; it allows nothing until reviewed again`);
   for (const entry of verdict.unused) console.warn(`${ALLOWLIST}: ${entry.id} (${entry.package}) matches no current advisory; remove it`);
   if (verdict.failing.length) {
     console.error(`high or critical advisories with no reviewed allowlist entry:\n${verdict.failing.map(line).join("\n")}`);

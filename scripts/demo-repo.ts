@@ -11,7 +11,8 @@ import { pathToFileURL } from "node:url";
 
 const FILES: Record<string, string> = {
   "README.md": "# Demo project\n\nA tiny repository that CodeForge's demo tasks edit.\n",
-  "src/greet.js": 'export function greet(name) {\n  return `Hello, ${name}!`;\n}\n',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the demo repository's JavaScript source, written as it is
+  "src/greet.js": "export function greet(name) {\n  return `Hello, ${name}!`;\n}\n",
   "package.json": '{\n  "name": "demo-project",\n  "version": "1.0.0",\n  "type": "module"\n}\n',
 };
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildStreamEventSchema } from "../api/openapi.js";
+import { buildStreamEventSchema } from "#api/openapi.js";
 import { definitionsApp, openApiDocument } from "../edge/src/routes/openapi-document.js";
 import { PROJECT_ROOT } from "./local-stack.js";
 

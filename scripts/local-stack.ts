@@ -92,22 +92,33 @@ export async function startEdge(options: EdgeOptions): Promise<ManagedProcess & 
   mkdirSync(options.stateDir, { recursive: true });
   const envFile = join(options.stateDir, "edge.vars");
   // Secrets go to wrangler through a file only we can read, never through argv (visible in ps).
-  writeFileSync(envFile, Object.entries(options.vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+  writeFileSync(
+    envFile,
+    `${Object.entries(options.vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n")}\n`,
+    { mode: 0o600 },
+  );
   const args = [
     join(PROJECT_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
     "dev",
-    "--ip", "127.0.0.1",
-    "--port", String(options.port),
-    "--env-file", envFile,
-    "--persist-to", options.persistTo ?? join(options.stateDir, "edge-state"),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(options.port),
+    "--env-file",
+    envFile,
+    "--persist-to",
+    options.persistTo ?? join(options.stateDir, "edge-state"),
     "--show-interactive-dev-session=false",
     // Worker logs only: a line per request through wrangler's own process costs throughput.
-    "--log-level", "log",
+    "--log-level",
+    "log",
   ];
   const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
   const proc = spawnLogged("edge", process.execPath, args, env, join(options.stateDir, "edge.log"));
   const url = `http://127.0.0.1:${options.port}`;
-  await waitForHealth(url + "/health", proc, options.readyTimeoutMs ?? 60_000);
+  await waitForHealth(`${url}/health`, proc, options.readyTimeoutMs ?? 60_000);
   return Object.assign(proc, { url });
 }
 
@@ -193,7 +204,8 @@ export async function portInUse(port: number, host = "127.0.0.1"): Promise<boole
 export async function waitForOk(url: string, proc: ManagedProcess, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}):${lastLines(proc, 3)}\n  (log: ${proc.logFile})`);
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null)
+      throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}):${lastLines(proc, 3)}\n  (log: ${proc.logFile})`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
       if (response.ok) return true;
@@ -211,7 +223,10 @@ function lastLines(proc: ManagedProcess, count: number): string {
     // A stack trace's frames say less than the message above them.
     const text = readFileSync(proc.logFile).subarray(proc.logOffset).toString("utf8");
     const lines = text.split("\n").filter((line) => line.trim() !== "" && !/^\s+at /.test(line));
-    return lines.slice(-count).map((line) => `\n  ${line}`).join("");
+    return lines
+      .slice(-count)
+      .map((line) => `\n  ${line}`)
+      .join("");
   } catch {
     return " (no log)";
   }

@@ -13,7 +13,13 @@ import { CLI_ENV_PREFIX, ENV_NAMES } from "../runner/src/config.js";
 export const RUNNER_CONFIG_FILE_ENV = "CODEFORGE_RUNNER_CONFIG";
 
 /** Set by the local stack for its runner, whatever the caller's environment says. */
-export const LOCAL_STACK_OWN: ReadonlySet<string> = new Set([ENV_NAMES.edge_url, ENV_NAMES.runner_secret, ENV_NAMES.runner_id, ENV_NAMES.workspace_root, ENV_NAMES.local_mode]);
+export const LOCAL_STACK_OWN: ReadonlySet<string> = new Set([
+  ENV_NAMES.edge_url,
+  ENV_NAMES.runner_secret,
+  ENV_NAMES.runner_id,
+  ENV_NAMES.workspace_root,
+  ENV_NAMES.local_mode,
+]);
 const RUNNER_SETTINGS: ReadonlySet<string> = new Set([...Object.values(ENV_NAMES), RUNNER_CONFIG_FILE_ENV]);
 
 /**
@@ -24,7 +30,8 @@ const RUNNER_SETTINGS: ReadonlySet<string> = new Set([...Object.values(ENV_NAMES
 export function callerRunnerSettings(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(
     Object.entries(env).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined && !LOCAL_STACK_OWN.has(entry[0]) && (RUNNER_SETTINGS.has(entry[0]) || entry[0].startsWith(CLI_ENV_PREFIX)),
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && !LOCAL_STACK_OWN.has(entry[0]) && (RUNNER_SETTINGS.has(entry[0]) || entry[0].startsWith(CLI_ENV_PREFIX)),
     ),
   );
 }

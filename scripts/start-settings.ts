@@ -10,7 +10,7 @@
  */
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { newSecret } from "../api/ids.js";
+import { newSecret } from "#api/ids.js";
 import { callerEdgeSettings } from "./edge-settings.js";
 
 /**
@@ -34,7 +34,10 @@ export const LOCAL_EDGE_DEFAULTS: Readonly<Record<string, string>> = {
  */
 export function localEdgeVars(env: NodeJS.ProcessEnv, names: ReadonlySet<string>, own: { adminKey: string; runnerSecret: string }): Record<string, string> {
   const caller = callerEdgeSettings(env, names);
-  const others = (caller.RUNNER_SECRETS ?? "").split(",").map((s) => s.trim()).filter((s) => s && s !== own.runnerSecret);
+  const others = (caller.RUNNER_SECRETS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s && s !== own.runnerSecret);
   return {
     ...LOCAL_EDGE_DEFAULTS,
     ...caller,
@@ -72,7 +75,7 @@ export function keptSecret(env: NodeJS.ProcessEnv, envName: string, stateDir: st
     return { value: kept, source: "kept", file };
   }
   const value = newSecret(prefix);
-  writeFileSync(file, value + "\n", { mode: 0o600 });
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
   chmodSync(file, 0o600); // writeFileSync's mode applies only when it creates the file
   return { value, source: "new", file };
 }

@@ -16,7 +16,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { isTerminal, type TaskStatus } from "../api/task.js";
+import { isTerminal, type TaskStatus } from "#api/task.js";
 import { ApiClient, CodeForgeError } from "../client/api-client.js";
 import { followTask } from "../client/follow-task.js";
 import { renderEvent } from "../client/render-event.js";
@@ -82,9 +82,13 @@ async function main(): Promise<void> {
   started.push(edge);
   const clientAddressHeader = vars.CLIENT_ADDRESS_HEADER ?? "none";
   if (clientAddressHeader.toLowerCase() === "none") {
-    console.log("No trustworthy client address (CLIENT_ADDRESS_HEADER=none): keys with allowed_cidrs are refused, failed authentications are counted per key. Behind a proxy, set CLIENT_ADDRESS_HEADER to the header it sets.");
+    console.log(
+      "No trustworthy client address (CLIENT_ADDRESS_HEADER=none): keys with allowed_cidrs are refused, failed authentications are counted per key. Behind a proxy, set CLIENT_ADDRESS_HEADER to the header it sets.",
+    );
   } else {
-    console.log(`Client addresses come from the ${clientAddressHeader} header (CLIENT_ADDRESS_HEADER): only safe if every request passes a proxy that sets it.`);
+    console.log(
+      `Client addresses come from the ${clientAddressHeader} header (CLIENT_ADDRESS_HEADER): only safe if every request passes a proxy that sets it.`,
+    );
   }
 
   // Tracing settings given to `npm start` go to both the edge and the runner (docs/tracing.md).

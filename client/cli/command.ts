@@ -81,7 +81,13 @@ export function envFromNames(names: readonly string[], env: NodeJS.ProcessEnv = 
 
 /** Exactly `names.length` positional arguments, named in the error when some are missing. */
 export function positionals(command: string, given: string[], names: string[]): string[] {
-  if (given.length < names.length) throw new UsageError(`${command} needs ${names.slice(given.length).map((n) => `<${n}>`).join(" ")}`);
+  if (given.length < names.length)
+    throw new UsageError(
+      `${command} needs ${names
+        .slice(given.length)
+        .map((n) => `<${n}>`)
+        .join(" ")}`,
+    );
   if (given.length > names.length) throw new UsageError(`unexpected arguments: ${given.slice(names.length).join(" ")}`);
   return given;
 }

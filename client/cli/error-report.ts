@@ -57,10 +57,22 @@ function describe(err: unknown, config: CliConfig | null): Described {
     const field = err.field ? ` [${err.field}]` : "";
     const line = `${err.code}${field}: ${err.message}${err.requestId ? ` (request ${err.requestId})` : ""}`;
     if (err.status === 401) {
-      return { ...said(line, `the key came from ${config?.keySource ?? "your settings"}: it may be mistyped, expired, revoked or rotated out; an admin can check with codeforge keys`), exit: EXIT.auth };
+      return {
+        ...said(
+          line,
+          `the key came from ${config?.keySource ?? "your settings"}: it may be mistyped, expired, revoked or rotated out; an admin can check with codeforge keys`,
+        ),
+        exit: EXIT.auth,
+      };
     }
     if (err.status === 403) {
-      return { ...said(line, "use a key with the scope this needs (an admin makes one with codeforge keys create --scope …), from an address its allowed_cidrs accept"), exit: EXIT.auth };
+      return {
+        ...said(
+          line,
+          "use a key with the scope this needs (an admin makes one with codeforge keys create --scope …), from an address its allowed_cidrs accept",
+        ),
+        exit: EXIT.auth,
+      };
     }
     if (err.status === 429 || err.status === 503) {
       const wait = err.retryAfterSeconds === null ? "in a little while" : `in ${err.retryAfterSeconds} s (Retry-After)`;
@@ -73,10 +85,19 @@ function describe(err: unknown, config: CliConfig | null): Described {
   }
   if (err instanceof TypeError && /fetch failed/.test(err.message)) {
     const cause = (err.cause as Error | undefined)?.message ?? err.message;
-    return { ...said(`cannot reach the edge at ${config?.url ?? "its URL"} (${cause})`, `is it running (npm start)? The URL came from ${config?.urlSource ?? "your settings"}; change it with --url or CODEFORGE_URL`), exit: EXIT.unreachable };
+    return {
+      ...said(
+        `cannot reach the edge at ${config?.url ?? "its URL"} (${cause})`,
+        `is it running (npm start)? The URL came from ${config?.urlSource ?? "your settings"}; change it with --url or CODEFORGE_URL`,
+      ),
+      exit: EXIT.unreachable,
+    };
   }
   if (err instanceof Error && err.name === "TimeoutError") {
-    return { ...said(`the edge at ${config?.url ?? "its URL"} did not answer in time`, "is the URL right, and the edge healthy (GET /ready)?"), exit: EXIT.unreachable };
+    return {
+      ...said(`the edge at ${config?.url ?? "its URL"} did not answer in time`, "is the URL right, and the edge healthy (GET /ready)?"),
+      exit: EXIT.unreachable,
+    };
   }
   if (err instanceof Error && err.message.startsWith("lost the stream")) {
     return { ...said(err.message, "the task goes on; codeforge watch <task-id> picks it up again"), exit: EXIT.unreachable };

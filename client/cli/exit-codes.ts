@@ -3,7 +3,7 @@
  * command failed (retry later, fix the key, fix the command).
  * @module
  */
-import type { TaskStatus } from "../../api/task.js";
+import type { TaskStatus } from "#api/task.js";
 
 export const EXIT = {
   ok: 0,

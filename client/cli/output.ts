@@ -3,8 +3,8 @@
  * tests), colour on or off, and the one-screen summary of a task.
  * @module
  */
-import { PATCH_MAX_BYTES } from "../../api/limits.js";
-import type { Task } from "../../api/task.js";
+import { PATCH_MAX_BYTES } from "#api/limits.js";
+import type { Task } from "#api/task.js";
 
 export interface Output {
   line(text: string): void;
@@ -31,7 +31,10 @@ export function taskSummary(task: Task): string[] {
       `exit code ${r.exit_code ?? "none"} after ${(r.duration_ms / 1000).toFixed(1)} s`,
       `changes   ${r.diff_stat.files_changed} file(s), +${r.diff_stat.insertions} -${r.diff_stat.deletions}${r.changed_files.length ? `: ${r.changed_files.map((f) => f.path).join(", ")}` : ""}`,
     );
-    if (r.patch_truncated) lines.push(`patch     TRUNCATED at ${PATCH_MAX_BYTES} bytes: the change is bigger than the result holds${r.push ? "; the pushed commit has all of it" : ""}`);
+    if (r.patch_truncated)
+      lines.push(
+        `patch     TRUNCATED at ${PATCH_MAX_BYTES} bytes: the change is bigger than the result holds${r.push ? "; the pushed commit has all of it" : ""}`,
+      );
     if (r.push) lines.push(`pushed    ${r.push.commit_sha} to branch ${r.push.branch}`);
     else if (task.push && task.status === "succeeded") lines.push(`pushed    nothing (no changes)`);
     const spend = spendLine(r);
@@ -47,7 +50,10 @@ export function spendLine(r: NonNullable<Task["result"]>): string | null {
   if (r.cost_usd !== null && r.cost_usd !== undefined) parts.push(`$${r.cost_usd.toFixed(4)}`);
   const u = r.usage;
   if (u) {
-    const cache = [u.cache_read_input_tokens !== null ? `${u.cache_read_input_tokens} cache read` : null, u.cache_creation_input_tokens !== null ? `${u.cache_creation_input_tokens} cache write` : null].filter(Boolean);
+    const cache = [
+      u.cache_read_input_tokens !== null ? `${u.cache_read_input_tokens} cache read` : null,
+      u.cache_creation_input_tokens !== null ? `${u.cache_creation_input_tokens} cache write` : null,
+    ].filter(Boolean);
     parts.push(`${u.input_tokens ?? "?"} in / ${u.output_tokens ?? "?"} out tokens${cache.length ? ` (${cache.join(", ")})` : ""}`);
   }
   return parts.length ? parts.join(", ") : null;

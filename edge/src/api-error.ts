@@ -9,7 +9,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ERROR_STATUS, type ErrorBody, type ErrorCode } from "../../api/errors.js";
+import { ERROR_STATUS, type ErrorBody, type ErrorCode } from "#api/errors.js";
 import { logFor } from "./log.js";
 
 export class ApiError extends Error {
@@ -51,9 +51,7 @@ function fromHttpException(e: HTTPException): ApiError {
     case 404:
       return new ApiError("not_found", "not found");
     default:
-      return e.status >= 500
-        ? new ApiError("internal_error", "internal error")
-        : new ApiError("bad_request", e.message || "bad request");
+      return e.status >= 500 ? new ApiError("internal_error", "internal error") : new ApiError("bad_request", e.message || "bad request");
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import { requestId, type RequestIdVariables } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { API_BODY_MAX_BYTES } from "../../api/limits.js";
+import { API_BODY_MAX_BYTES } from "#api/limits.js";
 import { ApiError, errorResponse, handleError } from "./api-error.js";
 import type { Env } from "./env.js";
 import { defaultHook } from "./http/openapi-app.js";

@@ -10,7 +10,7 @@
  * `edgeConfig`) and narrow it with `child({ task_id })`; nothing else calls `console`.
  * @module
  */
-import { redactValue } from "../../api/log-redaction.js";
+import { redactValue } from "#api/log-redaction.js";
 import { type LOG_FORMATS, type LOG_LEVELS, LogSettings, type LogConfig } from "./settings/log-settings.js";
 import type { VariableOf } from "./settings/settings-slice.js";
 

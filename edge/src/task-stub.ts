@@ -3,7 +3,7 @@
  * is a 404 without waking any object), and the unwrapping of its typed RPC outcomes.
  * @module
  */
-import { TASK_ID_PATTERN } from "../../api/ids.js";
+import { TASK_ID_PATTERN } from "#api/ids.js";
 import { ApiError } from "./api-error.js";
 import type { Env } from "./env.js";
 import type { Outcome } from "./task/task-rpc.js";

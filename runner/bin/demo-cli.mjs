@@ -49,7 +49,11 @@ const directives = parseDirectives(prompt);
 const model = args.model ?? "demo-1";
 const sessionId = args.resume ?? uuidFrom(`session:${prompt}`);
 const firstLine =
-  prompt.replace(/\[demo:[a-z]+=[^\]]*\]/g, "").split("\n").map((l) => l.trim()).find(Boolean) ?? "(empty prompt)";
+  prompt
+    .replace(/\[demo:[a-z]+=[^\]]*\]/g, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .find(Boolean) ?? "(empty prompt)";
 const remembered = keepSession();
 let messageCounter = 0;
 
@@ -67,7 +71,8 @@ async function main() {
     permissionMode: "default",
     apiKeySource: "none",
   });
-  if (remembered.length) emit(assistant([{ type: "text", text: `Continuing our conversation; earlier requests: ${remembered.map((r) => `"${r}"`).join(", ")}.` }]));
+  if (remembered.length)
+    emit(assistant([{ type: "text", text: `Continuing our conversation; earlier requests: ${remembered.map((r) => `"${r}"`).join(", ")}.` }]));
   if (directives.stderr !== undefined) process.stderr.write(`${directives.stderr}\n`);
   if (directives.sleep) await delay(directives.sleep);
 
@@ -79,16 +84,16 @@ async function main() {
   const entry = `- ${firstLine}\n`;
   const after = existed ? `${before}${before.endsWith("\n") ? "" : "\n"}${entry}` : `# CodeForge notes\n\n## Requests\n\n${entry}`;
   const toolUseId = `toolu_${hex(`tool:${prompt}`).slice(0, 24)}`;
-  const input = existed
-    ? { file_path: file, old_string: before, new_string: after }
-    : { file_path: file, content: after };
+  const input = existed ? { file_path: file, old_string: before, new_string: after } : { file_path: file, content: after };
   emit(assistant([{ type: "tool_use", id: toolUseId, name: existed ? "Edit" : "Write", input }]));
   writeFileSync(file, after);
   emit({
     type: "user",
     message: {
       role: "user",
-      content: [{ tool_use_id: toolUseId, type: "tool_result", content: existed ? `The file ${file} has been updated.` : `File created successfully at: ${file}` }],
+      content: [
+        { tool_use_id: toolUseId, type: "tool_result", content: existed ? `The file ${file} has been updated.` : `File created successfully at: ${file}` },
+      ],
     },
     parent_tool_use_id: null,
     session_id: sessionId,
@@ -136,7 +141,10 @@ function keepSession() {
       process.exit(1);
     }
     file = path.join(projects, dir, `${sessionId}.jsonl`);
-    earlier = readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line).request);
+    earlier = readFileSync(file, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).request);
   }
   mkdirSync(path.dirname(file), { recursive: true });
   appendFileSync(file, `${JSON.stringify({ type: "user", request: firstLine, at: new Date().toISOString() })}\n`);
@@ -211,8 +219,7 @@ function parseArgs(argv) {
     const arg = argv[i];
     if (arg === "-p" || arg === "--print") {
       if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) out.prompt = argv[++i];
-    }
-    else if (arg === "--model") out.model = argv[++i];
+    } else if (arg === "--model") out.model = argv[++i];
     else if (arg === "--resume") out.resume = argv[++i];
     else if (arg === "--output-format") out.format = argv[++i];
     // --verbose and unknown flags are accepted and ignored, as a forward-compatible CLI would.

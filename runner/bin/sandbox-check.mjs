@@ -59,7 +59,11 @@ async function main() {
       say(true, "write", `${file}: ${err.code}`);
     }
   }
-  for (const [check, file] of [["write-own", "own-checkout-file.txt"], ["write-own", `${process.env.HOME}/home-file`], ["write-own", `${process.env.TMPDIR ?? "/tmp"}/tmp-file`]]) {
+  for (const [check, file] of [
+    ["write-own", "own-checkout-file.txt"],
+    ["write-own", `${process.env.HOME}/home-file`],
+    ["write-own", `${process.env.TMPDIR ?? "/tmp"}/tmp-file`],
+  ]) {
     try {
       writeFileSync(file, "mine\n");
       say(true, check, `${file}: writable, as it should be`);
@@ -89,7 +93,8 @@ async function main() {
     }
   }
   if (targets.runner_marker) say(!runnerSeen, "processes", `${pids.length} processes visible; the runner ${runnerSeen ? "is" : "is not"} among them`);
-  if (targets.secret_sha256) say(!secretSeen, "secret", `the runner secret ${secretSeen ? "was found" : "was not found"} in any process's environment or command line`);
+  if (targets.secret_sha256)
+    say(!secretSeen, "secret", `the runner secret ${secretSeen ? "was found" : "was not found"} in any process's environment or command line`);
 
   for (const { host, port } of targets.connect ?? []) {
     const outcome = await connect(host, port);
@@ -98,7 +103,13 @@ async function main() {
   if (targets.dns) {
     const resolver = new dnsPromises.Resolver({ timeout: 500, tries: 1 });
     resolver.setServers([targets.dns]);
-    const outcome = await Promise.race([resolver.resolve4("example.com").then((a) => `answered ${a.join(",")}`, (err) => err.code), sleep(ATTEMPT_TIMEOUT_MS).then(() => "timeout")]);
+    const outcome = await Promise.race([
+      resolver.resolve4("example.com").then(
+        (a) => `answered ${a.join(",")}`,
+        (err) => err.code,
+      ),
+      sleep(ATTEMPT_TIMEOUT_MS).then(() => "timeout"),
+    ]);
     say(outcome.startsWith("ECONNREFUSED") || outcome === "timeout", "dns", `direct query to ${targets.dns}: ${outcome}`);
   }
   for (const [which, target] of Object.entries(targets.proxy ?? {})) {
@@ -139,7 +150,14 @@ function throughProxy(target) {
     };
     socket.setTimeout(ATTEMPT_TIMEOUT_MS * 2, () => done("timeout"));
     socket.once("connect", () => socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`));
-    socket.once("data", (chunk) => done(chunk.toString().split("\r\n")[0].replace(/^HTTP\/1\.1 /, "")));
+    socket.once("data", (chunk) =>
+      done(
+        chunk
+          .toString()
+          .split("\r\n")[0]
+          .replace(/^HTTP\/1\.1 /, ""),
+      ),
+    );
     socket.once("error", (err) => done(err.code ?? err.message));
   });
 }

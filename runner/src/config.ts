@@ -17,8 +17,20 @@ import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
-import { CliName, EgressAllowList, MaxCostUsd, MaxTokens, MaxTurns, LEASE_WAIT_MAX_MS, OUTPUT_MAX_BYTES_DEFAULT, parseCidr, RunnerId, Slug, TaskEnv } from "../../api/index.js";
-import { booleanSetting, CommaList, numberSetting } from "../../api/settings.js";
+import {
+  CliName,
+  EgressAllowList,
+  MaxCostUsd,
+  MaxTokens,
+  MaxTurns,
+  LEASE_WAIT_MAX_MS,
+  OUTPUT_MAX_BYTES_DEFAULT,
+  parseCidr,
+  RunnerId,
+  Slug,
+  TaskEnv,
+} from "#api/index.js";
+import { booleanSetting, CommaList, numberSetting } from "#api/settings.js";
 import { ModelPricesConfig } from "./sandbox/model-prices.js";
 
 /** YAML key → environment variable that overrides it. */
@@ -112,7 +124,10 @@ export const RunnerConfig = z
     /** Tasks run at the same time. */
     concurrency: int(1, 64).default(2),
     /** Where per-task workspaces are created. Removed after each task. */
-    workspace_root: z.string().min(1).transform((p) => path.resolve(p)),
+    workspace_root: z
+      .string()
+      .min(1)
+      .transform((p) => path.resolve(p)),
     /** Development only: accept `file://` repositories and plain-http edges. */
     local_mode: booleanSetting(false),
     /** Accept `ssh://` and `user@host:path` repositories. */
@@ -320,6 +335,9 @@ function readConfigFile(file: string, readFile: (file: string) => string): Recor
 
 /** A runner id from the host name, reduced to the characters runner ids allow. */
 export function defaultRunnerId(hostname: string): string {
-  const cleaned = hostname.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 64);
+  const cleaned = hostname
+    .replace(/[^A-Za-z0-9._-]/g, "-")
+    .replace(/^[^A-Za-z0-9]+/, "")
+    .slice(0, 64);
   return cleaned || "runner";
 }

@@ -74,7 +74,12 @@ async function main(): Promise<void> {
 
   const pathEnv = process.env.PATH || FALLBACK_PATH;
   if (checking) {
-    const ok = await runSandboxSelfCheck({ config, processes: createProcessRunner({ killGraceMs: 1_000 }), pathEnv, print: (line) => process.stdout.write(`${line}\n`) });
+    const ok = await runSandboxSelfCheck({
+      config,
+      processes: createProcessRunner({ killGraceMs: 1_000 }),
+      pathEnv,
+      print: (line) => process.stdout.write(`${line}\n`),
+    });
     process.exit(ok ? 0 : 1);
   }
   const registry = await createCliRegistry(configuredAdapters(config, pathEnv));
@@ -88,10 +93,9 @@ async function main(): Promise<void> {
   const sandbox = await buildSandbox(config, processes, pathEnv, logger);
   const metricsRegistry = new Registry();
   const metrics = createRunnerMetrics({ register: metricsRegistry, workspaceRoot: config.workspace_root });
-  const edge = watchEdgeContact(
-    createEdgeClient({ edgeUrl: config.edge_url, secret: config.runner_secret, userAgent: `codeforge-runner/${RUNNER_VERSION}` }),
-    { metrics },
-  );
+  const edge = watchEdgeContact(createEdgeClient({ edgeUrl: config.edge_url, secret: config.runner_secret, userAgent: `codeforge-runner/${RUNNER_VERSION}` }), {
+    metrics,
+  });
   const client = edge.client;
   const taskRunner = createTaskRunner({
     client,
@@ -107,7 +111,11 @@ async function main(): Promise<void> {
     outputMaxBytes: config.output_max_bytes,
     stallTimeoutSeconds: config.stall_timeout_seconds,
     modelPrices: config.model_prices,
-    budgetDefaults: { maxCostUsd: config.default_max_cost_usd ?? null, maxTokens: config.default_max_tokens ?? null, maxTurns: config.default_max_turns ?? null },
+    budgetDefaults: {
+      maxCostUsd: config.default_max_cost_usd ?? null,
+      maxTokens: config.default_max_tokens ?? null,
+      maxTurns: config.default_max_turns ?? null,
+    },
     metrics,
     highVolumeLogger: highVolume,
   });

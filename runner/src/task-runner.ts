@@ -33,7 +33,7 @@
  * either.
  * @module
  */
-import type { Lease } from "../../api/index.js";
+import type { Lease } from "#api/index.js";
 import { ended, endWith, openAttempt, type AttemptEnd, type Ending, type TaskRunnerOptions } from "./attempt/attempt.js";
 import { failure, reportOutcome } from "./attempt/attempt-report.js";
 import { checkOut } from "./attempt/checkout.js";
@@ -59,7 +59,12 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   /** One attempt as one span (`runner.lease`), a child of the edge's lease span. */
   function run(lease: Lease, shutdown: AbortSignal): Promise<void> {
     const attributes = { "codeforge.task_id": lease.task_id, "codeforge.attempt": lease.attempt, "codeforge.cli": lease.task.cli };
-    return withRemoteParent(lease.traceparent, "runner.lease", (span) => runAttempt(lease, shutdown, (end) => span.setAttribute("codeforge.attempt_end", end)), attributes);
+    return withRemoteParent(
+      lease.traceparent,
+      "runner.lease",
+      (span) => runAttempt(lease, shutdown, (end) => span.setAttribute("codeforge.attempt_end", end)),
+      attributes,
+    );
   }
 
   async function runAttempt(lease: Lease, shutdown: AbortSignal, onEnd: (end: AttemptEnd) => void): Promise<void> {

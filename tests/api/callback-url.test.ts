@@ -3,7 +3,7 @@
  * address is refused with a reason; public https URLs pass, normalized as `fetch` will use them.
  */
 import { describe, expect, it } from "vitest";
-import { checkCallbackUrl, refusedHost } from "../../api/callback-url.js";
+import { checkCallbackUrl, refusedHost } from "#api/callback-url.js";
 
 const strict = { allowLocal: false };
 const local = { allowLocal: true };
@@ -127,7 +127,19 @@ describe("checkCallbackUrl", () => {
   });
 
   it("keeps the neighbours of refused ranges", () => {
-    for (const url of ["https://9.255.255.255/", "https://11.0.0.0/", "https://172.15.255.255/", "https://172.32.0.0/", "https://100.63.255.255/", "https://100.128.0.0/", "https://169.253.255.255/", "https://192.169.0.0/", "https://223.255.255.255/", "https://[2001:db9::1]/", "https://[2001:4860:4860::8888]/"]) {
+    for (const url of [
+      "https://9.255.255.255/",
+      "https://11.0.0.0/",
+      "https://172.15.255.255/",
+      "https://172.32.0.0/",
+      "https://100.63.255.255/",
+      "https://100.128.0.0/",
+      "https://169.253.255.255/",
+      "https://192.169.0.0/",
+      "https://223.255.255.255/",
+      "https://[2001:db9::1]/",
+      "https://[2001:4860:4860::8888]/",
+    ]) {
       expect(checkCallbackUrl(url, strict), url).toMatchObject({ ok: true });
     }
   });

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cidrContains, ipAllowed, parseCidr, parseIp, type CidrRange } from "../../api/cidr.js";
+import { cidrContains, ipAllowed, parseCidr, parseIp, type CidrRange } from "#api/cidr.js";
 
 function range(text: string): CidrRange {
   const parsed = parseCidr(text);
@@ -83,9 +83,12 @@ describe("parseCidr", () => {
     if (!parsed.ok) expect(parsed.reason).toContain(suggestion);
   });
 
-  it.each(["10.0.0.0/33", "::/129", "10.0.0.0/-1", "10.0.0.0/08", "10.0.0.0/", "10.0.0.0/+8", "/8", "10.0.0.0/8/8", "10.0.0.0/8 ", "x/8"])("refuses %j", (text) => {
-    expect(parseCidr(text).ok).toBe(false);
-  });
+  it.each(["10.0.0.0/33", "::/129", "10.0.0.0/-1", "10.0.0.0/08", "10.0.0.0/", "10.0.0.0/+8", "/8", "10.0.0.0/8/8", "10.0.0.0/8 ", "x/8"])(
+    "refuses %j",
+    (text) => {
+      expect(parseCidr(text).ok).toBe(false);
+    },
+  );
 
   it("accepts /0 and full-length prefixes", () => {
     expect(range("0.0.0.0/0").prefix128).toBe(96);
@@ -147,7 +150,7 @@ describe("properties", () => {
         const text = `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".")}/${prefix}`;
         const r = range(text);
         expect(cidrContains(r, parseIp(a.join("."))!)).toBe(true);
-        expect(cidrContains(r, parseIp(b.join("."))!)).toBe(((m & mask) >>> 0) === net);
+        expect(cidrContains(r, parseIp(b.join("."))!)).toBe((m & mask) >>> 0 === net);
         expect(cidrContains(r, parseIp(`::ffff:${a.join(".")}`)!)).toBe(true);
       }),
       { numRuns: 300 },
@@ -162,7 +165,13 @@ describe("properties", () => {
         // Compress a run of groups (set to zero) with "::".
         const end = Math.min(8, start + Math.max(1, length));
         const zeroed = g.map((x, i) => (i >= start && i < end ? 0 : x));
-        const compressed = `${zeroed.slice(0, start).map((x) => x.toString(16)).join(":")}::${zeroed.slice(end).map((x) => x.toString(16)).join(":")}`;
+        const compressed = `${zeroed
+          .slice(0, start)
+          .map((x) => x.toString(16))
+          .join(":")}::${zeroed
+          .slice(end)
+          .map((x) => x.toString(16))
+          .join(":")}`;
         const zeroedFull = zeroed.map((x) => x.toString(16)).join(":");
         expect(hex(parseIp(full)?.bytes)).toBe(hex(parseIp(short)?.bytes));
         expect(hex(parseIp(full.toUpperCase())?.bytes)).toBe(hex(parseIp(full)?.bytes));

@@ -1,6 +1,6 @@
 /** Task ids sort by time, look alike, and idempotency keys map to one id per owner. */
 import { describe, expect, it } from "vitest";
-import { idempotentTaskId, newLeaseId, newTaskId, TASK_ID_PATTERN } from "../../api/ids.js";
+import { idempotentTaskId, newLeaseId, newTaskId, TASK_ID_PATTERN } from "#api/ids.js";
 
 describe("ids", () => {
   it("makes well-formed, distinct task ids that sort by creation time", () => {

@@ -1,7 +1,7 @@
 /** Unit: the redaction rules both loggers apply — secret fields and secret-shaped text. */
 import { describe, expect, it } from "vitest";
-import { newApiKeyToken, newKeyId, newLeaseId } from "../../api/ids.js";
-import { REDACTED, redactText, redactValue } from "../../api/log-redaction.js";
+import { newApiKeyToken, newKeyId, newLeaseId } from "#api/ids.js";
+import { REDACTED, redactText, redactValue } from "#api/log-redaction.js";
 
 describe("log redaction", () => {
   it("replaces fields named like secrets, whatever their value, and keeps key ids", () => {

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../scripts/local-stack.js";
 import { generatedFiles } from "../../scripts/generate-openapi.js";
-import { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "../../api/openapi.js";
-import { CreateTaskRequest, Task } from "../../api/task.js";
-import { METRIC_FAMILIES } from "../../api/metrics.js";
+import { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "#api/openapi.js";
+import { CreateTaskRequest, Task } from "#api/task.js";
+import { METRIC_FAMILIES } from "#api/metrics.js";
 
 describe("generated API documents", () => {
   it.each(Object.entries(generatedFiles()))("%s is up to date (run `npm run openapi` if not)", (path, text) => {
@@ -32,7 +32,9 @@ describe("generated API documents", () => {
   });
 
   it("documents push, branch and the result's cost, usage and push", () => {
-    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>>; required?: string[] }> } };
+    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as {
+      components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>>; required?: string[] }> };
+    };
     const create = doc.components.schemas.CreateTaskRequest!;
     expect(create.properties.push).toMatchObject({ type: "boolean", default: false });
     expect(create.properties.branch).toMatchObject({ type: "string" });
@@ -43,7 +45,9 @@ describe("generated API documents", () => {
   });
 
   it("documents autonomy, egress_allow, the result's sandbox, resource_limit and egress_denied events", () => {
-    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>>; required?: string[] }> } };
+    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as {
+      components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>>; required?: string[] }> };
+    };
     const create = doc.components.schemas.CreateTaskRequest!;
     expect(create.properties.autonomy).toMatchObject({ enum: ["full", "edits"], default: "full" });
     expect(create.properties.egress_allow).toMatchObject({ type: "array", maxItems: 64 });
@@ -59,7 +63,9 @@ describe("generated API documents", () => {
   });
 
   it("describes /metrics as text/plain with every metric family the edge serves", () => {
-    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as { paths: Record<string, { get: { description: string; responses: Record<string, { content?: Record<string, unknown> }> } }> };
+    const doc = JSON.parse(generatedFiles()["api/openapi.json"]!) as {
+      paths: Record<string, { get: { description: string; responses: Record<string, { content?: Record<string, unknown> }> } }>;
+    };
     const metrics = doc.paths["/metrics"]!.get;
     expect(Object.keys(metrics.responses["200"]!.content!)[0]).toMatch(/^text\/plain/);
     for (const family of METRIC_FAMILIES) expect(metrics.description).toContain(family.name);

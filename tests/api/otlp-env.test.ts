@@ -1,6 +1,6 @@
 /** Unit: the standard OTLP exporter variables, read the same way by the edge and the runner. */
 import { describe, expect, it } from "vitest";
-import { otlpTracesUrl, parseOtlpHeaders } from "../../api/otlp-env.js";
+import { otlpTracesUrl, parseOtlpHeaders } from "#api/otlp-env.js";
 
 describe("OTEL_EXPORTER_OTLP_* variables", () => {
   it("appends /v1/traces to the base endpoint; takes the traces endpoint as given; none: off", () => {

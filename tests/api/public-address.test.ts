@@ -1,7 +1,7 @@
 // Unit: the one rule for which addresses are public, used for webhook hosts on the edge and
 // for every address a repository host resolves to on the runner.
 import { describe, expect, it } from "vitest";
-import { nonPublicRange } from "../../api/index.js";
+import { nonPublicRange } from "#api/index.js";
 
 describe("nonPublicRange", () => {
   it.each([

@@ -1,6 +1,6 @@
 /** Which repository URLs and refs git may be pointed at: the edge and the runner both ask this. */
 import { describe, expect, it } from "vitest";
-import { checkRef, checkRepoUrl, isCommitSha } from "../../api/repo-url.js";
+import { checkRef, checkRepoUrl, isCommitSha } from "#api/repo-url.js";
 
 const prod = { allowFile: false, allowSsh: true };
 const local = { allowFile: true, allowSsh: true };

@@ -1,7 +1,7 @@
 /** Unit: the setting parsers the edge and the runner share (api/settings.ts). */
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { booleanSetting, CommaList, numberSetting } from "../../api/settings.js";
+import { booleanSetting, CommaList, numberSetting } from "#api/settings.js";
 
 describe("booleanSetting", () => {
   const flag = booleanSetting(false);

@@ -4,7 +4,7 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { canonicalString, sha256Hex, signRequest, verifyRequest } from "../../api/signing.js";
+import { canonicalString, sha256Hex, signRequest, verifyRequest } from "#api/signing.js";
 
 const secret = "runner-secret-for-golden-vectors";
 const body = '{"runner_id":"r1","clis":["demo"]}';
@@ -14,9 +14,7 @@ const encoder = new TextEncoder();
 describe("golden vectors", () => {
   it("signs the canonical string of timestamp, method, path and body digest", async () => {
     const canonical = await canonicalString({ timestamp: at / 1000, method: "post", pathAndQuery: "/runner/v1/lease", body });
-    expect(canonical).toBe(
-      ["CODEFORGE-HMAC-SHA256", "1767225600", "POST", "/runner/v1/lease", createHash("sha256").update(body).digest("hex")].join("\n"),
-    );
+    expect(canonical).toBe(["CODEFORGE-HMAC-SHA256", "1767225600", "POST", "/runner/v1/lease", createHash("sha256").update(body).digest("hex")].join("\n"));
     const headers = await signRequest({ secret, method: "POST", pathAndQuery: "/runner/v1/lease", body, now: () => at });
     const expected = createHmac("sha256", secret).update(canonical).digest("hex");
     expect(headers).toEqual({ "x-codeforge-timestamp": "1767225600", "x-codeforge-signature": `v1=${expected}` });
@@ -36,7 +34,13 @@ describe("golden vectors", () => {
 
 describe("verification", () => {
   const sign = (over: Partial<{ secret: string; body: string; path: string; now: number }> = {}) =>
-    signRequest({ secret: over.secret ?? secret, method: "POST", pathAndQuery: over.path ?? "/runner/v1/lease", body: over.body ?? body, now: () => over.now ?? at });
+    signRequest({
+      secret: over.secret ?? secret,
+      method: "POST",
+      pathAndQuery: over.path ?? "/runner/v1/lease",
+      body: over.body ?? body,
+      now: () => over.now ?? at,
+    });
 
   const verify = async (headers: Record<string, string>, over: Partial<{ body: string; path: string; now: number; secrets: string[] }> = {}) =>
     verifyRequest({

@@ -1,6 +1,6 @@
 /** Unit: W3C traceparent parsing and generation. */
 import { describe, expect, it } from "vitest";
-import { childTraceparent, newTraceparent, parseTraceparent } from "../../api/trace-context.js";
+import { childTraceparent, newTraceparent, parseTraceparent } from "#api/trace-context.js";
 
 describe("traceparent", () => {
   it("parses the W3C example and refuses malformed or all-zero values", () => {
@@ -9,7 +9,14 @@ describe("traceparent", () => {
       parentId: "00f067aa0ba902b7",
       flags: "01",
     });
-    for (const bad of [null, "", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"]) {
+    for (const bad of [
+      null,
+      "",
+      "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+      "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+    ]) {
       expect(parseTraceparent(bad)).toBeNull();
     }
   });

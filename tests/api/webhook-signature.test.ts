@@ -5,7 +5,7 @@
  */
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { newWebhookSecret, signWebhook, verifyWebhook, webhookSecretKey, webhookSignature } from "../../api/webhook-signature.js";
+import { newWebhookSecret, signWebhook, verifyWebhook, webhookSecretKey, webhookSignature } from "#api/webhook-signature.js";
 
 // From the Standard Webhooks specification and its reference libraries' tests.
 const VECTOR = {
@@ -52,11 +52,20 @@ describe("webhook signatures", () => {
     const headers = await signWebhook({ secrets: [VECTOR.secret], ...VECTOR });
     const at = (seconds: number) => () => seconds * 1000;
     expect(await verifyWebhook({ secret: VECTOR.secret, headers, body: VECTOR.body, now: at(VECTOR.timestamp + 10) })).toEqual({ ok: true });
-    expect(await verifyWebhook({ secret: VECTOR.secret, headers, body: VECTOR.body, now: at(VECTOR.timestamp + 301) })).toEqual({ ok: false, reason: "expired" });
-    expect(await verifyWebhook({ secret: VECTOR.secret, headers, body: VECTOR.body + " ", now: at(VECTOR.timestamp) })).toEqual({ ok: false, reason: "mismatch" });
+    expect(await verifyWebhook({ secret: VECTOR.secret, headers, body: VECTOR.body, now: at(VECTOR.timestamp + 301) })).toEqual({
+      ok: false,
+      reason: "expired",
+    });
+    expect(await verifyWebhook({ secret: VECTOR.secret, headers, body: `${VECTOR.body} `, now: at(VECTOR.timestamp) })).toEqual({
+      ok: false,
+      reason: "mismatch",
+    });
     expect(await verifyWebhook({ secret: VECTOR.secret, headers: { "webhook-id": VECTOR.id }, body: VECTOR.body })).toEqual({ ok: false, reason: "missing" });
     const garbled = { ...headers, "webhook-signature": "v1,!!!notbase64 v2,abc" };
-    expect(await verifyWebhook({ secret: VECTOR.secret, headers: garbled, body: VECTOR.body, now: at(VECTOR.timestamp) })).toEqual({ ok: false, reason: "mismatch" });
+    expect(await verifyWebhook({ secret: VECTOR.secret, headers: garbled, body: VECTOR.body, now: at(VECTOR.timestamp) })).toEqual({
+      ok: false,
+      reason: "mismatch",
+    });
   });
 
   it("makes whsec_ secrets of 32 random bytes, and reads them with or without the prefix", () => {

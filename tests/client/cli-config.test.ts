@@ -36,9 +36,19 @@ describe("resolveConfig", () => {
       urlSource: "--url",
       keySource: "--key",
     });
-    expect(resolveConfig({ flags: {}, env })).toMatchObject({ url: "https://env.example", apiKey: "cf_from_env", urlSource: "CODEFORGE_URL", keySource: "CODEFORGE_API_KEY" });
+    expect(resolveConfig({ flags: {}, env })).toMatchObject({
+      url: "https://env.example",
+      apiKey: "cf_from_env",
+      urlSource: "CODEFORGE_URL",
+      keySource: "CODEFORGE_API_KEY",
+    });
     // Empty variables count as unset.
-    expect(resolveConfig({ flags: {}, env: { HOME: home, CODEFORGE_URL: "", CODEFORGE_API_KEY: "" } })).toMatchObject({ url: "https://file.example", apiKey: "cf_from_file", urlSource: file, keySource: file });
+    expect(resolveConfig({ flags: {}, env: { HOME: home, CODEFORGE_URL: "", CODEFORGE_API_KEY: "" } })).toMatchObject({
+      url: "https://file.example",
+      apiKey: "cf_from_file",
+      urlSource: file,
+      keySource: file,
+    });
     writeConfig({ api_key: "cf_from_file" });
     expect(resolveConfig({ flags: {}, env: { HOME: home } })).toMatchObject({ url: DEFAULT_URL, urlSource: "the default" });
   });
@@ -51,7 +61,9 @@ describe("resolveConfig", () => {
     writeConfig({ api_key: "cf_third" }, 0o600, third);
     expect(resolveConfig({ flags: { config: other }, env: { HOME: home, CODEFORGE_CONFIG: third } }).apiKey).toBe("cf_other");
     expect(resolveConfig({ flags: {}, env: { HOME: home, CODEFORGE_CONFIG: third } }).apiKey).toBe("cf_third");
-    expect(() => resolveConfig({ flags: { config: join(home, "missing.json") }, env: { HOME: home } })).toThrow(/cannot read the config file .*missing\.json \(ENOENT\)/);
+    expect(() => resolveConfig({ flags: { config: join(home, "missing.json") }, env: { HOME: home } })).toThrow(
+      /cannot read the config file .*missing\.json \(ENOENT\)/,
+    );
   });
 
   it("refuses a file holding a key that the group or others can read or write, naming the chmod", () => {
@@ -85,7 +97,9 @@ describe("resolveConfig", () => {
     expect(() => resolveConfig({ flags: {}, env: { HOME: home } })).toThrow(/expected \{"url": "...", "api_key": "..."\}/);
     rmSync(file);
     expect(() => resolveConfig({ flags: {}, env: { HOME: home } })).toThrow(`no API key: pass --key, set CODEFORGE_API_KEY, or put "api_key" in ${file}`);
-    expect(() => resolveConfig({ flags: { key: "k", url: "127.0.0.1:8787" }, env: { HOME: home } })).toThrow(/127\.0\.0\.1:8787 \(from --url\) is not (a|an http\(s\)) URL/);
+    expect(() => resolveConfig({ flags: { key: "k", url: "127.0.0.1:8787" }, env: { HOME: home } })).toThrow(
+      /127\.0\.0\.1:8787 \(from --url\) is not (a|an http\(s\)) URL/,
+    );
     expect(() => resolveConfig({ flags: { key: "k" }, env: { HOME: home, CODEFORGE_URL: "nope" } })).toThrow("nope (from CODEFORGE_URL) is not a URL");
   });
 });

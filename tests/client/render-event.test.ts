@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { AgentEvent, StreamEvent } from "../../api/stream-events.js";
+import type { AgentEvent, StreamEvent } from "#api/stream-events.js";
 import { renderEvent } from "../../client/render-event.js";
 import { createClaudeStreamParser } from "../../runner/src/cli/claude/claude-stream-parser.js";
 import { createCodexJsonParser } from "../../runner/src/cli/codex/codex-json-parser.js";
@@ -31,7 +31,17 @@ describe("renderEvent", () => {
   });
 
   it("prints the attempt's running usage with its budget", () => {
-    const event: StreamEvent = { ...envelope, type: "usage", calls: 3, input_tokens: 1_200, output_tokens: 300, cache_read_input_tokens: 500, cache_creation_input_tokens: 0, cost_usd: 0.0125, max_cost_usd: 1 };
+    const event: StreamEvent = {
+      ...envelope,
+      type: "usage",
+      calls: 3,
+      input_tokens: 1_200,
+      output_tokens: 300,
+      cache_read_input_tokens: 500,
+      cache_creation_input_tokens: 0,
+      cost_usd: 0.0125,
+      max_cost_usd: 1,
+    };
     expect(renderEvent(event, { color: false })).toBe("  ◦ usage: 3 call(s), 2000 tokens $0.0125 of $1.00");
   });
 
@@ -49,11 +59,31 @@ describe("renderEvent", () => {
       ...envelope,
       type: "result",
       result: {
-        exit_code: 0, duration_ms: 2_000, changed_files: [], changed_files_truncated: false, diff_stat: { files_changed: 0, insertions: 0, deletions: 0 },
-        patch: "", patch_truncated: false, final_message: null, push: null, sandbox: "bubblewrap",
-        cost_usd: 0.042, usage: { input_tokens: 1_000, output_tokens: 200, cache_read_input_tokens: 300, cache_creation_input_tokens: 0 },
-        usage_source: "gateway", cli_reported: null, patch_masked: true,
-        model_usage: { "claude-sonnet-4-5": { calls: 2, input_tokens: 1_000, output_tokens: 200, cache_read_input_tokens: 300, cache_creation_input_tokens: 0, cost_usd: 0.042 } },
+        exit_code: 0,
+        duration_ms: 2_000,
+        changed_files: [],
+        changed_files_truncated: false,
+        diff_stat: { files_changed: 0, insertions: 0, deletions: 0 },
+        patch: "",
+        patch_truncated: false,
+        final_message: null,
+        push: null,
+        sandbox: "bubblewrap",
+        cost_usd: 0.042,
+        usage: { input_tokens: 1_000, output_tokens: 200, cache_read_input_tokens: 300, cache_creation_input_tokens: 0 },
+        usage_source: "gateway",
+        cli_reported: null,
+        patch_masked: true,
+        model_usage: {
+          "claude-sonnet-4-5": {
+            calls: 2,
+            input_tokens: 1_000,
+            output_tokens: 200,
+            cache_read_input_tokens: 300,
+            cache_creation_input_tokens: 0,
+            cost_usd: 0.042,
+          },
+        },
       },
     };
     const text = renderEvent(event, { color: false })!;

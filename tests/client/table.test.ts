@@ -12,11 +12,15 @@ describe("renderTable", () => {
   ];
 
   it("aligns columns two spaces apart, cuts long cells with an ellipsis and folds whitespace", () => {
-    expect(renderTable([{ id: "a", note: "short" }, { id: "longer-id", note: "a note\nthat goes on" }], columns)).toEqual([
-      "ID         NOTE",
-      "a          short",
-      "longer-id  a note …",
-    ]);
+    expect(
+      renderTable(
+        [
+          { id: "a", note: "short" },
+          { id: "longer-id", note: "a note\nthat goes on" },
+        ],
+        columns,
+      ),
+    ).toEqual(["ID         NOTE", "a          short", "longer-id  a note …"]);
   });
 
   it("is a header alone with no rows, and never ends a line with spaces", () => {

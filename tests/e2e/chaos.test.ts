@@ -15,9 +15,9 @@
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Lease } from "../../api/runner-protocol.js";
-import type { StreamEvent } from "../../api/stream-events.js";
-import { isTerminal, type Task } from "../../api/task.js";
+import type { Lease } from "#api/runner-protocol.js";
+import type { StreamEvent } from "#api/stream-events.js";
+import { isTerminal, type Task } from "#api/task.js";
 import { createEdgeClient, type EdgeClient } from "../../runner/src/edge-link/edge-client.js";
 import { EdgeError } from "../../runner/src/edge-link/edge-error.js";
 import { startRunner, type ManagedProcess } from "../../scripts/local-stack.js";
@@ -109,139 +109,156 @@ async function replay(write: () => Promise<unknown>): Promise<string> {
 }
 
 describe("chaos: runners killed and frozen at random while tasks run", () => {
-  it("ends every task exactly once, and refuses every write of a lapsed lease", async () => {
-    const started = Date.now();
-    const deadline = started + DEADLINE_MS;
-    const pool = POOL;
+  it(
+    "ends every task exactly once, and refuses every write of a lapsed lease",
+    async () => {
+      const started = Date.now();
+      const deadline = started + DEADLINE_MS;
+      const pool = POOL;
 
-    const submitted: Task[] = [];
-    for (let i = 0; i < TASKS; i++) {
-      const sleepy = i % 2 === 0 ? " [demo:sleep=1500]" : "";
-      submitted.push(
-        await stack.client.createTask({
-          repo: { url: stack.repoUrl, ref: "main" },
-          prompt: `chaos task ${i}${sleepy}`,
-          cli: "demo",
-          pool,
-          timeout_seconds: 60,
-          max_attempts: MAX_ATTEMPTS,
-        }),
-      );
-    }
-
-    // The probe: a runner that leases and then dies without a word.
-    const probe: EdgeClient = createEdgeClient({ edgeUrl: stack.edgeUrl, secret: stack.runnerSecret, requestTimeoutMs: 10_000 });
-    const abandoned: Lease[] = [];
-    for (let i = 0; i < PROBE_TASKS; i++) {
-      const lease = await probe.lease({ runner_id: "probe-killed", pool, clis: ["demo"], labels: [], wait_ms: 5_000, running: i, capacity: PROBE_TASKS });
-      expect(lease).not.toBeNull();
-      await probe.heartbeat(lease!.task_id, { lease_id: lease!.lease_id, phase: "running" });
-      abandoned.push(lease!);
-    }
-
-    for (let i = 0; i < RUNNERS; i++) {
-      const base = `chaos-runner-${i + 1}`;
-      slots.push({ base, id: base, proc: launch({ id: base }), restarts: 0, frozen: false });
-    }
-
-    // Chaos: until every task ended (or the deadline), hit a random runner every 1-3 s.
-    const finals = new Map<string, Task>();
-    let holders = new Set<string>();
-    let kills = 0;
-    let freezes = 0;
-    let done = false;
-    const chaos = (async () => {
-      await sleep(1_500);
-      while (!done && Date.now() < deadline) {
-        const live = slots.filter((s) => !s.frozen);
-        const slot = live[between(0, live.length)];
-        if (slot) {
-          // Freeze a runner that holds a lease now and then; otherwise kill -9 and restart.
-          if (Math.random() < 0.3 && holders.has(slot.id) && live.length > 1) {
-            try {
-              process.kill(-slot.proc.child.pid!, "SIGSTOP");
-            } catch {
-              continue; // it exited on its own meanwhile; pick again
-            }
-            slot.frozen = true;
-            freezes++;
-            setTimeout(() => slot.frozen && continueGroup(slot), FREEZE_MS);
-          } else {
-            await slot.proc.stop("SIGKILL");
-            kills++;
-            await sleep(between(200, 800));
-            slot.restarts++;
-            // Half the time it comes back under its old id (a restarted pod), half under a new one.
-            slot.id = slot.restarts % 2 === 0 ? slot.base : `${slot.base}-r${slot.restarts}`;
-            slot.proc = launch(slot);
-          }
-        }
-        await sleep(between(1_000, 3_000));
+      const submitted: Task[] = [];
+      for (let i = 0; i < TASKS; i++) {
+        const sleepy = i % 2 === 0 ? " [demo:sleep=1500]" : "";
+        submitted.push(
+          await stack.client.createTask({
+            repo: { url: stack.repoUrl, ref: "main" },
+            prompt: `chaos task ${i}${sleepy}`,
+            cli: "demo",
+            pool,
+            timeout_seconds: 60,
+            max_attempts: MAX_ATTEMPTS,
+          }),
+        );
       }
-    })();
 
-    // Watch until every task ended or the deadline passed.
-    while (Date.now() < deadline && finals.size < TASKS) {
-      const pending = submitted.filter((t) => !finals.has(t.id));
-      const now = await Promise.all(pending.map((t) => stack.client.getTask(t.id)));
-      holders = new Set(now.flatMap((t) => (t.runner_id && !isTerminal(t.status) ? [t.runner_id] : [])));
-      for (const t of now) if (isTerminal(t.status)) finals.set(t.id, t);
-      if (finals.size < TASKS) await sleep(1_000);
-    }
-    done = true;
-    await chaos;
-    const elapsedMs = Date.now() - started;
+      // The probe: a runner that leases and then dies without a word.
+      const probe: EdgeClient = createEdgeClient({ edgeUrl: stack.edgeUrl, secret: stack.runnerSecret, requestTimeoutMs: 10_000 });
+      const abandoned: Lease[] = [];
+      for (let i = 0; i < PROBE_TASKS; i++) {
+        const lease = await probe.lease({ runner_id: "probe-killed", pool, clis: ["demo"], labels: [], wait_ms: 5_000, running: i, capacity: PROBE_TASKS });
+        expect(lease).not.toBeNull();
+        await probe.heartbeat(lease!.task_id, { lease_id: lease!.lease_id, phase: "running" });
+        abandoned.push(lease!);
+      }
 
-    // Zombies wake up; give their heartbeats a moment to hit the edge and be refused.
-    for (const slot of slots) if (slot.frozen) continueGroup(slot);
-    await sleep(2_500);
+      for (let i = 0; i < RUNNERS; i++) {
+        const base = `chaos-runner-${i + 1}`;
+        slots.push({ base, id: base, proc: launch({ id: base }), restarts: 0, frozen: false });
+      }
 
-    // The probe's late writes, replayed after its tasks moved on to other runners.
-    const probeAnswers: string[] = [];
-    for (const lease of abandoned) {
-      const body = { lease_id: lease.lease_id };
-      probeAnswers.push(await replay(() => probe.heartbeat(lease.task_id, { ...body, phase: "running" })));
-      probeAnswers.push(await replay(() => probe.postEvents(lease.task_id, { ...body, batch_seq: 1, events: [{ type: "log", source: "runner", level: "info", message: "late" }] })));
-      probeAnswers.push(
-        await replay(() =>
-          probe.complete(lease.task_id, { ...body, outcome: "failed", result: null, error: { code: "cli_failed", message: "late" }, last_batch_seq: 0 }),
-        ),
+      // Chaos: until every task ended (or the deadline), hit a random runner every 1-3 s.
+      const finals = new Map<string, Task>();
+      let holders = new Set<string>();
+      let kills = 0;
+      let freezes = 0;
+      let done = false;
+      const chaos = (async () => {
+        await sleep(1_500);
+        while (!done && Date.now() < deadline) {
+          const live = slots.filter((s) => !s.frozen);
+          const slot = live[between(0, live.length)];
+          if (slot) {
+            // Freeze a runner that holds a lease now and then; otherwise kill -9 and restart.
+            if (Math.random() < 0.3 && holders.has(slot.id) && live.length > 1) {
+              try {
+                process.kill(-slot.proc.child.pid!, "SIGSTOP");
+              } catch {
+                continue; // it exited on its own meanwhile; pick again
+              }
+              slot.frozen = true;
+              freezes++;
+              setTimeout(() => slot.frozen && continueGroup(slot), FREEZE_MS);
+            } else {
+              await slot.proc.stop("SIGKILL");
+              kills++;
+              await sleep(between(200, 800));
+              slot.restarts++;
+              // Half the time it comes back under its old id (a restarted pod), half under a new one.
+              slot.id = slot.restarts % 2 === 0 ? slot.base : `${slot.base}-r${slot.restarts}`;
+              slot.proc = launch(slot);
+            }
+          }
+          await sleep(between(1_000, 3_000));
+        }
+      })();
+
+      // Watch until every task ended or the deadline passed.
+      while (Date.now() < deadline && finals.size < TASKS) {
+        const pending = submitted.filter((t) => !finals.has(t.id));
+        const now = await Promise.all(pending.map((t) => stack.client.getTask(t.id)));
+        holders = new Set(now.flatMap((t) => (t.runner_id && !isTerminal(t.status) ? [t.runner_id] : [])));
+        for (const t of now) if (isTerminal(t.status)) finals.set(t.id, t);
+        if (finals.size < TASKS) await sleep(1_000);
+      }
+      done = true;
+      await chaos;
+      const elapsedMs = Date.now() - started;
+
+      // Zombies wake up; give their heartbeats a moment to hit the edge and be refused.
+      for (const slot of slots) if (slot.frozen) continueGroup(slot);
+      await sleep(2_500);
+
+      // The probe's late writes, replayed after its tasks moved on to other runners.
+      const probeAnswers: string[] = [];
+      for (const lease of abandoned) {
+        const body = { lease_id: lease.lease_id };
+        probeAnswers.push(await replay(() => probe.heartbeat(lease.task_id, { ...body, phase: "running" })));
+        probeAnswers.push(
+          await replay(() =>
+            probe.postEvents(lease.task_id, { ...body, batch_seq: 1, events: [{ type: "log", source: "runner", level: "info", message: "late" }] }),
+          ),
+        );
+        probeAnswers.push(
+          await replay(() =>
+            probe.complete(lease.task_id, { ...body, outcome: "failed", result: null, error: { code: "cli_failed", message: "late" }, last_batch_seq: 0 }),
+          ),
+        );
+      }
+      const zombieRefusals = [...logFiles].reduce((n, file) => n + (readFileSync(file, "utf8").match(/lease is stale/g)?.length ?? 0), 0);
+
+      // Every task ended, within the deadline, and succeeded.
+      const stuck = submitted.filter((t) => !finals.has(t.id)).map((t) => t.id);
+      expect(stuck, `tasks not ended after ${DEADLINE_MS} ms`).toEqual([]);
+      const outcomes = [...finals.values()].map((t) => `${t.status}${t.error ? ` (${t.error.code}: ${t.error.message})` : ""}`);
+      expect(outcomes.filter((o) => o !== "succeeded")).toEqual([]);
+
+      // Each exactly once: one terminal status, last; one result, from the final attempt, whose
+      // change is the task's own prompt, once.
+      for (const [i, task] of submitted.entries()) {
+        const final = finals.get(task.id)!;
+        const events = await allEvents(task.id);
+        const statuses = events.flatMap((e) => (e.type === "status" ? [e.status] : []));
+        expect(
+          statuses.filter((s) => isTerminal(s)),
+          task.id,
+        ).toEqual(["succeeded"]);
+        expect(statuses.at(-1)).toBe("succeeded");
+        const results = events.filter((e) => e.type === "result");
+        expect(
+          results.map((e) => e.attempt),
+          task.id,
+        ).toEqual([final.attempt]);
+        expect(final.result!.patch.split("\n").filter((line) => line.startsWith("+- chaos task"))).toEqual([`+- chaos task ${i}`]);
+      }
+
+      // The killed probe was locked out: every late write refused as stale.
+      expect(probeAnswers).toEqual(Array(PROBE_TASKS * 3).fill("409 lease_stale"));
+      for (const lease of abandoned) expect(finals.get(lease.task_id)!.attempt).toBeGreaterThan(lease.attempt);
+
+      const attempts = new Map<number, number>();
+      for (const t of finals.values()) attempts.set(t.attempt, (attempts.get(t.attempt) ?? 0) + 1);
+      const distribution = [...attempts.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([a, n]) => `${a}:${n}`)
+        .join(" ");
+      console.log(
+        `chaos: ${TASKS} tasks succeeded in ${(elapsedMs / 1000).toFixed(1)} s; ${kills} kill -9 + restart, ${freezes} freezes; ` +
+          `attempts (attempt:tasks) ${distribution}; late writes refused: ${probeAnswers.length} probe, ${zombieRefusals} zombie heartbeats`,
       );
-    }
-    const zombieRefusals = [...logFiles].reduce((n, file) => n + (readFileSync(file, "utf8").match(/lease is stale/g)?.length ?? 0), 0);
-
-    // Every task ended, within the deadline, and succeeded.
-    const stuck = submitted.filter((t) => !finals.has(t.id)).map((t) => t.id);
-    expect(stuck, `tasks not ended after ${DEADLINE_MS} ms`).toEqual([]);
-    const outcomes = [...finals.values()].map((t) => `${t.status}${t.error ? ` (${t.error.code}: ${t.error.message})` : ""}`);
-    expect(outcomes.filter((o) => o !== "succeeded")).toEqual([]);
-
-    // Each exactly once: one terminal status, last; one result, from the final attempt, whose
-    // change is the task's own prompt, once.
-    for (const [i, task] of submitted.entries()) {
-      const final = finals.get(task.id)!;
-      const events = await allEvents(task.id);
-      const statuses = events.flatMap((e) => (e.type === "status" ? [e.status] : []));
-      expect(statuses.filter((s) => isTerminal(s)), task.id).toEqual(["succeeded"]);
-      expect(statuses.at(-1)).toBe("succeeded");
-      const results = events.filter((e) => e.type === "result");
-      expect(results.map((e) => e.attempt), task.id).toEqual([final.attempt]);
-      expect(final.result!.patch.split("\n").filter((line) => line.startsWith("+- chaos task"))).toEqual([`+- chaos task ${i}`]);
-    }
-
-    // The killed probe was locked out: every late write refused as stale.
-    expect(probeAnswers).toEqual(Array(PROBE_TASKS * 3).fill("409 lease_stale"));
-    for (const lease of abandoned) expect(finals.get(lease.task_id)!.attempt).toBeGreaterThan(lease.attempt);
-
-    const attempts = new Map<number, number>();
-    for (const t of finals.values()) attempts.set(t.attempt, (attempts.get(t.attempt) ?? 0) + 1);
-    const distribution = [...attempts.entries()].sort(([a], [b]) => a - b).map(([a, n]) => `${a}:${n}`).join(" ");
-    console.log(
-      `chaos: ${TASKS} tasks succeeded in ${(elapsedMs / 1000).toFixed(1)} s; ${kills} kill -9 + restart, ${freezes} freezes; ` +
-        `attempts (attempt:tasks) ${distribution}; late writes refused: ${probeAnswers.length} probe, ${zombieRefusals} zombie heartbeats`,
-    );
-    // Chaos really happened: runners died under running tasks, and tasks were retried.
-    expect(kills).toBeGreaterThan(0);
-    expect(Math.max(...attempts.keys())).toBeGreaterThan(1);
-  }, DEADLINE_MS + 60_000);
+      // Chaos really happened: runners died under running tasks, and tasks were retried.
+      expect(kills).toBeGreaterThan(0);
+      expect(Math.max(...attempts.keys())).toBeGreaterThan(1);
+    },
+    DEADLINE_MS + 60_000,
+  );
 });

@@ -9,11 +9,11 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiKeyList, ApiKeyWithSecret } from "../../api/keys.js";
-import { EXAMPLE_TASK } from "../../api/openapi.js";
-import { RunnerList } from "../../api/runner-protocol.js";
-import { Task, TaskList } from "../../api/task.js";
-import { DeliveryList } from "../../api/webhooks.js";
+import { ApiKeyList, ApiKeyWithSecret } from "#api/keys.js";
+import { EXAMPLE_TASK } from "#api/openapi.js";
+import { RunnerList } from "#api/runner-protocol.js";
+import { Task, TaskList } from "#api/task.js";
+import { DeliveryList } from "#api/webhooks.js";
 import { taskSummary } from "../../client/cli/output.js";
 import { PROJECT_ROOT } from "../../scripts/local-stack.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
@@ -92,7 +92,9 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
     expect(run.code).toBe(0);
     const pushed = /pushed {4}([0-9a-f]{40}) to branch cli\/pushed/.exec(run.stdout);
     expect(pushed, run.stdout).not.toBeNull();
-    expect(execFileSync("git", ["--git-dir", fileURLToPath(stack.repoUrl), "rev-parse", "refs/heads/cli/pushed"], { encoding: "utf8" }).trim()).toBe(pushed![1]);
+    expect(execFileSync("git", ["--git-dir", fileURLToPath(stack.repoUrl), "rev-parse", "refs/heads/cli/pushed"], { encoding: "utf8" }).trim()).toBe(
+      pushed![1],
+    );
     expect(run.stdout).toMatch(/usage {5}\$0\.0000, \d+ in \/ \d+ out tokens \(0 cache read, 0 cache write\)/);
     expect(run.stdout).not.toContain("TRUNCATED");
     // --branch alone is a usage error, caught before anything is sent.
@@ -103,7 +105,9 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
 
   it("takes the repository token from the environment variable --access-token-env names, never from argv", async () => {
     const token = `ghp_cliToken${crypto.randomUUID().replace(/-/g, "")}`;
-    const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "With a token", "--access-token-env", "REPO_TOKEN", "--json"], { REPO_TOKEN: token });
+    const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "With a token", "--access-token-env", "REPO_TOKEN", "--json"], {
+      REPO_TOKEN: token,
+    });
     expect(run.code, run.stderr).toBe(0);
     const task = Task.parse(JSON.parse(run.stdout));
     expect(task.has_access_token).toBe(true);
@@ -116,7 +120,22 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
   it("gives the CLI env values from the caller's environment (--env NAME), and takes --autonomy and --egress-allow", async () => {
     const key = `sk-cli-env-${crypto.randomUUID().replace(/-/g, "")}`;
     const run = await codeforge(
-      ["submit", "--repo", stack.repoUrl, "--prompt", "With env", "--env", "DEMO_API_KEY", "--autonomy", "edits", "--egress-allow", "registry.example.org", "--egress-allow", "*.pypi.example.org", "--json"],
+      [
+        "submit",
+        "--repo",
+        stack.repoUrl,
+        "--prompt",
+        "With env",
+        "--env",
+        "DEMO_API_KEY",
+        "--autonomy",
+        "edits",
+        "--egress-allow",
+        "registry.example.org",
+        "--egress-allow",
+        "*.pypi.example.org",
+        "--json",
+      ],
       { DEMO_API_KEY: key },
     );
     expect(run.code, run.stderr).toBe(0);
@@ -137,7 +156,20 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
   });
 
   it("takes a budget (--max-cost-usd, --max-tokens, --max-turns) and refuses one that is not a positive amount", async () => {
-    const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "On a budget", "--max-cost-usd", "2.50", "--max-tokens", "200000", "--max-turns", "30", "--json"]);
+    const run = await codeforge([
+      "submit",
+      "--repo",
+      stack.repoUrl,
+      "--prompt",
+      "On a budget",
+      "--max-cost-usd",
+      "2.50",
+      "--max-tokens",
+      "200000",
+      "--max-turns",
+      "30",
+      "--json",
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const task = Task.parse(JSON.parse(run.stdout));
     expect([task.max_cost_usd, task.max_tokens, task.max_turns]).toEqual([2.5, 200_000, 30]);
@@ -153,7 +185,12 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
     const lines = taskSummary(task);
     expect(lines).toContain("patch     TRUNCATED at 262144 bytes: the change is bigger than the result holds; the pushed commit has all of it");
     expect(lines).toContain("usage     $0.1842, 1204 in / 2311 out tokens (48120 cache read, 9876 cache write)");
-    const unpushed = Task.parse({ ...EXAMPLE_TASK, push: false, branch: null, result: { ...EXAMPLE_TASK.result, patch_truncated: true, push: null, cost_usd: null, usage: null } });
+    const unpushed = Task.parse({
+      ...EXAMPLE_TASK,
+      push: false,
+      branch: null,
+      result: { ...EXAMPLE_TASK.result, patch_truncated: true, push: null, cost_usd: null, usage: null },
+    });
     expect(taskSummary(unpushed)).toContain("patch     TRUNCATED at 262144 bytes: the change is bigger than the result holds");
     expect(taskSummary(unpushed).some((line) => line.startsWith("usage") || line.startsWith("pushed"))).toBe(false);
   });
@@ -173,7 +210,10 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
     expect(JSON.parse(status.stdout)).toMatchObject({ id: taskId, status: "failed", result: { exit_code: 3 } });
 
     const logs = await codeforge(["logs", taskId, "--json"]);
-    const events = logs.stdout.trim().split("\n").map((l) => JSON.parse(l) as { seq: number; type: string; status?: string });
+    const events = logs.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { seq: number; type: string; status?: string });
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.at(-1)).toMatchObject({ type: "status", status: "failed" });
   });
@@ -181,7 +221,10 @@ describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, (
   it("submit --follow --json prints only JSON events, ending with the final status", async () => {
     const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "Quietly", "--follow", "--json"]);
     expect(run.code).toBe(0);
-    const events = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; status?: string });
+    const events = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; status?: string });
     expect(events[0]).toMatchObject({ type: "status", status: "queued" });
     expect(events.at(-1)).toMatchObject({ type: "status", status: "succeeded" });
   });
@@ -255,7 +298,24 @@ describe("codeforge tasks", { timeout: 90_000 }, () => {
 
 describe("codeforge keys", { timeout: 90_000 }, () => {
   it("creates a key with scopes, limits, expiry and CIDRs, printing its secret once; lists and shows it", async () => {
-    const run = await codeforge(["keys", "create", "--name", "ci runner", "--scope", "tasks:read", "--expires-in", "30d", "--cidr", "127.0.0.0/8", "--cidr", "::1/128", "--max-concurrent", "2", "--tasks-per-minute", "30"]);
+    const run = await codeforge([
+      "keys",
+      "create",
+      "--name",
+      "ci runner",
+      "--scope",
+      "tasks:read",
+      "--expires-in",
+      "30d",
+      "--cidr",
+      "127.0.0.0/8",
+      "--cidr",
+      "::1/128",
+      "--max-concurrent",
+      "2",
+      "--tasks-per-minute",
+      "30",
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const [, id, secret] = /^created (key_\w+) "ci runner" \(tasks:read\)\nkey: (cf_key_\w+)\n$/.exec(run.stdout) ?? [];
     expect(secret, run.stdout).toMatch(/^cf_key_/);
@@ -347,7 +407,12 @@ describe("codeforge runners and deliveries", { timeout: 90_000 }, () => {
     const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "Hook me", "--callback-url", `${receiver.url}/hook/cli`, "--follow"]);
     expect(run.code).toBe(0);
     const taskId = /^submitted (tsk_\w+)/.exec(run.stdout)![1]!;
-    const [delivered] = (await eventually(() => codeforgeJson(DeliveryList, ["deliveries", taskId]), (l) => l.deliveries[0]?.status === "delivered")).deliveries;
+    const [delivered] = (
+      await eventually(
+        () => codeforgeJson(DeliveryList, ["deliveries", taskId]),
+        (l) => l.deliveries[0]?.status === "delivered",
+      )
+    ).deliveries;
 
     const table = await codeforge(["deliveries", taskId]);
     expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+EVENT\s+STATUS\s+ATTEMPTS\s+LAST\s+NEXT \(UTC\)\s+URL$/);
@@ -355,10 +420,19 @@ describe("codeforge runners and deliveries", { timeout: 90_000 }, () => {
 
     const again = await codeforge(["deliveries", "redeliver", taskId, delivered!.id]);
     expect(again).toMatchObject({ code: 0, stdout: `${delivered!.id} queued for redelivery to ${receiver.url}/hook/cli (attempt series 2)\n` });
-    const requests = await eventually(() => receiver.requests("cli"), (r) => r.length === 2);
+    const requests = await eventually(
+      () => receiver.requests("cli"),
+      (r) => r.length === 2,
+    );
     expect(requests.map((r) => r.headers["webhook-id"])).toEqual([delivered!.id, delivered!.id]);
-    const replayed = await eventually(() => codeforgeJson(DeliveryList, ["deliveries", taskId]), (l) => l.deliveries[0]?.status === "delivered" && l.deliveries[0].attempts.length === 2);
-    expect(replayed.deliveries[0]!.attempts.map((a) => [a.series, a.status])).toEqual([[1, 200], [2, 200]]);
+    const replayed = await eventually(
+      () => codeforgeJson(DeliveryList, ["deliveries", taskId]),
+      (l) => l.deliveries[0]?.status === "delivered" && l.deliveries[0].attempts.length === 2,
+    );
+    expect(replayed.deliveries[0]!.attempts.map((a) => [a.series, a.status])).toEqual([
+      [1, 200],
+      [2, 200],
+    ]);
 
     const none = await codeforge(["deliveries", "redeliver", taskId, "msg_0000000000aaaaaaaaaaaaaaaa"]);
     expect(none.code).toBe(3);
@@ -411,7 +485,7 @@ describe("codeforge connection settings and errors", { timeout: 90_000 }, () => 
   it("explains a missing or refused key, a wrong URL and a rate limit, each with its exit code", async () => {
     const noKey = await codeforge(["tasks"], { CODEFORGE_API_KEY: "" });
     expect(noKey.code).toBe(2);
-    expect(noKey.stderr).toContain("no API key: pass --key, set CODEFORGE_API_KEY, or put \"api_key\" in");
+    expect(noKey.stderr).toContain('no API key: pass --key, set CODEFORGE_API_KEY, or put "api_key" in');
 
     const badKey = await codeforge(["status", "tsk_0000000000aaaaaaaaaaaaaaaa"], { CODEFORGE_API_KEY: "cf_wrong_key_0000000000" });
     expect(badKey.code).toBe(5);
@@ -443,7 +517,16 @@ describe("codeforge connection settings and errors", { timeout: 90_000 }, () => 
     const limitedJson = await codeforge(["tasks", "--json"], { CODEFORGE_API_KEY: slow.key });
     expect(limitedJson.code).toBe(6);
     expect(JSON.parse(limitedJson.stderr)).toEqual({
-      error: { code: "rate_limited", message: expect.any(String), request_id: expect.any(String), field: null, status: 429, retry_after_seconds: expect.any(Number), hint: expect.stringContaining("try again"), exit_code: 6 },
+      error: {
+        code: "rate_limited",
+        message: expect.any(String),
+        request_id: expect.any(String),
+        field: null,
+        status: 429,
+        retry_after_seconds: expect.any(Number),
+        hint: expect.stringContaining("try again"),
+        exit_code: 6,
+      },
     });
   });
 
@@ -463,7 +546,8 @@ describe("codeforge connection settings and errors", { timeout: 90_000 }, () => 
     expect(badFlag.stderr).toContain("Unknown option '--frob'");
     expect(badTimeout.stderr).toContain("--timeout takes a whole number");
     expect(help.code).toBe(0);
-    for (const command of ["submit", "watch", "logs", "status", "cancel", "tasks", "keys create", "runners", "deliveries redeliver"]) expect(help.stdout).toContain(`codeforge ${command}`);
+    for (const command of ["submit", "watch", "logs", "status", "cancel", "tasks", "keys create", "runners", "deliveries redeliver"])
+      expect(help.stdout).toContain(`codeforge ${command}`);
     expect(help.stdout).toMatch(/^ {2}5 {3}the API key was refused \(401\)/m);
     expect(help.stdout).toMatch(/^ {2}6 {3}rate limited \(429\)/m);
   });

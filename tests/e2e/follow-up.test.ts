@@ -9,7 +9,7 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentEvent, StreamEvent } from "../../api/stream-events.js";
+import type { AgentEvent, StreamEvent } from "#api/stream-events.js";
 import { followTask } from "../../client/follow-task.js";
 import { PROJECT_ROOT } from "../../scripts/local-stack.js";
 import { startStack, type Stack } from "./local-stack.js";
@@ -134,7 +134,12 @@ describe("a follow-up, end to end", () => {
     expect((await stack.client.getTask(taskId)).iteration).toBe(3);
 
     // Refused while running, with the contract's error: exit code 3 (the API refused).
-    const busy = await stack.client.createTask({ repo: { url: stack.repoUrl, ref: "main" }, prompt: "Wait [demo:sleep=60000]", cli: "demo", timeout_seconds: 60 });
+    const busy = await stack.client.createTask({
+      repo: { url: stack.repoUrl, ref: "main" },
+      prompt: "Wait [demo:sleep=60000]",
+      cli: "demo",
+      timeout_seconds: 60,
+    });
     await expect.poll(async () => (await stack.client.getTask(busy.id)).status, { timeout: 15_000 }).toBe("running");
     const refused = await codeforge(["followup", busy.id, "--prompt", "More"]);
     expect(refused.code).toBe(3);

@@ -11,8 +11,8 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorBody } from "../../api/errors.js";
-import { newSecret } from "../../api/ids.js";
+import { ErrorBody } from "#api/errors.js";
+import { newSecret } from "#api/ids.js";
 import { freePort, startEdge, type ManagedProcess } from "../../scripts/local-stack.js";
 
 const OFFER_BYTES = 200 * 1_048_576;
@@ -76,7 +76,11 @@ function rssBytes(pids: number[]): number {
  * the answer (status 0 when the connection was reset first), how many bytes were written, and
  * the peak RSS of `pids` seen meanwhile.
  */
-function streamHostileBody(url: string, headers: Record<string, string>, pids: number[]): Promise<{ status: number; body: string; sent: number; peakRss: number }> {
+function streamHostileBody(
+  url: string,
+  headers: Record<string, string>,
+  pids: number[],
+): Promise<{ status: number; body: string; sent: number; peakRss: number }> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     let answered = false;
@@ -173,19 +177,25 @@ describe("hostile bodies against wrangler dev", () => {
   it.each([
     ["/runner/v1/lease", {}],
     ["/api/v1/tasks", { authorization: `Bearer ${adminKey}` }],
-  ])("200 MB chunked to %s: 413, and workerd grows by less than 64 MB", async (path, headers) => {
-    const before = rssBytes(pids);
-    let answer: { status: number; body: string } | undefined;
-    for (let attempt = 1; attempt <= ATTEMPTS && !answer; attempt++) {
-      const result = await streamHostileBody(edge.url + path, headers, pids);
-      const growth = result.peakRss - before;
-      console.log(`${path}: ${result.status === 0 ? "connection reset" : fromDevProxy(result) ? "503 from the dev proxy" : result.status} after ${(result.sent / 1_048_576).toFixed(1)} MB sent; workerd RSS ${(before / 1_048_576).toFixed(0)} MB -> peak ${(result.peakRss / 1_048_576).toFixed(0)} MB`);
-      expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
-      expect(result.sent).toBeLessThan(OFFER_BYTES);
-      if (result.status !== 0 && !fromDevProxy(result)) answer = result;
-    }
-    expect(answer, `every attempt was reset (or lost by the dev proxy) before its answer arrived`).toBeDefined();
-    expect(answer!.status, answer!.body).toBe(413);
-    expect(ErrorBody.parse(JSON.parse(answer!.body)).error.code).toBe("payload_too_large");
-  }, 30_000);
+  ])(
+    "200 MB chunked to %s: 413, and workerd grows by less than 64 MB",
+    async (path, headers) => {
+      const before = rssBytes(pids);
+      let answer: { status: number; body: string } | undefined;
+      for (let attempt = 1; attempt <= ATTEMPTS && !answer; attempt++) {
+        const result = await streamHostileBody(edge.url + path, headers, pids);
+        const growth = result.peakRss - before;
+        console.log(
+          `${path}: ${result.status === 0 ? "connection reset" : fromDevProxy(result) ? "503 from the dev proxy" : result.status} after ${(result.sent / 1_048_576).toFixed(1)} MB sent; workerd RSS ${(before / 1_048_576).toFixed(0)} MB -> peak ${(result.peakRss / 1_048_576).toFixed(0)} MB`,
+        );
+        expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
+        expect(result.sent).toBeLessThan(OFFER_BYTES);
+        if (result.status !== 0 && !fromDevProxy(result)) answer = result;
+      }
+      expect(answer, `every attempt was reset (or lost by the dev proxy) before its answer arrived`).toBeDefined();
+      expect(answer!.status, answer!.body).toBe(413);
+      expect(ErrorBody.parse(JSON.parse(answer!.body)).error.code).toBe("payload_too_large");
+    },
+    30_000,
+  );
 });

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { newSecret } from "../../api/ids.js";
+import { newSecret } from "#api/ids.js";
 import { ApiClient } from "../../client/api-client.js";
 import { ensureDemoRepo } from "../../scripts/demo-repo.js";
 import { freePort, startEdge, startRunner, type ManagedProcess } from "../../scripts/local-stack.js";

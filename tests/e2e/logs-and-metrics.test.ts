@@ -6,8 +6,8 @@
  * runner's id. `/metrics` on the same edge counts the task, and `/ready` answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Task } from "../../api/task.js";
-import { parseExposition, valueOf } from "../edge/prometheus-text.js";
+import { Task } from "#api/task.js";
+import { parseExposition, metricValue } from "../edge/prometheus-text.js";
 import { startStack, type Stack } from "./local-stack.js";
 
 let stack: Stack;
@@ -96,9 +96,17 @@ describe("logs and metrics of a real task", () => {
     // The edge: the creating request's line, and the task object's end line in the same trace —
     // the task's own, not the one the client sent (a client's traceparent is only a link).
     const createLine = lines.find((l) => l.msg === "request" && l.request_id === requestId);
-    expect(createLine).toMatchObject({ method: "POST", path: "/api/v1/tasks", status: 201, task_id: created.id, trace_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(createLine).toMatchObject({
+      method: "POST",
+      path: "/api/v1/tasks",
+      status: 201,
+      task_id: created.id,
+      trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
     expect(createLine!.trace_id).not.toBe(traceId);
-    expect(lines).toContainEqual(expect.objectContaining({ msg: "task ended", task_id: created.id, trace_id: createLine!.trace_id, status: "succeeded", cli: "demo" }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: "task ended", task_id: created.id, trace_id: createLine!.trace_id, status: "succeeded", cli: "demo" }),
+    );
     // Runner traffic about the task is logged with its route pattern, never the raw path.
     expect(lines).toContainEqual(expect.objectContaining({ msg: "request", path: "/runner/v1/tasks/:id/complete", task_id: created.id }));
     // The runner: its lines about the task carry its id and the task's.
@@ -109,13 +117,13 @@ describe("logs and metrics of a real task", () => {
     expect((await fetch(`${stack.edgeUrl}/metrics`)).status).toBe(401);
     const deadline = Date.now() + 15_000;
     let exposition = parseExposition(await (await fetch(`${stack.edgeUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text());
-    while (valueOf(exposition, "codeforge_tasks_total", { status: "succeeded" }) < 1 && Date.now() < deadline) {
+    while (metricValue(exposition, "codeforge_tasks_total", { status: "succeeded" }) < 1 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
       exposition = parseExposition(await (await fetch(`${stack.edgeUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text());
     }
-    expect(valueOf(exposition, "codeforge_tasks_total", { status: "succeeded" })).toBeGreaterThanOrEqual(1);
-    expect(valueOf(exposition, "codeforge_http_requests_total", { method: "POST", path: "/api/v1/tasks", status: "201" })).toBeGreaterThanOrEqual(1);
-    expect(valueOf(exposition, "codeforge_workers_total")).toBeGreaterThanOrEqual(1);
+    expect(metricValue(exposition, "codeforge_tasks_total", { status: "succeeded" })).toBeGreaterThanOrEqual(1);
+    expect(metricValue(exposition, "codeforge_http_requests_total", { method: "POST", path: "/api/v1/tasks", status: "201" })).toBeGreaterThanOrEqual(1);
+    expect(metricValue(exposition, "codeforge_workers_total")).toBeGreaterThanOrEqual(1);
     const ready = await fetch(`${stack.edgeUrl}/ready`);
     expect(ready.status, await ready.clone().text()).toBe(200);
   }, 30_000);

@@ -122,7 +122,7 @@ describe("npm start", () => {
     const tasks = await client.listTasks({});
     expect(tasks.tasks.map((t) => t.status)).toEqual(["succeeded"]); // the first start's demo task
     // Its runner signs with the kept secret: it reaches the edge, so it reads as ready.
-    const readyz = out3.match(/metrics {6}(http:\/\/127\.0\.0\.1:\d+)\/metrics/)![1] + "/readyz";
+    const readyz = `${out3.match(/metrics {6}(http:\/\/127\.0\.0\.1:\d+)\/metrics/)![1]}/readyz`;
     await expect.poll(async () => (await fetch(readyz)).status, { timeout: 15_000, interval: 250 }).toBe(200);
   }, 240_000);
 });

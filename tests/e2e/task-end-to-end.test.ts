@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StreamEvent } from "../../api/stream-events.js";
+import type { StreamEvent } from "#api/stream-events.js";
 import { followTask } from "../../client/follow-task.js";
 import { startStack, type Stack } from "./local-stack.js";
 
@@ -230,17 +230,44 @@ describe("push", () => {
     expect(bareGit("rev-parse", `${sha}^`)).toBe(bareGit("rev-parse", "refs/heads/main"));
     // The demo CLI reports its spend in its closing result line, as Claude Code does.
     expect(task.result?.cost_usd).toBe(0);
-    expect(task.result?.usage).toMatchObject({ input_tokens: expect.any(Number), output_tokens: expect.any(Number), cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    expect(task.result?.usage).toMatchObject({
+      input_tokens: expect.any(Number),
+      output_tokens: expect.any(Number),
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 0,
+    });
   });
 
   it("pushes to the branch asked for, and never force-pushes over it afterwards", async () => {
     const branch = `e2e/named-${Date.now()}`;
-    const first = await runToEnd((await stack.client.createTask({ repo: { url: stack.repoUrl, ref: "main" }, prompt: "First to the branch", cli: "demo", push: true, branch, timeout_seconds: 60 })).id);
+    const first = await runToEnd(
+      (
+        await stack.client.createTask({
+          repo: { url: stack.repoUrl, ref: "main" },
+          prompt: "First to the branch",
+          cli: "demo",
+          push: true,
+          branch,
+          timeout_seconds: 60,
+        })
+      ).id,
+    );
     expect(first.status).toBe("succeeded");
     expect(first.result?.push?.branch).toBe(branch);
     expect(bareGit("rev-parse", `refs/heads/${branch}`)).toBe(first.result!.push!.commit_sha);
 
-    const second = await runToEnd((await stack.client.createTask({ repo: { url: stack.repoUrl, ref: "main" }, prompt: "Second to the branch", cli: "demo", push: true, branch, timeout_seconds: 60 })).id);
+    const second = await runToEnd(
+      (
+        await stack.client.createTask({
+          repo: { url: stack.repoUrl, ref: "main" },
+          prompt: "Second to the branch",
+          cli: "demo",
+          push: true,
+          branch,
+          timeout_seconds: 60,
+        })
+      ).id,
+    );
     expect(second.status).toBe("failed");
     expect(second.error?.code).toBe("push_failed");
     expect(second.error?.message).toMatch(/already exists on the remote .*never force-pushes/);

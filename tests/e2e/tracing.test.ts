@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { Task } from "../../api/task.js";
+import type { Task } from "#api/task.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { startStack, type Stack } from "./local-stack.js";
@@ -73,7 +73,10 @@ function one(spans: ReceivedSpan[], predicate: (s: ReceivedSpan) => boolean, wha
 
 describe("tracing across edge, task object, runner and webhook", () => {
   it("puts a task's whole life in one trace with the right parents; a client traceparent is only a link", async () => {
-    const { task } = await createTask({ traceparent: `00-${CLIENT_TRACE_ID}-${CLIENT_SPAN_ID}-00` }, { callback_url: `${hooks.url}/hook/traced`, callback_events: ["task.succeeded"] });
+    const { task } = await createTask(
+      { traceparent: `00-${CLIENT_TRACE_ID}-${CLIENT_SPAN_ID}-00` },
+      { callback_url: `${hooks.url}/hook/traced`, callback_events: ["task.succeeded"] },
+    );
     expect((await finished(task.id)).status).toBe("succeeded");
 
     // Everything has arrived when the delivery and the completion are in, and every report the
@@ -113,7 +116,12 @@ describe("tracing across edge, task object, runner and webhook", () => {
     // The runner's attempt under the lease span, its steps under the attempt.
     const attempt = one(trace, (s) => s.name === "runner.lease", "runner attempt span");
     expect(attempt).toMatchObject({ service: "codeforge-runner", parentSpanId: lease.spanId });
-    expect(attempt.attributes).toMatchObject({ "codeforge.task_id": task.id, "codeforge.attempt": 1, "codeforge.cli": "demo", "codeforge.attempt_end": "succeeded" });
+    expect(attempt.attributes).toMatchObject({
+      "codeforge.task_id": task.id,
+      "codeforge.attempt": 1,
+      "codeforge.cli": "demo",
+      "codeforge.attempt_end": "succeeded",
+    });
     for (const step of ["git.clone", "cli.run", "git.result", "report complete"]) {
       expect(one(trace, (s) => s.name === step, step)).toMatchObject({ service: "codeforge-runner", parentSpanId: attempt.spanId });
     }
@@ -125,14 +133,16 @@ describe("tracing across edge, task object, runner and webhook", () => {
     for (const report of reports) {
       const action = report.name.slice("report ".length);
       const handled = trace.filter((s) => s.parentSpanId === report.spanId);
-      expect(handled, `edge span under ${report.name}`).toEqual([expect.objectContaining({ service: "codeforge-edge", name: `POST /runner/v1/tasks/:id/${action}` })]);
+      expect(handled, `edge span under ${report.name}`).toEqual([
+        expect.objectContaining({ service: "codeforge-edge", name: `POST /runner/v1/tasks/:id/${action}` }),
+      ]);
     }
 
     // The webhook: a delivery span under the root, and the request names it.
     const deliver = one(trace, (s) => s.name === "webhook.deliver", "webhook delivery span");
     expect(deliver.parentSpanId).toBe(root.spanId);
     const [webhook] = hooks.requests("traced");
-    expect(webhook!.headers["traceparent"]).toBe(`00-${traceId}-${deliver.spanId}-01`);
+    expect(webhook!.headers.traceparent).toBe(`00-${traceId}-${deliver.spanId}-01`);
     expect(webhook!.headers["x-trace-id"]).toBe(traceId);
 
     // The traced task object still streams: a watcher gets the replay up to the final status.

@@ -7,8 +7,8 @@
  */
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CreateTaskInput } from "../../api/task.js";
-import { DeadLetterList, DeliveryList, WebhookEvent, WebhookSecret, type Delivery } from "../../api/webhooks.js";
+import type { CreateTaskInput } from "#api/task.js";
+import { DeadLetterList, DeliveryList, WebhookEvent, WebhookSecret, type Delivery } from "#api/webhooks.js";
 import { startWebhookReceiver, type Script, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { startStack, type Stack } from "./local-stack.js";
 
@@ -44,7 +44,14 @@ function hook(script: Script): { name: string; url: string } {
 }
 
 async function submit(callbackUrl: string, extra: Partial<CreateTaskInput> = {}): Promise<string> {
-  const task = await stack.client.createTask({ repo: { url: stack.repoUrl, ref: "main" }, prompt: "Note the webhook test", cli: "demo", timeout_seconds: 60, callback_url: callbackUrl, ...extra });
+  const task = await stack.client.createTask({
+    repo: { url: stack.repoUrl, ref: "main" },
+    prompt: "Note the webhook test",
+    cli: "demo",
+    timeout_seconds: 60,
+    callback_url: callbackUrl,
+    ...extra,
+  });
   return task.id;
 }
 
@@ -70,8 +77,14 @@ describe("webhooks, end to end", () => {
   it("delivers a signed task.succeeded that standardwebhooks verifies, with the finished task", async () => {
     const h = hook({});
     const taskId = await submit(h.url, { callback_events: ["task.started", "task.succeeded"] });
-    const list = await eventually(() => deliveriesOf(taskId), (l) => l.length === 2 && settled(l));
-    expect(list.map((d) => [d.event_type, d.status])).toEqual([["task.started", "delivered"], ["task.succeeded", "delivered"]]);
+    const list = await eventually(
+      () => deliveriesOf(taskId),
+      (l) => l.length === 2 && settled(l),
+    );
+    expect(list.map((d) => [d.event_type, d.status])).toEqual([
+      ["task.started", "delivered"],
+      ["task.succeeded", "delivered"],
+    ]);
 
     const { body: secret } = await api<WebhookSecret>("/webhook-secret");
     const webhook = new Webhook(WebhookSecret.parse(secret).secret);
@@ -79,11 +92,15 @@ describe("webhooks, end to end", () => {
     expect(requests).toHaveLength(2);
     const payloads = requests.map((r) => WebhookEvent.parse(webhook.verify(r.body, r.headers)));
     const succeeded = payloads.find((p) => p.type === "task.succeeded")!;
-    expect(succeeded.data.task).toMatchObject({ id: taskId, status: "succeeded", result: { exit_code: 0, changed_files: [{ path: "CODEFORGE_NOTES.md", status: "added" }] } });
+    expect(succeeded.data.task).toMatchObject({
+      id: taskId,
+      status: "succeeded",
+      result: { exit_code: 0, changed_files: [{ path: "CODEFORGE_NOTES.md", status: "added" }] },
+    });
     expect(payloads.find((p) => p.type === "task.started")!.data.task.status).toBe("running");
     for (const r of requests) {
-      expect(r.headers["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-      expect(r.headers["x-trace-id"]).toBe(r.headers["traceparent"]!.split("-")[1]);
+      expect(r.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      expect(r.headers["x-trace-id"]).toBe(r.headers.traceparent!.split("-")[1]);
     }
     // Both events of one task share its trace.
     expect(new Set(requests.map((r) => r.headers["x-trace-id"])).size).toBe(1);
@@ -94,7 +111,11 @@ describe("webhooks, end to end", () => {
     const taskId = await submit(h.url);
     const [delivery] = await eventually(() => deliveriesOf(taskId), settled);
     expect(delivery).toMatchObject({ event_type: "task.succeeded", status: "delivered" });
-    expect(delivery!.attempts.map((a) => [a.status, a.outcome])).toEqual([[500, "retry"], [503, "retry"], [200, "delivered"]]);
+    expect(delivery!.attempts.map((a) => [a.status, a.outcome])).toEqual([
+      [500, "retry"],
+      [503, "retry"],
+      [200, "delivered"],
+    ]);
     const requests = receiver.requests(h.name);
     expect(requests.map((r) => r.answeredWith)).toEqual([500, 503, 200]);
     expect(requests.filter((r) => r.answeredWith === 200)).toHaveLength(1);

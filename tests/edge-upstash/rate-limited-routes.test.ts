@@ -9,7 +9,7 @@ import { ORIGIN, apiFetch, expectError, taskSpec, uniquePool } from "../edge/api
 import { TEST_ADMIN_KEY } from "../edge/credentials.js";
 import { createKey } from "../edge/key-client.js";
 import { requestLease } from "../edge/runner-client.js";
-import { sha256Hex } from "../../api/signing.js";
+import { sha256Hex } from "#api/signing.js";
 import { UPSTASH_KEY_PREFIX_DEFAULT } from "../../edge/src/rate-limit/upstash-limiter.js";
 import { UPSTASH_TEST_LIMITS as LIMITS } from "./limits.js";
 import { adminRedis as redis, scanAll } from "./redis-admin.js";
@@ -85,7 +85,11 @@ describe("rate-limited routes (Upstash)", () => {
 
   it("answers 429 to an IP after repeated failed authentications, even with a good key, and only to that IP", async () => {
     for (let i = 0; i < AUTH_FAILURES; i++) {
-      await expectError(await apiFetch("/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa", { key: "wrong-key-0123456789", headers: fromIp("203.0.113.9") }), 401, "unauthorized");
+      await expectError(
+        await apiFetch("/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa", { key: "wrong-key-0123456789", headers: fromIp("203.0.113.9") }),
+        401,
+        "unauthorized",
+      );
     }
     const guessed = await apiFetch("/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa", { key: "wrong-key-0123456789", headers: fromIp("203.0.113.9") });
     expect(guessed.headers.get("retry-after")).toBe("60");

@@ -4,7 +4,7 @@
  * redelivery replays it — same webhook-id, new attempt series — and withdraws the dead letter.
  */
 import { describe, expect, it } from "vitest";
-import { DeadLetterList } from "../../api/webhooks.js";
+import { DeadLetterList } from "#api/webhooks.js";
 import { apiFetch, cancelTask, createTask, expectError, uniquePool } from "../edge/api-client.js";
 import { advanceClock, fireAlarm } from "../edge/clock.js";
 import { afterAttempts, deliveries, newHook, received, waitFor } from "./receiver-client.js";
@@ -56,7 +56,10 @@ describe("dead letters and redelivery", () => {
     expect(await res.json()).toMatchObject({ id: dead!.id, status: "pending", series: 2 });
     // Due at once by the object's clock (moved three days on here): fire the alarm it set.
     await fireAlarm(task.id);
-    const delivered = await waitFor(() => deliveries(task.id), (l) => l[0]!.status === "delivered");
+    const delivered = await waitFor(
+      () => deliveries(task.id),
+      (l) => l[0]!.status === "delivered",
+    );
     expect(delivered[0]!.attempts.filter((a) => a.series === 2)).toEqual([expect.objectContaining({ attempt: 1, status: 204, outcome: "delivered" })]);
     const replay = await received(hook.name);
     expect(replay).toHaveLength(1);

@@ -5,14 +5,14 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createTask, ORIGIN, uniquePool } from "../edge/api-client.js";
-import { parseExposition, valueOf } from "../edge/prometheus-text.js";
+import { parseExposition, metricValue } from "../edge/prometheus-text.js";
 import { complete, sampleResult, startRunning } from "../edge/runner-client.js";
 import { afterAttempts, newHook } from "./receiver-client.js";
 
 async function deliveries(status: string): Promise<number> {
   const res = await SELF.fetch(`${ORIGIN}/metrics`);
   expect(res.status).toBe(200);
-  return valueOf(parseExposition(await res.text()), "codeforge_webhook_deliveries_total", { status });
+  return metricValue(parseExposition(await res.text()), "codeforge_webhook_deliveries_total", { status });
 }
 
 async function until(read: () => Promise<number>, target: number): Promise<number> {

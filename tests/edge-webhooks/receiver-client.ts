@@ -4,7 +4,7 @@
  * @module
  */
 import { expect, inject } from "vitest";
-import { DeliveryList, WebhookSecret, type Delivery } from "../../api/webhooks.js";
+import { DeliveryList, WebhookSecret, type Delivery } from "#api/webhooks.js";
 import type { ReceivedRequest, Script } from "../support/webhook-receiver-protocol.js";
 import { apiFetch } from "../edge/api-client.js";
 

@@ -61,7 +61,11 @@ describe("webhook retries", () => {
     await fireAlarm(taskId);
     const done = await afterAttempts(taskId, 3);
     expect(done).toMatchObject({ status: "delivered", next_attempt_at: null });
-    expect(done.attempts.map((a) => [a.status, a.outcome])).toEqual([[500, "retry"], [502, "retry"], [200, "delivered"]]);
+    expect(done.attempts.map((a) => [a.status, a.outcome])).toEqual([
+      [500, "retry"],
+      [502, "retry"],
+      [200, "delivered"],
+    ]);
     for (const a of done.attempts) expect(a.latency_ms).toBeGreaterThanOrEqual(0);
 
     const requests = await received(hook.name);

@@ -27,7 +27,12 @@ describe("one alarm for the lifecycle and the deliveries", () => {
     // Attempt 1 ran at once; the retry (≈5 s) comes before the lease expiry (30 s).
     const first = await afterAttempts(task.id, 1);
     // The alarm that made the attempt re-arms once it is done with it (it may still be running).
-    expect(await waitFor(() => alarmAt(task.id), (at) => at !== null)).toBe(Date.parse(first.next_attempt_at!));
+    expect(
+      await waitFor(
+        () => alarmAt(task.id),
+        (at) => at !== null,
+      ),
+    ).toBe(Date.parse(first.next_attempt_at!));
     expect(Date.parse(first.next_attempt_at!)).toBeLessThan(Date.now() + LEASE_TTL_MS);
 
     advanceClock(5_500);
@@ -71,8 +76,15 @@ describe("one alarm for the lifecycle and the deliveries", () => {
     await fetch(hook.url.replace("/hook/", "/control/"), { method: "PUT", body: JSON.stringify({ default: { status: 200 } }) });
     advanceClock(31_000);
     await fireAlarm(task.id);
-    const recovered = await waitFor(() => deliveries(task.id), (l) => l[0]!.status === "delivered");
-    expect(recovered[0]!.attempts.map((a) => [a.attempt, a.outcome])).toEqual([[1, "retry"], [2, "interrupted"], [3, "delivered"]]);
+    const recovered = await waitFor(
+      () => deliveries(task.id),
+      (l) => l[0]!.status === "delivered",
+    );
+    expect(recovered[0]!.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, "retry"],
+      [2, "interrupted"],
+      [3, "delivered"],
+    ]);
     expect(recovered[0]!.attempts[1]!.error).toMatch(/restarted/);
     expect((await received(hook.name)).map((r) => r.answeredWith)).toEqual([200]);
   });

@@ -6,7 +6,7 @@
  */
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { WebhookEvent } from "../../api/webhooks.js";
+import { WebhookEvent } from "#api/webhooks.js";
 import { apiFetch, createTask, getTask, uniquePool } from "../edge/api-client.js";
 import { complete, sampleResult, startRunning } from "../edge/runner-client.js";
 import { afterAttempts, deliveries, newHook, received, webhookSecret } from "./receiver-client.js";
@@ -31,7 +31,9 @@ describe("signed webhooks", () => {
 
     const delivery = await afterAttempts(task.id, 1);
     expect(delivery).toMatchObject({ event_type: "task.succeeded", status: "delivered", series: 1, url: hook.url, next_attempt_at: null });
-    expect(delivery.attempts).toEqual([expect.objectContaining({ series: 1, attempt: 1, status: 200, error: null, outcome: "delivered", response_excerpt: "ok" })]);
+    expect(delivery.attempts).toEqual([
+      expect.objectContaining({ series: 1, attempt: 1, status: 200, error: null, outcome: "delivered", response_excerpt: "ok" }),
+    ]);
 
     const [request, ...more] = await received(hook.name);
     expect(more).toEqual([]);
@@ -46,17 +48,22 @@ describe("signed webhooks", () => {
     expect(payload.data.task).toEqual({ ...(await getTask(task.id)), waiting_reason: null });
     expect(payload.data.task).toMatchObject({ status: "succeeded", has_access_token: true, env_names: ["ANTHROPIC_API_KEY"], result: sampleResult() });
     // The budget and what the run cost arrive with it, as the runner reported them.
-    expect(payload.data.task).toMatchObject({ max_cost_usd: 3, max_tokens: null, max_turns: null, result: { cost_usd: 0.0123, usage_source: "cli", patch_masked: false } });
+    expect(payload.data.task).toMatchObject({
+      max_cost_usd: 3,
+      max_tokens: null,
+      max_turns: null,
+      result: { cost_usd: 0.0123, usage_source: "cli", patch_masked: false },
+    });
     expect(payload.data.task.result!.cli_reported).toEqual(sampleResult().cli_reported);
     expect(request!.body).not.toContain("ghp_supersecrettoken");
     expect(request!.body).not.toContain("sk-ant-secret-value");
     // Another secret does not verify it.
     expect(() => new Webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").verify(request!.body, request!.headers)).toThrow();
     // Trace: the task's own, never the one a client sent (that one is only linked, when tracing is on).
-    expect(request!.headers["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    expect(request!.headers["x-trace-id"]).toBe(request!.headers["traceparent"]!.split("-")[1]);
+    expect(request!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(request!.headers["x-trace-id"]).toBe(request!.headers.traceparent!.split("-")[1]);
     expect(request!.headers["x-trace-id"]).not.toBe(traceId);
-    expect(request!.headers["traceparent"]).not.toContain("00f067aa0ba902b7");
+    expect(request!.headers.traceparent).not.toContain("00f067aa0ba902b7");
   });
 
   it("starts a trace for a task created without traceparent, and sends only the events it asked for", async () => {
@@ -72,8 +79,8 @@ describe("signed webhooks", () => {
     const [request] = await received(hook.name);
     const payload = WebhookEvent.parse(JSON.parse(request!.body));
     expect(payload.data.task.status).toBe("running");
-    expect(request!.headers["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    expect(request!.headers["traceparent"]!.split("-")[1]).toBe(request!.headers["x-trace-id"]);
+    expect(request!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(request!.headers.traceparent!.split("-")[1]).toBe(request!.headers["x-trace-id"]);
   });
 
   it("shows the same secret until rotated; during the overlap deliveries carry both signatures", async () => {

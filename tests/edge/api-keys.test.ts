@@ -4,9 +4,9 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { API_KEY_PATTERN, KEY_ID_PATTERN } from "../../api/ids.js";
-import { ApiKey, ApiKeyList } from "../../api/keys.js";
-import { sha256Hex } from "../../api/signing.js";
+import { API_KEY_PATTERN, KEY_ID_PATTERN } from "#api/ids.js";
+import { ApiKey, ApiKeyList } from "#api/keys.js";
+import { sha256Hex } from "#api/signing.js";
 import { apiFetch, expectError, uniquePool } from "./api-client.js";
 import { createKey, createTaskAs, keyStoreObject, readStatus, rotateKey } from "./key-client.js";
 

@@ -5,8 +5,8 @@
  */
 import { runInDurableObject, env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { AuditPage, type AuditEntry } from "../../api/audit.js";
-import { AUDIT_RETENTION_DAYS } from "../../api/limits.js";
+import { AuditPage, type AuditEntry } from "#api/audit.js";
+import { AUDIT_RETENTION_DAYS } from "#api/limits.js";
 import { appendAudit, auditCount, pruneAudit } from "../../edge/src/audit/audit-store.js";
 import { apiFetch, expectError, uniquePool } from "./api-client.js";
 import { createKey, createTaskAs } from "./key-client.js";
@@ -54,7 +54,13 @@ describe("what is recorded", () => {
     const reader = await createKey({ scopes: ["tasks:read"] });
     const forbidden = rid();
     await apiFetch("/api/v1/tasks", { key: reader.key, json: {}, headers: { "x-request-id": forbidden } });
-    expect((await entriesFor(forbidden))[0]).toMatchObject({ actor: reader.id, action: "task.create", outcome: "failure", error_code: "forbidden", target: null });
+    expect((await entriesFor(forbidden))[0]).toMatchObject({
+      actor: reader.id,
+      action: "task.create",
+      outcome: "failure",
+      error_code: "forbidden",
+      target: null,
+    });
 
     const invalid = rid();
     await apiFetch("/api/v1/tasks", { json: { prompt: "x" }, headers: { "x-request-id": invalid } });
@@ -62,13 +68,22 @@ describe("what is recorded", () => {
 
     const missing = rid();
     await apiFetch("/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/cancel", { method: "POST", headers: { "x-request-id": missing } });
-    expect((await entriesFor(missing))[0]).toMatchObject({ action: "task.cancel", target: "tsk_0000000000aaaaaaaaaaaaaaaa", outcome: "failure", error_code: "not_found" });
+    expect((await entriesFor(missing))[0]).toMatchObject({
+      action: "task.cancel",
+      target: "tsk_0000000000aaaaaaaaaaaaaaaa",
+      outcome: "failure",
+      error_code: "not_found",
+    });
   });
 
   it("records key creation, rotation and revocation, and never a secret", async () => {
     const [createId, rotateId, revokeId] = [rid(), rid(), rid()];
-    const created = (await (await apiFetch("/api/v1/keys", { json: { name: "audited", scopes: ["tasks:read"] }, headers: { "x-request-id": createId } })).json()) as { id: string; key: string };
-    const rotated = (await (await apiFetch(`/api/v1/keys/${created.id}/rotate`, { json: { overlap_seconds: 0 }, headers: { "x-request-id": rotateId } })).json()) as { key: string };
+    const created = (await (
+      await apiFetch("/api/v1/keys", { json: { name: "audited", scopes: ["tasks:read"] }, headers: { "x-request-id": createId } })
+    ).json()) as { id: string; key: string };
+    const rotated = (await (
+      await apiFetch(`/api/v1/keys/${created.id}/rotate`, { json: { overlap_seconds: 0 }, headers: { "x-request-id": rotateId } })
+    ).json()) as { key: string };
     await apiFetch(`/api/v1/keys/${created.id}/revoke`, { method: "POST", headers: { "x-request-id": revokeId } });
 
     expect((await entriesFor(createId))[0]).toMatchObject({ actor: "admin", action: "key.create", target: created.id, outcome: "success" });
@@ -168,14 +183,26 @@ describe("retention", () => {
       const sql = state.storage.sql;
       const now = Date.now();
       const day = 86_400_000;
-      const entry = (at: number, n: number) => ({ at, actor: "admin", clientIp: null, requestId: `r${n}`, action: "task.create" as const, target: null, outcome: "success" as const, errorCode: null });
+      const entry = (at: number, n: number) => ({
+        at,
+        actor: "admin",
+        clientIp: null,
+        requestId: `r${n}`,
+        action: "task.create" as const,
+        target: null,
+        outcome: "success" as const,
+        errorCode: null,
+      });
       appendAudit(sql, entry(now - (AUDIT_RETENTION_DAYS + 1) * day, 0));
       for (let n = 1; n <= 10; n++) appendAudit(sql, entry(now, n));
       const before = auditCount(sql);
       pruneAudit(sql, { now, maxAgeMs: AUDIT_RETENTION_DAYS * day, maxRows: 1_000 });
       const afterAge = auditCount(sql);
       pruneAudit(sql, { now, maxAgeMs: AUDIT_RETENTION_DAYS * day, maxRows: 4 });
-      const kept = sql.exec<{ request_id: string }>("SELECT request_id FROM audit ORDER BY seq").toArray().map((r) => r.request_id);
+      const kept = sql
+        .exec<{ request_id: string }>("SELECT request_id FROM audit ORDER BY seq")
+        .toArray()
+        .map((r) => r.request_id);
       return { before, afterAge, kept };
     });
     expect(counts).toEqual({ before: 11, afterAge: 10, kept: ["r7", "r8", "r9", "r10"] });

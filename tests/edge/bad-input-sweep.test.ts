@@ -13,8 +13,8 @@
 import { SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ErrorBody } from "../../api/errors.js";
-import { API_BODY_MAX_BYTES } from "../../api/limits.js";
+import { ErrorBody } from "#api/errors.js";
+import { API_BODY_MAX_BYTES } from "#api/limits.js";
 import { ORIGIN, createTask, taskSpec } from "./api-client.js";
 import { TEST_ADMIN_KEY } from "./credentials.js";
 import { createKey } from "./key-client.js";
@@ -46,7 +46,11 @@ const awkward = fc.constantFrom(
   "../../etc/passwd",
   "'; DROP TABLE task; --",
 );
-const awkwardString = fc.oneof(awkward, fc.string({ unit: "binary", maxLength: 40 }), fc.tuple(fc.string(), awkward, fc.string()).map((p) => p.join("")));
+const awkwardString = fc.oneof(
+  awkward,
+  fc.string({ unit: "binary", maxLength: 40 }),
+  fc.tuple(fc.string(), awkward, fc.string()).map((p) => p.join("")),
+);
 
 /** A JSON value of another type than `typeOf` names. */
 function wrongTypeFor(value: unknown): fc.Arbitrary<unknown> {
@@ -56,7 +60,8 @@ function wrongTypeFor(value: unknown): fc.Arbitrary<unknown> {
   if (typeof value !== "boolean") kinds.push(fc.boolean());
   if (value !== null) kinds.push(fc.constant(null));
   if (!Array.isArray(value)) kinds.push(fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 3 }));
-  if (typeof value !== "object" || value === null || Array.isArray(value)) kinds.push(fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }));
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    kinds.push(fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }));
   return fc.oneof(...kinds);
 }
 
@@ -70,10 +75,13 @@ function brokenBodies(valid: Record<string, unknown>, required: readonly string[
     return JSON.stringify(copy);
   });
   const extra = fc
-    .tuple(fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !fields.includes(k) && k !== "__proto__"), fc.jsonValue({ maxDepth: 2 }))
+    .tuple(
+      fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !fields.includes(k) && k !== "__proto__"),
+      fc.jsonValue({ maxDepth: 2 }),
+    )
     .map(([k, v]) => JSON.stringify({ ...valid, [k]: v }));
   const wrongType = fc.constantFrom(...fields).chain((field) => wrongTypeFor(valid[field]).map((v) => JSON.stringify({ ...valid, [field]: v })));
-  const malformed = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("{", "[", '{"a":', "{'a':1}", "{\"a\":1,}", "NaN", "\u0000{}")).filter((text) => {
+  const malformed = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("{", "[", '{"a":', "{'a':1}", '{"a":1,}', "NaN", "\u0000{}")).filter((text) => {
     try {
       JSON.parse(text);
       return false;
@@ -123,7 +131,14 @@ async function check(probe: Probe, mustFail: boolean): Promise<void> {
 }
 
 const JSON_TYPE = { "content-type": "application/json" };
-const contentTypes = fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "application/jsonp", "multipart/form-data; boundary=x", "", "application/json x");
+const contentTypes = fc.constantFrom(
+  "text/plain",
+  "application/x-www-form-urlencoded",
+  "application/jsonp",
+  "multipart/form-data; boundary=x",
+  "",
+  "application/json x",
+);
 
 let taskId: string;
 let keyId: string;
@@ -137,7 +152,9 @@ describe("bad-input sweep", () => {
   it("POST /api/v1/tasks: broken bodies are 4xx", async () => {
     const valid = taskSpec({ pool: POOL }) as Record<string, unknown>;
     await fc.assert(
-      fc.asyncProperty(brokenBodies(valid, ["repo", "prompt", "cli"]), async (body) => check({ method: "POST", path: "/api/v1/tasks", headers: JSON_TYPE, body }, true)),
+      fc.asyncProperty(brokenBodies(valid, ["repo", "prompt", "cli"]), async (body) =>
+        check({ method: "POST", path: "/api/v1/tasks", headers: JSON_TYPE, body }, true),
+      ),
       { numRuns: RUNS },
     );
   });
@@ -145,7 +162,9 @@ describe("bad-input sweep", () => {
   it("POST /api/v1/tasks/:id/instructions: broken bodies are 4xx, awkward unicode never a 5xx", async () => {
     const valid = { prompt: "Go on", model: "m-1", timeout_seconds: 60, env: { K: "v" } };
     await fc.assert(
-      fc.asyncProperty(brokenBodies(valid, ["prompt"]), async (body) => check({ method: "POST", path: `/api/v1/tasks/${taskId}/instructions`, headers: JSON_TYPE, body }, true)),
+      fc.asyncProperty(brokenBodies(valid, ["prompt"]), async (body) =>
+        check({ method: "POST", path: `/api/v1/tasks/${taskId}/instructions`, headers: JSON_TYPE, body }, true),
+      ),
       { numRuns: RUNS },
     );
     await fc.assert(
@@ -158,7 +177,15 @@ describe("bad-input sweep", () => {
   });
 
   it("POST /api/v1/tasks: awkward unicode in every string field is a 2xx or a 4xx, never a 5xx", async () => {
-    const fields = fc.record({ prompt: awkwardString, model: awkwardString, ref: awkwardString, url: awkwardString, metaKey: awkwardString, metaValue: awkwardString, label: awkwardString });
+    const fields = fc.record({
+      prompt: awkwardString,
+      model: awkwardString,
+      ref: awkwardString,
+      url: awkwardString,
+      metaKey: awkwardString,
+      metaValue: awkwardString,
+      label: awkwardString,
+    });
     await fc.assert(
       fc.asyncProperty(fields, fc.constantFrom("prompt", "model", "ref", "url", "metadata", "labels"), async (f, which) => {
         const spec: Record<string, unknown> = taskSpec({ pool: POOL });
@@ -186,7 +213,13 @@ describe("bad-input sweep", () => {
   });
 
   it("oversized bodies are 413 on every POST route", async () => {
-    const paths = ["/api/v1/tasks", "/api/v1/keys", `/api/v1/keys/key_0000000000000000/rotate`, `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/cancel`, `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/instructions`];
+    const paths = [
+      "/api/v1/tasks",
+      "/api/v1/keys",
+      `/api/v1/keys/key_0000000000000000/rotate`,
+      `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/cancel`,
+      `/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/instructions`,
+    ];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths), fc.integer({ min: 1, max: 4_096 }), async (path, over) => {
         const body = `{"prompt":"${"x".repeat(API_BODY_MAX_BYTES + over)}"}`;
@@ -241,7 +274,11 @@ describe("bad-input sweep", () => {
   });
 
   it("path ids of tasks and keys: anything that is not an existing id is a 404 (or 405), never a 5xx", async () => {
-    const id = fc.oneof(awkwardString, fc.string({ maxLength: 40 }), fc.constantFrom("tsk_", "key_", "tsk_" + "z".repeat(26), "key_" + "0".repeat(17), "%2e%2e", "..", "%00"));
+    const id = fc.oneof(
+      awkwardString,
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom("tsk_", "key_", `tsk_${"z".repeat(26)}`, `key_${"0".repeat(17)}`, "%2e%2e", "..", "%00"),
+    );
     const route = fc.constantFrom(
       { method: "GET", path: (x: string) => `/api/v1/tasks/${x}` },
       { method: "GET", path: (x: string) => `/api/v1/tasks/${x}/events` },
@@ -262,30 +299,36 @@ describe("bad-input sweep", () => {
 
   it("header values with CR/LF never reach the edge, and odd but legal ones are answered without a 5xx", async () => {
     const headerValue = fc.oneof(
-      fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom("\r\n", "\n", "\r", "\u0000"), fc.constantFrom("Set-Cookie: a=b", "X-Injected: 1", "")).map((p) => p.join("")),
+      fc
+        .tuple(fc.string({ maxLength: 10 }), fc.constantFrom("\r\n", "\n", "\r", "\u0000"), fc.constantFrom("Set-Cookie: a=b", "X-Injected: 1", ""))
+        .map((p) => p.join("")),
       fc.string({ unit: "binary-ascii", maxLength: 300 }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom("idempotency-key", "x-request-id", "authorization", "content-type", "cf-connecting-ip", "origin"), headerValue, async (name, value) => {
-        let headers: Headers;
-        try {
-          headers = new Headers({ [name]: value, "content-type": "application/json" });
-        } catch {
-          // The platform refuses CR, LF and NUL in header values before any request is sent.
-          expect(value).toMatch(/[\r\n\0]|[^\x00-\xff]/);
-          return;
-        }
-        if (name !== "content-type") headers.set("content-type", "application/json");
-        const probe: Probe = { method: "POST", path: "/api/v1/tasks", headers: Object.fromEntries(headers), body: JSON.stringify(taskSpec({ pool: POOL })) };
-        const res = await send(probe);
-        const text = await res.text();
-        const context = `${name}: ${JSON.stringify(value)} → ${res.status} ${text.slice(0, 200)}`;
-        expect(res.status, context).toBeLessThan(500);
-        for (const [, v] of res.headers) expect(v, context).not.toMatch(/[\r\n]/);
-        const echoed = res.headers.get("x-request-id") ?? "";
-        expect(echoed, context).toMatch(/^[\x21-\x7e]{1,255}$/);
-        if (res.status >= 400) expect(ErrorBody.parse(JSON.parse(text)).error.request_id, context).toBe(echoed);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("idempotency-key", "x-request-id", "authorization", "content-type", "cf-connecting-ip", "origin"),
+        headerValue,
+        async (name, value) => {
+          let headers: Headers;
+          try {
+            headers = new Headers({ [name]: value, "content-type": "application/json" });
+          } catch {
+            // The platform refuses CR, LF and NUL in header values before any request is sent.
+            expect(value).toMatch(/[\r\n\0]|[^\x00-\xff]/);
+            return;
+          }
+          if (name !== "content-type") headers.set("content-type", "application/json");
+          const probe: Probe = { method: "POST", path: "/api/v1/tasks", headers: Object.fromEntries(headers), body: JSON.stringify(taskSpec({ pool: POOL })) };
+          const res = await send(probe);
+          const text = await res.text();
+          const context = `${name}: ${JSON.stringify(value)} → ${res.status} ${text.slice(0, 200)}`;
+          expect(res.status, context).toBeLessThan(500);
+          for (const [, v] of res.headers) expect(v, context).not.toMatch(/[\r\n]/);
+          const echoed = res.headers.get("x-request-id") ?? "";
+          expect(echoed, context).toMatch(/^[\x21-\x7e]{1,255}$/);
+          if (res.status >= 400) expect(ErrorBody.parse(JSON.parse(text)).error.request_id, context).toBe(echoed);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -4,7 +4,7 @@
  */
 import { SELF, env, listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { API_BODY_MAX_BYTES, PROMPT_MAX_CHARS } from "../../api/limits.js";
+import { API_BODY_MAX_BYTES, PROMPT_MAX_CHARS } from "#api/limits.js";
 import { ORIGIN, apiFetch, dispatcherOf, expectError, taskSpec } from "./api-client.js";
 import { TEST_ADMIN_KEY } from "./credentials.js";
 
@@ -12,10 +12,7 @@ const POOL = "bad-input";
 const valid = () => taskSpec({ pool: POOL });
 
 /** Asserts the request is refused as described and that no task object came into being. */
-async function expectRefused(
-  request: () => Promise<Response>,
-  expected: { status: number; code: string; field?: string; message?: RegExp },
-): Promise<void> {
+async function expectRefused(request: () => Promise<Response>, expected: { status: number; code: string; field?: string; message?: RegExp }): Promise<void> {
   const before = (await listDurableObjectIds(env.TASKS)).length;
   const body = await expectError(await request(), expected.status, expected.code, expected.field);
   if (expected.message) expect(body.error.message).toMatch(expected.message);
@@ -23,7 +20,10 @@ async function expectRefused(
   expect((await dispatcherOf(POOL).stats()).queued).toBe(0);
 }
 
-const post = (json: unknown, headers: Record<string, string> = {}) => () => apiFetch("/api/v1/tasks", { json, headers });
+const post =
+  (json: unknown, headers: Record<string, string> = {}) =>
+  () =>
+    apiFetch("/api/v1/tasks", { json, headers });
 
 describe("bad input", () => {
   it("accepts the valid request these cases are built from", async () => {
@@ -102,7 +102,10 @@ describe("bad input", () => {
   });
 
   it("accepts application/json with a charset", async () => {
-    const res = await apiFetch("/api/v1/tasks", { body: JSON.stringify(taskSpec({ pool: "bad-input-control" })), headers: { "content-type": "application/json; charset=utf-8" } });
+    const res = await apiFetch("/api/v1/tasks", {
+      body: JSON.stringify(taskSpec({ pool: "bad-input-control" })),
+      headers: { "content-type": "application/json; charset=utf-8" },
+    });
     expect(res.status).toBe(201);
   });
 
@@ -122,7 +125,12 @@ describe("bad input", () => {
       },
     });
     await expectRefused(
-      () => SELF.fetch(`${ORIGIN}/api/v1/tasks`, { method: "POST", body: stream, headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" } }),
+      () =>
+        SELF.fetch(`${ORIGIN}/api/v1/tasks`, {
+          method: "POST",
+          body: stream,
+          headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+        }),
       { status: 413, code: "payload_too_large" },
     );
   });

@@ -6,8 +6,8 @@
  * stored those events.
  */
 import { describe, expect, it } from "vitest";
-import type { UsageEvent } from "../../api/stream-events.js";
-import { Task, type TaskResult } from "../../api/task.js";
+import type { UsageEvent } from "#api/stream-events.js";
+import { Task, type TaskResult } from "#api/task.js";
 import { allEvents, apiFetch, createTask, expectError, getTask, taskSpec, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
 import { TEST_OUTPUT_MAX_BYTES } from "./credentials.js";

@@ -11,7 +11,10 @@ const post = (overrides: Record<string, unknown>) => apiFetch("/api/v1/tasks", {
 describe("callback_url", () => {
   it("is kept, normalized, with the default events, and shown on the task", async () => {
     const task = await createTask({ pool: uniquePool(), callback_url: "https://Hooks.Example.com/codeforge?token=abc" });
-    expect(task).toMatchObject({ callback_url: "https://hooks.example.com/codeforge?token=abc", callback_events: ["task.succeeded", "task.failed", "task.timed_out", "task.canceled"] });
+    expect(task).toMatchObject({
+      callback_url: "https://hooks.example.com/codeforge?token=abc",
+      callback_events: ["task.succeeded", "task.failed", "task.timed_out", "task.canceled"],
+    });
     expect(task.links.deliveries).toBe(`/api/v1/tasks/${task.id}/deliveries`);
     expect(await getTask(task.id)).toMatchObject({ callback_url: "https://hooks.example.com/codeforge?token=abc" });
     const plain = await createTask({ pool: uniquePool() });
@@ -43,9 +46,19 @@ describe("callback_url", () => {
 
   it("validates callback_events", async () => {
     await expectError(await post({ callback_events: ["task.succeeded"] }), 400, "validation_failed", "callback_events");
-    await expectError(await post({ callback_url: "https://hooks.example.com/x", callback_events: ["task.exploded"] }), 400, "validation_failed", "callback_events.0");
+    await expectError(
+      await post({ callback_url: "https://hooks.example.com/x", callback_events: ["task.exploded"] }),
+      400,
+      "validation_failed",
+      "callback_events.0",
+    );
     await expectError(await post({ callback_url: "https://hooks.example.com/x", callback_events: [] }), 400, "validation_failed", "callback_events");
-    await expectError(await post({ callback_url: "https://hooks.example.com/x", callback_events: ["task.started", "task.started"] }), 400, "validation_failed", "callback_events");
+    await expectError(
+      await post({ callback_url: "https://hooks.example.com/x", callback_events: ["task.started", "task.started"] }),
+      400,
+      "validation_failed",
+      "callback_events",
+    );
     const task = await createTask({ pool: uniquePool(), callback_url: "https://hooks.example.com/x", callback_events: ["task.started", "task.succeeded"] });
     expect(task.callback_events).toEqual(["task.started", "task.succeeded"]);
   });

@@ -5,7 +5,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { EventBatchAck, HeartbeatAck } from "../../api/runner-protocol.js";
+import { EventBatchAck, HeartbeatAck } from "#api/runner-protocol.js";
 import { insertEntry } from "../../edge/src/dispatcher/queue-store.js";
 import { allEvents, apiFetch, cancelTask, createTask, dispatcherOf, expectError, getTask, statusHistory, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";

@@ -6,9 +6,9 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { CLI_SESSION_ARCHIVE_MAX_CHARS } from "../../api/limits.js";
-import type { CliSession, Lease } from "../../api/runner-protocol.js";
-import type { TaskResult } from "../../api/task.js";
+import { CLI_SESSION_ARCHIVE_MAX_CHARS } from "#api/limits.js";
+import type { CliSession, Lease } from "#api/runner-protocol.js";
+import type { TaskResult } from "#api/task.js";
 import { allEvents, apiFetch, createTask, expectError, taskObjectOf, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
 import { complete, runnerPost, sampleResult, startRunning } from "./runner-client.js";
@@ -46,19 +46,25 @@ async function followUp(id: string, prompt: string): Promise<void> {
 const storage = (id: string) =>
   runInDurableObject(taskObjectOf(id), (_instance, state) => {
     const sql = state.storage.sql;
-    const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT LIKE '_cf%'").toArray();
+    const tables = sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT LIKE '_cf%'")
+      .toArray();
     return Object.fromEntries(tables.map(({ name }) => [name, JSON.stringify(sql.exec(`SELECT * FROM ${name}`).toArray())]));
   });
 
 const sessionRows = (id: string) =>
   runInDurableObject(taskObjectOf(id), (_instance, state) =>
-    state.storage.sql.exec<{ iteration: number; part: number; completed: number }>("SELECT iteration, part, completed FROM cli_sessions ORDER BY iteration, part").toArray().map((r) => ({ ...r })),
+    state.storage.sql
+      .exec<{ iteration: number; part: number; completed: number }>("SELECT iteration, part, completed FROM cli_sessions ORDER BY iteration, part")
+      .toArray()
+      .map((r) => ({ ...r })),
   );
 
 describe("CLI sessions on the edge", () => {
   it("are kept sealed, shown to no one, and handed only to the next iteration's lease", async () => {
     const logged: string[] = [];
-    for (const level of ["log", "warn", "error"] as const) vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    for (const level of ["log", "warn", "error"] as const)
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
     const pool = uniquePool();
     const task = await createTask({ pool });
     const first = await startRunning(pool);
@@ -152,9 +158,17 @@ describe("CLI sessions on the edge", () => {
     await expectError(await upload(lease, { ...session(), session_id: "--resume-me" }), 400, "validation_failed");
     await expectError(await upload(lease, { ...session(), archive: "not base64!" }), 400, "validation_failed");
     await expectError(await upload(lease, { ...session(), archive: "A".repeat(CLI_SESSION_ARCHIVE_MAX_CHARS + 4) }), 400, "validation_failed");
-    await expectError(await runnerPost(`/runner/v1/tasks/${lease.task_id}/session`, { lease_id: lease.lease_id, session: { ...session(), archive: "A".repeat(3_200_000) } }), 413, "payload_too_large");
+    await expectError(
+      await runnerPost(`/runner/v1/tasks/${lease.task_id}/session`, { lease_id: lease.lease_id, session: { ...session(), archive: "A".repeat(3_200_000) } }),
+      413,
+      "payload_too_large",
+    );
     // Other runner requests keep their 1 MiB limit.
-    await expectError(await runnerPost(`/runner/v1/tasks/${lease.task_id}/heartbeat`, { lease_id: lease.lease_id, phase: "running", pad: "x".repeat(1_100_000) }), 413, "payload_too_large");
+    await expectError(
+      await runnerPost(`/runner/v1/tasks/${lease.task_id}/heartbeat`, { lease_id: lease.lease_id, phase: "running", pad: "x".repeat(1_100_000) }),
+      413,
+      "payload_too_large",
+    );
     await completeOk(lease);
     await expectError(await upload(lease, session()), 409, "lease_stale");
   });

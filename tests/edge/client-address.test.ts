@@ -8,7 +8,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AuditPage } from "../../api/audit.js";
+import { AuditPage } from "#api/audit.js";
 import { createApp } from "../../edge/src/app.js";
 import { edgeConfig, type Env } from "../../edge/src/env.js";
 import { apiFetch, expectError, ORIGIN, taskSpec, uniquePool } from "./api-client.js";
@@ -141,7 +141,8 @@ describe("the auth-failure lockout without a trustworthy address", () => {
     const call = appWith({ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: "3", RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK: "6" });
     const key = badKey();
     const address = randomIp();
-    for (let i = 0; i < 3; i++) await expectError(await call(`/api/v1/tasks/${UNKNOWN_TASK}`, { key, headers: { "cf-connecting-ip": address } }), 401, "unauthorized");
+    for (let i = 0; i < 3; i++)
+      await expectError(await call(`/api/v1/tasks/${UNKNOWN_TASK}`, { key, headers: { "cf-connecting-ip": address } }), 401, "unauthorized");
     const throttled = await expectError(await call(`/api/v1/tasks/${UNKNOWN_TASK}`, { headers: { "cf-connecting-ip": address } }), 429, "rate_limited");
     expect(throttled.error.message).toContain("this address");
     await expectError(await call(`/api/v1/tasks/${UNKNOWN_TASK}`, { key, headers: { "cf-connecting-ip": randomIp() } }), 401, "unauthorized");
@@ -151,7 +152,8 @@ describe("the auth-failure lockout without a trustworthy address", () => {
 describe("stream connections without a trustworthy address", () => {
   it("are limited per API key, whatever addresses they claim", async () => {
     const call = appWith({ CLIENT_ADDRESS_HEADER: "none", RATE_LIMIT_STREAMS_PER_MINUTE: "2" });
-    const open = async (key: string, taskId: string) => call(`/api/v1/tasks/${taskId}/stream`, { key, headers: { upgrade: "websocket", "cf-connecting-ip": randomIp() } });
+    const open = async (key: string, taskId: string) =>
+      call(`/api/v1/tasks/${taskId}/stream`, { key, headers: { upgrade: "websocket", "cf-connecting-ip": randomIp() } });
     const [a, b] = [await createKey(), await createKey()];
     const [taskA, taskB] = [await createTaskAs(a.key, { pool: uniquePool() }), await createTaskAs(b.key, { pool: uniquePool() })];
     const sockets: WebSocket[] = [];
@@ -175,7 +177,10 @@ describe("the audit log without a trustworthy address", () => {
   it("records no client address, even when the request claims one", async () => {
     const call = appWith({ CLIENT_ADDRESS_HEADER: "none" });
     const requestId = `audit-${crypto.randomUUID()}`;
-    const res = await call("/api/v1/tasks", { json: taskSpec({ pool: uniquePool() }), headers: { "x-request-id": requestId, "cf-connecting-ip": "198.51.100.23" } });
+    const res = await call("/api/v1/tasks", {
+      json: taskSpec({ pool: uniquePool() }),
+      headers: { "x-request-id": requestId, "cf-connecting-ip": "198.51.100.23" },
+    });
     expect(res.status).toBe(201);
     const entry = await vi.waitFor(
       async () => {

@@ -29,7 +29,17 @@ describe("edgeConfig", () => {
 
   it("gives every setting its default when the bindings set none", () => {
     const config = edgeConfig(only({}));
-    expect(config).toMatchObject({ adminKey: null, runnerSecrets: [], localMode: false, taskSecretsKey: null, leaseTtlMs: 30_000, streamMaxWatchersPerTask: 250, streamFullStatus: 503, corsAllowedOrigins: [], clientAddressHeader: null });
+    expect(config).toMatchObject({
+      adminKey: null,
+      runnerSecrets: [],
+      localMode: false,
+      taskSecretsKey: null,
+      leaseTtlMs: 30_000,
+      streamMaxWatchersPerTask: 250,
+      streamFullStatus: 503,
+      corsAllowedOrigins: [],
+      clientAddressHeader: null,
+    });
     expect(config.rateLimit).toMatchObject({ enabled: true, upstash: null, requestsPerMinute: 600, tasksPerMinute: 10, shards: 16, authBlockMs: 3_600_000 });
     expect(config.webhooks).toMatchObject({ allowLocal: false, attemptTimeoutMs: 15_000, jitter: 0.1 });
     expect(config.metrics).toEqual({ requestMetrics: true, token: null, flushIntervalMs: 5_000, flushAfterRequests: 200 });
@@ -49,7 +59,9 @@ describe("edgeConfig", () => {
     expect(edgeConfig(only({ TASK_RETENTION_DAYS: "", LEASE_TTL_SECONDS: " " })).taskRetentionMs).toBe(30 * 86_400_000);
     expect(edgeConfig(only({ TASK_RETENTION_DAYS: "0" })).taskRetentionMs).toBeNull();
     expect(edgeConfig(only({ RATE_LIMIT_FAIL_CLOSED: "" })).rateLimit.failClosed.size).toBe(0);
-    expect(edgeConfig(only({ STREAM_FULL_STATUS: "429", UPSTASH_REDIS_REST_URL: "https://r.example", UPSTASH_REDIS_REST_TOKEN: "t" })).rateLimit.upstash).toEqual({ url: "https://r.example", token: "t" });
+    expect(
+      edgeConfig(only({ STREAM_FULL_STATUS: "429", UPSTASH_REDIS_REST_URL: "https://r.example", UPSTASH_REDIS_REST_TOKEN: "t" })).rateLimit.upstash,
+    ).toEqual({ url: "https://r.example", token: "t" });
   });
 
   it("names every bad setting at once, across slices, without echoing a secret", () => {
@@ -69,7 +81,14 @@ describe("edgeConfig", () => {
       message = (err as Error).message;
     }
     expect(message).toMatch(/^invalid CodeForge edge configuration: /);
-    for (const name of ["CODEFORGE_ADMIN_KEY", "LEASE_TTL_SECONDS", "RATE_LIMIT_ENABLED: must be true or false", "WEBHOOK_RETRY_SCHEDULE_SECONDS", "LOG_LEVEL", "METRICS_FLUSH_REQUESTS"]) {
+    for (const name of [
+      "CODEFORGE_ADMIN_KEY",
+      "LEASE_TTL_SECONDS",
+      "RATE_LIMIT_ENABLED: must be true or false",
+      "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+      "LOG_LEVEL",
+      "METRICS_FLUSH_REQUESTS",
+    ]) {
       expect(message, name).toContain(name);
     }
     expect(message).not.toContain("short-admin-key");

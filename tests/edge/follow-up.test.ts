@@ -5,9 +5,9 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { AuditPage } from "../../api/audit.js";
-import type { Lease } from "../../api/runner-protocol.js";
-import { Task, type FollowUpRequest, type TaskResult } from "../../api/task.js";
+import { AuditPage } from "#api/audit.js";
+import type { Lease } from "#api/runner-protocol.js";
+import { Task, type FollowUpRequest, type TaskResult } from "#api/task.js";
 import { allEvents, apiFetch, createTask, expectError, getTask, taskObjectOf, uniquePool } from "./api-client.js";
 import { createKey, createTaskAs } from "./key-client.js";
 import { complete, heartbeat, outputEvents, postEvents, requestLease, sampleResult, startRunning, takeLease } from "./runner-client.js";
@@ -83,11 +83,17 @@ describe("follow-ups", () => {
 
     // Any free runner takes it, starting from the previous patch on the starting commit.
     const second = await runIteration(pool, { outcome: "succeeded", result: resultWith({ patch: "diff --git a/NOTES.md b/NOTES.md\n+- first\n+- second\n" }) });
-    expect(second).toMatchObject({ attempt: 1, task: { iteration: 2, prompt: "Second request", timeout_seconds: 60, base: { kind: "patch", patch: resultWith().patch, commit_sha: START_SHA } } });
+    expect(second).toMatchObject({
+      attempt: 1,
+      task: { iteration: 2, prompt: "Second request", timeout_seconds: 60, base: { kind: "patch", patch: resultWith().patch, commit_sha: START_SHA } },
+    });
 
     const done = await getTask(created.id);
     expect(done).toMatchObject({ status: "succeeded", iteration: 2, attempt: 1, result: { patch: expect.stringContaining("+- second") } });
-    expect(done.iterations.map((i) => [i.n, i.status])).toEqual([[1, "succeeded"], [2, "succeeded"]]);
+    expect(done.iterations.map((i) => [i.n, i.status])).toEqual([
+      [1, "succeeded"],
+      [2, "succeeded"],
+    ]);
 
     // The log: iteration 1's events, the boundary, iteration 2's events — in one sequence.
     const events = await allEvents(created.id);
@@ -150,7 +156,9 @@ describe("follow-ups", () => {
     const running = await expectError(await followUp(task.id, { prompt: "More" }), 409, "invalid_state");
     expect(running.error.message).toMatch(/task is running.*once it has ended/);
     expect((await getTask(task.id)).iteration).toBe(1);
-    expect((await complete(task.id, lease.lease_id, { outcome: "failed", last_batch_seq: 0, error: { code: "cli_failed", message: "boom" } })).status).toBe(200);
+    expect((await complete(task.id, lease.lease_id, { outcome: "failed", last_batch_seq: 0, error: { code: "cli_failed", message: "boom" } })).status).toBe(
+      200,
+    );
     // A failed iteration without a result: the follow-up starts again from repo.ref.
     await followUpOk(task.id, { prompt: "More" });
     const next = await takeLease({ pool });
@@ -207,7 +215,11 @@ describe("follow-ups", () => {
     await expectError(await followUp(task.id, { prompt: "x", cli: "claude" }), 400, "validation_failed");
     await expectError(await followUp(task.id, { prompt: "x", timeout_seconds: 5 }), 400, "validation_failed", "timeout_seconds");
     await expectError(await followUp(task.id, { prompt: "x", env: { PATH: "/tmp" } }), 400, "validation_failed");
-    await expectError(await apiFetch(`/api/v1/tasks/${task.id}/instructions`, { body: "{", headers: { "content-type": "application/json" } }), 400, "invalid_json");
+    await expectError(
+      await apiFetch(`/api/v1/tasks/${task.id}/instructions`, { body: "{", headers: { "content-type": "application/json" } }),
+      400,
+      "invalid_json",
+    );
     const get = await apiFetch(`/api/v1/tasks/${task.id}/instructions`);
     await expectError(get, 405, "method_not_allowed");
     // Nothing was half-written by any of them.

@@ -6,8 +6,8 @@
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { API_BODY_MAX_BYTES, CLI_SESSION_BODY_MAX_BYTES, RUNNER_BODY_MAX_BYTES } from "../../api/limits.js";
-import { signRequest } from "../../api/signing.js";
+import { API_BODY_MAX_BYTES, CLI_SESSION_BODY_MAX_BYTES, RUNNER_BODY_MAX_BYTES } from "#api/limits.js";
+import { signRequest } from "#api/signing.js";
 import { duplicateKeyPath } from "../../edge/src/http/duplicate-key.js";
 import { ORIGIN, apiFetch, expectError, taskSpec, uniquePool } from "./api-client.js";
 import { TEST_ADMIN_KEY, TEST_RUNNER_SECRETS } from "./credentials.js";
@@ -35,7 +35,13 @@ const TASK = "tsk_0000000000aaaaaaaaaaaaaaaa";
 const KEY = "key_0000000000000000";
 
 /** Every public route that reads a body. */
-const PUBLIC_BODY_ROUTES = ["/api/v1/tasks", `/api/v1/tasks/${TASK}/instructions`, "/api/v1/keys", `/api/v1/keys/${KEY}/rotate`, "/api/v1/webhook-secret/rotate"];
+const PUBLIC_BODY_ROUTES = [
+  "/api/v1/tasks",
+  `/api/v1/tasks/${TASK}/instructions`,
+  "/api/v1/keys",
+  `/api/v1/keys/${KEY}/rotate`,
+  "/api/v1/webhook-secret/rotate",
+];
 
 /** Every runner route (each reads a body to check its signature), with its limit. */
 const RUNNER_BODY_ROUTES: [string, number][] = [
@@ -50,7 +56,12 @@ const RUNNER_BODY_ROUTES: [string, number][] = [
 /** Streams 64 MiB to `path` and checks the 413 and that no more than the limit (plus a little buffering) was pulled. */
 async function expectStreamRefused(path: string, headers: Record<string, string>, maxBytes: number): Promise<void> {
   const body = countingBody();
-  const res = await SELF.fetch(`${ORIGIN}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: body.stream, duplex: "half" } as RequestInit);
+  const res = await SELF.fetch(`${ORIGIN}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: body.stream,
+    duplex: "half",
+  } as RequestInit);
   expect(res.status).toBe(413);
   // Give a reader that kept draining in the background the time to show it.
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -110,7 +121,12 @@ describe("duplicate JSON keys", () => {
 
   it("POST /api/v1/tasks: a nested key given twice is named with its path", async () => {
     const body = JSON.stringify(taskSpec({ pool: uniquePool() })).replace(`"ref":"main"`, `"ref":"main","ref":"other"`);
-    const error = await expectError(await apiFetch("/api/v1/tasks", { body, headers: { "content-type": "application/json" } }), 400, "invalid_json", "repo.ref");
+    const error = await expectError(
+      await apiFetch("/api/v1/tasks", { body, headers: { "content-type": "application/json" } }),
+      400,
+      "invalid_json",
+      "repo.ref",
+    );
     expect(error.error.message).toContain('"repo.ref"');
   });
 
@@ -131,7 +147,11 @@ describe("bytes and charsets", () => {
 
   it("POST /api/v1/tasks: bytes that are not UTF-8 are 400 invalid_json saying so", async () => {
     const body = badUtf8(JSON.stringify(taskSpec({ pool: uniquePool(), prompt: "fix \u007f this" })));
-    const res = await SELF.fetch(`${ORIGIN}/api/v1/tasks`, { method: "POST", headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" }, body });
+    const res = await SELF.fetch(`${ORIGIN}/api/v1/tasks`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+      body,
+    });
     expect((await expectError(res, 400, "invalid_json")).error.message).toMatch(/UTF-8/);
   });
 
@@ -143,30 +163,52 @@ describe("bytes and charsets", () => {
     expect((await expectError(res, 400, "invalid_json")).error.message).toMatch(/UTF-8/);
   });
 
-  it.each(["application/json; charset=latin1", "application/json;charset=ISO-8859-1", 'application/json; charset="utf-16"', "application/json; foo=bar; charset=us-ascii"])(
-    "Content-Type %s is 415 naming the charset",
+  it.each([
+    "application/json; charset=latin1",
+    "application/json;charset=ISO-8859-1",
+    'application/json; charset="utf-16"',
+    "application/json; foo=bar; charset=us-ascii",
+  ])("Content-Type %s is 415 naming the charset", async (type) => {
+    const res = await apiFetch("/api/v1/tasks", { body: JSON.stringify(taskSpec({ pool: uniquePool() })), headers: { "content-type": type } });
+    expect((await expectError(res, 415, "unsupported_media_type")).error.message).toMatch(/charset/);
+    const runner = await runnerPost(
+      "/runner/v1/lease",
+      { runner_id: "runner-1", pool: uniquePool(), clis: ["demo"], wait_ms: 0 },
+      { headers: { "content-type": type } },
+    );
+    expect((await expectError(runner, 415, "unsupported_media_type")).error.message).toMatch(/charset/);
+  });
+
+  it.each(["application/json; charset=UTF-8", 'application/json; charset="utf-8"', "application/json;charset=Utf-8"])(
+    "Content-Type %s is accepted",
     async (type) => {
-      const res = await apiFetch("/api/v1/tasks", { body: JSON.stringify(taskSpec({ pool: uniquePool() })), headers: { "content-type": type } });
-      expect((await expectError(res, 415, "unsupported_media_type")).error.message).toMatch(/charset/);
-      const runner = await runnerPost("/runner/v1/lease", { runner_id: "runner-1", pool: uniquePool(), clis: ["demo"], wait_ms: 0 }, { headers: { "content-type": type } });
-      expect((await expectError(runner, 415, "unsupported_media_type")).error.message).toMatch(/charset/);
+      expect((await apiFetch("/api/v1/tasks", { body: JSON.stringify(taskSpec({ pool: uniquePool() })), headers: { "content-type": type } })).status).toBe(201);
+      expect(
+        (await runnerPost("/runner/v1/lease", { runner_id: "runner-1", pool: uniquePool(), clis: ["demo"], wait_ms: 0 }, { headers: { "content-type": type } }))
+          .status,
+      ).toBe(204);
     },
   );
 
-  it.each(["application/json; charset=UTF-8", 'application/json; charset="utf-8"', "application/json;charset=Utf-8"])("Content-Type %s is accepted", async (type) => {
-    expect((await apiFetch("/api/v1/tasks", { body: JSON.stringify(taskSpec({ pool: uniquePool() })), headers: { "content-type": type } })).status).toBe(201);
-    expect((await runnerPost("/runner/v1/lease", { runner_id: "runner-1", pool: uniquePool(), clis: ["demo"], wait_ms: 0 }, { headers: { "content-type": type } })).status).toBe(204);
-  });
-
   it.each(["gzip", "br", "deflate, gzip"])("Content-Encoding %s on a body is 415 naming it", async (encoding) => {
-    const res = await apiFetch("/api/v1/tasks", { body: JSON.stringify(taskSpec({ pool: uniquePool() })), headers: { "content-type": "application/json", "content-encoding": encoding } });
+    const res = await apiFetch("/api/v1/tasks", {
+      body: JSON.stringify(taskSpec({ pool: uniquePool() })),
+      headers: { "content-type": "application/json", "content-encoding": encoding },
+    });
     expect((await expectError(res, 415, "unsupported_media_type")).error.message).toContain("Content-Encoding");
-    const runner = await runnerPost("/runner/v1/lease", { runner_id: "runner-1", pool: uniquePool(), clis: ["demo"], wait_ms: 0 }, { headers: { "content-encoding": encoding } });
+    const runner = await runnerPost(
+      "/runner/v1/lease",
+      { runner_id: "runner-1", pool: uniquePool(), clis: ["demo"], wait_ms: 0 },
+      { headers: { "content-encoding": encoding } },
+    );
     expect((await expectError(runner, 415, "unsupported_media_type")).error.message).toContain("Content-Encoding");
   });
 
   it("Content-Encoding identity is accepted", async () => {
-    const res = await apiFetch("/api/v1/tasks", { body: JSON.stringify(taskSpec({ pool: uniquePool() })), headers: { "content-type": "application/json", "content-encoding": "identity" } });
+    const res = await apiFetch("/api/v1/tasks", {
+      body: JSON.stringify(taskSpec({ pool: uniquePool() })),
+      headers: { "content-type": "application/json", "content-encoding": "identity" },
+    });
     expect(res.status).toBe(201);
   });
 

@@ -3,7 +3,7 @@
  * task (200, `Idempotent-Replayed: true`); the same key with another body is a 409.
  */
 import { describe, expect, it } from "vitest";
-import { Task } from "../../api/task.js";
+import { Task } from "#api/task.js";
 import { apiFetch, dispatcherOf, expectError, taskSpec, uniquePool } from "./api-client.js";
 import { takeLease } from "./runner-client.js";
 

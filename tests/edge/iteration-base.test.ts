@@ -3,7 +3,7 @@
  * the newest result: its pushed branch, else its patch on the starting commit, else refused.
  */
 import { describe, expect, it } from "vitest";
-import type { TaskResult } from "../../api/task.js";
+import type { TaskResult } from "#api/task.js";
 import { nextIterationBase } from "../../edge/src/task/iteration-base.js";
 
 const START = "a".repeat(40);
@@ -43,7 +43,10 @@ describe("nextIterationBase", () => {
 
   it("starts from the pushed branch at the pushed commit, even when the patch was cut", () => {
     const pushed = result({ patch_truncated: true, push: { branch: "codeforge/tsk_1", commit_sha: PUSHED } });
-    expect(nextIterationBase(pushed)).toEqual({ ok: true, base: { kind: "branch", branch: "codeforge/tsk_1", commit_sha: PUSHED, original_commit_sha: START } });
+    expect(nextIterationBase(pushed)).toEqual({
+      ok: true,
+      base: { kind: "branch", branch: "codeforge/tsk_1", commit_sha: PUSHED, original_commit_sha: START },
+    });
   });
 
   it("refuses a cut patch with nothing pushed, and says to push", () => {

@@ -39,7 +39,10 @@ describe("scopes", () => {
   it("webhook routes: the signing secret needs tasks:write, deliveries tasks:read, dead letters admin", async () => {
     const reader = await createKey({ scopes: ["tasks:read"] });
     const writer = await createKey({ scopes: ["tasks:write"] });
-    for (const [path, method] of [["/api/v1/webhook-secret", "GET"], ["/api/v1/webhook-secret/rotate", "POST"]] as const) {
+    for (const [path, method] of [
+      ["/api/v1/webhook-secret", "GET"],
+      ["/api/v1/webhook-secret/rotate", "POST"],
+    ] as const) {
       const body = await expectError(await apiFetch(path, { key: reader.key, method }), 403, "forbidden");
       expect(body.error.message).toContain("tasks:write");
     }

@@ -84,7 +84,11 @@ describe("judgeKey", () => {
 
   it("refuses from the exact millisecond of expiry, revocation or the end of an overlap", () => {
     expect(judgeKey(credential({ expiresAt: T0 + 10 }), at(T0 + 9)).ok).toBe(true);
-    expect(judgeKey(credential({ expiresAt: T0 + 10 }), at(T0 + 10))).toMatchObject({ ok: false, code: "unauthorized", message: expect.stringMatching(/expired/) });
+    expect(judgeKey(credential({ expiresAt: T0 + 10 }), at(T0 + 10))).toMatchObject({
+      ok: false,
+      code: "unauthorized",
+      message: expect.stringMatching(/expired/),
+    });
     expect(judgeKey(credential({ revokedAt: T0 }), at(T0))).toMatchObject({ ok: false, code: "unauthorized", message: expect.stringMatching(/revoked/) });
     expect(judgeKey(credential({}, T0 + 10), at(T0 + 9)).ok).toBe(true);
     expect(judgeKey(credential({}, T0 + 10), at(T0 + 10))).toMatchObject({ ok: false, code: "unauthorized", message: expect.stringMatching(/rotated/) });

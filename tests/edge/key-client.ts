@@ -5,8 +5,8 @@
  */
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
-import { ApiKeyWithSecret, type CreateKeyInput } from "../../api/keys.js";
-import { Task } from "../../api/task.js";
+import { ApiKeyWithSecret, type CreateKeyInput } from "#api/keys.js";
+import { Task } from "#api/task.js";
 import { apiFetch, taskSpec } from "./api-client.js";
 
 /** Makes a key with the admin key (scopes default to both task scopes); fails unless 201. */

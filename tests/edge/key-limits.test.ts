@@ -139,10 +139,12 @@ describe("max_queued_tasks", () => {
     const key = await createKey({ limits: { max_queued_tasks: 3 } });
     const statuses = await Promise.all(
       Array.from({ length: 7 }, (_, i) =>
-        apiFetch("/api/v1/tasks", { key: key.key, json: { repo: { url: "file:///srv/repos/demo.git" }, prompt: `burst ${i}`, cli: "demo", pool } }).then(async (r) => {
-          await r.body?.cancel();
-          return r.status;
-        }),
+        apiFetch("/api/v1/tasks", { key: key.key, json: { repo: { url: "file:///srv/repos/demo.git" }, prompt: `burst ${i}`, cli: "demo", pool } }).then(
+          async (r) => {
+            await r.body?.cancel();
+            return r.status;
+          },
+        ),
       ),
     );
     expect(statuses.filter((s) => s === 201)).toHaveLength(3);
@@ -154,7 +156,11 @@ describe("max_queued_tasks", () => {
     const pool = uniquePool();
     const key = await createKey({ limits: { max_queued_tasks: 1 } });
     const first = await createTaskAs(key.key, { pool }, { "idempotency-key": "job-1" });
-    const retry = await apiFetch("/api/v1/tasks", { key: key.key, json: { repo: { url: "file:///srv/repos/demo.git", ref: "main" }, prompt: "Add a README", cli: "demo", pool }, headers: { "idempotency-key": "job-1" } });
+    const retry = await apiFetch("/api/v1/tasks", {
+      key: key.key,
+      json: { repo: { url: "file:///srv/repos/demo.git", ref: "main" }, prompt: "Add a README", cli: "demo", pool },
+      headers: { "idempotency-key": "job-1" },
+    });
     expect(retry.status).toBe(200);
     expect(((await retry.json()) as { id: string }).id).toBe(first.id);
   });

@@ -4,7 +4,7 @@
  * trace — and a `traceparent` the client sent with the create request is not that trace.
  */
 import { describe, expect, it } from "vitest";
-import { parseTraceparent } from "../../api/trace-context.js";
+import { parseTraceparent } from "#api/trace-context.js";
 import { createTask, uniquePool } from "./api-client.js";
 import { runnerPost, takeLease } from "./runner-client.js";
 

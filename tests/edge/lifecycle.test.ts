@@ -52,7 +52,15 @@ describe("lifecycle", () => {
     expect(again.changes).toEqual([]);
     expect(again.state.startedAt).toBe(T0 + 3);
 
-    const done = ok(lifecycle.complete(again.state, { leaseHash: "h", outcome: "succeeded", error: { code: "cli_failed", message: "ignored" }, lastBatchSeq: 0, now: T0 + 5 }));
+    const done = ok(
+      lifecycle.complete(again.state, {
+        leaseHash: "h",
+        outcome: "succeeded",
+        error: { code: "cli_failed", message: "ignored" },
+        lastBatchSeq: 0,
+        now: T0 + 5,
+      }),
+    );
     expect(done.state).toMatchObject({ status: "succeeded", error: null, finishedAt: T0 + 5, leaseHash: null, leaseExpiresAt: null });
     expect(done.changes).toEqual([{ status: "succeeded", runnerId: "r", error: null }]);
   });
@@ -68,7 +76,10 @@ describe("lifecycle", () => {
     const s = running(leased(queued(), T0), T0);
     expect(lifecycle.heartbeat(s, { leaseHash: "other", phase: "running", now: T0 }, timing)).toMatchObject({ ok: false, code: "lease_stale" });
     expect(lifecycle.acceptBatch(s, { leaseHash: "other", batchSeq: 1, now: T0 })).toMatchObject({ ok: false, code: "lease_stale" });
-    expect(lifecycle.complete(s, { leaseHash: "other", outcome: "failed", error: null, lastBatchSeq: 0, now: T0 })).toMatchObject({ ok: false, code: "lease_stale" });
+    expect(lifecycle.complete(s, { leaseHash: "other", outcome: "failed", error: null, lastBatchSeq: 0, now: T0 })).toMatchObject({
+      ok: false,
+      code: "lease_stale",
+    });
     // Once the task ended, even the right lease is stale.
     const done = ok(lifecycle.complete(s, { leaseHash: "hash-1", outcome: "failed", error: null, lastBatchSeq: 0, now: T0 })).state;
     expect(lifecycle.heartbeat(done, { leaseHash: "hash-1", phase: "running", now: T0 }, timing)).toMatchObject({ ok: false, code: "lease_stale" });
@@ -80,7 +91,10 @@ describe("lifecycle", () => {
     const late = T0 + timing.leaseTtlMs;
     expect(lifecycle.heartbeat(s, { leaseHash: "hash-1", phase: "running", now: late }, timing)).toMatchObject({ ok: false, code: "lease_stale" });
     expect(lifecycle.acceptBatch(s, { leaseHash: "hash-1", batchSeq: 1, now: late })).toMatchObject({ ok: false, code: "lease_stale" });
-    expect(lifecycle.complete(s, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: late })).toMatchObject({ ok: false, code: "lease_stale" });
+    expect(lifecycle.complete(s, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: late })).toMatchObject({
+      ok: false,
+      code: "lease_stale",
+    });
     expect(lifecycle.release(s, { leaseHash: "hash-1", reason: "x", now: late })).toMatchObject({ ok: false, code: "lease_stale" });
     expect(lifecycle.heartbeat(s, { leaseHash: "hash-1", phase: "running", now: late - 1 }, timing)).toMatchObject({ ok: true });
   });
@@ -91,7 +105,10 @@ describe("lifecycle", () => {
     const again = ok(lifecycle.complete(done.state, { leaseHash: "hash-1", outcome: "failed", error: null, lastBatchSeq: 0, now: T0 + 9 }));
     expect(again.changes).toEqual([]);
     expect(again.state).toEqual(done.state);
-    expect(lifecycle.complete(done.state, { leaseHash: "other", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 })).toMatchObject({ ok: false, code: "lease_stale" });
+    expect(lifecycle.complete(done.state, { leaseHash: "other", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 })).toMatchObject({
+      ok: false,
+      code: "lease_stale",
+    });
   });
 
   it("accepts batches in order, treats repeats as duplicates and refuses gaps", () => {
@@ -101,13 +118,23 @@ describe("lifecycle", () => {
     if (!one.ok) throw new Error("unreachable");
     expect(lifecycle.acceptBatch(one.state, { leaseHash: "hash-1", batchSeq: 1, now: T0 })).toMatchObject({ ok: true, duplicate: true });
     expect(lifecycle.acceptBatch(one.state, { leaseHash: "hash-1", batchSeq: 3, now: T0 })).toMatchObject({ ok: false, code: "sequence_gap" });
-    expect(lifecycle.complete(one.state, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 2, now: T0 })).toMatchObject({ ok: false, code: "sequence_gap" });
-    expect(lifecycle.complete(one.state, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 })).toMatchObject({ ok: false, code: "sequence_gap" });
+    expect(lifecycle.complete(one.state, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 2, now: T0 })).toMatchObject({
+      ok: false,
+      code: "sequence_gap",
+    });
+    expect(lifecycle.complete(one.state, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 })).toMatchObject({
+      ok: false,
+      code: "sequence_gap",
+    });
   });
 
   it("fills in an error for an unsuccessful outcome the runner did not explain", () => {
     const s = running(leased(queued(), T0), T0);
-    for (const [outcome, code] of [["failed", "cli_failed"], ["timed_out", "timed_out"], ["canceled", "canceled"]] as const) {
+    for (const [outcome, code] of [
+      ["failed", "cli_failed"],
+      ["timed_out", "timed_out"],
+      ["canceled", "canceled"],
+    ] as const) {
       const d = ok(lifecycle.complete(s, { leaseHash: "hash-1", outcome, error: null, lastBatchSeq: 0, now: T0 }));
       expect(d.state).toMatchObject({ status: outcome, error: { code } });
     }
@@ -237,7 +264,9 @@ describe("lifecycle", () => {
     const r = ok(lifecycle.release(s, { leaseHash: "hash-1", reason: "shutting down", now: T0 + 2 }));
     expect(r.state).toMatchObject({ status: "queued", attempt: 1, maxAttempts: 2, runnerId: null, leaseHash: null, requeueAt: T0 + 2 + REQUEUE_CHECK_MS });
     expect(r.effects).toEqual(["enqueue"]);
-    expect(r.changes).toEqual([{ status: "queued", runnerId: null, error: null, reason: "runner runner-1 handed the task back (shutting down); re-queued without counting attempt 1" }]);
+    expect(r.changes).toEqual([
+      { status: "queued", runnerId: null, error: null, reason: "runner runner-1 handed the task back (shutting down); re-queued without counting attempt 1" },
+    ]);
     // Released again with the same lease: it is no longer valid.
     expect(lifecycle.release(r.state, { leaseHash: "hash-1", reason: "again", now: T0 + 3 })).toMatchObject({ ok: false, code: "lease_stale" });
 
@@ -258,7 +287,8 @@ describe("lifecycle", () => {
   describe("follow-ups", () => {
     const cmd = { maxAttempts: 3, timeoutMs: 120_000, iterationsMax: 20 };
     const succeeded = () =>
-      ok(lifecycle.complete(running(leased(queued(), T0), T0 + 1), { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 + 2 })).state;
+      ok(lifecycle.complete(running(leased(queued(), T0), T0 + 1), { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 + 2 }))
+        .state;
 
     it("starts iteration n+1 of an ended task, queued, with its attempts, lease and times reset", () => {
       const ended = succeeded();
@@ -286,7 +316,10 @@ describe("lifecycle", () => {
     it("fences the previous iteration's lease: its late reports are refused", () => {
       const f = ok(lifecycle.followUp(succeeded(), { ...cmd, now: T0 + 10 })).state;
       // A retried completion of iteration 1 must not end iteration 2.
-      expect(lifecycle.complete(f, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 + 11 })).toMatchObject({ ok: false, code: "lease_stale" });
+      expect(lifecycle.complete(f, { leaseHash: "hash-1", outcome: "succeeded", error: null, lastBatchSeq: 0, now: T0 + 11 })).toMatchObject({
+        ok: false,
+        code: "lease_stale",
+      });
       expect(lifecycle.heartbeat(f, { leaseHash: "hash-1", phase: "running", now: T0 + 11 }, timing)).toMatchObject({ ok: false, code: "lease_stale" });
       // Its own attempts count from 1 again.
       const l = leased(f, T0 + 12, "hash-2");
@@ -303,11 +336,23 @@ describe("lifecycle", () => {
     });
 
     it("refuses a task that has not ended, and one that has had as many iterations as allowed", () => {
-      expect(lifecycle.followUp(queued(), { ...cmd, now: T0 })).toMatchObject({ ok: false, code: "invalid_state", message: expect.stringMatching(/^task is queued/) });
-      expect(lifecycle.followUp(running(leased(queued(), T0), T0 + 1), { ...cmd, now: T0 })).toMatchObject({ ok: false, code: "invalid_state", message: expect.stringMatching(/^task is running/) });
+      expect(lifecycle.followUp(queued(), { ...cmd, now: T0 })).toMatchObject({
+        ok: false,
+        code: "invalid_state",
+        message: expect.stringMatching(/^task is queued/),
+      });
+      expect(lifecycle.followUp(running(leased(queued(), T0), T0 + 1), { ...cmd, now: T0 })).toMatchObject({
+        ok: false,
+        code: "invalid_state",
+        message: expect.stringMatching(/^task is running/),
+      });
       const second = ok(lifecycle.followUp(succeeded(), { ...cmd, iterationsMax: 2, now: T0 })).state;
       const ended = ok(lifecycle.cancel(second, { now: T0 + 1 })).state;
-      expect(lifecycle.followUp(ended, { ...cmd, iterationsMax: 2, now: T0 + 2 })).toMatchObject({ ok: false, code: "invalid_state", message: expect.stringContaining("2 iterations") });
+      expect(lifecycle.followUp(ended, { ...cmd, iterationsMax: 2, now: T0 + 2 })).toMatchObject({
+        ok: false,
+        code: "invalid_state",
+        message: expect.stringContaining("2 iterations"),
+      });
     });
   });
 });

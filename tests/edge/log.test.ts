@@ -7,7 +7,14 @@ import { createLogger, parseLogConfig, type LogOptions } from "../../edge/src/lo
 
 function capture(options: Partial<LogOptions> = {}) {
   const lines: string[] = [];
-  const log = createLogger({ level: "info", format: "json", sampleRatio: 1, now: () => Date.UTC(2026, 0, 2, 3, 4, 5), write: (l) => lines.push(l), ...options });
+  const log = createLogger({
+    level: "info",
+    format: "json",
+    sampleRatio: 1,
+    now: () => Date.UTC(2026, 0, 2, 3, 4, 5),
+    write: (l) => lines.push(l),
+    ...options,
+  });
   return { log, lines };
 }
 
@@ -39,7 +46,11 @@ describe("edge logger", () => {
 
   it("redacts secrets before writing", () => {
     const { log, lines } = capture();
-    log.error("callback failed", { authorization: "Bearer cf_key_0123456789abcdef_secret", env: { TOKEN: "s3cret-value" }, error: "signing with whsec_abcdefghijklmnop failed" });
+    log.error("callback failed", {
+      authorization: "Bearer cf_key_0123456789abcdef_secret",
+      env: { TOKEN: "s3cret-value" },
+      error: "signing with whsec_abcdefghijklmnop failed",
+    });
     expect(lines[0]).not.toMatch(/s3cret-value|abcdefghijklmnop|cf_key_0123456789abcdef_secret/);
     expect(JSON.parse(lines[0]!)).toMatchObject({ authorization: "[redacted]", env: "[redacted]" });
   });

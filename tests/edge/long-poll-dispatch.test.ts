@@ -5,8 +5,8 @@
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { Lease } from "../../api/runner-protocol.js";
-import { signRequest } from "../../api/signing.js";
+import { Lease } from "#api/runner-protocol.js";
+import { signRequest } from "#api/signing.js";
 import { ORIGIN, createTask, dispatcherOf, getTask, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
 import { TEST_RUNNER_SECRETS } from "./credentials.js";

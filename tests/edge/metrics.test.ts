@@ -8,7 +8,7 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Hono } from "hono";
-import { METRIC_FAMILIES, TASK_DURATION_BUCKETS_SECONDS } from "../../api/metrics.js";
+import { METRIC_FAMILIES, TASK_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
 import type { Env } from "../../edge/src/env.js";
 import { httpMetrics } from "../../edge/src/middleware/http-metrics.js";
 import { MetricsBuffer } from "../../edge/src/metrics/metrics-buffer.js";
@@ -16,7 +16,7 @@ import { metricsObject } from "../../edge/src/metrics/metrics-object.js";
 import type { Sample } from "../../edge/src/metrics/samples.js";
 import { apiFetch, createTask, expectError, ORIGIN, uniquePool } from "./api-client.js";
 import { TEST_METRICS_TOKEN } from "./credentials.js";
-import { parseExposition, valueOf, type Exposition } from "./prometheus-text.js";
+import { parseExposition, metricValue, type Exposition } from "./prometheus-text.js";
 import { complete, sampleResult, startRunning, takeLease } from "./runner-client.js";
 
 async function scrapeResponse(token: string | null = TEST_METRICS_TOKEN): Promise<Response> {
@@ -40,7 +40,12 @@ async function scrapeUntil(check: (e: Exposition) => boolean, timeoutMs = 5_000)
   }
 }
 
-const missingTask = () => `/api/v1/tasks/tsk_0000000000${crypto.randomUUID().replace(/-/g, "").slice(0, 16).replace(/[^0-9a-hjkmnp-tv-z]/g, "a")}`;
+const missingTask = () =>
+  `/api/v1/tasks/tsk_0000000000${crypto
+    .randomUUID()
+    .replace(/-/g, "")
+    .slice(0, 16)
+    .replace(/[^0-9a-hjkmnp-tv-z]/g, "a")}`;
 
 async function storedValue(name: string, labels: Record<string, string>): Promise<number> {
   const samples = await metricsObject(env as Env).samples();
@@ -59,7 +64,10 @@ describe("GET /metrics", () => {
     }
     // The global gauges are always present, even with no pool yet.
     for (const gauge of ["codeforge_tasks_in_progress", "codeforge_queue_depth", "codeforge_workers_active", "codeforge_workers_total"]) {
-      expect(exposition.samples.some((s) => s.name === gauge), gauge).toBe(true);
+      expect(
+        exposition.samples.some((s) => s.name === gauge),
+        gauge,
+      ).toBe(true);
     }
   });
 
@@ -73,9 +81,9 @@ describe("GET /metrics", () => {
     const after = await scrape();
 
     const byId = { method: "GET", path: "/api/v1/tasks/:id", status: "404" };
-    expect(valueOf(after, "codeforge_http_requests_total", byId) - valueOf(before, "codeforge_http_requests_total", byId)).toBe(2);
+    expect(metricValue(after, "codeforge_http_requests_total", byId) - metricValue(before, "codeforge_http_requests_total", byId)).toBe(2);
     const unmatched = { method: "GET", path: "unmatched", status: "404" };
-    expect(valueOf(after, "codeforge_http_requests_total", unmatched) - valueOf(before, "codeforge_http_requests_total", unmatched)).toBe(2);
+    expect(metricValue(after, "codeforge_http_requests_total", unmatched) - metricValue(before, "codeforge_http_requests_total", unmatched)).toBe(2);
     const paths = new Set(after.samples.filter((s) => s.labels.path !== undefined).map((s) => s.labels.path));
     for (const path of paths) {
       expect(path, "a raw id in a path label").not.toMatch(/tsk_|[0-9a-f]{8}-/);
@@ -83,20 +91,22 @@ describe("GET /metrics", () => {
     }
     // The latency histogram: cumulative buckets ending in +Inf equal to the count.
     const latency = { method: "GET", path: "/api/v1/tasks/:id" };
-    const buckets = after.samples.filter((s) => s.name === "codeforge_http_request_duration_seconds_bucket" && s.labels.path === latency.path && s.labels.method === "GET");
+    const buckets = after.samples.filter(
+      (s) => s.name === "codeforge_http_request_duration_seconds_bucket" && s.labels.path === latency.path && s.labels.method === "GET",
+    );
     expect(buckets.at(-1)!.labels.le).toBe("+Inf");
     for (let i = 1; i < buckets.length; i++) expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value);
-    expect(buckets.at(-1)!.value).toBe(valueOf(after, "codeforge_http_request_duration_seconds_count", latency));
+    expect(buckets.at(-1)!.value).toBe(metricValue(after, "codeforge_http_request_duration_seconds_count", latency));
   });
 
   it("adds up every isolate's flushes: what another isolate sent shows up next to this one's", async () => {
     const series = { method: "GET", path: "/api/v1/tasks/:id", status: "404" };
-    const before = valueOf(await scrape(), "codeforge_http_requests_total", series);
+    const before = metricValue(await scrape(), "codeforge_http_requests_total", series);
     // Another isolate's flush, exactly as it reaches the global object.
     const elsewhere: Sample[] = [{ name: "codeforge_http_requests_total", labels: series, value: 5 }];
     await metricsObject(env as Env).add(elsewhere);
     await apiFetch(missingTask());
-    const after = valueOf(await scrape(), "codeforge_http_requests_total", series);
+    const after = metricValue(await scrape(), "codeforge_http_requests_total", series);
     expect(after - before).toBe(6);
   });
 
@@ -120,7 +130,16 @@ describe("GET /metrics", () => {
     const pending: Promise<unknown>[] = [];
     const buffer = new MetricsBuffer({ flushIntervalMs: 30, flushAfterRecords: 1_000 });
     const app = new Hono<{ Bindings: Env }>()
-      .use("*", httpMetrics({ buffer, sink: (e) => async (s) => { sent.push(s); await metricsObject(e).add(s); } }))
+      .use(
+        "*",
+        httpMetrics({
+          buffer,
+          sink: (e) => async (s) => {
+            sent.push(s);
+            await metricsObject(e).add(s);
+          },
+        }),
+      )
       .get("/things/:id", (c) => c.json({ id: c.req.param("id") }));
     const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
     for (const id of ["a", "b", "c"]) {
@@ -144,14 +163,14 @@ describe("GET /metrics", () => {
     const lease = await startRunning(pool);
     expect((await complete(lease.task_id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 0, result: sampleResult() })).status).toBe(200);
 
-    const ended = (e: Exposition) => valueOf(e, "codeforge_tasks_total", { status: "succeeded" });
+    const ended = (e: Exposition) => metricValue(e, "codeforge_tasks_total", { status: "succeeded" });
     const after = await scrapeUntil((e) => ended(e) > ended(before));
     expect(ended(after) - ended(before)).toBe(1);
     const labels = { status: "succeeded", cli: "demo" };
-    const count = (e: Exposition) => valueOf(e, "codeforge_tasks_duration_seconds_count", labels);
+    const count = (e: Exposition) => metricValue(e, "codeforge_tasks_duration_seconds_count", labels);
     expect(count(after) - count(before)).toBe(1);
     // It took well under 10 s: it is in the smallest bucket.
-    const smallest = (e: Exposition) => valueOf(e, "codeforge_tasks_duration_seconds_bucket", { ...labels, le: String(TASK_DURATION_BUCKETS_SECONDS[0]) });
+    const smallest = (e: Exposition) => metricValue(e, "codeforge_tasks_duration_seconds_bucket", { ...labels, le: String(TASK_DURATION_BUCKETS_SECONDS[0]) });
     expect(smallest(after) - smallest(before)).toBe(1);
   });
 
@@ -162,20 +181,20 @@ describe("GET /metrics", () => {
     await createTask({ pool });
     await takeLease({ pool, runner_id: "metrics-runner" });
     const after = await scrape();
-    expect(valueOf(after, "codeforge_pool_queue_depth", { pool })).toBe(1);
-    const age = valueOf(after, "codeforge_pool_oldest_queued_age_seconds", { pool });
+    expect(metricValue(after, "codeforge_pool_queue_depth", { pool })).toBe(1);
+    const age = metricValue(after, "codeforge_pool_oldest_queued_age_seconds", { pool });
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(30);
-    expect(valueOf(after, "codeforge_tasks_in_progress") - valueOf(before, "codeforge_tasks_in_progress")).toBe(1);
-    expect(valueOf(after, "codeforge_workers_total") - valueOf(before, "codeforge_workers_total")).toBe(1);
-    expect(valueOf(after, "codeforge_workers_active") - valueOf(before, "codeforge_workers_active")).toBe(1);
+    expect(metricValue(after, "codeforge_tasks_in_progress") - metricValue(before, "codeforge_tasks_in_progress")).toBe(1);
+    expect(metricValue(after, "codeforge_workers_total") - metricValue(before, "codeforge_workers_total")).toBe(1);
+    expect(metricValue(after, "codeforge_workers_active") - metricValue(before, "codeforge_workers_active")).toBe(1);
   });
 
   it("lists a pool that has queued tasks and no runner at all: the queue an alert must see", async () => {
     const pool = uniquePool();
     await createTask({ pool });
-    const exposition = await scrapeUntil((e) => valueOf(e, "codeforge_pool_queue_depth", { pool }) === 1);
-    expect(valueOf(exposition, "codeforge_pool_queue_depth", { pool })).toBe(1);
+    const exposition = await scrapeUntil((e) => metricValue(e, "codeforge_pool_queue_depth", { pool }) === 1);
+    expect(metricValue(exposition, "codeforge_pool_queue_depth", { pool })).toBe(1);
   });
 
   it("asks for the metrics token, with the JSON error envelope", async () => {

@@ -19,9 +19,9 @@
 import { SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ErrorBody } from "../../api/errors.js";
-import { API_BODY_MAX_BYTES } from "../../api/limits.js";
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signRequest } from "../../api/signing.js";
+import { ErrorBody } from "#api/errors.js";
+import { API_BODY_MAX_BYTES } from "#api/limits.js";
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signRequest } from "#api/signing.js";
 import { createApp } from "../../edge/src/app.js";
 import { openApiDocument } from "../../edge/src/routes/openapi-document.js";
 import { ORIGIN, createTask } from "./api-client.js";
@@ -106,7 +106,10 @@ function sampleString(s: Schema): string {
     const re = regexOf(s.pattern);
     const found = ["a", "abc", "a1", "runner-1", "A", "x".repeat(min)].find((c) => re.test(c) && c.length >= min && c.length <= max);
     if (found) return found;
-    return fc.sample(fc.stringMatching(re).filter((c) => c.length >= min && c.length <= max), { numRuns: 1, seed: 1 })[0]!;
+    return fc.sample(
+      fc.stringMatching(re).filter((c) => c.length >= min && c.length <= max),
+      { numRuns: 1, seed: 1 },
+    )[0]!;
   }
   return "x".repeat(Math.min(min, max));
 }
@@ -226,7 +229,13 @@ function bodyCases(op: Operation, real: Realities): BodyCase[] {
   const wrongs: Json[] = [null, "\u202eevil\u0000", 1.5, true, [], {}, 0, ""];
   for (const [n, [field, fs]] of Object.entries(props).entries()) {
     // null and one other wrong type per field, a different one from field to field.
-    for (const wrong of [null, ...wrongs.slice(1).filter((w) => refuses(fs, w)).slice(n % 3, (n % 3) + 1)]) {
+    for (const wrong of [
+      null,
+      ...wrongs
+        .slice(1)
+        .filter((w) => refuses(fs, w))
+        .slice(n % 3, (n % 3) + 1),
+    ]) {
       if (refuses(fs, wrong)) cases.push({ name: `${field} = ${JSON.stringify(wrong)}`, body: JSON.stringify({ ...base, [field]: wrong }), mustFail: true });
     }
     const f = resolve(fs);
@@ -235,7 +244,11 @@ function bodyCases(op: Operation, real: Realities): BodyCase[] {
     }
     if (onlyType(fs) === "array" && f.maxItems !== undefined) {
       const item = sample(f.items);
-      cases.push({ name: `${field} over maxItems`, body: JSON.stringify({ ...base, [field]: Array.from({ length: f.maxItems + 1 }, () => item) }), mustFail: true });
+      cases.push({
+        name: `${field} over maxItems`,
+        body: JSON.stringify({ ...base, [field]: Array.from({ length: f.maxItems + 1 }, () => item) }),
+        mustFail: true,
+      });
     }
     if (n === 0 && onlyType(fs) && onlyType(fs) !== "array") {
       cases.push({ name: `${field} nested 20000 deep`, body: with_(field, deepNesting(20_000)), mustFail: true });
@@ -244,7 +257,7 @@ function bodyCases(op: Operation, real: Realities): BodyCase[] {
   cases.push(
     { name: "huge string past the body limit", body: JSON.stringify({ ...base, [required[0] ?? "x"]: "x".repeat(API_BODY_MAX_BYTES + 1) }), mustFail: true },
     { name: "huge array", body: JSON.stringify({ ...base, huge: Array.from({ length: 50_000 }, () => 0) }), mustFail: schema.additionalProperties === false },
-    { name: "nested objects 30000 deep", body: '{"a":'.repeat(30_000) + "1" + "}".repeat(30_000), mustFail: schema.additionalProperties === false },
+    { name: "nested objects 30000 deep", body: `${'{"a":'.repeat(30_000)}1${"}".repeat(30_000)}`, mustFail: schema.additionalProperties === false },
     { name: "malformed JSON", body: text.slice(0, -1), mustFail: true },
     { name: "trailing garbage", body: `${text}}`, mustFail: true },
     { name: "JSON null", body: "null", mustFail: true },
@@ -303,7 +316,8 @@ function encodeURIComponentLoose(raw: string): string {
   let out = "";
   for (const ch of raw) {
     const u = ch.charCodeAt(0);
-    if (ch.length === 1 && u >= 0xd800 && u <= 0xdfff) out += `%ED%${(0xa0 | ((u >> 6) & 0x1f)).toString(16).toUpperCase()}%${(0x80 | (u & 0x3f)).toString(16).toUpperCase()}`;
+    if (ch.length === 1 && u >= 0xd800 && u <= 0xdfff)
+      out += `%ED%${(0xa0 | ((u >> 6) & 0x1f)).toString(16).toUpperCase()}%${(0x80 | (u & 0x3f)).toString(16).toUpperCase()}`;
     else out += encodeURIComponent(ch);
   }
   return out;
@@ -346,7 +360,7 @@ async function send(r: Request_): Promise<Response> {
     const signed = await signRequest({ secret, method: r.method, pathAndQuery, body, now });
     for (const [k, v] of Object.entries(signed)) headers.set(k, v);
     if (r.signing === "garbage") {
-      headers.set(SIGNATURE_HEADER, "v1=" + "g".repeat(64));
+      headers.set(SIGNATURE_HEADER, `v1=${"g".repeat(64)}`);
       headers.set(TIMESTAMP_HEADER, "9".repeat(30));
     }
   }
@@ -354,7 +368,17 @@ async function send(r: Request_): Promise<Response> {
 }
 
 /** Stack frames, source locations, exception names, internal paths: none may reach a client. */
-const LEAKS = [/\bat [\w$.<>]+ \(/, /\bat (file:|\/|async )/, /\.(ts|js|mjs|cjs):\d+/, /\b(TypeError|ReferenceError|SyntaxError|RangeError|URIError|InternalError)\b/, /node_modules/, /\/(edge|runner|api)\/src\//, /Durable ?Object/i, /workerd/i, /\bstack\b/i];
+const LEAKS = [
+  /\bat [\w$.<>]+ \(/,
+  /\bat (file:|\/|async )/,
+  /\.(ts|js|mjs|cjs):\d+/,
+  /\b(TypeError|ReferenceError|SyntaxError|RangeError|URIError|InternalError)\b/,
+  /node_modules/,
+  /\/(edge|runner|api)\/src\//,
+  /Durable ?Object/i,
+  /workerd/i,
+  /\bstack\b/i,
+];
 
 interface Expectation {
   mustFail: boolean;
@@ -433,7 +457,11 @@ describe("OpenAPI-driven bad-input sweep", () => {
         }
         const url = fillPath(op, realValues(op, id));
         const creds: { credential?: Credential; signing?: Signing }[] =
-          op.security === "runner" ? SIGNINGS.map((signing) => ({ signing })) : op.security === "bearer" ? CREDENTIALS.map((credential) => ({ credential })) : [{}];
+          op.security === "runner"
+            ? SIGNINGS.map((signing) => ({ signing }))
+            : op.security === "bearer"
+              ? CREDENTIALS.map((credential) => ({ credential }))
+              : [{}];
         const cases = bodyCases(op, real);
         for (const [i, c] of cases.entries()) {
           // Every mutation with the credential that reaches validation; the valid body, one
@@ -442,7 +470,10 @@ describe("OpenAPI-driven bad-input sweep", () => {
           const sweepAll = c.name === "valid" || i % 8 === 0;
           for (const cred of sweepAll ? creds : full) {
             const status = authExpectation(op, cred.credential, cred.signing, bigBody(c));
-            await check({ method: op.method, url, body: c.body, contentType: c.contentType, ...cred }, { mustFail: c.mustFail || status !== undefined, status, lenient: c.lenient && status === undefined });
+            await check(
+              { method: op.method, url, body: c.body, contentType: c.contentType, ...cred },
+              { mustFail: c.mustFail || status !== undefined, status, lenient: c.lenient && status === undefined },
+            );
           }
         }
       });
@@ -450,7 +481,9 @@ describe("OpenAPI-driven bad-input sweep", () => {
       it("odd path and query values, random ids and fast-check mutations", { timeout: 120_000 }, async () => {
         const creds = op.security === "runner" ? SIGNINGS : op.security === "bearer" ? CREDENTIALS : [undefined];
         const credArb = fc.constantFrom(...creds);
-        const paramArb = op.pathParams.length ? fc.oneof(oddSegment, fc.constantFrom("tsk_0000000000aaaaaaaaaaaaaaaa", "key_0000000000000000")) : fc.constant("");
+        const paramArb = op.pathParams.length
+          ? fc.oneof(oddSegment, fc.constantFrom("tsk_0000000000aaaaaaaaaaaaaaaa", "key_0000000000000000"))
+          : fc.constant("");
         const queryArb = fc.array(fc.tuple(fc.constantFrom(...op.query, "unknown_param", "limit", "__proto__"), oddValue), { maxLength: 3 });
         const real: Realities = { leaseId: "lease-that-does-not-exist" };
         const body = op.schema ? JSON.stringify(baseBody(op, real)) : undefined;
@@ -483,7 +516,10 @@ describe("OpenAPI-driven bad-input sweep", () => {
               const url = fillPath(op, realValues(op));
               const mustFail = refuses(schema.properties[field], value);
               const status = authExpectation(op, credential, signing, false);
-              await check({ method: op.method, url, body: JSON.stringify({ ...base, [field]: value }), credential, signing }, { mustFail: mustFail || status !== undefined, status });
+              await check(
+                { method: op.method, url, body: JSON.stringify({ ...base, [field]: value }), credential, signing },
+                { mustFail: mustFail || status !== undefined, status },
+              );
             }),
             { numRuns: RUNS },
           );
@@ -502,7 +538,10 @@ describe("OpenAPI-driven bad-input sweep", () => {
         // Without a key on the first such method only: the key check comes before routing.
         for (const credential of op.security === "bearer" && method === missing[0] ? (["none", "admin"] as const) : (["admin"] as const)) {
           const body = method === "GET" ? undefined : "{}";
-          await check({ method, url: fillPath(op, realValues(op)), body, credential, signing: op.security === "runner" ? "signed" : undefined }, { mustFail: true });
+          await check(
+            { method, url: fillPath(op, realValues(op)), body, credential, signing: op.security === "runner" ? "signed" : undefined },
+            { mustFail: true },
+          );
         }
       }
     }
@@ -543,7 +582,12 @@ describe("runner leases a hostile runner does not hold", () => {
     }
     expect(await statusOf(b.task_id)).toMatchObject({ status: "leased", attempt: 1 });
     // The real holder still gets through.
-    const ok = await send({ method: "POST", url: `/runner/v1/tasks/${b.task_id}/heartbeat`, body: JSON.stringify({ lease_id: b.lease_id, phase: "running" }), signing: "signed" });
+    const ok = await send({
+      method: "POST",
+      url: `/runner/v1/tasks/${b.task_id}/heartbeat`,
+      body: JSON.stringify({ lease_id: b.lease_id, phase: "running" }),
+      signing: "signed",
+    });
     expect(ok.status).toBe(200);
     const events = await SELF.fetch(`${ORIGIN}/api/v1/tasks/${b.task_id}/events`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
     expect(await events.text()).not.toContain("intruder");
@@ -553,11 +597,15 @@ describe("runner leases a hostile runner does not hold", () => {
     const pool = `sweep-lease-${crypto.randomUUID().slice(0, 8)}`;
     const queued = await createTask({ pool });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ minLength: 1, maxLength: 128 }), fc.constantFrom("lse_" + "a".repeat(32), "null", "0", "*", "%")), fc.constantFrom(...runnerWrites("x").map(([op]) => op)), async (leaseId, op) => {
-        const [, payload] = runnerWrites(leaseId).find(([name]) => name === op)!;
-        const res = await runnerWrite(queued.id, op, payload);
-        expect(res.status).toBe(409);
-      }),
+      fc.asyncProperty(
+        fc.oneof(fc.string({ minLength: 1, maxLength: 128 }), fc.constantFrom(`lse_${"a".repeat(32)}`, "null", "0", "*", "%")),
+        fc.constantFrom(...runnerWrites("x").map(([op]) => op)),
+        async (leaseId, op) => {
+          const [, payload] = runnerWrites(leaseId).find(([name]) => name === op)!;
+          const res = await runnerWrite(queued.id, op, payload);
+          expect(res.status).toBe(409);
+        },
+      ),
       { numRuns: 6 },
     );
     expect(await statusOf(queued.id)).toMatchObject({ status: "queued" });
@@ -567,15 +615,26 @@ describe("runner leases a hostile runner does not hold", () => {
     const pool = `sweep-lease-${crypto.randomUUID().slice(0, 8)}`;
     const task = await createTask({ pool });
     const first = await takeLease({ pool });
-    const released = await send({ method: "POST", url: `/runner/v1/tasks/${task.id}/release`, body: JSON.stringify({ lease_id: first.lease_id, reason: "shutting down" }), signing: "signed" });
+    const released = await send({
+      method: "POST",
+      url: `/runner/v1/tasks/${task.id}/release`,
+      body: JSON.stringify({ lease_id: first.lease_id, reason: "shutting down" }),
+      signing: "signed",
+    });
     expect(released.status).toBe(200);
     for (const [op, body] of runnerWrites(first.lease_id)) expect((await runnerWrite(task.id, op, body)).status, op).toBe(409);
 
     const second = await takeLease({ pool });
     expect(second.task_id).toBe(task.id);
-    const done = await send({ method: "POST", url: `/runner/v1/tasks/${task.id}/complete`, body: JSON.stringify({ lease_id: second.lease_id, outcome: "failed", last_batch_seq: 0, result: null, error: { code: "cli_failed", message: "x" } }), signing: "signed" });
+    const done = await send({
+      method: "POST",
+      url: `/runner/v1/tasks/${task.id}/complete`,
+      body: JSON.stringify({ lease_id: second.lease_id, outcome: "failed", last_batch_seq: 0, result: null, error: { code: "cli_failed", message: "x" } }),
+      signing: "signed",
+    });
     expect(done.status, await done.clone().text()).toBe(200);
-    for (const [op, body] of runnerWrites(second.lease_id).filter(([name]) => name !== "complete")) expect((await runnerWrite(task.id, op, body)).status, op).toBe(409);
+    for (const [op, body] of runnerWrites(second.lease_id).filter(([name]) => name !== "complete"))
+      expect((await runnerWrite(task.id, op, body)).status, op).toBe(409);
     expect((await statusOf(task.id)).status).toBe("failed");
   });
 
@@ -589,7 +648,11 @@ describe("runner leases a hostile runner does not hold", () => {
     const signedForA = await signRequest({ secret: TEST_RUNNER_SECRETS[0], method: "POST", pathAndQuery: `/runner/v1/tasks/${a.task_id}/heartbeat`, body });
     const signedAsGet = await signRequest({ secret: TEST_RUNNER_SECRETS[0], method: "GET", pathAndQuery: `/runner/v1/tasks/${b.task_id}/heartbeat`, body });
     for (const headers of [signedForA, signedAsGet]) {
-      const res = await SELF.fetch(`${ORIGIN}/runner/v1/tasks/${b.task_id}/heartbeat`, { method: "POST", headers: { "content-type": JSON_TYPE, ...headers }, body });
+      const res = await SELF.fetch(`${ORIGIN}/runner/v1/tasks/${b.task_id}/heartbeat`, {
+        method: "POST",
+        headers: { "content-type": JSON_TYPE, ...headers },
+        body,
+      });
       const text = await res.text();
       expect(res.status, text).toBe(401);
       expect(ErrorBody.parse(JSON.parse(text)).error.code).toBe("unauthorized");

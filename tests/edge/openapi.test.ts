@@ -5,7 +5,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import committed from "../../api/openapi.json";
+import committed from "#api/openapi.json";
 import { createApp } from "../../edge/src/app.js";
 import { openApiDocument } from "../../edge/src/routes/openapi-document.js";
 import { ORIGIN, apiFetch, expectError } from "./api-client.js";
@@ -41,9 +41,7 @@ describe("OpenAPI", () => {
   it("has a definition for every route the Worker serves", () => {
     const app = createApp();
     const defined = new Set(app.openAPIRegistry.definitions.flatMap((d) => (d.type === "route" ? [`${d.route.method.toUpperCase()} ${d.route.path}`] : [])));
-    const served = [
-      ...new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`)),
-    ];
+    const served = [...new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`))];
     expect(served.length).toBeGreaterThan(25);
     const undefinedRoutes = served.filter((route) => !defined.has(route) && !NOT_DEFINED.has(route));
     expect(undefinedRoutes).toEqual([]);
@@ -61,7 +59,11 @@ describe("OpenAPI", () => {
   it("answers through the default hook: an impossible path id is a 404, a bad query a 400 naming the field", async () => {
     const missing = await expectError(await apiFetch("/api/v1/tasks/tsk_not-an-id"), 404, "not_found");
     expect(missing.error.message).toBe("task not found");
-    const key = await expectError(await apiFetch("/api/v1/keys/key_nope/rotate", { method: "POST", body: "{not json", headers: { "content-type": "application/json" } }), 404, "not_found");
+    const key = await expectError(
+      await apiFetch("/api/v1/keys/key_nope/rotate", { method: "POST", body: "{not json", headers: { "content-type": "application/json" } }),
+      404,
+      "not_found",
+    );
     expect(key.error.message).toBe("key not found");
     const query = await expectError(await apiFetch("/api/v1/tasks?limit=0"), 400, "validation_failed", "limit");
     expect(query.error.message).toMatch(/^limit: /);

@@ -4,10 +4,10 @@
  * the strict parser.
  */
 import { describe, expect, it } from "vitest";
-import { HTTP_DURATION_BUCKETS_SECONDS } from "../../api/metrics.js";
+import { HTTP_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
 import { renderPrometheus } from "../../edge/src/metrics/prometheus-text.js";
 import { SampleSet } from "../../edge/src/metrics/samples.js";
-import { parseExposition, valueOf } from "./prometheus-text.js";
+import { parseExposition, metricValue } from "./prometheus-text.js";
 
 describe("Prometheus rendering", () => {
   it("renders observed histograms with cumulative buckets and escapes label values", () => {
@@ -22,14 +22,14 @@ describe("Prometheus rendering", () => {
     expect(text).toContain('path="/odd\\"path\\\\with\\nnewline"');
 
     const parsed = parseExposition(text);
-    const bucket = (le: string) => valueOf(parsed, "codeforge_http_request_duration_seconds_bucket", { le, method: "GET" });
+    const bucket = (le: string) => metricValue(parsed, "codeforge_http_request_duration_seconds_bucket", { le, method: "GET" });
     expect(bucket("0.005")).toBe(1);
     expect(bucket("0.1")).toBe(1);
     expect(bucket("0.25")).toBe(3);
     expect(bucket("30")).toBe(3);
     expect(bucket("+Inf")).toBe(4);
-    expect(valueOf(parsed, "codeforge_http_request_duration_seconds_count", { method: "GET" })).toBe(4);
-    expect(valueOf(parsed, "codeforge_http_request_duration_seconds_sum", { method: "GET" })).toBeCloseTo(40.403);
+    expect(metricValue(parsed, "codeforge_http_request_duration_seconds_count", { method: "GET" })).toBe(4);
+    expect(metricValue(parsed, "codeforge_http_request_duration_seconds_sum", { method: "GET" })).toBeCloseTo(40.403);
     expect(parsed.samples.find((s) => s.name === "codeforge_http_requests_total")!.labels.path).toBe(labels.path);
     const buckets = parsed.samples.filter((s) => s.name.endsWith("_bucket"));
     expect(buckets).toHaveLength(HTTP_DURATION_BUCKETS_SECONDS.length + 1);

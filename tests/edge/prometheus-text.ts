@@ -60,7 +60,7 @@ export function parseExposition(text: string): Exposition {
 }
 
 /** The value of the one sample with this name whose labels include `labels`; 0 when absent. */
-export function valueOf(exposition: Exposition, name: string, labels: Record<string, string> = {}): number {
+export function metricValue(exposition: Exposition, name: string, labels: Record<string, string> = {}): number {
   const found = exposition.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return found[0]?.value ?? 0;

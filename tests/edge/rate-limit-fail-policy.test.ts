@@ -12,9 +12,19 @@ import { TEST_ADMIN_KEY } from "./credentials.js";
 
 function appWith(vars: Partial<Record<keyof Env, string>>) {
   const app = createApp();
-  const bindings = { ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9", UPSTASH_REDIS_REST_TOKEN: "unused", RATE_LIMIT_REDIS_TIMEOUT_MS: "200", ...vars } as Env;
+  const bindings = {
+    ...env,
+    UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+    UPSTASH_REDIS_REST_TOKEN: "unused",
+    RATE_LIMIT_REDIS_TIMEOUT_MS: "200",
+    ...vars,
+  } as Env;
   return (path: string, init: RequestInit = {}) =>
-    app.request(`https://codeforge.test${path}`, { ...init, headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json", ...init.headers } }, bindings);
+    app.request(
+      `https://codeforge.test${path}`,
+      { ...init, headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json", ...init.headers } },
+      bindings,
+    );
 }
 
 describe("rate limiter unavailable", () => {

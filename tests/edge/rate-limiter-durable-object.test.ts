@@ -5,7 +5,7 @@
  */
 import { env, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../api/signing.js";
+import { sha256Hex } from "#api/signing.js";
 import { durableObjectLimiter } from "../../edge/src/rate-limit/durable-object-limiter.js";
 import { limiterContract } from "../rate-limit/limiter-contract.js";
 import { advanceClock } from "./clock.js";
@@ -28,7 +28,13 @@ describe("RateLimiter Durable Object", () => {
     advanceClock(0);
     for (let i = 0; i < 10; i++) await limiter.limit(key, { limit: 10, windowMs: 60_000 });
     advanceClock(17_500);
-    expect(await limiter.limit(key, { limit: 10, windowMs: 60_000 })).toEqual({ allowed: false, limit: 10, remaining: 0, resetMs: 42_500, retryAfterSeconds: 43 });
+    expect(await limiter.limit(key, { limit: 10, windowMs: 60_000 })).toEqual({
+      allowed: false,
+      limit: 10,
+      remaining: 0,
+      resetMs: 42_500,
+      retryAfterSeconds: 43,
+    });
     advanceClock(42_499);
     expect((await limiter.limit(key, { limit: 10, windowMs: 60_000 })).retryAfterSeconds).toBe(1);
     advanceClock(1);
@@ -47,7 +53,14 @@ describe("RateLimiter Durable Object", () => {
     const stored: string[] = [];
     for (const n of [0, 1, 2, 3]) {
       const stub = namespace.get(namespace.idFromName(`rate-limit-shard-${n}`));
-      stored.push(...(await runInDurableObject(stub, (_obj, state) => state.storage.sql.exec<{ key: string }>("SELECT DISTINCT key FROM hit").toArray().map((r) => r.key))));
+      stored.push(
+        ...(await runInDurableObject(stub, (_obj, state) =>
+          state.storage.sql
+            .exec<{ key: string }>("SELECT DISTINCT key FROM hit")
+            .toArray()
+            .map((r) => r.key),
+        )),
+      );
     }
     const hashes = await Promise.all(keys.map((k) => sha256Hex(k)));
     for (const hash of hashes) expect(stored).toContain(hash);
@@ -72,6 +85,11 @@ describe("RateLimiter Durable Object", () => {
     expect(await rowsOf()).toBe(0);
     // Whatever other tests left on this shard is still inside its window.
     const now = Date.now();
-    expect(await runInDurableObject(stub, (_obj, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM hit WHERE expires_at <= ?", now).one().n)).toBe(0);
+    expect(
+      await runInDurableObject(
+        stub,
+        (_obj, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM hit WHERE expires_at <= ?", now).one().n,
+      ),
+    ).toBe(0);
   });
 });

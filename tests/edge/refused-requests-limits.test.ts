@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { handleError } from "../../edge/src/api-error.js";
 import type { Env } from "../../edge/src/env.js";
-import { rateLimit } from "../../edge/src/middleware/rate-limit.js";
+import { rateLimit } from "../../edge/src/rate-limit/rate-limit-middleware.js";
 import { durableObjectLimiter } from "../../edge/src/rate-limit/durable-object-limiter.js";
 import type { Limiter } from "../../edge/src/rate-limit/limiter.js";
 import { apiFetch, expectError, taskSpec, uniquePool } from "./api-client.js";

@@ -4,7 +4,7 @@
  * does not count against `max_attempts`, and the releasing runner is locked out.
  */
 import { describe, expect, it } from "vitest";
-import { ReleaseAck } from "../../api/runner-protocol.js";
+import { ReleaseAck } from "#api/runner-protocol.js";
 import { allEvents, cancelTask, createTask, expectError, getTask, statusHistory, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
 import { complete, heartbeat, outputEvents, postEvents, requestLease, runnerPost, sampleResult, startRunning, takeLease } from "./runner-client.js";
@@ -86,7 +86,11 @@ describe("release", () => {
     const task = await createTask({ pool });
     await takeLease({ pool });
     await expectError(await release(task.id, "lse_forged"), 409, "lease_stale");
-    await expectError(await runnerPost(`/runner/v1/tasks/${task.id}/release`, { lease_id: "x", reason: "r" }, { secret: "not-a-runner-secret-0123456789" }), 401, "unauthorized");
+    await expectError(
+      await runnerPost(`/runner/v1/tasks/${task.id}/release`, { lease_id: "x", reason: "r" }, { secret: "not-a-runner-secret-0123456789" }),
+      401,
+      "unauthorized",
+    );
     await expectError(await release("tsk_0000000000aaaaaaaaaaaaaaaa", "lse_x"), 404, "not_found");
     expect((await getTask(task.id)).status).toBe("leased");
   });

@@ -5,10 +5,10 @@
  */
 import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import { Lease, type LeaseRequest } from "../../api/runner-protocol.js";
-import { signRequest } from "../../api/signing.js";
-import type { RunnerEvent } from "../../api/stream-events.js";
-import type { TaskError, TaskResult } from "../../api/task.js";
+import { Lease, type LeaseRequest } from "#api/runner-protocol.js";
+import { signRequest } from "#api/signing.js";
+import type { RunnerEvent } from "#api/stream-events.js";
+import type { TaskError, TaskResult } from "#api/task.js";
 import { ORIGIN } from "./api-client.js";
 import { TEST_RUNNER_SECRETS } from "./credentials.js";
 

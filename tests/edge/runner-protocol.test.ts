@@ -4,15 +4,14 @@
  * visible truncation marker.
  */
 import { describe, expect, it } from "vitest";
-import { EventBatchAck } from "../../api/runner-protocol.js";
-import type { RunnerEvent } from "../../api/stream-events.js";
+import { EventBatchAck } from "#api/runner-protocol.js";
+import type { RunnerEvent } from "#api/stream-events.js";
 import { allEvents, createTask, expectError, getTask, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
 import { TEST_OUTPUT_MAX_BYTES } from "./credentials.js";
 import { complete, heartbeat, outputEvents, postEvents, runnerPost, sampleResult, startRunning, takeLease } from "./runner-client.js";
 
-const outputTexts = async (taskId: string) =>
-  (await allEvents(taskId)).flatMap((e) => (e.type === "output" ? [e.text] : []));
+const outputTexts = async (taskId: string) => (await allEvents(taskId)).flatMap((e) => (e.type === "output" ? [e.text] : []));
 
 describe("runner protocol", () => {
   it("stores a batch posted twice only once", async () => {

@@ -4,8 +4,8 @@
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { RUNNER_BODY_MAX_BYTES } from "../../api/limits.js";
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signRequest } from "../../api/signing.js";
+import { RUNNER_BODY_MAX_BYTES } from "#api/limits.js";
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signRequest } from "#api/signing.js";
 import { ORIGIN, expectError, uniquePool } from "./api-client.js";
 import { TEST_RUNNER_SECRETS } from "./credentials.js";
 import { runnerPost } from "./runner-client.js";

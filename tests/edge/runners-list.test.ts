@@ -3,7 +3,7 @@
  * `waiting_reason` a queued task shows when no runner can take it.
  */
 import { describe, expect, it } from "vitest";
-import { RunnerList, type RunnerInfo } from "../../api/runner-protocol.js";
+import { RunnerList, type RunnerInfo } from "#api/runner-protocol.js";
 import { apiFetch, createTask, expectError, getTask, uniquePool } from "./api-client.js";
 import { advanceClock } from "./clock.js";
 import { heartbeat, requestLease, startRunning } from "./runner-client.js";
@@ -18,7 +18,10 @@ async function runnersIn(pool: string): Promise<RunnerInfo[]> {
 describe("runners list", () => {
   it("lists every runner that asked for work, across pools, with what it offers and how busy it is", async () => {
     const [poolA, poolB] = [uniquePool(), uniquePool()];
-    expect((await requestLease({ pool: poolA, runner_id: "gpu-1", runner_version: "1.4.0", clis: ["demo", "claude"], labels: ["gpu"], running: 1, capacity: 4 })).status).toBe(204);
+    expect(
+      (await requestLease({ pool: poolA, runner_id: "gpu-1", runner_version: "1.4.0", clis: ["demo", "claude"], labels: ["gpu"], running: 1, capacity: 4 }))
+        .status,
+    ).toBe(204);
     expect((await requestLease({ pool: poolB, runner_id: "cpu-1" })).status).toBe(204);
 
     const before = Date.now();

@@ -7,9 +7,9 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ApiKey } from "../../api/keys.js";
-import type { UsageEvent } from "../../api/stream-events.js";
-import { TaskList, type TaskResult } from "../../api/task.js";
+import { ApiKey } from "#api/keys.js";
+import type { UsageEvent } from "#api/stream-events.js";
+import { TaskList, type TaskResult } from "#api/task.js";
 import { env } from "cloudflare:test";
 import { apiFetch, createTask, expectError, getTask, taskObjectOf, taskSpec, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
@@ -92,7 +92,9 @@ describe("monthly spend per API key", () => {
     // Attempt 3: fails without a result, after usage.
     const third = await startRunning(pool);
     expect((await postEvents(task.id, third.lease_id, 1, [usage(0.05)])).status).toBe(200);
-    expect((await complete(task.id, third.lease_id, { outcome: "failed", last_batch_seq: 1, error: { code: "cli_failed", message: "boom" } })).status).toBe(200);
+    expect((await complete(task.id, third.lease_id, { outcome: "failed", last_batch_seq: 1, error: { code: "cli_failed", message: "boom" } })).status).toBe(
+      200,
+    );
     expect(await getTask(task.id)).toMatchObject({ status: "failed", attempt: 3 });
     expect((await keyView(key.id)).spend_this_month_usd).toBe(0.55);
   });
@@ -120,7 +122,11 @@ describe("monthly spend per API key", () => {
     expect(refused.error.message).toContain("$0.5");
     expect(refused.error.message).toContain("monthly_spend_usd");
     expect(refused.error.message).toContain(resetsAt);
-    await expectError(await apiFetch("/api/v1/tasks", { key: key.key, json: taskSpec({ pool }), headers: { "Idempotency-Key": "new-task" } }), 402, "spend_limit_reached");
+    await expectError(
+      await apiFetch("/api/v1/tasks", { key: key.key, json: taskSpec({ pool }), headers: { "Idempotency-Key": "new-task" } }),
+      402,
+      "spend_limit_reached",
+    );
     expect(await taskCount(key.key)).toBe(1);
     expect(await keyView(key.id)).toMatchObject({ spend_this_month_usd: 0.5, spend_resets_at: resetsAt });
 
@@ -144,7 +150,8 @@ describe("monthly spend per API key", () => {
     const task = await createTaskAs(key.key, { pool });
     const first = await startRunning(pool);
     expect((await complete(task.id, first.lease_id, { outcome: "succeeded", last_batch_seq: 0, result: result(0.99) })).status).toBe(200);
-    const followUp = () => apiFetch(`/api/v1/tasks/${task.id}/instructions`, { key: key.key, json: { prompt: "More" }, headers: { "Idempotency-Key": "again" } });
+    const followUp = () =>
+      apiFetch(`/api/v1/tasks/${task.id}/instructions`, { key: key.key, json: { prompt: "More" }, headers: { "Idempotency-Key": "again" } });
     const accepted = await followUp();
     expect(accepted.status, await accepted.clone().text()).toBe(202);
     const second = await startRunning(pool);
@@ -201,8 +208,9 @@ describe("monthly spend per API key", () => {
       );
     });
     await fireAlarm(task.id);
-    const owed = await runInDurableObject(taskObjectOf(task.id), (_i, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM attempt_usage WHERE charge_due_at IS NOT NULL").one().n,
+    const owed = await runInDurableObject(
+      taskObjectOf(task.id),
+      (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM attempt_usage WHERE charge_due_at IS NOT NULL").one().n,
     );
     expect(owed).toBe(0);
     expect((await keyView(key.id)).spend_this_month_usd).toBe(0.5);

@@ -52,7 +52,12 @@ describe("the spend meter", () => {
     expect(await meter.charge({ id: "t@1/1/2", month: "2026-11", costUsd: 0.5 })).toEqual({ counted: false });
     expect(await meter.spend(Date.parse("2026-11-15T00:00:00Z"))).toEqual({ month: "2026-11", spentUsd: 0.5, resetsAt: Date.parse("2026-12-01T00:00:00Z") });
     expect((await meter.spend(Date.parse("2026-10-15T00:00:00Z"))).spentUsd).toBe(1);
-    const kept = await runInDurableObject(meter, (_i, state) => state.storage.sql.exec<{ month: string }>("SELECT month FROM charges ORDER BY month").toArray().map((r) => r.month));
+    const kept = await runInDurableObject(meter, (_i, state) =>
+      state.storage.sql
+        .exec<{ month: string }>("SELECT month FROM charges ORDER BY month")
+        .toArray()
+        .map((r) => r.month),
+    );
     // Charged in December: October's name is gone (its total stays), November's is kept.
     expect(kept).toEqual(["2026-11"]);
   });

@@ -4,7 +4,7 @@
  * no duplicate; a stream of an ended task replays everything and closes with 1000.
  */
 import { describe, expect, it } from "vitest";
-import { STREAM_CLOSE_TASK_ENDED } from "../../api/stream-events.js";
+import { STREAM_CLOSE_TASK_ENDED } from "#api/stream-events.js";
 import { allEvents, apiFetch, createTask, expectError, uniquePool } from "./api-client.js";
 import { complete, outputEvents, postEvents, sampleResult, startRunning } from "./runner-client.js";
 import { openStream, within } from "./stream-watcher.js";
@@ -99,17 +99,8 @@ describe("stream replay", () => {
   it("answers 426 without an upgrade, 404 for an unknown task, 400 for a bad since", async () => {
     const task = await createTask({ pool: uniquePool() });
     await expectError(await apiFetch(`/api/v1/tasks/${task.id}/stream`), 426, "upgrade_required");
-    await expectError(
-      await apiFetch("/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/stream", { headers: { upgrade: "websocket" } }),
-      404,
-      "not_found",
-    );
-    await expectError(
-      await apiFetch(`/api/v1/tasks/${task.id}/stream?since=-1`, { headers: { upgrade: "websocket" } }),
-      400,
-      "validation_failed",
-      "since",
-    );
+    await expectError(await apiFetch("/api/v1/tasks/tsk_0000000000aaaaaaaaaaaaaaaa/stream", { headers: { upgrade: "websocket" } }), 404, "not_found");
+    await expectError(await apiFetch(`/api/v1/tasks/${task.id}/stream?since=-1`, { headers: { upgrade: "websocket" } }), 400, "validation_failed", "since");
     await expectError(await apiFetch(`/api/v1/tasks/${task.id}/stream`, { headers: { upgrade: "websocket" }, key: null }), 401, "unauthorized");
   });
 });

@@ -4,7 +4,7 @@
  * @module
  */
 import { expect } from "vitest";
-import type { StreamEvent } from "../../api/stream-events.js";
+import type { StreamEvent } from "#api/stream-events.js";
 import { apiFetch } from "./api-client.js";
 
 export interface StreamWatcher {
@@ -63,8 +63,5 @@ export async function openStream(taskId: string, since?: number): Promise<Stream
 
 /** Resolves with `promise`, or rejects after `ms`: a hung close is a failure, not a hang. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)),
-  ]);
+  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms))]);
 }

@@ -3,8 +3,8 @@
  * queued → leased → running → succeeded (or failed), as a client reads it.
  */
 import { describe, expect, it } from "vitest";
-import { EventBatchAck, HeartbeatAck } from "../../api/runner-protocol.js";
-import { Task } from "../../api/task.js";
+import { EventBatchAck, HeartbeatAck } from "#api/runner-protocol.js";
+import { Task } from "#api/task.js";
 import { allEvents, apiFetch, createTask, getTask, statusHistory, taskSpec, uniquePool } from "./api-client.js";
 import { complete, heartbeat, outputEvents, postEvents, sampleResult, takeLease } from "./runner-client.js";
 
@@ -50,7 +50,15 @@ describe("task lifecycle", () => {
       task_id: created.id,
       attempt: 1,
       heartbeat_interval_ms: 2_000,
-      task: { repo: { url: "file:///srv/repos/demo.git", ref: "main" }, prompt: "Add a README", cli: "demo", model: null, timeout_seconds: 600, autonomy: "full", egress_allow: null },
+      task: {
+        repo: { url: "file:///srv/repos/demo.git", ref: "main" },
+        prompt: "Add a README",
+        cli: "demo",
+        model: null,
+        timeout_seconds: 600,
+        autonomy: "full",
+        egress_allow: null,
+      },
     });
     expect(Date.parse(lease.lease_expires_at) - Date.now()).toBeGreaterThan(25_000);
     expect(await getTask(created.id)).toMatchObject({ status: "leased", attempt: 1, runner_id: "runner-a", started_at: null });

@@ -6,7 +6,7 @@
  */
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { TaskList } from "../../api/task.js";
+import { TaskList } from "#api/task.js";
 import { TASK_INDEX_RETRY_MS } from "../../edge/src/task/index-outbox.js";
 import { apiFetch, cancelTask, createTask, expectError, taskObjectOf, uniquePool } from "./api-client.js";
 import { advanceClock } from "./clock.js";
@@ -141,7 +141,9 @@ describe("GET /api/v1/tasks", () => {
     const task = await createTaskAs(alice.key, { pool: uniquePool() });
     expect((await listTasks({}, alice.key)).tasks.map((t) => t.id)).toEqual([task.id]);
     await runInDurableObject(taskObjectOf(task.id), (_instance, state) => {
-      const row = state.storage.sql.exec<{ v: number; done: number; due: number | null }>("SELECT index_version AS v, indexed_version AS done, index_due_at AS due FROM task").one();
+      const row = state.storage.sql
+        .exec<{ v: number; done: number; due: number | null }>("SELECT index_version AS v, indexed_version AS done, index_due_at AS due FROM task")
+        .one();
       expect(row).toEqual({ v: 1, done: 1, due: null });
     });
 

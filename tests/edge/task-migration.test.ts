@@ -10,7 +10,7 @@
  */
 import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { TaskList, type TaskResult } from "../../api/task.js";
+import { TaskList, type TaskResult } from "#api/task.js";
 import { migrate, type Sql } from "../../edge/src/sql/migrations.js";
 import { TASK_BASELINE, TASK_MIGRATIONS } from "../../edge/src/task/schema.js";
 import { allEvents, apiFetch, createTask, getTask, taskObjectOf, uniquePool } from "./api-client.js";
@@ -29,7 +29,9 @@ async function downgradeToSchema4(taskId: string): Promise<void> {
     sql.exec("ALTER TABLE events DROP COLUMN iteration");
     sql.exec("ALTER TABLE deliveries DROP COLUMN iteration");
     sql.exec("DELETE FROM _migrations WHERE id > 4");
-    const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name").toArray();
+    const tables = sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")
+      .toArray();
     expect(tables.map((t) => t.name)).toEqual(["deliveries", "delivery_attempts", "events", "task"]);
   });
   // The index did not exist then either.
@@ -40,7 +42,10 @@ async function downgradeToSchema4(taskId: string): Promise<void> {
 
 const schemaOf = (taskId: string) =>
   runInDurableObject(taskObjectOf(taskId), (_instance, state) => ({
-    migrations: state.storage.sql.exec<{ id: number }>("SELECT id FROM _migrations ORDER BY id").toArray().map((r) => r.id),
+    migrations: state.storage.sql
+      .exec<{ id: number }>("SELECT id FROM _migrations ORDER BY id")
+      .toArray()
+      .map((r) => r.id),
     iterations: state.storage.sql.exec<{ n: number; prompt: string }>("SELECT n, prompt FROM iterations ORDER BY n").toArray(),
   }));
 
@@ -57,12 +62,31 @@ function schemaShape(sql: Sql) {
     .toArray()
     .map((o) => ({ ...o }));
   const columns = Object.fromEntries(
-    objects.filter((o) => o.type === "table").map((t) => [t.name, sql.exec(`PRAGMA table_info(${t.name})`).toArray().map((c) => ({ ...c }))]),
+    objects
+      .filter((o) => o.type === "table")
+      .map((t) => [
+        t.name,
+        sql
+          .exec(`PRAGMA table_info(${t.name})`)
+          .toArray()
+          .map((c) => ({ ...c })),
+      ]),
   );
   const indexes = Object.fromEntries(
-    objects.filter((o) => o.type === "index").map((i) => [i.name, sql.exec(`PRAGMA index_info(${i.name})`).toArray().map((c) => ({ ...c }))]),
+    objects
+      .filter((o) => o.type === "index")
+      .map((i) => [
+        i.name,
+        sql
+          .exec(`PRAGMA index_info(${i.name})`)
+          .toArray()
+          .map((c) => ({ ...c })),
+      ]),
   );
-  const migrations = sql.exec<{ id: number; name: string }>("SELECT id, name FROM _migrations ORDER BY id").toArray().map((m) => ({ ...m }));
+  const migrations = sql
+    .exec<{ id: number; name: string }>("SELECT id, name FROM _migrations ORDER BY id")
+    .toArray()
+    .map((m) => ({ ...m }));
   return { objects, columns, indexes, migrations };
 }
 
@@ -110,7 +134,9 @@ describe("task objects made by older code", () => {
     expect(res.status, await res.clone().text()).toBe(202);
     const second = await startRunning(pool);
     expect(second.task).toMatchObject({ iteration: 2, prompt: "And now a follow-up", base: { kind: "patch", patch: PATCH, commit_sha: "d".repeat(40) } });
-    expect((await complete(second.task_id, second.lease_id, { outcome: "succeeded", result: sampleResult(), error: null, last_batch_seq: 0 })).status).toBe(200);
+    expect((await complete(second.task_id, second.lease_id, { outcome: "succeeded", result: sampleResult(), error: null, last_batch_seq: 0 })).status).toBe(
+      200,
+    );
     const after = await getTask(created.id);
     expect(after.iterations.map((i) => [i.n, i.prompt, i.status])).toEqual([
       [1, "Written before iterations", "succeeded"],

@@ -28,7 +28,13 @@ describe("push on create", () => {
 
   it("pushes to the branch asked for, with the token handed to the runner for it", async () => {
     const pool = uniquePool();
-    const task = await createTask({ pool, repo: { url: "https://git.example/o/r.git", ref: "main" }, push: true, branch: "feature/fix-login", access_token: "ghp_push_token_value" });
+    const task = await createTask({
+      pool,
+      repo: { url: "https://git.example/o/r.git", ref: "main" },
+      push: true,
+      branch: "feature/fix-login",
+      access_token: "ghp_push_token_value",
+    });
     expect(task).toMatchObject({ push: true, branch: "feature/fix-login", has_access_token: true });
     expect((await getTask(task.id)).branch).toBe("feature/fix-login");
     const lease = await takeLease({ pool });
@@ -98,7 +104,11 @@ describe("result fields", () => {
     expect(res.status, await res.text()).toBe(200);
     const done = await getTask(task.id);
     expect(done.status).toBe("succeeded");
-    expect(done.result).toMatchObject({ cost_usd: 0.0123, usage: { input_tokens: 10, output_tokens: 20, cache_read_input_tokens: 5, cache_creation_input_tokens: null }, push });
+    expect(done.result).toMatchObject({
+      cost_usd: 0.0123,
+      usage: { input_tokens: 10, output_tokens: 20, cache_read_input_tokens: 5, cache_creation_input_tokens: null },
+      push,
+    });
   });
 
   it("show a push failure as a failed task with push_failed, the result and its patch kept", async () => {
@@ -119,7 +129,13 @@ describe("result fields", () => {
     const task = await createTask({ pool });
     const lease = await startRunning(pool);
     const { cost_usd: _cost, usage: _usage, push: _push, ...old } = sampleResult();
-    const res = await runnerPost(`/runner/v1/tasks/${task.id}/complete`, { lease_id: lease.lease_id, outcome: "succeeded", result: old, error: null, last_batch_seq: 0 });
+    const res = await runnerPost(`/runner/v1/tasks/${task.id}/complete`, {
+      lease_id: lease.lease_id,
+      outcome: "succeeded",
+      result: old,
+      error: null,
+      last_batch_seq: 0,
+    });
     expect(res.status, await res.text()).toBe(200);
     expect((await getTask(task.id)).result).toMatchObject({ exit_code: 0, cost_usd: null, usage: null, push: null });
   });

@@ -5,7 +5,7 @@
  */
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { TaskList } from "../../api/task.js";
+import { TaskList } from "#api/task.js";
 import { apiFetch, getTask, taskObjectOf, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
 import { createKey, createTaskAs } from "./key-client.js";
@@ -57,7 +57,10 @@ describe("task retention", () => {
     expect((await apiFetch(`/api/v1/tasks/${id}/events`, { key })).status).toBe(404);
     expect(await listedIds(key)).toEqual([]);
     const stored = await runInDurableObject(taskObjectOf(id), async (_instance, state) => ({
-      tables: state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray().map((r) => r.name),
+      tables: state.storage.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'")
+        .toArray()
+        .map((r) => r.name),
       alarm: await state.storage.getAlarm(),
     }));
     expect(stored).toEqual({ tables: [], alarm: null });

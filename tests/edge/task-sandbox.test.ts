@@ -6,7 +6,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { EgressDeniedEvent, RunnerEvent } from "../../api/stream-events.js";
+import type { EgressDeniedEvent, RunnerEvent } from "#api/stream-events.js";
 import { allEvents, apiFetch, createTask, expectError, getTask, taskObjectOf, taskSpec, uniquePool } from "./api-client.js";
 import { TEST_OUTPUT_MAX_BYTES } from "./credentials.js";
 import { complete, heartbeat, postEvents, requestLease, runnerPost, sampleResult } from "./runner-client.js";
@@ -68,13 +68,23 @@ describe("autonomy and egress_allow on create", () => {
     ["port 0", "example.com:0", /port must be/],
   ])("refuses a pattern that is %s with 400 naming egress_allow.0", async (_what, pattern, message) => {
     const pool = uniquePool();
-    const body = await expectError(await apiFetch("/api/v1/tasks", { json: taskSpec({ pool, egress_allow: [pattern] }) }), 400, "validation_failed", "egress_allow.0");
+    const body = await expectError(
+      await apiFetch("/api/v1/tasks", { json: taskSpec({ pool, egress_allow: [pattern] }) }),
+      400,
+      "validation_failed",
+      "egress_allow.0",
+    );
     expect(body.error.message).toMatch(message);
     expect((await requestLease({ pool })).status).toBe(204);
   });
 
   it("names the pattern that is wrong, and refuses more than 64 patterns", async () => {
-    await expectError(await apiFetch("/api/v1/tasks", { json: taskSpec({ egress_allow: ["ok.example.com", "also.example.com", "https://bad.example.com/"] }) }), 400, "validation_failed", "egress_allow.2");
+    await expectError(
+      await apiFetch("/api/v1/tasks", { json: taskSpec({ egress_allow: ["ok.example.com", "also.example.com", "https://bad.example.com/"] }) }),
+      400,
+      "validation_failed",
+      "egress_allow.2",
+    );
     const many = Array.from({ length: 65 }, (_, i) => `h${i}.example.com`);
     await expectError(await apiFetch("/api/v1/tasks", { json: taskSpec({ egress_allow: many }) }), 400, "validation_failed", "egress_allow");
     await expectError(await apiFetch("/api/v1/tasks", { json: { ...taskSpec(), egress_allow: "api.example.com" } }), 400, "validation_failed", "egress_allow");
@@ -179,7 +189,12 @@ describe("what the sandbox reports at the end", () => {
     const task = await createTask({ pool });
     const lease = await startRaw(pool);
     const error = { code: "resource_limit" as const, message: "the sandbox's memory limit (2048 MiB) was reached; the CLI was killed" };
-    const res = await complete(task.id, lease.lease_id, { outcome: "failed", last_batch_seq: 0, result: { ...sampleResult(), exit_code: null, sandbox: "bubblewrap" }, error });
+    const res = await complete(task.id, lease.lease_id, {
+      outcome: "failed",
+      last_batch_seq: 0,
+      result: { ...sampleResult(), exit_code: null, sandbox: "bubblewrap" },
+      error,
+    });
     expect(res.status, await res.text()).toBe(200);
 
     const done = await getTask(task.id);
@@ -195,7 +210,8 @@ describe("what the sandbox reports at the end", () => {
     const task = await createTask({ pool });
     const lease = await startRaw(pool);
     const { sandbox: _sandbox, ...old } = sampleResult();
-    const completeWith = (result: unknown) => runnerPost(`/runner/v1/tasks/${task.id}/complete`, { lease_id: lease.lease_id, outcome: "succeeded", result, error: null, last_batch_seq: 0 });
+    const completeWith = (result: unknown) =>
+      runnerPost(`/runner/v1/tasks/${task.id}/complete`, { lease_id: lease.lease_id, outcome: "succeeded", result, error: null, last_batch_seq: 0 });
     await expectError(await completeWith({ ...old, sandbox: "docker" }), 400, "validation_failed", "result.sandbox");
     const res = await completeWith(old);
     expect(res.status, await res.text()).toBe(200);

@@ -5,7 +5,7 @@
  */
 import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { Task } from "../../api/task.js";
+import { Task } from "#api/task.js";
 import worker from "../../edge/src/index.js";
 import { secretBox } from "../../edge/src/task/secret-box.js";
 import { allEvents, apiFetch, cancelTask, createTask, expectError, getTask, ORIGIN, taskObjectOf, taskSpec, uniquePool } from "./api-client.js";

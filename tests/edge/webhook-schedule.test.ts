@@ -87,7 +87,12 @@ describe("which status changes become webhooks", () => {
   const change = (status: "queued" | "leased" | "running" | "succeeded" | "failed" | "timed_out" | "canceled") => ({ status, runnerId: null, error: null });
   it("sends the terminal events by default, the listed ones otherwise, none without a callback_url", () => {
     const url = "https://hooks.example.com/x";
-    expect(eventsToSend({ callback_url: url }, ["queued", "leased", "running", "succeeded"].map((s) => change(s as "queued")))).toEqual(["task.succeeded"]);
+    expect(
+      eventsToSend(
+        { callback_url: url },
+        ["queued", "leased", "running", "succeeded"].map((s) => change(s as "queued")),
+      ),
+    ).toEqual(["task.succeeded"]);
     expect(eventsToSend({ callback_url: url }, [change("timed_out")])).toEqual(["task.timed_out"]);
     expect(eventsToSend({ callback_url: url, callback_events: ["task.started"] }, [change("running")])).toEqual(["task.started"]);
     expect(eventsToSend({ callback_url: url, callback_events: ["task.started"] }, [change("failed")])).toEqual([]);

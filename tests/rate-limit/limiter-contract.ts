@@ -33,7 +33,12 @@ export function limiterContract(h: LimiterHarness): void {
       const results = await Promise.all(Array.from({ length: 50 }, () => limiter.limit(key, { limit: 10, windowMs: 60_000 })));
       expect(admitted(results)).toBe(10);
       // Each admission saw a distinct count: remaining 9, 8, …, 0 exactly once.
-      expect(results.filter((r) => r.allowed).map((r) => r.remaining).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(
+        results
+          .filter((r) => r.allowed)
+          .map((r) => r.remaining)
+          .sort((a, b) => a - b),
+      ).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
       for (const refused of results.filter((r) => !r.allowed)) {
         expect(refused).toMatchObject({ limit: 10, remaining: 0 });
         expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(59);
@@ -117,10 +122,16 @@ export function limiterContract(h: LimiterHarness): void {
           { key: wide, options: { limit: 3, windowMs: 60_000 } },
         ]);
       const wideOnly = () => limiter.limitAll(owner, [{ key: wide, options: { limit: 3, windowMs: 60_000 } }]);
-      expect(await both()).toMatchObject([{ allowed: true, remaining: 0 }, { allowed: true, remaining: 2 }]);
+      expect(await both()).toMatchObject([
+        { allowed: true, remaining: 0 },
+        { allowed: true, remaining: 2 },
+      ]);
       // The narrow window is full: refused, and the wide one (which had room) logs nothing.
       const refused = await both();
-      expect(refused).toMatchObject([{ allowed: false, remaining: 0 }, { allowed: true, remaining: 2, retryAfterSeconds: 0 }]);
+      expect(refused).toMatchObject([
+        { allowed: false, remaining: 0 },
+        { allowed: true, remaining: 2, retryAfterSeconds: 0 },
+      ]);
       expect(refused[0]!.retryAfterSeconds).toBeGreaterThanOrEqual(59);
       expect(await wideOnly()).toMatchObject([{ allowed: true, remaining: 1 }]);
       expect(await wideOnly()).toMatchObject([{ allowed: true, remaining: 0 }]);
@@ -149,7 +160,10 @@ export function limiterContract(h: LimiterHarness): void {
       ];
       const first = await limiter.limitAll(owner, checks);
       const second = await limiter.limitAll(owner, checks);
-      expect(second).toMatchObject([{ allowed: true, remaining: 0 }, { allowed: true, remaining: 3 }]);
+      expect(second).toMatchObject([
+        { allowed: true, remaining: 0 },
+        { allowed: true, remaining: 3 },
+      ]);
       // One id per request, the same in each of its windows, and never another request's.
       const entry = first[0]!.entry!;
       expect(entry).toEqual(expect.any(String));
@@ -160,12 +174,27 @@ export function limiterContract(h: LimiterHarness): void {
       expect(refused[0]!.allowed).toBe(false);
       expect(refused.map((r) => r.entry)).toEqual([undefined, undefined]);
 
-      await limiter.release(owner, checks.map(({ key }) => ({ key, entry })));
-      expect(await limiter.limitAll(owner, checks)).toMatchObject([{ allowed: true, remaining: 0 }, { allowed: true, remaining: 3 }]);
+      await limiter.release(
+        owner,
+        checks.map(({ key }) => ({ key, entry })),
+      );
+      expect(await limiter.limitAll(owner, checks)).toMatchObject([
+        { allowed: true, remaining: 0 },
+        { allowed: true, remaining: 3 },
+      ]);
       // Released again, or under a made-up id, it gives back nothing more.
-      await limiter.release(owner, checks.map(({ key }) => ({ key, entry })));
-      await limiter.release(owner, checks.map(({ key }) => ({ key, entry: crypto.randomUUID() })));
-      expect(await limiter.limitAll(owner, checks)).toMatchObject([{ allowed: false, remaining: 0 }, { allowed: true, remaining: 3 }]);
+      await limiter.release(
+        owner,
+        checks.map(({ key }) => ({ key, entry })),
+      );
+      await limiter.release(
+        owner,
+        checks.map(({ key }) => ({ key, entry: crypto.randomUUID() })),
+      );
+      expect(await limiter.limitAll(owner, checks)).toMatchObject([
+        { allowed: false, remaining: 0 },
+        { allowed: true, remaining: 3 },
+      ]);
     });
 
     it("releases from one window only when asked for only that one", async () => {

@@ -8,12 +8,7 @@ import { mkdir, rmdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import {
-  createAttemptCgroup,
-  probeCgroups,
-  type AttemptCgroup,
-  type ResourceLimits,
-} from "../../runner/src/sandbox/cgroup-limits.js";
+import { createAttemptCgroup, probeCgroups, type AttemptCgroup, type ResourceLimits } from "../../runner/src/sandbox/cgroup-limits.js";
 
 /** Per test process, so parallel runs and a real runner's "codeforge" group stay apart. */
 const GROUP = `codeforge-test-${process.pid}`;
@@ -80,14 +75,20 @@ function dirWith(cgroup: AttemptCgroup, file: string): string {
 
 function readPidsIfAny(file: string): number[] {
   try {
-    return readFileSync(file, "utf8").split("\n").map(Number).filter((pid) => pid > 0);
+    return readFileSync(file, "utf8")
+      .split("\n")
+      .map(Number)
+      .filter((pid) => pid > 0);
   } catch {
     return []; // the cgroup is gone: nothing left to kill
   }
 }
 
 function procsIn(cgroup: AttemptCgroup): number[] {
-  return readFileSync(path.join(dirWith(cgroup, "pids.max"), "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+  return readFileSync(path.join(dirWith(cgroup, "pids.max"), "cgroup.procs"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map(Number);
 }
 
 function alive(pid: number): boolean {

@@ -36,7 +36,12 @@ export const CLAUDE_SCENARIOS: Record<string, ClaudeScenario> = {
       { text: "Main agent done." },
     ],
     api: {
-      subagents: { "SUBTASK-ALPHA": [{ tool: "Bash", input: { command: "cat a.txt", description: "read" } }, { text: "Subagent found hello.", delay_ms: 3_000 }] },
+      subagents: {
+        "SUBTASK-ALPHA": [
+          { tool: "Bash", input: { command: "cat a.txt", description: "read" } },
+          { text: "Subagent found hello.", delay_ms: 3_000 },
+        ],
+      },
       // The CLI's own turn on the subagent's notice.
       replies: { "<task-notification>": { text: "Noted the background agent's report." } },
     },
@@ -45,11 +50,18 @@ export const CLAUDE_SCENARIOS: Record<string, ClaudeScenario> = {
   // A foreground subagent's shell command, then the main agent's, refused in acceptEdits mode.
   "subagent-permission-denied-thinking": {
     script: [
-      { tool: "Task", input: { description: "Publish the package", prompt: "SUBTASK-BETA: publish the package", subagent_type: "general-purpose", run_in_background: false } },
+      {
+        tool: "Task",
+        input: { description: "Publish the package", prompt: "SUBTASK-BETA: publish the package", subagent_type: "general-purpose", run_in_background: false },
+      },
       { tool: "Bash", input: { command: "git push origin main", description: "push" } },
       { text: "Neither publishing nor pushing was allowed.", thinking: "Both commands were refused." },
     ],
-    api: { subagents: { "SUBTASK-BETA": [{ tool: "Bash", input: { command: "npm publish", description: "publish" } }, { text: "Could not publish: permission denied." }] } },
+    api: {
+      subagents: {
+        "SUBTASK-BETA": [{ tool: "Bash", input: { command: "npm publish", description: "publish" } }, { text: "Could not publish: permission denied." }],
+      },
+    },
     args: ["--permission-mode", "acceptEdits"],
   },
   // Two server errors retried, then an answer with thinking.
@@ -74,7 +86,13 @@ export async function captureClaudeStream(scenario: ClaudeScenario, timeoutMs = 
     launch: ({ apiUrl }) => ({
       command: CLAUDE_BIN,
       args: ["-p", "--output-format", "stream-json", "--verbose", "--model", "claude-sonnet-4-5", ...(scenario.args ?? [])],
-      env: { ANTHROPIC_BASE_URL: apiUrl, ANTHROPIC_API_KEY: "sk-ant-fake", DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", ...scenario.env },
+      env: {
+        ANTHROPIC_BASE_URL: apiUrl,
+        ANTHROPIC_API_KEY: "sk-ant-fake",
+        DISABLE_TELEMETRY: "1",
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+        ...scenario.env,
+      },
       stdin: "do it",
     }),
   });

@@ -4,7 +4,7 @@
 // keeps the session with the (fake) edge, iteration 2's lease brings it back, and iteration 2's
 // request to the API carries iteration 1's prompt and answer before its own prompt.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IterationBase } from "../../api/index.js";
+import type { IterationBase } from "#api/index.js";
 import { startFakeAnthropic, type FakeAnthropic } from "../support/fake-anthropic.js";
 import { logMessages } from "./harness/events.js";
 import type { FakeTask } from "./harness/fake-edge.js";

@@ -59,7 +59,12 @@ function expectMeteredAsCharged(run: Run) {
   const usage = run.completion.result?.usage ?? null;
   if (answered === 0) return expect(usage?.input_tokens ?? 0).toBe(0);
   expect(run.completion.result?.usage_source).toBe("gateway");
-  expect(usage).toEqual({ input_tokens: CHARGED.input_tokens * answered, output_tokens: CHARGED.output_tokens * answered, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+  expect(usage).toEqual({
+    input_tokens: CHARGED.input_tokens * answered,
+    output_tokens: CHARGED.output_tokens * answered,
+    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: 0,
+  });
 }
 
 describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandbox", () => {
@@ -85,17 +90,24 @@ describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandb
     expectMeteredAsCharged(run);
     const { metrics } = run;
     const model = requests[0]!.model;
-    expect(metrics).toContain(`codeforge_runner_model_tokens_total{cli="claude",model="${model}",kind="input"} ${CHARGED.input_tokens * requests.filter((r) => r.model === model).length}`);
+    expect(metrics).toContain(
+      `codeforge_runner_model_tokens_total{cli="claude",model="${model}",kind="input"} ${CHARGED.input_tokens * requests.filter((r) => r.model === model).length}`,
+    );
     const calls = [...metrics.matchAll(/^codeforge_runner_model_calls_total\{cli="claude",model="[^"]+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
     expect(calls).toBe(requests.length);
-    const toolUses = agentEvents(events).filter((e) => e.kind === "tool_use").map((e) => e.tool);
+    const toolUses = agentEvents(events)
+      .filter((e) => e.kind === "tool_use")
+      .map((e) => e.tool);
     expect(toolUses).toEqual(["Bash", "Write"]);
     expectKeyOnlyAtTheProvider(run);
   }, 120_000);
 
   it("asking for edits only, the same shell command is refused", async () => {
     const { completion, requests } = await runClaude("edits");
-    const results = requests.filter((r) => r.withTools).flatMap((r) => r.toolResults).join("\n");
+    const results = requests
+      .filter((r) => r.withTools)
+      .flatMap((r) => r.toolResults)
+      .join("\n");
     expect(results).toMatch(/require approval|requires approval/);
     expect(results).not.toContain("the agent ran node: 42");
     expect(completion.result?.changed_files).toEqual([{ path: "AGENT_NOTES.md", status: "added" }]);
@@ -105,12 +117,23 @@ describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandb
     const run = await runClaude(
       "full",
       [
-        { tool: "Agent", input: { description: "Write the notes", prompt: "SUBAGENT-NOTES: write SUBAGENT_NOTES.md", subagent_type: "general-purpose", run_in_background: false } },
+        {
+          tool: "Agent",
+          input: {
+            description: "Write the notes",
+            prompt: "SUBAGENT-NOTES: write SUBAGENT_NOTES.md",
+            subagent_type: "general-purpose",
+            run_in_background: false,
+          },
+        },
         { text: "The subagent wrote SUBAGENT_NOTES.md." },
       ],
       {
         subagents: {
-          "SUBAGENT-NOTES": [{ tool: "Write", input: { file_path: "/workspace/SUBAGENT_NOTES.md", content: "Written by the subagent.\n" } }, { text: "Wrote SUBAGENT_NOTES.md." }],
+          "SUBAGENT-NOTES": [
+            { tool: "Write", input: { file_path: "/workspace/SUBAGENT_NOTES.md", content: "Written by the subagent.\n" } },
+            { text: "Wrote SUBAGENT_NOTES.md." },
+          ],
         },
       },
     );
@@ -121,7 +144,12 @@ describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandb
     expect(completion.result?.patch).toContain("+Written by the subagent.");
     // The subagent's two turns reached the provider, and its result went back to the main agent.
     expect(requests.filter((r) => r.subagent === "SUBAGENT-NOTES")).toHaveLength(2);
-    expect(requests.filter((r) => r.withTools && r.subagent === undefined).flatMap((r) => r.toolResults).join("\n")).toContain("Wrote SUBAGENT_NOTES.md.");
+    expect(
+      requests
+        .filter((r) => r.withTools && r.subagent === undefined)
+        .flatMap((r) => r.toolResults)
+        .join("\n"),
+    ).toContain("Wrote SUBAGENT_NOTES.md.");
     // The stream links the subagent's tool call to the Agent call that started it.
     const toolUses = agentEvents(run.events).filter((e) => e.kind === "tool_use");
     const agent = toolUses.find((e) => e.tool === "Agent");
@@ -141,7 +169,11 @@ describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandb
     expect(requests.filter((r) => r.withTools).map((r) => r.failedWith)).toEqual([403]);
     const errors = agentEvents(events).filter((e) => e.is_error || e.kind === "api_error");
     expect(errors.map((e) => e.text).join("\n")).toContain("This organization may not use this model (fake).");
-    expect(agentEvents(events).filter((e) => e.kind === "api_error").map((e) => e.status)).toEqual([403]);
+    expect(
+      agentEvents(events)
+        .filter((e) => e.kind === "api_error")
+        .map((e) => e.status),
+    ).toEqual([403]);
     expectMeteredAsCharged(run);
     expectKeyOnlyAtTheProvider(run);
   }, 120_000);
@@ -155,7 +187,11 @@ describe.skipIf(process.platform !== "linux")("the real Claude Code in the sandb
     const agentCalls = requests.filter((r) => r.withTools);
     expect(agentCalls.map((r) => r.failedWith ?? null)).toEqual([500, null, null, null]);
     // The retry shows as one, with the status the API answered; no event reports an error.
-    expect(agentEvents(events).filter((e) => e.kind === "retry").map((e) => e.status)).toEqual([500]);
+    expect(
+      agentEvents(events)
+        .filter((e) => e.kind === "retry")
+        .map((e) => e.status),
+    ).toEqual([500]);
     expect(agentEvents(events).filter((e) => e.is_error || e.kind === "api_error")).toEqual([]);
     expectMeteredAsCharged(run);
     expectKeyOnlyAtTheProvider(run);

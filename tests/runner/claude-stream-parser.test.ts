@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { AgentEvent, OUTPUT_CHUNK_MAX_BYTES } from "../../api/index.js";
+import { AgentEvent, OUTPUT_CHUNK_MAX_BYTES } from "#api/index.js";
 import { THINKING_MAX_BYTES } from "../../runner/src/cli/agent-events.js";
 import { createClaudeStreamParser } from "../../runner/src/cli/claude/claude-stream-parser.js";
 import { DEMO_CLI_PATH } from "../../runner/src/cli/demo/demo-adapter.js";
@@ -21,8 +21,20 @@ describe("claude stream parser", () => {
     const parser = createClaudeStreamParser();
     const input =
       line({ type: "system", subtype: "init", model: "claude-x", session_id: "s", tools: [], cwd: "/w" }) +
-      line({ type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "Hello" }, { type: "tool_use", id: "t1", name: "Bash", input: { command: "ls" } }] } }) +
-      line({ type: "user", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: [{ type: "text", text: "a.txt" }], is_error: true }] } }) +
+      line({
+        type: "assistant",
+        message: {
+          role: "assistant",
+          content: [
+            { type: "text", text: "Hello" },
+            { type: "tool_use", id: "t1", name: "Bash", input: { command: "ls" } },
+          ],
+        },
+      }) +
+      line({
+        type: "user",
+        message: { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: [{ type: "text", text: "a.txt" }], is_error: true }] },
+      }) +
       line({ type: "result", subtype: "success", is_error: false, result: "Done.", total_cost_usd: 0.25, usage: { input_tokens: 10, output_tokens: 5 } });
     const events = [...parser.push(bytes(input)), ...parser.end()];
     expect(events).toEqual([
@@ -43,9 +55,28 @@ describe("claude stream parser", () => {
     expect(parser.costUsd).toBeNull();
     expect(parser.usage).toBeNull();
     const [event] = parser.push(
-      bytes(line({ type: "result", subtype: "success", is_error: false, result: "ok", total_cost_usd: 0.5, usage: { input_tokens: 3, cache_creation_input_tokens: 700, cache_read_input_tokens: 9000, output_tokens: 4, service_tier: "standard" } })),
+      bytes(
+        line({
+          type: "result",
+          subtype: "success",
+          is_error: false,
+          result: "ok",
+          total_cost_usd: 0.5,
+          usage: { input_tokens: 3, cache_creation_input_tokens: 700, cache_read_input_tokens: 9000, output_tokens: 4, service_tier: "standard" },
+        }),
+      ),
     );
-    expect(event).toEqual({ type: "agent", kind: "result", is_error: false, text: "ok", cost_usd: 0.5, input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 9000, cache_creation_input_tokens: 700 });
+    expect(event).toEqual({
+      type: "agent",
+      kind: "result",
+      is_error: false,
+      text: "ok",
+      cost_usd: 0.5,
+      input_tokens: 3,
+      output_tokens: 4,
+      cache_read_input_tokens: 9000,
+      cache_creation_input_tokens: 700,
+    });
     expect(parser.usage).toEqual({ input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 9000, cache_creation_input_tokens: 700 });
     expect(parser.costUsd).toBe(0.5);
   });
@@ -69,7 +100,11 @@ describe("claude stream parser", () => {
 
   it("skips non-JSON lines and unknown shapes", () => {
     const parser = createClaudeStreamParser();
-    const events = parser.push(bytes(`plain text\n{not json\n${line({ type: "stream_event", x: 1 })}[1,2]\n${line({ type: "assistant", message: { content: [{ type: "text", text: "ok" }] } })}`));
+    const events = parser.push(
+      bytes(
+        `plain text\n{not json\n${line({ type: "stream_event", x: 1 })}[1,2]\n${line({ type: "assistant", message: { content: [{ type: "text", text: "ok" }] } })}`,
+      ),
+    );
     expect(events).toEqual([{ type: "agent", kind: "text", text: "ok" }]);
   });
 
@@ -87,7 +122,15 @@ describe("claude stream parser", () => {
     const longText = "é".repeat(OUTPUT_CHUNK_MAX_BYTES); // 2 bytes each: two chunks
     const events = parser.push(
       bytes(
-        line({ type: "assistant", message: { content: [{ type: "text", text: longText }, { type: "tool_use", name: "Write", input: { content: "y".repeat(40_000) } }] } }),
+        line({
+          type: "assistant",
+          message: {
+            content: [
+              { type: "text", text: longText },
+              { type: "tool_use", name: "Write", input: { content: "y".repeat(40_000) } },
+            ],
+          },
+        }),
       ),
     );
     for (const event of events) expect(AgentEvent.safeParse(event).success).toBe(true);
@@ -107,7 +150,11 @@ describe("malformed and older shapes", () => {
       bytes(
         [
           { type: "assistant", message: { content: "not blocks" } },
-          { type: "assistant", message: { content: [null, 5, { type: "tool_use", name: 7 }, { type: "thinking", thinking: 3 }, { type: "text", text: "kept" }] }, parent_tool_use_id: 9 },
+          {
+            type: "assistant",
+            message: { content: [null, 5, { type: "tool_use", name: 7 }, { type: "thinking", thinking: 3 }, { type: "text", text: "kept" }] },
+            parent_tool_use_id: 9,
+          },
           { type: "user", message: { content: [{ type: "tool_result", tool_use_id: "x".repeat(500), content: { odd: true } }] } },
           { type: "system", subtype: "api_retry", attempt: "one", max_retries: -1, retry_delay_ms: "soon", error_status: 99_999 },
           { type: "system", subtype: "permission_denied" },
@@ -135,8 +182,18 @@ describe("malformed and older shapes", () => {
     const events = parser.push(
       bytes(
         line({ type: "assistant", message: { content: [{ type: "thinking", thinking: "why ".repeat(5_000) }] } }) +
-          line({ type: "assistant", isApiErrorMessage: true, message: { model: "<synthetic>", content: [{ type: "text", text: "API Error: 500 Internal server error" }] } }) +
-          line({ type: "system", subtype: "model_fallback", content: "Switched to claude-haiku-4-5: claude-sonnet-4-5 is overloaded", original_model: "a", fallback_model: "b" }),
+          line({
+            type: "assistant",
+            isApiErrorMessage: true,
+            message: { model: "<synthetic>", content: [{ type: "text", text: "API Error: 500 Internal server error" }] },
+          }) +
+          line({
+            type: "system",
+            subtype: "model_fallback",
+            content: "Switched to claude-haiku-4-5: claude-sonnet-4-5 is overloaded",
+            original_model: "a",
+            fallback_model: "b",
+          }),
       ),
     );
     expect(events[0]!.kind).toBe("thinking");
@@ -157,7 +214,11 @@ describe(`the real Claude Code ${CLAUDE_VERSION}, captured`, () => {
     for (const event of events) expect(AgentEvent.safeParse(event).success).toBe(true);
     return { parser, events };
   };
-  const rawResults = (stdout: Buffer) => stdout.toString().split("\n").filter((l) => l.includes('"type":"result"'));
+  const rawResults = (stdout: Buffer) =>
+    stdout
+      .toString()
+      .split("\n")
+      .filter((l) => l.includes('"type":"result"'));
 
   it("with a background subagent: the main agent's result is the run's, though the CLI prints a second init and result after it", () => {
     const stdout = fixture("background-subagent");
@@ -236,7 +297,11 @@ describe("demo CLI", () => {
   it("edits the repository and prints Claude Code stream-json that parses into the expected events", () => {
     const { stdout, notes } = runDemo("Document the build\nsecond line", ["--model", "demo-large"]);
     expect(notes).toBe("# CodeForge notes\n\n## Requests\n\n- Document the build\n");
-    const lines = stdout.toString().trim().split("\n").map((l) => JSON.parse(l));
+    const lines = stdout
+      .toString()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ type: "system", subtype: "init", model: "demo-large" });
     expect(lines[0].session_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(lines.at(-1)).toMatchObject({ type: "result", subtype: "success", is_error: false, total_cost_usd: 0 });
@@ -263,7 +328,11 @@ describe("demo CLI", () => {
       })();
       expect(result?.status).toBe(4);
       expect(result!.stderr.toString()).toBe("warn here\n");
-      const lines = result!.stdout.toString().trim().split("\n").map((l) => JSON.parse(l));
+      const lines = result!.stdout
+        .toString()
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       const ticks = lines.filter((l) => "sent_at_ms" in l);
       expect(ticks).toHaveLength(3);
       for (const tick of ticks) expect(tick.sent_at_ms).toBeGreaterThanOrEqual(before);

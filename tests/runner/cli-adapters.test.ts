@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { AgentEvent, CliName, TokenUsage } from "../../api/index.js";
+import type { AgentEvent, CliName, TokenUsage } from "#api/index.js";
 import { createAiderAdapter } from "../../runner/src/cli/aider/aider-adapter.js";
 import { createClaudeAdapter } from "../../runner/src/cli/claude/claude-adapter.js";
 import { createCodexAdapter } from "../../runner/src/cli/codex/codex-adapter.js";
@@ -72,19 +72,28 @@ describe("CLI registry", () => {
     const scratchDir = "/scratch";
     const invocation = { prompt: "Fix it; rm -rf / `id`", model: "m-1", scratchDir, autonomy: "edits" as const };
     const claude = createClaudeAdapter({ pathEnv: "" }).command(invocation);
-    expect(claude).toEqual({ command: "claude", args: ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits", "--model", "m-1"], stdin: invocation.prompt });
+    expect(claude).toEqual({
+      command: "claude",
+      args: ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits", "--model", "m-1"],
+      stdin: invocation.prompt,
+    });
     const aider = createAiderAdapter({ pathEnv: "" }).command(invocation);
     expect(aider.args).not.toContain(invocation.prompt);
     expect(aider.stdin).toBeUndefined();
     expect(aider.files).toMatchObject({ "aider-prompt.md": invocation.prompt });
     expect(aider.args).toEqual(expect.arrayContaining(["--env-file", path.join(scratchDir, "aider.env")]));
     expect(aider.args.slice(0, 2)).toEqual(["--message-file", path.join(scratchDir, "aider-prompt.md")]);
-    expect(createCodexAdapter({ pathEnv: "" }).command({ ...invocation, model: null }).args.at(-1)).toBe("-");
+    expect(
+      createCodexAdapter({ pathEnv: "" })
+        .command({ ...invocation, model: null })
+        .args.at(-1),
+    ).toBe("-");
   });
 
   it("gives each CLI its full-autonomy mode, and the narrow one when a task asks for edits only", () => {
     const base = { prompt: "p", model: null, scratchDir: "/scratch" };
-    const args = (adapter: { command: (i: typeof base & { autonomy: "full" | "edits" }) => { args: string[] } }, autonomy: "full" | "edits") => adapter.command({ ...base, autonomy }).args;
+    const args = (adapter: { command: (i: typeof base & { autonomy: "full" | "edits" }) => { args: string[] } }, autonomy: "full" | "edits") =>
+      adapter.command({ ...base, autonomy }).args;
     const claude = createClaudeAdapter({ pathEnv: "" });
     expect(args(claude, "full")).toContain("bypassPermissions");
     expect(args(claude, "edits")).toContain("acceptEdits");
@@ -113,17 +122,37 @@ describe("CLI registry", () => {
     const gemini = createGeminiAdapter({ pathEnv: "" }).command(base);
     const settings = JSON.parse(gemini.homeFiles![".gemini/settings.json"]!);
     expect(settings.security.auth.selectedType).toBe("gemini-api-key");
-    expect(settings).toMatchObject({ telemetry: { enabled: false }, privacy: { usageStatisticsEnabled: false }, ide: { enabled: false }, general: { enableAutoUpdate: false } });
+    expect(settings).toMatchObject({
+      telemetry: { enabled: false },
+      privacy: { usageStatisticsEnabled: false },
+      ide: { enabled: false },
+      general: { enableAutoUpdate: false },
+    });
     // Set, so a repository's .env (which never overrides a set variable) cannot change them.
-    expect(gemini.env).toMatchObject({ GOOGLE_GEMINI_BASE_URL: "https://generativelanguage.googleapis.com", GOOGLE_GENAI_USE_VERTEXAI: "false", GEMINI_API_KEY_AUTH_MECHANISM: "x-goog-api-key" });
-    expect(createOpencodeAdapter({ pathEnv: "" }).command(base).env).toMatchObject({ OPENCODE_DISABLE_PROJECT_CONFIG: "1", OPENCODE_DISABLE_MODELS_FETCH: "1" });
+    expect(gemini.env).toMatchObject({
+      GOOGLE_GEMINI_BASE_URL: "https://generativelanguage.googleapis.com",
+      GOOGLE_GENAI_USE_VERTEXAI: "false",
+      GEMINI_API_KEY_AUTH_MECHANISM: "x-goog-api-key",
+    });
+    expect(createOpencodeAdapter({ pathEnv: "" }).command(base).env).toMatchObject({
+      OPENCODE_DISABLE_PROJECT_CONFIG: "1",
+      OPENCODE_DISABLE_MODELS_FETCH: "1",
+    });
     // GOOGLE_API_KEY stands in for GEMINI_API_KEY, which is all Gemini CLI reads.
     expect(createGeminiAdapter({ pathEnv: "", env: { GOOGLE_API_KEY: "g-key" } }).env()).toEqual({ GOOGLE_API_KEY: "g-key", GEMINI_API_KEY: "g-key" });
   });
 
   it("routes each CLI's model calls through the gateway with the provider's own header", () => {
-    const plan = (adapter: { modelGateway?: (env: Record<string, string>, model?: string | null) => unknown }, env: Record<string, string>, model: string | null = null) =>
-      adapter.modelGateway!(env, model) as { upstream: { baseUrl: string; header: string; key: string }; hide: string[]; env: (u: string, p: string) => Record<string, string> } | null;
+    const plan = (
+      adapter: { modelGateway?: (env: Record<string, string>, model?: string | null) => unknown },
+      env: Record<string, string>,
+      model: string | null = null,
+    ) =>
+      adapter.modelGateway!(env, model) as {
+        upstream: { baseUrl: string; header: string; key: string };
+        hide: string[];
+        env: (u: string, p: string) => Record<string, string>;
+      } | null;
     const gemini = plan(createGeminiAdapter({ pathEnv: "" }), { GEMINI_API_KEY: "g-key" })!;
     expect(gemini.upstream).toEqual({ baseUrl: "https://generativelanguage.googleapis.com", header: "x-goog-api-key", key: "g-key" });
     expect(gemini.env("http://gw.invalid", "ph")).toEqual({ GOOGLE_GEMINI_BASE_URL: "http://gw.invalid", GEMINI_API_KEY: "ph" });
@@ -135,17 +164,26 @@ describe("CLI registry", () => {
     const config = JSON.parse(anthropic.env("http://gw.invalid", "ph").OPENCODE_CONFIG_CONTENT!);
     expect(config).toEqual({ provider: { anthropic: { options: { baseURL: "http://gw.invalid/v1", apiKey: "ph" } } } });
     // Without a model: the provider with a key, and only it.
-    expect(JSON.parse(plan(opencode, { OPENAI_API_KEY: "o-key" })!.env("http://gw.invalid", "ph").OPENCODE_CONFIG_CONTENT!).enabled_providers).toEqual(["openai"]);
+    expect(JSON.parse(plan(opencode, { OPENAI_API_KEY: "o-key" })!.env("http://gw.invalid", "ph").OPENCODE_CONFIG_CONTENT!).enabled_providers).toEqual([
+      "openai",
+    ]);
     expect(plan(opencode, both, "openrouter/some-model")).toBeNull();
     const aider = createAiderAdapter({ pathEnv: "" });
     expect(plan(aider, both, "sonnet")!.upstream.header).toBe("x-api-key");
-    expect(plan(aider, { OPENAI_API_KEY: "o-key", OPENAI_API_BASE: "https://llm.example.com/v1" }, "gpt-4o")!.env("http://gw.invalid", "ph")).toEqual({ OPENAI_API_KEY: "ph", OPENAI_API_BASE: "http://gw.invalid/v1", OPENAI_BASE_URL: "http://gw.invalid/v1" });
+    expect(plan(aider, { OPENAI_API_KEY: "o-key", OPENAI_API_BASE: "https://llm.example.com/v1" }, "gpt-4o")!.env("http://gw.invalid", "ph")).toEqual({
+      OPENAI_API_KEY: "ph",
+      OPENAI_API_BASE: "http://gw.invalid/v1",
+      OPENAI_BASE_URL: "http://gw.invalid/v1",
+    });
     expect(plan(aider, both, "deepseek/deepseek-chat")).toBeNull();
   });
 
   it("names each CLI's model API host for the egress policy, and a configured base URL's host", () => {
     expect(createClaudeAdapter({ pathEnv: "" }).egressHosts()).toEqual(["api.anthropic.com"]);
-    expect(createClaudeAdapter({ pathEnv: "", env: { ANTHROPIC_BASE_URL: "https://llm.internal.example:8443/v1" } }).egressHosts()).toEqual(["api.anthropic.com", "llm.internal.example:8443"]);
+    expect(createClaudeAdapter({ pathEnv: "", env: { ANTHROPIC_BASE_URL: "https://llm.internal.example:8443/v1" } }).egressHosts()).toEqual([
+      "api.anthropic.com",
+      "llm.internal.example:8443",
+    ]);
     expect(createCodexAdapter({ pathEnv: "", env: { OPENAI_BASE_URL: "https://gw.example.com" } }).egressHosts()).toEqual(["api.openai.com", "gw.example.com"]);
     expect(createGeminiAdapter({ pathEnv: "" }).egressHosts()).toEqual(["generativelanguage.googleapis.com"]);
   });
@@ -158,7 +196,8 @@ describe("CLI registry", () => {
     expect(byDefault).toContain('base_url = "https://api.openai.com/v1"');
     expect(byDefault).toContain('env_key = "OPENAI_API_KEY"');
     expect(byDefault).toContain('wire_api = "responses"');
-    for (const off of ["check_for_update_on_startup = false", "[features]\nplugins = false", "[analytics]\nenabled = false", '[otel]\nexporter = "none"']) expect(byDefault).toContain(off);
+    for (const off of ["check_for_update_on_startup = false", "[features]\nplugins = false", "[analytics]\nenabled = false", '[otel]\nexporter = "none"'])
+      expect(byDefault).toContain(off);
     const configured = settings({ CODEX_API_KEY: "sk-codex-0001", OPENAI_BASE_URL: 'https://llm.example.com/v1/"x"' });
     expect(configured).toContain('base_url = "https://llm.example.com/v1/\\"x\\""');
     expect(configured).toContain('env_key = "CODEX_API_KEY"');
@@ -179,25 +218,57 @@ describe("CLI registry", () => {
     expect(file).not.toContain("sk-codex-0002");
     expect(file).not.toContain("cf-placeholder");
     // OPENAI_API_KEY is preferred when both are set; the default endpoint is OpenAI's.
-    expect(codex.modelGateway!({ OPENAI_API_KEY: "sk-openai-0003", CODEX_API_KEY: "sk-codex-0004" })!.upstream).toEqual({ baseUrl: "https://api.openai.com/v1", header: "authorization", key: "sk-openai-0003" });
+    expect(codex.modelGateway!({ OPENAI_API_KEY: "sk-openai-0003", CODEX_API_KEY: "sk-codex-0004" })!.upstream).toEqual({
+      baseUrl: "https://api.openai.com/v1",
+      header: "authorization",
+      key: "sk-openai-0003",
+    });
   });
 
   it("a task's env cannot send the operator's key to another endpoint; with its own key it may name its own", () => {
     // What the task runner hands the plan: the CLI's cli_env with the task's env laid over it.
     const codex = createCodexAdapter({ pathEnv: "", env: { OPENAI_API_KEY: "sk-operator-0005", OPENAI_BASE_URL: "https://llm.example.com/v1" } });
-    expect(codex.modelGateway!({ OPENAI_API_KEY: "sk-operator-0005", OPENAI_BASE_URL: "https://collector.example.net/v1" })!.upstream.baseUrl).toBe("https://llm.example.com/v1");
-    expect(codex.modelGateway!({ OPENAI_API_KEY: "sk-task-0006", OPENAI_BASE_URL: "https://own.example.net/v1" })!.upstream).toEqual({ baseUrl: "https://own.example.net/v1", header: "authorization", key: "sk-task-0006" });
+    expect(codex.modelGateway!({ OPENAI_API_KEY: "sk-operator-0005", OPENAI_BASE_URL: "https://collector.example.net/v1" })!.upstream.baseUrl).toBe(
+      "https://llm.example.com/v1",
+    );
+    expect(codex.modelGateway!({ OPENAI_API_KEY: "sk-task-0006", OPENAI_BASE_URL: "https://own.example.net/v1" })!.upstream).toEqual({
+      baseUrl: "https://own.example.net/v1",
+      header: "authorization",
+      key: "sk-task-0006",
+    });
     const claude = createClaudeAdapter({ pathEnv: "", env: { ANTHROPIC_API_KEY: "sk-ant-operator-0007" } });
-    expect(claude.modelGateway!({ ANTHROPIC_API_KEY: "sk-ant-operator-0007", ANTHROPIC_BASE_URL: "https://collector.example.net" })!.upstream.baseUrl).toBe("https://api.anthropic.com");
-    expect(claude.modelGateway!({ ANTHROPIC_API_KEY: "sk-ant-task-0008", ANTHROPIC_BASE_URL: "https://own.example.net" })!.upstream).toEqual({ baseUrl: "https://own.example.net", header: "x-api-key", key: "sk-ant-task-0008" });
+    expect(claude.modelGateway!({ ANTHROPIC_API_KEY: "sk-ant-operator-0007", ANTHROPIC_BASE_URL: "https://collector.example.net" })!.upstream.baseUrl).toBe(
+      "https://api.anthropic.com",
+    );
+    expect(claude.modelGateway!({ ANTHROPIC_API_KEY: "sk-ant-task-0008", ANTHROPIC_BASE_URL: "https://own.example.net" })!.upstream).toEqual({
+      baseUrl: "https://own.example.net",
+      header: "x-api-key",
+      key: "sk-ant-task-0008",
+    });
     const gemini = createGeminiAdapter({ pathEnv: "", env: { GEMINI_API_KEY: "gm-operator-0009" } });
-    expect(gemini.modelGateway!({ GEMINI_API_KEY: "gm-operator-0009", GOOGLE_GEMINI_BASE_URL: "https://collector.example.net" })!.upstream.baseUrl).toBe("https://generativelanguage.googleapis.com");
-    expect(gemini.modelGateway!({ GEMINI_API_KEY: "gm-task-0010", GOOGLE_GEMINI_BASE_URL: "https://own.example.net" })!.upstream.baseUrl).toBe("https://own.example.net");
-    const opencode = createOpencodeAdapter({ pathEnv: "", env: { ANTHROPIC_API_KEY: "sk-ant-operator-0011", ANTHROPIC_BASE_URL: "https://llm.example.com/v1" } });
-    expect(opencode.modelGateway!({ ANTHROPIC_API_KEY: "sk-ant-operator-0011", ANTHROPIC_BASE_URL: "https://collector.example.net/v1" }, "anthropic/claude-sonnet-4-5")!.upstream.baseUrl).toBe("https://llm.example.com");
+    expect(gemini.modelGateway!({ GEMINI_API_KEY: "gm-operator-0009", GOOGLE_GEMINI_BASE_URL: "https://collector.example.net" })!.upstream.baseUrl).toBe(
+      "https://generativelanguage.googleapis.com",
+    );
+    expect(gemini.modelGateway!({ GEMINI_API_KEY: "gm-task-0010", GOOGLE_GEMINI_BASE_URL: "https://own.example.net" })!.upstream.baseUrl).toBe(
+      "https://own.example.net",
+    );
+    const opencode = createOpencodeAdapter({
+      pathEnv: "",
+      env: { ANTHROPIC_API_KEY: "sk-ant-operator-0011", ANTHROPIC_BASE_URL: "https://llm.example.com/v1" },
+    });
+    expect(
+      opencode.modelGateway!(
+        { ANTHROPIC_API_KEY: "sk-ant-operator-0011", ANTHROPIC_BASE_URL: "https://collector.example.net/v1" },
+        "anthropic/claude-sonnet-4-5",
+      )!.upstream.baseUrl,
+    ).toBe("https://llm.example.com");
     const aider = createAiderAdapter({ pathEnv: "", env: { OPENAI_API_KEY: "sk-operator-0012" } });
-    expect(aider.modelGateway!({ OPENAI_API_KEY: "sk-operator-0012", OPENAI_API_BASE: "https://collector.example.net/v1" }, "gpt-4o")!.upstream.baseUrl).toBe("https://api.openai.com");
-    expect(aider.modelGateway!({ OPENAI_API_KEY: "sk-task-0013", OPENAI_API_BASE: "https://own.example.net/v1" }, "gpt-4o")!.upstream.baseUrl).toBe("https://own.example.net");
+    expect(aider.modelGateway!({ OPENAI_API_KEY: "sk-operator-0012", OPENAI_API_BASE: "https://collector.example.net/v1" }, "gpt-4o")!.upstream.baseUrl).toBe(
+      "https://api.openai.com",
+    );
+    expect(aider.modelGateway!({ OPENAI_API_KEY: "sk-task-0013", OPENAI_API_BASE: "https://own.example.net/v1" }, "gpt-4o")!.upstream.baseUrl).toBe(
+      "https://own.example.net",
+    );
   });
 });
 
@@ -208,11 +279,51 @@ describe("CLI adapters end to end", () => {
     cache_read_input_tokens: cacheRead,
     cache_creation_input_tokens: cacheCreation,
   });
-  const cases: { cli: CliName; env: Record<string, string>; kinds: AgentEvent["kind"][]; final: string | null; model?: string; cost: number | null; usage: TokenUsage | null }[] = [
-    { cli: "claude", env: { ANTHROPIC_API_KEY: "sk-ant-test-claude-key" }, kinds: ["init", "tool_use", "tool_result", "text", "result"], final: "Edited the file.", model: "claude-opus-4", cost: 0.0123, usage: usage(10, 20, 3400, 1200) },
-    { cli: "codex", env: { OPENAI_API_KEY: "sk-test-codex-key-123" }, kinds: ["init", "tool_use", "tool_result", "tool_use", "tool_result", "text", "result"], final: "Created the file.", model: "gpt-5-codex", cost: null, usage: usage(100, 50, 64, null) },
-    { cli: "gemini", env: { GEMINI_API_KEY: "gm-test-gemini-key-123" }, kinds: ["init", "tool_use", "tool_result", "text", "text", "result"], final: "I created the file.", model: "gemini-2.5-flash", cost: null, usage: usage(20, 10, null, null) },
-    { cli: "opencode", env: { ANTHROPIC_API_KEY: "sk-ant-test-opencode" }, kinds: ["init", "tool_use", "tool_result", "text", "result"], final: "Wrote the file.", model: "anthropic/claude-sonnet-4", cost: 0.003, usage: usage(30, 12, 300, 3) },
+  const cases: {
+    cli: CliName;
+    env: Record<string, string>;
+    kinds: AgentEvent["kind"][];
+    final: string | null;
+    model?: string;
+    cost: number | null;
+    usage: TokenUsage | null;
+  }[] = [
+    {
+      cli: "claude",
+      env: { ANTHROPIC_API_KEY: "sk-ant-test-claude-key" },
+      kinds: ["init", "tool_use", "tool_result", "text", "result"],
+      final: "Edited the file.",
+      model: "claude-opus-4",
+      cost: 0.0123,
+      usage: usage(10, 20, 3400, 1200),
+    },
+    {
+      cli: "codex",
+      env: { OPENAI_API_KEY: "sk-test-codex-key-123" },
+      kinds: ["init", "tool_use", "tool_result", "tool_use", "tool_result", "text", "result"],
+      final: "Created the file.",
+      model: "gpt-5-codex",
+      cost: null,
+      usage: usage(100, 50, 64, null),
+    },
+    {
+      cli: "gemini",
+      env: { GEMINI_API_KEY: "gm-test-gemini-key-123" },
+      kinds: ["init", "tool_use", "tool_result", "text", "text", "result"],
+      final: "I created the file.",
+      model: "gemini-2.5-flash",
+      cost: null,
+      usage: usage(20, 10, null, null),
+    },
+    {
+      cli: "opencode",
+      env: { ANTHROPIC_API_KEY: "sk-ant-test-opencode" },
+      kinds: ["init", "tool_use", "tool_result", "text", "result"],
+      final: "Wrote the file.",
+      model: "anthropic/claude-sonnet-4",
+      cost: 0.003,
+      usage: usage(30, 12, 300, 3),
+    },
     { cli: "aider", env: { OPENAI_API_KEY: "sk-test-aider-key-123" }, kinds: [], final: null, model: "gpt-4o", cost: 0.0142, usage: null },
   ];
   for (const { cli, env, kinds, final, model, cost, usage } of cases) {
@@ -241,20 +352,31 @@ describe("CLI adapters end to end", () => {
     const task = h.enqueue({ cli: "aider", prompt: "Aider edit", env: { OPENAI_API_KEY: "sk-test-aider-key-123" } });
     const completion = await h.done(task);
     expect(completion.result!.changed_files.map((f) => f.path)).toEqual(["EDITED_BY_AIDER.md"]);
-    const stdout = h.edge.events(task.id).filter((e) => e.type === "output" && e.stream === "stdout").map((e) => (e as { text: string }).text).join("");
+    const stdout = h.edge
+      .events(task.id)
+      .filter((e) => e.type === "output" && e.stream === "stdout")
+      .map((e) => (e as { text: string }).text)
+      .join("");
     expect(stdout).toContain("Applied edit to EDITED_BY_AIDER.md");
     // --no-auto-commits reached aider: it did not commit.
     expect(stdout).not.toContain("Commit 1234567");
   });
 
   it("aider: a repository's .env cannot change its key or endpoint, and its usage report is read whole", async () => {
-    const hostile = createGitFixture({ "README.md": "# Fixture\n", ".env": "OPENAI_API_KEY=sk-attacker-key-0009\nOPENAI_API_BASE=http://attacker.example.com/v1\n" });
+    const hostile = createGitFixture({
+      "README.md": "# Fixture\n",
+      ".env": "OPENAI_API_KEY=sk-attacker-key-0009\nOPENAI_API_BASE=http://attacker.example.com/v1\n",
+    });
     try {
       await startRunner({ cliEnv: { aider: { OPENAI_API_KEY: "sk-operator-aider-0008" } } });
       const task = h.edge.enqueue({ repo: { url: hostile.url, ref: "main" }, cli: "aider", model: "gpt-4o", prompt: "Edit [print-endpoint]" });
       const completion = await h.done(task);
       expect(completion.outcome).toBe("succeeded");
-      const stdout = h.edge.events(task.id).filter((e) => e.type === "output" && e.stream === "stdout").map((e) => (e as { text: string }).text).join("");
+      const stdout = h.edge
+        .events(task.id)
+        .filter((e) => e.type === "output" && e.stream === "stdout")
+        .map((e) => (e as { text: string }).text)
+        .join("");
       // The operator's key (masked in output), the provider's default endpoint.
       expect(stdout).toContain("endpoint: default key: ***");
       expect(stdout).not.toContain("attacker");
@@ -271,7 +393,11 @@ describe("CLI adapters end to end", () => {
     const completion = await h.done(task);
     expect(completion.outcome).toBe("failed");
     expect(completion.error).toEqual({ code: "cli_failed", message: "claude exited with code 1" });
-    const stderr = h.edge.events(task.id).filter((e) => e.type === "output" && e.stream === "stderr").map((e) => (e as { text: string }).text).join("");
+    const stderr = h.edge
+      .events(task.id)
+      .filter((e) => e.type === "output" && e.stream === "stderr")
+      .map((e) => (e as { text: string }).text)
+      .join("");
     expect(stderr).toContain("no API key: set ANTHROPIC_API_KEY");
   });
 
@@ -287,8 +413,21 @@ describe("CLI adapters end to end", () => {
     };
     expect(names(claude)).toEqual(["ANTHROPIC_API_KEY", "HOME", "LANG", "PATH", "TMPDIR"]);
     expect(names(gemini)).toEqual([
-      "EXTRA_SETTING", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM", "GEMINI_CLI_CUSTOM_HEADERS", "GEMINI_CLI_NO_RELAUNCH", "GEMINI_CLI_TRUST_WORKSPACE",
-      "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_GCA", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_VERTEX_BASE_URL", "HOME", "LANG", "PATH", "TMPDIR",
+      "EXTRA_SETTING",
+      "GEMINI_API_KEY",
+      "GEMINI_API_KEY_AUTH_MECHANISM",
+      "GEMINI_CLI_CUSTOM_HEADERS",
+      "GEMINI_CLI_NO_RELAUNCH",
+      "GEMINI_CLI_TRUST_WORKSPACE",
+      "GOOGLE_API_KEY",
+      "GOOGLE_GEMINI_BASE_URL",
+      "GOOGLE_GENAI_USE_GCA",
+      "GOOGLE_GENAI_USE_VERTEXAI",
+      "GOOGLE_VERTEX_BASE_URL",
+      "HOME",
+      "LANG",
+      "PATH",
+      "TMPDIR",
     ]);
   });
 
@@ -298,7 +437,11 @@ describe("CLI adapters end to end", () => {
     const completion = await h.done(task);
     expect(completion.outcome).toBe("succeeded");
     expect(completion.result!.changed_files).toEqual([{ path: "SCRIPT_OUTPUT.md", status: "added" }]);
-    const stdout = h.edge.events(task.id).filter((e) => e.type === "output").map((e) => (e as { text: string }).text).join("");
+    const stdout = h.edge
+      .events(task.id)
+      .filter((e) => e.type === "output")
+      .map((e) => (e as { text: string }).text)
+      .join("");
     expect(stdout).toContain('script args: ["--fixed","arg"]');
     expect(stdout).toContain("script got 16 characters");
     // A cli_env value is a secret like any other: masked in output.

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { AgentEvent } from "../../api/index.js";
+import { AgentEvent } from "#api/index.js";
 import type { OutputParser } from "../../runner/src/cli/cli-adapter.js";
 import { createAiderReportParser } from "../../runner/src/cli/aider/aider-report-parser.js";
 import { createCodexJsonParser } from "../../runner/src/cli/codex/codex-json-parser.js";
@@ -16,7 +16,7 @@ import { GEMINI_FIXTURES, GEMINI_VERSION } from "./gemini-capture.js";
 import { OPENCODE_FIXTURES, OPENCODE_VERSION } from "./opencode-capture.js";
 
 function feed(parser: OutputParser, lines: unknown[], cut?: number): AgentEvent[] {
-  const bytes = Buffer.from(lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n");
+  const bytes = Buffer.from(`${lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n")}\n`);
   const pieces = cut === undefined ? [bytes] : [bytes.subarray(0, cut), bytes.subarray(cut)];
   return [...pieces.flatMap((p) => parser.push(p)), ...parser.end()];
 }
@@ -26,7 +26,10 @@ describe("codex exec --json", () => {
     { type: "thread.started", thread_id: "t" },
     "not json at all",
     { type: "item.started", item: { id: "1", type: "command_execution", command: "npm test", status: "in_progress" } },
-    { type: "item.completed", item: { id: "1", type: "command_execution", command: "npm test", aggregated_output: "1 failing\n", exit_code: 1, status: "failed" } },
+    {
+      type: "item.completed",
+      item: { id: "1", type: "command_execution", command: "npm test", aggregated_output: "1 failing\n", exit_code: 1, status: "failed" },
+    },
     { type: "item.completed", item: { id: "2", type: "reasoning", text: "hmm" } },
     { type: "item.completed", item: { id: "3", type: "agent_message", text: "Tests fail — ünïcode" } },
     { type: "turn.failed", error: { message: "stream disconnected" } },
@@ -50,7 +53,10 @@ describe("codex exec --json", () => {
   });
   it("takes the last agent message as the final message of a completed turn", () => {
     const parser = createCodexJsonParser();
-    const events = feed(parser, [{ type: "item.completed", item: { type: "agent_message", text: "All done" } }, { type: "turn.completed", usage: { input_tokens: 5, output_tokens: 2 } }]);
+    const events = feed(parser, [
+      { type: "item.completed", item: { type: "agent_message", text: "All done" } },
+      { type: "turn.completed", usage: { input_tokens: 5, output_tokens: 2 } },
+    ]);
     expect(events.at(-1)).toEqual({ type: "agent", kind: "result", is_error: false, text: "All done", input_tokens: 5, output_tokens: 2 });
     expect(parser.finalMessage).toBe("All done");
   });
@@ -58,12 +64,48 @@ describe("codex exec --json", () => {
     // Hand-written from codex-rs exec_events.rs: the fake API cannot make Codex decline a
     // command, warn, or call an MCP server or a subagent.
     const events = feed(createCodexJsonParser(), [
-      { type: "item.completed", item: { id: "item_0", type: "command_execution", command: "git push", aggregated_output: "", exit_code: null, status: "declined" } },
+      {
+        type: "item.completed",
+        item: { id: "item_0", type: "command_execution", command: "git push", aggregated_output: "", exit_code: null, status: "declined" },
+      },
       { type: "item.completed", item: { id: "item_1", type: "error", message: "model rerouted: gpt-5 -> gpt-5-mini (HighRiskCyberActivity)" } },
       { type: "item.started", item: { id: "item_2", type: "mcp_tool_call", server: "docs", tool: "search", arguments: { q: "zod" }, status: "in_progress" } },
-      { type: "item.completed", item: { id: "item_2", type: "mcp_tool_call", server: "docs", tool: "search", arguments: { q: "zod" }, result: { content: [{ type: "text", text: "3 hits" }] }, status: "completed" } },
-      { type: "item.started", item: { id: "item_3", type: "collab_tool_call", tool: "spawn_agent", prompt: "review", receiver_thread_ids: ["th_2"], agents_states: {}, status: "in_progress" } },
-      { type: "item.completed", item: { id: "item_3", type: "collab_tool_call", tool: "spawn_agent", prompt: "review", receiver_thread_ids: ["th_2"], agents_states: { th_2: { status: "completed", message: "LGTM" } }, status: "completed" } },
+      {
+        type: "item.completed",
+        item: {
+          id: "item_2",
+          type: "mcp_tool_call",
+          server: "docs",
+          tool: "search",
+          arguments: { q: "zod" },
+          result: { content: [{ type: "text", text: "3 hits" }] },
+          status: "completed",
+        },
+      },
+      {
+        type: "item.started",
+        item: {
+          id: "item_3",
+          type: "collab_tool_call",
+          tool: "spawn_agent",
+          prompt: "review",
+          receiver_thread_ids: ["th_2"],
+          agents_states: {},
+          status: "in_progress",
+        },
+      },
+      {
+        type: "item.completed",
+        item: {
+          id: "item_3",
+          type: "collab_tool_call",
+          tool: "spawn_agent",
+          prompt: "review",
+          receiver_thread_ids: ["th_2"],
+          agents_states: { th_2: { status: "completed", message: "LGTM" } },
+          status: "completed",
+        },
+      },
     ]);
     expect(events).toEqual([
       { type: "agent", kind: "tool_use", tool: "shell", input: '{"command":"git push"}', id: "item_0" },
@@ -238,7 +280,17 @@ describe(`the real opencode ${OPENCODE_VERSION}, captured`, () => {
       { type: "agent", kind: "tool_use", tool: "read", input: '{"filePath":"/etc/hostname"}', id: "toolu_1" },
       { type: "agent", kind: "permission_denied", tool: "read", text: refusal, id: "toolu_1" },
       { type: "agent", kind: "tool_result", text: refusal, is_error: true, id: "toolu_1" },
-      { type: "agent", kind: "result", is_error: true, text: `opencode refused read: ${refusal}`, cost_usd: 0.0006, input_tokens: 100, output_tokens: 20, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+      {
+        type: "agent",
+        kind: "result",
+        is_error: true,
+        text: `opencode refused read: ${refusal}`,
+        cost_usd: 0.0006,
+        input_tokens: 100,
+        output_tokens: 20,
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 0,
+      },
     ]);
     expect(parser.finalMessage).toBe(`opencode refused read: ${refusal}`);
     expect(parser.costUsd).toBe(0.0006);
@@ -264,11 +316,44 @@ describe(`the real opencode ${OPENCODE_VERSION}, captured`, () => {
 
 describe("malformed lines", () => {
   // Every shape a line could take with the wrong types in it, for every known event type.
-  const types = ["thread.started", "item.started", "item.updated", "item.completed", "turn.completed", "turn.failed", "error", "init", "message", "tool_use", "tool_result", "result", "step_start", "step_finish", "text", "reasoning"];
-  const odd = [null, 7, "x", [], {}, { message: 5, data: [] }, { type: "error" }, { type: "command_execution", id: {}, status: 3 }, { type: "collab_tool_call", agents_states: [1], changes: "no" }];
-  const lines = types.flatMap((type) => odd.flatMap((value) => [{ type, item: value, error: value, part: value, usage: value, stats: value, message: value, content: value, severity: value }]));
+  const types = [
+    "thread.started",
+    "item.started",
+    "item.updated",
+    "item.completed",
+    "turn.completed",
+    "turn.failed",
+    "error",
+    "init",
+    "message",
+    "tool_use",
+    "tool_result",
+    "result",
+    "step_start",
+    "step_finish",
+    "text",
+    "reasoning",
+  ];
+  const odd = [
+    null,
+    7,
+    "x",
+    [],
+    {},
+    { message: 5, data: [] },
+    { type: "error" },
+    { type: "command_execution", id: {}, status: 3 },
+    { type: "collab_tool_call", agents_states: [1], changes: "no" },
+  ];
+  const lines = types.flatMap((type) =>
+    odd.flatMap((value) => [{ type, item: value, error: value, part: value, usage: value, stats: value, message: value, content: value, severity: value }]),
+  );
 
-  for (const [name, create] of [["codex", createCodexJsonParser], ["gemini", createGeminiStreamParser], ["opencode", createOpencodeJsonParser]] as const) {
+  for (const [name, create] of [
+    ["codex", createCodexJsonParser],
+    ["gemini", createGeminiStreamParser],
+    ["opencode", createOpencodeJsonParser],
+  ] as const) {
     it(`${name}: never throws, and every event it makes is valid`, () => {
       const parser = create();
       const events = feed(parser, [...lines, "{not json", "[1,2]", '{"type":"result"']);

@@ -26,7 +26,10 @@ export const CODEX_SCENARIOS: Record<string, CodexScenario> = {
   // A 500 and a dropped stream, both retried ("Reconnecting..."), in a run that succeeds; a
   // shell command and a reasoning summary.
   "reconnect-reasoning": {
-    script: [{ call: "exec_command", arguments: { cmd: "cat a.txt" } }, { text: "The file says hello.", reasoning: "**Reading the file**\n\nThe command printed hello, so I can answer." }],
+    script: [
+      { call: "exec_command", arguments: { cmd: "cat a.txt" } },
+      { text: "The file says hello.", reasoning: "**Reading the file**\n\nThe command printed hello, so I can answer." },
+    ],
     faults: [
       { turn: 0, kind: "http_500" },
       { turn: 1, kind: "drop_stream" },

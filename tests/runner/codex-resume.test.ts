@@ -5,7 +5,7 @@
 // runs `codex exec … resume <id> -`, and iteration 2's request carries iteration 1's prompt and
 // answer before its own prompt.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IterationBase } from "../../api/index.js";
+import type { IterationBase } from "#api/index.js";
 import { startFakeOpenAI, type FakeOpenAI } from "../support/fake-openai.js";
 import { logMessages } from "./harness/events.js";
 import type { FakeTask } from "./harness/fake-edge.js";

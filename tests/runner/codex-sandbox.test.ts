@@ -13,7 +13,8 @@ import { runRealCli } from "./harness/real-cli.js";
 
 const OPERATOR_KEY = "sk-proj-operator-key-for-the-fake-openai-0001";
 const PLACEHOLDER = /^cf-gateway-[0-9a-f]{36}$/m;
-const COMMAND = "node -e \"console.log('the agent ran node:', 6 * 7)\" && printenv OPENAI_API_KEY; printenv CODEX_API_KEY OPENAI_BASE_URL || echo no-real-key-variables";
+const COMMAND =
+  "node -e \"console.log('the agent ran node:', 6 * 7)\" && printenv OPENAI_API_KEY; printenv CODEX_API_KEY OPENAI_BASE_URL || echo no-real-key-variables";
 const PATCH = "*** Begin Patch\n*** Add File: AGENT_NOTES.md\n+Written by the agent.\n*** End Patch\n";
 const SCRIPT: OpenAIStep[] = [
   { call: "exec_command", arguments: { cmd: COMMAND } },
@@ -43,7 +44,13 @@ afterAll(() => fixture.remove());
 
 async function runCodex(script: OpenAIStep[], faults: OpenAIFault[] = []) {
   const api = await startFakeOpenAI(script, { faults });
-  const run = await runRealCli({ cli: "codex", api, key: OPERATOR_KEY, repo: fixture, task: { model: "gpt-5.5", prompt: "Run node, then write AGENT_NOTES.md", autonomy: "full" } });
+  const run = await runRealCli({
+    cli: "codex",
+    api,
+    key: OPERATOR_KEY,
+    repo: fixture,
+    task: { model: "gpt-5.5", prompt: "Run node, then write AGENT_NOTES.md", autonomy: "full" },
+  });
   return { ...run, requests: api.requests, totals: api.totals() };
 }
 
@@ -94,10 +101,16 @@ describe.skipIf(process.platform !== "linux")("the real Codex in the sandbox", (
     expect(shell).toMatch(PLACEHOLDER);
     expect(shell).toContain("no-real-key-variables");
     expect(shell).not.toContain(OPERATOR_KEY);
-    const tools = agentEvents(events).filter((e) => e.kind === "tool_use").map((e) => e.tool);
+    const tools = agentEvents(events)
+      .filter((e) => e.kind === "tool_use")
+      .map((e) => e.tool);
     expect(tools).toEqual(["shell", "apply_patch"]);
     // The streamed reasoning summary shows as thinking.
-    expect(agentEvents(events).filter((e) => e.kind === "thinking").map((e) => e.text)).toEqual(["The notes file is written; time to report."]);
+    expect(
+      agentEvents(events)
+        .filter((e) => e.kind === "thinking")
+        .map((e) => e.text),
+    ).toEqual(["The notes file is written; time to report."]);
     expect(agentEvents(events).filter((e) => e.is_error)).toEqual([]);
     expectKeyOnlyAtTheProvider(run);
     expectMeteredAsCharged(run);
@@ -139,7 +152,11 @@ describe.skipIf(process.platform !== "linux")("the real Codex in the sandbox", (
     ]);
     // A retry is not an error of the run: the dropped stream shows as a retry (Codex says nothing
     // of the 500 it retried), and no event reports an error.
-    expect(agentEvents(events).filter((e) => e.kind === "retry").map((e) => [e.attempt, e.max_attempts])).toEqual([[1, 5]]);
+    expect(
+      agentEvents(events)
+        .filter((e) => e.kind === "retry")
+        .map((e) => [e.attempt, e.max_attempts]),
+    ).toEqual([[1, 5]]);
     expect(agentEvents(events).filter((e) => e.is_error || e.kind === "api_error")).toEqual([]);
     expectKeyOnlyAtTheProvider(run);
     // The dropped and failed calls were not billed: three answers, metered as charged.

@@ -129,7 +129,10 @@ describe("commit identity", () => {
   it("defaults to CodeForge <codeforge@localhost>, is set from the file or the environment, and refuses what would break a commit header", () => {
     const load = (env: Record<string, string>) => loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env });
     expect(load({})).toMatchObject({ git_author_name: "CodeForge", git_author_email: "codeforge@localhost" });
-    expect(load({ CODEFORGE_GIT_AUTHOR_NAME: "Acme Bot", CODEFORGE_GIT_AUTHOR_EMAIL: "bot@acme.example" })).toMatchObject({ git_author_name: "Acme Bot", git_author_email: "bot@acme.example" });
+    expect(load({ CODEFORGE_GIT_AUTHOR_NAME: "Acme Bot", CODEFORGE_GIT_AUTHOR_EMAIL: "bot@acme.example" })).toMatchObject({
+      git_author_name: "Acme Bot",
+      git_author_email: "bot@acme.example",
+    });
     const err = errorOf(() => load({ CODEFORGE_GIT_AUTHOR_NAME: "Evil <x@y>", CODEFORGE_GIT_AUTHOR_EMAIL: "not an email" }));
     expect(err.message).toContain("git_author_name (CODEFORGE_GIT_AUTHOR_NAME): must be a plain name");
     expect(err.message).toContain("git_author_email (CODEFORGE_GIT_AUTHOR_EMAIL): must look like name@host");
@@ -147,8 +150,10 @@ describe("git_allowed_networks", () => {
 
   it("refuses a range with host bits or a bad prefix, naming it and the variable", () => {
     const err = errorOf(() => load({ CODEFORGE_GIT_ALLOWED_NETWORKS: "10.20.0.1/16,10.0.0.0/40" }));
-    expect(err.message).toContain("git_allowed_networks.0 (CODEFORGE_GIT_ALLOWED_NETWORKS): \"10.20.0.1/16\": 10.20.0.1/16 has bits set after the prefix; did you mean 10.20.0.0/16?");
-    expect(err.message).toContain("git_allowed_networks.1 (CODEFORGE_GIT_ALLOWED_NETWORKS): \"10.0.0.0/40\": prefix must be a whole number from 0 to 32");
+    expect(err.message).toContain(
+      'git_allowed_networks.0 (CODEFORGE_GIT_ALLOWED_NETWORKS): "10.20.0.1/16": 10.20.0.1/16 has bits set after the prefix; did you mean 10.20.0.0/16?',
+    );
+    expect(err.message).toContain('git_allowed_networks.1 (CODEFORGE_GIT_ALLOWED_NETWORKS): "10.0.0.0/40": prefix must be a whole number from 0 to 32');
   });
 });
 
@@ -224,12 +229,19 @@ describe("defaultRunnerId", () => {
     const fromFile = loadConfig({ ...base, argv: ["--config", "/prices.yaml"], env: {} });
     expect(fromFile.model_prices).toEqual({ "claude-sonnet-4": { input: 2.5, output: 12, cache_read: 0.25 }, "house-model": { input: 0, output: 0 } });
     expect(loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: {} }).model_prices).toEqual({});
-    const fromEnv = loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: { CODEFORGE_MODEL_PRICES: '{"gpt-5": {"input": 1, "output": 8, "cache_write": 1}}' } });
+    const fromEnv = loadConfig({
+      ...base,
+      argv: ["--config", "/etc/codeforge/runner.yaml"],
+      env: { CODEFORGE_MODEL_PRICES: '{"gpt-5": {"input": 1, "output": 8, "cache_write": 1}}' },
+    });
     expect(fromEnv.model_prices).toEqual({ "gpt-5": { input: 1, output: 8, cache_write: 1 } });
 
-    const env = (value: string) => errorOf(() => loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: { CODEFORGE_MODEL_PRICES: value } })).message;
+    const env = (value: string) =>
+      errorOf(() => loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: { CODEFORGE_MODEL_PRICES: value } })).message;
     expect(env('{"gpt-5": {"input": -1, "output": 8}}')).toContain("model_prices.gpt-5.input (CODEFORGE_MODEL_PRICES): must be 0 or more");
-    expect(env('{"gpt-5": {"input": "cheap", "output": 8}}')).toContain("model_prices.gpt-5.input (CODEFORGE_MODEL_PRICES): must be a number of US dollars per million tokens");
+    expect(env('{"gpt-5": {"input": "cheap", "output": 8}}')).toContain(
+      "model_prices.gpt-5.input (CODEFORGE_MODEL_PRICES): must be a number of US dollars per million tokens",
+    );
     expect(env('{"gpt-5": {"output": 8}}')).toContain("model_prices.gpt-5.input (CODEFORGE_MODEL_PRICES)");
     expect(env('{"gpt-5": {"input": 1, "output": 8, "cached": 1}}')).toMatch(/model_prices\.gpt-5 \(CODEFORGE_MODEL_PRICES\): .*cached/);
     expect(env("gpt-5=1")).toContain("model_prices (CODEFORGE_MODEL_PRICES): must be a JSON object");
@@ -241,7 +253,11 @@ describe("the pool's default budget", () => {
   it("is off unless set, and read from the environment as numbers", () => {
     const none = loadConfig({ ...base, argv: [], env });
     expect([none.default_max_cost_usd, none.default_max_tokens, none.default_max_turns]).toEqual([undefined, undefined, undefined]);
-    const set = loadConfig({ ...base, argv: [], env: { ...env, CODEFORGE_DEFAULT_MAX_COST_USD: "2.5", CODEFORGE_DEFAULT_MAX_TOKENS: "1000000", CODEFORGE_DEFAULT_MAX_TURNS: "40" } });
+    const set = loadConfig({
+      ...base,
+      argv: [],
+      env: { ...env, CODEFORGE_DEFAULT_MAX_COST_USD: "2.5", CODEFORGE_DEFAULT_MAX_TOKENS: "1000000", CODEFORGE_DEFAULT_MAX_TURNS: "40" },
+    });
     expect([set.default_max_cost_usd, set.default_max_tokens, set.default_max_turns]).toEqual([2.5, 1_000_000, 40]);
   });
 

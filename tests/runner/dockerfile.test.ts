@@ -27,7 +27,10 @@ describe("Dockerfile", () => {
   });
 
   it("installs bubblewrap in the runtime stage, where the runner builds each attempt's sandbox", () => {
-    const installs = finalStage.match(/^RUN apt-get update .*apt-get install -y --no-install-recommends ([^&]+)/m)?.[1]?.trim().split(/\s+/);
+    const installs = finalStage
+      .match(/^RUN apt-get update .*apt-get install -y --no-install-recommends ([^&]+)/m)?.[1]
+      ?.trim()
+      .split(/\s+/);
     // Each package pinned to a version (`name=version`), so a rebuild installs what was reviewed.
     for (const pkg of installs ?? []) expect(pkg).toMatch(/^[a-z0-9.+-]+=\S+$/);
     expect(installs?.map((pkg) => pkg.split("=")[0])).toEqual(expect.arrayContaining(["git", "ca-certificates", "tini", "bubblewrap"]));

@@ -23,7 +23,11 @@ describe("edge client", () => {
     expect(lease?.task.repo.url).toBe("https://example.com/o/r.git");
     const ack = await client.heartbeat(task.id, { lease_id: lease!.lease_id, phase: "running" });
     expect(ack.cancel_requested).toBe(false);
-    const eventsAck = await client.postEvents(task.id, { lease_id: lease!.lease_id, batch_seq: 1, events: [{ type: "log", source: "runner", level: "info", message: "hi" }] });
+    const eventsAck = await client.postEvents(task.id, {
+      lease_id: lease!.lease_id,
+      batch_seq: 1,
+      events: [{ type: "log", source: "runner", level: "info", message: "hi" }],
+    });
     expect(eventsAck).toEqual({ stored: true, last_batch_seq: 1, cancel_requested: false });
     expect(edge.violations).toEqual([]);
   });
@@ -50,7 +54,11 @@ describe("edge client", () => {
     const client = createEdgeClient({ edgeUrl: edge.url, secret: edge.secret });
     const task = edge.enqueue({ repo: { url: "https://example.com/o/r.git", ref: null } });
     const lease = (await client.lease(leaseRequest))!;
-    const batch = { lease_id: lease.lease_id, batch_seq: 1, events: [{ type: "log" as const, source: "runner" as const, level: "info" as const, message: "x" }] };
+    const batch = {
+      lease_id: lease.lease_id,
+      batch_seq: 1,
+      events: [{ type: "log" as const, source: "runner" as const, level: "info" as const, message: "x" }],
+    };
 
     edge.failEvents(1, 503);
     const unavailable = await client.postEvents(task.id, batch).catch((e) => e);
@@ -74,14 +82,20 @@ describe("edge client", () => {
       secret: edge.secret,
       fetch: async () => new Response(JSON.stringify({ stored: "yes" }), { status: 200 }),
     });
-    const err = await client.postEvents("tsk_x", { lease_id: "l", batch_seq: 1, events: [{ type: "log", source: "runner", level: "info", message: "x" }] }).catch((e) => e);
+    const err = await client
+      .postEvents("tsk_x", { lease_id: "l", batch_seq: 1, events: [{ type: "log", source: "runner", level: "info", message: "x" }] })
+      .catch((e) => e);
     expect(err).toMatchObject({ code: "bad_response" });
     expect(err.message).toContain("stored");
   });
 
   it("times out a request that hangs", async () => {
-    const client = createEdgeClient({ edgeUrl: "https://edge.example", secret: edge.secret, requestTimeoutMs: 50, fetch: (_url, init) =>
-      new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason))) });
+    const client = createEdgeClient({
+      edgeUrl: "https://edge.example",
+      secret: edge.secret,
+      requestTimeoutMs: 50,
+      fetch: (_url, init) => new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason))),
+    });
     const err = await client.heartbeat("tsk_x", { lease_id: "l", phase: "running" }).catch((e) => e);
     expect(err.name).toBe("TimeoutError");
     expect(classifyEdgeError(err)).toBe("retryable");

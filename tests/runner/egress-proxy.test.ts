@@ -13,7 +13,7 @@ import path from "node:path";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parseCidr, type CidrRange } from "../../api/index.js";
+import { parseCidr, type CidrRange } from "#api/index.js";
 import type { HostLookup } from "../../runner/src/git/repo-host-check.js";
 import { freePort } from "../../scripts/local-stack.js";
 import { startEgressProxy, type EgressDenial, type EgressProxy, type EgressProxyOptions } from "../../runner/src/sandbox/egress-proxy.js";
@@ -35,7 +35,13 @@ beforeAll(async () => {
   echoPort = await listen(echo);
   web = http.createServer((req, res) => {
     const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
-    res.writeHead(200, { "content-type": "application/json", "x-origin": "yes", "keep-alive": "timeout=99", connection: "keep-alive, x-hop", "x-hop": "drop me" });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "x-origin": "yes",
+      "keep-alive": "timeout=99",
+      connection: "keep-alive, x-hop",
+      "x-hop": "drop me",
+    });
     res.end(body);
   });
   webPort = await listen(web);
@@ -250,7 +256,10 @@ describe("sandbox-init bridge", () => {
       }, 100));
       console.log("ready");
       setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, [SANDBOX_INIT, "--proxy-socket", socketPath, "--listen", String(port), "--", process.execPath, "-e", cli], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [SANDBOX_INIT, "--proxy-socket", socketPath, "--listen", String(port), "--", process.execPath, "-e", cli], {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     while (!stdout.includes("ready")) await once(child.stdout, "data");
@@ -264,7 +273,23 @@ describe("sandbox-init bridge", () => {
   it("with --wait-fd, starts the command only on the runner's word, and never when the pipe closes without one", async () => {
     const marker = path.join(dir, `started-${Date.now()}`);
     const launch = async () =>
-      spawn(process.execPath, [SANDBOX_INIT, "--proxy-socket", path.join(dir, "none.sock"), "--listen", String(await freePort()), "--wait-fd", "3", "--", "sh", "-c", `echo started; touch ${marker}`], { stdio: ["ignore", "pipe", "pipe", "pipe"] });
+      spawn(
+        process.execPath,
+        [
+          SANDBOX_INIT,
+          "--proxy-socket",
+          path.join(dir, "none.sock"),
+          "--listen",
+          String(await freePort()),
+          "--wait-fd",
+          "3",
+          "--",
+          "sh",
+          "-c",
+          `echo started; touch ${marker}`,
+        ],
+        { stdio: ["ignore", "pipe", "pipe", "pipe"] },
+      );
     const waiting = await launch();
     let out = "";
     waiting.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -341,7 +366,11 @@ async function connectThrough(socketPath: string, target: string): Promise<{ soc
 }
 
 /** An absolute-form request through the proxy, as a CLI with HTTP_PROXY sends it. */
-function get(socketPath: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  socketPath: string,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath, path: url, headers: { host: new URL(url).host, ...headers }, agent: false }, (res) => {
       let body = "";
@@ -354,7 +383,9 @@ function get(socketPath: string, url: string, headers: Record<string, string> = 
 }
 
 async function runInit(socketPath: string, port: number, command: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [SANDBOX_INIT, "--proxy-socket", socketPath, "--listen", String(port), "--", ...command], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [SANDBOX_INIT, "--proxy-socket", socketPath, "--listen", String(port), "--", ...command], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -382,7 +413,29 @@ async function startTlsOrigin(): Promise<{ server: https.Server; port: number; c
   if (!hasOpenssl()) return null;
   const key = path.join(dir, "origin.key");
   const cert = path.join(dir, "origin.crt");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=api.test.example", "-addext", "subjectAltName=DNS:api.test.example"], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=api.test.example",
+      "-addext",
+      "subjectAltName=DNS:api.test.example",
+    ],
+    { stdio: "ignore" },
+  );
   const ca = readFileSync(cert, "utf8");
   const server = https.createServer({ key: readFileSync(key), cert: ca }, (req, res) => res.end(`tls says ${req.url}`));
   return { server, port: await listen(server), ca };

@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { IterationBase } from "../../api/index.js";
+import type { IterationBase } from "#api/index.js";
 import { git } from "./harness/git-fixture.js";
 import { useRunner } from "./harness/use-runner.js";
 
@@ -74,7 +74,9 @@ describe("follow-up iterations on the runner", () => {
   });
 
   it("fails as clone_failed, without starting the CLI, when the previous patch does not apply", async () => {
-    const patch = ["diff --git a/README.md b/README.md", "--- a/README.md", "+++ b/README.md", "@@ -1 +1 @@", "-# Not what is there", "+# Changed", ""].join("\n");
+    const patch = ["diff --git a/README.md b/README.md", "--- a/README.md", "+++ b/README.md", "@@ -1 +1 @@", "-# Not what is there", "+# Changed", ""].join(
+      "\n",
+    );
     const task = h.enqueue({ prompt: "Go on", iteration: 2, base: { kind: "patch", patch, commit_sha: h.fixture.mainSha } });
     const completion = await h.done(task);
     expect(completion.outcome).toBe("failed");

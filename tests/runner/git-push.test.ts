@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkBranchName } from "../../api/index.js";
+import { checkBranchName } from "#api/index.js";
 import { commitMessage, commitSubject } from "../../runner/src/git/commit-message.js";
 import { cloneRepository } from "../../runner/src/git/git-clone.js";
 import { TOKEN_ENV_NAME } from "../../runner/src/git/git-credentials.js";
@@ -49,7 +49,11 @@ async function workspace(ref = "main") {
     baseSha,
     /** Runs the stand-in CLI in the checkout with `prompt` on stdin. */
     cli(prompt: string) {
-      execFileSync(CHANGE_REPO, [], { cwd: repoDir, input: prompt, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: homeDir, GIT_CONFIG_NOSYSTEM: "1" } });
+      execFileSync(CHANGE_REPO, [], {
+        cwd: repoDir,
+        input: prompt,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: homeDir, GIT_CONFIG_NOSYSTEM: "1" },
+      });
     },
     options(overrides: Partial<PushOptions> = {}): PushOptions {
       return {
@@ -71,7 +75,10 @@ async function workspace(ref = "main") {
     calls(): { argv: string[]; env: Record<string, string>; cwd: string }[] {
       const log = path.join(runnerDir, "push-home", "git-calls.jsonl");
       if (!existsSync(log)) return [];
-      return readFileSync(log, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+      return readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
     },
   };
 }
@@ -98,8 +105,12 @@ describe("commit and push", () => {
     // The commit in the remote holds the change, on top of the commit that was checked out.
     expect(git(bare(), "show", `${pushed!.commit_sha}:CHANGE.md`)).toBe("Add the change file");
     expect(git(bare(), "rev-parse", `${pushed!.commit_sha}^`)).toBe(fixture.mainSha);
-    expect(git(bare(), "log", "-1", "--format=%an <%ae>|%cn <%ce>", pushed!.commit_sha)).toBe("CodeForge Bot <bot@codeforge.test>|CodeForge Bot <bot@codeforge.test>");
-    expect(git(bare(), "log", "-1", "--format=%B", pushed!.commit_sha)).toBe("Add the change file\n\nTask tsk_test, run by CodeForge with script.\n\nCodeForge-Task: tsk_test");
+    expect(git(bare(), "log", "-1", "--format=%an <%ae>|%cn <%ce>", pushed!.commit_sha)).toBe(
+      "CodeForge Bot <bot@codeforge.test>|CodeForge Bot <bot@codeforge.test>",
+    );
+    expect(git(bare(), "log", "-1", "--format=%B", pushed!.commit_sha)).toBe(
+      "Add the change file\n\nTask tsk_test, run by CodeForge with script.\n\nCodeForge-Task: tsk_test",
+    );
     // main is untouched.
     expect(remoteSha("main")).toBe(fixture.mainSha);
   });
@@ -213,7 +224,9 @@ describe("push failures and messages", () => {
     expect(describePushFailure("b", "To x\n!\tabc:refs/heads/b\t[remote rejected] (protected branch hook declined)\nDone\n", "")).toBe(
       "the remote refused the push to 'b': protected branch hook declined",
     );
-    expect(describePushFailure("feature/x", "!\tabc:refs/heads/feature/x\t[remote rejected] (failed to update ref)\n", "")).toMatch(/is there a branch named 'feature'\?/);
+    expect(describePushFailure("feature/x", "!\tabc:refs/heads/feature/x\t[remote rejected] (failed to update ref)\n", "")).toMatch(
+      /is there a branch named 'feature'\?/,
+    );
     expect(describePushFailure("b", "", "fatal: Authentication failed for 'https://git.example/o/r.git/'\n")).toMatch(/access_token may write/);
     expect(describePushFailure("b", "", "fatal: something else\n")).toBe("git could not push to 'b': fatal: something else");
   });
@@ -231,8 +244,31 @@ describe("push failures and messages", () => {
 describe("branch names", () => {
   it("accepts only names git's check-ref-format --branch accepts", () => {
     const names = [
-      "main", "codeforge/tsk_01jabcdefghjkmnpqrstvwxyz0", "feature/a-b_c.d", "v1.2.3", "a/b/c", "UPPER/lower",
-      "-x", "a..b", "a//b", "/a", "a/", "a.", "a.lock", "a/.b", "HEAD", "@", "a@{b", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[b", "a\\b",
+      "main",
+      "codeforge/tsk_01jabcdefghjkmnpqrstvwxyz0",
+      "feature/a-b_c.d",
+      "v1.2.3",
+      "a/b/c",
+      "UPPER/lower",
+      "-x",
+      "a..b",
+      "a//b",
+      "/a",
+      "a/",
+      "a.",
+      "a.lock",
+      "a/.b",
+      "HEAD",
+      "@",
+      "a@{b",
+      "a b",
+      "a~1",
+      "a^",
+      "a:b",
+      "a?",
+      "a*",
+      "a[b",
+      "a\\b",
     ];
     for (const name of names) {
       if (checkBranchName(name) !== null) continue;

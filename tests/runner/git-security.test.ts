@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseCidr } from "../../api/index.js";
+import { parseCidr } from "#api/index.js";
 import { CloneError, cloneRepository } from "../../runner/src/git/git-clone.js";
 import { gitCredentialEnv, TOKEN_ENV_NAME } from "../../runner/src/git/git-credentials.js";
 import { checkRepoHost, pinnedResolve, type HostLookup } from "../../runner/src/git/repo-host-check.js";
@@ -46,7 +46,10 @@ function target() {
     calls(): { argv: string[]; env: Record<string, string> }[] {
       const log = path.join(homeDir, "git-calls.jsonl");
       if (!existsSync(log)) return [];
-      return readFileSync(log, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+      return readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
     },
   };
 }
@@ -97,7 +100,15 @@ describe("repository refusals before any git process starts", () => {
   for (const [name, url, ref, allowFile, reason] of cases) {
     it(`refuses ${name}`, async () => {
       const t = target();
-      const err = await cloneRepository({ url, ref, ...t, accessToken: TOKEN, allowFile, allowSsh: false, lookup: url.includes("localhost") ? undefined : lookup }).catch((e) => e);
+      const err = await cloneRepository({
+        url,
+        ref,
+        ...t,
+        accessToken: TOKEN,
+        allowFile,
+        allowSsh: false,
+        lookup: url.includes("localhost") ? undefined : lookup,
+      }).catch((e) => e);
       expect(err).toBeInstanceOf(CloneError);
       expect(err.message).toMatch(reason);
       expect(err.message).not.toContain(TOKEN);
@@ -109,14 +120,24 @@ describe("repository refusals before any git process starts", () => {
   }
 
   it("lets a host on a network the operator allows through, and still refuses every other non-public address", async () => {
-    const lookup = fakeLookup({ "git.corp.example": ["10.20.1.5"], "mixed.corp.example": ["10.20.1.5", "169.254.169.254"], "other.corp.example": ["10.30.0.1"] });
+    const lookup = fakeLookup({
+      "git.corp.example": ["10.20.1.5"],
+      "mixed.corp.example": ["10.20.1.5", "169.254.169.254"],
+      "other.corp.example": ["10.30.0.1"],
+    });
     const allowedNetworks = [parseCidr("10.20.0.0/16"), parseCidr("fd00:1::/64")].map((parsed) => (parsed.ok ? parsed.range : expect.unreachable()));
     const check = await checkRepoHost("https://git.corp.example/o/r.git", { lookup, allowedNetworks });
     expect(check).toMatchObject({ ok: true, host: "git.corp.example", addresses: ["10.20.1.5"] });
     expect(pinnedResolve(check)).toEqual(["git.corp.example:443:10.20.1.5"]);
     expect(await checkRepoHost("https://[fd00:1::9]/o/r.git", { lookup, allowedNetworks })).toMatchObject({ ok: true });
-    expect(await checkRepoHost("https://mixed.corp.example/o/r.git", { lookup, allowedNetworks })).toMatchObject({ ok: false, reason: expect.stringMatching(/169\.254\.169\.254.*link-local/) });
-    expect(await checkRepoHost("https://other.corp.example/o/r.git", { lookup, allowedNetworks })).toMatchObject({ ok: false, reason: expect.stringMatching(/10\.30\.0\.1.*RFC 1918/) });
+    expect(await checkRepoHost("https://mixed.corp.example/o/r.git", { lookup, allowedNetworks })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/169\.254\.169\.254.*link-local/),
+    });
+    expect(await checkRepoHost("https://other.corp.example/o/r.git", { lookup, allowedNetworks })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/10\.30\.0\.1.*RFC 1918/),
+    });
     // Without the setting, the same private host is refused.
     expect(await checkRepoHost("https://git.corp.example/o/r.git", { lookup })).toMatchObject({ ok: false });
   });
@@ -176,7 +197,10 @@ describe("clone hardening", () => {
 
       const t = target();
       await cloneRepository({ url: pathToFileURL(bare).href, ref: null, ...t, allowFile: true, allowSsh: false });
-      for (const [name, linkTarget] of [["passwd-link", "/etc/passwd"], ["escape", "../../../../home"]] as const) {
+      for (const [name, linkTarget] of [
+        ["passwd-link", "/etc/passwd"],
+        ["escape", "../../../../home"],
+      ] as const) {
         const stat = lstatSync(path.join(t.dir, name));
         expect(stat.isSymbolicLink()).toBe(false);
         expect(readFileSync(path.join(t.dir, name), "utf8")).toBe(linkTarget);

@@ -1,7 +1,7 @@
 // Unit: the heartbeat loop with a stand-in client that records beats and scripts answers.
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import type { Heartbeat, HeartbeatAck } from "../../api/index.js";
+import type { Heartbeat, HeartbeatAck } from "#api/index.js";
 import { EdgeError } from "../../runner/src/edge-link/edge-error.js";
 import { startHeartbeat } from "../../runner/src/edge-link/heartbeat.js";
 

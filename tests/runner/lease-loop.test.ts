@@ -2,7 +2,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import type { Lease, LeaseRequest } from "../../api/index.js";
+import type { Lease, LeaseRequest } from "#api/index.js";
 import { EdgeError } from "../../runner/src/edge-link/edge-error.js";
 import { createLeaseLoop } from "../../runner/src/edge-link/lease-loop.js";
 

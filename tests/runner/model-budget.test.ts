@@ -3,7 +3,7 @@
 // Messages API. Past the budget the gateway refuses further calls and the runner stops the CLI;
 // the task fails as budget_exceeded with what was spent, which the stream showed as it grew.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LeaseBudget, UsageEvent } from "../../api/index.js";
+import type { LeaseBudget, UsageEvent } from "#api/index.js";
 import { startFakeAnthropic } from "../support/fake-anthropic.js";
 import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
 import { runRealCli } from "./harness/real-cli.js";
@@ -21,8 +21,16 @@ afterAll(() => fixture.remove());
 
 async function runWithBudget(budget: Partial<LeaseBudget>) {
   // Many steps: the whole script would need far more calls than any budget below allows.
-  const api = await startFakeAnthropic(Array.from({ length: 8 }, (_, i) => ({ tool: "Bash", input: { command: `echo step ${i + 1}`, description: `Step ${i + 1}` } })));
-  const run = await runRealCli({ cli: "claude", api, key: OPERATOR_KEY, repo: fixture, task: { model: MODEL, prompt: "Run every step", budget: { ...NO_BUDGET, ...budget } } });
+  const api = await startFakeAnthropic(
+    Array.from({ length: 8 }, (_, i) => ({ tool: "Bash", input: { command: `echo step ${i + 1}`, description: `Step ${i + 1}` } })),
+  );
+  const run = await runRealCli({
+    cli: "claude",
+    api,
+    key: OPERATOR_KEY,
+    repo: fixture,
+    task: { model: MODEL, prompt: "Run every step", budget: { ...NO_BUDGET, ...budget } },
+  });
   return { ...run, requests: api.requests };
 }
 
@@ -37,8 +45,13 @@ describe.skipIf(process.platform !== "linux")("a task's budget, enforced by the 
     expect(requests.length).toBeLessThan(9);
     const result = completion.result!;
     expect(result.usage_source).toBe("gateway");
-    expect(result.usage).toEqual({ input_tokens: 100 * requests.length, output_tokens: 20 * requests.length, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
-    const expectedCost = requests.length * (100 * 3 + 20 * 15) / 1e6;
+    expect(result.usage).toEqual({
+      input_tokens: 100 * requests.length,
+      output_tokens: 20 * requests.length,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 0,
+    });
+    const expectedCost = (requests.length * (100 * 3 + 20 * 15)) / 1e6;
     expect(result.cost_usd).toBeCloseTo(expectedCost, 9);
     expect(result.model_usage?.[MODEL]).toMatchObject({ calls: requests.filter((r) => r.model === MODEL).length });
     // The stream carried the running totals after every call, with the budget.

@@ -50,12 +50,25 @@ async function spentGateway(header: ModelUpstream["header"]) {
 }
 
 const run = (command: string, args: string[], env: Record<string, string>, cwd: string) =>
-  execa(path.join(REAL_CLI_BIN, command), args, { env: { PATH: process.env.PATH ?? "", HOME: cwd, TMPDIR: cwd, ...env }, extendEnv: false, cwd, reject: false, timeout: 60_000, stdin: "ignore", all: true });
+  execa(path.join(REAL_CLI_BIN, command), args, {
+    env: { PATH: process.env.PATH ?? "", HOME: cwd, TMPDIR: cwd, ...env },
+    extendEnv: false,
+    cwd,
+    reject: false,
+    timeout: 60_000,
+    stdin: "ignore",
+    all: true,
+  });
 
 describe("real CLIs past the budget", () => {
   it("Claude Code shows the 402 once", async () => {
     const { gateway, url, home, reasons, refusals } = await spentGateway("x-api-key");
-    const result = await run("claude", ["-p", "--output-format", "stream-json", "--verbose", "say hi"], { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: gateway.placeholder }, home);
+    const result = await run(
+      "claude",
+      ["-p", "--output-format", "stream-json", "--verbose", "say hi"],
+      { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: gateway.placeholder },
+      home,
+    );
     expect(result.exitCode).not.toBe(0);
     expect(result.all).toContain(`"result":"API Error: 402 ${REASON}"`);
     expect(refusals()).toEqual({ count: 1, repeats: 0 });
@@ -66,7 +79,12 @@ describe("real CLIs past the budget", () => {
     const { gateway, url, home, reasons, refusals } = await spentGateway("authorization");
     mkdirSync(path.join(home, ".codex"));
     const provider = `model_providers.gateway={ name = "gateway", base_url = "${url}/v1", env_key = "OPENAI_API_KEY", wire_api = "responses" }`;
-    const result = await run("codex", ["exec", "--json", "--color", "never", "--skip-git-repo-check", "-c", 'model_provider="gateway"', "-c", provider, "say hi"], { OPENAI_API_KEY: gateway.placeholder, CODEX_HOME: path.join(home, ".codex") }, home);
+    const result = await run(
+      "codex",
+      ["exec", "--json", "--color", "never", "--skip-git-repo-check", "-c", 'model_provider="gateway"', "-c", provider, "say hi"],
+      { OPENAI_API_KEY: gateway.placeholder, CODEX_HOME: path.join(home, ".codex") },
+      home,
+    );
     expect(result.exitCode).not.toBe(0);
     expect(result.all).toMatch(/"type":"turn\.failed".*CodeForge budget exceeded: spent \$2\.00 of \$1\.00/);
     expect(refusals()).toEqual({ count: 1, repeats: 0 });
@@ -77,7 +95,12 @@ describe("real CLIs past the budget", () => {
     const { gateway, url, home, reasons, refusals } = await spentGateway("x-goog-api-key");
     mkdirSync(path.join(home, ".gemini"));
     writeFileSync(path.join(home, ".gemini", "settings.json"), JSON.stringify({ security: { auth: { selectedType: "gemini-api-key" } } }));
-    const result = await run("gemini", ["--output-format", "stream-json", "--approval-mode", "yolo", "--prompt", "say hi"], { GOOGLE_GEMINI_BASE_URL: url, GEMINI_API_KEY: gateway.placeholder, GEMINI_CLI_TRUST_WORKSPACE: "true" }, home);
+    const result = await run(
+      "gemini",
+      ["--output-format", "stream-json", "--approval-mode", "yolo", "--prompt", "say hi"],
+      { GOOGLE_GEMINI_BASE_URL: url, GEMINI_API_KEY: gateway.placeholder, GEMINI_CLI_TRUST_WORKSPACE: "true" },
+      home,
+    );
     expect(result.exitCode).not.toBe(0);
     expect(result.all).toMatch(/"type":"result","timestamp":"[^"]+","status":"error".*CodeForge budget exceeded: spent \$2\.00 of \$1\.00/);
     // Its model router's call and the turn's call: different calls, each sent once.

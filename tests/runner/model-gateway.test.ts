@@ -10,7 +10,13 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEgressProxy, type EgressDenial, type EgressProxy } from "../../runner/src/sandbox/egress-proxy.js";
-import { createModelGateway, MODEL_GATEWAY_HOST, type ModelGateway, type ModelGatewayOptions, type ModelUpstream } from "../../runner/src/sandbox/model-gateway.js";
+import {
+  createModelGateway,
+  MODEL_GATEWAY_HOST,
+  type ModelGateway,
+  type ModelGatewayOptions,
+  type ModelUpstream,
+} from "../../runner/src/sandbox/model-gateway.js";
 import { startFakeAnthropic, type FakeAnthropic } from "../support/fake-anthropic.js";
 import { startFakeModelApis, type FakeModelApis } from "../support/fake-model-apis.js";
 
@@ -122,7 +128,14 @@ describe("model gateway", () => {
       cost_usd: null,
       by_model: {
         "claude-test-1": { calls: 1, input_tokens: 100, output_tokens: 20, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cost_usd: null },
-        "claude-sonnet-4-5-20250929": { calls: 1, input_tokens: 100, output_tokens: 20, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cost_usd: 0.0006 },
+        "claude-sonnet-4-5-20250929": {
+          calls: 1,
+          input_tokens: 100,
+          output_tokens: 20,
+          cache_read_input_tokens: 0,
+          cache_creation_input_tokens: 0,
+          cost_usd: 0.0006,
+        },
       },
     });
   });
@@ -133,7 +146,10 @@ describe("model gateway", () => {
     for (const key of [null, "sk-ant-someone-elses-key", OPERATOR_KEY]) {
       const answer = await call(key, { model: "m", messages: [] });
       expect(answer.status).toBe(401);
-      expect(JSON.parse(answer.text)).toEqual({ type: "error", error: { type: "authentication_error", message: "the model gateway accepts only the credential this attempt was given" } });
+      expect(JSON.parse(answer.text)).toEqual({
+        type: "error",
+        error: { type: "authentication_error", message: "the model gateway accepts only the credential this attempt was given" },
+      });
     }
     // The placeholder in one place and anything else in another is not the placeholder.
     const mixed = await request("/v1/messages", { "x-api-key": gateway.placeholder, authorization: "Bearer sk-other" }, { model: "m", messages: [] });
@@ -147,11 +163,20 @@ describe("model gateway", () => {
     const before = apis.requests.length;
     const responses = await request("/v1/responses", { authorization: "Bearer sk-wrong" }, { model: "gpt-5", input: "hi" });
     expect(responses.status).toBe(401);
-    expect(JSON.parse(responses.text)).toEqual({ error: { message: "the model gateway accepts only the credential this attempt was given", type: "invalid_request_error", param: null, code: "invalid_api_key" } });
+    expect(JSON.parse(responses.text)).toEqual({
+      error: {
+        message: "the model gateway accepts only the credential this attempt was given",
+        type: "invalid_request_error",
+        param: null,
+        code: "invalid_api_key",
+      },
+    });
     // The operator's real key given back to the gateway is refused too, and not echoed.
     const gemini = await request(`/v1beta/models/gemini-2.5-pro:generateContent?key=${GEMINI_KEY}`, {}, { contents: [] });
     expect(gemini.status).toBe(401);
-    expect(JSON.parse(gemini.text)).toEqual({ error: { code: 401, message: "the model gateway accepts only the credential this attempt was given", status: "UNAUTHENTICATED" } });
+    expect(JSON.parse(gemini.text)).toEqual({
+      error: { code: 401, message: "the model gateway accepts only the credential this attempt was given", status: "UNAUTHENTICATED" },
+    });
     expect(apis.requests.length).toBe(before);
     expect(gateway.usage().calls).toBe(0);
   });
@@ -239,7 +264,11 @@ describe("model gateway", () => {
   it("meters Gemini with the key as x-goog-api-key or ?key=, streamed (the last cumulative count wins) and not (the model from the path)", async () => {
     const { gateway } = await start(true, { upstream: google() });
     const before = apis.requests.length;
-    const streamed = await request("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", { "x-goog-api-key": gateway.placeholder }, { contents: [] });
+    const streamed = await request(
+      "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+      { "x-goog-api-key": gateway.placeholder },
+      { contents: [] },
+    );
     expect(streamed.text).toContain('"finishReason":"STOP"');
     const whole = await request(`/v1beta/models/gemini-2.5-pro:generateContent?key=${gateway.placeholder}`, {}, { contents: [] });
     expect(JSON.parse(whole.text)).toMatchObject({ usageMetadata: { promptTokenCount: 2_400 } });
@@ -261,11 +290,22 @@ describe("model gateway", () => {
 
   it("counts what a stream cut short had reported", async () => {
     const { gateway } = await start(true, { upstream: google() });
-    await request("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", { "x-goog-api-key": gateway.placeholder, "x-fake-cut": "1" }, { contents: [] });
+    await request(
+      "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+      { "x-goog-api-key": gateway.placeholder, "x-fake-cut": "1" },
+      { contents: [] },
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     // Cut after its second chunk: 40 candidate tokens so far, no thoughts yet.
     expect(gateway.usage().by_model).toEqual({
-      "gemini-2.5-flash-001": { calls: 1, input_tokens: 2_000, output_tokens: 40, cache_read_input_tokens: 400, cache_creation_input_tokens: 0, cost_usd: expect.any(Number) },
+      "gemini-2.5-flash-001": {
+        calls: 1,
+        input_tokens: 2_000,
+        output_tokens: 40,
+        cache_read_input_tokens: 400,
+        cache_creation_input_tokens: 0,
+        cost_usd: expect.any(Number),
+      },
     });
   });
 
@@ -287,7 +327,9 @@ describe("model gateway", () => {
       const refused = await request(path, auth, { model: "gpt-test", stream: true, input: "hi" });
       expect(refused.status).toBe(400);
       expect(refused.headers["x-should-retry"]).toBe("false");
-      expect(JSON.parse(refused.text)).toEqual({ error: { message: "CodeForge budget exceeded: spent $0.55 of $0.50", type: "invalid_request_error", param: null, code: "budget_exceeded" } });
+      expect(JSON.parse(refused.text)).toEqual({
+        error: { message: "CodeForge budget exceeded: spent $0.55 of $0.50", type: "invalid_request_error", param: null, code: "budget_exceeded" },
+      });
     }
     expect(apis.requests.length).toBe(before + 1);
     expect(reasons).toHaveLength(1);
@@ -301,10 +343,15 @@ describe("model gateway", () => {
     const before = api.requests.length;
     const anthropic = await call(gateway.placeholder, { model: "claude-sonnet-4-5", messages: [] });
     expect(anthropic.status).toBe(402);
-    expect(JSON.parse(anthropic.text)).toEqual({ type: "error", error: { type: "billing_error", message: "CodeForge budget exceeded: spent 10,000 tokens of 10,000" } });
+    expect(JSON.parse(anthropic.text)).toEqual({
+      type: "error",
+      error: { type: "billing_error", message: "CodeForge budget exceeded: spent 10,000 tokens of 10,000" },
+    });
     const gemini = await request(`/v1beta/models/gemini-2.5-pro:generateContent?key=${gateway.placeholder}`, {}, { contents: [] });
     expect(gemini.status).toBe(400);
-    expect(JSON.parse(gemini.text)).toEqual({ error: { code: 400, message: "CodeForge budget exceeded: spent 10,000 tokens of 10,000", status: "INVALID_ARGUMENT" } });
+    expect(JSON.parse(gemini.text)).toEqual({
+      error: { code: 400, message: "CodeForge budget exceeded: spent 10,000 tokens of 10,000", status: "INVALID_ARGUMENT" },
+    });
     expect(api.requests.length).toBe(before);
     expect(reasons).toEqual(["CodeForge budget exceeded: spent 10,000 tokens of 10,000"]);
   });

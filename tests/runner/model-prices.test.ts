@@ -3,7 +3,12 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_PRICES, modelPrices } from "../../runner/src/sandbox/model-prices.js";
 
-const tokens = (input: number, output: number, cacheRead = 0, cacheWrite = 0) => ({ input_tokens: input, output_tokens: output, cache_read_input_tokens: cacheRead, cache_creation_input_tokens: cacheWrite });
+const tokens = (input: number, output: number, cacheRead = 0, cacheWrite = 0) => ({
+  input_tokens: input,
+  output_tokens: output,
+  cache_read_input_tokens: cacheRead,
+  cache_creation_input_tokens: cacheWrite,
+});
 
 describe("model prices", () => {
   it("finds a dated model name's family, the most specific key first", () => {

@@ -50,9 +50,19 @@ export async function captureOpencodeJson(scenario: OpencodeScenario, timeoutMs 
     repo: true,
     timeoutMs,
     launch: ({ home, apiUrl }) => {
-      const command = createOpencodeAdapter({ pathEnv: "" }).command({ prompt: "Read the file", model: "anthropic/claude-sonnet-4-5", scratchDir: home, autonomy: scenario.autonomy });
+      const command = createOpencodeAdapter({ pathEnv: "" }).command({
+        prompt: "Read the file",
+        model: "anthropic/claude-sonnet-4-5",
+        scratchDir: home,
+        autonomy: scenario.autonomy,
+      });
       const config = { autoupdate: false, share: "disabled", provider: { anthropic: { options: { baseURL: `${apiUrl}/v1` } } } };
-      return { command: "opencode", args: command.args, env: { ANTHROPIC_API_KEY: "sk-ant-fake", OPENCODE_CONFIG_CONTENT: JSON.stringify(config), OPENCODE_DISABLE_MODELS_FETCH: "1" }, stdin: command.stdin };
+      return {
+        command: "opencode",
+        args: command.args,
+        env: { ANTHROPIC_API_KEY: "sk-ant-fake", OPENCODE_CONFIG_CONTENT: JSON.stringify(config), OPENCODE_DISABLE_MODELS_FETCH: "1" },
+        stdin: command.stdin,
+      };
     },
   });
 }

@@ -102,7 +102,14 @@ describe.skipIf(process.platform !== "linux")("the real opencode in the sandbox"
       { call: "apply_patch", arguments: { patchText: "*** Begin Patch\n*** Add File: AGENT_NOTES.md\n+Written by the agent.\n*** End Patch" } },
       { text: "Wrote AGENT_NOTES.md." },
     ]);
-    const { completion, events } = await runRealCli({ cli: "opencode", api: openai, apiKind: "openai", key: openaiKey, repo: fixture, task: { model: "openai/gpt-5", prompt: "Write AGENT_NOTES.md" } });
+    const { completion, events } = await runRealCli({
+      cli: "opencode",
+      api: openai,
+      apiKind: "openai",
+      key: openaiKey,
+      repo: fixture,
+      task: { model: "openai/gpt-5", prompt: "Write AGENT_NOTES.md" },
+    });
     expect(completion.error).toBeNull();
     expect(completion.result?.changed_files).toEqual([{ path: "AGENT_NOTES.md", status: "added" }]);
     expect(openai.requests.length).toBeGreaterThan(0);
@@ -111,12 +118,18 @@ describe.skipIf(process.platform !== "linux")("the real opencode in the sandbox"
     expect(shell).toMatch(/cf-gateway-[0-9a-f]{36}/);
     expect(shell).not.toContain(openaiKey);
     const { calls } = openai.totals();
-    expect(completion.result?.usage).toMatchObject({ input_tokens: (OPENAI_USAGE.input_tokens - OPENAI_USAGE.cached_tokens) * calls, output_tokens: OPENAI_USAGE.output_tokens * calls, cache_read_input_tokens: OPENAI_USAGE.cached_tokens * calls });
+    expect(completion.result?.usage).toMatchObject({
+      input_tokens: (OPENAI_USAGE.input_tokens - OPENAI_USAGE.cached_tokens) * calls,
+      output_tokens: OPENAI_USAGE.output_tokens * calls,
+      cache_read_input_tokens: OPENAI_USAGE.cached_tokens * calls,
+    });
     expect(JSON.stringify(events)).not.toContain(openaiKey);
   }, 120_000);
 
   it("an API error the provider will not retry fails the task with the provider's message", async () => {
-    const { completion, events, requests } = await runOpencode("full", SCRIPT, { failures: [{ status: 400, message: "model: the requested model is not enabled for this organization" }] });
+    const { completion, events, requests } = await runOpencode("full", SCRIPT, {
+      failures: [{ status: 400, message: "model: the requested model is not enabled for this organization" }],
+    });
     expect(completion.outcome).toBe("failed");
     expect(completion.result?.exit_code).toBe(1);
     expect(requests.filter((r) => r.withTools)).toHaveLength(1);

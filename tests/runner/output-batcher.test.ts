@@ -1,7 +1,7 @@
 // Unit: the output batcher against an in-test `post` function that records, delays or fails
 // batches the way the edge would.
 import { describe, expect, it } from "vitest";
-import { BATCH_MAX_EVENTS, EventBatch, OUTPUT_CHUNK_MAX_BYTES, type EventBatchAck, type OutputEvent, type RunnerEvent } from "../../api/index.js";
+import { BATCH_MAX_EVENTS, EventBatch, OUTPUT_CHUNK_MAX_BYTES, type EventBatchAck, type OutputEvent, type RunnerEvent } from "#api/index.js";
 import { EdgeError } from "../../runner/src/edge-link/edge-error.js";
 import { createOutputBatcher, type OutputBatcherOptions } from "../../runner/src/output/output-batcher.js";
 
@@ -124,8 +124,16 @@ describe("output batcher", () => {
     await batcher.pushOutput("stdout", bytes.subarray(5));
     await batcher.pushOutput("stderr", enc("é").subarray(0, 1));
     await batcher.flush();
-    expect(outputs(edge.sent, "stdout").map((c) => c.text).join("")).toBe("日本");
-    expect(outputs(edge.sent, "stderr").map((c) => c.text).join("")).toBe("\uFFFD");
+    expect(
+      outputs(edge.sent, "stdout")
+        .map((c) => c.text)
+        .join(""),
+    ).toBe("日本");
+    expect(
+      outputs(edge.sent, "stderr")
+        .map((c) => c.text)
+        .join(""),
+    ).toBe("\uFFFD");
   });
 
   it("retries a failed batch with the same batch_seq and content, then carries on in order", async () => {

@@ -68,7 +68,11 @@ describe("process runner", () => {
       await child.exited;
       expect(out).not.toContain("runner-secret-must-not-leak");
       expect(out).not.toContain("CODEFORGE_");
-      const names = out.trim().split("\n").map((l) => l.split("=")[0]).sort();
+      const names = out
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=")[0])
+        .sort();
       expect(names).toEqual(["HOME", "LANG", "PATH"]);
     } finally {
       delete process.env.CODEFORGE_RUNNER_SECRET;

@@ -2,7 +2,7 @@
 // task runner, git against file:// repositories, and the demo CLI as a real child process.
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { TaskResult, type OutputEvent, type RunnerEvent } from "../../api/index.js";
+import { TaskResult, type OutputEvent, type RunnerEvent } from "#api/index.js";
 import { processesIn } from "./harness/test-runner.js";
 import { useRunner } from "./harness/use-runner.js";
 
@@ -45,7 +45,7 @@ describe("runner end to end", () => {
       expect(chunk.offset).toBe(offset);
       offset += Buffer.byteLength(chunk.text);
     }
-    expect(stdout.map((c) => c.text).join("")).toMatch(/^\{"type":"system","subtype":"init"[^]*"type":"result"[^]*\n$/);
+    expect(stdout.map((c) => c.text).join("")).toMatch(/^\{"type":"system","subtype":"init"[\s\S]*"type":"result"[\s\S]*\n$/);
     // The workspace is gone.
     await h.edge.waitFor(() => readdirSync(h.workspaceRoot).length === 0);
   });

@@ -2,7 +2,7 @@
 // fields and messages; high-volume lines sampled, errors never.
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { newLeaseId } from "../../api/ids.js";
+import { newLeaseId } from "#api/ids.js";
 import { createRunnerLogger, sampledLogger } from "../../runner/src/telemetry/runner-logger.js";
 
 function capture() {
@@ -20,7 +20,12 @@ describe("runner logger", () => {
   it("writes level, time, msg and runner_id, and redacts secret fields and secret-shaped text", () => {
     const { lines, logger } = capture();
     const lease = newLeaseId();
-    logger.child({ task_id: "tsk_1" }).warn({ access_token: "ghp_notreallyatokenbutlong123", env: { API_KEY: "v" }, err: `refused with lease ${lease}` }, `clone of https://bob:hunter2@git.example.com/r.git failed`);
+    logger
+      .child({ task_id: "tsk_1" })
+      .warn(
+        { access_token: "ghp_notreallyatokenbutlong123", env: { API_KEY: "v" }, err: `refused with lease ${lease}` },
+        `clone of https://bob:hunter2@git.example.com/r.git failed`,
+      );
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(line).toMatchObject({ level: "warn", runner_id: "runner-7", task_id: "tsk_1", access_token: "[redacted]", env: "[redacted]" });
     expect(typeof line.time).toBe("string");

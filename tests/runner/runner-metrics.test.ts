@@ -91,7 +91,17 @@ describe("runner metrics", () => {
     let clock = 0;
     const now = () => clock;
     await timePhase(metrics, "clone", async () => void (clock += 1_500), now);
-    await expect(timePhase(metrics, "push", async () => { clock += 40_000; throw new Error("rejected"); }, now)).rejects.toThrow("rejected");
+    await expect(
+      timePhase(
+        metrics,
+        "push",
+        async () => {
+          clock += 40_000;
+          throw new Error("rejected");
+        },
+        now,
+      ),
+    ).rejects.toThrow("rejected");
     metrics.observePhase("run", 200);
     const text = await register.metrics();
     expect(text).toContain('codeforge_runner_phase_duration_seconds_bucket{le="2.5",phase="clone"} 1');

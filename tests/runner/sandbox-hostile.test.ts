@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunnerEvent } from "../../api/index.js";
+import type { RunnerEvent } from "#api/index.js";
 import { countingDns, countingServer, processesTagged } from "../../runner/src/sandbox/sandbox-self-check.js";
 import { startFakeEdge, type FakeEdge } from "./harness/fake-edge.js";
 import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
@@ -108,7 +108,13 @@ describe.each(["bubblewrap", "none"] as const)("a hostile CLI through a real run
   });
 
   async function run(targets: Record<string, unknown>, egressAllow: string[] | null = null) {
-    const task = edge.enqueue({ repo: { url: fixture.url, ref: null }, cli: "script", prompt: JSON.stringify(targets), timeout_seconds: 60, egress_allow: egressAllow });
+    const task = edge.enqueue({
+      repo: { url: fixture.url, ref: null },
+      cli: "script",
+      prompt: JSON.stringify(targets),
+      timeout_seconds: 60,
+      egress_allow: egressAllow,
+    });
     const completion = await edge.waitFor(() => task.completion, 45_000);
     const events = edge.events(task.id);
     return { task, completion, events, output: outputOf(events) };

@@ -31,7 +31,23 @@ describe("sandbox self-check and start-up probe", () => {
   it("--check passes every line on a machine with bubblewrap and cgroups, and needs no edge", async () => {
     const result = await runner(["--check"], {});
     expect(result.stdout).toContain("✓ sandbox — bubblewrap builds a sandbox");
-    for (const check of ["identity", "read", "secret", "processes", "connect", "loopback", "dns", "proxy-allowed", "proxy-denied", "egress-denied", "escape", "write-outside", "fork", "memory-limit", "disk-limit"]) {
+    for (const check of [
+      "identity",
+      "read",
+      "secret",
+      "processes",
+      "connect",
+      "loopback",
+      "dns",
+      "proxy-allowed",
+      "proxy-denied",
+      "egress-denied",
+      "escape",
+      "write-outside",
+      "fork",
+      "memory-limit",
+      "disk-limit",
+    ]) {
       expect(result.stdout, check).toMatch(new RegExp(`^✓ ${check} — `, "m"));
     }
     expect(result.stdout).not.toMatch(/^✗/m);
@@ -46,7 +62,13 @@ describe("sandbox self-check and start-up probe", () => {
   });
 
   it("refuses to start when bubblewrap is missing, naming it and the fix; sandbox: none is the way round", async () => {
-    const env = { PATH: noBwrapPath, CODEFORGE_EDGE_URL: "http://127.0.0.1:9", CODEFORGE_RUNNER_SECRET: "a-secret-of-sixteen-chars", CODEFORGE_HEALTH_PORT: "0", CODEFORGE_CLIS: "demo" };
+    const env = {
+      PATH: noBwrapPath,
+      CODEFORGE_EDGE_URL: "http://127.0.0.1:9",
+      CODEFORGE_RUNNER_SECRET: "a-secret-of-sixteen-chars",
+      CODEFORGE_HEALTH_PORT: "0",
+      CODEFORGE_CLIS: "demo",
+    };
     const refused = await runner([], env);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain("cannot build the sandbox: bubblewrap (bwrap) is not on the PATH");

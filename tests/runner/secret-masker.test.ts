@@ -69,7 +69,13 @@ describe("secret masker", () => {
 
   it("masks a secret fed one character at a time, and a base64 form split in three", () => {
     const text = `a${TOKEN}b`;
-    expect(streamed([TOKEN], text, [...text].map((_, i) => i))).toBe(`a${MASK}b`);
+    expect(
+      streamed(
+        [TOKEN],
+        text,
+        [...text].map((_, i) => i),
+      ),
+    ).toBe(`a${MASK}b`);
     const b64 = Buffer.from(TOKEN).toString("base64");
     expect(streamed([TOKEN], `x ${b64} y`, [4, 9])).toBe(`x ${MASK} y`);
   });

@@ -14,7 +14,8 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function repoWith(files: Record<string, string>): { repoDir: string; baseSha: string } {
   dir = mkdtempSync(path.join(os.tmpdir(), "codeforge-scan-"));
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: dir, env, encoding: "utf8" }).trim();
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: dir, env, encoding: "utf8" }).trim();
   git("init", "-q");
   writeFileSync(path.join(dir, "README.md"), "hello\n");
   git("add", "-A");

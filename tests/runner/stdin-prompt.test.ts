@@ -39,7 +39,11 @@ describe("a prompt on stdin that arrives late", () => {
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(readFileSync(path.join(dir!, "CODEFORGE_NOTES.md"), "utf8")).toContain("- Late prompt");
-    const result = run.stdout.trim().split("\n").map((line) => JSON.parse(line) as { type: string; result?: string }).find((e) => e.type === "result");
+    const result = run.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; result?: string })
+      .find((e) => e.type === "result");
     expect(result?.result).toBe('Noted "Late prompt" in CODEFORGE_NOTES.md.');
   });
 

@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
 import { beforeEach, describe, expect, it } from "vitest";
-import { TaskResult } from "../../api/index.js";
+import { TaskResult } from "#api/index.js";
 import { createDemoAdapter } from "../../runner/src/cli/demo/demo-adapter.js";
 import { createScriptAdapter } from "../../runner/src/cli/script/script-adapter.js";
 import { createRunnerMetrics } from "../../runner/src/telemetry/runner-metrics.js";
@@ -169,7 +169,12 @@ describe("tasks that push", () => {
     expect(completion.outcome).toBe("succeeded");
     expect(completion.result!.push).toBeNull();
     expect(completion.result!.cost_usd).toBe(0);
-    expect(completion.result!.usage).toEqual({ input_tokens: "No push please".length, output_tokens: expect.any(Number), cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    expect(completion.result!.usage).toEqual({
+      input_tokens: "No push please".length,
+      output_tokens: expect.any(Number),
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 0,
+    });
     expect(h.logs(task).some((line) => line.includes("push"))).toBe(false);
   });
 
@@ -177,7 +182,9 @@ describe("tasks that push", () => {
     // A git whose push hangs (an unresponsive remote), in front of the real one.
     const slowDir = mkdtempSync(path.join(os.tmpdir(), "codeforge-slowgit-"));
     const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
-    writeFileSync(path.join(slowDir, "git"), `#!/bin/sh\nfor arg in "$@"; do [ "$arg" = push ] && exec sleep 30; done\nexec ${realGit} "$@"\n`, { mode: 0o755 });
+    writeFileSync(path.join(slowDir, "git"), `#!/bin/sh\nfor arg in "$@"; do [ "$arg" = push ] && exec sleep 30; done\nexec ${realGit} "$@"\n`, {
+      mode: 0o755,
+    });
     try {
       await startRunner(`${slowDir}:${process.env.PATH ?? "/usr/bin:/bin"}`);
       const task = h.enqueue({ cli: "script", prompt: "Slow remote", timeout_seconds: 3, push: { branch: "never-arrives" } });

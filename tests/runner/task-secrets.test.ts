@@ -23,7 +23,11 @@ async function startRunner(options: { stallTimeoutSeconds?: number; runnerSecret
     runnerId: "secrets-runner",
     adapters: configuredAdapters({ clis: ["claude", "demo"], cli_env: {}, script_command: undefined, script_args: [] }, STAND_IN_PATH),
     pathEnv: STAND_IN_PATH,
-    taskRunner: { stallTimeoutSeconds: options.stallTimeoutSeconds, runnerSecret: options.runnerSecret, metrics: createRunnerMetrics({ register, workspaceRoot: h.workspaceRoot }) },
+    taskRunner: {
+      stallTimeoutSeconds: options.stallTimeoutSeconds,
+      runnerSecret: options.runnerSecret,
+      metrics: createRunnerMetrics({ register, workspaceRoot: h.workspaceRoot }),
+    },
   });
 }
 
@@ -41,7 +45,11 @@ describe("task secrets on the runner", () => {
     for (const form of forms(API_KEY)) expect(text).not.toContain(form);
     const events = h.edge.events(task.id);
     expect(events).toContainEqual({ type: "agent", kind: "text", text: "my key is ***" });
-    const out = (stream: string) => events.filter((e) => e.type === "output" && e.stream === stream).map((e) => (e as { text: string }).text).join("");
+    const out = (stream: string) =>
+      events
+        .filter((e) => e.type === "output" && e.stream === stream)
+        .map((e) => (e as { text: string }).text)
+        .join("");
     expect(out("stderr")).toContain("debug: key=***\n");
     expect(out("stdout")).toContain("raw b64 ***\n");
     expect(out("stdout")).toContain("split *** done\n");
@@ -88,7 +96,9 @@ describe("task secrets on the runner", () => {
     expect(completion.result!.patch).toContain("Note ***");
     // Not pushed, so it succeeds; but the patch no longer matches the file, and says so.
     expect(completion.result!.patch_masked).toBe(true);
-    expect(h.edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "log", level: "warn", message: expect.stringContaining("The change holds a secret of this task (in ") }));
+    expect(h.edge.events(task.id)).toContainEqual(
+      expect.objectContaining({ type: "log", level: "warn", message: expect.stringContaining("The change holds a secret of this task (in ") }),
+    );
     for (const form of forms(runnerSecret)) expect(sent(task)).not.toContain(form);
   });
 
@@ -113,7 +123,9 @@ describe("stall timeout", () => {
     expect(completion.error).toEqual({ code: "stalled", message: "the CLI printed nothing for longer than the stall timeout" });
     expect(processesIn(task.id)).toEqual([]);
     // Counted once the attempt has cleaned up, just after its report.
-    await expect.poll(() => register.getSingleMetricAsString("codeforge_runner_tasks_total")).toContain('codeforge_runner_tasks_total{outcome="failed",cli="claude"} 1');
+    await expect
+      .poll(() => register.getSingleMetricAsString("codeforge_runner_tasks_total"))
+      .toContain('codeforge_runner_tasks_total{outcome="failed",cli="claude"} 1');
   });
 
   it("uses the runner's default when the task sets none, and leaves a chatty CLI alone", async () => {

@@ -26,16 +26,26 @@ describe("runner tracing configuration", () => {
         OTEL_TRACES_SAMPLER_ARG: "0.1",
         OTEL_SERVICE_NAME: "runner-eu-1",
       }),
-    ).toEqual({ url: "https://otel.example.com/v1/traces", headers: { authorization: "Bearer t0ken", "x-a": "2" }, ratio: 0.1, followParent: false, serviceName: "runner-eu-1" });
+    ).toEqual({
+      url: "https://otel.example.com/v1/traces",
+      headers: { authorization: "Bearer t0ken", "x-a": "2" },
+      ratio: 0.1,
+      followParent: false,
+      serviceName: "runner-eu-1",
+    });
   });
 
   it("refuses a sampler it does not implement, naming the variable", () => {
-    expect(() => tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_TRACES_SAMPLER: "jaeger_remote" })).toThrow(/OTEL_TRACES_SAMPLER: must be parentbased_traceidratio or traceidratio/);
+    expect(() => tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_TRACES_SAMPLER: "jaeger_remote" })).toThrow(
+      /OTEL_TRACES_SAMPLER: must be parentbased_traceidratio or traceidratio/,
+    );
   });
 
   it("refuses a ratio outside 0–1, naming the variable", () => {
     for (const bad of ["1.5", "-0.1", "ten"]) {
-      expect(() => tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_TRACES_SAMPLER_ARG: bad })).toThrow(/OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1/);
+      expect(() => tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_TRACES_SAMPLER_ARG: bad })).toThrow(
+        /OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1/,
+      );
     }
   });
 });

@@ -64,7 +64,13 @@ export interface FakeAnthropic {
 
 const USAGE = { input_tokens: 100, output_tokens: 20 };
 
-const ERROR_TYPES: Record<number, string> = { 400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 429: "rate_limit_error", 529: "overloaded_error" };
+const ERROR_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  429: "rate_limit_error",
+  529: "overloaded_error",
+};
 
 interface ContentBlock {
   type: string;
@@ -96,7 +102,13 @@ export async function startFakeAnthropic(script: readonly ScriptStep[], options:
         res.end(JSON.stringify({ type: "error", error: { type: "not_found_error", message: `no ${req.method} ${req.url} here` } }));
         return;
       }
-      const body = JSON.parse(raw) as { model: string; stream?: boolean; tools?: unknown[]; system?: string | ContentBlock[]; messages: { role: string; content: string | ContentBlock[] }[] };
+      const body = JSON.parse(raw) as {
+        model: string;
+        stream?: boolean;
+        tools?: unknown[];
+        system?: string | ContentBlock[];
+        messages: { role: string; content: string | ContentBlock[] }[];
+      };
       const blocks = body.messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content));
       const results = blocks.filter((b) => b.type === "tool_result");
       const lastUser = body.messages.at(-1);
@@ -112,7 +124,9 @@ export async function startFakeAnthropic(script: readonly ScriptStep[], options:
         stream: body.stream === true,
         withTools,
         system: textOf(body.system),
-        texts: body.messages.flatMap((m) => (typeof m.content === "string" ? [m.content] : m.content.flatMap((b) => (b.type === "text" && b.text ? [b.text] : [])))),
+        texts: body.messages.flatMap((m) =>
+          typeof m.content === "string" ? [m.content] : m.content.flatMap((b) => (b.type === "text" && b.text ? [b.text] : [])),
+        ),
         toolResults: resultsNow.map((b) => (typeof b.content === "string" ? b.content : (b.content ?? []).map((c) => c.text ?? "").join(""))),
         ...(subagent !== undefined ? { subagent } : {}),
         ...(failure ? { failedWith: failure.status } : {}),
@@ -143,11 +157,17 @@ export async function startFakeAnthropic(script: readonly ScriptStep[], options:
 
 /** Answers one request with `step`, streamed as server-sent events or as one JSON body. */
 function answer(res: http.ServerResponse, body: { model: string; stream?: boolean }, step: ScriptStep, toolUseId: string, requestNumber: number) {
-  type Block = { type: "tool_use"; id: string; name: string; input: Record<string, unknown> } | { type: "thinking"; thinking: string; signature: string } | { type: "text"; text: string };
+  type Block =
+    | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> }
+    | { type: "thinking"; thinking: string; signature: string }
+    | { type: "text"; text: string };
   const content: Block[] =
     "tool" in step
       ? [{ type: "tool_use", id: toolUseId, name: step.tool, input: step.input }]
-      : [...(step.thinking !== undefined ? [{ type: "thinking" as const, thinking: step.thinking, signature: "fake-signature" }] : []), { type: "text", text: step.text }];
+      : [
+          ...(step.thinking !== undefined ? [{ type: "thinking" as const, thinking: step.thinking, signature: "fake-signature" }] : []),
+          { type: "text", text: step.text },
+        ];
   const stopReason = "tool" in step ? "tool_use" : "end_turn";
   const message = { id: `msg_${requestNumber}`, type: "message", role: "assistant", model: body.model, stop_sequence: null };
   if (!body.stream) {

@@ -97,10 +97,14 @@ export async function startFakeGemini(script: readonly GeminiStep[], options: Fa
         record.status = failFirst.status ?? 503;
         return json(record.status, { error: { code: record.status, message: "The model is overloaded. Please try again later.", status: "UNAVAILABLE" } });
       }
-      const step: GeminiStep = record.withTools ? (script[turn] ?? { text: "Done." }) : { text: JSON.stringify({ reasoning: "The model's turn is complete.", next_speaker: "user" }) };
+      const step: GeminiStep = record.withTools
+        ? (script[turn] ?? { text: "Done." })
+        : { text: JSON.stringify({ reasoning: "The model's turn is complete.", next_speaker: "user" }) };
       if ("error" in step) {
         record.status = step.error.status;
-        return json(step.error.status, { error: { code: step.error.status, message: step.error.message, status: step.error.status === 400 ? "INVALID_ARGUMENT" : "UNKNOWN" } });
+        return json(step.error.status, {
+          error: { code: step.error.status, message: step.error.message, status: step.error.status === 400 ? "INVALID_ARGUMENT" : "UNKNOWN" },
+        });
       }
       const part = "call" in step ? { functionCall: { name: step.call, args: step.args } } : { text: step.text };
       const answer = {
@@ -114,8 +118,12 @@ export async function startFakeGemini(script: readonly GeminiStep[], options: Fa
       // A text answer streams in two pieces; the usage comes with the last one, as the API sends it.
       if ("text" in step && step.text.length > 1) {
         const half = Math.ceil(step.text.length / 2);
-        res.write(`data: ${JSON.stringify({ candidates: [{ content: { role: "model", parts: [{ text: step.text.slice(0, half) }] }, index: 0 }], modelVersion: model })}\r\n\r\n`);
-        res.write(`data: ${JSON.stringify({ ...answer, candidates: [{ ...answer.candidates[0], content: { role: "model", parts: [{ text: step.text.slice(half) }] } }] })}\r\n\r\n`);
+        res.write(
+          `data: ${JSON.stringify({ candidates: [{ content: { role: "model", parts: [{ text: step.text.slice(0, half) }] }, index: 0 }], modelVersion: model })}\r\n\r\n`,
+        );
+        res.write(
+          `data: ${JSON.stringify({ ...answer, candidates: [{ ...answer.candidates[0], content: { role: "model", parts: [{ text: step.text.slice(half) }] } }] })}\r\n\r\n`,
+        );
       } else {
         res.write(`data: ${JSON.stringify(answer)}\r\n\r\n`);
       }

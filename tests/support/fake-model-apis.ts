@@ -25,7 +25,13 @@ export interface FakeModelApis {
 }
 
 /** What the Responses API bills every call: 1,000 of 1,200 input tokens cached, 300 output (100 of them reasoning). */
-export const RESPONSES_USAGE = { input_tokens: 1_200, input_tokens_details: { cached_tokens: 1_000 }, output_tokens: 300, output_tokens_details: { reasoning_tokens: 100 }, total_tokens: 1_500 };
+export const RESPONSES_USAGE = {
+  input_tokens: 1_200,
+  input_tokens_details: { cached_tokens: 1_000 },
+  output_tokens: 300,
+  output_tokens_details: { reasoning_tokens: 100 },
+  total_tokens: 1_500,
+};
 /** What Chat Completions bills every call. */
 export const CHAT_USAGE = { prompt_tokens: 500, prompt_tokens_details: { cached_tokens: 200 }, completion_tokens: 50, total_tokens: 550 };
 /** Gemini's cumulative usage after its last chunk: 400 of 2,400 prompt tokens cached, 80 candidates, 20 thoughts. */
@@ -67,7 +73,13 @@ export async function startFakeModelApis(): Promise<FakeModelApis> {
       }
       const model = typeof body.model === "string" ? body.model : "unknown";
       if (url.pathname.endsWith("/responses")) {
-        const response = { id: "resp_1", object: "response", model, status: "completed", output: [{ type: "message", role: "assistant", content: [{ type: "output_text", text: "Hello." }] }] };
+        const response = {
+          id: "resp_1",
+          object: "response",
+          model,
+          status: "completed",
+          output: [{ type: "message", role: "assistant", content: [{ type: "output_text", text: "Hello." }] }],
+        };
         if (body.stream !== true) {
           res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ...response, usage: RESPONSES_USAGE }));
           return;
@@ -87,7 +99,14 @@ export async function startFakeModelApis(): Promise<FakeModelApis> {
       if (url.pathname.endsWith("/chat/completions")) {
         const base = { id: "chatcmpl-1", created: 1, model };
         if (body.stream !== true) {
-          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: "Hello." }, finish_reason: "stop" }], usage: CHAT_USAGE }));
+          res.writeHead(200, { "content-type": "application/json" }).end(
+            JSON.stringify({
+              ...base,
+              object: "chat.completion",
+              choices: [{ index: 0, message: { role: "assistant", content: "Hello." }, finish_reason: "stop" }],
+              usage: CHAT_USAGE,
+            }),
+          );
           return;
         }
         const chunk = (data: Record<string, unknown>) => `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", ...data })}\n\n`;
@@ -109,7 +128,9 @@ export async function startFakeModelApis(): Promise<FakeModelApis> {
         const candidate = (text: string) => ({ content: { role: "model", parts: [{ text }] }, index: 0 });
         if (gemini[2] === "generateContent") {
           // No modelVersion here: the gateway then takes the model from the path.
-          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ candidates: [{ ...candidate("Hello."), finishReason: "STOP" }], usageMetadata: GEMINI_USAGE }));
+          res
+            .writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ candidates: [{ ...candidate("Hello."), finishReason: "STOP" }], usageMetadata: GEMINI_USAGE }));
           return;
         }
         const modelVersion = `${gemini[1]}-001`;
@@ -119,7 +140,11 @@ export async function startFakeModelApis(): Promise<FakeModelApis> {
           { candidates: [{ ...candidate("."), finishReason: "STOP" }], usageMetadata: GEMINI_USAGE, modelVersion },
         ];
         if (url.searchParams.get("alt") === "sse") {
-          sse(res, chunks.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`), cut);
+          sse(
+            res,
+            chunks.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`),
+            cut,
+          );
         } else {
           res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(chunks));
         }

@@ -106,7 +106,10 @@ export async function startFakeOpenAI(script: readonly OpenAIStep[], options: { 
       const input = Array.isArray(body.input) ? body.input : [];
       const outputs = input.filter((item) => typeof item.type === "string" && item.type.endsWith("_call_output"));
       // Codex may offer tools at the top level or in an `additional_tools` input item.
-      const toolList = [...(body.tools ?? []), ...input.flatMap((item) => (item.type === "additional_tools" ? ((item as { tools?: typeof body.tools }).tools ?? []) : []))];
+      const toolList = [
+        ...(body.tools ?? []),
+        ...input.flatMap((item) => (item.type === "additional_tools" ? ((item as { tools?: typeof body.tools }).tools ?? []) : [])),
+      ];
       const tools = toolList.flatMap((t) => (t.tools ? t.tools.map((inner) => `${t.name}.${inner.name}`) : [t.name ?? t.type ?? "?"]));
       const turn = outputs.length;
       const model = body.model ?? "unknown";
@@ -118,7 +121,9 @@ export async function startFakeOpenAI(script: readonly OpenAIStep[], options: { 
         tools,
         turn,
         toolOutputs: outputs.map(outputText),
-        texts: input.filter((item) => item.type === "message").flatMap((item) => (typeof item.content === "string" ? [item.content] : (item.content ?? []).flatMap((part) => (part.text ? [part.text] : [])))),
+        texts: input
+          .filter((item) => item.type === "message")
+          .flatMap((item) => (typeof item.content === "string" ? [item.content] : (item.content ?? []).flatMap((part) => (part.text ? [part.text] : [])))),
         answer: "step",
         usage: { input_tokens: 0, cached_tokens: 0, output_tokens: 0 },
       };
@@ -129,7 +134,9 @@ export async function startFakeOpenAI(script: readonly OpenAIStep[], options: { 
       const fault = faultAt >= 0 ? faults.splice(faultAt, 1)[0] : undefined;
       if (fault?.kind === "http_500") {
         record.answer = "http_500";
-        return sendJson(res, 500, { error: { message: "The server had an error while processing your request.", type: "server_error", param: null, code: null } });
+        return sendJson(res, 500, {
+          error: { message: "The server had an error while processing your request.", type: "server_error", param: null, code: null },
+        });
       }
       const step: OpenAIStep = script[turn] ?? { text: "Done." };
       if ("error" in step) {
@@ -195,7 +202,8 @@ function outputItems(step: Exclude<OpenAIStep, { error: unknown }>, n: number): 
   }
   if ("custom" in step) return [{ type: "custom_tool_call", id: `ctc_${n}`, call_id: `call_${n}`, name: step.custom, input: step.input, status: "completed" }];
   const items: OutputItem[] = [];
-  if (step.reasoning !== undefined) items.push({ type: "reasoning", id: `rs_${n}`, summary: [{ type: "summary_text", text: step.reasoning }], encrypted_content: null });
+  if (step.reasoning !== undefined)
+    items.push({ type: "reasoning", id: `rs_${n}`, summary: [{ type: "summary_text", text: step.reasoning }], encrypted_content: null });
   items.push({ type: "message", id: `msg_${n}`, role: "assistant", status: "completed", content: [{ type: "output_text", text: step.text, annotations: [] }] });
   return items;
 }

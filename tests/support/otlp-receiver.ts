@@ -113,7 +113,8 @@ export async function startOtlpReceiver(options: { port?: number } = {}): Promis
     async waitFor(predicate, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(spans)) {
-        if (Date.now() > deadline) throw new Error(`spans expected did not arrive within ${timeoutMs} ms; got ${spans.map((s) => `${s.service}:${s.name}`).join(", ") || "none"}`);
+        if (Date.now() > deadline)
+          throw new Error(`spans expected did not arrive within ${timeoutMs} ms; got ${spans.map((s) => `${s.service}:${s.name}`).join(", ") || "none"}`);
         await new Promise((r) => setTimeout(r, 50));
       }
       return [...spans];

@@ -56,7 +56,14 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     const answer = script.queue.shift() ?? script.fallback;
     const list = received.get(name) ?? [];
     if (list.length < REQUESTS_PER_NAME_MAX) {
-      list.push({ method: req.method ?? "", path: url.pathname + url.search, headers: req.headers as Record<string, string>, body, receivedAt: Date.now(), answeredWith: answer.status });
+      list.push({
+        method: req.method ?? "",
+        path: url.pathname + url.search,
+        headers: req.headers as Record<string, string>,
+        body,
+        receivedAt: Date.now(),
+        answeredWith: answer.status,
+      });
     }
     received.set(name, list);
     if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));

@@ -22,11 +22,11 @@ function advisories() {
 
 describe("dependency audit", () => {
   it("reads each advisory once, with its GHSA id, and skips the packages that are vulnerable only through another", () => {
-    expect(advisories().map((a) => `${a.id} ${a.package} ${a.severity}`).sort()).toEqual([
-      "GHSA-3h5v-q93c-6h6q ws critical",
-      "GHSA-9wv6-86v2-598j path-to-regexp high",
-      "GHSA-pxg6-pf52-xh8x cookie low",
-    ]);
+    expect(
+      advisories()
+        .map((a) => `${a.id} ${a.package} ${a.severity}`)
+        .sort(),
+    ).toEqual(["GHSA-3h5v-q93c-6h6q ws critical", "GHSA-9wv6-86v2-598j path-to-regexp high", "GHSA-pxg6-pf52-xh8x cookie low"]);
   });
 
   it("fails on every high and critical advisory when the allowlist is empty, and never on a low one", () => {
@@ -60,7 +60,11 @@ describe("dependency audit", () => {
   });
 
   it("tells an endpoint error or garbage from a report", () => {
-    const refused = JSON.stringify({ message: "405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk", statusCode: 405, error: { summary: "", detail: "" } });
+    const refused = JSON.stringify({
+      message: "405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk",
+      statusCode: 405,
+      error: { summary: "", detail: "" },
+    });
     const read = readAuditOutput(refused);
     expect(read).toEqual({ ok: false, problem: expect.stringContaining("405 Method Not Allowed") });
     expect(readAuditOutput("").ok).toBe(false);

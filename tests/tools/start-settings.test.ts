@@ -54,7 +54,10 @@ describe("npm start's edge settings", () => {
   it("covers every setting the edge reads (its settings slices, edge/src/settings/)", () => {
     expect(EDGE_SETTING_VARIABLES.length).toBeGreaterThan(30);
     expect(EDGE_SETTING_VARIABLES).toContain("TASK_SECRETS_KEY");
-    expect(EDGE_SETTING_VARIABLES.filter((name) => !names.has(name)), "edge settings npm start would not pass on").toEqual([]);
+    expect(
+      EDGE_SETTING_VARIABLES.filter((name) => !names.has(name)),
+      "edge settings npm start would not pass on",
+    ).toEqual([]);
   });
 
   it("finds in wrangler.toml's [vars] only settings the edge reads", () => {
@@ -63,8 +66,20 @@ describe("npm start's edge settings", () => {
   });
 
   it("passes the caller's edge settings and OTEL_* over its local defaults, and nothing else", () => {
-    const caller = { RATE_LIMIT_TASKS_PER_MINUTE: "7", WEBHOOKS_ALLOW_LOCAL: "false", METRICS_TOKEN: "a-metrics-token-of-length", OTEL_SERVICE_NAME: "mine", HOME: "/home/me", CODEFORGE_CLIS: "demo" };
-    expect(callerEdgeSettings(caller, names)).toEqual({ RATE_LIMIT_TASKS_PER_MINUTE: "7", WEBHOOKS_ALLOW_LOCAL: "false", METRICS_TOKEN: "a-metrics-token-of-length", OTEL_SERVICE_NAME: "mine" });
+    const caller = {
+      RATE_LIMIT_TASKS_PER_MINUTE: "7",
+      WEBHOOKS_ALLOW_LOCAL: "false",
+      METRICS_TOKEN: "a-metrics-token-of-length",
+      OTEL_SERVICE_NAME: "mine",
+      HOME: "/home/me",
+      CODEFORGE_CLIS: "demo",
+    };
+    expect(callerEdgeSettings(caller, names)).toEqual({
+      RATE_LIMIT_TASKS_PER_MINUTE: "7",
+      WEBHOOKS_ALLOW_LOCAL: "false",
+      METRICS_TOKEN: "a-metrics-token-of-length",
+      OTEL_SERVICE_NAME: "mine",
+    });
     const vars = localEdgeVars(caller, names, { adminKey: "cf_admin_own", runnerSecret: "cf_runner_own" });
     expect(vars.RATE_LIMIT_TASKS_PER_MINUTE).toBe("7");
     expect(vars.WEBHOOKS_ALLOW_LOCAL).toBe("false");
@@ -74,11 +89,16 @@ describe("npm start's edge settings", () => {
     expect(LOCAL_EDGE_DEFAULTS.RATE_LIMIT_TASKS_PER_MINUTE).toBe("120");
     // wrangler dev answers clients directly: no header is trustworthy, unless the caller says so.
     expect(localEdgeVars({}, names, { adminKey: "a", runnerSecret: "r" }).CLIENT_ADDRESS_HEADER).toBe("none");
-    expect(localEdgeVars({ CLIENT_ADDRESS_HEADER: "X-Forwarded-For" }, names, { adminKey: "a", runnerSecret: "r" }).CLIENT_ADDRESS_HEADER).toBe("X-Forwarded-For");
+    expect(localEdgeVars({ CLIENT_ADDRESS_HEADER: "X-Forwarded-For" }, names, { adminKey: "a", runnerSecret: "r" }).CLIENT_ADDRESS_HEADER).toBe(
+      "X-Forwarded-For",
+    );
   });
 
   it("keeps local mode, its admin key and its runner's secret, beside runner secrets the caller gives", () => {
-    const vars = localEdgeVars({ CODEFORGE_LOCAL_MODE: "false", RUNNER_SECRETS: "cf_runner_elsewhere_1, cf_runner_own" }, names, { adminKey: "cf_admin_own", runnerSecret: "cf_runner_own" });
+    const vars = localEdgeVars({ CODEFORGE_LOCAL_MODE: "false", RUNNER_SECRETS: "cf_runner_elsewhere_1, cf_runner_own" }, names, {
+      adminKey: "cf_admin_own",
+      runnerSecret: "cf_runner_own",
+    });
     expect(vars.CODEFORGE_LOCAL_MODE).toBe("true");
     expect(vars.CODEFORGE_ADMIN_KEY).toBe("cf_admin_own");
     expect(vars.RUNNER_SECRETS).toBe("cf_runner_own,cf_runner_elsewhere_1");
@@ -91,7 +111,10 @@ describe("npm start's runner settings cover the README", () => {
     expect(documented.length).toBeGreaterThan(30);
     const dropped = documented.filter((name) => !LOCAL_STACK_OWN.has(name) && callerRunnerSettings({ [name]: "x" })[name] !== "x");
     expect(dropped).toEqual([]);
-    expect(callerRunnerSettings({ CODEFORGE_RUNNER_CONFIG: "runner.yaml", CODEFORGE_HEALTH_PORT: "9464" })).toEqual({ CODEFORGE_RUNNER_CONFIG: "runner.yaml", CODEFORGE_HEALTH_PORT: "9464" });
+    expect(callerRunnerSettings({ CODEFORGE_RUNNER_CONFIG: "runner.yaml", CODEFORGE_HEALTH_PORT: "9464" })).toEqual({
+      CODEFORGE_RUNNER_CONFIG: "runner.yaml",
+      CODEFORGE_HEALTH_PORT: "9464",
+    });
   });
 });
 

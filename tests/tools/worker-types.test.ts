@@ -25,9 +25,16 @@ describe("edge/worker-configuration.d.ts", () => {
   it("is what wrangler types makes of wrangler.toml now (else: npm run types)", () => {
     // Beside the committed file, so the import paths wrangler writes are the same.
     const fresh = `edge/.worker-configuration-${process.pid}.d.ts`;
-    const args = script.replace(/^wrangler /, "").replace(COMMITTED, fresh).split(" ");
+    const args = script
+      .replace(/^wrangler /, "")
+      .replace(COMMITTED, fresh)
+      .split(" ");
     try {
-      execFileSync(join(PROJECT_ROOT, "node_modules/.bin/wrangler"), args, { cwd: PROJECT_ROOT, stdio: "pipe", env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } });
+      execFileSync(join(PROJECT_ROOT, "node_modules/.bin/wrangler"), args, {
+        cwd: PROJECT_ROOT,
+        stdio: "pipe",
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      });
       const committed = readFileSync(join(PROJECT_ROOT, COMMITTED), "utf8");
       expect(body(readFileSync(join(PROJECT_ROOT, fresh), "utf8")), "edge/worker-configuration.d.ts is stale: run npm run types").toBe(body(committed));
       expect(committed).toContain("TASKS: DurableObjectNamespace<");

@@ -21,7 +21,27 @@ import { commandArgs, encodeReply, type Encoding } from "./reply-encoding.js";
 export const SHIM_BODY_MAX_BYTES = 10 * 1_048_576;
 
 /** Commands that would hand the whole connection to one client or stop the server. */
-const REFUSED_COMMANDS = new Set(["subscribe", "psubscribe", "ssubscribe", "monitor", "sync", "psync", "shutdown", "quit", "select", "multi", "exec", "watch", "blpop", "brpop", "blmove", "bzpopmin", "bzpopmax", "xread", "xreadgroup"]);
+const REFUSED_COMMANDS = new Set([
+  "subscribe",
+  "psubscribe",
+  "ssubscribe",
+  "monitor",
+  "sync",
+  "psync",
+  "shutdown",
+  "quit",
+  "select",
+  "multi",
+  "exec",
+  "watch",
+  "blpop",
+  "brpop",
+  "blmove",
+  "bzpopmin",
+  "bzpopmax",
+  "xread",
+  "xreadgroup",
+]);
 
 export interface UpstashRestShimOptions {
   redis: Redis;
@@ -107,7 +127,7 @@ export function createUpstashRestShim(options: UpstashRestShimOptions): Server {
 
 function checked(command: unknown): [string, ...string[]] {
   const args = commandArgs(command);
-  if (!args) throw new ShimError(400, "expected a command as a non-empty JSON array, e.g. [\"GET\",\"key\"]");
+  if (!args) throw new ShimError(400, 'expected a command as a non-empty JSON array, e.g. ["GET","key"]');
   if (REFUSED_COMMANDS.has(args[0].toLowerCase())) throw new ShimError(400, `ERR command ${args[0]} is not supported over REST`);
   return args;
 }

@@ -2,7 +2,7 @@
  * `codeforge deliveries`: a task's webhook deliveries with their attempts, and replaying one.
  * @module
  */
-import type { Delivery } from "../../../api/webhooks.js";
+import type { Delivery } from "#api/webhooks.js";
 import { parseFlags, positionals, type Command } from "../command.js";
 import { renderTable, shortTime, type Column } from "../table.js";
 

@@ -3,8 +3,8 @@
  * revoke API keys.
  * @module
  */
-import { Scope, type ApiKey, type ApiKeyList, type ApiKeyWithSecret, type CreateKeyInput } from "../../../api/keys.js";
-import { KEYS_PAGE_MAX } from "../../../api/limits.js";
+import { Scope, type ApiKey, type ApiKeyList, type ApiKeyWithSecret, type CreateKeyInput } from "#api/keys.js";
+import { KEYS_PAGE_MAX } from "#api/limits.js";
 import { intFlag, parseFlags, positionals, type Command, type CommandContext } from "../command.js";
 import { UsageError } from "../exit-codes.js";
 import { renderTable, shortTime, type Column } from "../table.js";
@@ -121,7 +121,11 @@ async function rotate(argv: string[], ctx: CommandContext): Promise<number> {
   const key = await ctx.client().rotateKey(id!, overlap === undefined ? {} : { overlap_seconds: overlap });
   printSecret(ctx, key, values.json, "rotated");
   if (!values.json) {
-    ctx.out.line(key.previous_secret_expires_at ? `the previous secret works until ${shortTime(key.previous_secret_expires_at)} UTC` : "the previous secret no longer works");
+    ctx.out.line(
+      key.previous_secret_expires_at
+        ? `the previous secret works until ${shortTime(key.previous_secret_expires_at)} UTC`
+        : "the previous secret no longer works",
+    );
   }
   return 0;
 }

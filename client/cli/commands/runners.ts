@@ -2,7 +2,7 @@
  * `codeforge runners` (admin): the runners seen lately, across pools, and how busy they are.
  * @module
  */
-import type { RunnerInfo } from "../../../api/runner-protocol.js";
+import type { RunnerInfo } from "#api/runner-protocol.js";
 import { parseFlags, type Command } from "../command.js";
 import { UsageError } from "../exit-codes.js";
 import { renderTable, shortTime, type Column } from "../table.js";

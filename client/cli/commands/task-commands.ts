@@ -2,7 +2,7 @@
  * The one-shot task commands: `status`, `logs` and `cancel`.
  * @module
  */
-import type { StreamEvent } from "../../../api/stream-events.js";
+import type { StreamEvent } from "#api/stream-events.js";
 import type { ApiClient } from "../../api-client.js";
 import { renderEvent } from "../../render-event.js";
 import { intFlag, parseFlags, positionals, type Command } from "../command.js";

@@ -3,8 +3,8 @@
  * a page at a time or `--all`.
  * @module
  */
-import { TASKS_PAGE_MAX } from "../../../api/limits.js";
-import { TaskStatus, type TaskList, type TaskSummary } from "../../../api/task.js";
+import { TASKS_PAGE_MAX } from "#api/limits.js";
+import { TaskStatus, type TaskList, type TaskSummary } from "#api/task.js";
 import { intFlag, parseFlags, type Command } from "../command.js";
 import { UsageError } from "../exit-codes.js";
 import { renderTable, shortTime, type Column } from "../table.js";
@@ -32,7 +32,8 @@ export const tasksCommand: Command = {
     if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(" ")}`);
     const status = values.status === undefined ? undefined : TaskStatus.safeParse(values.status);
     if (status && !status.success) throw new UsageError(`--status must be one of ${TaskStatus.options.join(", ")}`);
-    if (values.all && (values.limit !== undefined || values.cursor !== undefined)) throw new UsageError("--all reads every page: give it without --limit or --cursor");
+    if (values.all && (values.limit !== undefined || values.cursor !== undefined))
+      throw new UsageError("--all reads every page: give it without --limit or --cursor");
     const query = {
       status: status?.data,
       owner: values.owner,
@@ -54,7 +55,9 @@ export const tasksCommand: Command = {
     if (tasks.length === 0) ctx.out.line(`no tasks${status ? ` with status ${status.data}` : ""}${values.cursor ? " after this cursor" : ""}`);
     else for (const line of renderTable(tasks, COLUMNS)) ctx.out.line(line);
     if (list.next_cursor !== null) {
-      const filters = [status ? `--status ${status.data}` : "", values.owner ? `--owner ${values.owner}` : "", values.limit ? `--limit ${values.limit}` : ""].filter(Boolean).join(" ");
+      const filters = [status ? `--status ${status.data}` : "", values.owner ? `--owner ${values.owner}` : "", values.limit ? `--limit ${values.limit}` : ""]
+        .filter(Boolean)
+        .join(" ");
       ctx.out.line(`more: codeforge tasks ${filters ? `${filters} ` : ""}--cursor ${list.next_cursor}`);
     }
     return 0;

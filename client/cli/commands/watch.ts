@@ -3,7 +3,7 @@
  * task's outcome. Also what `submit --follow` does after submitting.
  * @module
  */
-import type { Task } from "../../../api/task.js";
+import type { Task } from "#api/task.js";
 import type { ApiClient } from "../../api-client.js";
 import { followTask } from "../../follow-task.js";
 import { renderEvent } from "../../render-event.js";

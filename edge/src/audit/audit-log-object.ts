@@ -7,8 +7,8 @@
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
-import type { AuditPage, AuditQuery } from "../../../api/audit.js";
-import { AUDIT_RETENTION_DAYS, AUDIT_RETENTION_MAX_ROWS } from "../../../api/limits.js";
+import type { AuditPage, AuditQuery } from "#api/audit.js";
+import { AUDIT_RETENTION_DAYS, AUDIT_RETENTION_MAX_ROWS } from "#api/limits.js";
 import type { Env } from "../env.js";
 import { migrate, type Sql } from "../sql/migrations.js";
 import { AUDIT_MIGRATIONS, appendAudit, auditCount, pruneAudit, queryAudit, type AuditRecord } from "./audit-store.js";

@@ -6,8 +6,8 @@
  * Routes use the `audited()` middleware; other code (the runner registry, say) calls this.
  * @module
  */
-import type { AuditAction, AuditOutcome } from "../../../api/audit.js";
-import type { ErrorCode } from "../../../api/errors.js";
+import type { AuditAction, AuditOutcome } from "#api/audit.js";
+import type { ErrorCode } from "#api/errors.js";
 import type { Env } from "../env.js";
 import { auditLogOf } from "./audit-log-object.js";
 import type { AuditRecord } from "./audit-store.js";

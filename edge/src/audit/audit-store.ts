@@ -3,8 +3,8 @@
  * filters and a cursor. Handed the object's `sql`.
  * @module
  */
-import type { AuditAction, AuditEntry, AuditOutcome } from "../../../api/audit.js";
-import type { ErrorCode } from "../../../api/errors.js";
+import type { AuditAction, AuditEntry, AuditOutcome } from "#api/audit.js";
+import type { ErrorCode } from "#api/errors.js";
 import type { Migration, Sql } from "../sql/migrations.js";
 
 export const AUDIT_MIGRATIONS: readonly Migration[] = [

@@ -15,7 +15,7 @@
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
-import type { RunnerInfo } from "../../../api/runner-protocol.js";
+import type { RunnerInfo } from "#api/runner-protocol.js";
 import { recordAudit } from "../audit/audit-record.js";
 import type { Env } from "../env.js";
 import { poolRegistry } from "../registry/pool-registry.js";
@@ -54,7 +54,10 @@ export class Dispatcher extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // In id order: the queue's and the runners' migrations interleave (1 queue, 2 runners, 3 queue).
-    migrate(ctx.storage.sql, [...QUEUE_MIGRATIONS, ...RUNNER_MIGRATIONS].sort((a, b) => a.id - b.id));
+    migrate(
+      ctx.storage.sql,
+      [...QUEUE_MIGRATIONS, ...RUNNER_MIGRATIONS].sort((a, b) => a.id - b.id),
+    );
   }
 
   /**

@@ -15,11 +15,9 @@ export const ADMISSION_TTL_MS = 60_000;
 /** Reserves a queue place for `taskId`; false when the key's queue is full. */
 export function admit(sql: Sql, input: { taskId: string; keyId: string; maxQueued: number; now: number }): boolean {
   sql.exec("DELETE FROM admissions WHERE expires_at <= ?", input.now);
-  const already = sql.exec(
-    "SELECT 1 FROM queue WHERE task_id = ? UNION ALL SELECT 1 FROM admissions WHERE task_id = ?",
-    input.taskId,
-    input.taskId,
-  ).toArray().length;
+  const already = sql
+    .exec("SELECT 1 FROM queue WHERE task_id = ? UNION ALL SELECT 1 FROM admissions WHERE task_id = ?", input.taskId, input.taskId)
+    .toArray().length;
   if (already > 0) return true;
   const { n } = sql
     .exec<{ n: number }>(

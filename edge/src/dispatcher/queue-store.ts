@@ -68,10 +68,7 @@ export const QUEUE_MIGRATIONS: readonly Migration[] = [
   {
     id: 4,
     name: "queue ages and handed-out tasks (metrics)",
-    statements: [
-      "ALTER TABLE queue ADD COLUMN enqueued_at INTEGER",
-      "CREATE TABLE handed_out (task_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
-    ],
+    statements: ["ALTER TABLE queue ADD COLUMN enqueued_at INTEGER", "CREATE TABLE handed_out (task_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)"],
   },
 ];
 
@@ -106,7 +103,14 @@ export function removeEntry(sql: Sql, taskId: string): void {
 export function takeEntry(sql: Sql, runner: RunnerOffer, now: number = Date.now()): string | null {
   if (runner.clis.length === 0) return null;
   const placeholders = runner.clis.map(() => "?").join(",");
-  const rows = sql.exec<{ task_id: string; cli: string; labels: string; owner_key_id: string | null; max_concurrent: number | null; timeout_ms: number | null }>(
+  const rows = sql.exec<{
+    task_id: string;
+    cli: string;
+    labels: string;
+    owner_key_id: string | null;
+    max_concurrent: number | null;
+    timeout_ms: number | null;
+  }>(
     `SELECT task_id, cli, labels, owner_key_id, max_concurrent, timeout_ms FROM queue
      WHERE cli IN (${placeholders}) AND ${KEY_HAS_FREE_SLOT}
      ORDER BY priority DESC, enqueued_seq ASC LIMIT ?`,

@@ -8,7 +8,7 @@
  * stopped, crashed or lost its network, and it must not make a task look servable.
  * @module
  */
-import type { RunnerInfo } from "../../../api/runner-protocol.js";
+import type { RunnerInfo } from "#api/runner-protocol.js";
 import type { Migration, Sql } from "../sql/migrations.js";
 
 /** Long polls last up to 25 s and heartbeats come every few seconds: two silent minutes is gone. */
@@ -92,10 +92,7 @@ export function touchRunner(sql: Sql, runnerId: string, now: number): void {
 /** Drops runners not heard from for `RUNNER_STALE_MS`, and the oldest beyond the table's bound. */
 export function pruneRunners(sql: Sql, now: number): void {
   sql.exec("DELETE FROM runners WHERE last_seen_at < ?", now - RUNNER_STALE_MS);
-  sql.exec(
-    "DELETE FROM runners WHERE id NOT IN (SELECT id FROM runners ORDER BY last_seen_at DESC LIMIT ?)",
-    RUNNERS_PER_POOL_MAX,
-  );
+  sql.exec("DELETE FROM runners WHERE id NOT IN (SELECT id FROM runners ORDER BY last_seen_at DESC LIMIT ?)", RUNNERS_PER_POOL_MAX);
 }
 
 /** The runners seen within `RUNNER_STALE_MS`, by id. */

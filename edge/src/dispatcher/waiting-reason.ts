@@ -6,7 +6,7 @@
  * Pure: the Dispatcher hands in its runner list.
  * @module
  */
-import type { RunnerInfo } from "../../../api/runner-protocol.js";
+import type { RunnerInfo } from "#api/runner-protocol.js";
 
 /** The part of a task that decides which runners can run it. */
 export interface WaitingTask {

@@ -12,7 +12,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { z } from "zod";
-import { API_BODY_MAX_BYTES } from "../../../api/limits.js";
+import { API_BODY_MAX_BYTES } from "#api/limits.js";
 import { ApiError } from "../api-error.js";
 import { duplicateKeyPath } from "./duplicate-key.js";
 import { readBody } from "./read-body.js";
@@ -50,7 +50,10 @@ export function requireUtf8Charset(contentType: string | undefined): void {
   for (const parameter of (contentType ?? "").split(";").slice(1)) {
     const eq = parameter.indexOf("=");
     if (eq < 0 || parameter.slice(0, eq).trim().toLowerCase() !== "charset") continue;
-    const charset = parameter.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
+    const charset = parameter
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, "$1");
     if (charset.toLowerCase() !== "utf-8") {
       throw new ApiError("unsupported_media_type", `charset ${JSON.stringify(charset)} is not accepted: send the body as UTF-8`);
     }

@@ -8,11 +8,11 @@
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
-import type { ErrorCode } from "../../../api/errors.js";
-import { newApiKeyToken, newKeyId } from "../../../api/ids.js";
-import type { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest } from "../../../api/keys.js";
-import { KEY_LIVE_SECRETS_MAX, KEYS_MAX } from "../../../api/limits.js";
-import { sha256Hex } from "../../../api/signing.js";
+import type { ErrorCode } from "#api/errors.js";
+import { newApiKeyToken, newKeyId } from "#api/ids.js";
+import type { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest } from "#api/keys.js";
+import { KEY_LIVE_SECRETS_MAX, KEYS_MAX } from "#api/limits.js";
+import { sha256Hex } from "#api/signing.js";
 import type { Env } from "../env.js";
 import { migrate, type Sql } from "../sql/migrations.js";
 import {

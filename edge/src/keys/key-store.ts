@@ -7,7 +7,7 @@
  * secrets themselves are never stored, only their SHA-256.
  * @module
  */
-import type { KeyLimits, Scope } from "../../../api/keys.js";
+import type { KeyLimits, Scope } from "#api/keys.js";
 import type { Migration, Sql } from "../sql/migrations.js";
 
 export const KEY_STORE_MIGRATIONS: readonly Migration[] = [
@@ -140,16 +140,12 @@ export function findByHash(sql: Sql, hash: string): KeyCredential | null {
 
 /** Latest time a replaced secret of the key still works, or null when none does at `now`. */
 export function previousSecretExpiry(sql: Sql, keyId: string, now: number): number | null {
-  return sql
-    .exec<{ at: number | null }>("SELECT MAX(expires_at) AS at FROM key_secrets WHERE key_id = ? AND expires_at > ?", keyId, now)
-    .one().at;
+  return sql.exec<{ at: number | null }>("SELECT MAX(expires_at) AS at FROM key_secrets WHERE key_id = ? AND expires_at > ?", keyId, now).one().at;
 }
 
 /** Secrets of the key that still work at `now` (the current one included). */
 export function liveSecretCount(sql: Sql, keyId: string, now: number): number {
-  return sql
-    .exec<{ n: number }>("SELECT COUNT(*) AS n FROM key_secrets WHERE key_id = ? AND (expires_at IS NULL OR expires_at > ?)", keyId, now)
-    .one().n;
+  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM key_secrets WHERE key_id = ? AND (expires_at IS NULL OR expires_at > ?)", keyId, now).one().n;
 }
 
 /**

@@ -7,8 +7,8 @@
  * Pure: the clock and the client address come in, so every rule is tested without a server.
  * @module
  */
-import { ipAllowed, parseCidr, type CidrRange } from "../../../api/cidr.js";
-import { hasScope } from "../../../api/keys.js";
+import { ipAllowed, parseCidr, type CidrRange } from "#api/cidr.js";
+import { hasScope } from "#api/keys.js";
 import type { KeyCredential } from "./key-store.js";
 import type { Principal } from "./principal.js";
 
@@ -24,7 +24,12 @@ export function judgeKey(credential: KeyCredential, request: { now: number; clie
   if (key.allowedCidrs.length > 0) {
     const ranges = key.allowedCidrs.map(parseCidr).flatMap((r): CidrRange[] => (r.ok ? [r.range] : []));
     if (request.clientIp === null) {
-      return { ok: false, code: "forbidden", message: "this API key may only be used from its allowed_cidrs, and the edge has no trustworthy client address for this request (see CLIENT_ADDRESS_HEADER)" };
+      return {
+        ok: false,
+        code: "forbidden",
+        message:
+          "this API key may only be used from its allowed_cidrs, and the edge has no trustworthy client address for this request (see CLIENT_ADDRESS_HEADER)",
+      };
     }
     if (!ipAllowed(ranges, request.clientIp)) {
       return { ok: false, code: "forbidden", message: "this API key may not be used from this address" };

@@ -3,7 +3,7 @@
  * a stored key at all; only create and rotate add it, once.
  * @module
  */
-import type { ApiKey, KeyStatus } from "../../../api/keys.js";
+import type { ApiKey, KeyStatus } from "#api/keys.js";
 import type { KeyRecord } from "./key-store.js";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

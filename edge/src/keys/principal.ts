@@ -4,7 +4,7 @@
  * the rate limiter read it.
  * @module
  */
-import type { KeyLimits, Scope } from "../../../api/keys.js";
+import type { KeyLimits, Scope } from "#api/keys.js";
 
 /** Who is calling. `owner` scopes the tasks a principal sees. */
 export interface Principal {

@@ -25,7 +25,10 @@ export class MetricsBuffer {
   private scheduled = false;
 
   /** `now`: when the buffer starts; its first flush comes an interval later, like every other. */
-  constructor(private readonly options: MetricsBufferOptions, now: number = Date.now()) {
+  constructor(
+    private readonly options: MetricsBufferOptions,
+    now: number = Date.now(),
+  ) {
     this.lastFlushAt = now;
   }
 

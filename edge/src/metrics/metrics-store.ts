@@ -7,7 +7,7 @@
  * cannot grow the table without end.
  * @module
  */
-import { METRIC_FAMILIES } from "../../../api/metrics.js";
+import { METRIC_FAMILIES } from "#api/metrics.js";
 import type { Migration, Sql } from "../sql/migrations.js";
 import { parseSeriesKey, seriesKey, type Sample } from "./samples.js";
 
@@ -24,9 +24,7 @@ export const METRICS_MIGRATIONS: readonly Migration[] = [
 
 /** Sample names the store accepts: counters, and each histogram's bucket, sum and count. */
 const STORED_NAMES: ReadonlySet<string> = new Set(
-  METRIC_FAMILIES.flatMap((f) =>
-    f.type === "counter" ? [f.name] : f.type === "histogram" ? [`${f.name}_bucket`, `${f.name}_sum`, `${f.name}_count`] : [],
-  ),
+  METRIC_FAMILIES.flatMap((f) => (f.type === "counter" ? [f.name] : f.type === "histogram" ? [`${f.name}_bucket`, `${f.name}_sum`, `${f.name}_count`] : [])),
 );
 
 /** Adds the samples to their series; returns how many were refused (unknown name, bad value, table full). */

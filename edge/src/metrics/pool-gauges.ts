@@ -10,9 +10,7 @@ import type { Sample } from "./samples.js";
 
 export async function poolGaugeSamples(env: Env): Promise<Sample[]> {
   const pools = await poolRegistry(env).pools();
-  const figures = await Promise.all(
-    pools.map(async (pool) => ({ pool, gauges: await env.DISPATCHERS.get(env.DISPATCHERS.idFromName(pool)).gauges() })),
-  );
+  const figures = await Promise.all(pools.map(async (pool) => ({ pool, gauges: await env.DISPATCHERS.get(env.DISPATCHERS.idFromName(pool)).gauges() })));
   const total = (pick: (g: (typeof figures)[number]["gauges"]) => number) => figures.reduce((n, f) => n + pick(f.gauges), 0);
   return [
     { name: "codeforge_tasks_in_progress", labels: {}, value: total((g) => g.inProgress) },

@@ -4,7 +4,7 @@
  * ascending `le` with `+Inf` last, then its `_sum` and `_count`.
  * @module
  */
-import { METRIC_FAMILIES, type MetricFamily } from "../../../api/metrics.js";
+import { METRIC_FAMILIES, type MetricFamily } from "#api/metrics.js";
 import { seriesKey, type Sample } from "./samples.js";
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -67,7 +67,12 @@ export function renderPrometheus(samples: readonly Sample[]): string {
   for (const family of METRIC_FAMILIES as readonly MetricFamily[]) {
     out.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
     out.push(`# TYPE ${family.name} ${family.type}`);
-    out.push(...familyLines(family, samples.filter((s) => s.name.startsWith(family.name))));
+    out.push(
+      ...familyLines(
+        family,
+        samples.filter((s) => s.name.startsWith(family.name)),
+      ),
+    );
   }
   return `${out.join("\n")}\n`;
 }

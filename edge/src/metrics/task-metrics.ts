@@ -3,8 +3,8 @@
  * its creation to its end by status and CLI) and each webhook attempt's outcome.
  * @module
  */
-import { TASK_DURATION_BUCKETS_SECONDS } from "../../../api/metrics.js";
-import type { TaskStatus } from "../../../api/task.js";
+import { TASK_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
+import type { TaskStatus } from "#api/task.js";
 import { counterSample, histogramSamples, type Sample } from "./samples.js";
 
 export function taskEndSamples(input: { status: TaskStatus; cli: string; durationSeconds: number }): Sample[] {

@@ -9,8 +9,8 @@
  * @module
  */
 import { createMiddleware } from "hono/factory";
-import { API_KEY_PATTERN } from "../../../api/ids.js";
-import { sha256Hex } from "../../../api/signing.js";
+import { API_KEY_PATTERN } from "#api/ids.js";
+import { sha256Hex } from "#api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
 import { keyCache, type KeyCache } from "../keys/key-cache.js";
@@ -80,7 +80,12 @@ export function apiKeyAuth(options: { cache?: KeyCache } = {}) {
     }
     const verdict = judgeKey(credential, { now: Date.now(), clientIp: clientAddress(c) });
     if (!verdict.ok) {
-      throw new ApiError(verdict.code, verdict.message, undefined, verdict.code === "unauthorized" ? { "WWW-Authenticate": 'Bearer error="invalid_token"' } : undefined);
+      throw new ApiError(
+        verdict.code,
+        verdict.message,
+        undefined,
+        verdict.code === "unauthorized" ? { "WWW-Authenticate": 'Bearer error="invalid_token"' } : undefined,
+      );
     }
     c.set("principal", verdict.principal);
     return next();

@@ -9,8 +9,8 @@
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AuditAction } from "../../../api/audit.js";
-import { ERROR_STATUS, type ErrorCode } from "../../../api/errors.js";
+import type { AuditAction } from "#api/audit.js";
+import { ERROR_STATUS, type ErrorCode } from "#api/errors.js";
 import { ApiError } from "../api-error.js";
 import { recordAudit } from "../audit/audit-record.js";
 import type { Env } from "../env.js";

@@ -23,7 +23,7 @@
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { sha256Hex } from "../../../api/signing.js";
+import { sha256Hex } from "#api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
 import { clientAddress } from "../rate-limit/client-address.js";
@@ -51,15 +51,30 @@ interface FailureSubject {
 async function failureSubject(c: Context<{ Bindings: Env }>): Promise<FailureSubject> {
   const address = clientAddress(c);
   if (address !== null) {
-    return { key: `ip:${address}`, by: "address", blocked: "this address is blocked after too many failed authentications", slowDown: "too many failed authentications from this address; slow down" };
+    return {
+      key: `ip:${address}`,
+      by: "address",
+      blocked: "this address is blocked after too many failed authentications",
+      slowDown: "too many failed authentications from this address; slow down",
+    };
   }
   const presented = presentedKey(c.req.header("authorization"));
   if (presented === null) {
-    return { key: "no-credential", by: "no-credential", blocked: "requests without an API key are blocked after too many of them", slowDown: "too many requests without an API key; slow down" };
+    return {
+      key: "no-credential",
+      by: "no-credential",
+      blocked: "requests without an API key are blocked after too many of them",
+      slowDown: "too many requests without an API key; slow down",
+    };
   }
   // Domain-separated, so the limiter never holds the key store's own lookup hash of a key.
   const digest = await sha256Hex(`codeforge-auth-failure-guard:${presented}`);
-  return { key: `key:${digest}`, by: "credential", blocked: "this API key is blocked after too many failed authentications with it", slowDown: "too many failed authentications with this API key; slow down" };
+  return {
+    key: `key:${digest}`,
+    by: "credential",
+    blocked: "this API key is blocked after too many failed authentications with it",
+    slowDown: "too many failed authentications with this API key; slow down",
+  };
 }
 
 /**
@@ -73,7 +88,14 @@ export function authFailureGuard(options: AuthFailureGuardOptions = {}) {
     const limiter = limiterOf(c.env);
     const subject = await failureSubject(c);
     const check = (key: string, limit: number, windowMs: number, cost: 0 | 1) =>
-      decide({ limiter, policy: "auth", key: `${key}:${subject.key}`, options: { limit, windowMs, cost }, failClosed: config.failClosed, log: requestLogger(c) });
+      decide({
+        limiter,
+        policy: "auth",
+        key: `${key}:${subject.key}`,
+        options: { limit, windowMs, cost },
+        failClosed: config.failClosed,
+        log: requestLogger(c),
+      });
 
     // Look (cost 0) at both before anything else; they are independent, so one round trip.
     const [recent, block] = await Promise.all([
@@ -96,7 +118,11 @@ export function authFailureGuard(options: AuthFailureGuardOptions = {}) {
     // This failure filled the window (or found it full): block the client.
     if (!window.degraded && window.remaining === 0) {
       await check("auth-block", 1, config.authBlockMs, 1);
-      logFor(c.env).warn("client blocked after repeated authentication failures", { request_id: c.get("requestId"), blocked_by: subject.by, block_seconds: config.authBlockMs / 1_000 });
+      logFor(c.env).warn("client blocked after repeated authentication failures", {
+        request_id: c.get("requestId"),
+        blocked_by: subject.by,
+        block_seconds: config.authBlockMs / 1_000,
+      });
     }
   });
 }

@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { HTTP_DURATION_BUCKETS_SECONDS } from "../../../api/metrics.js";
+import { HTTP_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
 import { edgeConfig, type Env } from "../env.js";
 import { logFor } from "../log.js";
 import { MetricsBuffer } from "../metrics/metrics-buffer.js";

@@ -9,7 +9,7 @@
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { parseTraceparent } from "../../../api/trace-context.js";
+import { parseTraceparent } from "#api/trace-context.js";
 import type { Env } from "../env.js";
 import { logFor, type LogFields, type Logger } from "../log.js";
 import { routeLabel } from "./route-label.js";
@@ -32,7 +32,7 @@ export function requestFields(c: Context): LogFields {
   const id = c.req.param("id");
   return {
     request_id: c.get("requestId") as string | undefined,
-    ...(id && id.startsWith("tsk_") ? { task_id: id } : {}),
+    ...(id?.startsWith("tsk_") ? { task_id: id } : {}),
     ...(trace ? { trace_id: trace.traceId } : {}),
     ...tags.get(c.req.raw),
   };

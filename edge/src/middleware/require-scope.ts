@@ -4,7 +4,7 @@
  * @module
  */
 import { createMiddleware } from "hono/factory";
-import { hasScope, type Scope } from "../../../api/keys.js";
+import { hasScope, type Scope } from "#api/keys.js";
 import { ApiError } from "../api-error.js";
 import type { AuthVariables } from "./api-key-auth.js";
 

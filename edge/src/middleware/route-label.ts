@@ -9,7 +9,7 @@
  */
 import type { Context } from "hono";
 import { matchedRoutes } from "hono/route";
-import { UNMATCHED_PATH_LABEL } from "../../../api/metrics.js";
+import { UNMATCHED_PATH_LABEL } from "#api/metrics.js";
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 

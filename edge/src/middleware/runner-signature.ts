@@ -8,8 +8,8 @@
  * @module
  */
 import { createMiddleware } from "hono/factory";
-import { CLI_SESSION_BODY_MAX_BYTES, RUNNER_BODY_MAX_BYTES } from "../../../api/limits.js";
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from "../../../api/signing.js";
+import { CLI_SESSION_BODY_MAX_BYTES, RUNNER_BODY_MAX_BYTES } from "#api/limits.js";
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from "#api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
 import { readBody } from "../http/read-body.js";

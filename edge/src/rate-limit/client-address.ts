@@ -20,7 +20,7 @@
  * isolate logs a warning saying so.
  * @module
  */
-import { parseIp } from "../../../api/cidr.js";
+import { parseIp } from "#api/cidr.js";
 import { edgeConfig, type Env } from "../env.js";
 import { logFor } from "../log.js";
 
@@ -45,7 +45,10 @@ export function clientAddress(c: AddressSource): string | null {
   }
   const value = c.req.header(header);
   if (!value) return null;
-  const rightmost = value.slice(value.lastIndexOf(",") + 1).trim().toLowerCase();
+  const rightmost = value
+    .slice(value.lastIndexOf(",") + 1)
+    .trim()
+    .toLowerCase();
   return parseIp(rightmost) ? rightmost : null;
 }
 

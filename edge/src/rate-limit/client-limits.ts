@@ -17,7 +17,7 @@ import type { Context } from "hono";
 import { matchedRoutes } from "hono/route";
 import { edgeConfig } from "../env.js";
 import type { Principal } from "../keys/principal.js";
-import { rateLimit, type RateLimitPolicy } from "../middleware/rate-limit.js";
+import { rateLimit, type RateLimitPolicy } from "./rate-limit-middleware.js";
 import { clientAddress } from "./client-address.js";
 
 /** Per-key limits a principal may carry (optional: keys without them get the configured ones). */

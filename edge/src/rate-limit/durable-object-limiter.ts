@@ -9,7 +9,7 @@
  * sent or stored, never the strings themselves.
  * @module
  */
-import { sha256Hex } from "../../../api/signing.js";
+import { sha256Hex } from "#api/signing.js";
 import type { Limiter, LimitResult, Release, WindowCheck } from "./limiter.js";
 import type { RateLimiter } from "./rate-limiter-object.js";
 
@@ -38,7 +38,10 @@ export function durableObjectLimiter(options: DurableObjectLimiterOptions): Limi
   }
   async function release(group: string, entries: readonly Release[]): Promise<void> {
     if (entries.length === 0) return;
-    const [stub, hashedEntries] = await Promise.all([shardOf(group), Promise.all(entries.map(async ({ key, entry }) => ({ key: await sha256Hex(key), entry })))]);
+    const [stub, hashedEntries] = await Promise.all([
+      shardOf(group),
+      Promise.all(entries.map(async ({ key, entry }) => ({ key: await sha256Hex(key), entry }))),
+    ]);
     await stub.release(hashedEntries);
   }
   return {

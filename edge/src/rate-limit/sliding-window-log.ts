@@ -35,7 +35,9 @@ export function slidingWindowLimitAll(sql: Sql, now: number, checks: readonly Wi
   // high its limit.
   const windows = checks.map(({ key, options }) => {
     sql.exec("DELETE FROM hit WHERE key = ? AND ts <= ?", key, now - options.windowMs);
-    const { count, newest } = sql.exec<{ count: number; newest: number | null }>("SELECT COUNT(*) AS count, MAX(ts) AS newest FROM hit WHERE key = ?", key).one();
+    const { count, newest } = sql
+      .exec<{ count: number; newest: number | null }>("SELECT COUNT(*) AS count, MAX(ts) AS newest FROM hit WHERE key = ?", key)
+      .one();
     return { key, options, count, newest, room: count < options.limit };
   });
   const admitted = windows.every((w) => w.room);
@@ -51,7 +53,8 @@ export function slidingWindowLimitAll(sql: Sql, now: number, checks: readonly Wi
     // The entry whose ageing-out admits the next request: needed only when this window is full.
     const blocking = room
       ? null
-      : (sql.exec<{ ts: number }>("SELECT ts FROM hit WHERE key = ? ORDER BY ts, id LIMIT 1 OFFSET ?", key, blockingIndex(count, limit)).toArray()[0]?.ts ?? null);
+      : (sql.exec<{ ts: number }>("SELECT ts FROM hit WHERE key = ? ORDER BY ts, id LIMIT 1 OFFSET ?", key, blockingIndex(count, limit)).toArray()[0]?.ts ??
+        null);
     const result = resultFromWindow({ allowed: room, limit, windowMs, now, count, newest, blocking });
     return logged ? { ...result, entry } : result;
   });
@@ -69,4 +72,3 @@ export function sweepExpired(sql: Sql, now: number): number | null {
   const row = sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM hit").one();
   return row.at ?? null;
 }
-

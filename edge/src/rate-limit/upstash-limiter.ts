@@ -10,7 +10,7 @@
  * @module
  */
 import type { Redis } from "@upstash/redis/cloudflare";
-import { sha256Hex } from "../../../api/signing.js";
+import { sha256Hex } from "#api/signing.js";
 import { resultFromWindow, type Limiter, type LimitResult, type Release, type WindowCheck } from "./limiter.js";
 import { RELEASE_LUA, scriptSha1, SLIDING_WINDOW_LUA } from "./sliding-window-script.js";
 
@@ -69,7 +69,11 @@ export function upstashLimiter(options: UpstashLimiterOptions): Limiter {
   async function release(entries: readonly Release[]): Promise<void> {
     if (entries.length === 0) return;
     const keys = await Promise.all(entries.map(({ key }) => redisKey(key)));
-    await run<number>(RELEASE_LUA, keys, entries.map(({ entry }) => entry));
+    await run<number>(
+      RELEASE_LUA,
+      keys,
+      entries.map(({ entry }) => entry),
+    );
   }
 
   return {

@@ -26,16 +26,15 @@ export const POOL_MIGRATIONS: readonly Migration[] = [
 ];
 
 export function reportPool(sql: Sql, name: string, now: number): void {
-  sql.exec(
-    "INSERT INTO pools (name, reported_at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET reported_at = excluded.reported_at",
-    name,
-    now,
-  );
+  sql.exec("INSERT INTO pools (name, reported_at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET reported_at = excluded.reported_at", name, now);
   sql.exec("DELETE FROM pools WHERE name NOT IN (SELECT name FROM pools ORDER BY reported_at DESC LIMIT ?)", POOLS_MAX);
 }
 
 /** Pools reported within `POOL_STALE_MS`, by name; older ones are deleted. */
 export function listPools(sql: Sql, now: number): string[] {
   sql.exec("DELETE FROM pools WHERE reported_at < ?", now - POOL_STALE_MS);
-  return sql.exec<{ name: string }>("SELECT name FROM pools ORDER BY name").toArray().map((r) => r.name);
+  return sql
+    .exec<{ name: string }>("SELECT name FROM pools ORDER BY name")
+    .toArray()
+    .map((r) => r.name);
 }

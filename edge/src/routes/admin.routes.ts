@@ -4,12 +4,16 @@
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
-import { AuditQuery } from "../../../api/audit.js";
-import { ListKeysQuery } from "../../../api/keys.js";
+import { AuditQuery } from "#api/audit.js";
+import { ListKeysQuery } from "#api/keys.js";
 import { BODY_ERRORS, COMMON_ERRORS, KeyIdParams, body, errorResponse, json } from "./openapi-parts.js";
 
 const tags = ["admin"];
-const ADMIN_ERRORS = { ...COMMON_ERRORS, 403: errorResponse("The key lacks the admin scope, or is used from outside its allowed addresses."), 404: errorResponse("No such key.") };
+const ADMIN_ERRORS = {
+  ...COMMON_ERRORS,
+  403: errorResponse("The key lacks the admin scope, or is used from outside its allowed addresses."),
+  404: errorResponse("No such key."),
+};
 const noStore = { "Cache-Control": { description: "`no-store`: the body carries a secret.", schema: { type: "string" as const } } };
 
 export const createKey = createRoute({

@@ -5,7 +5,7 @@
  */
 import { Scalar } from "@scalar/hono-api-reference";
 import { Hono } from "hono";
-import openapi from "../../../api/openapi.json";
+import openapi from "#api/openapi.json";
 
 export const apiDocsRoutes = new Hono()
   .get("/openapi.json", (c) => c.json(openapi))

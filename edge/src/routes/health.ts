@@ -38,7 +38,7 @@ export const healthRoutes = openApiRoutes<{ Bindings: Env }>()
   .openapi(health, (c) => c.json({ status: "ok" }, 200))
   .openapi(ready, async (c) => {
     const failing: string[] = [];
-    let config;
+    let config: ReturnType<typeof edgeConfig> | undefined;
     try {
       config = edgeConfig(c.env);
       if (!config.adminKey) failing.push("CODEFORGE_ADMIN_KEY is not set: no client can authenticate");

@@ -8,7 +8,7 @@
  * notice within `KEY_CACHE_TTL_MS`.
  * @module
  */
-import { CreateKeyRequest, RotateKeyRequest } from "../../../api/keys.js";
+import { CreateKeyRequest, RotateKeyRequest } from "#api/keys.js";
 import { ApiError } from "../api-error.js";
 import type { Env } from "../env.js";
 import { bodyOf, jsonBody } from "../http/json-body.js";
@@ -49,13 +49,23 @@ export const keyRoutes = openApiRoutes<KeyEnv>()
     const spend = await spendMeterOf(c.env, key.id).spend(Date.now());
     return c.json({ ...key, spend_this_month_usd: Number(spend.spentUsd.toFixed(6)), spend_resets_at: new Date(spend.resetsAt).toISOString() }, 200);
   })
-  .openapi({ ...rotateKey, middleware: [audited("key.rotate", (c) => c.req.param("id")), requireScope("admin"), jsonBody(RotateKeyRequest, { optional: true, params: KeyIdParams })] as const }, async (c) => {
-    const { id } = c.req.valid("param");
-    const body = bodyOf(c, RotateKeyRequest);
-    const key = unwrap(await keyStoreOf(c.env).rotate({ id, overlapMs: body.overlap_seconds * 1_000 }));
-    keyCache.forgetKey(id);
-    return c.json(key, 200, NO_STORE);
-  })
+  .openapi(
+    {
+      ...rotateKey,
+      middleware: [
+        audited("key.rotate", (c) => c.req.param("id")),
+        requireScope("admin"),
+        jsonBody(RotateKeyRequest, { optional: true, params: KeyIdParams }),
+      ] as const,
+    },
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const body = bodyOf(c, RotateKeyRequest);
+      const key = unwrap(await keyStoreOf(c.env).rotate({ id, overlapMs: body.overlap_seconds * 1_000 }));
+      keyCache.forgetKey(id);
+      return c.json(key, 200, NO_STORE);
+    },
+  )
   .openapi({ ...revokeKey, middleware: [audited("key.revoke", (c) => c.req.param("id")), requireScope("admin")] as const }, async (c) => {
     const { id } = c.req.valid("param");
     const key = unwrap(await keyStoreOf(c.env).revoke(id));

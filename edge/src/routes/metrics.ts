@@ -7,7 +7,7 @@
  * gauges are read from the pools' Dispatchers now.
  * @module
  */
-import { sha256Hex } from "../../../api/signing.js";
+import { sha256Hex } from "#api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
 import { openApiRoutes } from "../http/openapi-app.js";

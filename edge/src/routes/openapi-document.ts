@@ -8,7 +8,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { SECURITY_SCHEMES, WEBHOOKS, componentSchemas, documentHead, handWrittenPaths } from "../../../api/openapi.js";
+import { SECURITY_SCHEMES, WEBHOOKS, componentSchemas, documentHead, handWrittenPaths } from "#api/openapi.js";
 import * as admin from "./admin.routes.js";
 import * as operations from "./operations.routes.js";
 import * as runner from "./runner.routes.js";

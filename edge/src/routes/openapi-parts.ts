@@ -6,8 +6,8 @@
  */
 import "@hono/zod-openapi";
 import { z } from "zod";
-import { KEY_ID_PATTERN, MESSAGE_ID_PATTERN, TASK_ID_PATTERN } from "../../../api/ids.js";
-import { COMPONENTS, type ComponentName } from "../../../api/openapi.js";
+import { KEY_ID_PATTERN, MESSAGE_ID_PATTERN, TASK_ID_PATTERN } from "#api/ids.js";
+import { COMPONENTS, type ComponentName } from "#api/openapi.js";
 
 type Components = typeof COMPONENTS;
 
@@ -41,7 +41,10 @@ export const body = (name: ComponentName, options: { required: boolean; example?
 export const errorResponse = (description: string) => ({ description, ...json("Error") });
 
 export const RATE_LIMIT_HEADERS = {
-  "RateLimit-Policy": { description: 'The limits that apply, e.g. `"tasks";q=10;w=60, "requests";q=600;w=60` (IETF draft).', schema: { type: "string" as const } },
+  "RateLimit-Policy": {
+    description: 'The limits that apply, e.g. `"tasks";q=10;w=60, "requests";q=600;w=60` (IETF draft).',
+    schema: { type: "string" as const },
+  },
   RateLimit: { description: 'What is left of each limit, e.g. `"tasks";r=3;t=42, "requests";r=597;t=60` (IETF draft).', schema: { type: "string" as const } },
 };
 
@@ -62,7 +65,9 @@ export const BODY_ERRORS = {
 };
 
 export const COMMON_ERRORS = {
-  400: errorResponse("The input failed validation (`field` names the field), or the body is not JSON: malformed, not UTF-8, or a key given twice in one object (`invalid_json`, `field` names the key)."),
+  400: errorResponse(
+    "The input failed validation (`field` names the field), or the body is not JSON: malformed, not UTF-8, or a key given twice in one object (`invalid_json`, `field` names the key).",
+  ),
   401: errorResponse("No or invalid API key, or an expired, revoked or rotated-out one."),
   403: errorResponse("The key lacks the scope this route needs, or is used from outside its allowed addresses."),
   404: errorResponse("No such task, or not yours."),

@@ -5,7 +5,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { METRIC_FAMILIES } from "../../../api/metrics.js";
+import { METRIC_FAMILIES } from "#api/metrics.js";
 import { errorResponse } from "./openapi-parts.js";
 
 const tags = ["operations"];

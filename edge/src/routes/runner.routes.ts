@@ -5,8 +5,8 @@
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
-import { TASK_ID_PATTERN } from "../../../api/ids.js";
-import type { ComponentName } from "../../../api/openapi.js";
+import { TASK_ID_PATTERN } from "#api/ids.js";
+import type { ComponentName } from "#api/openapi.js";
 import { body, errorResponse, json } from "./openapi-parts.js";
 
 /** Documented only: the id is checked by `taskStub` after the body, as it always was. */
@@ -18,7 +18,9 @@ const common = {
 };
 
 const ERRORS = {
-  400: errorResponse("`invalid_json`: the body is malformed, not UTF-8, or gives a key twice in one object; `validation_failed`: a field fails the schema (`field` names it)."),
+  400: errorResponse(
+    "`invalid_json`: the body is malformed, not UTF-8, or gives a key twice in one object; `validation_failed`: a field fails the schema (`field` names it).",
+  ),
   401: errorResponse("Unsigned, badly signed, or a timestamp more than 5 minutes off."),
   404: errorResponse("No such task."),
   409: errorResponse("`lease_stale`: the lease is no longer current; `sequence_gap`: a batch is missing."),
@@ -56,7 +58,13 @@ export const requestLease = createRoute({
 });
 
 export const heartbeat = write("/runner/v1/tasks/{id}/heartbeat", "heartbeat", "Renew the lease; learn about cancel", "Heartbeat", "HeartbeatAck");
-export const postEvents = write("/runner/v1/tasks/{id}/events", "postEvents", "Append a batch of output (idempotent per batch_seq)", "EventBatch", "EventBatchAck");
+export const postEvents = write(
+  "/runner/v1/tasks/{id}/events",
+  "postEvents",
+  "Append a batch of output (idempotent per batch_seq)",
+  "EventBatch",
+  "EventBatchAck",
+);
 export const complete = write("/runner/v1/tasks/{id}/complete", "complete", "Report the attempt's outcome", "Completion", "CompletionAck");
 export const saveSession = write(
   "/runner/v1/tasks/{id}/session",
@@ -65,4 +73,10 @@ export const saveSession = write(
   "SessionUpload",
   "SessionUploadAck",
 );
-export const release = write("/runner/v1/tasks/{id}/release", "release", "Hand the task back (shutdown): re-queued at once, the attempt not counted", "Release", "ReleaseAck");
+export const release = write(
+  "/runner/v1/tasks/{id}/release",
+  "release",
+  "Hand the task back (shutdown): re-queued at once, the attempt not counted",
+  "Release",
+  "ReleaseAck",
+);

@@ -3,7 +3,7 @@
  * (see `middleware/runner-signature.ts`); every write after the lease names its lease id.
  * @module
  */
-import { Completion, EventBatch, Heartbeat, LeaseRequest, Release, SessionUpload } from "../../../api/runner-protocol.js";
+import { Completion, EventBatch, Heartbeat, LeaseRequest, Release, SessionUpload } from "#api/runner-protocol.js";
 import type { Env } from "../env.js";
 import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
 import { clientAddress } from "../rate-limit/client-address.js";
@@ -37,7 +37,12 @@ export const runnerRoutes = signed
     const deadline = Date.now() + request.wait_ms;
     // A task id from the dispatcher may have been canceled meanwhile: then take the next one.
     for (let first = true; ; first = false) {
-      const taskId = await dispatcher.take(offer, Math.max(0, deadline - Date.now()), first ? sighting : undefined, first ? { requestId: c.get("requestId") ?? "unknown", clientIp: clientAddress(c) } : undefined);
+      const taskId = await dispatcher.take(
+        offer,
+        Math.max(0, deadline - Date.now()),
+        first ? sighting : undefined,
+        first ? { requestId: c.get("requestId") ?? "unknown", clientIp: clientAddress(c) } : undefined,
+      );
       if (taskId === null) return c.body(null, 204);
       const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id, requestTraceparent: currentTraceparent() });
       if (lease) {

@@ -3,7 +3,7 @@
  * pools; each pool's Dispatcher lists its own runners (it sees their lease requests).
  * @module
  */
-import type { RunnerList } from "../../../api/runner-protocol.js";
+import type { RunnerList } from "#api/runner-protocol.js";
 import { ApiError } from "../api-error.js";
 import type { Env } from "../env.js";
 import { openApiRoutes } from "../http/openapi-app.js";

@@ -4,14 +4,25 @@
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
-import { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "../../../api/openapi-examples.js";
-import { EventsQuery, StreamQuery, Task, TaskListQuery } from "../../../api/task.js";
-import { BODY_ERRORS, COMMON_ERRORS, IDEMPOTENCY_KEY_HEADER, RATE_LIMIT_HEADERS, REQUEST_ID_HEADER, TaskIdParams, body, errorResponse, json, rateLimited, ref } from "./openapi-parts.js";
+import { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "#api/openapi-examples.js";
+import { EventsQuery, StreamQuery, Task, TaskListQuery } from "#api/task.js";
+import {
+  BODY_ERRORS,
+  COMMON_ERRORS,
+  IDEMPOTENCY_KEY_HEADER,
+  RATE_LIMIT_HEADERS,
+  REQUEST_ID_HEADER,
+  TaskIdParams,
+  body,
+  errorResponse,
+  json,
+  rateLimited,
+  ref,
+} from "./openapi-parts.js";
 
 const tags = ["tasks"];
 
-const spendLimit = (rest: string) =>
-  errorResponse(`\`spend_limit_reached\`: the key's tasks have spent its \`monthly_spend_usd\` this month (UTC); ${rest}`);
+const spendLimit = (rest: string) => errorResponse(`\`spend_limit_reached\`: the key's tasks have spent its \`monthly_spend_usd\` this month (UTC); ${rest}`);
 
 export const createTask = createRoute({
   method: "post",
@@ -19,14 +30,17 @@ export const createTask = createRoute({
   operationId: "createTask",
   tags,
   summary: "Submit a task",
-  description: "Unknown fields are refused. With `Idempotency-Key`, the same key and body return the same task (200, `Idempotent-Replayed: true`); another body with the same key is a 409.",
+  description:
+    "Unknown fields are refused. With `Idempotency-Key`, the same key and body return the same task (200, `Idempotent-Replayed: true`); another body with the same key is a 409.",
   parameters: [IDEMPOTENCY_KEY_HEADER],
   request: { body: body("CreateTaskRequest", { required: true, example: EXAMPLE_TASK_REQUEST }) },
   responses: {
     201: { description: "Created", headers: { Location: { schema: { type: "string" } }, ...REQUEST_ID_HEADER, ...RATE_LIMIT_HEADERS }, ...json("Task") },
     200: { description: "The task this Idempotency-Key created before", ...json("Task") },
     ...COMMON_ERRORS,
-    402: spendLimit("the message gives the spend, the limit and when the month ends. Nothing was created. A retry (same Idempotency-Key) of a task made before is still answered."),
+    402: spendLimit(
+      "the message gives the spend, the limit and when the month ends. Nothing was created. A retry (same Idempotency-Key) of a task made before is still answered.",
+    ),
     409: errorResponse("The Idempotency-Key was used with another body."),
     429: rateLimited(
       "A rate limit was reached, this client IP is blocked after repeated authentication failures, or the key already has `max_queued_tasks` tasks queued in the pool. `Retry-After` (for rate limits) says when to try again.",
@@ -87,7 +101,11 @@ export const streamTask = createRoute({
   request: { params: TaskIdParams, query: StreamQuery },
   responses: {
     101: { description: "Switching protocols; each message is a StreamEvent as a JSON text", content: { "application/json": { schema: ref("StreamEvent") } } },
-    426: { description: "Not a WebSocket upgrade; `Upgrade: websocket` says what to send.", headers: { Upgrade: { schema: { type: "string" } } }, ...json("Error") },
+    426: {
+      description: "Not a WebSocket upgrade; `Upgrade: websocket` says what to send.",
+      headers: { Upgrade: { schema: { type: "string" } } },
+      ...json("Error"),
+    },
     503: errorResponse("The task has as many watchers as it allows; retry after `Retry-After`."),
     ...COMMON_ERRORS,
   },

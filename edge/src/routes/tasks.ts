@@ -3,12 +3,12 @@
  * Each handler validates, calls one task-object (or task-index) method, and answers typed JSON.
  * @module
  */
-import { idempotentTaskId, newTaskId } from "../../../api/ids.js";
-import { checkCallbackUrl } from "../../../api/callback-url.js";
-import { checkRepoUrl } from "../../../api/repo-url.js";
-import { sha256Hex } from "../../../api/signing.js";
-import { CreateTaskRequest, FollowUpRequest } from "../../../api/task.js";
-import { parseTraceparent } from "../../../api/trace-context.js";
+import { idempotentTaskId, newTaskId } from "#api/ids.js";
+import { checkCallbackUrl } from "#api/callback-url.js";
+import { checkRepoUrl } from "#api/repo-url.js";
+import { sha256Hex } from "#api/signing.js";
+import { CreateTaskRequest, FollowUpRequest } from "#api/task.js";
+import { parseTraceparent } from "#api/trace-context.js";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../api-error.js";
 import { canonicalJson } from "../canonical-json.js";
@@ -75,7 +75,6 @@ function requireSealable(secrets: TaskSecrets | null, taskSecretsKey: string | n
   }
 }
 
-
 /** Refuses (426) a request that is not a WebSocket upgrade, before its query is looked at. */
 const upgradeRequired = createMiddleware(async (c, next) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
@@ -95,7 +94,11 @@ export const taskRoutes = openApiRoutes<TaskEnv>()
     if (!repo.ok) throw new ApiError("validation_failed", repo.reason, "repo.url");
     // A push needs write access: a token, or a local repository that needs none.
     if (spec.push && !secrets?.access_token && repo.scheme !== "file") {
-      throw new ApiError("validation_failed", "push: true needs an access_token that may write to the repository (only file:// repositories, accepted in local mode, can be pushed to without one)", "access_token");
+      throw new ApiError(
+        "validation_failed",
+        "push: true needs an access_token that may write to the repository (only file:// repositories, accepted in local mode, can be pushed to without one)",
+        "access_token",
+      );
     }
     if (spec.callback_url !== undefined) {
       const callback = checkCallbackUrl(spec.callback_url, { allowLocal: edgeConfig(c.env).webhooks.allowLocal });
@@ -120,7 +123,10 @@ export const taskRoutes = openApiRoutes<TaskEnv>()
       const admitted = await dispatcher.admit({ taskId: id, keyId: principal.owner, maxQueued });
       // A retry of a task this key already made is answered as before, full queue or not.
       if (!admitted && !(idempotencyKey && (await stub.view(viewerOf(principal))).ok)) {
-        throw new ApiError("rate_limited", `this API key already has ${maxQueued} tasks queued in pool '${spec.pool}' (its max_queued_tasks); wait for some to start`);
+        throw new ApiError(
+          "rate_limited",
+          `this API key already has ${maxQueued} tasks queued in pool '${spec.pool}' (its max_queued_tasks); wait for some to start`,
+        );
       }
     }
 
@@ -164,7 +170,9 @@ export const taskRoutes = openApiRoutes<TaskEnv>()
     if (response.status === 404) throw new ApiError("not_found", "task not found");
     if (response.status === 429 || response.status === 503) {
       const code = response.status === 429 ? "rate_limited" : "unavailable";
-      throw new ApiError(code, "this task has as many watchers as it accepts; try again later", undefined, { "Retry-After": String(STREAM_FULL_RETRY_AFTER_SECONDS) });
+      throw new ApiError(code, "this task has as many watchers as it accepts; try again later", undefined, {
+        "Retry-After": String(STREAM_FULL_RETRY_AFTER_SECONDS),
+      });
     }
     // A response from another object has immutable headers; re-wrap the socket so the
     // request-id and security-header middleware can still add theirs.
@@ -174,36 +182,46 @@ export const taskRoutes = openApiRoutes<TaskEnv>()
     const task = unwrap(await taskStub(c.env, c.req.valid("param").id).cancel(viewerOf(c.get("principal"))));
     return c.json(task, task.status === "canceled" ? 200 : 202);
   })
-  .openapi({ ...followUpTask, middleware: [audited("task.follow_up", (c) => c.req.param("id")), requireScope("tasks:write"), jsonBody(FollowUpRequest, { params: TaskIdParams })] as const }, async (c) => {
-    const stub = taskStub(c.env, c.req.valid("param").id);
-    const request = bodyOf(c, FollowUpRequest);
-    const { access_token, env, ...rest } = request;
-    const hasEnv = env !== undefined && Object.keys(env).length > 0;
-    const secrets: TaskSecrets | null = access_token === undefined && !hasEnv ? null : { access_token: access_token ?? null, env: env ?? {} };
-    const { taskSecretsKey } = edgeConfig(c.env);
-    requireSealable(secrets, taskSecretsKey);
-    const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
-    const requestHash = idempotencyKey ? await requestFingerprint(request, secrets, taskSecretsKey) : null;
-    const { created, task } = unwrap(
-      await stub.followUp(viewerOf(c.get("principal")), {
-        prompt: rest.prompt,
-        model: rest.model,
-        timeoutSeconds: rest.timeout_seconds,
-        stallTimeoutSeconds: rest.stall_timeout_seconds,
-        maxCostUsd: rest.max_cost_usd,
-        maxTokens: rest.max_tokens,
-        maxTurns: rest.max_turns,
-        secrets,
-        idempotencyKey: idempotencyKey ?? null,
-        requestHash,
-        maxQueued: c.get("principal").limits?.max_queued_tasks,
-        // Decided by the object after it checked for a retry, which is answered as before.
-        spendRefusal: await checkSpendLimit(c.env, c.get("principal"), Date.now()),
-      }),
-    );
-    if (!created) c.header("Idempotent-Replayed", "true");
-    return c.json(task, created ? 202 : 200);
-  })
+  .openapi(
+    {
+      ...followUpTask,
+      middleware: [
+        audited("task.follow_up", (c) => c.req.param("id")),
+        requireScope("tasks:write"),
+        jsonBody(FollowUpRequest, { params: TaskIdParams }),
+      ] as const,
+    },
+    async (c) => {
+      const stub = taskStub(c.env, c.req.valid("param").id);
+      const request = bodyOf(c, FollowUpRequest);
+      const { access_token, env, ...rest } = request;
+      const hasEnv = env !== undefined && Object.keys(env).length > 0;
+      const secrets: TaskSecrets | null = access_token === undefined && !hasEnv ? null : { access_token: access_token ?? null, env: env ?? {} };
+      const { taskSecretsKey } = edgeConfig(c.env);
+      requireSealable(secrets, taskSecretsKey);
+      const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
+      const requestHash = idempotencyKey ? await requestFingerprint(request, secrets, taskSecretsKey) : null;
+      const { created, task } = unwrap(
+        await stub.followUp(viewerOf(c.get("principal")), {
+          prompt: rest.prompt,
+          model: rest.model,
+          timeoutSeconds: rest.timeout_seconds,
+          stallTimeoutSeconds: rest.stall_timeout_seconds,
+          maxCostUsd: rest.max_cost_usd,
+          maxTokens: rest.max_tokens,
+          maxTurns: rest.max_turns,
+          secrets,
+          idempotencyKey: idempotencyKey ?? null,
+          requestHash,
+          maxQueued: c.get("principal").limits?.max_queued_tasks,
+          // Decided by the object after it checked for a retry, which is answered as before.
+          spendRefusal: await checkSpendLimit(c.env, c.get("principal"), Date.now()),
+        }),
+      );
+      if (!created) c.header("Idempotent-Replayed", "true");
+      return c.json(task, created ? 202 : 200);
+    },
+  )
   // A known path with the wrong method: say which methods it has (405), not "no route" (404).
   .all("/api/v1/tasks", methodNotAllowed("GET, POST"))
   .all("/api/v1/tasks/:id", methodNotAllowed("GET"))

@@ -3,7 +3,7 @@
  * and rotate it. Secrets belong to the key's owner; every task of that owner is signed with it.
  * @module
  */
-import { RotateWebhookSecretRequest } from "../../../api/webhooks.js";
+import { RotateWebhookSecretRequest } from "#api/webhooks.js";
 import type { Env } from "../env.js";
 import { bodyOf, jsonBody } from "../http/json-body.js";
 import { openApiRoutes } from "../http/openapi-app.js";
@@ -23,7 +23,10 @@ export const webhookSecretRoutes = openApiRoutes<{ Bindings: Env; Variables: Aut
   })
   .openapi(
     // The body is optional: no body (or an empty one) rotates with the default overlap.
-    { ...rotateWebhookSecret, middleware: [audited("webhook_secret.rotate"), requireScope("tasks:write"), jsonBody(RotateWebhookSecretRequest, { optional: true })] as const },
+    {
+      ...rotateWebhookSecret,
+      middleware: [audited("webhook_secret.rotate"), requireScope("tasks:write"), jsonBody(RotateWebhookSecretRequest, { optional: true })] as const,
+    },
     async (c) => {
       const request = bodyOf(c, RotateWebhookSecretRequest);
       const secret = await webhookSecretsFor(c.env).rotate(c.get("principal").owner, request.overlap_seconds);

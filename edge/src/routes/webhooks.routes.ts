@@ -5,7 +5,7 @@
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
-import { DeadLettersQuery } from "../../../api/webhooks.js";
+import { DeadLettersQuery } from "#api/webhooks.js";
 import { BODY_ERRORS, COMMON_ERRORS, DeliveryParams, TaskIdParams, body, errorResponse, json } from "./openapi-parts.js";
 
 const tags = ["webhooks"];
@@ -58,7 +58,8 @@ export const rotateWebhookSecret = createRoute({
   operationId: "rotateWebhookSecret",
   tags,
   summary: "Issue a new signing secret; the old one keeps signing for `overlap_seconds` (default 24 h)",
-  description: "During the overlap every delivery carries two signatures, space-separated in `webhook-signature`; a receiver with either secret accepts. The body is optional.",
+  description:
+    "During the overlap every delivery carries two signatures, space-separated in `webhook-signature`; a receiver with either secret accepts. The body is optional.",
   request: { body: body("RotateWebhookSecretRequest", { required: false, example: { overlap_seconds: 86_400 } }) },
   responses: {
     200: { description: "The new secret", headers: noStore, ...json("WebhookSecret") },

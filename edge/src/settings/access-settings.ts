@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { booleanSetting, CommaList } from "../../../api/settings.js";
+import { booleanSetting, CommaList } from "#api/settings.js";
 import { type ConfigOf, settingsSlice } from "./settings-slice.js";
 
 /**

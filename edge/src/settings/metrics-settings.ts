@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { booleanSetting, numberSetting } from "../../../api/settings.js";
+import { booleanSetting, numberSetting } from "#api/settings.js";
 import { type ConfigOf, settingsSlice } from "./settings-slice.js";
 
 export const MetricsSettings = settingsSlice({

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { booleanSetting, CommaList, numberSetting } from "../../../api/settings.js";
+import { booleanSetting, CommaList, numberSetting } from "#api/settings.js";
 import { type ConfigOf, settingsSlice } from "./settings-slice.js";
 
 /** Rate-limit policies a backend failure can be configured to fail closed for. */
@@ -13,7 +13,8 @@ export const RATE_LIMIT_POLICIES = ["requests", "tasks", "streams", "auth"] as c
 export type RateLimitPolicyName = (typeof RATE_LIMIT_POLICIES)[number];
 
 const perMinute = (defaultValue: number) => numberSetting(z.number().int().min(1).default(defaultValue));
-const seconds = (min: number, max: number, defaultValue: number) => numberSetting(z.number().int().min(min).max(max).default(defaultValue)).transform((s) => s * 1_000);
+const seconds = (min: number, max: number, defaultValue: number) =>
+  numberSetting(z.number().int().min(min).max(max).default(defaultValue)).transform((s) => s * 1_000);
 /** Unset or blank: none (the Durable Object backend). */
 const optionalText = <T extends z.ZodType<string>>(schema: T) => z.preprocess((text) => (text === "" ? undefined : text), schema.optional());
 

@@ -4,14 +4,16 @@
  * @module
  */
 import { z } from "zod";
-import { CommaList } from "../../../api/settings.js";
+import { CommaList } from "#api/settings.js";
 import { type ConfigOf, settingsSlice } from "./settings-slice.js";
 
 export const RequestSettings = settingsSlice({
   /** Browser origins allowed to call the API (CORS), comma-separated; empty means none. */
   corsAllowedOrigins: [
     "CORS_ALLOWED_ORIGINS",
-    CommaList.pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "each CORS origin is scheme://host[:port], with no path or trailing slash"))).default([]),
+    CommaList.pipe(
+      z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "each CORS origin is scheme://host[:port], with no path or trailing slash")),
+    ).default([]),
   ],
   /**
    * The request header that carries the client's address, lower-case (`cf-connecting-ip` on
@@ -24,7 +26,14 @@ export const RequestSettings = settingsSlice({
       .string()
       .optional()
       .transform((name) => (name ?? "").trim())
-      .pipe(z.string().regex(/^[A-Za-z0-9-]{0,64}$/, "CLIENT_ADDRESS_HEADER is the name of the header that carries the client's address (CF-Connecting-IP on Cloudflare), or none"))
+      .pipe(
+        z
+          .string()
+          .regex(
+            /^[A-Za-z0-9-]{0,64}$/,
+            "CLIENT_ADDRESS_HEADER is the name of the header that carries the client's address (CF-Connecting-IP on Cloudflare), or none",
+          ),
+      )
       .transform((name) => (name === "" || name.toLowerCase() === "none" ? null : name.toLowerCase())),
   ],
 });

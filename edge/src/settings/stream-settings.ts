@@ -3,7 +3,7 @@
  * @module
  */
 import { z } from "zod";
-import { numberSetting } from "../../../api/settings.js";
+import { numberSetting } from "#api/settings.js";
 import { type ConfigOf, settingsSlice } from "./settings-slice.js";
 
 export const StreamSettings = settingsSlice({

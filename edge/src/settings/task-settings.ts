@@ -4,8 +4,8 @@
  * @module
  */
 import { z } from "zod";
-import { OUTPUT_MAX_BYTES_DEFAULT } from "../../../api/limits.js";
-import { numberSetting } from "../../../api/settings.js";
+import { OUTPUT_MAX_BYTES_DEFAULT } from "#api/limits.js";
+import { numberSetting } from "#api/settings.js";
 import { type ConfigOf, settingsSlice } from "./settings-slice.js";
 
 const DAY_MS = 86_400_000;

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { booleanSetting, numberSetting } from "../../../api/settings.js";
+import { booleanSetting, numberSetting } from "#api/settings.js";
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from "../webhooks/retry-schedule.js";
 import { type ConfigOf, settingsSlice } from "./settings-slice.js";
 

@@ -5,7 +5,7 @@
  * Keys without the limit (the bootstrap admin key among them) never ask their meter.
  * @module
  */
-import type { KeyLimits } from "../../../api/keys.js";
+import type { KeyLimits } from "#api/keys.js";
 import type { Env } from "../env.js";
 import { spendMeterOf, type MonthSpend } from "./spend-meter-object.js";
 

@@ -30,7 +30,13 @@ export const MONTHS_KEPT = 24;
 /** Adds `costUsd` to `month` unless charge `id` was counted before. True when it was counted now. */
 export function addCharge(sql: Sql, charge: { id: string; month: string; costUsd: number; now: number }): boolean {
   const inserted = sql
-    .exec("INSERT INTO charges (id, month, cost_usd, charged_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id", charge.id, charge.month, charge.costUsd, charge.now)
+    .exec(
+      "INSERT INTO charges (id, month, cost_usd, charged_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id",
+      charge.id,
+      charge.month,
+      charge.costUsd,
+      charge.now,
+    )
     .toArray();
   if (inserted.length === 0) return false;
   sql.exec(

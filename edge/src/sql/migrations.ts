@@ -37,7 +37,8 @@ export function migrate(sql: Sql, migrations: readonly Migration[], baseline?: B
   if (applied === 0 && baseline) {
     for (const statement of baseline.statements) sql.exec(statement);
     for (const migration of migrations) {
-      if (migration.id <= baseline.through) sql.exec("INSERT INTO _migrations (id, name, applied_at) VALUES (?, ?, ?)", migration.id, migration.name, Date.now());
+      if (migration.id <= baseline.through)
+        sql.exec("INSERT INTO _migrations (id, name, applied_at) VALUES (?, ?, ?)", migration.id, migration.name, Date.now());
     }
     applied = baseline.through;
   }

@@ -4,7 +4,7 @@
  * Handed the object's `sql`.
  * @module
  */
-import type { CliName, TaskError, TaskStatus, TaskSummary } from "../../../api/task.js";
+import type { CliName, TaskError, TaskStatus, TaskSummary } from "#api/task.js";
 import type { Migration, Sql } from "../sql/migrations.js";
 
 export const TASK_INDEX_MIGRATIONS: readonly Migration[] = [

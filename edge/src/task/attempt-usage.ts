@@ -11,8 +11,8 @@
  * key, charged once per attempt when it ends (`settleEndedAttempts`, `owedCharges`).
  * @module
  */
-import type { UsageEvent } from "../../../api/stream-events.js";
-import type { RunnerEvent } from "../../../api/stream-events.js";
+import type { UsageEvent } from "#api/stream-events.js";
+import type { RunnerEvent } from "#api/stream-events.js";
 import type { Sql } from "../sql/migrations.js";
 import type { LifecycleState } from "./lifecycle.js";
 import { monthOf } from "../spend/month.js";

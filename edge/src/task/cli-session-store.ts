@@ -17,7 +17,7 @@
  * Handed the object's `sql`, nothing else.
  * @module
  */
-import { CliSession } from "../../../api/runner-protocol.js";
+import { CliSession } from "#api/runner-protocol.js";
 import type { Sql } from "../sql/migrations.js";
 import type { SecretBox } from "./secret-box.js";
 
@@ -57,9 +57,7 @@ export function clearForAttempt(sql: Sql, iteration: number): void {
 
 /** The sealed session a lease of iteration `iteration` resumes: iteration n-1's, if it counted. */
 export function sessionToResume(sql: Sql, iteration: number): string | null {
-  const parts = sql
-    .exec<{ sealed: string }>("SELECT sealed FROM cli_sessions WHERE iteration = ? AND completed = 1 ORDER BY part", iteration - 1)
-    .toArray();
+  const parts = sql.exec<{ sealed: string }>("SELECT sealed FROM cli_sessions WHERE iteration = ? AND completed = 1 ORDER BY part", iteration - 1).toArray();
   return parts.length ? parts.map((row) => row.sealed).join("") : null;
 }
 

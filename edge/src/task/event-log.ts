@@ -7,7 +7,7 @@
  * another in the one sequence: a follow-up's events come after every event of the one before.
  * @module
  */
-import type { EventBody } from "../../../api/stream-events.js";
+import type { EventBody } from "#api/stream-events.js";
 import type { Sql } from "../sql/migrations.js";
 
 interface EventRow extends Record<string, SqlStorageValue> {
@@ -19,10 +19,7 @@ interface EventRow extends Record<string, SqlStorageValue> {
 }
 
 /** Appends one event and returns it as wire JSON. */
-export function appendEvent(
-  sql: Sql,
-  event: { ts: number; iteration: number; attempt: number; body: EventBody | string },
-): { seq: number; frame: string } {
+export function appendEvent(sql: Sql, event: { ts: number; iteration: number; attempt: number; body: EventBody | string }): { seq: number; frame: string } {
   const body = typeof event.body === "string" ? event.body : JSON.stringify(event.body);
   const { seq } = sql
     .exec<{ seq: number }>(

@@ -5,9 +5,9 @@
  * Idempotency-Key gives back the task; a different follow-up under it is a conflict.
  * @module
  */
-import { ITERATIONS_MAX } from "../../../api/limits.js";
-import type { IterationBase } from "../../../api/runner-protocol.js";
-import type { Task } from "../../../api/task.js";
+import { ITERATIONS_MAX } from "#api/limits.js";
+import type { IterationBase } from "#api/runner-protocol.js";
+import type { Task } from "#api/task.js";
 import { lastSeq } from "./event-log.js";
 import { nextIterationBase } from "./iteration-base.js";
 import { closeIteration, insertIteration, iterationByIdempotencyKey, latestResult, listIterations } from "./iteration-store.js";
@@ -20,7 +20,12 @@ import { notFound, type FollowUpInput, type Outcome, type Refusal, type Viewer }
 import { followUpSecretsProblem, sealSecrets, summarize, type PublicTaskSpec } from "./task-secrets.js";
 import { loadTask, startIteration, type TaskRecord } from "./task-store.js";
 
-export async function followUp(host: TaskHost, recorder: StatusRecorder, viewer: Viewer, input: FollowUpInput): Promise<Outcome<{ created: boolean; task: Task }>> {
+export async function followUp(
+  host: TaskHost,
+  recorder: StatusRecorder,
+  viewer: Viewer,
+  input: FollowUpInput,
+): Promise<Outcome<{ created: boolean; task: Task }>> {
   const { sql, config } = host;
   const before = host.visible(viewer);
   if (!before) return notFound;
@@ -30,7 +35,11 @@ export async function followUp(host: TaskHost, recorder: StatusRecorder, viewer:
   const firstCheck = decideFollowUp(host, before, input, Date.now());
   if (!firstCheck.ok) return firstCheck;
   if (input.maxQueued !== undefined && !(await host.dispatcher(before).admit({ taskId: before.id, keyId: before.owner, maxQueued: input.maxQueued }))) {
-    return { ok: false, code: "rate_limited", message: `this API key already has ${input.maxQueued} tasks queued in pool '${before.spec.pool}' (its max_queued_tasks); wait for some to start` };
+    return {
+      ok: false,
+      code: "rate_limited",
+      message: `this API key already has ${input.maxQueued} tasks queued in pool '${before.spec.pool}' (its max_queued_tasks); wait for some to start`,
+    };
   }
   let sealedSecrets: string | null = null;
   if (input.secrets) {
@@ -92,7 +101,12 @@ function decideFollowUp(
   now: number,
 ): Outcome<{ decision: Extract<lifecycle.Decision, { ok: true }>; base: IterationBase | null }> {
   const timeoutSeconds = input.timeoutSeconds ?? task.spec.timeout_seconds;
-  const decision = lifecycle.followUp(task.state, { maxAttempts: task.spec.max_attempts, timeoutMs: timeoutSeconds * 1000, iterationsMax: ITERATIONS_MAX, now });
+  const decision = lifecycle.followUp(task.state, {
+    maxAttempts: task.spec.max_attempts,
+    timeoutMs: timeoutSeconds * 1000,
+    iterationsMax: ITERATIONS_MAX,
+    now,
+  });
   if (!decision.ok) return decision;
   const base = nextIterationBase(latestResult(task.result, listIterations(host.sql)));
   if (!base.ok) return { ok: false, code: base.code, message: base.message };

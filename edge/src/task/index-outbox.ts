@@ -9,7 +9,7 @@
  * harmless. Handed the object's `sql`; `task-index-reporter.ts` is the object's side that sends.
  * @module
  */
-import { TASK_INDEX_PROMPT_CHARS } from "../../../api/limits.js";
+import { TASK_INDEX_PROMPT_CHARS } from "#api/limits.js";
 import type { Sql } from "../sql/migrations.js";
 import type { TaskIndexEntry } from "../task-index/task-index-store.js";
 import { loadTask } from "./task-store.js";

@@ -11,8 +11,8 @@
  * `repo.ref`.
  * @module
  */
-import type { IterationBase } from "../../../api/runner-protocol.js";
-import type { TaskResult } from "../../../api/task.js";
+import type { IterationBase } from "#api/runner-protocol.js";
+import type { TaskResult } from "#api/task.js";
 
 /** What a result says was pushed; tolerant of results from before pushes were reported. */
 export function pushOf(result: TaskResult): { branch: string; commit_sha: string } | null {
@@ -27,7 +27,11 @@ export function nextIterationBase(latest: TaskResult | null): BaseDecision {
   if (latest === null) return { ok: true, base: null };
   const original = latest.base_commit_sha;
   if (original === undefined) {
-    return { ok: false, code: "invalid_state", message: "the last result does not say which commit it started from (its runner predates follow-ups); submit a new task" };
+    return {
+      ok: false,
+      code: "invalid_state",
+      message: "the last result does not say which commit it started from (its runner predates follow-ups); submit a new task",
+    };
   }
   const push = pushOf(latest);
   if (push) return { ok: true, base: { kind: "branch", branch: push.branch, commit_sha: push.commit_sha, original_commit_sha: original } };

@@ -4,7 +4,7 @@
  * ended. The current iteration's live state stays in the task row. Handed `sql`, nothing else.
  * @module
  */
-import type { TaskError, TaskIteration, TaskResult, TaskStatus } from "../../../api/task.js";
+import type { TaskError, TaskIteration, TaskResult, TaskStatus } from "#api/task.js";
 import type { Sql } from "../sql/migrations.js";
 import type { LifecycleState } from "./lifecycle.js";
 import { readStoredResult } from "./task-store.js";
@@ -118,13 +118,17 @@ export function latestResult(current: TaskResult | null, iterations: readonly It
 }
 
 /** An iteration as the task view lists it; `current` supplies the live state of the last one. */
-export function iterationView(
-  it: IterationRecord,
-  current: { state: LifecycleState; result: TaskResult | null } | null,
-): TaskIteration {
+export function iterationView(it: IterationRecord, current: { state: LifecycleState; result: TaskResult | null } | null): TaskIteration {
   const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
   const ended = current
-    ? { status: current.state.status, attempt: current.state.attempt, result: current.result, error: current.state.error, startedAt: current.state.startedAt, finishedAt: current.state.finishedAt }
+    ? {
+        status: current.state.status,
+        attempt: current.state.attempt,
+        result: current.result,
+        error: current.state.error,
+        startedAt: current.state.startedAt,
+        finishedAt: current.state.finishedAt,
+      }
     : it.ended;
   let result: TaskIteration["result"] = null;
   if (ended?.result) {

@@ -3,8 +3,8 @@
  * task's secrets — and the CLI session it resumes — leave the task object.
  * @module
  */
-import { pushBranchFor } from "../../../api/branch-name.js";
-import type { CliSession, Lease } from "../../../api/runner-protocol.js";
+import { pushBranchFor } from "#api/branch-name.js";
+import type { CliSession, Lease } from "#api/runner-protocol.js";
 import type { LifecycleState } from "./lifecycle.js";
 import type { TaskSecrets } from "./task-secrets.js";
 import type { TaskRecord } from "./task-store.js";

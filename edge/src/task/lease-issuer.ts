@@ -7,10 +7,10 @@
  * goes to the runner.
  * @module
  */
-import { newLeaseId } from "../../../api/ids.js";
-import type { CliSession, Lease } from "../../../api/runner-protocol.js";
-import { sha256Hex } from "../../../api/signing.js";
-import { newTraceparent } from "../../../api/trace-context.js";
+import { newLeaseId } from "#api/ids.js";
+import type { CliSession, Lease } from "#api/runner-protocol.js";
+import { sha256Hex } from "#api/signing.js";
+import { newTraceparent } from "#api/trace-context.js";
 import { tableExists } from "../sql/migrations.js";
 import { inTaskTrace, linkTo } from "../tracing/task-span.js";
 import { loadTraceparent, saveTraceparent } from "../webhooks/delivery-store.js";
@@ -44,7 +44,10 @@ export class LeaseIssuer {
         span.setAttributes({ "codeforge.leased": lease !== null, ...(lease ? { "codeforge.attempt": lease.attempt } : {}) });
         return lease;
       },
-      { attributes: { "codeforge.task_id": this.host.load()?.id ?? "", "codeforge.runner_id": input.runnerId }, links: linkTo(input.requestTraceparent ?? null) },
+      {
+        attributes: { "codeforge.task_id": this.host.load()?.id ?? "", "codeforge.runner_id": input.runnerId },
+        links: linkTo(input.requestTraceparent ?? null),
+      },
     );
   }
 

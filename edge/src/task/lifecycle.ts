@@ -11,9 +11,9 @@
  * reports to the object's single alarm (`alarm-schedule.ts`).
  * @module
  */
-import type { ErrorCode } from "../../../api/errors.js";
-import type { TaskError, TaskStatus } from "../../../api/task.js";
-import { isTerminal } from "../../../api/task.js";
+import type { ErrorCode } from "#api/errors.js";
+import type { TaskError, TaskStatus } from "#api/task.js";
+import { isTerminal } from "#api/task.js";
 
 /** While queued, the object re-offers itself to its dispatcher this often (idempotent), so a
  * task taken off the queue by a runner whose request then died is never lost. */
@@ -74,9 +74,7 @@ export interface StatusChange {
  */
 export type Effect = "enqueue" | "dequeue" | "release";
 
-export type Decision =
-  | { ok: true; state: LifecycleState; changes: StatusChange[]; effects: Effect[] }
-  | { ok: false; code: ErrorCode; message: string };
+export type Decision = { ok: true; state: LifecycleState; changes: StatusChange[]; effects: Effect[] } | { ok: false; code: ErrorCode; message: string };
 
 const refuse = (code: ErrorCode, message: string): Decision => ({ ok: false, code, message });
 
@@ -142,11 +140,7 @@ export function checkLease(s: LifecycleState, leaseHash: string, now: number): D
 }
 
 /** The lease holder renews its lease; the first `running` heartbeat starts the task. */
-export function heartbeat(
-  s: LifecycleState,
-  cmd: { leaseHash: string; phase: "preparing" | "running"; now: number },
-  t: Timing,
-): Decision {
+export function heartbeat(s: LifecycleState, cmd: { leaseHash: string; phase: "preparing" | "running"; now: number }, t: Timing): Decision {
   const stale = checkLease(s, cmd.leaseHash, cmd.now);
   if (stale) return stale;
   const starting = cmd.phase === "running" && s.status === "leased";

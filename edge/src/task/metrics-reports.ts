@@ -40,7 +40,9 @@ export class MetricsReports implements AlarmConcern {
     const task = loadTask(this.host.sql)!;
     const seconds = Math.max(0, (now - task.createdAt) / 1_000);
     this.stage(taskEndSamples({ status: state.status, cli: task.spec.cli, durationSeconds: seconds }), now);
-    this.host.log(task).info("task ended", { status: state.status, cli: task.spec.cli, duration_seconds: seconds, attempt: state.attempt, error_code: state.error?.code });
+    this.host
+      .log(task)
+      .info("task ended", { status: state.status, cli: task.spec.cli, duration_seconds: seconds, attempt: state.attempt, error_code: state.error?.code });
   }
 
   /** Sends staged metric reports to the `Metrics` object; on failure they wait for the alarm. */

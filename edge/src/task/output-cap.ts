@@ -7,7 +7,7 @@
  * mix of raw output and parsed events the runner sends, without encoding every event twice.
  * @module
  */
-import type { RunnerEvent, TruncatedEvent } from "../../../api/stream-events.js";
+import type { RunnerEvent, TruncatedEvent } from "#api/stream-events.js";
 
 export interface OutputUsage {
   bytes: number;
@@ -15,11 +15,7 @@ export interface OutputUsage {
 }
 
 /** Serializes the events that fit and, once, a marker for those that did not. */
-export function admitEvents(
-  events: readonly RunnerEvent[],
-  usage: OutputUsage,
-  capBytes: number,
-): { bodies: string[]; usage: OutputUsage } {
+export function admitEvents(events: readonly RunnerEvent[], usage: OutputUsage, capBytes: number): { bodies: string[]; usage: OutputUsage } {
   const bodies: string[] = [];
   let { bytes, truncated } = usage;
   for (const event of events) {

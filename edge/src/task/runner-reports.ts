@@ -5,8 +5,18 @@
  * the only await before the read-modify-write, which then runs in one turn.
  * @module
  */
-import type { Completion, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Release, ReleaseAck, SessionUpload, SessionUploadAck } from "../../../api/runner-protocol.js";
-import { sha256Hex } from "../../../api/signing.js";
+import type {
+  Completion,
+  EventBatch,
+  EventBatchAck,
+  Heartbeat,
+  HeartbeatAck,
+  Release,
+  ReleaseAck,
+  SessionUpload,
+  SessionUploadAck,
+} from "#api/runner-protocol.js";
+import { sha256Hex } from "#api/signing.js";
 import { lastUsage, recordResultCost, recordUsage } from "./attempt-usage.js";
 import { markSessionCompleted, sealSession, storeSession } from "./cli-session-store.js";
 import { appendEvent } from "./event-log.js";
@@ -18,7 +28,7 @@ import type { StatusRecorder } from "./status-recorder.js";
 import type { TaskHost } from "./task-host.js";
 import { notFound, type Outcome } from "./task-rpc.js";
 import { saveOutputUsage, saveResult, saveState, type TaskRecord } from "./task-store.js";
-import { broadcast } from "./watchers.js";
+import { broadcast } from "./live-stream.js";
 
 /** A busy runner is kept in its pool's runners list through its heartbeats, this often at most. */
 const RUNNER_TOUCH_INTERVAL_MS = 30_000;
@@ -87,7 +97,13 @@ export class RunnerReports {
     if (!before) return notFound;
     const stale = lifecycle.checkLease(before.state, leaseHash, Date.now());
     if (stale && !stale.ok) return stale;
-    if (input.session.cli !== before.spec.cli) return { ok: false, code: "validation_failed", message: `the session is ${input.session.cli}'s; this task runs ${before.spec.cli}`, field: "session.cli" };
+    if (input.session.cli !== before.spec.cli)
+      return {
+        ok: false,
+        code: "validation_failed",
+        message: `the session is ${input.session.cli}'s; this task runs ${before.spec.cli}`,
+        field: "session.cli",
+      };
     if (host.config.taskSecretsKey === null) return { ok: true, value: { stored: false } };
     const sealed = await sealSession(await secretBox(host.config.taskSecretsKey), before.id, before.state.iteration, input.session);
     // Checked again after the await, in the same turn as the write: the lease may have ended meanwhile.

@@ -6,8 +6,8 @@
  * Carrying out the decision's effects on the dispatcher comes last (`carryOut`).
  * @module
  */
-import type { EventBody, StatusEvent } from "../../../api/stream-events.js";
-import { isTerminal } from "../../../api/task.js";
+import type { EventBody, StatusEvent } from "#api/stream-events.js";
+import { isTerminal } from "#api/task.js";
 import type { Enqueued } from "../dispatcher/dispatcher.js";
 import { loadTraceparent } from "../webhooks/delivery-store.js";
 import { settleEndedAttempts } from "./attempt-usage.js";
@@ -19,7 +19,7 @@ import type { MetricsReports } from "./metrics-reports.js";
 import type { TaskHost } from "./task-host.js";
 import type { TaskIndexReporter } from "./task-index-reporter.js";
 import { eraseSecrets, loadTask, saveState, type TaskRecord } from "./task-store.js";
-import { broadcast, closeWatchers } from "./watchers.js";
+import { broadcast, closeWatchers } from "./live-stream.js";
 import type { WebhookDeliveries } from "./webhook-deliveries.js";
 
 export class StatusRecorder {

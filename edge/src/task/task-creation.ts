@@ -5,7 +5,7 @@
  * `TaskObject.create` span in the task's trace.
  * @module
  */
-import type { Task } from "../../../api/task.js";
+import type { Task } from "#api/task.js";
 import { inTaskTrace } from "../tracing/task-span.js";
 import { migrate } from "../sql/migrations.js";
 import { saveTraceparent } from "../webhooks/delivery-store.js";
@@ -28,7 +28,9 @@ export function createTask(
   parts: { recorder: StatusRecorder; index: TaskIndexReporter },
   input: CreateInput,
 ): Promise<Outcome<{ created: boolean; task: Task }>> {
-  return inTaskTrace(input.traceparent ?? null, "TaskObject.create", () => createInTrace(host, parts, input), { attributes: { "codeforge.task_id": input.id } });
+  return inTaskTrace(input.traceparent ?? null, "TaskObject.create", () => createInTrace(host, parts, input), {
+    attributes: { "codeforge.task_id": input.id },
+  });
 }
 
 async function createInTrace(

@@ -5,7 +5,7 @@
  * reaches for the runtime on its own.
  * @module
  */
-import { parseTraceparent } from "../../../api/trace-context.js";
+import { parseTraceparent } from "#api/trace-context.js";
 import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
 import { logFor, type Logger } from "../log.js";
 import { tableExists, type Sql } from "../sql/migrations.js";

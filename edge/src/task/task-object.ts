@@ -5,7 +5,7 @@
  * The class is an RPC façade: each method hands its call to the module that owns that concern
  * — creation (`task-creation.ts`), follow-ups (`follow-ups.ts`), the lease grant
  * (`lease-issuer.ts`), what the lease holder reports (`runner-reports.ts`), webhook deliveries
- * (`webhook-deliveries.ts`), the live stream (`watchers.ts`). Every state change goes through
+ * (`webhook-deliveries.ts`), the live stream (`live-stream.ts`). Every state change goes through
  * `lifecycle.ts` (pure) and is written by `status-recorder.ts`, which also owes the task index
  * (`task-index-reporter.ts`), the metrics (`metrics-reports.ts`) and webhooks their reports;
  * effects on the dispatcher are carried out last (`dispatcher-effects.ts`).
@@ -23,9 +23,20 @@
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Completion, EventBatch, EventBatchAck, Heartbeat, HeartbeatAck, Lease, Release, ReleaseAck, SessionUpload, SessionUploadAck } from "../../../api/runner-protocol.js";
-import { isTerminal, type Task } from "../../../api/task.js";
-import type { Delivery, DeliveryList } from "../../../api/webhooks.js";
+import type {
+  Completion,
+  EventBatch,
+  EventBatchAck,
+  Heartbeat,
+  HeartbeatAck,
+  Lease,
+  Release,
+  ReleaseAck,
+  SessionUpload,
+  SessionUploadAck,
+} from "#api/runner-protocol.js";
+import { isTerminal, type Task } from "#api/task.js";
+import type { Delivery, DeliveryList } from "#api/webhooks.js";
 import type { Env } from "../env.js";
 import { migrate, tableExists } from "../sql/migrations.js";
 import { eventsPage, eventsSince } from "./event-log.js";
@@ -44,7 +55,7 @@ import { TaskIndexReporter } from "./task-index-reporter.js";
 import { presentTask } from "./task-presenter.js";
 import { TaskRetention } from "./task-retention.js";
 import { notFound, VIEWER_HEADER, type CreateInput, type FollowUpInput, type Outcome, type Viewer } from "./task-rpc.js";
-import { acceptWatcher, watcherCount } from "./watchers.js";
+import { acceptWatcher, watcherCount } from "./live-stream.js";
 import { WebhookDeliveries } from "./webhook-deliveries.js";
 
 export class TaskObject extends DurableObject<Env> {

@@ -3,7 +3,7 @@
  * dispatcher answered the enqueue just now, else asked of the dispatcher.
  * @module
  */
-import type { Task } from "../../../api/task.js";
+import type { Task } from "#api/task.js";
 import type { Enqueued } from "../dispatcher/dispatcher.js";
 import { lastSeq } from "./event-log.js";
 import { listIterations } from "./iteration-store.js";

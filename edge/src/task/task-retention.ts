@@ -5,7 +5,7 @@
  * task-index entry first, then all its storage, so it answers 404 from then on.
  * @module
  */
-import { isTerminal } from "../../../api/task.js";
+import { isTerminal } from "#api/task.js";
 import { recordAudit } from "../audit/audit-record.js";
 import { taskIndexOf } from "../task-index/task-index-object.js";
 import type { AlarmConcern } from "./alarm-schedule.js";

@@ -3,7 +3,7 @@
  * outcome every method answers with, who is asking, and what a follow-up hands over.
  * @module
  */
-import type { ErrorCode } from "../../../api/errors.js";
+import type { ErrorCode } from "#api/errors.js";
 import type { SpendRefusal } from "../spend/spend-limit.js";
 import type { PublicTaskSpec, TaskSecrets } from "./task-secrets.js";
 

@@ -2,8 +2,8 @@
  * Reads and writes the task's own row. Handed the object's `sql`, nothing else.
  * @module
  */
-import type { IterationBase } from "../../../api/runner-protocol.js";
-import type { TaskError, TaskResult, TaskStatus } from "../../../api/task.js";
+import type { IterationBase } from "#api/runner-protocol.js";
+import type { TaskError, TaskResult, TaskStatus } from "#api/task.js";
 import type { Sql } from "../sql/migrations.js";
 import type { LifecycleState } from "./lifecycle.js";
 import { NO_SECRETS, type PublicTaskSpec, type SecretSummary } from "./task-secrets.js";

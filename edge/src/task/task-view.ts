@@ -2,9 +2,9 @@
  * How a stored task is shown to clients (`Task` in the contract). Secrets never appear here.
  * @module
  */
-import { pushBranchFor } from "../../../api/branch-name.js";
-import type { Task } from "../../../api/task.js";
-import { DEFAULT_WEBHOOK_EVENTS } from "../../../api/webhook-event-types.js";
+import { pushBranchFor } from "#api/branch-name.js";
+import type { Task } from "#api/task.js";
+import { DEFAULT_WEBHOOK_EVENTS } from "#api/webhook-event-types.js";
 import { iterationView, type IterationRecord } from "./iteration-store.js";
 import type { TaskRecord } from "./task-store.js";
 

@@ -6,8 +6,8 @@
  * @module
  */
 import { SpanKind } from "@opentelemetry/api";
-import { childTraceparent } from "../../../api/trace-context.js";
-import type { Delivery, DeliveryList } from "../../../api/webhooks.js";
+import { childTraceparent } from "#api/trace-context.js";
+import type { Delivery, DeliveryList } from "#api/webhooks.js";
 import { webhookAttemptSamples } from "../metrics/task-metrics.js";
 import { inTaskTrace } from "../tracing/task-span.js";
 import { deadLetterSink } from "../webhooks/dead-letters.js";

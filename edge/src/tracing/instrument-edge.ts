@@ -14,8 +14,8 @@
  */
 import { instrument, instrumentDO, type TraceConfig } from "@microlabs/otel-cf-workers";
 import { trace, TraceFlags } from "@opentelemetry/api";
-import { parseTraceparent } from "../../../api/trace-context.js";
-import { RUNNER_API_PREFIX } from "../../../api/runner-protocol.js";
+import { parseTraceparent } from "#api/trace-context.js";
+import { RUNNER_API_PREFIX } from "#api/runner-protocol.js";
 import { TraceBatchProcessor } from "./trace-batch-processor.js";
 import { tracingConfig, type TracingConfig, type TracingEnv } from "./tracing-config.js";
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { context, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Link, type Span } from "@opentelemetry/api";
-import { formatTraceparent, newTraceparent, parseTraceparent } from "../../../api/trace-context.js";
+import { formatTraceparent, newTraceparent, parseTraceparent } from "#api/trace-context.js";
 
 const tracer = () => trace.getTracer("codeforge-edge");
 
@@ -74,7 +74,12 @@ export interface TaskSpanOptions {
  * off that is the stored one. An error thrown by `fn` marks the span and is rethrown.
  * @example const lease = await inTaskTrace(stored, "task.lease", async (tp) => ({ ...grant, traceparent: tp }));
  */
-export function inTaskTrace<T>(traceparent: string | null, name: string, fn: (traceparent: string, span: Span) => Promise<T>, options: TaskSpanOptions = {}): Promise<T> {
+export function inTaskTrace<T>(
+  traceparent: string | null,
+  name: string,
+  fn: (traceparent: string, span: Span) => Promise<T>,
+  options: TaskSpanOptions = {},
+): Promise<T> {
   return tracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, contextOf(traceparent), (span) => {
     // Added after the start: otel-cf-workers' tracer does not take links from the options.
     if (options.links?.length) span.addLinks(options.links);

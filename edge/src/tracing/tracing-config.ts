@@ -7,7 +7,7 @@
  * from `edgeConfig` because `index.ts` decides the wrapping when the module loads.
  * @module
  */
-import { otlpExport, OtlpEnv, type OtlpExport } from "../../../api/otlp-env.js";
+import { otlpExport, OtlpEnv, type OtlpExport } from "#api/otlp-env.js";
 
 /** The `OTEL_*` bindings the edge reads (vars or secrets; the headers usually hold a token). */
 export type TracingEnv = { readonly [Variable in keyof OtlpEnv]?: string };

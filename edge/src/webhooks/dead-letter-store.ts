@@ -8,8 +8,8 @@
  * no-op, so a task object may report the same change twice.
  * @module
  */
-import type { DeadLetter } from "../../../api/webhooks.js";
-import type { WebhookEventType } from "../../../api/webhook-event-types.js";
+import type { DeadLetter } from "#api/webhooks.js";
+import type { WebhookEventType } from "#api/webhook-event-types.js";
 import type { Migration, Sql } from "../sql/migrations.js";
 import { deliveryLinks } from "./delivery-store.js";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
-import type { DeadLetterList } from "../../../api/webhooks.js";
+import type { DeadLetterList } from "#api/webhooks.js";
 import type { Env } from "../env.js";
 import { migrate } from "../sql/migrations.js";
 import type { DeadLetterSink } from "./delivery-engine.js";

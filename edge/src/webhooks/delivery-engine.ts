@@ -10,8 +10,8 @@
  * attempt: the work is postponed and the alarm comes back for it.
  * @module
  */
-import { checkCallbackUrl } from "../../../api/callback-url.js";
-import { newTraceparent } from "../../../api/trace-context.js";
+import { checkCallbackUrl } from "#api/callback-url.js";
+import { newTraceparent } from "#api/trace-context.js";
 import type { WebhookConfig } from "../settings/webhook-settings.js";
 import type { Sql } from "../sql/migrations.js";
 import { judgeAttempt, type AttemptResult } from "./delivery-policy.js";

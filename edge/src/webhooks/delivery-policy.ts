@@ -28,11 +28,7 @@ export interface AttemptResult {
   refused?: boolean;
 }
 
-export type AttemptVerdict =
-  | { outcome: "delivered" }
-  | { outcome: "gone" }
-  | { outcome: "failed" }
-  | { outcome: "retry"; nextAttemptAt: number };
+export type AttemptVerdict = { outcome: "delivered" } | { outcome: "gone" } | { outcome: "failed" } | { outcome: "retry"; nextAttemptAt: number };
 
 /**
  * Judges attempt `attemptNumber` (1-based) of a series that finished at `now`: delivered,
@@ -62,7 +58,8 @@ export function parseRetryAfter(header: string | null, now: number): number | nu
 
 /** The message of an attempt that got a status but did not deliver. */
 export function statusError(status: number, location: string | null): string {
-  if (status >= 300 && status < 400) return `redirect ${status} not followed${location ? ` (Location: ${location.slice(0, 200)})` : ""}; point callback_url at the final URL`;
+  if (status >= 300 && status < 400)
+    return `redirect ${status} not followed${location ? ` (Location: ${location.slice(0, 200)})` : ""}; point callback_url at the final URL`;
   if (status === 410) return "410 Gone: the receiver retired this endpoint; no more attempts";
   return `receiver answered ${status}`;
 }

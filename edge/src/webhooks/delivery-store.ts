@@ -11,8 +11,8 @@
  * redelivered); the alarm retries it until the index acknowledges.
  * @module
  */
-import type { AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus } from "../../../api/webhooks.js";
-import type { WebhookEventType } from "../../../api/webhook-event-types.js";
+import type { AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus } from "#api/webhooks.js";
+import type { WebhookEventType } from "#api/webhook-event-types.js";
 import type { Sql } from "../sql/migrations.js";
 import type { AttemptResult, AttemptVerdict } from "./delivery-policy.js";
 
@@ -111,10 +111,7 @@ export function loadDelivery(sql: Sql, id: string): DeliveryRecord | null {
 
 /** Pending deliveries whose attempt is due at `now`, oldest first. */
 export function dueDeliveries(sql: Sql, now: number): DeliveryRecord[] {
-  return sql
-    .exec<DeliveryRow>("SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id", now)
-    .toArray()
-    .map(decode);
+  return sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id", now).toArray().map(decode);
 }
 
 /** The earliest moment delivery work is due (an attempt, or a dead-letter report), or null. */
@@ -225,10 +222,7 @@ export function restartSeries(sql: Sql, id: string, now: number): boolean {
 
 /** Deliveries whose dead-letter change is due to be reported. */
 export function dueDeadLetterOps(sql: Sql, now: number): DeliveryRecord[] {
-  return sql
-    .exec<DeliveryRow>("SELECT * FROM deliveries WHERE dead_letter_op IS NOT NULL AND dead_letter_due_at <= ?", now)
-    .toArray()
-    .map(decode);
+  return sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE dead_letter_op IS NOT NULL AND dead_letter_due_at <= ?", now).toArray().map(decode);
 }
 
 /** The index heard `op`; clears it unless a newer change replaced it meanwhile. */
@@ -242,9 +236,7 @@ export function postponeDeadLetterOp(sql: Sql, id: string, until: number): void 
 
 /** The last finished attempt of a delivery's current series (for its dead-letter entry). */
 export function lastAttempt(sql: Sql, id: string): { status: number | null; error: string | null } | null {
-  const row = sql
-    .exec<AttemptRow>("SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY series DESC, attempt DESC LIMIT 1", id)
-    .toArray()[0];
+  const row = sql.exec<AttemptRow>("SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY series DESC, attempt DESC LIMIT 1", id).toArray()[0];
   return row ? { status: row.status, error: row.error } : null;
 }
 

@@ -7,10 +7,10 @@
  * every redelivery sends, and signs, the very same bytes.
  * @module
  */
-import { newMessageId } from "../../../api/ids.js";
-import type { Task } from "../../../api/task.js";
-import { DEFAULT_WEBHOOK_EVENTS, webhookEventFor, type WebhookEventType } from "../../../api/webhook-event-types.js";
-import type { WebhookEvent } from "../../../api/webhooks.js";
+import { newMessageId } from "#api/ids.js";
+import type { Task } from "#api/task.js";
+import { DEFAULT_WEBHOOK_EVENTS, webhookEventFor, type WebhookEventType } from "#api/webhook-event-types.js";
+import type { WebhookEvent } from "#api/webhooks.js";
 import type { WebhookConfig } from "../settings/webhook-settings.js";
 import type { Sql } from "../sql/migrations.js";
 import type { StatusChange } from "../task/lifecycle.js";

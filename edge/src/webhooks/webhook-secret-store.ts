@@ -8,8 +8,8 @@
  * (encrypted at rest by the platform), and never logged.
  * @module
  */
-import { newWebhookSecret } from "../../../api/webhook-signature.js";
-import type { WebhookSecret } from "../../../api/webhooks.js";
+import { newWebhookSecret } from "#api/webhook-signature.js";
+import type { WebhookSecret } from "#api/webhooks.js";
 import type { Migration, Sql } from "../sql/migrations.js";
 
 export const WEBHOOK_SECRET_MIGRATIONS: readonly Migration[] = [

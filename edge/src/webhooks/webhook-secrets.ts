@@ -7,7 +7,7 @@
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
-import type { WebhookSecret } from "../../../api/webhooks.js";
+import type { WebhookSecret } from "#api/webhooks.js";
 import type { Env } from "../env.js";
 import { migrate } from "../sql/migrations.js";
 import { rotateSecret, showSecret, signingSecrets, WEBHOOK_SECRET_MIGRATIONS } from "./webhook-secret-store.js";

@@ -4,8 +4,8 @@
  * attempt can go wrong becomes an `AttemptResult` the delivery records.
  * @module
  */
-import { parseTraceparent } from "../../../api/trace-context.js";
-import { signWebhook } from "../../../api/webhook-signature.js";
+import { parseTraceparent } from "#api/trace-context.js";
+import { signWebhook } from "#api/webhook-signature.js";
 import { parseRetryAfter, statusError, type AttemptResult } from "./delivery-policy.js";
 
 /** Bytes of the receiver's answer kept with the attempt, to debug it; the rest is discarded. */

@@ -8,7 +8,7 @@
  * every text of it.
  * @module
  */
-import type { Completion, TaskError, TaskResult } from "../../../api/index.js";
+import type { Completion, TaskError, TaskResult } from "#api/index.js";
 import { backoffDelayMs, sleep } from "../edge-link/backoff.js";
 import { classifyEdgeError, describeEdgeError, isLeaseStale } from "../edge-link/edge-error.js";
 import type { SecretMasker } from "../secrets/secret-masker.js";

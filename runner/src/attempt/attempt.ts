@@ -15,7 +15,7 @@
  * @module
  */
 import type { Logger } from "pino";
-import { TaskEnv, type CidrRange, type Completion, type Lease, type LeaseBudget, type TaskError, type TaskResult } from "../../../api/index.js";
+import { TaskEnv, type CidrRange, type Completion, type Lease, type LeaseBudget, type TaskError, type TaskResult } from "#api/index.js";
 import type { CliAdapter } from "../cli/cli-adapter.js";
 import type { CliRegistry } from "../cli/registry.js";
 import type { EdgeClient } from "../edge-link/edge-client.js";
@@ -170,12 +170,7 @@ export function openAttempt(lease: Lease, shutdown: AbortSignal, options: TaskRu
 
   const adapter = options.registry.get(lease.task.cli);
   const taskEnv = TaskEnv.safeParse(lease.task.env);
-  const masker = createSecretMasker([
-    options.runnerSecret,
-    lease.task.access_token,
-    ...Object.values(lease.task.env),
-    ...Object.values(adapter?.env() ?? {}),
-  ]);
+  const masker = createSecretMasker([options.runnerSecret, lease.task.access_token, ...Object.values(lease.task.env), ...Object.values(adapter?.env() ?? {})]);
   const batcher = createOutputBatcher({
     leaseId: lease.lease_id,
     masker,

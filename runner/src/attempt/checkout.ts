@@ -40,7 +40,9 @@ export async function checkOut(attempt: Attempt, workspace: Workspace): Promise<
       ...options.gitPolicy,
       signal: attempt.signal,
     };
-    const { baseSha, headSha, description } = await timePhase(options.metrics, "clone", () => withSpan("git.clone", () => checkoutIteration(lease.task.base, { ...clone, branch: taskBranch(lease) })));
+    const { baseSha, headSha, description } = await timePhase(options.metrics, "clone", () =>
+      withSpan("git.clone", () => checkoutIteration(lease.task.base, { ...clone, branch: taskBranch(lease) })),
+    );
     checkout = { baseSha, headSha };
     batcher.log("info", description);
   } catch (err) {

@@ -10,7 +10,7 @@
  * non-zero exit as `cli_failed`. Only a CLI that exited 0 unstopped goes on to the push.
  * @module
  */
-import type { TaskResult } from "../../../api/index.js";
+import type { TaskResult } from "#api/index.js";
 import type { OutputParser } from "../cli/cli-adapter.js";
 import { gitEnv } from "../git/git-hardening.js";
 import { summarizeChanges, type ChangeSummary } from "../git/git-result.js";
@@ -100,5 +100,11 @@ function usageFigures(metered: ModelUsage | null, parser: OutputParser | null): 
       cli_reported: cliReported,
     };
   }
-  return { cost_usd: cliReported?.cost_usd ?? null, usage: cliReported?.usage ?? null, usage_source: cliReported ? "cli" : null, model_usage: null, cli_reported: cliReported };
+  return {
+    cost_usd: cliReported?.cost_usd ?? null,
+    usage: cliReported?.usage ?? null,
+    usage_source: cliReported ? "cli" : null,
+    model_usage: null,
+    cli_reported: cliReported,
+  };
 }

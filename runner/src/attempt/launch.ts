@@ -13,7 +13,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { LeaseBudget, UsageEvent } from "../../../api/index.js";
+import type { LeaseBudget, UsageEvent } from "#api/index.js";
 import type { Autonomy, CliAdapter } from "../cli/cli-adapter.js";
 import { createCliSession, type CliSessionKeeper } from "../cli-session/cli-session.js";
 import { createModelGateway, MODEL_GATEWAY_URL, type ModelGateway, type ModelUsage } from "../sandbox/model-gateway.js";
@@ -70,7 +70,10 @@ export async function launchCli(attempt: Attempt): Promise<Step<LaunchedCli>> {
       })
     : null;
   if (!gateway && (budget.max_cost_usd !== null || budget.max_tokens !== null) && adapter.egressHosts().length > 0) {
-    batcher.log("warn", `The budget (max_cost_usd, max_tokens) is not enforced: ${lease.task.cli}'s model calls do not go through this runner's model gateway (${options.sandbox.kind === "none" ? "no sandbox" : "no API key configured for it on the runner"}).`);
+    batcher.log(
+      "warn",
+      `The budget (max_cost_usd, max_tokens) is not enforced: ${lease.task.cli}'s model calls do not go through this runner's model gateway (${options.sandbox.kind === "none" ? "no sandbox" : "no API key configured for it on the runner"}).`,
+    );
   }
   if (plan && gateway) {
     for (const name of plan.hide) delete configuredEnv[name];
@@ -107,16 +110,33 @@ export async function launchCli(attempt: Attempt): Promise<Step<LaunchedCli>> {
     return endWith(failure("runner_error", message), attempt.stopReason);
   }
   const cliPaths = sandbox.paths;
-  const session = createCliSession({ adapter, lease, homeDir: ws.homeDir, client: options.client, say: (level, message) => batcher.log(level, message), log: attempt.log, signal: attempt.shutdown });
-  const { command, args, stdin, files, env: runEnv, homeFiles } = await session.prepare(adapter.command({
-    prompt: lease.task.prompt,
-    model: lease.task.model,
-    scratchDir: cliPaths.scratch,
-    repoDir: cliPaths.repo,
-    autonomy,
-    maxTurns: budget.max_turns,
-    env: configuredEnv,
-  }));
+  const session = createCliSession({
+    adapter,
+    lease,
+    homeDir: ws.homeDir,
+    client: options.client,
+    say: (level, message) => batcher.log(level, message),
+    log: attempt.log,
+    signal: attempt.shutdown,
+  });
+  const {
+    command,
+    args,
+    stdin,
+    files,
+    env: runEnv,
+    homeFiles,
+  } = await session.prepare(
+    adapter.command({
+      prompt: lease.task.prompt,
+      model: lease.task.model,
+      scratchDir: cliPaths.scratch,
+      repoDir: cliPaths.repo,
+      autonomy,
+      maxTurns: budget.max_turns,
+      env: configuredEnv,
+    }),
+  );
   for (const [name, content] of Object.entries(files ?? {})) {
     await writeFile(path.join(ws.scratchDir, path.basename(name)), content, { mode: 0o600 });
   }

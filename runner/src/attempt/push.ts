@@ -9,7 +9,7 @@
  * arrived meanwhile (running the task again would only find its own branch in the way).
  * @module
  */
-import type { TaskResult } from "../../../api/index.js";
+import type { TaskResult } from "#api/index.js";
 import { commitMessage } from "../git/commit-message.js";
 import { gitEnv } from "../git/git-hardening.js";
 import { commitAndPush, PushError, type CommitIdentity } from "../git/git-push.js";
@@ -37,7 +37,10 @@ export async function pushChanges(attempt: Attempt, workspace: Workspace, { base
       batcher.log("error", `Not pushing: ${message}.`);
       return endWith({ outcome: "failed", result, error: { code: "secret_in_change", message } }, null);
     }
-    batcher.log("warn", `The change holds a secret of this task (in ${files}): the patch shows it masked, so it does not match the files and a follow-up cannot build on it.`);
+    batcher.log(
+      "warn",
+      `The change holds a secret of this task (in ${files}): the patch shows it masked, so it does not match the files and a follow-up cannot build on it.`,
+    );
   }
   if (!lease.task.push) return { next: result };
 
@@ -45,21 +48,25 @@ export async function pushChanges(attempt: Attempt, workspace: Workspace, { base
   batcher.log("info", `Committing the changes and pushing them to branch ${branch}`);
   const pushStartedAt = now();
   try {
-    result.push = await timePhase(options.metrics, "push", () => withSpan("git.push", () => commitAndPush({
-      repoDir: workspace.repoDir,
-      // On top of what was checked out: a follow-up's commit follows the branch's last one.
-      baseSha: headSha,
-      url: lease.task.repo.url,
-      branch,
-      message: masker.mask(commitMessage({ prompt: lease.task.prompt, taskId: attempt.taskId, cli: lease.task.cli, model: lease.task.model })),
-      identity: options.commitIdentity ?? DEFAULT_COMMIT_IDENTITY,
-      pathEnv: options.pathEnv,
-      runnerDir: workspace.runnerDir,
-      accessToken: lease.task.access_token,
-      lookup: options.lookup,
-      ...options.gitPolicy,
-      signal: attempt.signal,
-    })));
+    result.push = await timePhase(options.metrics, "push", () =>
+      withSpan("git.push", () =>
+        commitAndPush({
+          repoDir: workspace.repoDir,
+          // On top of what was checked out: a follow-up's commit follows the branch's last one.
+          baseSha: headSha,
+          url: lease.task.repo.url,
+          branch,
+          message: masker.mask(commitMessage({ prompt: lease.task.prompt, taskId: attempt.taskId, cli: lease.task.cli, model: lease.task.model })),
+          identity: options.commitIdentity ?? DEFAULT_COMMIT_IDENTITY,
+          pathEnv: options.pathEnv,
+          runnerDir: workspace.runnerDir,
+          accessToken: lease.task.access_token,
+          lookup: options.lookup,
+          ...options.gitPolicy,
+          signal: attempt.signal,
+        }),
+      ),
+    );
   } catch (err) {
     const pushMs = now() - pushStartedAt;
     if (attempt.stopReason) return endWith(stoppedReport(attempt.stopReason, result), attempt.stopReason);

@@ -42,25 +42,32 @@ export async function runCli(attempt: Attempt, { adapter, launch, session }: Lau
   batcher.log("info", `Starting ${lease.task.cli}${lease.task.model ? ` (model ${lease.task.model})` : ""}`);
   const spawnedAt = now();
   // The CLI's span lasts from spawn until its output is read; output posted meanwhile is its child.
-  const { exit, reasonAtExit } = await withSpan("cli.run", async (cliSpan) => {
-    const child = launch.go();
-    attempt.cli = child;
-    if (child.pid !== undefined) attempt.heartbeat.setPhase("running");
-    attempt.signal.addEventListener("abort", () => child.stop());
-    if (attempt.signal.aborted) child.stop();
-    const stallSeconds = lease.task.stall_timeout_seconds ?? options.stallTimeoutSeconds;
-    if (stallSeconds) attempt.stall = startIdleTimer(stallSeconds * 1000, () => attempt.stop("stalled"));
+  const { exit, reasonAtExit } = await withSpan(
+    "cli.run",
+    async (cliSpan) => {
+      const child = launch.go();
+      attempt.cli = child;
+      if (child.pid !== undefined) attempt.heartbeat.setPhase("running");
+      attempt.signal.addEventListener("abort", () => child.stop());
+      if (attempt.signal.aborted) child.stop();
+      const stallSeconds = lease.task.stall_timeout_seconds ?? options.stallTimeoutSeconds;
+      if (stallSeconds) attempt.stall = startIdleTimer(stallSeconds * 1000, () => attempt.stop("stalled"));
 
-    const onOutput = () => attempt.stall?.touch();
-    const pumps = Promise.all([pump(child.stdout, "stdout", parser, batcher, log, (chunk) => (onOutput(), session.observe(chunk))), pump(child.stderr, "stderr", null, batcher, log, onOutput)]);
-    const exit = await child.exited;
-    options.metrics?.observePhase("run", Math.max(0, (now() - spawnedAt) / 1_000));
-    attempt.stall?.stop();
-    const reasonAtExit: StopReason | null = attempt.stopReason;
-    await pumps;
-    cliSpan.setAttributes({ "process.exit.code": exit.exitCode ?? -1, ...(reasonAtExit ? { "codeforge.stop_reason": reasonAtExit } : {}) });
-    return { exit, reasonAtExit };
-  }, { "codeforge.cli": lease.task.cli });
+      const onOutput = () => attempt.stall?.touch();
+      const pumps = Promise.all([
+        pump(child.stdout, "stdout", parser, batcher, log, (chunk) => (onOutput(), session.observe(chunk))),
+        pump(child.stderr, "stderr", null, batcher, log, onOutput),
+      ]);
+      const exit = await child.exited;
+      options.metrics?.observePhase("run", Math.max(0, (now() - spawnedAt) / 1_000));
+      attempt.stall?.stop();
+      const reasonAtExit: StopReason | null = attempt.stopReason;
+      await pumps;
+      cliSpan.setAttributes({ "process.exit.code": exit.exitCode ?? -1, ...(reasonAtExit ? { "codeforge.stop_reason": reasonAtExit } : {}) });
+      return { exit, reasonAtExit };
+    },
+    { "codeforge.cli": lease.task.cli },
+  );
   if (parser) batcher.pushEvents(parser.end());
   const durationMs = now() - spawnedAt;
 

@@ -21,7 +21,7 @@ import { constants } from "node:fs";
 import { lstat, mkdir, open, readdir, readlink, realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { CLI_SESSION_MAX_BYTES, type CliSession, type Lease } from "../../../api/index.js";
+import { CLI_SESSION_MAX_BYTES, type CliSession, type Lease } from "#api/index.js";
 import { backoffDelayMs, sleep } from "../edge-link/backoff.js";
 import type { CliAdapter, CliCommand, CliSessionSupport } from "../cli/cli-adapter.js";
 import type { EdgeClient } from "../edge-link/edge-client.js";
@@ -129,7 +129,10 @@ export function createCliSession(options: CliSessionOptions): CliSessionKeeper {
       try {
         const files = await collect(support, options.homeDir, sessionId);
         if (files === "too_big") {
-          say("warn", `The ${cli} session is more than ${SESSION_FILES_MAX_BYTES / 1_048_576} MiB of files; it is not kept, and a follow-up will start a fresh session.`);
+          say(
+            "warn",
+            `The ${cli} session is more than ${SESSION_FILES_MAX_BYTES / 1_048_576} MiB of files; it is not kept, and a follow-up will start a fresh session.`,
+          );
           return;
         }
         if (files.length === 0) {
@@ -143,7 +146,10 @@ export function createCliSession(options: CliSessionOptions): CliSessionKeeper {
         return;
       }
       if (archive.length > CLI_SESSION_MAX_BYTES) {
-        say("warn", `The ${cli} session is ${mib(archive.length)} MiB compressed, more than the ${mib(CLI_SESSION_MAX_BYTES)} MiB kept; a follow-up will start a fresh session.`);
+        say(
+          "warn",
+          `The ${cli} session is ${mib(archive.length)} MiB compressed, more than the ${mib(CLI_SESSION_MAX_BYTES)} MiB kept; a follow-up will start a fresh session.`,
+        );
         return;
       }
       const session: CliSession = { cli, session_id: sessionId, archive: archive.toString("base64") };

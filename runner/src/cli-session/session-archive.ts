@@ -58,12 +58,14 @@ export function unpackSession(archive: Uint8Array): SessionFile[] {
     throw new SessionArchiveError("its header is not JSON");
   }
   const entries = (header as { v?: unknown; files?: unknown }).files;
-  if ((header as { v?: unknown }).v !== 1 || !Array.isArray(entries) || entries.length > FILES_MAX) throw new SessionArchiveError("its header is not one this runner reads");
+  if ((header as { v?: unknown }).v !== 1 || !Array.isArray(entries) || entries.length > FILES_MAX)
+    throw new SessionArchiveError("its header is not one this runner reads");
   const files: SessionFile[] = [];
   let at = newline + 1;
   for (const entry of entries as { path?: unknown; bytes?: unknown }[]) {
     if (typeof entry.path !== "string" || !isPlainRelativePath(entry.path)) throw new SessionArchiveError("it names a path outside HOME");
-    if (!Number.isSafeInteger(entry.bytes) || (entry.bytes as number) < 0 || at + (entry.bytes as number) > raw.length) throw new SessionArchiveError("its sizes do not add up");
+    if (!Number.isSafeInteger(entry.bytes) || (entry.bytes as number) < 0 || at + (entry.bytes as number) > raw.length)
+      throw new SessionArchiveError("its sizes do not add up");
     files.push({ path: entry.path, data: raw.subarray(at, at + (entry.bytes as number)) });
     at += entry.bytes as number;
   }

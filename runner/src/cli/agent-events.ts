@@ -9,7 +9,7 @@
  * the id of the tool call that started it (`parent_id`).
  * @module
  */
-import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "../../../api/index.js";
+import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "#api/index.js";
 import { splitUtf8, truncateUtf8 } from "../output/utf8-text.js";
 
 /**

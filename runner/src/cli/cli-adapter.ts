@@ -9,7 +9,7 @@
  * here beside this file (`json-lines-parser.ts`, `agent-events.ts`).
  * @module
  */
-import type { AgentEvent, CliName, TokenUsage } from "../../../api/index.js";
+import type { AgentEvent, CliName, TokenUsage } from "#api/index.js";
 import type { ModelUpstream } from "../sandbox/model-gateway.js";
 
 /**

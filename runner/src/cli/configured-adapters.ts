@@ -6,7 +6,7 @@
  * one CLI even when several are installed).
  * @module
  */
-import type { CliName } from "../../../api/index.js";
+import type { CliName } from "#api/index.js";
 import type { RunnerConfig } from "../config.js";
 import { createAiderAdapter } from "./aider/aider-adapter.js";
 import type { CliAdapter } from "./cli-adapter.js";

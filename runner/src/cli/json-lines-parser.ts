@@ -11,7 +11,7 @@
  * the subagent's `parent_id` and is streamed, but does not replace the main agent's.
  * @module
  */
-import type { AgentEvent, TokenUsage } from "../../../api/index.js";
+import type { AgentEvent, TokenUsage } from "#api/index.js";
 import type { OutputParser } from "./cli-adapter.js";
 import { createLineSplitter } from "../output/line-splitter.js";
 

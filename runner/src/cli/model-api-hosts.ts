@@ -8,7 +8,7 @@
  * CLI will fail on it with its own message).
  * @module
  */
-import { parseEgressHost } from "../../../api/index.js";
+import { parseEgressHost } from "#api/index.js";
 
 /**
  * @example

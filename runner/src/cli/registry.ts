@@ -6,7 +6,7 @@
  * have to fail.
  * @module
  */
-import type { CliName } from "../../../api/index.js";
+import type { CliName } from "#api/index.js";
 import type { CliAdapter } from "./cli-adapter.js";
 
 export interface CliRegistry {

@@ -10,21 +10,21 @@
  * @module
  */
 import {
-  Completion,
+  type Completion,
   CompletionAck,
   ErrorBody,
-  EventBatch,
+  type EventBatch,
   EventBatchAck,
-  Heartbeat,
+  type Heartbeat,
   HeartbeatAck,
   Lease,
-  LeaseRequest,
-  Release,
+  type LeaseRequest,
+  type Release,
   RUNNER_API_PREFIX,
-  SessionUpload,
+  type SessionUpload,
   SessionUploadAck,
   signRequest,
-} from "../../../api/index.js";
+} from "#api/index.js";
 import type { z } from "zod";
 import { EdgeError } from "./edge-error.js";
 import { SpanKind } from "@opentelemetry/api";
@@ -109,11 +109,15 @@ export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
 
   /** A report about a task: one span in its trace, named after the action. */
   const report = <T>(taskId: string, action: string, body: unknown, schema: z.ZodType<T>, signal?: AbortSignal) =>
-    withSpan(`report ${action}`, async () => required(await post(taskPath(taskId, action), body, schema, requestTimeoutMs, signal)), { "codeforge.task_id": taskId }, SpanKind.CLIENT);
+    withSpan(
+      `report ${action}`,
+      async () => required(await post(taskPath(taskId, action), body, schema, requestTimeoutMs, signal)),
+      { "codeforge.task_id": taskId },
+      SpanKind.CLIENT,
+    );
 
   return {
-    lease: (request, signal) =>
-      post(`${RUNNER_API_PREFIX}/lease`, request, Lease, request.wait_ms + leaseTimeoutSlackMs, signal),
+    lease: (request, signal) => post(`${RUNNER_API_PREFIX}/lease`, request, Lease, request.wait_ms + leaseTimeoutSlackMs, signal),
     heartbeat: (taskId, body, signal) => report(taskId, "heartbeat", body, HeartbeatAck, signal),
     postEvents: (taskId, batch, signal) => report(taskId, "events", batch, EventBatchAck, signal),
     complete: (taskId, completion, signal) => report(taskId, "complete", completion, CompletionAck, signal),

@@ -8,7 +8,7 @@
  * 5xx are transient.
  * @module
  */
-import type { ErrorCode } from "../../../api/index.js";
+import type { ErrorCode } from "#api/index.js";
 
 /** A non-2xx answer from the edge, or a 2xx whose body did not match the contract. */
 export class EdgeError extends Error {

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Logger } from "pino";
-import type { Heartbeat } from "../../../api/index.js";
+import type { Heartbeat } from "#api/index.js";
 import { classifyEdgeError, describeEdgeError } from "./edge-error.js";
 import type { EdgeClient } from "./edge-client.js";
 

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Logger } from "pino";
-import type { Lease, LeaseRequest } from "../../../api/index.js";
+import type { Lease, LeaseRequest } from "#api/index.js";
 import { backoffDelayMs, sleep, type BackoffPolicy } from "./backoff.js";
 import { classifyEdgeError, describeEdgeError } from "./edge-error.js";
 import type { EdgeClient } from "./edge-client.js";

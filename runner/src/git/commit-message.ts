@@ -32,10 +32,18 @@ export function commitMessage(input: CommitMessageInput): string {
 export function commitSubject(prompt: string): string | null {
   for (const raw of prompt.split(/\r?\n|\r/)) {
     // eslint-disable-next-line no-control-regex
-    const line = raw.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").replace(/\s+/g, " ").trim();
+    const line = raw
+      .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "")
+      .replace(/\s+/g, " ")
+      .trim();
     if (!line) continue;
     const chars = [...line];
-    return chars.length <= COMMIT_SUBJECT_MAX_CHARS ? line : `${chars.slice(0, COMMIT_SUBJECT_MAX_CHARS - 1).join("").trimEnd()}…`;
+    return chars.length <= COMMIT_SUBJECT_MAX_CHARS
+      ? line
+      : `${chars
+          .slice(0, COMMIT_SUBJECT_MAX_CHARS - 1)
+          .join("")
+          .trimEnd()}…`;
   }
   return null;
 }

@@ -13,7 +13,7 @@
  * @module
  */
 import path from "node:path";
-import { checkRef, checkRepoUrl, isCommitSha } from "../../../api/index.js";
+import { checkRef, checkRepoUrl, isCommitSha } from "#api/index.js";
 import { gitCredentialEnv } from "./git-credentials.js";
 import { CLONE_REPO_CONFIG, FETCH_SAFETY_CONFIG, gitEnv, protocolConfig, type GitPolicy } from "./git-hardening.js";
 import { checkRepoHost, pinnedResolve, type HostLookup } from "./repo-host-check.js";
@@ -71,11 +71,7 @@ export async function cloneRepository(options: CloneOptions): Promise<{ baseSha:
 
   if (options.accessToken && !options.credentialsDir) throw new Error("credentialsDir is required with an access token");
   const credentials = await gitCredentialEnv({ dir: options.credentialsDir ?? "", token: options.accessToken ?? null });
-  const config = [
-    ...protocolConfig(options),
-    ...FETCH_SAFETY_CONFIG,
-    ...pinnedResolve(host).map((entry) => `http.curloptResolve=${entry}`),
-  ];
+  const config = [...protocolConfig(options), ...FETCH_SAFETY_CONFIG, ...pinnedResolve(host).map((entry) => `http.curloptResolve=${entry}`)];
   const env = { ...gitEnv({ path: options.pathEnv, homeDir: options.homeDir, policy: options }), ...credentials };
   const git = (repoDir: string) => ({
     run: (args: string[]) => runGit({ repoDir, env, config, signal: options.signal }, args),
@@ -95,9 +91,18 @@ export async function cloneRepository(options: CloneOptions): Promise<{ baseSha:
     } else {
       const branch = options.ref === null ? [] : ["--branch", options.ref];
       await git(path.dirname(options.dir)).run([
-        "clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--no-recurse-submodules",
+        "clone",
+        "--quiet",
+        "--depth",
+        "1",
+        "--single-branch",
+        "--no-tags",
+        "--no-recurse-submodules",
         ...CLONE_REPO_CONFIG.flatMap((setting) => ["--config", setting]),
-        ...branch, "--", options.url, options.dir,
+        ...branch,
+        "--",
+        options.url,
+        options.dir,
       ]);
     }
     if (options.alsoFetch !== undefined) {

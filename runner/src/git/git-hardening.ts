@@ -12,7 +12,7 @@
  * a checkout the CLI has had its hands on — no fsmonitor command and no hooks.
  * @module
  */
-import type { CidrRange } from "../../../api/index.js";
+import type { CidrRange } from "#api/index.js";
 
 export interface GitPolicy {
   /** Accept `file://` remotes (local mode). */

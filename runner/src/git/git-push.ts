@@ -24,7 +24,7 @@
 import { execa } from "execa";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { checkBranchName, checkRepoUrl, type PushResult } from "../../../api/index.js";
+import { checkBranchName, checkRepoUrl, type PushResult } from "#api/index.js";
 import { gitCredentialEnv } from "./git-credentials.js";
 import { CHECKOUT_SAFETY_CONFIG, CHECKOUT_SAFETY_ENV, FETCH_SAFETY_CONFIG, gitEnv, protocolConfig, type GitPolicy } from "./git-hardening.js";
 import { checkRepoHost, pinnedResolve, type HostLookup } from "./repo-host-check.js";
@@ -124,7 +124,11 @@ async function pushCommit(options: PushOptions, sha: string): Promise<void> {
   const host = await checkRepoHost(options.url, { lookup: options.lookup, allowedNetworks: options.allowedNetworks });
   if (!host.ok) throw new PushError(`repository refused: ${host.reason}`);
 
-  const gitDir = await runGit([...configArgs(CHECKOUT_SAFETY_CONFIG), "rev-parse", "--absolute-git-dir"], { cwd: options.repoDir, env: checkoutEnv(options), signal: options.signal });
+  const gitDir = await runGit([...configArgs(CHECKOUT_SAFETY_CONFIG), "rev-parse", "--absolute-git-dir"], {
+    cwd: options.repoDir,
+    env: checkoutEnv(options),
+    signal: options.signal,
+  });
   if (gitDir.exitCode !== 0) throw new PushError(`could not find the checkout's repository: ${gitError(gitDir.stderr)}`);
   const checkoutGitDir = gitDir.stdout.trim();
 
@@ -157,7 +161,10 @@ export function describePushFailure(branch: string, stdout: string, stderr: stri
   if (reason.startsWith("[remote rejected]")) {
     const why = reason.replace(/^\[remote rejected\]\s*/, "").replace(/^\((.*)\)$/, "$1");
     // `a/b` cannot exist beside a branch `a` (nor `a` beside `a/b`): git stores them as a file and a folder.
-    const hint = why === "failed to update ref" && branch.includes("/") ? ` (is there a branch named '${branch.split("/")[0]}'? A branch cannot also be a folder of branches)` : "";
+    const hint =
+      why === "failed to update ref" && branch.includes("/")
+        ? ` (is there a branch named '${branch.split("/")[0]}'? A branch cannot also be a folder of branches)`
+        : "";
     return `the remote refused the push to '${branch}': ${why}${hint}`;
   }
   if (/Authentication failed|could not read (Username|Password)|terminal prompts disabled|returned error: 40[13]|Permission denied|403|401/i.test(stderr)) {
@@ -181,7 +188,12 @@ function configArgs(settings: readonly string[]): string[] {
 }
 
 function gitError(text: string): string {
-  return text.trim().replace(/\s*\n\s*/g, "; ").slice(0, PUSH_ERROR_MAX_CHARS) || "no details";
+  return (
+    text
+      .trim()
+      .replace(/\s*\n\s*/g, "; ")
+      .slice(0, PUSH_ERROR_MAX_CHARS) || "no details"
+  );
 }
 
 interface GitRun {

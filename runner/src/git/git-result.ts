@@ -9,7 +9,7 @@
  * reached.
  * @module
  */
-import { CHANGED_FILES_MAX, PATCH_MAX_BYTES, type ChangedFile, type DiffStat } from "../../../api/index.js";
+import { CHANGED_FILES_MAX, PATCH_MAX_BYTES, type ChangedFile, type DiffStat } from "#api/index.js";
 import { runGit } from "./run-git.js";
 
 export interface ChangeSummary {

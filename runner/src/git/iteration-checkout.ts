@@ -22,7 +22,7 @@
  * @module
  */
 import { execa } from "execa";
-import { checkBranchName, pushBranchFor, type IterationBase, type Lease } from "../../../api/index.js";
+import { checkBranchName, pushBranchFor, type IterationBase, type Lease } from "#api/index.js";
 import { CloneError, cloneRepository, type CloneOptions } from "./git-clone.js";
 import { CHECKOUT_SAFETY_CONFIG, CHECKOUT_SAFETY_ENV, gitEnv } from "./git-hardening.js";
 
@@ -96,7 +96,12 @@ async function nameBranch(repoDir: string, branch: string, sha: string, env: Rec
       cancelSignal: signal,
     });
     if (signal?.aborted) throw new CloneError("checkout aborted");
-    if (result.exitCode !== 0) throw new CloneError(`could not put the checkout on branch ${branch}: ${String(result.stderr ?? "").trim().slice(0, APPLY_ERROR_MAX_CHARS)}`);
+    if (result.exitCode !== 0)
+      throw new CloneError(
+        `could not put the checkout on branch ${branch}: ${String(result.stderr ?? "")
+          .trim()
+          .slice(0, APPLY_ERROR_MAX_CHARS)}`,
+      );
     return String(result.stdout ?? "");
   };
   await git(["update-ref", "--no-deref", "HEAD", sha]);
@@ -119,7 +124,9 @@ async function applyPatch(repoDir: string, patch: string, env: Record<string, st
   });
   if (signal?.aborted) throw new CloneError("checkout aborted");
   if (result.exitCode !== 0) {
-    const text = String(result.stderr ?? "").trim().slice(0, APPLY_ERROR_MAX_CHARS);
+    const text = String(result.stderr ?? "")
+      .trim()
+      .slice(0, APPLY_ERROR_MAX_CHARS);
     throw new CloneError(`the previous iteration's patch did not apply: ${text || `git apply exited with ${result.exitCode ?? result.signal}`}`);
   }
 }

@@ -17,14 +17,13 @@
  */
 import dns from "node:dns";
 import net from "node:net";
-import { cidrContains, nonPublicRange, parseIp, type CidrRange } from "../../../api/index.js";
+import { cidrContains, nonPublicRange, parseIp, type CidrRange } from "#api/index.js";
 
 /** All addresses a host name resolves to. Injectable so tests need no DNS. */
 export type HostLookup = (hostname: string) => Promise<string[]>;
 
 /** The system resolver (`getaddrinfo`, as git's own lookup uses), every address. */
-export const systemLookup: HostLookup = async (hostname) =>
-  (await dns.promises.lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+export const systemLookup: HostLookup = async (hostname) => (await dns.promises.lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 
 export type HostCheck =
   | { ok: true; host: null }
@@ -63,7 +62,10 @@ export async function checkRepoHost(url: string, options: { lookup?: HostLookup;
     const range = nonPublicRange(ip ?? address);
     const allowed = ip !== null && (options.allowedNetworks ?? []).some((network) => cidrContains(network, ip));
     if (range && !allowed) {
-      return { ok: false, reason: `repository host ${host} resolves to ${address}, a non-public address: ${range}; only public hosts are allowed, and networks the runner's operator lists in git_allowed_networks` };
+      return {
+        ok: false,
+        reason: `repository host ${host} resolves to ${address}, a non-public address: ${range}; only public hosts are allowed, and networks the runner's operator lists in git_allowed_networks`,
+      };
     }
   }
   return { ok: true, host, port, addresses, scheme };

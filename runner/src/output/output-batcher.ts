@@ -34,7 +34,7 @@ import {
   type LogEvent,
   type OutputEvent,
   type RunnerEvent,
-} from "../../../api/index.js";
+} from "#api/index.js";
 import { backoffDelayMs, sleep, type BackoffPolicy } from "../edge-link/backoff.js";
 import { classifyEdgeError } from "../edge-link/edge-error.js";
 import { createSecretMasker, type SecretMasker } from "../secrets/secret-masker.js";

@@ -108,10 +108,14 @@ export function bubblewrapArgs(input: BubblewrapArgsInput): string[] {
     "--unshare-all",
     "--die-with-parent",
     "--new-session",
-    "--uid", String(SANDBOX_UID),
-    "--gid", String(SANDBOX_GID),
-    "--cap-drop", "ALL",
-    "--hostname", "codeforge-sandbox",
+    "--uid",
+    String(SANDBOX_UID),
+    "--gid",
+    String(SANDBOX_GID),
+    "--cap-drop",
+    "ALL",
+    "--hostname",
+    "codeforge-sandbox",
   ];
   for (const entry of input.system) {
     if (entry.link !== null) args.push("--symlink", entry.link, entry.path);
@@ -121,10 +125,18 @@ export function bubblewrapArgs(input: BubblewrapArgsInput): string[] {
   args.push("--ro-bind", input.passwdFile, "/etc/passwd", "--ro-bind", input.groupFile, "/etc/group");
   args.push("--proc", "/proc", "--dev", "/dev");
   args.push(
-    "--bind", input.repoDir, SANDBOX_PATHS.repo,
-    "--bind", input.homeDir, SANDBOX_PATHS.home,
-    "--bind", input.tmpDir, SANDBOX_PATHS.tmp,
-    "--bind", input.scratchDir, SANDBOX_PATHS.scratch,
+    "--bind",
+    input.repoDir,
+    SANDBOX_PATHS.repo,
+    "--bind",
+    input.homeDir,
+    SANDBOX_PATHS.home,
+    "--bind",
+    input.tmpDir,
+    SANDBOX_PATHS.tmp,
+    "--bind",
+    input.scratchDir,
+    SANDBOX_PATHS.scratch,
   );
   // After the workspace: an installation under the host's /tmp is not hidden by the sandbox's.
   for (const ro of input.readOnly) args.push("--ro-bind", ro, ro);

@@ -35,7 +35,16 @@ import { lstat, readlink, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import type { ProcessExit, ProcessRunner, RunningProcess } from "./process-runner.js";
-import { bubblewrapArgs, ETC_FILES, SANDBOX_INIT_PATH, SANDBOX_PATHS, SANDBOX_PROXY_SOCKET, sandboxIdentityFiles, SYSTEM_DIRS, type HostPath } from "./bubblewrap-args.js";
+import {
+  bubblewrapArgs,
+  ETC_FILES,
+  SANDBOX_INIT_PATH,
+  SANDBOX_PATHS,
+  SANDBOX_PROXY_SOCKET,
+  sandboxIdentityFiles,
+  SYSTEM_DIRS,
+  type HostPath,
+} from "./bubblewrap-args.js";
 import { createAttemptCgroup, type AttemptCgroup } from "./cgroup-limits.js";
 import { watchDiskQuota } from "./disk-quota.js";
 import { startEgressProxy, type EgressProxy } from "./egress-proxy.js";
@@ -120,9 +129,19 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
         if (wantsEgress) {
           const socketPath = path.join(workspace.runnerDir, "egress.sock");
           if (socketPath.length > UNIX_SOCKET_PATH_MAX) {
-            throw new Error(`the workspace root is too deep for the egress proxy's socket path (${socketPath.length} > ${UNIX_SOCKET_PATH_MAX} bytes); choose a shorter workspace_root`);
+            throw new Error(
+              `the workspace root is too deep for the egress proxy's socket path (${socketPath.length} > ${UNIX_SOCKET_PATH_MAX} bytes); choose a shorter workspace_root`,
+            );
           }
-          proxy = await startEgressProxy({ socketPath, pool: egress.pool, task: egress.task ?? null, allowedNetworks: egress.allowedNetworks, lookup: egress.lookup, onDenied: onEgressDenied, gateway: egress.gateway });
+          proxy = await startEgressProxy({
+            socketPath,
+            pool: egress.pool,
+            task: egress.task ?? null,
+            allowedNetworks: egress.allowedNetworks,
+            lookup: egress.lookup,
+            onDenied: onEgressDenied,
+            gateway: egress.gateway,
+          });
         }
         if (options.cgroups) cgroup = await createAttemptCgroup({ name: path.basename(workspace.dir), limits });
         if (limits.diskBytes !== null) {
@@ -143,7 +162,15 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
 
       const proxyUrl = `http://127.0.0.1:${SANDBOX_PROXY_PORT}`;
       const env: Record<string, string> = proxy
-        ? { HTTPS_PROXY: proxyUrl, HTTP_PROXY: proxyUrl, ALL_PROXY: proxyUrl, https_proxy: proxyUrl, http_proxy: proxyUrl, all_proxy: proxyUrl, NODE_USE_ENV_PROXY: "1" }
+        ? {
+            HTTPS_PROXY: proxyUrl,
+            HTTP_PROXY: proxyUrl,
+            ALL_PROXY: proxyUrl,
+            https_proxy: proxyUrl,
+            http_proxy: proxyUrl,
+            all_proxy: proxyUrl,
+            NODE_USE_ENV_PROXY: "1",
+          }
         : {};
       const args = bubblewrapArgs({
         ...host,
@@ -160,7 +187,19 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
 
       const launch = (spec: Parameters<AttemptSandbox["launch"]>[0]) => {
         const program = proxy
-          ? [nodePath, SANDBOX_INIT_PATH, "--proxy-socket", SANDBOX_PROXY_SOCKET, "--listen", String(SANDBOX_PROXY_PORT), "--wait-fd", "5", "--", spec.command, ...spec.args]
+          ? [
+              nodePath,
+              SANDBOX_INIT_PATH,
+              "--proxy-socket",
+              SANDBOX_PROXY_SOCKET,
+              "--listen",
+              String(SANDBOX_PROXY_PORT),
+              "--wait-fd",
+              "5",
+              "--",
+              spec.command,
+              ...spec.args,
+            ]
           : [spec.command, ...spec.args];
         let sandboxPid: number | undefined;
         let letGo!: () => void;

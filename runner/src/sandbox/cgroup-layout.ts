@@ -38,9 +38,7 @@ const FIX_NONE =
   "or set `sandbox_cgroup_limits: false` and rely on the container's own limits";
 
 /** Where an attempt's cgroups go, or why they cannot be made here. */
-export type Layout =
-  | { ok: true; version: 1 | 2; parent: string; dirs: (name: string) => ControllerDirs }
-  | { ok: false; reason: string; fix: string };
+export type Layout = { ok: true; version: 1 | 2; parent: string; dirs: (name: string) => ControllerDirs } | { ok: false; reason: string; fix: string };
 
 /** Finds the cgroup version and makes the parent of the attempts' cgroups ready. */
 export async function resolveLayout(root: string, group: string): Promise<Layout> {

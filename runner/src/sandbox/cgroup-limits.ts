@@ -34,8 +34,8 @@ export interface ResourceLimits {
 
 /** Whether per-attempt cgroups can be created here, and if not, why and what to do. */
 export type CgroupProbe =
-  | { ok: true; version: 1 | 2; /** where the attempts' cgroups go, for logs */ parent: string }
-  | { ok: false; /** the missing piece */ reason: string; /** what an operator can do */ fix: string };
+  | { ok: true; version: 1 | 2 /** where the attempts' cgroups go, for logs */; parent: string }
+  | { ok: false /** the missing piece */; reason: string /** what an operator can do */; fix: string };
 
 /** Which limit an attempt ran into. */
 export type LimitHit = "memory" | "processes";
@@ -123,12 +123,7 @@ export async function probeCgroups(options: { root?: string; group?: string } = 
  *   await cgroup.remove();
  * }
  */
-export async function createAttemptCgroup(options: {
-  name: string;
-  limits: ResourceLimits;
-  root?: string;
-  group?: string;
-}): Promise<AttemptCgroup> {
+export async function createAttemptCgroup(options: { name: string; limits: ResourceLimits; root?: string; group?: string }): Promise<AttemptCgroup> {
   const { name, limits, root = CGROUP_ROOT, group = CGROUP_GROUP } = options;
   if (!CGROUP_NAME.test(name)) throw new Error(`invalid cgroup name ${JSON.stringify(name)}: must match ${CGROUP_NAME}`);
   if (!CGROUP_NAME.test(group)) throw new Error(`invalid cgroup group ${JSON.stringify(group)}: must match ${CGROUP_NAME}`);

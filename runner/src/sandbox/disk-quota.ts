@@ -50,14 +50,7 @@ export interface DiskQuotaOptions {
  * try { await attempt.run(); } finally { quota.stop(); }
  */
 export function watchDiskQuota(options: DiskQuotaOptions): { stop(): void } {
-  const {
-    dirs,
-    maxBytes,
-    intervalMs = DISK_QUOTA_INTERVAL_MS,
-    onExceeded,
-    measure = diskUsageTotalBytes,
-    onError = () => {},
-  } = options;
+  const { dirs, maxBytes, intervalMs = DISK_QUOTA_INTERVAL_MS, onExceeded, measure = diskUsageTotalBytes, onError = () => {} } = options;
   if (!(maxBytes >= 0)) throw new RangeError(`maxBytes must be a number ≥ 0, got ${maxBytes}`);
   if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be > 0, got ${intervalMs}`);
 

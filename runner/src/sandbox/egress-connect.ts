@@ -10,7 +10,7 @@
  */
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import { cidrContains, nonPublicRange, parseIp, type CidrRange } from "../../../api/index.js";
+import { cidrContains, nonPublicRange, parseIp, type CidrRange } from "#api/index.js";
 
 /** The non-public range `address` lies in, unless an allowed network holds it; null when it may be reached. */
 export function refusedRange(address: string, allowedNetworks: readonly CidrRange[]): string | null {

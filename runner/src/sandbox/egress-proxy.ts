@@ -25,7 +25,7 @@ import { rm } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import { egressPermits, type CidrRange } from "../../../api/index.js";
+import { egressPermits, type CidrRange } from "#api/index.js";
 import { systemLookup, type HostLookup } from "../git/repo-host-check.js";
 import { connectFirst, errorCode, refusedRange, splice, TimeoutError, withTimeout } from "./egress-connect.js";
 import { HOP_BY_HOP } from "./hop-by-hop.js";
@@ -105,7 +105,11 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
   async function admit(host: string, port: number): Promise<Admission> {
     if (!egressPermits(options.pool, options.task, host, port)) {
       const range = net.isIP(host) ? refusedRange(host, allowedNetworks) : null;
-      const reason = !net.isIP(host) ? "not in the egress policy" : range ? `a non-public address: ${range}` : "not in the egress policy (it names hosts, not IP addresses)";
+      const reason = !net.isIP(host)
+        ? "not in the egress policy"
+        : range
+          ? `a non-public address: ${range}`
+          : "not in the egress policy (it names hosts, not IP addresses)";
       return deny(host, port, reason);
     }
     const deadline = Date.now() + connectTimeoutMs;
@@ -281,6 +285,11 @@ function answer(res: http.ServerResponse, status: number, text: string): void {
 /** A whole response for a socket that is no longer the HTTP server's (CONNECT, parse errors). */
 function rawResponse(status: number, text: string): string {
   const body = `${text}\n`;
-  const head = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}`, "Content-Type: text/plain; charset=utf-8", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close"];
+  const head = [
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}`,
+    "Content-Type: text/plain; charset=utf-8",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    "Connection: close",
+  ];
   return `${head.join("\r\n")}\r\n\r\n${body}`;
 }

@@ -29,7 +29,10 @@ export interface ModelPrice {
 /** Model name or name prefix → price. */
 export type ModelPriceTable = Readonly<Record<string, ModelPrice>>;
 
-const usdPerMillion = z.number({ error: "must be a number of US dollars per million tokens" }).nonnegative("must be 0 or more").max(10_000, "must be at most 10000 (USD per million tokens)");
+const usdPerMillion = z
+  .number({ error: "must be a number of US dollars per million tokens" })
+  .nonnegative("must be 0 or more")
+  .max(10_000, "must be at most 10000 (USD per million tokens)");
 
 /** One price as an operator writes it in the runner config; unknown fields are errors. */
 export const ModelPriceConfig = z.strictObject({

@@ -92,7 +92,8 @@ export function createModelSpend(options: { prices?: ModelPriceTable | undefined
       }
       if (budget.maxTokens !== null) {
         const tokens = budget.spentTokens + sumTokens(total);
-        if (tokens >= budget.maxTokens) return `CodeForge budget exceeded: spent ${tokens.toLocaleString("en-US")} tokens of ${budget.maxTokens.toLocaleString("en-US")}`;
+        if (tokens >= budget.maxTokens)
+          return `CodeForge budget exceeded: spent ${tokens.toLocaleString("en-US")} tokens of ${budget.maxTokens.toLocaleString("en-US")}`;
       }
       return null;
     },

@@ -134,7 +134,12 @@ export function createProcessRunner(options: { killGraceMs: number }): ProcessRu
       });
 
       if (spec.hold && pid !== undefined) {
-        const launch: HeldLaunch = { pid, info: child.stdio[3] as Readable, release: child.stdio[4] as Writable, gate: (child.stdio as unknown as Writable[])[5]! };
+        const launch: HeldLaunch = {
+          pid,
+          info: child.stdio[3] as Readable,
+          release: child.stdio[4] as Writable,
+          gate: (child.stdio as unknown as Writable[])[5]!,
+        };
         // A launcher that is never let go would hang the attempt: no release, no program.
         spec.hold(launch).catch(() => signalGroup(pid, "SIGKILL"));
       }

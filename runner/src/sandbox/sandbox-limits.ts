@@ -11,7 +11,9 @@ const MIB = 1_048_576;
  * @example
  * sandboxLimits(config); // { memoryBytes: 4294967296, maxProcesses: 1024, cpus: null, diskBytes: 10737418240 }
  */
-export function sandboxLimits(config: Pick<RunnerConfig, "sandbox_memory_mb" | "sandbox_max_processes" | "sandbox_cpus" | "sandbox_disk_mb" | "sandbox_cgroup_limits">): SandboxLimits {
+export function sandboxLimits(
+  config: Pick<RunnerConfig, "sandbox_memory_mb" | "sandbox_max_processes" | "sandbox_cpus" | "sandbox_disk_mb" | "sandbox_cgroup_limits">,
+): SandboxLimits {
   const cgroups = config.sandbox_cgroup_limits;
   return {
     memoryBytes: cgroups ? config.sandbox_memory_mb * MIB : null,

@@ -29,14 +29,26 @@ const USERNS_FIX =
  * const probe = await probeSandbox({ processes, pathEnv, limits, cgroups: config.sandbox_cgroup_limits });
  * if (!probe.ok) exit(`${probe.problem}. Fix: ${probe.fix}`);
  */
-export async function probeSandbox(options: { processes: ProcessRunner; pathEnv: string; limits: SandboxLimits; cgroups: boolean; diskCheckIntervalMs?: number }): Promise<SandboxProbe> {
+export async function probeSandbox(options: {
+  processes: ProcessRunner;
+  pathEnv: string;
+  limits: SandboxLimits;
+  cgroups: boolean;
+  diskCheckIntervalMs?: number;
+}): Promise<SandboxProbe> {
   const bwrapPath = await findOnPath("bwrap", options.pathEnv);
   if (!bwrapPath) return { ok: false, problem: "bubblewrap (bwrap) is not on the PATH", fix: INSTALL_FIX };
   if (options.cgroups) {
     const cgroups = await probeCgroups();
     if (!cgroups.ok) return { ok: false, problem: `resource limits need cgroups: ${cgroups.reason}`, fix: cgroups.fix };
   }
-  const sandbox = await createBubblewrapSandbox({ processes: options.processes, bwrapPath, limits: options.limits, cgroups: options.cgroups, diskCheckIntervalMs: options.diskCheckIntervalMs });
+  const sandbox = await createBubblewrapSandbox({
+    processes: options.processes,
+    bwrapPath,
+    limits: options.limits,
+    cgroups: options.cgroups,
+    diskCheckIntervalMs: options.diskCheckIntervalMs,
+  });
   const root = await mkdtemp(path.join(os.tmpdir(), "codeforge-probe-"));
   try {
     const workspace = await createWorkspace({ root, taskId: "probe", attempt: 1 });

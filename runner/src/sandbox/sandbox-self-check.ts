@@ -22,7 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Readable } from "node:stream";
-import { parseCidr } from "../../../api/index.js";
+import { parseCidr } from "#api/index.js";
 import type { RunnerConfig } from "../config.js";
 import type { ProcessRunner } from "./process-runner.js";
 import { createWorkspace } from "../workspace/workspace.js";
@@ -61,7 +61,13 @@ export async function runSandboxSelfCheck(options: SelfCheckOptions): Promise<bo
     line(false, "sandbox", "sandbox: none — CLIs run as plain child processes with the runner's view of the machine");
     return false;
   }
-  const probe = await probeSandbox({ processes: options.processes, pathEnv: options.pathEnv, limits: CHECK_LIMITS, cgroups: config.sandbox_cgroup_limits, diskCheckIntervalMs: 200 });
+  const probe = await probeSandbox({
+    processes: options.processes,
+    pathEnv: options.pathEnv,
+    limits: CHECK_LIMITS,
+    cgroups: config.sandbox_cgroup_limits,
+    diskCheckIntervalMs: 200,
+  });
   if (!probe.ok) {
     line(false, "sandbox", `${probe.problem}. Fix: ${probe.fix}`);
     return false;
@@ -97,7 +103,12 @@ export async function runSandboxSelfCheck(options: SelfCheckOptions): Promise<bo
           child.stop();
         },
       });
-      const child = attempt.start({ command: process.execPath, args: [SANDBOX_CHECK_PROGRAM], input: JSON.stringify(targets), env: { PATH: options.pathEnv, HOME: attempt.paths.home, TMPDIR: attempt.paths.tmp, ...attempt.env } });
+      const child = attempt.start({
+        command: process.execPath,
+        args: [SANDBOX_CHECK_PROGRAM],
+        input: JSON.stringify(targets),
+        env: { PATH: options.pathEnv, HOME: attempt.paths.home, TMPDIR: attempt.paths.tmp, ...attempt.env },
+      });
       const [output] = await Promise.all([collect(child.stdout), collect(child.stderr)]);
       const exit = await child.exited;
       limit ??= await attempt.limitHit();
@@ -121,20 +132,42 @@ export async function runSandboxSelfCheck(options: SelfCheckOptions): Promise<bo
       if (match[2] === "fork" && !config.sandbox_cgroup_limits) continue;
       line(match[1] === "PASS", match[2]!, match[3]!);
     }
-    line(servers.listener.connections() === 0, "loopback", `a listener on the host's 127.0.0.1 saw ${servers.listener.connections()} connections from the sandbox`);
+    line(
+      servers.listener.connections() === 0,
+      "loopback",
+      `a listener on the host's 127.0.0.1 saw ${servers.listener.connections()} connections from the sandbox`,
+    );
     line(servers.dns.queries() === 0, "dns", `a DNS server on the host's loopback got ${servers.dns.queries()} queries from the sandbox`);
     line(hostile.denied.includes("example.com:443"), "egress-denied", `refusals reported to the runner: ${hostile.denied.join(", ") || "none"}`);
-    line(!existsSync(outside), "write-outside", existsSync(outside) ? `${outside} was created from inside` : "nothing was written outside the attempt's directories");
+    line(
+      !existsSync(outside),
+      "write-outside",
+      existsSync(outside) ? `${outside} was created from inside` : "nothing was written outside the attempt's directories",
+    );
     const left = processesTagged(escapeMarker);
-    line(left.length === 0, "escape", left.length ? `a process left in a session of its own outlived the sandbox (pids ${left.join(", ")})` : "the process left running in a session of its own ended with the sandbox");
+    line(
+      left.length === 0,
+      "escape",
+      left.length
+        ? `a process left in a session of its own outlived the sandbox (pids ${left.join(", ")})`
+        : "the process left running in a session of its own ended with the sandbox",
+    );
     for (const pid of left) process.kill(pid, "SIGKILL");
 
     if (config.sandbox_cgroup_limits) {
       const memory = await run({ mode: "memory", mb: 512 });
-      line(memory.limit === "memory", "memory-limit", memory.limit === "memory" ? "an attempt allocating 512 MiB under a 128 MiB limit was stopped" : `not stopped (${memory.output.trim() || "no output"})`);
+      line(
+        memory.limit === "memory",
+        "memory-limit",
+        memory.limit === "memory" ? "an attempt allocating 512 MiB under a 128 MiB limit was stopped" : `not stopped (${memory.output.trim() || "no output"})`,
+      );
     }
     const disk = await run({ mode: "disk", mb: 64 });
-    line(disk.limit === "disk", "disk-limit", disk.limit === "disk" ? "an attempt writing 64 MiB under a 16 MiB limit was stopped" : `not stopped (${disk.output.trim() || "no output"})`);
+    line(
+      disk.limit === "disk",
+      "disk-limit",
+      disk.limit === "disk" ? "an attempt writing 64 MiB under a 16 MiB limit was stopped" : `not stopped (${disk.output.trim() || "no output"})`,
+    );
   } finally {
     servers.close();
     await rm(root, { recursive: true, force: true });
@@ -177,7 +210,11 @@ export async function countingServer(reply?: string): Promise<{ port: number; co
     else socket.destroy();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { port: (server.address() as net.AddressInfo).port, connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** A UDP "DNS server" on the host's loopback that only counts the queries it gets. */

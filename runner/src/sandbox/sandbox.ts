@@ -11,7 +11,7 @@
  * sandbox, because inside bubblewrap they are not the host's paths.
  * @module
  */
-import type { CidrRange } from "../../../api/index.js";
+import type { CidrRange } from "#api/index.js";
 import type { ProcessRunner, ProcessSpec, RunningProcess } from "./process-runner.js";
 import type { HostLookup } from "../git/repo-host-check.js";
 import type { Workspace } from "../workspace/workspace.js";

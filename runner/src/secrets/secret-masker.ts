@@ -93,7 +93,7 @@ export function createSecretMasker(secrets: Iterable<string | null | undefined>)
   const probe = pattern && new RegExp(pattern.source);
   return {
     mask,
-    contains: (text) => probe !== null && probe.test(text),
+    contains: (text) => probe?.test(text) === true,
     empty: pattern === null,
     createStream() {
       let pending = "";

@@ -8,7 +8,7 @@
  */
 import { Writable } from "node:stream";
 import { pino, type DestinationStream, type Logger } from "pino";
-import { redactText, redactValue } from "../../../api/log-redaction.js";
+import { redactText, redactValue } from "#api/log-redaction.js";
 
 export interface RunnerLoggerOptions {
   level: string;
@@ -59,7 +59,10 @@ export function createRunnerLogger(options: RunnerLoggerOptions): Logger {
         },
       },
       // Defence in depth: pino's own path redaction for the fields that matter most.
-      redact: { paths: ["lease_id", "*.lease_id", "runner_secret", "*.runner_secret", "secret", "access_token", "*.access_token", "env", "*.env"], censor: "[redacted]" },
+      redact: {
+        paths: ["lease_id", "*.lease_id", "runner_secret", "*.runner_secret", "secret", "access_token", "*.access_token", "env", "*.env"],
+        censor: "[redacted]",
+      },
     },
     options.format === "pretty" ? prettyStream(out) : out,
   );

@@ -19,7 +19,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { CliName } from "../../../api/index.js";
+import type { CliName } from "#api/index.js";
 import type { ModelTokens } from "../sandbox/model-gateway.js";
 import { diskUsageBytes } from "../workspace/disk-usage.js";
 
@@ -47,7 +47,12 @@ export interface RunnerMetrics {
  * @example
  * await timePhase(metrics, "push", () => pushBranch(...));
  */
-export async function timePhase<T>(metrics: Pick<RunnerMetrics, "observePhase"> | undefined, phase: RunnerPhase, work: () => Promise<T>, now: () => number = performance.now.bind(performance)): Promise<T> {
+export async function timePhase<T>(
+  metrics: Pick<RunnerMetrics, "observePhase"> | undefined,
+  phase: RunnerPhase,
+  work: () => Promise<T>,
+  now: () => number = performance.now.bind(performance),
+): Promise<T> {
   const started = now();
   try {
     return await work();
@@ -136,7 +141,12 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     },
     modelCall(cli, model, tokens) {
       modelCalls.inc({ cli, model });
-      const kinds = { input: tokens.input_tokens, output: tokens.output_tokens, cache_read: tokens.cache_read_input_tokens, cache_write: tokens.cache_creation_input_tokens };
+      const kinds = {
+        input: tokens.input_tokens,
+        output: tokens.output_tokens,
+        cache_read: tokens.cache_read_input_tokens,
+        cache_write: tokens.cache_creation_input_tokens,
+      };
       for (const [kind, count] of Object.entries(kinds)) modelTokens.inc({ cli, model, kind }, count);
       if (tokens.cost_usd) modelCost.inc({ cli, model }, tokens.cost_usd);
     },

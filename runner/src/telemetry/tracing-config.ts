@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { otlpExport, OtlpEnv, type OtlpExport } from "../../../api/otlp-env.js";
+import { otlpExport, OtlpEnv, type OtlpExport } from "#api/otlp-env.js";
 
 export interface TracingConfig extends OtlpExport {
   /**

@@ -21,7 +21,7 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-node";
-import { formatTraceparent, parseTraceparent } from "../../../api/trace-context.js";
+import { formatTraceparent, parseTraceparent } from "#api/trace-context.js";
 import type { TracingConfig } from "./tracing-config.js";
 
 export interface RunnerTracing {
@@ -70,7 +70,12 @@ export function withSpan<T>(name: string, fn: (span: Span) => Promise<T>, attrib
 export function withRemoteParent<T>(traceparent: string | null, name: string, fn: (span: Span) => Promise<T>, attributes?: Attributes): Promise<T> {
   const parent = parseTraceparent(traceparent);
   const parentContext = parent
-    ? trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.parentId, traceFlags: parseInt(parent.flags, 16) & TraceFlags.SAMPLED, isRemote: true })
+    ? trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: parent.traceId,
+        spanId: parent.parentId,
+        traceFlags: parseInt(parent.flags, 16) & TraceFlags.SAMPLED,
+        isRemote: true,
+      })
     : ROOT_CONTEXT;
   return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes }, parentContext, (span) => runInSpan(span, fn));
 }

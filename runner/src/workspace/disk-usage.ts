@@ -43,7 +43,7 @@ export async function diskUsageTotalBytes(roots: readonly string[]): Promise<num
   const stack = [...roots].reverse();
   while (stack.length > 0) {
     const current = stack.pop()!;
-    let stat;
+    let stat: Awaited<ReturnType<typeof lstat>>;
     try {
       stat = await lstat(current);
     } catch {

@@ -6,7 +6,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseCidr } from "../../../api/index.js";
+import { parseCidr } from "#api/index.js";
 import type { TaskRunnerOptions } from "../../../runner/src/task-runner.js";
 
 export interface Attacker {

@@ -107,7 +107,12 @@ function withoutMachinePaths(text: string, where: { cwd: string; home: string; a
  * A capture script's entry point, when `moduleUrl` is the script run: captures every scenario
  * (or only the one named as the first argument) into `<dir>/<name>.jsonl`.
  */
-export async function writeFixtures<S>(moduleUrl: string, dir: string, scenarios: Record<string, S>, capture: (scenario: S, name: string) => Promise<Captured>): Promise<void> {
+export async function writeFixtures<S>(
+  moduleUrl: string,
+  dir: string,
+  scenarios: Record<string, S>,
+  capture: (scenario: S, name: string) => Promise<Captured>,
+): Promise<void> {
   if (!process.argv[1] || fileURLToPath(moduleUrl) !== path.resolve(process.argv[1])) return;
   mkdirSync(dir, { recursive: true });
   for (const [name, scenario] of Object.entries(scenarios)) {

@@ -3,7 +3,7 @@
  * agent's events, the runner's log lines, the agent's texts and the tools it used, in order.
  * @module
  */
-import type { AgentEvent, LogEvent, RunnerEvent } from "../../../api/index.js";
+import type { AgentEvent, LogEvent, RunnerEvent } from "#api/index.js";
 
 /** The agent's events (`type: "agent"`), in stored order. */
 export const agentEvents = (events: readonly RunnerEvent[]): AgentEvent[] => events.filter((e): e is AgentEvent => e.type === "agent");

@@ -29,7 +29,7 @@ import {
   type ErrorCode,
   type Lease,
   type RunnerEvent,
-} from "../../../api/index.js";
+} from "#api/index.js";
 
 export interface FakeTask {
   id: string;
@@ -97,8 +97,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
       }
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(json));
     };
-    const fail = (status: number, code: ErrorCode, message: string) =>
-      send(status, { error: { code, message, request_id: "req_fake" } });
+    const fail = (status: number, code: ErrorCode, message: string) => send(status, { error: { code, message, request_id: "req_fake" } });
 
     const verified = await verifyRequest({
       secrets: [secret],
@@ -120,7 +119,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
       return fail(400, "invalid_json", "body is not JSON");
     }
 
-    if (path.startsWith(`${RUNNER_API_PREFIX}/tasks/`)) reportTraceparents.push({ path, traceparent: req.headers["traceparent"] as string | undefined });
+    if (path.startsWith(`${RUNNER_API_PREFIX}/tasks/`)) reportTraceparents.push({ path, traceparent: req.headers.traceparent as string | undefined });
     if (path === `${RUNNER_API_PREFIX}/lease`) {
       const parsed = LeaseRequest.safeParse(json);
       if (!parsed.success) {

@@ -20,7 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
-import type { Completion, Lease, RunnerEvent } from "../../../api/index.js";
+import type { Completion, Lease, RunnerEvent } from "#api/index.js";
 import type { CliAdapter } from "../../../runner/src/cli/cli-adapter.js";
 import { createClaudeAdapter } from "../../../runner/src/cli/claude/claude-adapter.js";
 import { createCodexAdapter } from "../../../runner/src/cli/codex/codex-adapter.js";

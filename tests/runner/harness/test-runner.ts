@@ -25,7 +25,13 @@ import { RunnerConfig } from "../../../runner/src/config.js";
 import type { FakeEdge } from "./fake-edge.js";
 
 /** The smallest valid runner configuration: everything else at its default. */
-const MINIMAL_CONFIG = { edge_url: "http://127.0.0.1:9", runner_secret: "a-runner-secret-for-tests", runner_id: "test-runner", workspace_root: "/tmp", labels: [] };
+const MINIMAL_CONFIG = {
+  edge_url: "http://127.0.0.1:9",
+  runner_secret: "a-runner-secret-for-tests",
+  runner_id: "test-runner",
+  workspace_root: "/tmp",
+  labels: [],
+};
 
 /**
  * The test process's PATH without npm's `node_modules/.bin` directories, where the pinned real
@@ -75,7 +81,12 @@ export async function startTestRunner(options: TestRunnerOptions): Promise<TestR
   const processes = createProcessRunner({ killGraceMs: 500 });
   const sandbox =
     options.sandbox === "bubblewrap"
-      ? await createBubblewrapSandbox({ processes, bwrapPath: (await findOnPath("bwrap", SYSTEM_PATH))!, limits: sandboxLimits(RunnerConfig.parse(MINIMAL_CONFIG)), cgroups: true })
+      ? await createBubblewrapSandbox({
+          processes,
+          bwrapPath: (await findOnPath("bwrap", SYSTEM_PATH))!,
+          limits: sandboxLimits(RunnerConfig.parse(MINIMAL_CONFIG)),
+          cgroups: true,
+        })
       : createNoSandbox({ processes });
   const taskRunner = createTaskRunner({
     sandbox,

@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
-import type { Completion, Lease } from "../../../api/index.js";
+import type { Completion, Lease } from "#api/index.js";
 import type { LeaseLoop } from "../../../runner/src/edge-link/lease-loop.js";
 import { agentTexts, logMessages, toolUses } from "./events.js";
 import { startFakeEdge, type FakeEdge, type FakeTask } from "./fake-edge.js";

@@ -33,7 +33,6 @@ import { probeVersion } from "../version-probe.js";
 import { cliInstallation } from "../../sandbox/cli-installation.js";
 import { modelApiHosts } from "../model-api-hosts.js";
 
-
 /** Name of the prompt file in the scratch directory. */
 export const AIDER_PROMPT_FILE = "aider-prompt.md";
 
@@ -54,8 +53,20 @@ const ENDPOINT_VARIABLES = [
 ] as const;
 
 const PROVIDERS = {
-  anthropic: { key: "ANTHROPIC_API_KEY", bases: ["ANTHROPIC_BASE_URL", "ANTHROPIC_API_BASE"], defaultBase: "https://api.anthropic.com", header: "x-api-key", version: "" },
-  openai: { key: "OPENAI_API_KEY", bases: ["OPENAI_API_BASE", "OPENAI_BASE_URL"], defaultBase: "https://api.openai.com", header: "authorization", version: "/v1" },
+  anthropic: {
+    key: "ANTHROPIC_API_KEY",
+    bases: ["ANTHROPIC_BASE_URL", "ANTHROPIC_API_BASE"],
+    defaultBase: "https://api.anthropic.com",
+    header: "x-api-key",
+    version: "",
+  },
+  openai: {
+    key: "OPENAI_API_KEY",
+    bases: ["OPENAI_API_BASE", "OPENAI_BASE_URL"],
+    defaultBase: "https://api.openai.com",
+    header: "authorization",
+    version: "/v1",
+  },
 } as const;
 type Provider = keyof typeof PROVIDERS;
 
@@ -95,8 +106,10 @@ export function createAiderAdapter(options: BinaryCliOptions): CliAdapter {
     name: "aider",
     command({ prompt, model, scratchDir, autonomy, env }) {
       const args = [
-        "--message-file", path.join(scratchDir, AIDER_PROMPT_FILE),
-        "--env-file", path.join(scratchDir, AIDER_ENV_FILE),
+        "--message-file",
+        path.join(scratchDir, AIDER_PROMPT_FILE),
+        "--env-file",
+        path.join(scratchDir, AIDER_ENV_FILE),
         "--yes-always",
         "--no-auto-commits",
         "--no-dirty-commits",
@@ -106,8 +119,10 @@ export function createAiderAdapter(options: BinaryCliOptions): CliAdapter {
         "--no-show-release-notes",
         "--no-analytics",
         "--no-gitignore",
-        "--chat-history-file", path.join(scratchDir, "aider.chat.history.md"),
-        "--input-history-file", path.join(scratchDir, "aider.input.history"),
+        "--chat-history-file",
+        path.join(scratchDir, "aider.chat.history.md"),
+        "--input-history-file",
+        path.join(scratchDir, "aider.input.history"),
       ];
       if (autonomy === "edits") args.push("--no-suggest-shell-commands");
       if (model) args.push("--model", model);

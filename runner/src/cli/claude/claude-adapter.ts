@@ -22,7 +22,6 @@ import { probeVersion } from "../version-probe.js";
 import { cliInstallation } from "../../sandbox/cli-installation.js";
 import { modelApiHosts } from "../model-api-hosts.js";
 
-
 /**
  * Claude Code's sessions: `~/.claude/projects/<cwd>/<id>.jsonl` (and `<id>/` beside it), named
  * by the `system/init` line; `--resume <id>` continues one, found under any cwd.

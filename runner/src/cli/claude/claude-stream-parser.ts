@@ -17,7 +17,7 @@
  * the repeated `init` is dropped. Lines are split and bounded by `json-lines-parser.ts`.
  * @module
  */
-import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "../../../../api/index.js";
+import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "#api/index.js";
 import { idOf, noticeEvent, retryEvent, textEvents, thinkingEvent, toolResultEvent, toolUseEvent } from "../agent-events.js";
 import type { OutputParser } from "../cli-adapter.js";
 import { createJsonLinesParser, isRecord } from "../json-lines-parser.js";
@@ -71,7 +71,9 @@ export function createClaudeMessageReader(hooks: { onTurnLimit?: () => void } = 
         return [];
       }
       case "api_retry":
-        return [retryEvent({ attempt: json.attempt, maxAttempts: json.max_retries, retryInMs: json.retry_delay_ms, status: json.error_status, text: json.error })];
+        return [
+          retryEvent({ attempt: json.attempt, maxAttempts: json.max_retries, retryInMs: json.retry_delay_ms, status: json.error_status, text: json.error }),
+        ];
       case "permission_denied":
         return [
           noticeEvent("permission_denied", stringOr(json.message, "permission denied"), {

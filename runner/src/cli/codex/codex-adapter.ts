@@ -76,11 +76,17 @@ export function createCodexAdapter(options: BinaryCliOptions): CliAdapter {
       // key (and then its own endpoint), never send the operator's somewhere else.
       const operatorsKey = env[keyVariable] === configured[keyVariable];
       return {
-        upstream: { baseUrl: (operatorsKey ? configured.OPENAI_BASE_URL : env.OPENAI_BASE_URL) || OPENAI_API_BASE, header: "authorization", key: env[keyVariable]! },
+        upstream: {
+          baseUrl: (operatorsKey ? configured.OPENAI_BASE_URL : env.OPENAI_BASE_URL) || OPENAI_API_BASE,
+          header: "authorization",
+          key: env[keyVariable]!,
+        },
         // CODEX_HOME would move Codex away from the settings that point it at the gateway.
         hide: [...KEY_VARIABLES, "OPENAI_BASE_URL", "CODEX_HOME"],
         env: (_gatewayUrl, placeholder) => ({ OPENAI_API_KEY: placeholder }),
-        homeFiles: (gatewayUrl) => ({ [CODEX_CONFIG_FILE]: codexConfig({ baseUrl: gatewayUrl, keyVariable: "OPENAI_API_KEY", name: "OpenAI through the CodeForge model gateway" }) }),
+        homeFiles: (gatewayUrl) => ({
+          [CODEX_CONFIG_FILE]: codexConfig({ baseUrl: gatewayUrl, keyVariable: "OPENAI_API_KEY", name: "OpenAI through the CodeForge model gateway" }),
+        }),
       };
     },
     // Sessions: ~/.codex/sessions/YYYY/MM/DD/rollout-<time>-<thread-id>.jsonl; `exec [options] resume <id> -`
@@ -90,8 +96,7 @@ export function createCodexAdapter(options: BinaryCliOptions): CliAdapter {
       idFrom: (json) => (isRecord(json) && json.type === "thread.started" && typeof json.thread_id === "string" ? json.thread_id : null),
       resumeArgs: (args, id) => (args.at(-1) === "-" ? [...args.slice(0, -1), "resume", id, "-"] : [...args, "resume", id]),
     },
-    isAvailable: async () =>
-      (await probeVersion({ command, pathEnv: options.pathEnv, timeoutMs: options.probeTimeoutMs ?? CODEX_PROBE_TIMEOUT_MS })) !== null,
+    isAvailable: async () => (await probeVersion({ command, pathEnv: options.pathEnv, timeoutMs: options.probeTimeoutMs ?? CODEX_PROBE_TIMEOUT_MS })) !== null,
   };
 }
 

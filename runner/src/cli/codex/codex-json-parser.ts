@@ -18,7 +18,7 @@
  * last `agent_message`. Subagents' own items are not in this stream, only the calls to them.
  * @module
  */
-import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "../../../../api/index.js";
+import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "#api/index.js";
 import { noticeEvent, retryEvent, textEvents, thinkingEvent, toolResultEvent, toolUseEvent } from "../agent-events.js";
 import type { OutputParser } from "../cli-adapter.js";
 import { createJsonLinesParser, isRecord } from "../json-lines-parser.js";
@@ -89,7 +89,8 @@ export function createCodexJsonParser(options: { lineMaxBytes?: number } = {}): 
       case "command_execution":
         return call("shell", { command: item.command }, () => {
           const output = typeof item.aggregated_output === "string" ? item.aggregated_output : "";
-          if (item.status === "declined") return [noticeEvent("permission_denied", output || "command declined", { tool: "shell", id }), toolResultEvent(output, true, { id })];
+          if (item.status === "declined")
+            return [noticeEvent("permission_denied", output || "command declined", { tool: "shell", id }), toolResultEvent(output, true, { id })];
           return [toolResultEvent(output, item.status === "failed" || (typeof item.exit_code === "number" && item.exit_code !== 0), { id })];
         });
       case "file_change":

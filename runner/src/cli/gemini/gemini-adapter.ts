@@ -105,6 +105,11 @@ export function createGeminiAdapter(options: BinaryCliOptions): CliAdapter {
       };
     },
     isAvailable: async () =>
-      (await probeVersion({ command, pathEnv: options.pathEnv, timeoutMs: options.probeTimeoutMs ?? GEMINI_PROBE_TIMEOUT_MS, env: { GEMINI_CLI_NO_RELAUNCH: "true" } })) !== null,
+      (await probeVersion({
+        command,
+        pathEnv: options.pathEnv,
+        timeoutMs: options.probeTimeoutMs ?? GEMINI_PROBE_TIMEOUT_MS,
+        env: { GEMINI_CLI_NO_RELAUNCH: "true" },
+      })) !== null,
   };
 }

@@ -13,7 +13,7 @@
  * model calls silently and prints no thinking in this format.
  * @module
  */
-import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "../../../../api/index.js";
+import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "#api/index.js";
 import { noticeEvent, toolResultEvent, toolUseEvent } from "../agent-events.js";
 import type { OutputParser } from "../cli-adapter.js";
 import { createJsonLinesParser, isRecord } from "../json-lines-parser.js";
@@ -43,7 +43,8 @@ export function createGeminiStreamParser(options: { lineMaxBytes?: number } = {}
         return [toolUseEvent(typeof json.tool_name === "string" ? json.tool_name : "tool", json.parameters, { id: json.tool_id })];
       case "tool_result": {
         const failed = json.status === "error";
-        const text = failed && isRecord(json.error) && typeof json.error.message === "string" ? json.error.message : typeof json.output === "string" ? json.output : "";
+        const text =
+          failed && isRecord(json.error) && typeof json.error.message === "string" ? json.error.message : typeof json.output === "string" ? json.output : "";
         return [toolResultEvent(text, failed, { id: json.tool_id })];
       }
       case "error": {

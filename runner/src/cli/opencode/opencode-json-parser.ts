@@ -18,7 +18,7 @@
  * parser closes the run itself: a failed `result` with what the steps cost.
  * @module
  */
-import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "../../../../api/index.js";
+import { OUTPUT_CHUNK_MAX_BYTES, type AgentEvent } from "#api/index.js";
 import { noticeEvent, textEvents, thinkingEvent, toolResultEvent, toolUseEvent } from "../agent-events.js";
 import type { OutputParser } from "../cli-adapter.js";
 import { createJsonLinesParser, isRecord } from "../json-lines-parser.js";

@@ -22,13 +22,13 @@ import { createMiddleware } from "hono/factory";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
 import type { RateLimitPolicyName } from "../settings/rate-limit-settings.js";
-import { decideAll } from "../rate-limit/fail-policy.js";
-import type { Limiter, LimitResult, Release } from "../rate-limit/limiter.js";
-import { limiterForEnv } from "../rate-limit/limiter-for-env.js";
-import { limitItem, policyItem } from "../rate-limit/rate-limit-headers.js";
-import { requestLogger } from "./request-log.js";
+import { decideAll } from "./fail-policy.js";
+import type { Limiter, LimitResult, Release } from "./limiter.js";
+import { limiterForEnv } from "./limiter-for-env.js";
+import { limitItem, policyItem } from "./rate-limit-headers.js";
+import { requestLogger } from "../middleware/request-log.js";
 
-// Hono's Context is invariant in its env; the options are read from any app's context.
+// biome-ignore lint/suspicious/noExplicitAny: Hono's Context is invariant in its env; the options are read from any app's context.
 type AnyContext = Context<any>;
 
 export interface RateLimitPolicy {

@@ -7,7 +7,7 @@
  * (`ctx.acceptWebSocket`), so the object may hibernate while watchers stay connected.
  * @module
  */
-import { STREAM_CLOSE_TASK_ENDED } from "../../../api/stream-events.js";
+import { STREAM_CLOSE_TASK_ENDED } from "#api/stream-events.js";
 
 const WATCHER_TAG = "watcher";
 
@@ -18,10 +18,7 @@ interface WatcherAttachment {
 }
 
 /** Accepts a watcher, replays `backlog`, and closes at once if the task already ended. */
-export function acceptWatcher(
-  ctx: DurableObjectState,
-  input: { since: number; backlog: Iterable<string>; ended: boolean; now: number },
-): Response {
+export function acceptWatcher(ctx: DurableObjectState, input: { since: number; backlog: Iterable<string>; ended: boolean; now: number }): Response {
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
   ctx.acceptWebSocket(server, [WATCHER_TAG]);
