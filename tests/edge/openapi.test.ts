@@ -67,5 +67,7 @@ describe("OpenAPI", () => {
     expect(key.error.message).toBe("key not found");
     const query = await expectError(await apiFetch("/api/v1/tasks?limit=0"), 400, "validation_failed", "limit");
     expect(query.error.message).toMatch(/^limit: /);
+    const repeated = await expectError(await apiFetch("/api/v1/tasks?limit=1&limit=2"), 400, "validation_failed", "limit");
+    expect(repeated.error.message).toBe('query parameter "limit" is given more than once; give it once');
   });
 });

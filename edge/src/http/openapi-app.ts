@@ -5,7 +5,8 @@
  * check into the API's own errors:
  *
  * - a query string that fails its schema is a 400 `validation_failed` (`field` is its dotted
- *   path; the message as for a body, see `validation.ts`);
+ *   path; the message as for a body, see `validation.ts`), and a parameter given more than once
+ *   is named as such rather than as a value of the wrong type;
  * - a path id that cannot exist is a 404 whose message is the schema's (`task not found`),
  *   without waking any object.
  *
@@ -14,13 +15,19 @@
  */
 import { OpenAPIHono, type Hook } from "@hono/zod-openapi";
 import type { Env as HonoEnv } from "hono";
+import { ApiError } from "../api-error.js";
 import { pathNotFound, validationError } from "./validation.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the hook is the same for every route's types.
-export const defaultHook: Hook<any, any, any, any> = (result) => {
+export const defaultHook: Hook<any, any, any, any> = (result, c) => {
   if (result.success) return;
   const issues = result.error.issues;
   if (result.target === "param") throw pathNotFound(issues);
+  if (result.target === "query") {
+    const failing = new Set(issues.map((issue) => String(issue.path[0] ?? "")));
+    const repeated = Object.entries(c.req.queries()).find(([name, values]) => values.length > 1 && failing.has(name))?.[0];
+    if (repeated !== undefined) throw new ApiError("validation_failed", `query parameter "${repeated}" is given more than once; give it once`, repeated);
+  }
   throw validationError(issues);
 };
 
