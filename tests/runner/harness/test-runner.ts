@@ -46,6 +46,8 @@ export const SYSTEM_PATH = (process.env.PATH ?? "/usr/bin:/bin")
 export const STAND_IN_BIN = fileURLToPath(new URL("../fixtures/bin", import.meta.url));
 /** `SYSTEM_PATH` with the stand-in CLIs first. */
 export const STAND_IN_PATH = `${STAND_IN_BIN}:${SYSTEM_PATH}`;
+/** The program the `script` CLI runs in tests (`fixtures/script/edit-file`): writes its stdin to SCRIPT_OUTPUT.md, echoes its arguments. */
+export const EDIT_FILE_SCRIPT = fileURLToPath(new URL("../fixtures/script/edit-file", import.meta.url));
 
 export interface TestRunnerOptions {
   edge: FakeEdge;
