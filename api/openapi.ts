@@ -30,7 +30,9 @@ import {
   RunnerList,
 } from "./runner-protocol.js";
 import { EventsPage, StreamEvent } from "./stream-events.js";
-import { CreateTaskRequest, FollowUpRequest, Task, TaskList } from "./task.js";
+import { Task } from "./task.js";
+import { TaskList } from "./task-queries.js";
+import { CreateTaskRequest, FollowUpRequest } from "./task-request.js";
 import { DeadLetterList, Delivery, DeliveryList, RotateWebhookSecretRequest, WebhookEvent, WebhookSecret } from "./webhooks.js";
 
 export { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "./openapi-examples.js";

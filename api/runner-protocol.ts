@@ -9,7 +9,8 @@
 import { z } from "zod";
 import { BATCH_MAX_EVENTS, CLI_SESSION_ARCHIVE_MAX_CHARS, LEASE_WAIT_MAX_MS } from "./limits.js";
 import { RunnerEvent } from "./stream-events.js";
-import { CliName, Slug, TaskAutonomy, TaskError, TaskResult } from "./task.js";
+import { CliName, Slug, TaskAutonomy } from "./task-request.js";
+import { TaskError, TaskResult } from "./task-result.js";
 
 export const RUNNER_API_PREFIX = "/runner/v1";
 

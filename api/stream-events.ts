@@ -9,7 +9,8 @@
  */
 import { z } from "zod";
 import { OUTPUT_CHUNK_MAX_BYTES } from "./limits.js";
-import { TaskError, TaskResult, TaskStatus } from "./task.js";
+import { TaskStatus } from "./task.js";
+import { TaskError, TaskResult } from "./task-result.js";
 
 /** Raw bytes the CLI wrote, decoded as UTF-8, in chunks of at most 16 KiB. */
 export const OutputEvent = z.strictObject({

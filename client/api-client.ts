@@ -12,7 +12,9 @@ import { ErrorBody } from "#api/errors.js";
 import { ApiKey, ApiKeyList, ApiKeyWithSecret, type CreateKeyInput } from "#api/keys.js";
 import { RunnerList } from "#api/runner-protocol.js";
 import { EventsPage } from "#api/stream-events.js";
-import { Task, TaskList, type CreateTaskInput, type FollowUpRequest, type TaskStatus } from "#api/task.js";
+import { Task, type TaskStatus } from "#api/task.js";
+import { TaskList } from "#api/task-queries.js";
+import type { CreateTaskInput, FollowUpRequest } from "#api/task-request.js";
 import { Delivery, DeliveryList } from "#api/webhooks.js";
 
 export class CodeForgeError extends Error {

@@ -8,7 +8,7 @@
  */
 import { PATCH_MAX_BYTES } from "#api/limits.js";
 import type { StreamEvent } from "#api/stream-events.js";
-import type { TaskResult } from "#api/task.js";
+import type { TaskResult } from "#api/task-result.js";
 
 export interface RenderOptions {
   color: boolean;

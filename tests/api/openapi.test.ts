@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../scripts/local-stack.js";
 import { generatedFiles } from "../../scripts/generate-openapi.js";
 import { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "#api/openapi.js";
-import { CreateTaskRequest, Task } from "#api/task.js";
+import { Task } from "#api/task.js";
+import { CreateTaskRequest } from "#api/task-request.js";
 import { METRIC_FAMILIES } from "#api/metrics.js";
 
 describe("generated API documents", () => {

@@ -7,7 +7,7 @@
  */
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CreateTaskInput } from "#api/task.js";
+import type { CreateTaskInput } from "#api/task-request.js";
 import { DeadLetterList, DeliveryList, WebhookEvent, WebhookSecret, type Delivery } from "#api/webhooks.js";
 import { startWebhookReceiver, type Script, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { startStack, type Stack } from "./local-stack.js";

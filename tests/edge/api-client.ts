@@ -7,7 +7,8 @@ import { SELF, env } from "cloudflare:test";
 import { expect } from "vitest";
 import { ErrorBody } from "#api/errors.js";
 import { EventsPage, type StreamEvent } from "#api/stream-events.js";
-import { Task, type CreateTaskInput } from "#api/task.js";
+import { Task } from "#api/task.js";
+import type { CreateTaskInput } from "#api/task-request.js";
 import { TEST_ADMIN_KEY } from "./credentials.js";
 
 export const ORIGIN = "https://codeforge.test";

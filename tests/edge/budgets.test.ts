@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { UsageEvent } from "#api/stream-events.js";
-import { Task, type TaskResult } from "#api/task.js";
+import { Task } from "#api/task.js";
+import type { TaskResult } from "#api/task-result.js";
 import { allEvents, apiFetch, createTask, expectError, getTask, taskSpec, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
 import { TEST_OUTPUT_MAX_BYTES } from "./credentials.js";

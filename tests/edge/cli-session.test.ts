@@ -8,7 +8,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { CLI_SESSION_ARCHIVE_MAX_CHARS } from "#api/limits.js";
 import type { CliSession, Lease } from "#api/runner-protocol.js";
-import type { TaskResult } from "#api/task.js";
+import type { TaskResult } from "#api/task-result.js";
 import { allEvents, apiFetch, createTask, expectError, taskObjectOf, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
 import { complete, runnerPost, sampleResult, startRunning } from "./runner-client.js";

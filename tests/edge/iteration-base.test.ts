@@ -3,7 +3,7 @@
  * the newest result: its pushed branch, else its patch on the starting commit, else refused.
  */
 import { describe, expect, it } from "vitest";
-import type { TaskResult } from "#api/task.js";
+import type { TaskResult } from "#api/task-result.js";
 import { nextIterationBase } from "../../edge/src/task/iteration-base.js";
 
 const START = "a".repeat(40);

@@ -8,7 +8,7 @@ import { expect } from "vitest";
 import { Lease, type LeaseRequest } from "#api/runner-protocol.js";
 import { signRequest } from "#api/signing.js";
 import type { RunnerEvent } from "#api/stream-events.js";
-import type { TaskError, TaskResult } from "#api/task.js";
+import type { TaskError, TaskResult } from "#api/task-result.js";
 import { ORIGIN } from "./api-client.js";
 import { TEST_RUNNER_SECRETS } from "./credentials.js";
 

@@ -6,7 +6,7 @@
  */
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { TaskList } from "#api/task.js";
+import { TaskList } from "#api/task-queries.js";
 import { TASK_INDEX_RETRY_MS } from "../../edge/src/task/index-outbox.js";
 import { apiFetch, cancelTask, createTask, expectError, taskObjectOf, uniquePool } from "./api-client.js";
 import { advanceClock } from "./clock.js";

@@ -10,7 +10,8 @@
  */
 import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { TaskList, type TaskResult } from "#api/task.js";
+import { TaskList } from "#api/task-queries.js";
+import type { TaskResult } from "#api/task-result.js";
 import { migrate, type Sql } from "../../edge/src/sql/migrations.js";
 import { TASK_BASELINE, TASK_MIGRATIONS } from "../../edge/src/task/schema.js";
 import { allEvents, apiFetch, createTask, getTask, taskObjectOf, uniquePool } from "./api-client.js";

@@ -5,7 +5,7 @@
  */
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { TaskList } from "#api/task.js";
+import { TaskList } from "#api/task-queries.js";
 import { apiFetch, getTask, taskObjectOf, uniquePool } from "./api-client.js";
 import { advanceClock, fireAlarm } from "./clock.js";
 import { createKey, createTaskAs } from "./key-client.js";

@@ -5,7 +5,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { FollowUpRequest } from "#api/task.js";
+import type { FollowUpRequest } from "#api/task-request.js";
 import type { ApiClient } from "../../api-client.js";
 import { envFromNames, parseFlags, positionals, secretFromEnv, type Command } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";

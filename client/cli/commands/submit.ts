@@ -4,7 +4,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { CreateTaskInput } from "#api/task.js";
+import type { CreateTaskInput } from "#api/task-request.js";
 import type { ApiClient } from "../../api-client.js";
 import { envFromNames, intFlag, parseFlags, secretFromEnv, type Command } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";

@@ -4,7 +4,8 @@
  * @module
  */
 import { TASKS_PAGE_MAX } from "#api/limits.js";
-import { TaskStatus, type TaskList, type TaskSummary } from "#api/task.js";
+import { TaskStatus } from "#api/task.js";
+import type { TaskList, TaskSummary } from "#api/task-queries.js";
 import { intFlag, parseFlags, type Command } from "../command.js";
 import { UsageError } from "../exit-codes.js";
 import { renderTable, shortTime, type Column } from "../table.js";

@@ -5,7 +5,8 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "#api/openapi-examples.js";
-import { EventsQuery, StreamQuery, Task, TaskListQuery } from "#api/task.js";
+import { Task } from "#api/task.js";
+import { EventsQuery, StreamQuery, TaskListQuery } from "#api/task-queries.js";
 import {
   BODY_ERRORS,
   COMMON_ERRORS,

@@ -7,7 +7,7 @@ import { idempotentTaskId, newTaskId } from "#api/ids.js";
 import { checkCallbackUrl } from "#api/callback-url.js";
 import { checkRepoUrl } from "#api/repo-url.js";
 import { sha256Hex } from "#api/signing.js";
-import { CreateTaskRequest, FollowUpRequest } from "#api/task.js";
+import { CreateTaskRequest, FollowUpRequest } from "#api/task-request.js";
 import { parseTraceparent } from "#api/trace-context.js";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../api-error.js";

@@ -9,7 +9,8 @@
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
-import type { TaskList, TaskStatus } from "#api/task.js";
+import type { TaskStatus } from "#api/task.js";
+import type { TaskList } from "#api/task-queries.js";
 import type { Env } from "../env.js";
 import { migrate, type Sql } from "../sql/migrations.js";
 import { cursorAfter, parseCursor, putEntry, queryEntries, removeEntry, TASK_INDEX_MIGRATIONS, type TaskIndexEntry } from "./task-index-store.js";

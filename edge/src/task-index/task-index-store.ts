@@ -4,7 +4,10 @@
  * Handed the object's `sql`.
  * @module
  */
-import type { CliName, TaskError, TaskStatus, TaskSummary } from "#api/task.js";
+import type { TaskStatus } from "#api/task.js";
+import type { TaskSummary } from "#api/task-queries.js";
+import type { CliName } from "#api/task-request.js";
+import type { TaskError } from "#api/task-result.js";
 import type { Migration, Sql } from "../sql/migrations.js";
 
 export const TASK_INDEX_MIGRATIONS: readonly Migration[] = [

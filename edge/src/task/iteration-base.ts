@@ -12,7 +12,7 @@
  * @module
  */
 import type { IterationBase } from "#api/runner-protocol.js";
-import type { TaskResult } from "#api/task.js";
+import type { TaskResult } from "#api/task-result.js";
 
 /** What a result says was pushed; tolerant of results from before pushes were reported. */
 export function pushOf(result: TaskResult): { branch: string; commit_sha: string } | null {

@@ -4,7 +4,8 @@
  * ended. The current iteration's live state stays in the task row. Handed `sql`, nothing else.
  * @module
  */
-import type { TaskError, TaskIteration, TaskResult, TaskStatus } from "#api/task.js";
+import type { TaskIteration, TaskStatus } from "#api/task.js";
+import type { TaskError, TaskResult } from "#api/task-result.js";
 import type { Sql } from "../sql/migrations.js";
 import type { LifecycleState } from "./lifecycle.js";
 import { readStoredResult } from "./task-store.js";

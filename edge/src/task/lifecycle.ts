@@ -12,7 +12,8 @@
  * @module
  */
 import type { ErrorCode } from "#api/errors.js";
-import type { TaskError, TaskStatus } from "#api/task.js";
+import type { TaskStatus } from "#api/task.js";
+import type { TaskError } from "#api/task-result.js";
 import { isTerminal } from "#api/task.js";
 
 /** While queued, the object re-offers itself to its dispatcher this often (idempotent), so a

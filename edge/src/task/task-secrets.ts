@@ -7,7 +7,7 @@
  * given and the names of the env variables, never a value.
  * @module
  */
-import type { CreateTaskRequest } from "#api/task.js";
+import type { CreateTaskRequest } from "#api/task-request.js";
 import type { SecretBox } from "./secret-box.js";
 
 /** The request as stored and shown: everything but the secrets. */

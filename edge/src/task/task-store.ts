@@ -3,7 +3,8 @@
  * @module
  */
 import type { IterationBase } from "#api/runner-protocol.js";
-import type { TaskError, TaskResult, TaskStatus } from "#api/task.js";
+import type { TaskStatus } from "#api/task.js";
+import type { TaskError, TaskResult } from "#api/task-result.js";
 import type { Sql } from "../sql/migrations.js";
 import type { LifecycleState } from "./lifecycle.js";
 import { NO_SECRETS, type PublicTaskSpec, type SecretSummary } from "./task-secrets.js";

@@ -16,7 +16,7 @@ export interface CallUsage extends ModelTokens {
   cost_usd: number | null;
 }
 
-/** One model's share of an attempt's calls (the shape of `api/task.ts` `ModelUsage`). */
+/** One model's share of an attempt's calls (the shape of `api/task-result.ts` `ModelUsage`). */
 export interface ModelUsageEntry extends ModelTokens {
   calls: number;
   /** Null when the model has no price. */
