@@ -1,0 +1,124 @@
+/**
+ * The admin commands `codeforge keys` and `codeforge runners`, run as a real process against
+ * the real edge and a real runner (cli-harness.ts): creating, listing, showing, rotating and
+ * revoking keys, what a key's scope and addresses allow, how bad key input is refused, and
+ * the runners' table.
+ */
+import { describe, expect, it } from "vitest";
+import { ApiKeyList } from "#api/keys.js";
+import { RunnerList } from "#api/runner-protocol.js";
+import { codeforge, codeforgeJson, eventually, newKey, stack, useCliStack } from "./cli-harness.js";
+
+useCliStack();
+
+describe("codeforge keys", { timeout: 90_000 }, () => {
+  it("creates a key with scopes, limits, expiry and CIDRs, printing its secret once; lists and shows it", async () => {
+    const run = await codeforge([
+      "keys",
+      "create",
+      "--name",
+      "ci runner",
+      "--scope",
+      "tasks:read",
+      "--expires-in",
+      "30d",
+      "--cidr",
+      "127.0.0.0/8",
+      "--cidr",
+      "::1/128",
+      "--max-concurrent",
+      "2",
+      "--tasks-per-minute",
+      "30",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const [, id, secret] = /^created (key_\w+) "ci runner" \(tasks:read\)\nkey: (cf_key_\w+)\n$/.exec(run.stdout) ?? [];
+    expect(secret, run.stdout).toMatch(/^cf_key_/);
+    expect(run.stderr).toBe("Store the key now: it is not shown again.\n");
+
+    const list = await codeforge(["keys"]);
+    expect(list.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+SCOPES\s+STATUS\s+CREATED \(UTC\)\s+EXPIRES \(UTC\)\s+CIDRS$/);
+    const row = list.stdout.split("\n").find((l) => l.startsWith(id!));
+    expect(row).toMatch(/ci runner\s+tasks:read\s+active\s+.*127\.0\.0\.0\/8,::1\/128$/);
+    expect(list.stdout).not.toContain(secret);
+    const listed = await codeforgeJson(ApiKeyList, ["keys", "list", "--all"]);
+    expect(listed.keys.find((k) => k.id === id)).toMatchObject({ scopes: ["tasks:read"], limits: { max_concurrent_tasks: 2, tasks_per_minute: 30 } });
+
+    const shown = await codeforge(["keys", "show", id!]);
+    expect(shown.stdout).toMatch(/^scopes {6}tasks:read$/m);
+    expect(shown.stdout).toMatch(/^limits {6}tasks_per_minute=30, max_concurrent_tasks=2$/m);
+    expect(shown.stdout).toMatch(/^addresses {3}127\.0\.0\.0\/8, ::1\/128$/m);
+
+    // The local stack trusts no client address (CLIENT_ADDRESS_HEADER=none, as under npm start),
+    // so a key bound to addresses is refused, saying why, rather than trusting a header anyone can send.
+    const bound = await codeforge(["tasks"], { CODEFORGE_API_KEY: secret! });
+    expect(bound.code).toBe(5);
+    expect(bound.stderr).toMatch(/^codeforge: forbidden: this API key may only be used from its allowed_cidrs, and the edge has no trustworthy client address/);
+    expect(bound.stderr).not.toContain(secret!);
+
+    // A key without addresses works for what its scope allows, and not for more.
+    const reader = await newKey("reader", ["--scope", "tasks:read"]);
+    expect((await codeforge(["tasks"], { CODEFORGE_API_KEY: reader.key })).code).toBe(0);
+    const write = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "x"], { CODEFORGE_API_KEY: reader.key });
+    expect(write.code).toBe(5);
+    expect(write.stderr).toMatch(/^codeforge: forbidden: this API key lacks the 'tasks:write' scope/);
+    expect(write.stderr).toContain("hint: use a key with the scope this needs");
+  });
+
+  it("rotates (the old secret stops after the overlap) and revokes; a non-admin key cannot manage keys", async () => {
+    const made = await newKey("rotating");
+    const rotated = await codeforge(["keys", "rotate", made.id, "--overlap", "0"]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const fresh = /^key: (cf_key_\w+)$/m.exec(rotated.stdout)![1]!;
+    expect(fresh).not.toBe(made.key);
+    expect(rotated.stdout).toContain("the previous secret no longer works");
+    expect(rotated.stderr).toContain("Store the key now");
+
+    const old = await codeforge(["tasks"], { CODEFORGE_API_KEY: made.key });
+    expect(old.code).toBe(5);
+    expect(old.stderr).toMatch(/^codeforge: unauthorized: /);
+    expect(old.stderr).toContain("hint: the key came from CODEFORGE_API_KEY");
+    expect(old.stderr).not.toContain(made.key);
+    expect((await codeforge(["tasks"], { CODEFORGE_API_KEY: fresh })).code).toBe(0);
+
+    const revoked = await codeforge(["keys", "revoke", made.id]);
+    expect(revoked).toMatchObject({ code: 0, stdout: `${made.id} revoked; it is refused everywhere within seconds\n` });
+    expect((await codeforge(["tasks"], { CODEFORGE_API_KEY: fresh })).code).toBe(5);
+
+    const notAdmin = await codeforge(["keys"], { CODEFORGE_API_KEY: (await newKey("plain")).key });
+    expect(notAdmin.code).toBe(5);
+    expect(notAdmin.stderr).toContain("forbidden: this API key lacks the 'admin' scope");
+  });
+
+  it("refuses bad key input before or at the API, naming it", async () => {
+    expect((await codeforge(["keys", "create"])).stderr).toContain("keys create needs --name");
+    expect((await codeforge(["keys", "create", "--name", "x", "--scope", "root"])).stderr).toContain("--scope must be one of tasks:read, tasks:write, admin");
+    expect((await codeforge(["keys", "create", "--name", "x", "--expires-in", "soon"])).code).toBe(2);
+    const cidr = await codeforge(["keys", "create", "--name", "x", "--cidr", "10.0.0.0/99"]);
+    expect(cidr.code).toBe(3);
+    expect(cidr.stderr).toMatch(/^codeforge: validation_failed \[allowed_cidrs\.0\]: /);
+    expect((await codeforge(["keys", "frob"])).code).toBe(2);
+    const missing = await codeforge(["keys", "revoke", "key_0000000000000000"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^codeforge: not_found: key not found/);
+  });
+});
+
+describe("codeforge runners", { timeout: 90_000 }, () => {
+  it("lists the runners with their pool, CLIs and load", async () => {
+    // A runner shows once it has asked for work; a fresh stack's runner may not have yet.
+    await eventually(
+      () => codeforgeJson(RunnerList, ["runners"]),
+      (l) => l.runners.length > 0,
+    );
+    const table = await codeforge(["runners"]);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+POOL\s+BUSY\s+CLIS\s+LABELS\s+VERSION\s+LAST SEEN \(UTC\)$/);
+    expect(table.stdout).toMatch(/^e2e-runner-1\s+default\s+\d\/2\s+\S*demo\S*\s/m);
+    const list = await codeforgeJson(RunnerList, ["runners"]);
+    expect(list.runners).toEqual([expect.objectContaining({ id: "e2e-runner-1", pool: "default", capacity: 2 })]);
+    const notAdmin = await codeforge(["runners"], { CODEFORGE_API_KEY: (await newKey("nosy")).key });
+    expect(notAdmin.code).toBe(5);
+    expect(notAdmin.stderr).toContain("forbidden: listing runners needs an admin key");
+  });
+});
