@@ -25,29 +25,35 @@ const common = {
 };
 
 const unreachable = "1000000";
+/** Limits no suite creating many tasks meets (the Upstash project tests the real ones). */
+const unreachableLimits = {
+  RATE_LIMIT_REQUESTS_PER_MINUTE: unreachable,
+  RATE_LIMIT_TASKS_PER_MINUTE: unreachable,
+  RATE_LIMIT_STREAMS_PER_MINUTE: unreachable,
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: unreachable,
+  RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK: unreachable,
+};
+
+/** The real Worker in workerd with `bindings` over wrangler.toml's. */
+const worker = (bindings: Record<string, string>) => ({
+  main: "./edge/src/index.ts",
+  wrangler: { configPath: "./wrangler.toml" },
+  miniflare: { bindings: { ...common, ...bindings } },
+});
 
 export default defineConfig({
   test: {
     projects: [
       {
         plugins: [
-          cloudflareTest({
-            main: "./edge/src/index.ts",
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ...common,
-                RATE_LIMIT_REQUESTS_PER_MINUTE: unreachable,
-                RATE_LIMIT_TASKS_PER_MINUTE: unreachable,
-                RATE_LIMIT_STREAMS_PER_MINUTE: unreachable,
-                RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: unreachable,
-                RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK: unreachable,
-                METRICS_TOKEN: TEST_METRICS_TOKEN,
-                // Short, so a test sees a background flush land without waiting long.
-                METRICS_FLUSH_SECONDS: "0.5",
-              },
-            },
-          }),
+          cloudflareTest(
+            worker({
+              ...unreachableLimits,
+              METRICS_TOKEN: TEST_METRICS_TOKEN,
+              // Short, so a test sees a background flush land without waiting long.
+              METRICS_FLUSH_SECONDS: "0.5",
+            }),
+          ),
         ],
         test: {
           name: "edge",
@@ -59,24 +65,7 @@ export default defineConfig({
         // Webhooks against a real receiver (node:http on 127.0.0.1, started by globalSetup):
         // local callback URLs allowed, as under `npm start`; a 1 s attempt limit so timeouts
         // are quick; the default retry schedule, driven by moving the clock and firing alarms.
-        plugins: [
-          cloudflareTest({
-            main: "./edge/src/index.ts",
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ...common,
-                RATE_LIMIT_REQUESTS_PER_MINUTE: unreachable,
-                RATE_LIMIT_TASKS_PER_MINUTE: unreachable,
-                RATE_LIMIT_STREAMS_PER_MINUTE: unreachable,
-                RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: unreachable,
-                RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK: unreachable,
-                WEBHOOKS_ALLOW_LOCAL: "true",
-                WEBHOOK_TIMEOUT_SECONDS: "1",
-              },
-            },
-          }),
-        ],
+        plugins: [cloudflareTest(worker({ ...unreachableLimits, WEBHOOKS_ALLOW_LOCAL: "true", WEBHOOK_TIMEOUT_SECONDS: "1" }))],
         test: {
           name: "edge-webhooks",
           include: ["tests/edge-webhooks/**/*.test.ts"],
@@ -86,18 +75,9 @@ export default defineConfig({
       },
       {
         plugins: [
-          cloudflareTest(({ inject }) => ({
-            main: "./edge/src/index.ts",
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ...common,
-                ...UPSTASH_TEST_LIMITS,
-                UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
-                UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
-              },
-            },
-          })),
+          cloudflareTest(({ inject }) =>
+            worker({ ...UPSTASH_TEST_LIMITS, UPSTASH_REDIS_REST_URL: inject("upstashUrl"), UPSTASH_REDIS_REST_TOKEN: inject("upstashToken") }),
+          ),
         ],
         test: {
           name: "edge-upstash",
