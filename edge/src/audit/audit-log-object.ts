@@ -6,11 +6,10 @@
  * log never grows past its bound and needs no alarm to keep it there.
  * @module
  */
-import { DurableObject } from "cloudflare:workers";
 import type { AuditPage, AuditQuery } from "#api/audit.js";
 import { AUDIT_RETENTION_DAYS, AUDIT_RETENTION_MAX_ROWS } from "#api/limits.js";
 import type { Env } from "../env.js";
-import { migrate, type Sql } from "../sql/migrations.js";
+import { SqlObject } from "../sql/sql-object.js";
 import { AUDIT_MIGRATIONS, appendAudit, auditCount, pruneAudit, queryAudit, type AuditRecord } from "./audit-store.js";
 
 const DAY_MS = 86_400_000;
@@ -20,13 +19,9 @@ export function auditLogOf(env: Env) {
   return env.AUDIT.get(env.AUDIT.idFromName("global"));
 }
 
-export class AuditLog extends DurableObject<Env> {
-  private readonly sql: Sql;
-
+export class AuditLog extends SqlObject {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = ctx.storage.sql;
-    migrate(this.sql, AUDIT_MIGRATIONS);
+    super(ctx, env, AUDIT_MIGRATIONS);
   }
 
   async record(entry: AuditRecord): Promise<void> {

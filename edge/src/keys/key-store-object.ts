@@ -7,14 +7,13 @@
  * hashed, stored as hashes, and handed back once to the route that asked for them.
  * @module
  */
-import { DurableObject } from "cloudflare:workers";
 import type { ErrorCode } from "#api/errors.js";
 import { newApiKeyToken, newKeyId } from "#api/ids.js";
 import type { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest } from "#api/keys.js";
 import { KEY_LIVE_SECRETS_MAX, KEYS_MAX } from "#api/limits.js";
 import { sha256Hex } from "#api/signing.js";
 import type { Env } from "../env.js";
-import { migrate, type Sql } from "../sql/migrations.js";
+import { SqlObject } from "../sql/sql-object.js";
 import {
   countKeys,
   findByHash,
@@ -40,13 +39,9 @@ export function keyStoreOf(env: Env) {
   return env.KEYS.get(env.KEYS.idFromName("global"));
 }
 
-export class KeyStore extends DurableObject<Env> {
-  private readonly sql: Sql;
-
+export class KeyStore extends SqlObject {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = ctx.storage.sql;
-    migrate(this.sql, KEY_STORE_MIGRATIONS);
+    super(ctx, env, KEY_STORE_MIGRATIONS);
   }
 
   /** The key and secret expiry behind a secret's SHA-256, or null. */

@@ -11,9 +11,8 @@
  * names its attempt, so one sent again after a lost answer is counted once.
  * @module
  */
-import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
-import { migrate, type Sql } from "../sql/migrations.js";
+import { SqlObject } from "../sql/sql-object.js";
 import { monthOf, nextMonthStart } from "./month.js";
 import { addCharge, CHARGE_IDS_KEPT_MONTHS, monthSpend, MONTHS_KEPT, pruneSpend, SPEND_MIGRATIONS } from "./spend-store.js";
 
@@ -26,13 +25,9 @@ export interface MonthSpend {
   resetsAt: number;
 }
 
-export class SpendMeter extends DurableObject<Env> {
-  private readonly sql: Sql;
-
+export class SpendMeter extends SqlObject {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = ctx.storage.sql;
-    migrate(this.sql, SPEND_MIGRATIONS);
+    super(ctx, env, SPEND_MIGRATIONS);
   }
 
   /** Counts one attempt's cost in `month` (the month it ended in); a charge id already counted is ignored. */

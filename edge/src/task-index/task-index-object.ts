@@ -8,20 +8,15 @@
  * true, it shards by owner without changing the API (admin lists then merge the shards).
  * @module
  */
-import { DurableObject } from "cloudflare:workers";
 import type { TaskStatus } from "#api/task.js";
 import type { TaskList } from "#api/task-queries.js";
 import type { Env } from "../env.js";
-import { migrate, type Sql } from "../sql/migrations.js";
+import { SqlObject } from "../sql/sql-object.js";
 import { cursorAfter, parseCursor, putEntry, queryEntries, removeEntry, TASK_INDEX_MIGRATIONS, type TaskIndexEntry } from "./task-index-store.js";
 
-export class TaskIndex extends DurableObject<Env> {
-  private readonly sql: Sql;
-
+export class TaskIndex extends SqlObject {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = ctx.storage.sql;
-    migrate(this.sql, TASK_INDEX_MIGRATIONS);
+    super(ctx, env, TASK_INDEX_MIGRATIONS);
   }
 
   /** Records what a task reported (ignored when an equal or newer version is already stored). */
