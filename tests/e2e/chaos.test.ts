@@ -73,7 +73,10 @@ function launch(slot: Pick<Slot, "id">): ManagedProcess {
     stateDir: stack.stateDir,
     concurrency: 2,
     // Short long polls: a killed runner's abandoned poll holds a dispatcher waiter this long.
-    env: { CODEFORGE_POOL: POOL, CODEFORGE_LEASE_WAIT_MS: "5000", CODEFORGE_LOG_LEVEL: "info" },
+    // Only the demo CLI: a restarted runner then leases at once, rather than after probing every
+    // real CLI on the PATH (Gemini CLI's --version alone takes seconds on a loaded machine), which
+    // would leave most attempts to be killed before they start and exhaust MAX_ATTEMPTS.
+    env: { CODEFORGE_POOL: POOL, CODEFORGE_LEASE_WAIT_MS: "5000", CODEFORGE_LOG_LEVEL: "info", CODEFORGE_CLIS: "demo" },
   });
   logFiles.add(proc.logFile);
   return proc;
