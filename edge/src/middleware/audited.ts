@@ -14,6 +14,7 @@ import { ERROR_STATUS, type ErrorCode } from "#api/errors.js";
 import { ApiError } from "../api-error.js";
 import { recordAudit } from "../audit/audit-record.js";
 import type { Env } from "../env.js";
+import { waitUntilOf } from "../http/wait-until.js";
 import { clientAddress } from "../rate-limit/client-address.js";
 import type { AuthVariables } from "./api-key-auth.js";
 
@@ -25,17 +26,6 @@ function errorCodeOf(status: number, error: Error | undefined): ErrorCode {
   return known ? known[0] : "internal_error";
 }
 
-/** Hands a promise to the runtime to finish after the response (outside a request: floats). */
-function waitUntilOf(c: Context): (p: Promise<unknown>) => void {
-  try {
-    const ctx = c.executionCtx;
-    return (p) => ctx.waitUntil(p);
-  } catch {
-    // No execution context (app.request() in a unit test): the promise still runs to the end.
-    return () => {};
-  }
-}
-
 /**
  * Audits every request to the route as `action`.
  * @example taskRoutes.post("/:id/cancel", audited("task.cancel", (c) => c.req.param("id")), requireScope("tasks:write"), handler)
@@ -44,7 +34,8 @@ export function audited(action: AuditAction, target?: (c: Context) => string | u
   return createMiddleware<{ Bindings: Env; Variables: AuthVariables & AuditVariables }>(async (c, next) => {
     await next();
     const status = c.res.status;
-    recordAudit(c.env, waitUntilOf(c), {
+    // Outside a request (app.request() in a unit test) the record's promise still runs to the end.
+    recordAudit(c.env, waitUntilOf(c) ?? (() => {}), {
       actor: c.get("principal").keyId,
       clientIp: clientAddress(c),
       requestId: c.get("requestId") ?? "unknown",

@@ -5,10 +5,10 @@
  * every few seconds or every N requests (see `metrics/metrics-buffer.ts`).
  * @module
  */
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HTTP_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
 import { edgeConfig, type Env } from "../env.js";
+import { waitUntilOf } from "../http/wait-until.js";
 import { logFor } from "../log.js";
 import { MetricsBuffer } from "../metrics/metrics-buffer.js";
 import { metricsObject } from "../metrics/metrics-object.js";
@@ -55,16 +55,6 @@ function requestMetricsOn(env: Env): boolean {
   }
 }
 
-function waitUntilOf(c: Context): ((p: Promise<unknown>) => void) | null {
-  try {
-    const ctx = c.executionCtx;
-    return (p) => ctx.waitUntil(p);
-  } catch {
-    // No execution context (a test calling `app.request` without one): flush on the next scrape.
-    return null;
-  }
-}
-
 /**
  * @example
  * app.use("*", httpMetrics())
@@ -85,6 +75,7 @@ export function httpMetrics(options: HttpMetricsOptions = {}) {
     );
     const delayMs = buffer.planFlush(now());
     const waitUntil = waitUntilOf(c);
+    // Without an execution context (a test calling `app.request`) the samples wait for the next scrape.
     if (delayMs === null || !waitUntil) return;
     const env = c.env;
     const flush = async () => {

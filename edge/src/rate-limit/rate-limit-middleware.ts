@@ -21,6 +21,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
+import { waitUntilOf } from "../http/wait-until.js";
 import type { RateLimitPolicyName } from "../settings/rate-limit-settings.js";
 import { decideAll } from "./fail-policy.js";
 import type { Limiter, LimitResult, Release } from "./limiter.js";
@@ -96,6 +97,7 @@ export function rateLimit(options: RateLimitOptions) {
         });
       });
       const waitUntil = waitUntilOf(c);
+      // Without an execution context (a test calling `app.request`) the release is awaited instead.
       if (waitUntil) waitUntil(release);
       else await release;
     }
@@ -123,14 +125,4 @@ export function isRefusal(status: number): boolean {
 function afterRelease(decision: LimitResult): Pick<LimitResult, "remaining" | "resetMs"> {
   const remaining = Math.min(decision.limit, decision.remaining + 1);
   return { remaining, resetMs: remaining === decision.limit ? 0 : decision.resetMs };
-}
-
-function waitUntilOf(c: AnyContext): ((p: Promise<unknown>) => void) | null {
-  try {
-    const ctx = c.executionCtx;
-    return (p) => ctx.waitUntil(p);
-  } catch {
-    // No execution context (a test calling `app.request` without one): the release is awaited instead.
-    return null;
-  }
 }
