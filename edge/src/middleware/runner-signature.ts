@@ -8,18 +8,19 @@
  * @module
  */
 import { createMiddleware } from "hono/factory";
+import type { z } from "zod";
 import { CLI_SESSION_BODY_MAX_BYTES, RUNNER_BODY_MAX_BYTES } from "#api/limits.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from "#api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
 import { readBody } from "../http/read-body.js";
-import { decodeUtf8, requireUtf8Charset } from "../http/json-body.js";
+import { decodeUtf8, parseJsonText, requireUtf8Charset } from "../http/json-body.js";
 
 export type RunnerVariables = { rawBody: Uint8Array };
 
-/** Body of a verified runner request as text; bytes that are not UTF-8 are a 400 `invalid_json`. */
-export function rawBodyText(body: Uint8Array): string {
-  return decodeUtf8(body);
+/** The verified body of a runner request, parsed as JSON and validated against `schema` (400 otherwise). */
+export function signedJson<S extends z.ZodType>(c: { get(key: "rawBody"): Uint8Array }, schema: S): z.infer<S> {
+  return parseJsonText(decodeUtf8(c.get("rawBody")), schema);
 }
 
 /** The largest body a runner may send to `pathname`: a CLI session upload is bigger than the rest. */

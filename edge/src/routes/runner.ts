@@ -5,9 +5,8 @@
  */
 import { Completion, EventBatch, Heartbeat, LeaseRequest, Release, SessionUpload } from "#api/runner-protocol.js";
 import type { Env } from "../env.js";
-import { rawBodyText, runnerSignature, type RunnerVariables } from "../middleware/runner-signature.js";
+import { runnerSignature, signedJson, type RunnerVariables } from "../middleware/runner-signature.js";
 import { clientAddress } from "../rate-limit/client-address.js";
-import { parseJsonText } from "../http/json-body.js";
 import { openApiRoutes } from "../http/openapi-app.js";
 import { complete, heartbeat, postEvents, release, requestLease, saveSession } from "./runner.routes.js";
 import { taskStub, unwrap } from "../task-stub.js";
@@ -23,7 +22,7 @@ signed.use("/runner/v1/*", runnerSignature());
 // Defined in `runner.routes.ts`.
 export const runnerRoutes = signed
   .openapi(requestLease, async (c) => {
-    const request = parseJsonText(rawBodyText(c.get("rawBody")), LeaseRequest);
+    const request = signedJson(c, LeaseRequest);
     tagRequest(c, { runner_id: request.runner_id });
     const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(request.pool));
     const offer = { runnerId: request.runner_id, clis: request.clis, labels: request.labels };
@@ -52,22 +51,22 @@ export const runnerRoutes = signed
     }
   })
   .openapi(heartbeat, async (c) => {
-    const body = parseJsonText(rawBodyText(c.get("rawBody")), Heartbeat);
+    const body = signedJson(c, Heartbeat);
     return c.json(unwrap(await taskStub(c.env, c.req.param("id")).heartbeat(body)), 200);
   })
   .openapi(postEvents, async (c) => {
-    const body = parseJsonText(rawBodyText(c.get("rawBody")), EventBatch);
+    const body = signedJson(c, EventBatch);
     return c.json(unwrap(await taskStub(c.env, c.req.param("id")).appendEvents(body)), 200);
   })
   .openapi(saveSession, async (c) => {
-    const body = parseJsonText(rawBodyText(c.get("rawBody")), SessionUpload);
+    const body = signedJson(c, SessionUpload);
     return c.json(unwrap(await taskStub(c.env, c.req.param("id")).saveSession(body)), 200);
   })
   .openapi(complete, async (c) => {
-    const body = parseJsonText(rawBodyText(c.get("rawBody")), Completion);
+    const body = signedJson(c, Completion);
     return c.json(unwrap(await taskStub(c.env, c.req.param("id")).complete(body)), 200);
   })
   .openapi(release, async (c) => {
-    const body = parseJsonText(rawBodyText(c.get("rawBody")), Release);
+    const body = signedJson(c, Release);
     return c.json(unwrap(await taskStub(c.env, c.req.param("id")).release(body)), 200);
   });
