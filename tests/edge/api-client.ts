@@ -109,6 +109,20 @@ export async function expectError(res: Response, status: number, code: string, f
   return body;
 }
 
+/**
+ * What every answer owes a client, whatever it sent: no 5xx, and an error only as the JSON
+ * envelope carrying the response's request id. Returns the envelope, or null for a success.
+ */
+export function expectSafeAnswer(res: Response, text: string, context: string): ErrorBody | null {
+  expect(res.status, context).toBeLessThan(500);
+  if (res.status < 400) return null;
+  expect(res.headers.get("content-type"), context).toMatch(/^application\/json/);
+  const envelope = ErrorBody.safeParse(JSON.parse(text));
+  expect(envelope.success, context).toBe(true);
+  expect(envelope.data!.error.request_id, context).toBe(res.headers.get("x-request-id"));
+  return envelope.data!;
+}
+
 /** The dispatcher of `pool`, to read its queue depth and waiting runners. */
 export function dispatcherOf(pool: string) {
   return env.DISPATCHERS.get(env.DISPATCHERS.idFromName(pool));
