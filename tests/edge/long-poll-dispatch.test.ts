@@ -137,4 +137,20 @@ describe("long-poll dispatch", () => {
     expect(Lease.parse(await res.json()).task_id).toBe(task.id);
     expect(await getTask(task.id)).toMatchObject({ status: "leased", runner_id: "alive" });
   });
+
+  it("ends a runner's older poll when the same runner polls again, so the task goes to the live poll", async () => {
+    const pool = uniquePool();
+    // A runner restarted under its old id: its first poll is still parked, its new one arrives.
+    const older = requestLease({ pool, runner_id: "restarted", wait_ms: 10_000 });
+    await runnersWaiting(pool, 1);
+    const newer = requestLease({ pool, runner_id: "restarted", wait_ms: 10_000 });
+    expect((await older).status).toBe(204);
+    await runnersWaiting(pool, 1);
+
+    const task = await createTask({ pool });
+    const res = await newer;
+    expect(res.status).toBe(200);
+    expect(Lease.parse(await res.json()).task_id).toBe(task.id);
+    expect(await dispatcherOf(pool).stats()).toEqual({ queued: 0, waiting_runners: 0 });
+  });
 });

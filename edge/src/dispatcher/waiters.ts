@@ -16,8 +16,18 @@ interface Waiter {
 export class WaiterList {
   private readonly waiters: Waiter[] = [];
 
-  /** Waits up to `waitMs` for a task handed over by `offer`; resolves null on timeout. */
+  /**
+   * Waits up to `waitMs` for a task handed over by `offer`; resolves null on timeout. A runner
+   * polls one lease at a time, so an older wait of the same runner id belongs to a poll that is
+   * gone (the runner restarted, or gave up on it): it ends now with nothing, rather than stay in
+   * line to be handed a task nobody would receive, which would lapse and cost an attempt.
+   */
   wait(runner: RunnerOffer, waitMs: number): Promise<string | null> {
+    for (const stale of this.waiters.filter((w) => w.runner.runnerId === runner.runnerId)) {
+      this.drop(stale);
+      clearTimeout(stale.timer);
+      stale.resolve(null);
+    }
     return new Promise((resolve) => {
       const waiter: Waiter = {
         runner,
