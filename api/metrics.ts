@@ -72,6 +72,12 @@ export const METRIC_FAMILIES = [
     labels: ["pool"],
   },
   {
+    name: "codeforge_pool_tasks_in_progress",
+    type: "gauge",
+    help: "Tasks of one pool handed to a runner and not yet ended (leased or running): with the queue depth, what the pool's runners must hold.",
+    labels: ["pool"],
+  },
+  {
     name: "codeforge_pool_oldest_queued_age_seconds",
     type: "gauge",
     help: "How long the oldest task in one pool's queue has waited (0 when the queue is empty).",

@@ -182,6 +182,7 @@ describe("GET /metrics", () => {
     await takeLease({ pool, runner_id: "metrics-runner" });
     const after = await scrape();
     expect(metricValue(after, "codeforge_pool_queue_depth", { pool })).toBe(1);
+    expect(metricValue(after, "codeforge_pool_tasks_in_progress", { pool })).toBe(1);
     const age = metricValue(after, "codeforge_pool_oldest_queued_age_seconds", { pool });
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(30);
@@ -195,6 +196,7 @@ describe("GET /metrics", () => {
     await createTask({ pool });
     const exposition = await scrapeUntil((e) => metricValue(e, "codeforge_pool_queue_depth", { pool }) === 1);
     expect(metricValue(exposition, "codeforge_pool_queue_depth", { pool })).toBe(1);
+    expect(metricValue(exposition, "codeforge_pool_tasks_in_progress", { pool })).toBe(0);
   });
 
   it("asks for the metrics token, with the JSON error envelope", async () => {

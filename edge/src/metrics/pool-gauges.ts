@@ -18,6 +18,7 @@ export async function poolGaugeSamples(env: Env): Promise<Sample[]> {
     { name: "codeforge_workers_active", labels: {}, value: total((g) => g.runnersActive) },
     { name: "codeforge_workers_total", labels: {}, value: total((g) => g.runnersTotal) },
     ...figures.map((f) => ({ name: "codeforge_pool_queue_depth", labels: { pool: f.pool }, value: f.gauges.queued })),
+    ...figures.map((f) => ({ name: "codeforge_pool_tasks_in_progress", labels: { pool: f.pool }, value: f.gauges.inProgress })),
     ...figures.map((f) => ({ name: "codeforge_pool_oldest_queued_age_seconds", labels: { pool: f.pool }, value: f.gauges.oldestQueuedAgeSeconds })),
   ];
 }
