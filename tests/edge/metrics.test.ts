@@ -1,19 +1,19 @@
 /**
- * Integration: `GET /metrics` through the real Worker, with the real `Metrics`, Dispatcher and
- * task objects. The exposition is read with a strict parser (as a scraper would); path labels
- * are route patterns; request counts are global (the object's totals, which every isolate
- * flushes into) and reach it in the background, not on the request's path; task ends and pool
+ * Integration: `GET /metrics` through the real Worker, with the real `Metrics` shards, Dispatcher
+ * and task objects. The exposition is read with a strict parser (as a scraper would); path labels
+ * are route patterns; request counts are global (the sum of the shards every isolate flushes
+ * into) and reach them in the background, not on the request's path; task ends and pool
  * gauges come from the objects that own them; the token guards the route; no rate limit does.
  */
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Hono } from "hono";
-import { METRIC_FAMILIES, TASK_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
+import { HTTP_DURATION_BUCKETS_SECONDS, METRIC_FAMILIES, TASK_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
 import type { Env } from "../../edge/src/env.js";
 import { httpMetrics } from "../../edge/src/middleware/http-metrics.js";
 import { MetricsBuffer } from "../../edge/src/metrics/metrics-buffer.js";
-import { metricsObject } from "../../edge/src/metrics/metrics-object.js";
-import type { Sample } from "../../edge/src/metrics/samples.js";
+import { METRICS_SHARDS, metricsShard, metricsShardFor, readMetricShards } from "../../edge/src/metrics/metrics-object.js";
+import { histogramSamples, type Sample } from "../../edge/src/metrics/samples.js";
 import { apiFetch, createTask, expectError, ORIGIN, uniquePool } from "./api-client.js";
 import { TEST_METRICS_TOKEN } from "./credentials.js";
 import { parseExposition, metricValue, type Exposition } from "./prometheus-text.js";
@@ -47,8 +47,16 @@ const missingTask = () =>
     .slice(0, 16)
     .replace(/[^0-9a-hjkmnp-tv-z]/g, "a")}`;
 
+async function shardValue(index: number, series: Record<string, string>): Promise<number> {
+  const samples = await metricsShard(env as Env, index).samples();
+  return samples.find((s) => s.name === "codeforge_http_requests_total" && sameLabels(s.labels, series))?.value ?? 0;
+}
+
+const sameLabels = (a: Record<string, string>, b: Record<string, string>) =>
+  JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+
 async function storedValue(name: string, labels: Record<string, string>): Promise<number> {
-  const samples = await metricsObject(env as Env).samples();
+  const samples = await readMetricShards(env as Env);
   const hit = samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === JSON.stringify(Object.entries(labels).sort()));
   return hit?.value ?? 0;
 }
@@ -102,17 +110,50 @@ describe("GET /metrics", () => {
   it("adds up every isolate's flushes: what another isolate sent shows up next to this one's", async () => {
     const series = { method: "GET", path: "/api/v1/tasks/:id", status: "404" };
     const before = metricValue(await scrape(), "codeforge_http_requests_total", series);
-    // Another isolate's flush, exactly as it reaches the global object.
+    // Another isolate's flush, exactly as it reaches a shard.
     const elsewhere: Sample[] = [{ name: "codeforge_http_requests_total", labels: series, value: 5 }];
-    await metricsObject(env as Env).add(elsewhere);
+    await metricsShardFor(env as Env).add(elsewhere);
     await apiFetch(missingTask());
     const after = metricValue(await scrape(), "codeforge_http_requests_total", series);
     expect(after - before).toBe(6);
   });
 
+  it("sums every shard exactly, counters and histogram buckets alike, whichever shard took which flush", async () => {
+    const labels = { method: "PATCH", path: `/shard-sum/${crypto.randomUUID()}` };
+    const count = { ...labels, status: "200" };
+    // One observation of 0.02 s and one counter increment in each shard.
+    for (let i = 0; i < METRICS_SHARDS; i++) {
+      await metricsShard(env as Env, i).add([
+        { name: "codeforge_http_requests_total", labels: count, value: 1 },
+        ...histogramSamples("codeforge_http_request_duration_seconds", labels, 0.02, HTTP_DURATION_BUCKETS_SECONDS),
+      ]);
+    }
+    const after = await scrape();
+    expect(metricValue(after, "codeforge_http_requests_total", count)).toBe(METRICS_SHARDS);
+    expect(metricValue(after, "codeforge_http_request_duration_seconds_count", labels)).toBe(METRICS_SHARDS);
+    expect(metricValue(after, "codeforge_http_request_duration_seconds_sum", labels)).toBeCloseTo(0.02 * METRICS_SHARDS);
+    expect(metricValue(after, "codeforge_http_request_duration_seconds_bucket", { ...labels, le: "0.01" })).toBe(0);
+    expect(metricValue(after, "codeforge_http_request_duration_seconds_bucket", { ...labels, le: "+Inf" })).toBe(METRICS_SHARDS);
+  });
+
+  it("spreads one isolate's flushes over more than one shard, and the scrape still counts each request once", async () => {
+    const series = { method: "GET", path: "/api/v1/tasks/:id", status: "404" };
+    await scrape(); // this isolate's pending samples are now in the shards
+    const before = await Promise.all(Array.from({ length: METRICS_SHARDS }, (_, i) => shardValue(i, series)));
+    const requests = 24;
+    for (let i = 0; i < requests; i++) {
+      await apiFetch(missingTask());
+      await scrape(); // a flush per request
+    }
+    const after = await Promise.all(Array.from({ length: METRICS_SHARDS }, (_, i) => shardValue(i, series)));
+    const grew = after.filter((v, i) => v > before[i]!).length;
+    expect(grew, "flushes landed in one shard only").toBeGreaterThan(1);
+    expect(after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)).toBe(requests);
+  });
+
   it("flushes in the background, after the response, without a scrape", async () => {
     const series = { method: "GET", path: "/api/v1/tasks/:id", status: "404" };
-    await scrape(); // this isolate's pending samples are now in the object
+    await scrape(); // this isolate's pending samples are now in the shards
     const before = await storedValue("codeforge_http_requests_total", series);
     await apiFetch(missingTask());
     // METRICS_FLUSH_SECONDS is 0.5 here: the request's waitUntil flushes it within about that.
@@ -136,7 +177,7 @@ describe("GET /metrics", () => {
           buffer,
           sink: (e) => async (s) => {
             sent.push(s);
-            await metricsObject(e).add(s);
+            await metricsShardFor(e).add(s);
           },
         }),
       )
@@ -218,7 +259,7 @@ describe("GET /metrics", () => {
   });
 
   it("stores only catalogue counters and histograms: gauges, unknown names and bad values are refused", async () => {
-    const refused = await metricsObject(env as Env).add([
+    const refused = await metricsShardFor(env as Env).add([
       { name: "codeforge_queue_depth", labels: {}, value: 3 },
       { name: "codeforge_made_up_total", labels: {}, value: 1 },
       { name: "codeforge_tasks_total", labels: { status: "succeeded" }, value: Number.NaN },

@@ -16,7 +16,7 @@ function appWith(vars: Partial<Record<keyof Env, string>>) {
 }
 
 describe("/ready and /health", () => {
-  it("is ready when the limiter objects, the registry, a dispatcher and the metrics object answer", async () => {
+  it("is ready when the limiter objects, the registry, a dispatcher and a metrics shard answer", async () => {
     const res = await SELF.fetch(`${ORIGIN}/ready`);
     expect(res.status, await res.clone().text()).toBe(200);
     expect(await res.json()).toEqual({ status: "ready" });

@@ -1,7 +1,7 @@
 /**
  * Request metrics (`codeforge_http_requests_total`, `codeforge_http_request_duration_seconds`)
  * recorded without a round trip: each request adds its samples to the isolate's buffer, and
- * the buffer is flushed to the `Metrics` Durable Object in `waitUntil`, after the response,
+ * the buffer is flushed to a `Metrics` shard (a random one each time) in `waitUntil`, after the response,
  * every few seconds or every N requests (see `metrics/metrics-buffer.ts`).
  * @module
  */
@@ -11,14 +11,14 @@ import { edgeConfig, type Env } from "../env.js";
 import { waitUntilOf } from "../http/wait-until.js";
 import { logFor } from "../log.js";
 import { MetricsBuffer } from "../metrics/metrics-buffer.js";
-import { metricsObject } from "../metrics/metrics-object.js";
+import { metricsShardFor } from "../metrics/metrics-object.js";
 import { counterSample, type Sample } from "../metrics/samples.js";
 import { methodLabel, routeLabel } from "./route-label.js";
 
 export interface HttpMetricsOptions {
   /** The isolate's buffer; one per isolate unless a test hands in its own. */
   buffer?: MetricsBuffer;
-  /** Where a flush goes; the global `Metrics` object unless a test says otherwise. */
+  /** Where a flush goes; a random `Metrics` shard unless a test says otherwise. */
   sink?: (env: Env) => (samples: Sample[]) => Promise<unknown>;
   now?: () => number;
 }
@@ -39,7 +39,7 @@ export function isolateMetricsBuffer(env: Env): MetricsBuffer {
   return isolateBuffer;
 }
 
-const defaultSink = (env: Env) => (samples: Sample[]) => metricsObject(env).add(samples);
+const defaultSink = (env: Env) => (samples: Sample[]) => metricsShardFor(env).add(samples);
 
 /** Flushes the isolate's buffer now (what `/metrics` does first, so a scrape sees its own isolate). */
 export async function flushIsolateMetrics(env: Env, options: HttpMetricsOptions = {}): Promise<void> {

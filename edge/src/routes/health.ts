@@ -4,14 +4,14 @@
  * `/health` is liveness only: the Worker answers. `/ready` says whether this edge can serve:
  * its configuration, the rate-limit backend (a zero-cost peek through the configured limiter —
  * Upstash Redis or the `RateLimiter` objects — under a short timeout), and the Durable Objects
- * every request path needs (the pool registry, the default pool's Dispatcher, the `Metrics`
- * object). A 503 names each failing check.
+ * every request path needs (the pool registry, the default pool's Dispatcher, a `Metrics`
+ * shard). A 503 names each failing check.
  * @module
  */
 import { edgeConfig, type Env } from "../env.js";
 import { openApiRoutes } from "../http/openapi-app.js";
 import { logFor } from "../log.js";
-import { metricsObject } from "../metrics/metrics-object.js";
+import { metricsShardFor } from "../metrics/metrics-object.js";
 import { limiterForEnv } from "../rate-limit/limiter-for-env.js";
 import { poolRegistry } from "../registry/pool-registry.js";
 import { health, ready } from "./operations.routes.js";
@@ -49,7 +49,7 @@ export const healthRoutes = openApiRoutes<{ Bindings: Env }>()
     const checks: [string, () => Promise<unknown>][] = [
       ["pool registry", () => poolRegistry(c.env).pools()],
       ["dispatcher", () => c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName("default")).stats()],
-      ["metrics object", () => metricsObject(c.env).ping()],
+      ["metrics shard", () => metricsShardFor(c.env).ping()],
     ];
     if (config?.rateLimit.enabled) {
       const backend = config.rateLimit.upstash ? "rate-limit backend (Upstash Redis)" : "rate-limit backend (RateLimiter objects)";

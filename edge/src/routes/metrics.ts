@@ -2,8 +2,8 @@
  * `GET /metrics`: the edge's Prometheus exposition. Outside API-key auth and rate limits (a
  * scraper is not an API client); when `METRICS_TOKEN` is set it asks for that bearer token.
  *
- * Counters and histograms come from the global `Metrics` object (after this isolate flushes
- * its own pending samples, so a scrape always includes the requests this isolate served);
+ * Counters and histograms are the sum of the `Metrics` shards (after this isolate flushes its
+ * own pending samples, so a scrape always includes the requests this isolate served);
  * gauges are read from the pools' Dispatchers now.
  * @module
  */
@@ -13,7 +13,7 @@ import { edgeConfig, type Env } from "../env.js";
 import { openApiRoutes } from "../http/openapi-app.js";
 import { logFor } from "../log.js";
 import { flushIsolateMetrics } from "../middleware/http-metrics.js";
-import { metricsObject } from "../metrics/metrics-object.js";
+import { readMetricShards } from "../metrics/metrics-object.js";
 import { poolGaugeSamples } from "../metrics/pool-gauges.js";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../metrics/prometheus-text.js";
 import { metrics } from "./operations.routes.js";
@@ -37,9 +37,9 @@ export const metricsRoutes = openApiRoutes<{ Bindings: Env }>().openapi(metrics,
   try {
     await flushIsolateMetrics(c.env);
   } catch (err) {
-    // The scrape still answers with what the object has; this isolate's samples go next time.
+    // The scrape still answers with what the shards have; this isolate's samples go next time.
     logFor(c.env).warn("metrics flush before scrape failed", { error: String(err) });
   }
-  const [stored, gauges] = await Promise.all([metricsObject(c.env).samples(), poolGaugeSamples(c.env)]);
+  const [stored, gauges] = await Promise.all([readMetricShards(c.env), poolGaugeSamples(c.env)]);
   return c.body(renderPrometheus([...stored, ...gauges]), 200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" });
 });

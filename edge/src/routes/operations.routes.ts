@@ -55,7 +55,7 @@ export const ready = createRoute({
   tags,
   summary: "Readiness",
   description:
-    "Checks the configuration, the rate-limit backend (a zero-cost check through Upstash Redis or the RateLimiter objects, 2 s budget) and the Durable Objects requests need (pool registry, a Dispatcher, the Metrics object). `/health` is liveness only.",
+    "Checks the configuration, the rate-limit backend (a zero-cost check through Upstash Redis or the RateLimiter objects, 2 s budget) and the Durable Objects requests need (pool registry, a Dispatcher, a Metrics shard). `/health` is liveness only.",
   security: [],
   responses: {
     200: { description: "Ready", content: { "application/json": { schema: Status } } },

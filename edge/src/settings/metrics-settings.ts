@@ -1,6 +1,6 @@
 /**
  * The edge's request metrics and its `/metrics` endpoint: whether requests are recorded, how
- * often each isolate flushes them to the `Metrics` object, and the token `/metrics` asks for.
+ * often each isolate flushes them to a `Metrics` shard, and the token `/metrics` asks for.
  * @module
  */
 import { z } from "zod";
@@ -22,7 +22,7 @@ export const MetricsSettings = settingsSlice({
         .transform((token) => token ?? null),
     ),
   ],
-  /** Longest an isolate keeps request metrics before flushing them to the `Metrics` object. */
+  /** Longest an isolate keeps request metrics before flushing them to a `Metrics` shard. */
   flushIntervalMs: ["METRICS_FLUSH_SECONDS", numberSetting(z.number().min(0.1).max(25).default(5)).transform((s) => Math.round(s * 1_000))],
   /** Requests after which an isolate flushes before the interval is over. */
   flushAfterRequests: ["METRICS_FLUSH_REQUESTS", numberSetting(z.number().int().min(1).max(100_000).default(200))],

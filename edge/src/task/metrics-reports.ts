@@ -1,12 +1,12 @@
 /**
  * The task object's metric reports (its end and duration, its webhook attempts): staged in the
  * object's storage in the same turn as what they count (`metrics/metrics-outbox.ts`), then sent
- * to the `Metrics` object in the background, and by the alarm while any are left.
+ * to the `Metrics` shard the task's id hashes to in the background, and by the alarm while any are left.
  * @module
  */
 import type { Sample } from "../metrics/samples.js";
 import { hasStagedSamples, OUTBOX_RETRY_MS, sendStagedSamples, stageSamples } from "../metrics/metrics-outbox.js";
-import { metricsObject } from "../metrics/metrics-object.js";
+import { metricsShardFor } from "../metrics/metrics-object.js";
 import { taskEndSamples } from "../metrics/task-metrics.js";
 import type { AlarmConcern } from "./alarm-schedule.js";
 import type { LifecycleState } from "./lifecycle.js";
@@ -45,11 +45,11 @@ export class MetricsReports implements AlarmConcern {
       .info("task ended", { status: state.status, cli: task.spec.cli, duration_seconds: seconds, attempt: state.attempt, error_code: state.error?.code });
   }
 
-  /** Sends staged metric reports to the `Metrics` object; on failure they wait for the alarm. */
+  /** Sends staged metric reports to the task's `Metrics` shard; on failure they wait for the alarm. */
   async send(task: Pick<TaskRecord, "id">): Promise<void> {
     try {
       // Once sent, the alarm need not come back for them: re-arm for what is left.
-      if (await sendStagedSamples(this.host.ctx.storage.kv, (samples) => metricsObject(this.host.env).add(samples))) this.host.schedule.arm();
+      if (await sendStagedSamples(this.host.ctx.storage.kv, (samples) => metricsShardFor(this.host.env, task.id).add(samples))) this.host.schedule.arm();
     } catch (err) {
       this.host.log(task).warn("metrics report failed; the alarm retries", { error: String(err) });
       this.host.schedule.arm();
