@@ -131,6 +131,8 @@ export interface RunnerOptions {
   localMode?: boolean;
   healthPort?: number;
   env?: Record<string, string>;
+  /** Command-line arguments after the runner's own command (`--once`, say). */
+  args?: string[];
 }
 
 /** How a runner is started, relative to the project root: the container image runs the same. */
@@ -152,7 +154,13 @@ export function startRunner(options: RunnerOptions): ManagedProcess {
     ...options.env,
   };
   const [, ...args] = RUNNER_COMMAND;
-  return spawnLogged(`runner ${options.runnerId}`, process.execPath, args, env, join(options.stateDir, `runner-${options.runnerId}.log`));
+  return spawnLogged(
+    `runner ${options.runnerId}`,
+    process.execPath,
+    [...args, ...(options.args ?? [])],
+    env,
+    join(options.stateDir, `runner-${options.runnerId}.log`),
+  );
 }
 
 async function waitForHealth(url: string, proc: ManagedProcess, timeoutMs: number): Promise<void> {

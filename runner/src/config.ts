@@ -15,7 +15,6 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import {
   CliName,
@@ -31,7 +30,10 @@ import {
   TaskEnv,
 } from "#api/index.js";
 import { booleanSetting, CommaList, numberSetting } from "#api/settings.js";
+import { ConfigError, parseCommandLine, readConfigFile } from "./config-sources.js";
 import { ModelPricesConfig } from "./sandbox/model-prices.js";
+
+export { ConfigError } from "./config-sources.js";
 
 /** YAML key → environment variable that overrides it. */
 export const ENV_NAMES = {
@@ -72,6 +74,8 @@ export const ENV_NAMES = {
   default_max_tokens: "CODEFORGE_DEFAULT_MAX_TOKENS",
   default_max_turns: "CODEFORGE_DEFAULT_MAX_TURNS",
   model_prices: "CODEFORGE_MODEL_PRICES",
+  once: "CODEFORGE_ONCE",
+  idle_exit_seconds: "CODEFORGE_IDLE_EXIT_SECONDS",
 } as const;
 
 /** Prefix of the variables that fill `cli_env`: `CODEFORGE_CLI_ENV_<CLI>_<NAME>`. */
@@ -217,6 +221,10 @@ export const RunnerConfig = z
      * `cache_write`) by model name or prefix, laid over the model gateway's default table.
      */
     model_prices: modelPricesSetting.default({}),
+    /** Run-once mode (`--once`): lease one task, run it to its end, report, exit 0 (for one pod per task). */
+    once: booleanSetting(false),
+    /** Exit 0 after this long with nothing leased and nothing running (`--idle-exit-seconds`). Unset: never. */
+    idle_exit_seconds: int(1, 604_800).optional(),
   })
   .superRefine((config, ctx) => {
     const url = new URL(config.edge_url);
@@ -229,11 +237,6 @@ export const RunnerConfig = z
     }
   });
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
-
-/** A configuration problem, worded for the operator. Never contains secret values. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
 
 export interface LoadConfigOptions {
   /** Command-line arguments (without node and the script), for `--config <file>`. */
@@ -253,7 +256,8 @@ export interface LoadConfigOptions {
  * const config = loadConfig({ argv: process.argv.slice(2), env: process.env, readFile: (f) => readFileSync(f, "utf8") });
  */
 export function loadConfig(options: LoadConfigOptions): RunnerConfig {
-  const file = configFilePath(options.argv) ?? (options.env.CODEFORGE_RUNNER_CONFIG || undefined);
+  const commandLine = parseCommandLine(options.argv);
+  const file = commandLine.configFile ?? (options.env.CODEFORGE_RUNNER_CONFIG || undefined);
   const fromFile = file ? readConfigFile(file, options.readFile) : {};
 
   const merged: Record<string, unknown> = {
@@ -268,6 +272,7 @@ export function loadConfig(options: LoadConfigOptions): RunnerConfig {
     if (value !== undefined && value !== "") merged[key] = value;
   }
   mergeCliEnv(merged, options.env);
+  Object.assign(merged, commandLine.settings);
 
   const parsed = RunnerConfig.safeParse(merged);
   if (!parsed.success) {
@@ -294,43 +299,6 @@ function mergeCliEnv(merged: Record<string, unknown>, env: Readonly<Record<strin
     const current = (merged.cli_env ?? {}) as Record<string, Record<string, string>>;
     merged.cli_env = { ...current, [cli]: { ...current[cli], [variable]: value } };
   }
-}
-
-function configFilePath(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--check") continue;
-    if (arg === "--config") {
-      const next = argv[i + 1];
-      if (!next) throw new ConfigError("--config needs a file path");
-      return next;
-    }
-    if (arg.startsWith("--config=")) return arg.slice("--config=".length);
-  }
-  return undefined;
-}
-
-function readConfigFile(file: string, readFile: (file: string) => string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFile(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "read error";
-    throw new ConfigError(`Cannot read config file ${file}: ${code}`);
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (err) {
-    // Position only: the library's message quotes the line, which may hold the secret.
-    const pos = err instanceof YAMLParseError ? err.linePos?.[0] : undefined;
-    throw new ConfigError(`Config file ${file} is not valid YAML${pos ? ` (line ${pos.line}, column ${pos.col})` : ""}`);
-  }
-  if (data === null || data === undefined) return {};
-  if (typeof data !== "object" || Array.isArray(data)) {
-    throw new ConfigError(`Config file ${file} must be a YAML mapping of settings`);
-  }
-  return data as Record<string, unknown>;
 }
 
 /** A runner id from the host name, reduced to the characters runner ids allow. */

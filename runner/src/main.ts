@@ -9,6 +9,11 @@
  * Logs are JSON lines on stdout (pino, see `runner-logger.ts`) with `runner_id` on every line and
  * `task_id` on task lines, secrets redacted, high-volume lines sampled.
  *
+ * Run-once mode (`--once`) leases one task, runs it to its end, reports it and exits 0; with an
+ * idle exit (`--idle-exit-seconds <n>`) the runner exits 0 after that long with nothing leased
+ * and nothing running. Either exits 1 only on a fault of the runner: a task whose run broke
+ * with an unexpected error, or a lease request the edge refused (a bad or expired credential).
+ *
  * Run: `npm run runner -- --config runner.yaml` (or set `CODEFORGE_*` variables).
  * `npm run runner -- --check` prints what the sandbox enforces on this machine and exits
  * non-zero when something fails (see `sandbox/sandbox-self-check.ts`).
@@ -133,6 +138,8 @@ async function main(): Promise<void> {
     },
     logger,
     pollLogger: highVolume,
+    maxTasks: config.once ? 1 : undefined,
+    idleExitMs: config.idle_exit_seconds === undefined ? undefined : config.idle_exit_seconds * 1_000,
   });
 
   const readiness = createReadiness({
@@ -157,6 +164,17 @@ async function main(): Promise<void> {
 
   // Whatever happens to the runner, its CLIs do not outlive it.
   process.on("exit", () => processes.killAll());
+  let exiting: Promise<void> | undefined;
+  /** Closes what the runner opened, once, then exits with `code`. */
+  const exit = (code: number) =>
+    (exiting ??= Promise.resolve()
+      .then(() => readiness.stop())
+      .then(() => health?.close())
+      .then(() => tracing.shutdown())
+      .then(() => {
+        logger.info({ exit_code: code }, "stopped");
+        process.exit(code);
+      }));
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -165,15 +183,7 @@ async function main(): Promise<void> {
       process.exit(130);
     }
     logger.info({ signal, grace_ms: config.shutdown_grace_ms }, "shutting down");
-    void loop
-      .stop(config.shutdown_grace_ms)
-      .then(() => readiness.stop())
-      .then(() => health?.close())
-      .then(() => tracing.shutdown())
-      .then(() => {
-        logger.info("stopped");
-        process.exit(0);
-      });
+    void loop.stop(config.shutdown_grace_ms).then(() => exit(0));
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
@@ -184,7 +194,9 @@ async function main(): Promise<void> {
       pool: config.pool,
       labels: config.labels,
       clis,
-      concurrency: config.concurrency,
+      concurrency: config.once ? 1 : config.concurrency,
+      ...(config.once ? { once: true } : {}),
+      ...(config.idle_exit_seconds !== undefined ? { idle_exit_seconds: config.idle_exit_seconds } : {}),
       local_mode: config.local_mode,
       sandbox: sandbox.kind,
       ...(sandbox.kind === "bubblewrap" ? { limits: sandbox.limits, egress_allow: config.egress_allow } : {}),
@@ -193,7 +205,10 @@ async function main(): Promise<void> {
     },
     "runner started",
   );
-  await loop.start();
+  const result = await loop.start();
+  // Stopped by a signal: the signal's handler finishes the shutdown.
+  if (result.end === "stopped") return;
+  await exit(result.faults > 0 || result.end === "refused" ? 1 : 0);
 }
 
 /** The configured sandbox, built and proven once; exits naming the fix when it cannot be. */

@@ -7,6 +7,13 @@
  * request is open at a time and only while a slot is free, so the runner never holds a task
  * it cannot start. `stop()` stops leasing, waits for running tasks up to a grace period, then
  * aborts the rest (their CLIs are killed and their leases lapse, so the edge re-queues them).
+ *
+ * Two ways to end on its own, for runners an autoscaler starts: `maxTasks` (run-once mode:
+ * lease that many, stop leasing, end when they have finished) and `idleExitMs` (end after that
+ * long with nothing leased and nothing running). While idle, each long poll waits no longer
+ * than the idle time left, so the loop ends between polls and never abandons a poll the edge
+ * might be answering with a task. In either mode a refused lease request (a bad or expired
+ * credential) ends the loop too, as `refused`: waiting could not fix it.
  * @module
  */
 import type { Logger } from "pino";
@@ -29,13 +36,30 @@ export interface LeaseLoopOptions {
   logger: Logger;
   /** For the one line per poll answered (high volume: give it a sampled logger); none by default. */
   pollLogger?: Logger;
+  /** Lease at most this many tasks, then end once they have finished (run-once mode: 1). Unset: no limit. */
+  maxTasks?: number;
+  /** End after this long with nothing leased and nothing running. Unset: never. */
+  idleExitMs?: number;
   backoff?: BackoffPolicy;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+}
+
+/**
+ * Why the loop ended: `stopped` (by `stop()`), `done` (it ran its `maxTasks`), `idle` (nothing to
+ * do for `idleExitMs`), `refused` (the edge refused a lease request in a mode that ends on its own).
+ */
+export type LeaseLoopEnd = "stopped" | "done" | "idle" | "refused";
+
+export interface LeaseLoopResult {
+  end: LeaseLoopEnd;
+  /** Tasks whose run ended with an unexpected error: a fault of the runner, not of the task. */
+  faults: number;
 }
 
 export interface LeaseLoop {
-  /** Starts polling; resolves once `stop()` has completed. */
-  start(): Promise<void>;
+  /** Starts polling; resolves once polling has ended and every leased task has finished. */
+  start(): Promise<LeaseLoopResult>;
   /** Stops leasing; waits up to `graceMs` for running tasks, then aborts them and waits for them to clean up. */
   stop(graceMs: number): Promise<void>;
   /** Tasks currently running. */
@@ -51,22 +75,36 @@ export interface LeaseLoop {
  * process.once("SIGTERM", () => loop.stop(30_000));
  */
 export function createLeaseLoop(options: LeaseLoopOptions): LeaseLoop {
-  const { client, run, concurrency, leaseRequest, logger, backoff = { baseMs: 500, maxMs: 30_000 } } = options;
+  const { client, run, leaseRequest, logger, maxTasks = Number.POSITIVE_INFINITY, idleExitMs, backoff = { baseMs: 500, maxMs: 30_000 } } = options;
+  const concurrency = Math.min(options.concurrency, maxTasks);
+  const endsOnItsOwn = maxTasks !== Number.POSITIVE_INFINITY || idleExitMs !== undefined;
   const wait = options.sleep ?? sleep;
+  const now = options.now ?? Date.now;
   const stopping = new AbortController();
   const tasks = new Map<Promise<void>, AbortController>();
   let slotFreed: (() => void) | undefined;
-  let loopDone: Promise<void> | undefined;
+  let polling: Promise<LeaseLoopEnd> | undefined;
+  let finished: Promise<LeaseLoopResult> | undefined;
+  let leased = 0;
+  let faults = 0;
+  let idleSince = now();
 
-  async function poll(): Promise<void> {
+  /** How long the loop may still wait for work before it is idle for good; Infinity when it never is. */
+  const idleLeftMs = () => (idleExitMs === undefined || tasks.size > 0 ? Number.POSITIVE_INFINITY : idleSince + idleExitMs - now());
+
+  async function poll(): Promise<LeaseLoopEnd> {
     let failures = 0;
     while (!stopping.signal.aborted) {
+      if (leased >= maxTasks) return "done";
       if (tasks.size >= concurrency) {
         await new Promise<void>((resolve) => (slotFreed = resolve));
         continue;
       }
+      const idleLeft = idleLeftMs();
+      if (idleLeft <= 0) return "idle";
       try {
-        const lease = await client.lease({ ...leaseRequest, running: tasks.size, capacity: concurrency }, stopping.signal);
+        const waitMs = Math.min(leaseRequest.wait_ms, Math.ceil(idleLeft));
+        const lease = await client.lease({ ...leaseRequest, wait_ms: waitMs, running: tasks.size, capacity: concurrency }, stopping.signal);
         failures = 0;
         options.pollLogger?.debug({ leased: lease?.task_id ?? null, running: tasks.size }, "lease poll answered");
         if (lease) launch(lease);
@@ -78,21 +116,39 @@ export function createLeaseLoop(options: LeaseLoopOptions): LeaseLoop {
         const delay = backoffDelayMs(failures, backoff);
         // A refused signature or a rejected request will not fix itself: make it stand out.
         const serious = classifyEdgeError(err) !== "retryable";
+        if (serious && endsOnItsOwn) {
+          logger.error({ err: describeEdgeError(err) }, "lease request refused: not waiting for a task any longer");
+          return "refused";
+        }
         logger[serious ? "error" : "warn"]({ err: describeEdgeError(err), retry_in_ms: delay }, "lease request failed");
-        await wait(delay, stopping.signal);
+        await wait(Math.min(delay, Math.max(0, idleLeftMs())), stopping.signal);
       }
     }
+    return "stopped";
+  }
+
+  async function runAll(): Promise<LeaseLoopResult> {
+    polling = poll();
+    const end = await polling;
+    // No task is launched once polling has ended: these are all there will be.
+    await Promise.all(tasks.keys());
+    if (end === "done") logger.info({ tasks: leased }, "run-once: leased task finished, not leasing again");
+    if (end === "idle") logger.info({ idle_exit_seconds: (idleExitMs ?? 0) / 1_000 }, "idle: nothing leased or running for the idle exit time");
+    return { end, faults };
   }
 
   function launch(lease: Lease) {
+    leased++;
     const abort = new AbortController();
     logger.info({ task_id: lease.task_id, attempt: lease.attempt, cli: lease.task.cli }, "leased task");
     const done: Promise<void> = run(lease, abort.signal)
       .catch((err: unknown) => {
+        faults++;
         logger.error({ task_id: lease.task_id, err: describeEdgeError(err) }, "task ended with an unexpected error");
       })
       .finally(() => {
         tasks.delete(done);
+        if (tasks.size === 0) idleSince = now();
         slotFreed?.();
         slotFreed = undefined;
       });
@@ -101,8 +157,8 @@ export function createLeaseLoop(options: LeaseLoopOptions): LeaseLoop {
 
   return {
     start() {
-      loopDone ??= poll();
-      return loopDone;
+      finished ??= runAll();
+      return finished;
     },
     async stop(graceMs) {
       if (!stopping.signal.aborted) {
@@ -110,7 +166,7 @@ export function createLeaseLoop(options: LeaseLoopOptions): LeaseLoop {
         stopping.abort();
         slotFreed?.();
       }
-      await loopDone;
+      await polling;
       if (tasks.size === 0) return;
       const all = Promise.all(tasks.keys());
       let timer: NodeJS.Timeout | undefined;
@@ -127,7 +183,7 @@ export function createLeaseLoop(options: LeaseLoopOptions): LeaseLoop {
       return tasks.size;
     },
     get accepting() {
-      return !stopping.signal.aborted;
+      return !stopping.signal.aborted && leased < maxTasks;
     },
   };
 }
