@@ -154,6 +154,18 @@ export function heartbeat(s: LifecycleState, cmd: { leaseHash: string; phase: "p
   return { ok: true, state, changes, effects: [] };
 }
 
+/**
+ * Whether a heartbeat must store the lease deadline it renewed: only once fewer than half a TTL
+ * is left of the stored one (or none is stored). In between, the renewed deadline is kept in the
+ * object's memory (`TaskHost.holdLease`), so a heartbeat that changes nothing else writes
+ * nothing, about one in `TTL / 2 / interval` writes one row and moves the alarm. The stored
+ * deadline is never later than the real one (a lapsed lease cannot look alive after a restart)
+ * and at most half a TTL earlier; a holder heartbeating on time renews it long before it lapses.
+ */
+export function leaseNeedsStoring(storedExpiresAt: number | null, now: number, t: Timing): boolean {
+  return storedExpiresAt === null || storedExpiresAt - now < t.leaseTtlMs / 2;
+}
+
 /** Accepts runner event batch `batchSeq`: the next one stores, an old one is a harmless retry. */
 export function acceptBatch(
   s: LifecycleState,

@@ -45,12 +45,18 @@ export class RunnerReports {
 
   async heartbeat(input: Heartbeat): Promise<Outcome<HeartbeatAck>> {
     const leaseHash = await sha256Hex(input.lease_id);
-    const task = this.host.load();
-    if (!task) return notFound;
+    const { host } = this;
+    const stored = host.loadStored();
+    const task = host.load();
+    if (!task || !stored) return notFound;
     const now = Date.now();
-    const decision = lifecycle.heartbeat(task.state, { leaseHash, phase: input.phase, now }, this.host.timing);
+    const decision = lifecycle.heartbeat(task.state, { leaseHash, phase: input.phase, now }, host.timing);
     if (!decision.ok) return decision;
-    this.recorder.record(decision.state, decision.changes, now);
+    host.holdLease(leaseHash, decision.state.leaseExpiresAt!);
+    // A heartbeat that only renews the lease writes nothing, until the stored deadline runs low.
+    if (decision.changes.length > 0 || lifecycle.leaseNeedsStoring(stored.state.leaseExpiresAt, now, host.timing)) {
+      this.recorder.record(decision.state, decision.changes, now);
+    }
     this.keepRunnerListed(task);
     return {
       ok: true,

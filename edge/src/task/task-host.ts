@@ -20,6 +20,13 @@ export class TaskHost {
   readonly config: EdgeConfig;
   /** The object's single alarm; concerns register with it (see alarm-schedule.ts). */
   readonly schedule: AlarmSchedule;
+  /**
+   * The deadline the current lease holder's last heartbeat set, kept in memory only: the stored
+   * `lease_expires_at` trails it by less than half a TTL (see `lifecycle.leaseNeedsStoring`),
+   * so a heartbeat that only renews the lease writes nothing. Lost with the instance, which
+   * then goes by the stored deadline: earlier than the real one, never later.
+   */
+  private heldLease: { hash: string; expiresAt: number } | null = null;
 
   constructor(
     readonly ctx: DurableObjectState,
@@ -34,9 +41,25 @@ export class TaskHost {
     return { leaseTtlMs: this.config.leaseTtlMs, cancelGraceMs: 2 * this.config.heartbeatIntervalMs + 15_000 };
   }
 
-  /** The task, or null when this object holds none (never created, or deleted). */
+  /**
+   * The task, or null when this object holds none (never created, or deleted). Its lease
+   * deadline is the later of the stored one and the one its holder's heartbeats kept in memory.
+   */
   load(): TaskRecord | null {
+    const task = this.loadStored();
+    const held = this.heldLease;
+    if (!task || !held || task.state.leaseHash !== held.hash || !(held.expiresAt > (task.state.leaseExpiresAt ?? Number.POSITIVE_INFINITY))) return task;
+    return { ...task, state: { ...task.state, leaseExpiresAt: held.expiresAt } };
+  }
+
+  /** The task exactly as stored, its lease deadline included. */
+  loadStored(): TaskRecord | null {
     return tableExists(this.sql, "task") ? loadTask(this.sql) : null;
+  }
+
+  /** Keeps, in memory, the deadline a heartbeat of lease `hash` renewed it to. */
+  holdLease(hash: string, expiresAt: number): void {
+    this.heldLease = { hash, expiresAt };
   }
 
   /** The task if `viewer` may see it, else null. */
