@@ -19,7 +19,8 @@
  *     to a local OTLP receiver (see `tracing-cost.ts`).
  *
  * Sections 3 and 4 are in `stream-figures.ts`. Set BENCH_SECONDS to change the HTTP measuring
- * time (default 8 s per route).
+ * time (default 8 s per route), and BENCH_SECTIONS to run only some sections, by number
+ * (`BENCH_SECTIONS=1,2`: the create route and submit-to-lease; default every one).
  * @module
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -44,6 +45,12 @@ const stateDir = mkdtempSync(join(tmpdir(), "codeforge-bench-"));
 const adminKey = newSecret("cf_admin");
 const runnerSecret = newSecret("cf_runner");
 const processes: ManagedProcess[] = [];
+/** The sections BENCH_SECTIONS names (`1,2`, `1b`, …); none named: every one. */
+const onlySections = (process.env.BENCH_SECTIONS ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
+const runs = (section: string) => onlySections.length === 0 || onlySections.includes(section);
 /** A memory-backed file system, for section 1c. */
 const MEMORY_FS = "/dev/shm";
 
@@ -68,23 +75,26 @@ async function main(): Promise<void> {
   const repoUrl = ensureDemoRepo(join(stateDir, "demo-repo.git"));
   console.log(`CodeForge benchmark — edge under wrangler dev at ${edge.url}, Node ${process.version}\n`);
 
-  await httpThroughput(edge.url, repoUrl);
+  if (runs("1")) await httpThroughput(edge.url, repoUrl);
   // Before any runner starts: both edges must be idle but for the load itself.
-  await metricsOnVsOff(repoUrl);
-  await storageOnDiskVsMemory(repoUrl);
-  await submitToLease(edge.url, client, repoUrl);
+  if (runs("1b")) await metricsOnVsOff(repoUrl);
+  if (runs("1c")) await storageOnDiskVsMemory(repoUrl);
+  if (runs("2")) await submitToLease(edge.url, client, repoUrl);
 
-  const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "bench-runner", stateDir, concurrency: 2 });
-  processes.push(runner);
-  await lineLatency(client, repoUrl, 1, 100);
-  await lineLatency(client, repoUrl, 100, 100);
-  await lineLatency(client, repoUrl, 100, 20); // 100 watchers × 50 lines/s: fan-out under load
-
-  await outputThroughput(client, repoUrl);
+  if (runs("3") || runs("4")) {
+    const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "bench-runner", stateDir, concurrency: 2 });
+    processes.push(runner);
+  }
+  if (runs("3")) {
+    await lineLatency(client, repoUrl, 1, 100);
+    await lineLatency(client, repoUrl, 100, 100);
+    await lineLatency(client, repoUrl, 100, 20); // 100 watchers × 50 lines/s: fan-out under load
+  }
+  if (runs("4")) await outputThroughput(client, repoUrl);
 
   // Its own edges, one per mode: stop this one's first, so they do not share the cores with it.
   await Promise.all(processes.splice(0).map((p) => p.stop()));
-  await tracingCost("5", seconds);
+  if (runs("5")) await tracingCost("5", seconds);
 }
 
 type Load = Awaited<ReturnType<typeof runLoad>>;
