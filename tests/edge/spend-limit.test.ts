@@ -116,7 +116,8 @@ describe("monthly spend per API key", () => {
     const made = await createTaskAs(key.key, { pool }, { "Idempotency-Key": "first-task" });
     const lease = await startRunning(pool);
     expect((await complete(made.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 0, result: result(0.5) })).status).toBe(200);
-    expect(await taskCount(key.key)).toBe(1);
+    // Listed once the index heard of it (just after its creation was answered).
+    await expect.poll(() => taskCount(key.key)).toBe(1);
 
     const refused = await expectError(await apiFetch("/api/v1/tasks", { key: key.key, json: taskSpec({ pool }) }), 402, "spend_limit_reached");
     const resetsAt = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1)).toISOString();

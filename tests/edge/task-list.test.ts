@@ -3,9 +3,13 @@
  * up to date as an outbox. A key sees its own tasks only, an admin everyone's (or one key's),
  * newest first, in pages, filtered by status; a report lost between a task's creation and the
  * index is made again by the task's alarm.
+ *
+ * The index hears of a task after its creation was answered (the report is off the create's
+ * path), so a list made right after creating is eventually consistent: these tests wait until
+ * the tasks they made are listed before asserting on the list, as a client would.
  */
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TaskList } from "#api/task-queries.js";
 import { TASK_INDEX_RETRY_MS } from "../../edge/src/task/index-outbox.js";
 import { apiFetch, cancelTask, createTask, expectError, taskObjectOf, uniquePool } from "./api-client.js";
@@ -18,6 +22,13 @@ async function listTasks(query: Record<string, string> = {}, key?: string): Prom
   const body = await res.json();
   expect(res.status, JSON.stringify(body)).toBe(200);
   return TaskList.parse(body);
+}
+
+/** Waits until `ids` are all in the list `key` sees (the index hears of new tasks just after). */
+async function untilListed(ids: readonly string[], key?: string, query: Record<string, string> = {}): Promise<void> {
+  await expect
+    .poll(async () => (await listTasks({ limit: "200", ...query }, key)).tasks.map((t) => t.id), { timeout: 5_000, interval: 20 })
+    .toEqual(expect.arrayContaining([...ids]));
 }
 
 /** Every task of a listing, following `next_cursor` page by page. */
@@ -42,6 +53,8 @@ describe("GET /api/v1/tasks", () => {
     const a1 = await createTaskAs(alice.key, { pool, prompt: "First of Alice's" });
     const b1 = await createTaskAs(bob.key, { pool });
     const a2 = await createTaskAs(alice.key, { pool, prompt: `Second ${"x".repeat(500)}`, model: "demo-1" });
+    await untilListed([a1.id, a2.id], alice.key);
+    await untilListed([b1.id], bob.key);
 
     const list = await listTasks({}, alice.key);
     expect(list.tasks.map((t) => t.id)).toEqual([a2.id, a1.id]);
@@ -71,6 +84,7 @@ describe("GET /api/v1/tasks", () => {
     const a = await createTaskAs(alice.key, { pool });
     const b = await createTaskAs(bob.key, { pool });
     const mine = await createTask({ pool });
+    await untilListed([a.id, b.id, mine.id]);
 
     const all = (await listTasks({ limit: "200" })).tasks.map((t) => t.id);
     expect(all).toEqual(expect.arrayContaining([a.id, b.id, mine.id]));
@@ -89,6 +103,7 @@ describe("GET /api/v1/tasks", () => {
     // Two more with idempotency keys: their ids do not sort by time, the list still does.
     made.push((await createTaskAs(alice.key, { pool }, { "idempotency-key": "zz-late" })).id);
     made.push((await createTaskAs(alice.key, { pool }, { "idempotency-key": "aa-later" })).id);
+    await untilListed(made, alice.key);
 
     const { ids, pages } = await listAll({ limit: "2" }, alice.key);
     expect(pages).toBe(5);
@@ -108,10 +123,10 @@ describe("GET /api/v1/tasks", () => {
     expect(lease.task_id).toBe(done.id);
     await cancelTask(canceled.id);
     await expect.poll(async () => (await listTasks({ status: "running" }, alice.key)).tasks.map((t) => t.id)).toEqual([done.id]);
-    expect((await listTasks({ status: "canceled" }, alice.key)).tasks).toEqual([
-      expect.objectContaining({ id: canceled.id, status: "canceled", error_code: "canceled", finished_at: expect.any(String) }),
-    ]);
-    expect((await listTasks({ status: "queued" }, alice.key)).tasks.map((t) => t.id)).toEqual([waiting.id]);
+    await expect
+      .poll(async () => (await listTasks({ status: "canceled" }, alice.key)).tasks)
+      .toEqual([expect.objectContaining({ id: canceled.id, status: "canceled", error_code: "canceled", finished_at: expect.any(String) })]);
+    await expect.poll(async () => (await listTasks({ status: "queued" }, alice.key)).tasks.map((t) => t.id)).toEqual([waiting.id]);
 
     await complete(done.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 0, result: sampleResult() });
     await expect.poll(async () => (await listTasks({ status: "succeeded" }, alice.key)).tasks.map((t) => t.id)).toEqual([done.id]);
@@ -136,16 +151,43 @@ describe("GET /api/v1/tasks", () => {
     await expectError(await apiFetch("/api/v1/tasks", { method: "PUT" }), 405, "method_not_allowed");
   });
 
+  it("answers a create without waiting for the index: the task is listed once the index is free again", async () => {
+    const alice = await createKey();
+    // The index is held busy: a create that waited for its report would not answer until released.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const hold = runInDurableObject(env.TASK_INDEX.get(env.TASK_INDEX.idFromName("global")), (_instance, state) =>
+      state.blockConcurrencyWhile(async () => {
+        holding = true;
+        await held;
+      }),
+    );
+    await vi.waitUntil(() => holding);
+    try {
+      const task = await createTaskAs(alice.key, { pool: uniquePool() });
+      expect(task.status).toBe("queued");
+      expect((await apiFetch(`/api/v1/tasks/${task.id}`, { key: alice.key })).status).toBe(200);
+      release();
+      await hold;
+      await untilListed([task.id], alice.key);
+    } finally {
+      release();
+    }
+  });
+
   it("a report lost between creating the task and the index is made again by the task's alarm", async () => {
     const alice = await createKey();
     const task = await createTaskAs(alice.key, { pool: uniquePool() });
-    expect((await listTasks({}, alice.key)).tasks.map((t) => t.id)).toEqual([task.id]);
-    await runInDurableObject(taskObjectOf(task.id), (_instance, state) => {
-      const row = state.storage.sql
-        .exec<{ v: number; done: number; due: number | null }>("SELECT index_version AS v, indexed_version AS done, index_due_at AS due FROM task")
-        .one();
-      expect(row).toEqual({ v: 1, done: 1, due: null });
-    });
+    await untilListed([task.id], alice.key);
+    // The task hears back from the index after answering its creator; then it owes nothing.
+    const outbox = () =>
+      runInDurableObject(taskObjectOf(task.id), (_instance, state) =>
+        state.storage.sql
+          .exec<{ v: number; done: number; due: number | null }>("SELECT index_version AS v, indexed_version AS done, index_due_at AS due FROM task")
+          .one(),
+      );
+    await expect.poll(outbox).toEqual({ v: 1, done: 1, due: null });
 
     // As if the edge died after the task's write and before its report arrived: the index
     // never heard of it, and the task still owes the report (as its insert recorded it).
@@ -166,6 +208,7 @@ describe("GET /api/v1/tasks", () => {
   it("a task whose report is overdue with no alarm to make it (older than the index) reports when it next wakes", async () => {
     const alice = await createKey();
     const task = await createTaskAs(alice.key, { pool: uniquePool() });
+    await untilListed([task.id], alice.key);
     const index = env.TASK_INDEX.get(env.TASK_INDEX.idFromName("global"));
     await runInDurableObject(index, (_instance, state) => {
       state.storage.sql.exec("DELETE FROM tasks WHERE id = ?", task.id);

@@ -35,11 +35,13 @@ export function migrate(sql: Sql, migrations: readonly Migration[], baseline?: B
   const row = sql.exec<{ id: number | null }>("SELECT MAX(id) AS id FROM _migrations").one();
   let applied = row.id ?? 0;
   if (applied === 0 && baseline) {
-    for (const statement of baseline.statements) sql.exec(statement);
-    for (const migration of migrations) {
-      if (migration.id <= baseline.through)
-        sql.exec("INSERT INTO _migrations (id, name, applied_at) VALUES (?, ?, ?)", migration.id, migration.name, Date.now());
-    }
+    // One call: the baseline's statements and the record of what it covers, in one batch.
+    const covered = migrations.filter((m) => m.id <= baseline.through);
+    const now = Date.now();
+    sql.exec(
+      `${baseline.statements.join(";\n")};\nINSERT INTO _migrations (id, name, applied_at) VALUES ${covered.map(() => "(?, ?, ?)").join(", ")}`,
+      ...covered.flatMap((m) => [m.id, m.name, now]),
+    );
     applied = baseline.through;
   }
   for (const migration of migrations) {

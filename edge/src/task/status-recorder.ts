@@ -30,9 +30,10 @@ export class StatusRecorder {
 
   /**
    * Saves a new state, logs and broadcasts its status changes, and re-arms the alarm. With
-   * changes, also starts the report to the task index and returns it (callers need not wait).
+   * changes, also starts the report to the task index, in the background: it leaves once the
+   * write is committed, and the alarm makes it again should it fail.
    */
-  record(state: lifecycle.LifecycleState, changes: readonly lifecycle.StatusChange[], now: number): Promise<void> | null {
+  record(state: lifecycle.LifecycleState, changes: readonly lifecycle.StatusChange[], now: number): void {
     const { sql, ctx } = this.host;
     saveState(sql, state, now);
     // An attempt that just ended gets its charge to the key's monthly spend, in the same write.
@@ -65,7 +66,7 @@ export class StatusRecorder {
     this.host.schedule.arm();
     // After the write: the reports leave in the background and the alarm retries them if need be.
     if (ended) void this.owed.metrics.send(loadTask(sql)!);
-    return changes.length ? this.owed.index.report() : null;
+    if (changes.length) void this.owed.index.report();
   }
 
   /** Appends one event of the current attempt to the log and sends it to the watchers. */
