@@ -11,6 +11,7 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { TaskList } from "#api/task-queries.js";
+import { taskIndexFor } from "../../edge/src/task-index/task-index-shards.js";
 import { TASK_INDEX_RETRY_MS } from "../../edge/src/task/index-outbox.js";
 import { apiFetch, cancelTask, createTask, expectError, taskObjectOf, uniquePool } from "./api-client.js";
 import { advanceClock } from "./clock.js";
@@ -157,7 +158,7 @@ describe("GET /api/v1/tasks", () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let holding = false;
-    const hold = runInDurableObject(env.TASK_INDEX.get(env.TASK_INDEX.idFromName("global")), (_instance, state) =>
+    const hold = runInDurableObject(taskIndexFor(env, alice.id), (_instance, state) =>
       state.blockConcurrencyWhile(async () => {
         holding = true;
         await held;
@@ -191,7 +192,7 @@ describe("GET /api/v1/tasks", () => {
 
     // As if the edge died after the task's write and before its report arrived: the index
     // never heard of it, and the task still owes the report (as its insert recorded it).
-    await runInDurableObject(env.TASK_INDEX.get(env.TASK_INDEX.idFromName("global")), (_instance, state) => {
+    await runInDurableObject(taskIndexFor(env, alice.id), (_instance, state) => {
       state.storage.sql.exec("DELETE FROM tasks WHERE id = ?", task.id);
     });
     await runInDurableObject(taskObjectOf(task.id), (_instance, state) => {
@@ -209,7 +210,7 @@ describe("GET /api/v1/tasks", () => {
     const alice = await createKey();
     const task = await createTaskAs(alice.key, { pool: uniquePool() });
     await untilListed([task.id], alice.key);
-    const index = env.TASK_INDEX.get(env.TASK_INDEX.idFromName("global"));
+    const index = taskIndexFor(env, alice.id);
     await runInDurableObject(index, (_instance, state) => {
       state.storage.sql.exec("DELETE FROM tasks WHERE id = ?", task.id);
     });

@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { TaskList } from "#api/task-queries.js";
 import type { TaskResult } from "#api/task-result.js";
 import { migrate, type Sql } from "../../edge/src/sql/migrations.js";
+import { taskIndexFor } from "../../edge/src/task-index/task-index-shards.js";
 import { TASK_BASELINE, TASK_MIGRATIONS } from "../../edge/src/task/schema.js";
 import { allEvents, apiFetch, createTask, getTask, taskObjectOf, uniquePool } from "./api-client.js";
 import { complete, outputEvents, postEvents, sampleResult, startRunning } from "./runner-client.js";
@@ -35,8 +36,8 @@ async function downgradeToSchema4(taskId: string): Promise<void> {
       .toArray();
     expect(tables.map((t) => t.name)).toEqual(["deliveries", "delivery_attempts", "events", "task"]);
   });
-  // The index did not exist then either.
-  await runInDurableObject(env.TASK_INDEX.get(env.TASK_INDEX.idFromName("global")), (_instance, state) => {
+  // The index did not exist then either (the task's owner is the admin key).
+  await runInDurableObject(taskIndexFor(env, "admin"), (_instance, state) => {
     state.storage.sql.exec("DELETE FROM tasks WHERE id = ?", taskId);
   });
 }
@@ -125,7 +126,7 @@ describe("task objects made by older code", () => {
 
     // Woken by a read: it migrates, and reads as it did.
     expect(await getTask(created.id)).toEqual(before);
-    expect(await schemaOf(created.id)).toEqual({ migrations: [1, 2, 3, 4, 5, 6, 7, 8], iterations: [{ n: 1, prompt: "Written before iterations" }] });
+    expect(await schemaOf(created.id)).toEqual({ migrations: [1, 2, 3, 4, 5, 6, 7, 8, 9], iterations: [{ n: 1, prompt: "Written before iterations" }] });
     expect(await allEvents(created.id)).toEqual(eventsBefore);
     // It owed the index a report from the migration, and makes it.
     await expect.poll(listed).toContain(created.id);

@@ -58,7 +58,7 @@ export const listTasks = createRoute({
   tags,
   summary: "List your tasks, newest first (an admin's: everyone's)",
   description:
-    "Summaries from the task index, which follows each task within moments of a status change; `links.self` has the whole task. Page with `limit` and the `next_cursor` of the previous page; filter with `status`. An admin key lists every key's tasks, or one key's with `owner`; another key may name only itself as `owner` (403 otherwise).",
+    "Summaries from the task index, which hears of a new task moments after its creation is answered and follows each status change within moments; `links.self` has the whole task. Page with `limit` and the `next_cursor` of the previous page; filter with `status`. An admin key lists every key's tasks, or one key's with `owner`; another key may name only itself as `owner` (403 otherwise).",
   request: { query: TaskListQuery },
   responses: {
     200: { description: "A page of tasks", ...json("TaskList") },

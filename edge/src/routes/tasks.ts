@@ -1,6 +1,7 @@
 /**
  * The public task API: create, list, read, page events, stream, cancel, follow up.
- * Each handler validates, calls one task-object (or task-index) method, and answers typed JSON.
+ * Each handler validates, calls one task-object method (or reads the task index's shards), and
+ * answers typed JSON.
  * @module
  */
 import { idempotentTaskId, newTaskId } from "#api/ids.js";
@@ -19,7 +20,7 @@ import { requireScope } from "../middleware/require-scope.js";
 import { bodyOf, jsonBody } from "../http/json-body.js";
 import { openApiRoutes } from "../http/openapi-app.js";
 import { checkSpendLimit } from "../spend/spend-limit.js";
-import { taskIndexOf } from "../task-index/task-index-object.js";
+import { listTasks as listFromIndex } from "../task-index/task-index-shards.js";
 import { taskStub, unwrap } from "../task-stub.js";
 import { secretBox } from "../task/secret-box.js";
 import { splitSecrets, type TaskSecrets } from "../task/task-secrets.js";
@@ -148,7 +149,8 @@ export const taskRoutes = openApiRoutes<TaskEnv>()
       throw new ApiError("forbidden", "only an admin key may list another key's tasks", "owner");
     }
     const owner = principal.admin ? (query.owner ?? null) : principal.owner;
-    return c.json(await taskIndexOf(c.env).list({ owner, status: query.status, cursor: query.cursor, limit: query.limit }), 200);
+    // From the task index: a key's own shard, or every shard merged for an admin.
+    return c.json(await listFromIndex(c.env, { owner, status: query.status, cursor: query.cursor, limit: query.limit }), 200);
   })
   .openapi({ ...getTask, middleware: [requireScope("tasks:read")] as const }, async (c) => {
     const task = unwrap(await taskStub(c.env, c.req.valid("param").id).view(viewerOf(c.get("principal"))));

@@ -186,16 +186,23 @@ export const TASK_MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 9,
+    name: "task index shards",
+    // The task index became one shard per owner hash (see task-index-shards.ts): every task
+    // reports again, in full, to its owner's shard — at once when it next wakes.
+    statements: ["UPDATE task SET index_version = index_version + 1, indexed_version = 0, index_due_at = 0"],
+  },
 ];
 
 /**
- * What migrations 1–8 leave, for a new task's database in one step (see `Baseline`), in the
+ * What migrations 1–9 leave, for a new task's database in one step (see `Baseline`), in the
  * transaction that writes the task. Later migrations would apply on top of it as usual, but a new
  * task pays for each in its creation: bring the baseline up to date with them.
  * `tests/edge/task-migration.test.ts` checks it against the migrations, column by column.
  */
 export const TASK_BASELINE: Baseline = {
-  through: 8,
+  through: 9,
   statements: [
     `CREATE TABLE task (
       id TEXT PRIMARY KEY,

@@ -1,11 +1,11 @@
 /**
  * The task object's side of the task-index outbox (`index-outbox.ts` keeps its rows): reporting
- * the owed entry to the `TaskIndex` object after a change, and again from the alarm when a
- * report failed or was lost. A report is owed until the index took it, so a failure is logged,
- * never thrown.
+ * the owed entry to the `TaskIndex` shard of the task's owner (`task-index-shards.ts`) after a
+ * change, in the background, and again from the alarm when a report failed or was lost. A report
+ * is owed until the index took it, so a failure is logged, never thrown.
  * @module
  */
-import { taskIndexOf } from "../task-index/task-index-object.js";
+import { taskIndexFor } from "../task-index/task-index-shards.js";
 import type { AlarmConcern } from "./alarm-schedule.js";
 import { indexDeadline, reportToIndex } from "./index-outbox.js";
 import type { TaskHost } from "./task-host.js";
@@ -41,7 +41,9 @@ export class TaskIndexReporter implements AlarmConcern {
   }
 
   private send(): Promise<boolean> {
-    return reportToIndex(this.host.sql, taskIndexOf(this.host.env), Date.now, (err) => {
+    const { env } = this.host;
+    // To the shard that lists the task's owner.
+    return reportToIndex(this.host.sql, { put: (entry) => taskIndexFor(env, entry.owner).put(entry) }, Date.now, (err) => {
       this.host.logAny().warn("task index report failed; the alarm retries", { error: String(err) });
     });
   }

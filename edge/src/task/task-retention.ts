@@ -2,12 +2,12 @@
  * Retention: an ended task is deleted once `taskRetentionMs` has passed since it ended and it
  * owes nothing more (no webhook delivery, no index report, no metric report, no spend charge).
  * Its alarm wake-up counts only when every other concern is idle; the deletion removes its
- * task-index entry first, then all its storage, so it answers 404 from then on.
+ * task-index entry first (from its owner's shard), then all its storage, so it answers 404 from then on.
  * @module
  */
 import { isTerminal } from "#api/task.js";
 import { recordAudit } from "../audit/audit-record.js";
-import { taskIndexOf } from "../task-index/task-index-object.js";
+import { taskIndexFor } from "../task-index/task-index-shards.js";
 import type { AlarmConcern } from "./alarm-schedule.js";
 import { TASK_INDEX_RETRY_MS } from "./index-outbox.js";
 import type { LifecycleState } from "./lifecycle.js";
@@ -47,7 +47,7 @@ export class TaskRetention implements AlarmConcern {
       const at = task && schedule.othersIdle(now) ? retentionEnd(task.state, this.host.config.taskRetentionMs) : null;
       if (!task || at === null || now < at) return false;
       try {
-        await taskIndexOf(env).remove(task.id);
+        await taskIndexFor(env, task.owner).remove(task.id);
       } catch (err) {
         this.host.log(task).warn("task index removal failed; deleting the task later", { error: String(err) });
         await schedule.wakeAt(now + TASK_INDEX_RETRY_MS);
