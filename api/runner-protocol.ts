@@ -27,7 +27,11 @@ export const LeaseRequest = z.strictObject({
   /** The runner's labels; a task is offered only if it asks for a subset of them. */
   labels: z.array(Slug).max(32).default([]),
   wait_ms: z.number().int().min(0).max(LEASE_WAIT_MAX_MS).default(LEASE_WAIT_MAX_MS),
-  /** Tasks the runner is running now, and how many it can run at once (for the runners list). */
+  /**
+   * Tasks the runner is running now, and how many it can run at once (for the runners list). A
+   * runner with no free slot (`running` ≥ `capacity`) is given nothing: its request only tells
+   * the pool it is alive (a busy runner sends one every 30 s).
+   */
   running: z.number().int().min(0).max(1_000).default(0),
   capacity: z.number().int().min(1).max(1_000).default(1),
 });

@@ -38,19 +38,23 @@ describe("runners list", () => {
     expect(await runnersIn(pool)).toMatchObject([{ id: "busy-1", running: 1, capacity: 1 }]);
   });
 
-  it("prunes runners not heard from for two minutes, but keeps a busy runner that heartbeats", async () => {
+  it("drops runners not heard from for two minutes, but keeps a busy runner that says it is alive", async () => {
     const pool = uniquePool();
-    await createTask({ pool });
+    const task = await createTask({ pool });
     const lease = await startRunning(pool, "busy-1");
     expect((await requestLease({ pool, runner_id: "gone-1" })).status).toBe(204);
     expect((await runnersIn(pool)).map((r) => r.id)).toEqual(["busy-1", "gone-1"]);
 
-    // busy-1 runs a long task: it never polls for work, but its heartbeats keep it listed.
+    // busy-1 runs a long task: it never polls for work; every 30 s or so it sends a lease request with
+    // no free slot, which takes nothing — not even a task queued meanwhile — and keeps it listed.
+    const queued = await createTask({ pool });
     for (let elapsed = 0; elapsed < 150_000; elapsed += 25_000) {
       advanceClock(25_000);
-      expect((await heartbeat(lease.task_id, lease.lease_id)).status).toBe(200);
+      expect((await heartbeat(task.id, lease.lease_id)).status).toBe(200);
+      expect((await requestLease({ pool, runner_id: "busy-1", running: 1, capacity: 1 })).status).toBe(204);
     }
-    expect((await runnersIn(pool)).map((r) => r.id)).toEqual(["busy-1"]);
+    expect((await getTask(queued.id)).status).toBe("queued");
+    expect(await runnersIn(pool)).toMatchObject([{ id: "busy-1", running: 1, capacity: 1 }]);
     advanceClock(121_000);
     expect(await runnersIn(pool)).toEqual([]);
   });

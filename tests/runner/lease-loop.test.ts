@@ -85,6 +85,39 @@ describe("lease loop", () => {
     expect(loop.running).toBe(0);
   });
 
+  it("while full, only says it is alive (running = capacity, wait 0) every presence interval, and polls as soon as a slot frees", async () => {
+    const requests: LeaseRequest[] = [];
+    const finishers: (() => void)[] = [];
+    const loop = createLeaseLoop({
+      client: {
+        lease: async (req, signal) => {
+          requests.push(req);
+          if (requests.length === 1) return lease(1);
+          if (req.running >= req.capacity) return null;
+          await new Promise((r) => signal?.addEventListener("abort", r));
+          return null;
+        },
+      },
+      run: () => new Promise<void>((resolve) => finishers.push(resolve)),
+      concurrency: 1,
+      leaseRequest,
+      logger: captureLogger().logger,
+      presenceIntervalMs: 40,
+    });
+    const done = loop.start();
+    await tick(150);
+    const presence = requests.slice(1);
+    expect(presence.length).toBeGreaterThanOrEqual(2);
+    expect(presence.length).toBeLessThanOrEqual(4);
+    for (const req of presence) expect(req).toMatchObject({ running: 1, capacity: 1, wait_ms: 0 });
+
+    finishers[0]!();
+    await tick(10);
+    expect(requests.at(-1)).toMatchObject({ running: 0, capacity: 1, wait_ms: 25_000 });
+    await loop.stop(1_000);
+    await done;
+  });
+
   it("re-polls at once after an empty long poll", async () => {
     let calls = 0;
     const loop = createLeaseLoop({

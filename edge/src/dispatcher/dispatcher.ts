@@ -6,6 +6,10 @@
  * It also remembers the runners it has seen (`runner-store.ts`), for the admin runners list and
  * for telling a queued task why it waits, and reports its pool to the `PoolRegistry`.
  *
+ * What expires — runners gone silent, key slots, handed-out marks, queue admissions — is left
+ * out by every read and deleted by the object's alarm (`PRUNE_INTERVAL_MS`), not by the lease
+ * polls and enqueues on the hot path.
+ *
  * And it enforces per-key task limits (`key-slots.ts`, `queue-admissions.ts`): a task of a key
  * at its `max_concurrent_tasks` stays queued until one of the key's tasks stops running, and
  * a key at its `max_queued_tasks` gets no new place in the queue.
@@ -21,11 +25,11 @@ import type { Env } from "../env.js";
 import { poolRegistry } from "../registry/pool-registry.js";
 import { POOL_REPORT_INTERVAL_MS } from "../registry/pool-store.js";
 import { migrate } from "../sql/migrations.js";
-import { clearHandedOut, countHandedOut, markHandedOut } from "./handed-out.js";
+import { clearHandedOut, countHandedOut, markHandedOut, pruneHandedOut } from "./handed-out.js";
 import { holdSlot, keyAtLimit, pruneSlots, releaseSlot, slotExpiresAt } from "./key-slots.js";
-import { admit, settleAdmission } from "./queue-admissions.js";
+import { admit, pruneAdmissions, settleAdmission } from "./queue-admissions.js";
 import { insertEntry, oldestEnqueuedAt, QUEUE_MIGRATIONS, queueDepth, removeEntry, takeEntry, type QueueEntry, type RunnerOffer } from "./queue-store.js";
-import { countTaken, listRunners, recordRunner, RUNNER_MIGRATIONS, touchRunner, type RunnerSighting } from "./runner-store.js";
+import { RUNNER_MIGRATIONS, RunnerRegistry, type RunnerSighting } from "./runner-store.js";
 import { waitingReason, type WaitingTask } from "./waiting-reason.js";
 import { WaiterList } from "./waiters.js";
 import { logFor } from "../log.js";
@@ -46,10 +50,16 @@ export interface PoolGauges {
   runnersActive: number;
 }
 
+/** How often the alarm deletes what expired, while there is anything that can. */
+export const PRUNE_INTERVAL_MS = 60_000;
+
 export class Dispatcher extends DurableObject<Env> {
   private readonly waiters = new WaiterList();
+  private readonly runnerRegistry: RunnerRegistry;
   /** When this instance last reported its pool; memory only (a fresh instance reports again). */
   private poolReportedAt = 0;
+  /** True once this instance made sure the prune alarm is set; memory only. */
+  private pruneArmed = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -58,6 +68,7 @@ export class Dispatcher extends DurableObject<Env> {
       ctx.storage.sql,
       [...QUEUE_MIGRATIONS, ...RUNNER_MIGRATIONS].sort((a, b) => a.id - b.id),
     );
+    this.runnerRegistry = new RunnerRegistry(ctx.storage.sql, Date.now());
   }
 
   /**
@@ -74,6 +85,7 @@ export class Dispatcher extends DurableObject<Env> {
     settleAdmission(sql, entry.taskId);
     // Not awaited: the pool is listed for metrics within a minute; the task need not wait for it.
     void this.reportPool(entry.pool);
+    this.armPruning();
     const limited = entry.maxConcurrent != null && entry.ownerKeyId != null;
     if (!(limited && keyAtLimit(sql, entry.ownerKeyId!, entry.maxConcurrent!, now)) && this.waiters.offer(entry)) {
       // A re-offer of a task still in the queue must not leave it there to be taken twice.
@@ -84,7 +96,7 @@ export class Dispatcher extends DurableObject<Env> {
     }
     insertEntry(sql, entry, now);
     if (freed) this.serveWaiters();
-    return { handedOff: false, waitingReason: waitingReason(entry, listRunners(sql, now)) };
+    return { handedOff: false, waitingReason: waitingReason(entry, this.runnerRegistry.list(now)) };
   }
 
   async remove(taskId: string): Promise<void> {
@@ -103,6 +115,7 @@ export class Dispatcher extends DurableObject<Env> {
 
   /** Reserves a queue place for a new task of a key with `max_queued_tasks`; false when full. */
   async admit(input: { taskId: string; keyId: string; maxQueued: number }): Promise<boolean> {
+    this.armPruning();
     return admit(this.ctx.storage.sql, { ...input, now: Date.now() });
   }
 
@@ -110,11 +123,14 @@ export class Dispatcher extends DurableObject<Env> {
    * The next task id `runner` can run, waiting up to `waitMs` for one; null if none came.
    * `sighting` (what the lease request said about the runner) is recorded for the runners list;
    * a runner the pool had not seen lately is audited as `runner.register` (with `request`'s id and IP).
+   * A runner with no free slot (`running` ≥ `capacity`) takes nothing: its request only says it
+   * is alive, once per runner however many tasks it runs.
    */
   async take(runner: RunnerOffer, waitMs: number, sighting?: RunnerSighting, request?: { requestId: string; clientIp: string | null }): Promise<string | null> {
     const sql = this.ctx.storage.sql;
     if (sighting) {
-      if (recordRunner(sql, sighting, Date.now())) {
+      this.armPruning();
+      if (this.runnerRegistry.record(sighting, Date.now())) {
         recordAudit(this.env, (p) => this.ctx.waitUntil(p), {
           actor: `runner:${sighting.runnerId}`,
           clientIp: request?.clientIp ?? null,
@@ -125,28 +141,22 @@ export class Dispatcher extends DurableObject<Env> {
         });
       }
       await this.reportPool(sighting.pool);
+      if (sighting.running >= sighting.capacity) return null;
     }
-    const now = Date.now();
-    pruneSlots(sql, now);
-    let taskId = takeEntry(sql, runner, now);
+    let taskId = takeEntry(sql, runner, Date.now());
     if (taskId === null && waitMs > 0) taskId = await this.waiters.wait(runner, waitMs);
-    if (taskId !== null && sighting) countTaken(sql, sighting.runnerId);
+    if (taskId !== null && sighting) this.runnerRegistry.countTaken(sighting.runnerId);
     return taskId;
-  }
-
-  /** A runner busy with a task of this pool is alive: keep it listed. */
-  async touchRunner(runnerId: string): Promise<void> {
-    touchRunner(this.ctx.storage.sql, runnerId, Date.now());
   }
 
   /** The runners seen lately. */
   async runners(): Promise<RunnerInfo[]> {
-    return listRunners(this.ctx.storage.sql, Date.now());
+    return this.runnerRegistry.list(Date.now());
   }
 
   /** Why a queued task of this pool waits, or null when a capable runner has room. */
   async waitingReason(task: WaitingTask): Promise<string | null> {
-    return waitingReason(task, listRunners(this.ctx.storage.sql, Date.now()));
+    return waitingReason(task, this.runnerRegistry.list(Date.now()));
   }
 
   async stats(): Promise<{ queued: number; waiting_runners: number }> {
@@ -157,7 +167,7 @@ export class Dispatcher extends DurableObject<Env> {
   async gauges(): Promise<PoolGauges> {
     const sql = this.ctx.storage.sql;
     const now = Date.now();
-    const runners = listRunners(sql, now);
+    const runners = this.runnerRegistry.list(now);
     const oldest = oldestEnqueuedAt(sql);
     return {
       queued: queueDepth(sql),
@@ -166,6 +176,31 @@ export class Dispatcher extends DurableObject<Env> {
       runnersTotal: runners.length,
       runnersActive: runners.filter((r) => r.running > 0).length,
     };
+  }
+
+  /** Deletes what expired, and comes back while anything is left that can expire. */
+  override async alarm(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const now = Date.now();
+    this.runnerRegistry.prune(now);
+    pruneSlots(sql, now);
+    pruneHandedOut(sql, now);
+    pruneAdmissions(sql, now);
+    const { n } = sql
+      .exec<{ n: number }>(
+        "SELECT (SELECT COUNT(*) FROM runners) + (SELECT COUNT(*) FROM key_slots) + (SELECT COUNT(*) FROM handed_out) + (SELECT COUNT(*) FROM admissions) AS n",
+      )
+      .one();
+    if (n > 0) await this.ctx.storage.setAlarm(now + PRUNE_INTERVAL_MS);
+    else this.pruneArmed = false;
+  }
+
+  /** Makes sure the prune alarm is set: one read per instance, a write only when none was. */
+  private armPruning(): void {
+    if (this.pruneArmed) return;
+    this.pruneArmed = true;
+    const storage = this.ctx.storage;
+    void storage.getAlarm().then((at) => (at === null ? storage.setAlarm(Date.now() + PRUNE_INTERVAL_MS) : undefined));
   }
 
   /** Hands queued tasks that a freed slot let through to runners already waiting. */

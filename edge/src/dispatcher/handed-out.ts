@@ -18,8 +18,12 @@ export function clearHandedOut(sql: Sql, taskId: string): void {
   sql.exec("DELETE FROM handed_out WHERE task_id = ?", taskId);
 }
 
-/** Tasks handed out and not yet ended; drops marks past their expiry. */
+/** Tasks handed out and not yet ended (marks past their expiry left out). */
 export function countHandedOut(sql: Sql, now: number): number {
+  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM handed_out WHERE expires_at > ?", now).one().n;
+}
+
+/** Drops marks past their expiry (the Dispatcher's alarm). */
+export function pruneHandedOut(sql: Sql, now: number): void {
   sql.exec("DELETE FROM handed_out WHERE expires_at <= ?", now);
-  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM handed_out").one().n;
 }

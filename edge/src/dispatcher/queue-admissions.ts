@@ -14,21 +14,32 @@ export const ADMISSION_TTL_MS = 60_000;
 
 /** Reserves a queue place for `taskId`; false when the key's queue is full. */
 export function admit(sql: Sql, input: { taskId: string; keyId: string; maxQueued: number; now: number }): boolean {
-  sql.exec("DELETE FROM admissions WHERE expires_at <= ?", input.now);
   const already = sql
-    .exec("SELECT 1 FROM queue WHERE task_id = ? UNION ALL SELECT 1 FROM admissions WHERE task_id = ?", input.taskId, input.taskId)
+    .exec(
+      "SELECT 1 FROM queue WHERE task_id = ? UNION ALL SELECT 1 FROM admissions WHERE task_id = ? AND expires_at > ?",
+      input.taskId,
+      input.taskId,
+      input.now,
+    )
     .toArray().length;
   if (already > 0) return true;
   const { n } = sql
     .exec<{ n: number }>(
-      "SELECT (SELECT COUNT(*) FROM queue WHERE owner_key_id = ?) + (SELECT COUNT(*) FROM admissions WHERE key_id = ?) AS n",
+      "SELECT (SELECT COUNT(*) FROM queue WHERE owner_key_id = ?) + (SELECT COUNT(*) FROM admissions WHERE key_id = ? AND expires_at > ?) AS n",
       input.keyId,
       input.keyId,
+      input.now,
     )
     .one();
   if (n >= input.maxQueued) return false;
-  sql.exec("INSERT INTO admissions (task_id, key_id, expires_at) VALUES (?, ?, ?)", input.taskId, input.keyId, input.now + ADMISSION_TTL_MS);
+  // An expired reservation of the same task may still be there until the alarm prunes it.
+  sql.exec("INSERT OR REPLACE INTO admissions (task_id, key_id, expires_at) VALUES (?, ?, ?)", input.taskId, input.keyId, input.now + ADMISSION_TTL_MS);
   return true;
+}
+
+/** Drops lapsed reservations (the Dispatcher's alarm; every read leaves them out meanwhile). */
+export function pruneAdmissions(sql: Sql, now: number): void {
+  sql.exec("DELETE FROM admissions WHERE expires_at <= ?", now);
 }
 
 /** The task reached the queue (or a runner), or will never: its reservation is used up. */

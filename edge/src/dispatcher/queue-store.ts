@@ -70,6 +70,12 @@ export const QUEUE_MIGRATIONS: readonly Migration[] = [
     name: "queue ages and handed-out tasks (metrics)",
     statements: ["ALTER TABLE queue ADD COLUMN enqueued_at INTEGER", "CREATE TABLE handed_out (task_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)"],
   },
+  {
+    // An enqueue numbers its entry MAX(enqueued_seq) + 1: one index step instead of a scan of the queue.
+    id: 5,
+    name: "queue sequence index",
+    statements: ["CREATE INDEX queue_seq ON queue (enqueued_seq)"],
+  },
 ];
 
 /** True when `runner` can run `entry`: it has the CLI and every label the task asks for. */

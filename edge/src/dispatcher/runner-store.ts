@@ -1,21 +1,30 @@
 /**
- * The runners a pool's Dispatcher has seen, in its SQLite: who they are, what they offer, how
- * busy they said they were, and when they were last heard from.
+ * The runners a pool's Dispatcher has seen: who they are, what they offer, how busy they said
+ * they were, and when they were last heard from. Read from memory; kept in SQLite so a fresh
+ * instance of the Dispatcher knows them at once.
  *
  * The Dispatcher already sees every lease request of its pool, so recording runners there costs
- * no extra round trip. A runner that is busy does not poll for leases; its heartbeats keep it
- * listed instead (`touchRunner`). A runner not heard from for `RUNNER_STALE_MS` is pruned: it
- * stopped, crashed or lost its network, and it must not make a task look servable.
+ * no extra round trip. A runner with a free slot long-polls for work; a runner with none sends a
+ * lease request that takes nothing (`running` ≥ `capacity`) every `RUNNER_PRESENCE_INTERVAL`
+ * — one call per runner, however many tasks it runs. A poll that says nothing new writes
+ * nothing: a runner's row is written when what it says changes, and otherwise once every
+ * `RUNNER_STORE_EVERY_MS` to keep its stored `last_seen_at` roughly fresh. A runner not heard
+ * from for `RUNNER_STALE_MS` is gone (stopped, crashed, cut off) and must not make a task look
+ * servable: reads leave it out at once, and the Dispatcher's alarm deletes its row.
+ *
+ * No cap on the count: a row exists only for a runner id that sent a signed lease request in
+ * the last two minutes, so the table is bounded by the pool's own traffic (at the ~1,000
+ * requests/s one object serves, 120,000 rows at the very most), and pruning keeps it there.
  * @module
  */
 import type { RunnerInfo } from "#api/runner-protocol.js";
 import type { Migration, Sql } from "../sql/migrations.js";
 
-/** Long polls last up to 25 s and heartbeats come every few seconds: two silent minutes is gone. */
+/** Long polls last up to 25 s and busy runners say they are alive every 30 s: two silent minutes is gone. */
 export const RUNNER_STALE_MS = 120_000;
 
-/** Bounds the table whatever runners claim to be: far more runners than one pool should have. */
-export const RUNNERS_PER_POOL_MAX = 1_000;
+/** A stored `last_seen_at` is refreshed this often at most when nothing else changed. */
+export const RUNNER_STORE_EVERY_MS = 30_000;
 
 /** What a lease request says about its runner. */
 export interface RunnerSighting {
@@ -59,56 +68,98 @@ interface RunnerRow extends Record<string, SqlStorageValue> {
   last_seen_at: number;
 }
 
-/** Records (or refreshes) a runner from its lease request; true when the pool had not seen it (lately). */
-export function recordRunner(sql: Sql, runner: RunnerSighting, now: number): boolean {
-  const known = sql.exec("SELECT 1 FROM runners WHERE id = ? AND last_seen_at >= ?", runner.runnerId, now - RUNNER_STALE_MS).toArray().length > 0;
-  sql.exec(
-    `INSERT INTO runners (id, version, pool, clis, labels, running, capacity, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET version = excluded.version, pool = excluded.pool, clis = excluded.clis,
-       labels = excluded.labels, running = excluded.running, capacity = excluded.capacity, last_seen_at = excluded.last_seen_at`,
-    runner.runnerId,
-    runner.version,
-    runner.pool,
-    JSON.stringify(runner.clis),
-    JSON.stringify(runner.labels),
-    runner.running,
-    runner.capacity,
-    now,
-  );
-  pruneRunners(sql, now);
-  return !known;
+interface Seen {
+  runner: RunnerSighting;
+  lastSeenAt: number;
+  /** What the stored row says (all but `last_seen_at`), and when it was written. */
+  stored: string;
+  storedAt: number;
 }
 
-/** The runner just took a task: count it busy until its next lease request says otherwise. */
-export function countTaken(sql: Sql, runnerId: string): void {
-  sql.exec("UPDATE runners SET running = MIN(running + 1, capacity) WHERE id = ?", runnerId);
-}
+/** The fields of a sighting the row stores, as one comparable string. */
+const rowKey = (r: RunnerSighting): string => JSON.stringify([r.version, r.pool, r.clis, r.labels, r.running, r.capacity]);
 
-/** A busy runner is alive (it heartbeats a task); keeps it listed. */
-export function touchRunner(sql: Sql, runnerId: string, now: number): void {
-  sql.exec("UPDATE runners SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?", now, runnerId);
-}
+export class RunnerRegistry {
+  private readonly seen = new Map<string, Seen>();
 
-/** Drops runners not heard from for `RUNNER_STALE_MS`, and the oldest beyond the table's bound. */
-export function pruneRunners(sql: Sql, now: number): void {
-  sql.exec("DELETE FROM runners WHERE last_seen_at < ?", now - RUNNER_STALE_MS);
-  sql.exec("DELETE FROM runners WHERE id NOT IN (SELECT id FROM runners ORDER BY last_seen_at DESC LIMIT ?)", RUNNERS_PER_POOL_MAX);
-}
+  constructor(
+    private readonly sql: Sql,
+    now: number,
+  ) {
+    const rows = sql.exec<RunnerRow>("SELECT * FROM runners WHERE last_seen_at >= ?", now - RUNNER_STALE_MS).toArray();
+    for (const row of rows) {
+      const runner: RunnerSighting = {
+        runnerId: row.id,
+        version: row.version,
+        pool: row.pool,
+        clis: JSON.parse(row.clis) as string[],
+        labels: JSON.parse(row.labels) as string[],
+        running: row.running,
+        capacity: row.capacity,
+      };
+      this.seen.set(row.id, { runner, lastSeenAt: row.last_seen_at, stored: rowKey(runner), storedAt: row.last_seen_at });
+    }
+  }
 
-/** The runners seen within `RUNNER_STALE_MS`, by id. */
-export function listRunners(sql: Sql, now: number): RunnerInfo[] {
-  pruneRunners(sql, now);
-  return sql
-    .exec<RunnerRow>("SELECT * FROM runners ORDER BY id")
-    .toArray()
-    .map((row) => ({
-      id: row.id,
-      version: row.version,
-      pool: row.pool,
-      clis: JSON.parse(row.clis) as string[],
-      labels: JSON.parse(row.labels) as string[],
-      running: row.running,
-      capacity: row.capacity,
-      last_seen_at: new Date(row.last_seen_at).toISOString(),
-    }));
+  /** Records (or refreshes) a runner from its lease request; true when the pool had not seen it (lately). */
+  record(runner: RunnerSighting, now: number): boolean {
+    const before = this.seen.get(runner.runnerId);
+    const known = before !== undefined && before.lastSeenAt >= now - RUNNER_STALE_MS;
+    const key = rowKey(runner);
+    const entry: Seen = { runner, lastSeenAt: now, stored: before?.stored ?? "", storedAt: before?.storedAt ?? 0 };
+    if (!known || key !== entry.stored || now - entry.storedAt >= RUNNER_STORE_EVERY_MS) {
+      this.sql.exec(
+        `INSERT INTO runners (id, version, pool, clis, labels, running, capacity, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, pool = excluded.pool, clis = excluded.clis,
+           labels = excluded.labels, running = excluded.running, capacity = excluded.capacity, last_seen_at = excluded.last_seen_at`,
+        runner.runnerId,
+        runner.version,
+        runner.pool,
+        JSON.stringify(runner.clis),
+        JSON.stringify(runner.labels),
+        runner.running,
+        runner.capacity,
+        now,
+      );
+      entry.stored = key;
+      entry.storedAt = now;
+    }
+    this.seen.set(runner.runnerId, entry);
+    return !known;
+  }
+
+  /** The runner just took a task: count it busy until its next lease request says otherwise (memory only). */
+  countTaken(runnerId: string): void {
+    const entry = this.seen.get(runnerId);
+    if (entry) entry.runner = { ...entry.runner, running: Math.min(entry.runner.running + 1, entry.runner.capacity) };
+  }
+
+  /** The runners seen within `RUNNER_STALE_MS`, by id. */
+  list(now: number): RunnerInfo[] {
+    const fresh = [...this.seen.values()].filter((s) => s.lastSeenAt >= now - RUNNER_STALE_MS);
+    return fresh
+      .sort((a, b) => (a.runner.runnerId < b.runner.runnerId ? -1 : a.runner.runnerId > b.runner.runnerId ? 1 : 0))
+      .map(({ runner, lastSeenAt }) => ({
+        id: runner.runnerId,
+        version: runner.version,
+        pool: runner.pool,
+        clis: runner.clis,
+        labels: runner.labels,
+        running: runner.running,
+        capacity: runner.capacity,
+        last_seen_at: new Date(lastSeenAt).toISOString(),
+      }));
+  }
+
+  /** How many runners are remembered (stale ones not yet pruned included). */
+  get size(): number {
+    return this.seen.size;
+  }
+
+  /** Forgets runners not heard from for `RUNNER_STALE_MS`, in memory and in SQLite (the Dispatcher's alarm). */
+  prune(now: number): void {
+    for (const [id, s] of this.seen) if (s.lastSeenAt < now - RUNNER_STALE_MS) this.seen.delete(id);
+    // A stored `last_seen_at` trails the real one by up to `RUNNER_STORE_EVERY_MS`: keep the rows of runners still fresh.
+    this.sql.exec("DELETE FROM runners WHERE last_seen_at < ?", now - RUNNER_STALE_MS - RUNNER_STORE_EVERY_MS);
+  }
 }

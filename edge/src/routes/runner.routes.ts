@@ -49,7 +49,7 @@ export const requestLease = createRoute({
   request: { body: body("LeaseRequest", { required: true }) },
   responses: {
     200: { description: "A lease on a task", ...json("Lease") },
-    204: { description: "No task came within wait_ms" },
+    204: { description: "No task came within wait_ms, or the runner has no free slot (running ≥ capacity): then the request only said it is alive" },
     400: ERRORS[400],
     401: ERRORS[401],
     413: ERRORS[413],

@@ -27,16 +27,10 @@ import type { SpendCharges } from "./spend-charges.js";
 import type { StatusRecorder } from "./status-recorder.js";
 import type { TaskHost } from "./task-host.js";
 import { notFound, type Outcome } from "./task-rpc.js";
-import { saveOutputUsage, saveResult, saveState, type TaskRecord } from "./task-store.js";
+import { saveOutputUsage, saveResult, saveState } from "./task-store.js";
 import { broadcast } from "./live-stream.js";
 
-/** A busy runner is kept in its pool's runners list through its heartbeats, this often at most. */
-const RUNNER_TOUCH_INTERVAL_MS = 30_000;
-
 export class RunnerReports {
-  /** When this instance last told the dispatcher its runner is alive; memory only, by design. */
-  private runnerTouchedAt = 0;
-
   constructor(
     private readonly host: TaskHost,
     private readonly recorder: StatusRecorder,
@@ -57,7 +51,6 @@ export class RunnerReports {
     if (decision.changes.length > 0 || lifecycle.leaseNeedsStoring(stored.state.leaseExpiresAt, now, host.timing)) {
       this.recorder.record(decision.state, decision.changes, now);
     }
-    this.keepRunnerListed(task);
     return {
       ok: true,
       value: {
@@ -162,20 +155,5 @@ export class RunnerReports {
     await this.recorder.carryOut(decision.effects, task);
     await this.charges.send(task);
     return { ok: true, value: { status: decision.state.status } };
-  }
-
-  /** Tells the dispatcher, now and then, that this task's runner is alive though too busy to poll. */
-  private keepRunnerListed(task: TaskRecord): void {
-    const now = Date.now();
-    if (task.state.runnerId === null || now - this.runnerTouchedAt < RUNNER_TOUCH_INTERVAL_MS) return;
-    this.runnerTouchedAt = now;
-    this.host
-      .dispatcher(task)
-      .touchRunner(task.state.runnerId)
-      .catch((err: unknown) => {
-        // Only the runners list is affected, and the next heartbeat tries again.
-        this.runnerTouchedAt = 0;
-        this.host.log(task).warn("runner touch failed", { runner_id: task.state.runnerId ?? undefined, error: String(err) });
-      });
   }
 }

@@ -5,7 +5,10 @@
  * object, every failure is logged, and the next poll is always scheduled — at once after a
  * lease or an empty long poll (204), after a jittered backoff after an error. Only one lease
  * request is open at a time and only while a slot is free, so the runner never holds a task
- * it cannot start. `stop()` stops leasing, waits for running tasks up to a grace period, then
+ * it cannot start. While every slot is busy the runner does not poll; it only tells the edge it
+ * is alive every `presenceIntervalMs`, with a lease request that takes nothing (`running` =
+ * `capacity`), so its pool keeps it listed — one call per runner, however many tasks it runs.
+ * `stop()` stops leasing, waits for running tasks up to a grace period, then
  * aborts the rest (their CLIs are killed and their leases lapse, so the edge re-queues them).
  *
  * Two ways to end on its own, for runners an autoscaler starts: `maxTasks` (run-once mode:
@@ -43,7 +46,12 @@ export interface LeaseLoopOptions {
   backoff?: BackoffPolicy;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
+  /** While every slot is busy, tell the edge the runner is alive this often (default `PRESENCE_INTERVAL_MS`). */
+  presenceIntervalMs?: number;
 }
+
+/** Well inside the two minutes after which a pool forgets a runner it has not heard from. */
+export const PRESENCE_INTERVAL_MS = 30_000;
 
 /**
  * Why the loop ended: `stopped` (by `stop()`), `done` (it ran its `maxTasks`), `idle` (nothing to
@@ -97,7 +105,7 @@ export function createLeaseLoop(options: LeaseLoopOptions): LeaseLoop {
     while (!stopping.signal.aborted) {
       if (leased >= maxTasks) return "done";
       if (tasks.size >= concurrency) {
-        await new Promise<void>((resolve) => (slotFreed = resolve));
+        if ((await slotFreedWithin(options.presenceIntervalMs ?? PRESENCE_INTERVAL_MS)) === "waited") await sayAlive();
         continue;
       }
       const idleLeft = idleLeftMs();
@@ -125,6 +133,32 @@ export function createLeaseLoop(options: LeaseLoopOptions): LeaseLoop {
       }
     }
     return "stopped";
+  }
+
+  /** Waits for a slot to free up, or `ms`, whichever comes first (`stop()` frees the wait too). */
+  function slotFreedWithin(ms: number): Promise<"freed" | "waited"> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        slotFreed = undefined;
+        resolve("waited");
+      }, ms);
+      slotFreed = () => {
+        clearTimeout(timer);
+        resolve("freed");
+      };
+    });
+  }
+
+  /** A lease request with no free slot: the edge takes it as "alive", and hands nothing. */
+  async function sayAlive(): Promise<void> {
+    try {
+      const lease = await client.lease({ ...leaseRequest, wait_ms: 0, running: tasks.size, capacity: concurrency }, stopping.signal);
+      // An edge from before presence requests hands work even to a full runner: run it rather than let its lease lapse.
+      if (lease) launch(lease);
+    } catch (err) {
+      // Only the runners list is affected; the next one comes within the interval.
+      if (!stopping.signal.aborted) logger.warn({ err: describeEdgeError(err) }, "presence request failed");
+    }
   }
 
   async function runAll(): Promise<LeaseLoopResult> {
