@@ -25,6 +25,8 @@ export const AuditAction = z.enum([
   "webhook.redeliver",
   /** A new webhook signing secret for the key's owner. */
   "webhook_secret.rotate",
+  /** A runner credential minted for one pool (target: its credential id, never its secret). */
+  "runner_credential.create",
   /** A runner seen for the first time (recorded by the runner registry). */
   "runner.register",
 ]);

@@ -16,6 +16,7 @@ export * from "./log-redaction.js";
 export * from "./metrics.js";
 export * from "./public-address.js";
 export * from "./repo-url.js";
+export * from "./runner-credential.js";
 export * from "./runner-protocol.js";
 export * from "./signing.js";
 export * from "./stream-events.js";

@@ -58,6 +58,13 @@ export const EVENTS_PAGE_MAX = 1_000;
 /** Signed runner requests older (or newer) than this are refused: bounds replay windows. */
 export const SIGNATURE_MAX_SKEW_SECONDS = 300;
 
+/** A runner credential lives at least this long: less could expire before its first lease. */
+export const RUNNER_CREDENTIAL_TTL_MIN_SECONDS = 60;
+/** A day: long enough for a pod's life, short enough that a leaked one soon stops working. */
+export const RUNNER_CREDENTIAL_TTL_DEFAULT_SECONDS = 86_400;
+/** 30 days: a credential is meant to be short-lived; nothing revokes one before it expires. */
+export const RUNNER_CREDENTIAL_TTL_MAX_SECONDS = 30 * 86_400;
+
 /** CIDR ranges one API key may list: enough for offices, VPNs and CI egress, small enough to
  * check on every request without thought. */
 export const KEY_CIDRS_MAX = 32;

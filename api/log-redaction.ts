@@ -20,6 +20,8 @@ const SECRET_SHAPES: readonly [RegExp, string][] = [
   // An API key keeps its key id (`cf_key_…_`), which names the key without the secret.
   [/\b(cf_key_[0-9a-z]{16}_)[0-9a-z]{20,}/g, `$1${REDACTED}`],
   [/\blse_[0-9a-z]{16,}/g, `lse_${REDACTED}`],
+  // A runner credential keeps its id (pool, expiry, nonce), which names it without the secret.
+  [/\b(cfrc1:[a-z0-9._-]{1,63}:\d{1,12}:[0-9a-f]{32}:)[0-9a-f]{64}/g, `$1${REDACTED}`],
   [/\bwhsec_[A-Za-z0-9+/=_-]{8,}/g, `whsec_${REDACTED}`],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi, `$1 ${REDACTED}`],
   [/\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}/g, `$1_${REDACTED}`],

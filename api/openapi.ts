@@ -14,6 +14,7 @@ import { z } from "zod";
 import { AuditPage } from "./audit.js";
 import { ErrorBody } from "./errors.js";
 import { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest, RotateKeyRequest } from "./keys.js";
+import { CreateRunnerCredentialRequest, RunnerCredential } from "./runner-credential.js";
 import {
   Completion,
   CompletionAck,
@@ -61,6 +62,8 @@ export const COMPONENTS = {
   SessionUpload: { schema: SessionUpload, io: "input" },
   SessionUploadAck: { schema: SessionUploadAck, io: "output" },
   RunnerList: { schema: RunnerList, io: "output" },
+  CreateRunnerCredentialRequest: { schema: CreateRunnerCredentialRequest, io: "input" },
+  RunnerCredential: { schema: RunnerCredential, io: "output" },
   CreateKeyRequest: { schema: CreateKeyRequest, io: "input" },
   RotateKeyRequest: { schema: RotateKeyRequest, io: "input" },
   ApiKey: { schema: ApiKey, io: "output" },

@@ -2,8 +2,8 @@
  * The runner settings `npm start` passes on from its own environment: every `CODEFORGE_*`
  * variable the runner reads (`runner/src/config.ts`), its configuration file
  * (`CODEFORGE_RUNNER_CONFIG`) and every `CODEFORGE_CLI_ENV_<CLI>_<NAME>` (a CLI's API key, say),
- * except the few the local stack sets itself — where the edge is, the runner's secret, name and
- * workspace, and local mode — so that a real CLI can be tried locally with
+ * except the few the local stack sets itself — where the edge is, the runner's secret (and so no
+ * runner credential), name and workspace, and local mode — so that a real CLI can be tried locally with
  * `CODEFORGE_CLIS=claude CODEFORGE_CLI_ENV_CLAUDE_ANTHROPIC_API_KEY=… npm start`.
  * @module
  */
@@ -16,6 +16,8 @@ export const RUNNER_CONFIG_FILE_ENV = "CODEFORGE_RUNNER_CONFIG";
 export const LOCAL_STACK_OWN: ReadonlySet<string> = new Set([
   ENV_NAMES.edge_url,
   ENV_NAMES.runner_secret,
+  // The local stack signs with its own runner secret; a credential beside it would be refused.
+  ENV_NAMES.runner_credential,
   ENV_NAMES.runner_id,
   ENV_NAMES.workspace_root,
   ENV_NAMES.local_mode,

@@ -30,6 +30,7 @@ import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { runnerRoutes } from "./routes/runner.js";
+import { runnerCredentialRoutes } from "./routes/runner-credentials.js";
 import { runnerListRoutes } from "./routes/runners.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { webhookSecretRoutes } from "./routes/webhook-secret.js";
@@ -63,6 +64,7 @@ export function createApp() {
   app.route("/", webhookSecretRoutes);
   app.route("/", deadLetterRoutes);
   app.route("/", runnerListRoutes);
+  app.route("/", runnerCredentialRoutes);
   app.route("/", keyRoutes);
   app.route("/", auditRoutes);
   app.route("/", runnerRoutes);

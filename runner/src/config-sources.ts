@@ -2,6 +2,8 @@
  * Where the runner's settings come from besides the environment: its command line and its YAML
  * file. Kept apart from the schema (`config.ts`) so that each stays one concept.
  *
+ * Per-CLI environment comes from `CODEFORGE_CLI_ENV_<CLI>_<NAME>` variables (`mergeCliEnv`).
+ *
  * The command line takes `--config <file>`, `--check` (handled by `main.ts`) and the flags of
  * the settings an operator sets per invocation rather than per deployment: `--once` and
  * `--idle-exit-seconds <n>`. A flag wins over the file and the environment. Anything else is an
@@ -77,4 +79,21 @@ export function readConfigFile(file: string, readFile: (file: string) => string)
     throw new ConfigError(`Config file ${file} must be a YAML mapping of settings`);
   }
   return data as Record<string, unknown>;
+}
+
+/** Prefix of the variables that fill `cli_env`: `CODEFORGE_CLI_ENV_<CLI>_<NAME>`. */
+export const CLI_ENV_PREFIX = "CODEFORGE_CLI_ENV_";
+
+/** `CODEFORGE_CLI_ENV_<CLI>_<NAME>` variables, laid over the file's `cli_env`. */
+export function mergeCliEnv(merged: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(CLI_ENV_PREFIX) || value === undefined) continue;
+    const rest = name.slice(CLI_ENV_PREFIX.length);
+    const split = rest.indexOf("_");
+    const cli = rest.slice(0, split).toLowerCase();
+    const variable = rest.slice(split + 1);
+    if (split <= 0 || !variable) throw new ConfigError(`${name}: expected ${CLI_ENV_PREFIX}<CLI>_<NAME>, e.g. ${CLI_ENV_PREFIX}CLAUDE_ANTHROPIC_API_KEY`);
+    const current = (merged.cli_env ?? {}) as Record<string, Record<string, string>>;
+    merged.cli_env = { ...current, [cli]: { ...current[cli], [variable]: value } };
+  }
 }

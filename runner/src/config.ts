@@ -4,7 +4,8 @@
  * Values come from a YAML file (`--config <file>` or `CODEFORGE_RUNNER_CONFIG`) with
  * `CODEFORGE_*` environment variables on top, so a container can ship one file and still be
  * tuned per deployment. A bad value stops the runner before it leases anything, with a message
- * naming the field and the variable that sets it. The runner secret never appears in an error:
+ * naming the field and the variable that sets it. The runner secret (or the pool's runner
+ * credential that stands in for it) never appears in an error:
  * zod messages do not echo input values, and YAML syntax errors are reported by position only,
  * because the YAML library's own message quotes the offending line.
  *
@@ -29,8 +30,9 @@ import {
   Slug,
   TaskEnv,
 } from "#api/index.js";
+import { parseRunnerCredential } from "#api/runner-credential.js";
 import { booleanSetting, CommaList, numberSetting } from "#api/settings.js";
-import { ConfigError, parseCommandLine, readConfigFile } from "./config-sources.js";
+import { ConfigError, mergeCliEnv, parseCommandLine, readConfigFile } from "./config-sources.js";
 import { ModelPricesConfig } from "./sandbox/model-prices.js";
 
 export { ConfigError } from "./config-sources.js";
@@ -39,6 +41,7 @@ export { ConfigError } from "./config-sources.js";
 export const ENV_NAMES = {
   edge_url: "CODEFORGE_EDGE_URL",
   runner_secret: "CODEFORGE_RUNNER_SECRET",
+  runner_credential: "CODEFORGE_RUNNER_CREDENTIAL",
   runner_id: "CODEFORGE_RUNNER_ID",
   pool: "CODEFORGE_POOL",
   labels: "CODEFORGE_LABELS",
@@ -78,8 +81,7 @@ export const ENV_NAMES = {
   idle_exit_seconds: "CODEFORGE_IDLE_EXIT_SECONDS",
 } as const;
 
-/** Prefix of the variables that fill `cli_env`: `CODEFORGE_CLI_ENV_<CLI>_<NAME>`. */
-export const CLI_ENV_PREFIX = "CODEFORGE_CLI_ENV_";
+export { CLI_ENV_PREFIX } from "./config-sources.js";
 type ConfigKey = keyof typeof ENV_NAMES;
 
 /** An integer from YAML (a number) or from the environment (text). */
@@ -106,6 +108,8 @@ const modelPricesSetting = z.preprocess((v, ctx) => {
   }
 }, ModelPricesConfig);
 
+const MISSING_SECRET = "is required (or a runner_credential instead)";
+
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** A positive number from YAML or the environment (CPUs: `1.5`). */
@@ -118,7 +122,21 @@ export const RunnerConfig = z
       .url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? "is required" : "must be an http(s) URL") })
       .transform((u) => u.replace(/\/+$/, "")),
     /** HMAC key shared with the edge. Secret: never logged, never passed to CLIs. */
-    runner_secret: z.string({ error: "is required" }).min(16, "must be at least 16 characters"),
+    runner_secret: z.string().min(16, "must be at least 16 characters").optional(),
+    /**
+     * Instead of the runner secret: a credential for this runner's pool only, minted by an
+     * admin (`POST /api/v1/runner-credentials`), `<id>:<secret>`. Secret, as the runner secret.
+     */
+    runner_credential: z
+      .string()
+      .transform((text, ctx) => {
+        const credential = parseRunnerCredential(text);
+        if (credential) return credential;
+        // Never the value: it is a secret.
+        ctx.addIssue({ code: "custom", message: "must be a runner credential as POST /api/v1/runner-credentials mints it (<id>:<secret>)" });
+        return z.NEVER;
+      })
+      .optional(),
     /** This runner's name in leases, logs and metrics. */
     runner_id: RunnerId,
     /** The pool whose tasks this runner serves. */
@@ -227,6 +245,20 @@ export const RunnerConfig = z
     idle_exit_seconds: int(1, 604_800).optional(),
   })
   .superRefine((config, ctx) => {
+    if (config.runner_secret === undefined && config.runner_credential === undefined) {
+      ctx.addIssue({ code: "custom", path: ["runner_secret"], message: MISSING_SECRET });
+    }
+    if (config.runner_secret !== undefined && config.runner_credential !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["runner_credential"], message: "set either runner_credential or runner_secret, not both" });
+    }
+    const credential = config.runner_credential;
+    if (credential && credential.pool !== config.pool) {
+      ctx.addIssue({ code: "custom", path: ["pool"], message: `the runner credential is for pool "${credential.pool}", not "${config.pool}"` });
+    }
+    if (credential && credential.expiresAtSeconds * 1_000 <= Date.now()) {
+      const at = new Date(credential.expiresAtSeconds * 1_000).toISOString();
+      ctx.addIssue({ code: "custom", path: ["runner_credential"], message: `expired at ${at}; mint a new one` });
+    }
     const url = new URL(config.edge_url);
     if (url.protocol === "http:" && !config.local_mode && !LOOPBACK_HOSTS.has(url.hostname)) {
       ctx.addIssue({
@@ -273,10 +305,20 @@ export function loadConfig(options: LoadConfigOptions): RunnerConfig {
   }
   mergeCliEnv(merged, options.env);
   Object.assign(merged, commandLine.settings);
+  if (merged.runner_credential !== undefined) {
+    // A default secret (`--check`'s) gives way to a credential; the pool comes from it unless set.
+    if (merged.runner_secret === options.defaults?.runner_secret) delete merged.runner_secret;
+    if (merged.pool === undefined && typeof merged.runner_credential === "string") merged.pool = parseRunnerCredential(merged.runner_credential)?.pool;
+  }
 
   const parsed = RunnerConfig.safeParse(merged);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
+    const issues: { path: PropertyKey[]; message: string }[] = [...parsed.error.issues];
+    // The schema's own check of this runs only once every field parses: name it with the rest.
+    if (merged.runner_secret === undefined && merged.runner_credential === undefined && !issues.some((i) => i.path[0] === "runner_secret")) {
+      issues.push({ path: ["runner_secret"], message: MISSING_SECRET });
+    }
+    const lines = issues.map((issue) => {
       const key = String(issue.path[0] ?? "");
       const envName = ENV_NAMES[key as ConfigKey];
       const where = issue.path.join(".") || "(root)";
@@ -287,20 +329,6 @@ export function loadConfig(options: LoadConfigOptions): RunnerConfig {
   return parsed.data;
 }
 
-/** `CODEFORGE_CLI_ENV_<CLI>_<NAME>` variables, laid over the file's `cli_env`. */
-function mergeCliEnv(merged: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): void {
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(CLI_ENV_PREFIX) || value === undefined) continue;
-    const rest = name.slice(CLI_ENV_PREFIX.length);
-    const split = rest.indexOf("_");
-    const cli = rest.slice(0, split).toLowerCase();
-    const variable = rest.slice(split + 1);
-    if (split <= 0 || !variable) throw new ConfigError(`${name}: expected ${CLI_ENV_PREFIX}<CLI>_<NAME>, e.g. ${CLI_ENV_PREFIX}CLAUDE_ANTHROPIC_API_KEY`);
-    const current = (merged.cli_env ?? {}) as Record<string, Record<string, string>>;
-    merged.cli_env = { ...current, [cli]: { ...current[cli], [variable]: value } };
-  }
-}
-
 /** A runner id from the host name, reduced to the characters runner ids allow. */
 export function defaultRunnerId(hostname: string): string {
   const cleaned = hostname
@@ -308,4 +336,10 @@ export function defaultRunnerId(hostname: string): string {
     .replace(/^[^A-Za-z0-9]+/, "")
     .slice(0, 64);
   return cleaned || "runner";
+}
+
+/** What the runner signs its requests with: its pool's credential when it has one, else the runner secret. */
+export function signingKey(config: Pick<RunnerConfig, "runner_secret" | "runner_credential">): { secret: string; credentialId?: string } {
+  if (config.runner_credential) return { secret: config.runner_credential.secret, credentialId: config.runner_credential.id };
+  return { secret: config.runner_secret ?? "" };
 }

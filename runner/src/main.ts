@@ -23,7 +23,7 @@ import { readFileSync } from "node:fs";
 import { Registry } from "prom-client";
 import { configuredAdapters } from "./cli/configured-adapters.js";
 import { createCliRegistry } from "./cli/registry.js";
-import { ConfigError, loadConfig, type RunnerConfig } from "./config.js";
+import { ConfigError, loadConfig, signingKey, type RunnerConfig } from "./config.js";
 import { createEdgeClient } from "./edge-link/edge-client.js";
 import { watchEdgeContact } from "./edge-link/edge-contact.js";
 import { startHealthServer, type HealthServer } from "./telemetry/health-server.js";
@@ -98,16 +98,15 @@ async function main(): Promise<void> {
   const sandbox = await buildSandbox(config, processes, pathEnv, logger);
   const metricsRegistry = new Registry();
   const metrics = createRunnerMetrics({ register: metricsRegistry, workspaceRoot: config.workspace_root });
-  const edge = watchEdgeContact(createEdgeClient({ edgeUrl: config.edge_url, secret: config.runner_secret, userAgent: `codeforge-runner/${RUNNER_VERSION}` }), {
-    metrics,
-  });
+  const signing = signingKey(config);
+  const edge = watchEdgeContact(createEdgeClient({ edgeUrl: config.edge_url, ...signing, userAgent: `codeforge-runner/${RUNNER_VERSION}` }), { metrics });
   const client = edge.client;
   const taskRunner = createTaskRunner({
     client,
     registry,
     sandbox,
     egress: { allow: config.egress_allow, allowedNetworks: config.egress_allowed_networks },
-    runnerSecret: config.runner_secret,
+    runnerSecret: signing.secret,
     workspaceRoot: config.workspace_root,
     gitPolicy: { allowFile: config.local_mode, allowSsh: config.allow_ssh, allowedNetworks: config.git_allowed_networks },
     commitIdentity: { name: config.git_author_name, email: config.git_author_email },
@@ -198,6 +197,10 @@ async function main(): Promise<void> {
       ...(config.once ? { once: true } : {}),
       ...(config.idle_exit_seconds !== undefined ? { idle_exit_seconds: config.idle_exit_seconds } : {}),
       local_mode: config.local_mode,
+      // The credential's id and expiry only: its secret, like the runner secret, is never logged.
+      ...(config.runner_credential
+        ? { credential_id: config.runner_credential.id, credential_expires_at: new Date(config.runner_credential.expiresAtSeconds * 1_000).toISOString() }
+        : {}),
       sandbox: sandbox.kind,
       ...(sandbox.kind === "bubblewrap" ? { limits: sandbox.limits, egress_allow: config.egress_allow } : {}),
       ...(config.git_allowed_networks.length ? { git_allowed_networks: config.git_allowed_networks.map((network) => network.text) } : {}),

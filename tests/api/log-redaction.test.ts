@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { newApiKeyToken, newKeyId, newLeaseId } from "#api/ids.js";
 import { REDACTED, redactText, redactValue } from "#api/log-redaction.js";
+import { mintRunnerCredential } from "#api/runner-credential.js";
 
 describe("log redaction", () => {
   it("replaces fields named like secrets, whatever their value, and keeps key ids", () => {
@@ -41,5 +42,13 @@ describe("log redaction", () => {
       expect(text).not.toContain(secret);
     }
     expect(text).toContain("https://[redacted]@git.example.com/r.git");
+  });
+
+  it("takes a runner credential's secret out of text, keeping its id", async () => {
+    const minted = await mintRunnerCredential({ runnerSecret: "runner-secret-0123456789abcdef", pool: "gpu", ttlSeconds: 600 });
+    const secret = minted.credential.slice(minted.credential_id.length + 1);
+    const text = redactText(`CODEFORGE_RUNNER_CREDENTIAL=${minted.credential} was refused`);
+    expect(text).toBe(`CODEFORGE_RUNNER_CREDENTIAL=${minted.credential_id}:${REDACTED} was refused`);
+    expect(text).not.toContain(secret);
   });
 });

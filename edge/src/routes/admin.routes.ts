@@ -1,6 +1,7 @@
 /**
  * Route definitions of the admin API (`admin` scope): API keys, the audit log, the runner
- * list. Served by `keys.ts`, `audit.ts` and `runners.ts`.
+ * list, runner credentials. Served by `keys.ts`, `audit.ts`, `runners.ts` and
+ * `runner-credentials.ts`.
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
@@ -107,5 +108,29 @@ export const listRunners = createRoute({
     403: errorResponse("The key lacks the admin scope."),
     405: COMMON_ERRORS[405],
     429: COMMON_ERRORS[429],
+  },
+});
+
+export const createRunnerCredential = createRoute({
+  method: "post",
+  path: "/api/v1/runner-credentials",
+  operationId: "createRunnerCredential",
+  tags,
+  summary: "Mint a short-lived runner credential for one pool (admin)",
+  description: [
+    "The answer carries the credential (`credential`, for the runner's `CODEFORGE_RUNNER_CREDENTIAL`) — the only time it is shown; the edge stores nothing.",
+    "A runner signing with it may lease only from `pool` and report only on that pool's tasks (403 otherwise) until `expires_at` (401 after).",
+    "It is derived from the edge's first `RUNNER_SECRETS` entry and stops working when that secret is removed. See docs/runner-security.md.",
+  ].join(" "),
+  request: { body: body("CreateRunnerCredentialRequest", { required: true, example: { pool: "gpu", ttl_seconds: 3_600 } }) },
+  responses: {
+    201: { description: "Minted; hand `credential` to the runner now", headers: noStore, ...json("RunnerCredential") },
+    400: COMMON_ERRORS[400],
+    401: COMMON_ERRORS[401],
+    403: errorResponse("The key lacks the admin scope, or is used from outside its allowed addresses."),
+    405: COMMON_ERRORS[405],
+    429: COMMON_ERRORS[429],
+    ...BODY_ERRORS,
+    503: errorResponse("`unavailable`: the edge has no runner secret to derive credentials from."),
   },
 });

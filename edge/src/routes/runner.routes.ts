@@ -1,7 +1,9 @@
 /**
  * Route definitions of the runner API, served by `runner.ts`. Every request is HMAC-signed;
  * the signature check reads the body (bounded) before anything else, and each handler parses
- * it with the contract schema the body names here.
+ * it with the contract schema the body names here. A runner holding a pool's runner credential
+ * instead of the runner secret signs the same way with the credential's secret and sends its id
+ * in `x-codeforge-credential` (see `api/runner-credential.ts`).
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
@@ -21,7 +23,8 @@ const ERRORS = {
   400: errorResponse(
     "`invalid_json`: the body is malformed, not UTF-8, or gives a key twice in one object; `validation_failed`: a field fails the schema (`field` names it).",
   ),
-  401: errorResponse("Unsigned, badly signed, or a timestamp more than 5 minutes off."),
+  401: errorResponse("Unsigned, badly signed, a timestamp more than 5 minutes off, or an expired or malformed runner credential (`x-codeforge-credential`)."),
+  403: errorResponse("`forbidden`: signed with a runner credential of another pool than the task's (or, for a lease, than `pool`)."),
   404: errorResponse("No such task."),
   409: errorResponse("`lease_stale`: the lease is no longer current; `sequence_gap`: a batch is missing."),
   413: errorResponse("The body is over 1 MiB (3 MiB for a session upload); it is read no further than that, before the signature is checked."),
@@ -52,6 +55,7 @@ export const requestLease = createRoute({
     204: { description: "No task came within wait_ms, or the runner has no free slot (running ≥ capacity): then the request only said it is alive" },
     400: ERRORS[400],
     401: ERRORS[401],
+    403: ERRORS[403],
     413: ERRORS[413],
     415: ERRORS[415],
   },

@@ -1,9 +1,12 @@
 /**
  * The runner API: lease (long poll), heartbeat, events, session, complete, release. Every request is signed
- * (see `middleware/runner-signature.ts`); every write after the lease names its lease id.
+ * (see `middleware/runner-signature.ts`); every write after the lease names its lease id. A request
+ * signed with a runner credential may lease only from its pool and report only on that pool's
+ * tasks (403 otherwise).
  * @module
  */
 import { Completion, EventBatch, Heartbeat, LeaseRequest, Release, SessionUpload } from "#api/runner-protocol.js";
+import { ApiError } from "../api-error.js";
 import type { Env } from "../env.js";
 import { runnerSignature, signedJson, type RunnerVariables } from "../middleware/runner-signature.js";
 import { clientAddress } from "../rate-limit/client-address.js";
@@ -24,6 +27,10 @@ export const runnerRoutes = signed
   .openapi(requestLease, async (c) => {
     const request = signedJson(c, LeaseRequest);
     tagRequest(c, { runner_id: request.runner_id });
+    const scope = c.get("credentialPool");
+    if (scope !== undefined && request.pool !== scope) {
+      throw new ApiError("forbidden", `this runner credential is for pool "${scope}", not "${request.pool}"`, "pool");
+    }
     const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(request.pool));
     const offer = { runnerId: request.runner_id, clis: request.clis, labels: request.labels };
     const sighting = {
@@ -52,21 +59,21 @@ export const runnerRoutes = signed
   })
   .openapi(heartbeat, async (c) => {
     const body = signedJson(c, Heartbeat);
-    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).heartbeat(body)), 200);
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).heartbeat(body, c.get("credentialPool"))), 200);
   })
   .openapi(postEvents, async (c) => {
     const body = signedJson(c, EventBatch);
-    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).appendEvents(body)), 200);
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).appendEvents(body, c.get("credentialPool"))), 200);
   })
   .openapi(saveSession, async (c) => {
     const body = signedJson(c, SessionUpload);
-    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).saveSession(body)), 200);
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).saveSession(body, c.get("credentialPool"))), 200);
   })
   .openapi(complete, async (c) => {
     const body = signedJson(c, Completion);
-    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).complete(body)), 200);
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).complete(body, c.get("credentialPool"))), 200);
   })
   .openapi(release, async (c) => {
     const body = signedJson(c, Release);
-    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).release(body)), 200);
+    return c.json(unwrap(await taskStub(c.env, c.req.param("id")).release(body, c.get("credentialPool"))), 200);
   });

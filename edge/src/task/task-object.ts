@@ -54,7 +54,7 @@ import { TaskHost } from "./task-host.js";
 import { TaskIndexReporter } from "./task-index-reporter.js";
 import { presentTask } from "./task-presenter.js";
 import { TaskRetention } from "./task-retention.js";
-import { notFound, VIEWER_HEADER, type CreateInput, type FollowUpInput, type Outcome, type Viewer } from "./task-rpc.js";
+import { notFound, VIEWER_HEADER, type CreateInput, type FollowUpInput, type Outcome, type Refusal, type Viewer } from "./task-rpc.js";
 import { acceptWatcher, watcherCount } from "./live-stream.js";
 import { WebhookDeliveries } from "./webhook-deliveries.js";
 
@@ -132,26 +132,37 @@ export class TaskObject extends DurableObject<Env> {
     return this.leases.grant(input);
   }
 
+  // Runner reports. `pool` is set when a runner credential signed the report: it may report
+  // only on its pool's tasks.
+
   /** The lease holder keeps its CLI's session for the next iteration. */
-  async saveSession(input: SessionUpload): Promise<Outcome<SessionUploadAck>> {
-    return this.runner.saveSession(input);
+  async saveSession(input: SessionUpload, pool?: string): Promise<Outcome<SessionUploadAck>> {
+    return this.outsidePool(pool) ?? this.runner.saveSession(input);
   }
 
-  async heartbeat(input: Heartbeat): Promise<Outcome<HeartbeatAck>> {
-    return this.runner.heartbeat(input);
+  async heartbeat(input: Heartbeat, pool?: string): Promise<Outcome<HeartbeatAck>> {
+    return this.outsidePool(pool) ?? this.runner.heartbeat(input);
   }
 
-  async appendEvents(input: EventBatch): Promise<Outcome<EventBatchAck>> {
-    return this.runner.appendEvents(input);
+  async appendEvents(input: EventBatch, pool?: string): Promise<Outcome<EventBatchAck>> {
+    return this.outsidePool(pool) ?? this.runner.appendEvents(input);
   }
 
-  async complete(input: Completion): Promise<Outcome<{ status: string }>> {
-    return this.runner.complete(input);
+  async complete(input: Completion, pool?: string): Promise<Outcome<{ status: string }>> {
+    return this.outsidePool(pool) ?? this.runner.complete(input);
   }
 
   /** The lease holder hands the task back (shutting down): it is re-queued at once. */
-  async release(input: Release): Promise<Outcome<ReleaseAck>> {
-    return this.runner.release(input);
+  async release(input: Release, pool?: string): Promise<Outcome<ReleaseAck>> {
+    return this.outsidePool(pool) ?? this.runner.release(input);
+  }
+
+  /** A refusal when a report scoped to `pool` is about a task of another pool. */
+  private outsidePool(pool: string | undefined): Refusal | null {
+    if (pool === undefined) return null;
+    const task = this.host.load();
+    if (!task || task.spec.pool === pool) return null;
+    return { ok: false, code: "forbidden", message: `this runner credential is for pool "${pool}"; the task is in another pool` };
   }
 
   /** The task's webhook deliveries, each with every attempt. */

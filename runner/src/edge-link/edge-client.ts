@@ -1,7 +1,8 @@
 /**
  * The runner's HTTP client for the edge's `/runner/v1` API.
  *
- * Every request is signed with the runner secret over the exact body bytes sent and the
+ * Every request is signed with the runner secret (or the pool's runner credential, whose id it
+ * then sends in `x-codeforge-credential`) over the exact body bytes sent and the
  * path with query (see `api/signing.ts`), carries its own timeout (longer for the lease long
  * poll), and every answer is parsed with the contract's schemas, so a mismatch between edge
  * and runner shows up as a clear `EdgeError` here instead of a confusing failure later.
@@ -12,6 +13,7 @@
 import {
   type Completion,
   CompletionAck,
+  CREDENTIAL_HEADER,
   ErrorBody,
   type EventBatch,
   EventBatchAck,
@@ -33,7 +35,10 @@ import { currentTraceparent, withSpan } from "../telemetry/tracing.js";
 export interface EdgeClientOptions {
   /** Base URL of the edge, without a trailing slash. */
   edgeUrl: string;
+  /** The runner secret, or a runner credential's secret (then with `credentialId`). */
   secret: string;
+  /** A runner credential's id, sent in `x-codeforge-credential` (see `api/runner-credential.ts`). */
+  credentialId?: string;
   /** Sent as `User-Agent`, e.g. `codeforge-runner/0.1.0`. */
   userAgent?: string;
   /** Timeout of every request but the lease long poll. */
@@ -80,6 +85,7 @@ export function createEdgeClient(options: EdgeClientOptions): EdgeClient {
     const url = new URL(edgeUrl + path);
     const bytes = new TextEncoder().encode(JSON.stringify(body));
     const headers = await signRequest({ secret, method: "POST", pathAndQuery: url.pathname + url.search, body: bytes, now });
+    if (options.credentialId) headers[CREDENTIAL_HEADER] = options.credentialId;
     const traceparent = currentTraceparent();
     const timeout = AbortSignal.timeout(timeoutMs);
     const response = await fetchImpl(url, {
@@ -144,7 +150,7 @@ function errorFromResponse(response: Response, text: string): EdgeError {
   }
   const message =
     response.status === 401
-      ? `edge refused the runner's signature (check the runner secret and the clock): ${envelope?.error.message ?? "unauthorized"}`
+      ? `edge refused the runner's signature (check the runner secret or credential, and the clock): ${envelope?.error.message ?? "unauthorized"}`
       : (envelope?.error.message ?? `HTTP ${response.status}`);
   return new EdgeError(message, response.status, envelope?.error.code, retryAfterMs);
 }

@@ -23,7 +23,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Readable } from "node:stream";
 import { parseCidr } from "#api/index.js";
-import type { RunnerConfig } from "../config.js";
+import { signingKey, type RunnerConfig } from "../config.js";
 import type { ProcessRunner } from "./process-runner.js";
 import { createWorkspace } from "../workspace/workspace.js";
 import { nodeRuntimePaths } from "./cli-installation.js";
@@ -122,7 +122,7 @@ export async function runSandboxSelfCheck(options: SelfCheckOptions): Promise<bo
       write: [outside, path.join(neighbour, "planted.txt")],
       connect: [{ host: "127.0.0.1", port: servers.listener.port }],
       dns: `127.0.0.1:${servers.dns.port}`,
-      secret_sha256: createHash("sha256").update(config.runner_secret).digest("hex"),
+      secret_sha256: createHash("sha256").update(signingKey(config).secret).digest("hex"),
       runner_marker: process.argv[1] ?? "main.ts",
       escape_marker: escapeMarker,
       forks: (CHECK_LIMITS.maxProcesses ?? 0) + 16,

@@ -60,7 +60,19 @@ export function createRunnerLogger(options: RunnerLoggerOptions): Logger {
       },
       // Defence in depth: pino's own path redaction for the fields that matter most.
       redact: {
-        paths: ["lease_id", "*.lease_id", "runner_secret", "*.runner_secret", "secret", "access_token", "*.access_token", "env", "*.env"],
+        paths: [
+          "lease_id",
+          "*.lease_id",
+          "runner_secret",
+          "*.runner_secret",
+          "runner_credential",
+          "*.runner_credential",
+          "secret",
+          "access_token",
+          "*.access_token",
+          "env",
+          "*.env",
+        ],
         censor: "[redacted]",
       },
     },
