@@ -17,6 +17,8 @@ export interface LoadOptions {
   body?: () => string;
   connections: number;
   durationMs: number;
+  /** Stop after this many requests were sent, if that comes before `durationMs`. */
+  maxRequests?: number;
   /** Status every answer must have; others are counted as errors. */
   expectStatus: number;
 }
@@ -36,6 +38,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.url);
   const latencies: number[] = [];
   let errors = 0;
+  let sent = 0;
   const started = performance.now();
   const deadline = started + options.durationMs;
 
@@ -66,7 +69,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   await Promise.all(
     Array.from({ length: options.connections }, async () => {
-      while (performance.now() < deadline) {
+      while (performance.now() < deadline && sent < (options.maxRequests ?? Number.POSITIVE_INFINITY)) {
+        sent++;
         if ((await once()) !== options.expectStatus) errors++;
       }
     }),
