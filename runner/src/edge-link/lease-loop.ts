@@ -103,7 +103,12 @@ export function createLeaseLoop(options: LeaseLoopOptions): LeaseLoop {
   async function poll(): Promise<LeaseLoopEnd> {
     let failures = 0;
     while (!stopping.signal.aborted) {
-      if (leased >= maxTasks) return "done";
+      if (leased >= maxTasks) {
+        if (tasks.size === 0) return "done";
+        // Run-once: lease nothing more, but stay listed in the pool while the task runs.
+        if ((await slotFreedWithin(options.presenceIntervalMs ?? PRESENCE_INTERVAL_MS)) === "waited") await sayAlive();
+        continue;
+      }
       if (tasks.size >= concurrency) {
         if ((await slotFreedWithin(options.presenceIntervalMs ?? PRESENCE_INTERVAL_MS)) === "waited") await sayAlive();
         continue;
