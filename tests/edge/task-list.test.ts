@@ -177,18 +177,32 @@ describe("GET /api/v1/tasks", () => {
     }
   });
 
+  it("stores the index's acknowledgement of a new task with the task's next write, not a write of its own", async () => {
+    const alice = await createKey();
+    const pool = uniquePool();
+    const task = await createTaskAs(alice.key, { pool });
+    await untilListed([task.id], alice.key);
+    const stored = () =>
+      runInDurableObject(taskObjectOf(task.id), async (_instance, state) => ({
+        ...state.storage.sql
+          .exec<{ v: number; done: number; due: number | null }>("SELECT index_version AS v, indexed_version AS done, index_due_at AS due FROM task")
+          .one(),
+        alarm: await state.storage.getAlarm(),
+      }));
+    // Listed, yet still owed as stored: the alarm falls at the report's deadline anyway (the
+    // queued task's re-offer check), so the acknowledgement waits for the next write.
+    const created = Date.parse(task.created_at);
+    expect(await stored()).toEqual({ v: 1, done: 0, due: created + TASK_INDEX_RETRY_MS, alarm: created + TASK_INDEX_RETRY_MS });
+    // The lease is the next write: it stores the acknowledgement (and owes the index the lease).
+    await startRunning(pool);
+    await expect.poll(async () => (await stored()).done).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => (await listTasks({ status: "running" }, alice.key)).tasks.map((t) => t.id)).toEqual([task.id]);
+  });
+
   it("a report lost between creating the task and the index is made again by the task's alarm", async () => {
     const alice = await createKey();
     const task = await createTaskAs(alice.key, { pool: uniquePool() });
     await untilListed([task.id], alice.key);
-    // The task hears back from the index after answering its creator; then it owes nothing.
-    const outbox = () =>
-      runInDurableObject(taskObjectOf(task.id), (_instance, state) =>
-        state.storage.sql
-          .exec<{ v: number; done: number; due: number | null }>("SELECT index_version AS v, indexed_version AS done, index_due_at AS due FROM task")
-          .one(),
-      );
-    await expect.poll(outbox).toEqual({ v: 1, done: 1, due: null });
 
     // As if the edge died after the task's write and before its report arrived: the index
     // never heard of it, and the task still owes the report (as its insert recorded it).
@@ -199,6 +213,8 @@ describe("GET /api/v1/tasks", () => {
       state.storage.sql.exec("UPDATE task SET indexed_version = 0, index_due_at = ?", Date.now() + TASK_INDEX_RETRY_MS);
       void state.storage.setAlarm(Date.now() + TASK_INDEX_RETRY_MS);
     });
+    // The instance that heard back from the index died with the edge.
+    await abortAllDurableObjects();
     expect((await listTasks({}, alice.key)).tasks).toEqual([]);
 
     advanceClock(TASK_INDEX_RETRY_MS + 1_000);

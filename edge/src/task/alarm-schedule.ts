@@ -50,10 +50,11 @@ export class AlarmSchedule {
     return this.concerns.every((c) => c.whenIdle || c.nextWakeUp(now) === null);
   }
 
-  /** The earliest wake-up any concern needs; null when none is pending. */
-  nextWakeUp(now: number): number | null {
-    const busy = this.concerns.filter((c) => !c.whenIdle).map((c) => c.nextWakeUp(now));
-    const idle = busy.every((at) => at === null) ? this.concerns.filter((c) => c.whenIdle).map((c) => c.nextWakeUp(now)) : [];
+  /** The earliest wake-up any concern (but `except`, when given) needs; null when none is pending. */
+  nextWakeUp(now: number, except?: AlarmConcern): number | null {
+    const concerns = this.concerns.filter((c) => c !== except);
+    const busy = concerns.filter((c) => !c.whenIdle).map((c) => c.nextWakeUp(now));
+    const idle = busy.every((at) => at === null) ? concerns.filter((c) => c.whenIdle).map((c) => c.nextWakeUp(now)) : [];
     return earliestDeadline(...busy, ...idle);
   }
 

@@ -3,7 +3,8 @@
  *
  * Every status change bumps `index_version` and sets `index_due_at` in the same write as the
  * change itself — so a task can never exist, or change, without a report to the index being
- * owed — and the object then reports its current state. A report that fails (or is lost to a
+ * owed — and the object then reports its current state, in the background, once that write is
+ * committed (nothing waits for it, creation included). A report that fails (or is lost to a
  * restart) stays owed: `index_due_at` is a deadline on the object's single alarm, which reports
  * again. The index keeps the highest version it was sent, so reports that cross or repeat are
  * harmless. Handed the object's `sql`; `task-index-reporter.ts` is the object's side that sends.
@@ -12,11 +13,16 @@
 import { TASK_INDEX_PROMPT_CHARS } from "#api/limits.js";
 import type { Sql } from "../sql/migrations.js";
 import type { TaskIndexEntry } from "../task-index/task-index-store.js";
+import { REQUEUE_CHECK_MS } from "./lifecycle.js";
 import { loadTask } from "./task-store.js";
 
-/** When a report is owed, the alarm reports it this long after the change at the latest (the
- * object reports at once, so this only matters when that fails), and as long again after a failure. */
-export const TASK_INDEX_RETRY_MS = 10_000;
+/**
+ * When a report is owed, the alarm reports it this long after the change at the latest (the
+ * object reports at once, so this only matters when that fails), and as long again after a
+ * failure. As long as a queued task's re-offer check (`REQUEUE_CHECK_MS`): a new task's report
+ * is due when its alarm falls anyway, so taking the index's acknowledgement moves no alarm.
+ */
+export const TASK_INDEX_RETRY_MS = REQUEUE_CHECK_MS;
 
 /** Where reports go: the task index in production. */
 export interface TaskIndexSink {
@@ -57,30 +63,39 @@ export function pendingIndexEntry(sql: Sql): TaskIndexEntry | null {
   };
 }
 
+/** Records, in the caller's write, that the index holds `version` of the task. */
+export function saveIndexAck(sql: Sql, version: number): void {
+  // A newer change may have been made meanwhile: it stays owed (and is reported by its own turn).
+  sql.exec(
+    "UPDATE task SET indexed_version = MAX(indexed_version, ?), index_due_at = CASE WHEN index_version <= ? THEN NULL ELSE index_due_at END",
+    version,
+    version,
+  );
+}
+
+/** What became of a report: sent and its acknowledgement handed on, none owed, or failed (still owed). */
+export type ReportOutcome = "acknowledged" | "nothing owed" | "failed";
+
 /**
- * Sends the owed report, if any. True when the index is up to date with what was read; on a
- * failure the report stays owed and its deadline moves `TASK_INDEX_RETRY_MS` on.
+ * Sends the owed report, if any, and hands the version the index took to `acknowledge` (which
+ * stores it, now or with the task's next write). On a failure the report stays owed and its
+ * deadline moves `TASK_INDEX_RETRY_MS` on.
  */
 export async function reportToIndex(
   sql: Sql,
   index: TaskIndexSink,
-  now: () => number = Date.now,
-  onFailure: (error: unknown) => void = () => {},
-): Promise<boolean> {
+  options: { now?: () => number; onFailure?: (error: unknown) => void; acknowledge?: (version: number) => void } = {},
+): Promise<ReportOutcome> {
+  const { now = Date.now, onFailure = () => {}, acknowledge = (version: number) => saveIndexAck(sql, version) } = options;
   const entry = pendingIndexEntry(sql);
-  if (!entry) return true;
+  if (!entry) return "nothing owed";
   try {
     await index.put(entry);
   } catch (err) {
     sql.exec("UPDATE task SET index_due_at = ? WHERE index_version > indexed_version", now() + TASK_INDEX_RETRY_MS);
     onFailure(err);
-    return false;
+    return "failed";
   }
-  // A newer change may have been made meanwhile: it stays owed (and is reported by its own turn).
-  sql.exec(
-    "UPDATE task SET indexed_version = MAX(indexed_version, ?), index_due_at = CASE WHEN index_version <= ? THEN NULL ELSE index_due_at END",
-    entry.version,
-    entry.version,
-  );
-  return true;
+  acknowledge(entry.version);
+  return "acknowledged";
 }

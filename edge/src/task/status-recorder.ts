@@ -55,6 +55,8 @@ export class StatusRecorder {
     );
     // An ended task never needs its secrets again: erase them in the same write.
     if (isTerminal(state.status)) eraseSecrets(sql);
+    // An acknowledgement of the index kept in memory is stored with this write (see task-index-reporter.ts).
+    this.owed.index.saveAck();
     if (changes.length) {
       this.owed.webhooks.queue(changes, now);
       markIndexDue(sql, now);
