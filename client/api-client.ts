@@ -10,6 +10,7 @@
  */
 import { ErrorBody } from "#api/errors.js";
 import { ApiKey, ApiKeyList, ApiKeyWithSecret, type CreateKeyInput } from "#api/keys.js";
+import { RunnerCredential } from "#api/runner-credential.js";
 import { RunnerList } from "#api/runner-protocol.js";
 import { EventsPage } from "#api/stream-events.js";
 import { Task, type TaskStatus } from "#api/task.js";
@@ -101,6 +102,11 @@ export class ApiClient {
   /** Runners seen lately, across pools (admin). */
   listRunners(): Promise<RunnerList> {
     return this.request("GET", "/api/v1/runners", {}, RunnerList);
+  }
+
+  /** A short-lived credential for one pool's runners (admin); the answer is the only time it is shown. */
+  createRunnerCredential(input: { pool: string; ttl_seconds?: number }): Promise<RunnerCredential> {
+    return this.request("POST", "/api/v1/runner-credentials", { body: JSON.stringify(input), headers: JSON_TYPE }, RunnerCredential);
   }
 
   /** A page of API keys, newest first (admin). */

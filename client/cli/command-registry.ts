@@ -7,6 +7,7 @@ import type { Command } from "./command.js";
 import { deliveriesCommand } from "./commands/deliveries.js";
 import { followupCommand } from "./commands/followup.js";
 import { keysCommand } from "./commands/keys.js";
+import { runnerCredentialCommand } from "./commands/runner-credential.js";
 import { runnersCommand } from "./commands/runners.js";
 import { submitCommand } from "./commands/submit.js";
 import { cancelCommand, logsCommand, statusCommand } from "./commands/task-commands.js";
@@ -24,4 +25,5 @@ export const COMMANDS: readonly Command[] = [
   deliveriesCommand,
   keysCommand,
   runnersCommand,
+  runnerCredentialCommand,
 ];

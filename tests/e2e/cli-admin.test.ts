@@ -1,12 +1,14 @@
 /**
  * The admin commands `codeforge keys` and `codeforge runners`, run as a real process against
  * the real edge and a real runner (cli-harness.ts): creating, listing, showing, rotating and
- * revoking keys, what a key's scope and addresses allow, how bad key input is refused, and
- * the runners' table.
+ * revoking keys, what a key's scope and addresses allow, how bad key input is refused, the
+ * runners' table, and minting a pool's runner credential.
  */
 import { describe, expect, it } from "vitest";
 import { ApiKeyList } from "#api/keys.js";
+import { CREDENTIAL_HEADER, parseRunnerCredential, RunnerCredential } from "#api/runner-credential.js";
 import { RunnerList } from "#api/runner-protocol.js";
+import { signRequest } from "#api/signing.js";
 import { codeforge, codeforgeJson, eventually, newKey, stack, useCliStack } from "./cli-harness.js";
 
 useCliStack();
@@ -120,5 +122,37 @@ describe("codeforge runners", { timeout: 90_000 }, () => {
     const notAdmin = await codeforge(["runners"], { CODEFORGE_API_KEY: (await newKey("nosy")).key });
     expect(notAdmin.code).toBe(5);
     expect(notAdmin.stderr).toContain("forbidden: listing runners needs an admin key");
+  });
+});
+
+describe("codeforge runner-credential", { timeout: 90_000 }, () => {
+  /** A lease request for `pool` signed with `credential`, as a runner holding it sends one. */
+  async function leaseWith(credential: string, pool: string): Promise<number> {
+    const { id, secret } = parseRunnerCredential(credential)!;
+    const body = JSON.stringify({ runner_id: "cli-credential-check", pool, clis: ["demo"], wait_ms: 0 });
+    const headers = await signRequest({ secret, method: "POST", pathAndQuery: "/runner/v1/lease", body });
+    const res = await fetch(`${stack.edgeUrl}/runner/v1/lease`, {
+      method: "POST",
+      headers: { ...headers, [CREDENTIAL_HEADER]: id, "content-type": "application/json" },
+      body,
+    });
+    return res.status;
+  }
+
+  it("prints a credential for one pool alone on stdout, which the edge takes for that pool only", async () => {
+    const run = await codeforge(["runner-credential", "--pool", "cli-gpu", "--ttl", "600"]);
+    expect(run.code, run.stderr).toBe(0);
+    const credential = run.stdout.trim();
+    expect(run.stdout).toMatch(/^cfrc1:cli-gpu:\d+:[0-9a-f]{32}:[0-9a-f]{64}\n$/);
+    expect(run.stderr).toMatch(/^A credential for pool cli-gpu's runners until \d{4}-.*Z \(cfrc1:cli-gpu:.*\)\. Store it now: it is not shown again\.\n$/);
+    expect(await leaseWith(credential, "cli-gpu")).toBe(204);
+    expect(await leaseWith(credential, "default")).toBe(403);
+
+    const json = await codeforgeJson(RunnerCredential, ["runner-credential", "--pool", "cli-gpu", "--json"]);
+    expect(Date.parse(json.expires_at) - Date.now()).toBeGreaterThan(86_000_000);
+    expect((await codeforge(["runner-credential"])).code).toBe(2);
+    expect((await codeforge(["runner-credential", "--pool", "cli-gpu", "--ttl", "5"])).code).toBe(2);
+    const notAdmin = await codeforge(["runner-credential", "--pool", "cli-gpu"], { CODEFORGE_API_KEY: (await newKey("minter")).key });
+    expect(notAdmin.code).toBe(5);
   });
 });
