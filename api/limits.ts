@@ -34,6 +34,20 @@ export const OUTPUT_CHUNK_MAX_BYTES = 16_384;
 /** Chunks in one event batch; together with the chunk size this caps a batch at 512 KiB. */
 export const BATCH_MAX_EVENTS = 32;
 
+/**
+ * Events in one WebSocket frame of a task's stream. Events appended in one turn (a runner's
+ * batch, a status change with its events) leave as one frame; a reconnecting watcher's replay
+ * is cut into frames of this many, so a big backlog is never one message a client must hold.
+ */
+export const STREAM_FRAME_MAX_EVENTS = 1_000;
+
+/**
+ * JSON characters in one stream frame, past which the next event starts a new one: a full
+ * runner batch (32 chunks of 16 KiB) still fits in one, and common WebSocket clients and
+ * proxies take a message this big. An event larger than this alone travels in a frame of its own.
+ */
+export const STREAM_FRAME_MAX_CHARS = 1_048_576;
+
 /** Output kept per task by default (operators may change it); beyond it a truncation marker. */
 export const OUTPUT_MAX_BYTES_DEFAULT = 32 * 1_048_576;
 

@@ -5,6 +5,10 @@
  * task's Durable Object when it stores the event. A watcher that saw up to `seq` N asks for
  * `since=N` and gets exactly what it missed. Runners post `RunnerEvent`s without a `seq`; the
  * edge adds its own `status` and `result` events in the same sequence.
+ *
+ * On the WebSocket every message is a `StreamFrame`: a JSON array of the events appended
+ * together, oldest first, each with its own `seq`. A frame is serialised once and the same text
+ * goes to every watcher, so fan-out costs one send per watcher per turn, not one per event.
  * @module
  */
 import { z } from "zod";
@@ -168,6 +172,27 @@ export const EventEnvelope = z.object({
 /** One event of a task's log. */
 export type StreamEvent = z.infer<typeof EventEnvelope> & EventBody;
 export const StreamEvent = z.intersection(EventEnvelope, EventBody) as unknown as z.ZodType<StreamEvent>;
+
+/**
+ * One WebSocket message of `GET /api/v1/tasks/:id/stream`: the events the task appended in one
+ * turn (a runner's batch; a status change with the events that go with it), or a slice of the
+ * replay, in `seq` order. Never empty; at most `STREAM_FRAME_MAX_EVENTS` events, and cut before
+ * `STREAM_FRAME_MAX_CHARS` characters unless one event alone is larger.
+ */
+export const StreamFrame = z.array(StreamEvent).min(1);
+export type StreamFrame = StreamEvent[];
+
+/**
+ * The events one stream message carries. Reads this version's frames (arrays) and an older
+ * edge's frames of one event each (an object with a `seq`), so a client may be upgraded first;
+ * any other message (the edge's answer to a client that writes to the stream) carries none.
+ */
+export function streamFrameEvents(message: string): StreamEvent[] {
+  const parsed: unknown = JSON.parse(message);
+  if (Array.isArray(parsed)) return parsed as StreamEvent[];
+  const single = parsed !== null && typeof parsed === "object" && typeof (parsed as { seq?: unknown }).seq === "number";
+  return single ? [parsed as StreamEvent] : [];
+}
 
 /** `GET /api/v1/tasks/:id/events` */
 export const EventsPage = z.object({

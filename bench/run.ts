@@ -7,7 +7,9 @@
  *     the runner holding its lease (target: p50 ≤ 15 ms, p99 ≤ 50 ms).
  *  3. Line latency: the demo CLI writes timestamped lines at a low rate (10/s); time until a
  *     WebSocket watcher has each line, with 1 watcher and with 100 (target: p50 ≤ 25 ms); and
- *     with 100 watchers at 50 lines/s, to show fan-out under load.
+ *     with 100 watchers at 50 lines/s, to show fan-out under load (target: p50 ≤ 50 ms, p99 ≤ 300 ms).
+ *  3b. Fan-out: 1,000 watchers on one task, all connected before it starts, a line every 100 ms
+ *     (this bench's edge accepts up to `FANOUT_WATCHERS` watchers per task).
  *  4. Throughput: one task writing 32 MiB as fast as it can; bytes/s seen by a watcher, and
  *     a check that every byte arrived, in order (target: ≥ 5 MB/s, nothing lost).
  *  1b. Request metrics on vs off: `POST /api/v1/tasks` on this edge and on a second one started
@@ -18,9 +20,10 @@
  *  5. Tracing: `POST /api/v1/tasks` with tracing off, sampling 10% and sampling 100%, exporting
  *     to a local OTLP receiver (see `tracing-cost.ts`).
  *
- * Sections 3 and 4 are in `stream-figures.ts`. Set BENCH_SECONDS to change the HTTP measuring
- * time (default 8 s per route), and BENCH_SECTIONS to run only some sections, by number
- * (`BENCH_SECTIONS=1,2`: the create route and submit-to-lease; default every one).
+ * Sections 3, 3b and 4 are in `stream-figures.ts`. Set BENCH_SECONDS to change the HTTP measuring
+ * time (default 8 s per route), and BENCH_SECTIONS to run only some sections, by their labels
+ * above (`BENCH_SECTIONS=1,2`: the create route and submit-to-lease; `BENCH_SECTIONS=3,3b,4`:
+ * the stream alone; default every one).
  * @module
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -38,9 +41,11 @@ import { counterSample } from "../edge/src/metrics/samples.js";
 import { runLoad } from "./load.js";
 import { tracingCost } from "./tracing-cost.js";
 import { ms, printTable, summarize } from "./stats.js";
-import { lineLatency, outputThroughput, THROUGHPUT_BYTES } from "./stream-figures.js";
+import { lineLatency, manyWatchers, outputThroughput, THROUGHPUT_BYTES } from "./stream-figures.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+/** Watchers section 3b opens on one task; the edge's per-task cap is raised to this for the bench. */
+const FANOUT_WATCHERS = 1_000;
 const stateDir = mkdtempSync(join(tmpdir(), "codeforge-bench-"));
 const adminKey = newSecret("cf_admin");
 const runnerSecret = newSecret("cf_runner");
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
       RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
       RATE_LIMIT_TASKS_PER_MINUTE: "100000000",
       RATE_LIMIT_STREAMS_PER_MINUTE: "100000000",
+      STREAM_MAX_WATCHERS_PER_TASK: String(FANOUT_WATCHERS),
     },
   });
   processes.push(edge);
@@ -81,7 +87,7 @@ async function main(): Promise<void> {
   if (runs("1c")) await storageOnDiskVsMemory(repoUrl);
   if (runs("2")) await submitToLease(edge.url, client, repoUrl);
 
-  if (runs("3") || runs("4")) {
+  if (runs("3") || runs("3b") || runs("4")) {
     const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "bench-runner", stateDir, concurrency: 2 });
     processes.push(runner);
   }
@@ -90,6 +96,24 @@ async function main(): Promise<void> {
     await lineLatency(client, repoUrl, 100, 100);
     await lineLatency(client, repoUrl, 100, 20); // 100 watchers × 50 lines/s: fan-out under load
   }
+  if (runs("3b")) {
+    const pool = "bench-fanout";
+    // Its own runner, started once every watcher is in, so none of them misses a line live.
+    const startFanoutRunner = async () => {
+      const runner = startRunner({
+        edgeUrl: edge.url,
+        secret: runnerSecret,
+        runnerId: "bench-fanout-runner",
+        stateDir,
+        concurrency: 1,
+        env: { CODEFORGE_POOL: pool },
+      });
+      processes.push(runner);
+      return runner;
+    };
+    await manyWatchers(client, repoUrl, { watchers: FANOUT_WATCHERS, tickMs: 100, pool, startRunner: startFanoutRunner });
+  }
+
   if (runs("4")) await outputThroughput(client, repoUrl);
 
   // Its own edges, one per mode: stop this one's first, so they do not share the cores with it.

@@ -1,11 +1,18 @@
 /**
- * Sections 3 and 4 of `npm run bench`: what a WebSocket watcher of a running task sees — how
- * soon each line the CLI writes reaches it (with 1 watcher and with 100), and how many bytes/s
- * of one task's output it receives, checking that every byte arrived in order.
+ * Sections 3, 3b and 4 of `npm run bench`: what a WebSocket watcher of a running task sees —
+ * how soon each line the CLI writes reaches it (with 1 watcher, with 100, and with 1,000 on one
+ * task), and how many bytes/s of one task's output it receives, checking that every byte
+ * arrived in order.
+ *
+ * Watchers are plain `ws` clients without compression. For the latency figures each message is
+ * only searched for the lines' send times (in the output events' text), not parsed, so 1,000
+ * watchers in this one process cost little beside the edge they measure. Messages are read
+ * with `streamFrameEvents`, which takes an older edge's one-event frames too, so the same bench
+ * measures before and after a change of the stream's framing.
  * @module
  */
 import WebSocket from "ws";
-import type { StreamEvent } from "#api/stream-events.js";
+import { type StreamEvent, streamFrameEvents } from "#api/stream-events.js";
 import { isTerminal } from "#api/task.js";
 import type { ApiClient } from "../client/api-client.js";
 import { ms, printTable, summarize } from "./stats.js";
@@ -13,28 +20,81 @@ import { ms, printTable, summarize } from "./stats.js";
 /** What the task of section 4 writes to stdout. */
 export const THROUGHPUT_BYTES = 32 * 1_048_576;
 
-/** Opens `count` watchers on a task; resolves with each one's frames once all have closed. */
-function watch(client: ApiClient, taskId: string, count: number, onFrame: (event: StreamEvent, receivedAt: number) => void): Promise<void> {
-  return Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const ws = new WebSocket(client.streamUrl(taskId, 0), { headers: client.authHeaders });
-          ws.on("message", (data) => {
-            const event = JSON.parse(String(data)) as StreamEvent;
-            onFrame(event, Date.now());
-            // The final status is the last event; don't wait for wrangler dev's proxy to close TCP.
-            if (event.type === "status" && isTerminal(event.status)) {
-              ws.terminate();
-              resolve();
-            }
-          });
-          ws.on("close", () => resolve());
-          ws.on("error", reject);
-        }),
-    ),
-  ).then(() => undefined);
+/** A line's send time, as it appears JSON-escaped inside an output event's text in a message. */
+const SENT_AT = /sent_at_ms\\":(\d+)/g;
+
+/** Watchers opened at once while connecting many: wrangler dev's proxy takes upgrades one by one. */
+const CONNECT_WAVE = 100;
+
+/** A watcher's messages as they arrive; `ended` once it has seen the task's final status. */
+type OnMessage = (text: string, receivedAt: number) => void;
+
+/** Whether a message carries the task's final status (parsed only when it may). */
+function endsTask(text: string): boolean {
+  return text.includes('"type":"status"') && streamFrameEvents(text).some((e) => e.type === "status" && isTerminal(e.status));
+}
+
+/** Watchers whose socket closed before they saw the task end, by close code: a lost stream. */
+const dropped = new Map<number, number>();
+
+/** Takes the count of dropped watchers since the last call, as text for a table. */
+function takeDropped(): string {
+  const text = [...dropped].map(([code, n]) => `${n} (close ${code})`).join(", ") || "0";
+  dropped.clear();
+  return text;
+}
+
+/**
+ * Opens one watcher; `connected` resolves once the upgrade is done, `done` once it has seen the
+ * final status (or closed: counted in `dropped`). `terminate` ends it early.
+ */
+function openWatcher(client: ApiClient, taskId: string, onMessage: OnMessage): { connected: Promise<void>; done: Promise<void>; terminate(): void } {
+  const ws = new WebSocket(client.streamUrl(taskId, 0), { headers: client.authHeaders, perMessageDeflate: false });
+  const connected = new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  let ended = false;
+  const done = new Promise<void>((resolve, reject) => {
+    ws.on("message", (data) => {
+      const text = String(data);
+      onMessage(text, Date.now());
+      // The final status is the last event; don't wait for wrangler dev's proxy to close TCP.
+      if (endsTask(text)) {
+        ended = true;
+        ws.terminate();
+        resolve();
+      }
+    });
+    ws.on("close", (code) => {
+      if (!ended) dropped.set(code, (dropped.get(code) ?? 0) + 1);
+      ended = true;
+      resolve();
+    });
+    ws.on("error", reject);
+  });
+  return {
+    connected,
+    done,
+    terminate: () => {
+      ended = true;
+      ws.terminate();
+    },
+  };
+}
+
+/** Opens `count` watchers on a task; resolves once all have seen it end. */
+function watch(client: ApiClient, taskId: string, count: number, onMessage: OnMessage): Promise<void> {
+  return Promise.all(Array.from({ length: count }, () => openWatcher(client, taskId, onMessage).done)).then(() => undefined);
+}
+
+function printLatency(title: string, samples: number[], expected: number): void {
+  const s = summarize(samples);
+  console.log(title);
+  printTable([
+    ["lines received", "p50", "p90", "p99", "max", "watchers dropped"],
+    [`${s.count} of ${expected}`, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max), takeDropped()],
+  ]);
 }
 
 export async function lineLatency(client: ApiClient, repoUrl: string, watchers: number, tickMs: number): Promise<void> {
@@ -46,17 +106,57 @@ export async function lineLatency(client: ApiClient, repoUrl: string, watchers: 
     timeout_seconds: 120,
   });
   const samples: number[] = [];
-  await watch(client, task.id, watchers, (event, receivedAt) => {
-    if (event.type !== "output") return;
-    for (const match of event.text.matchAll(/"sent_at_ms":(\d+)/g)) samples.push(receivedAt - Number(match[1]));
+  await watch(client, task.id, watchers, (text, receivedAt) => {
+    for (const match of text.matchAll(SENT_AT)) samples.push(receivedAt - Number(match[1]));
   });
-  const s = summarize(samples);
-  console.log(`3. Line latency, CLI write → WebSocket watcher, one line every ${tickMs} ms, ${watchers} watcher(s)`);
-  printTable([
-    ["lines received", "p50", "p90", "p99", "max"],
-    [`${s.count} of ${lines * watchers}`, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max)],
-  ]);
-  console.log("   target p50 ≤ 25 ms\n");
+  printLatency(`3. Line latency, CLI write → WebSocket watcher, one line every ${tickMs} ms, ${watchers} watcher(s)`, samples, lines * watchers);
+  console.log("   target p50 ≤ 25 ms (100 watchers at 50 lines/s: p50 ≤ 50 ms, p99 ≤ 300 ms)\n");
+}
+
+/**
+ * 3b. Many watchers on one task. They all connect before the task is leased — it is in a pool
+ * only `startRunner` serves, started once the last watcher is in — so every line is live for
+ * every watcher. Bounded: after `timeoutMs` the watchers are closed and what arrived is reported.
+ */
+export async function manyWatchers(
+  client: ApiClient,
+  repoUrl: string,
+  options: { watchers: number; tickMs: number; pool: string; startRunner: () => Promise<{ stop(): Promise<void> }>; timeoutMs?: number },
+): Promise<void> {
+  const { watchers, tickMs } = options;
+  const lines = Math.round(5_000 / tickMs);
+  const task = await client.createTask({
+    repo: { url: repoUrl },
+    prompt: `fan-out [demo:tick=${tickMs}][demo:lines=${lines}]`,
+    cli: "demo",
+    pool: options.pool,
+    timeout_seconds: 120,
+  });
+  const samples: number[] = [];
+  let messages = 0;
+  const onMessage: OnMessage = (text, receivedAt) => {
+    messages++;
+    for (const match of text.matchAll(SENT_AT)) samples.push(receivedAt - Number(match[1]));
+  };
+  const opened: ReturnType<typeof openWatcher>[] = [];
+  const connectStarted = performance.now();
+  for (let i = 0; i < watchers; i += CONNECT_WAVE) {
+    const wave = Array.from({ length: Math.min(CONNECT_WAVE, watchers - i) }, () => openWatcher(client, task.id, onMessage));
+    opened.push(...wave);
+    await Promise.all(wave.map((w) => w.connected));
+  }
+  const connectSeconds = (performance.now() - connectStarted) / 1_000;
+  const runner = await options.startRunner();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), options.timeoutMs ?? 120_000)));
+  const late = await Promise.race([Promise.all(opened.map((w) => w.done)).then(() => false), timedOut]);
+  clearTimeout(timer);
+  for (const w of opened) w.terminate();
+  await runner.stop();
+  printLatency(`3b. Line latency with ${watchers} watchers on one task, one line every ${tickMs} ms`, samples, lines * watchers);
+  console.log(
+    `   ${watchers} watchers connected in ${connectSeconds.toFixed(1)} s; ${messages} messages received${late ? `; stopped after ${(options.timeoutMs ?? 120_000) / 1_000} s` : ""}\n`,
+  );
 }
 
 export async function outputThroughput(client: ApiClient, repoUrl: string): Promise<void> {
@@ -66,7 +166,7 @@ export async function outputThroughput(client: ApiClient, repoUrl: string): Prom
   let inOrder = true;
   let first = 0;
   let last = 0;
-  await watch(client, task.id, 1, (event, receivedAt) => {
+  const onEvent = (event: StreamEvent, receivedAt: number) => {
     if (event.type !== "output" || event.stream !== "stdout") return;
     if (event.offset !== expectedOffset) inOrder = false;
     const size = Buffer.byteLength(event.text);
@@ -74,6 +174,9 @@ export async function outputThroughput(client: ApiClient, repoUrl: string): Prom
     bytes += size;
     first ||= receivedAt;
     last = receivedAt;
+  };
+  await watch(client, task.id, 1, (text, receivedAt) => {
+    for (const event of streamFrameEvents(text)) onEvent(event, receivedAt);
   });
   const seconds = (last - first) / 1000;
   const done = await client.getTask(task.id);

@@ -5,7 +5,7 @@
  */
 import WebSocket from "ws";
 import { isTerminal, type TaskStatus } from "#api/task.js";
-import type { StreamEvent } from "#api/stream-events.js";
+import { type StreamEvent, streamFrameEvents } from "#api/stream-events.js";
 import { ErrorBody } from "#api/errors.js";
 import { CodeForgeError, type ApiClient } from "./api-client.js";
 
@@ -57,11 +57,12 @@ async function* streamOnce(client: ApiClient, taskId: string, since: number, sig
   const ws = new WebSocket(client.streamUrl(taskId, since), { headers: client.authHeaders });
   const queue: (StreamEvent | null | Error)[] = [];
   let wake: (() => void) | null = null;
-  const push = (item: StreamEvent | null | Error) => {
-    queue.push(item);
+  const push = (...items: (StreamEvent | null | Error)[]) => {
+    queue.push(...items);
     wake?.();
   };
-  ws.on("message", (data) => push(JSON.parse(String(data)) as StreamEvent));
+  // A frame carries the events appended together, in order: each is yielded on its own.
+  ws.on("message", (data) => push(...streamFrameEvents(String(data))));
   ws.on("close", () => push(null));
   ws.on("error", (err) => push(err));
   // A refusal carries the API's error envelope: read it, so the caller can say why.

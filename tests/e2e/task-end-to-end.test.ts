@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StreamEvent } from "#api/stream-events.js";
+import { type StreamEvent, streamFrameEvents } from "#api/stream-events.js";
 import { followTask } from "../../client/follow-task.js";
 import { startStack, type Stack } from "./local-stack.js";
 
@@ -49,7 +49,7 @@ function rawStream(taskId: string, since: number): Promise<{ events: StreamEvent
       const code = (ws as unknown as { _closeCode: number })._closeCode;
       if (ws.readyState === WebSocket.CLOSING && code !== 1006) finish(code);
     }, 5);
-    ws.on("message", (data) => events.push(JSON.parse(String(data)) as StreamEvent));
+    ws.on("message", (data) => events.push(...streamFrameEvents(String(data))));
     ws.on("close", (code) => finish(code));
     ws.on("error", (err) => {
       clearInterval(poll);

@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Task } from "#api/task.js";
+import { streamFrameEvents } from "#api/stream-events.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { startStack, type Stack } from "./local-stack.js";
@@ -150,12 +151,13 @@ describe("tracing across edge, task object, runner and webhook", () => {
       const seen: string[] = [];
       const ws = new WebSocket(stack.client.streamUrl(task.id, 0), { headers: stack.client.authHeaders });
       ws.on("message", (data) => {
-        const event = JSON.parse(String(data)) as { type: string; status?: string };
-        if (event.type !== "status") return;
-        seen.push(event.status!);
-        if (event.status === "succeeded") {
-          ws.terminate();
-          resolve(seen);
+        for (const event of streamFrameEvents(String(data))) {
+          if (event.type !== "status") continue;
+          seen.push(event.status);
+          if (event.status === "succeeded") {
+            ws.terminate();
+            resolve(seen);
+          }
         }
       });
       ws.on("error", reject);

@@ -97,10 +97,10 @@ describe("follow-ups", () => {
     const watcher = await openStream(created.id, since);
     await runIteration(pool, { outcome: "succeeded", result: resultWith() });
     await within(watcher.closed, 5_000, "stream close");
-    const frames = watcher.frames;
-    expect(frames[0]).toMatchObject({ seq: since + 1, type: "iteration", iteration: 2 });
-    expect(frames.every((f) => f.iteration === 2)).toBe(true);
-    expect(frames.at(-1)).toMatchObject({ type: "status", status: "succeeded" });
+    const events = watcher.events;
+    expect(events[0]).toMatchObject({ seq: since + 1, type: "iteration", iteration: 2 });
+    expect(events.every((f) => f.iteration === 2)).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: "status", status: "succeeded" });
   });
 
   it("keep the task's autonomy and egress_allow, which a follow-up cannot change", async () => {

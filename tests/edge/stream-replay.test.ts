@@ -9,7 +9,7 @@ import { allEvents, apiFetch, createTask, expectError, uniquePool } from "./api-
 import { complete, outputEvents, postEvents, sampleResult, startRunning } from "./runner-client.js";
 import { openStream, within } from "./stream-watcher.js";
 
-const seqs = (frames: { seq: number }[]) => frames.map((f) => f.seq);
+const seqs = (events: { seq: number }[]) => events.map((e) => e.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe("stream replay", () => {
@@ -21,7 +21,7 @@ describe("stream replay", () => {
 
     const watcher = await openStream(task.id, 4);
     await watcher.waitForSeq(6);
-    expect(seqs(watcher.frames)).toEqual([5, 6]);
+    expect(seqs(watcher.events)).toEqual([5, 6]);
 
     expect((await postEvents(task.id, lease.lease_id, 2, outputEvents(2, "late"))).status).toBe(200); // 7, 8
     await watcher.waitForSeq(8);
@@ -29,11 +29,11 @@ describe("stream replay", () => {
 
     const close = await within(watcher.closed, 5_000, "close after the task ended");
     expect(close.code).toBe(STREAM_CLOSE_TASK_ENDED);
-    expect(seqs(watcher.frames)).toEqual(range(5, 10));
-    const last = watcher.frames.at(-1)!;
+    expect(seqs(watcher.events)).toEqual(range(5, 10));
+    const last = watcher.events.at(-1)!;
     expect(last).toMatchObject({ type: "status", status: "succeeded" });
     // What the stream sent is exactly what the log holds.
-    expect(watcher.frames).toEqual((await allEvents(task.id)).slice(4));
+    expect(watcher.events).toEqual((await allEvents(task.id)).slice(4));
   });
 
   it("sends every frame to every watcher while the task runs", async () => {
@@ -49,9 +49,9 @@ describe("stream replay", () => {
     await within(Promise.all([a.closed, b.closed]), 5_000, "both closes");
     const total = (await allEvents(task.id)).length;
     expect(total).toBe(3 + 20 + 1);
-    expect(seqs(a.frames)).toEqual(range(1, total));
-    expect(seqs(b.frames)).toEqual(range(2, total));
-    const outputs = a.frames.flatMap((f) => (f.type === "output" ? [f.text] : []));
+    expect(seqs(a.events)).toEqual(range(1, total));
+    expect(seqs(b.events)).toEqual(range(2, total));
+    const outputs = a.events.flatMap((f) => (f.type === "output" ? [f.text] : []));
     expect(outputs[0]).toBe("b1 1\n");
     expect(outputs.at(-1)).toBe("b5 4\n");
     expect(outputs).toHaveLength(20);
@@ -70,8 +70,8 @@ describe("stream replay", () => {
     expect((await postEvents(task.id, lease.lease_id, 1, outputEvents(2))).status).toBe(200);
     expect((await complete(task.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 1, result: sampleResult() })).status).toBe(200);
     expect((await within(staying.closed, 5_000, "close after the task ended")).code).toBe(1000);
-    expect(seqs(staying.frames)).toEqual(range(1, 7));
-    expect(seqs(leaving.frames)).toEqual(range(1, 3));
+    expect(seqs(staying.events)).toEqual(range(1, 7));
+    expect(seqs(leaving.events)).toEqual(range(1, 3));
   });
 
   it("replays the whole log of an ended task and closes cleanly", async () => {
@@ -85,15 +85,15 @@ describe("stream replay", () => {
     const full = await openStream(task.id);
     const close = await within(full.closed, 5_000, "close of an ended task's stream");
     expect(close.code).toBe(1000);
-    expect(full.frames).toEqual(logged);
+    expect(full.events).toEqual(logged);
 
     const tail = await openStream(task.id, logged.length - 1);
     await within(tail.closed, 5_000, "close of an ended task's stream");
-    expect(seqs(tail.frames)).toEqual([logged.length]);
+    expect(seqs(tail.events)).toEqual([logged.length]);
 
     const nothing = await openStream(task.id, logged.length);
     expect((await within(nothing.closed, 5_000, "close with nothing to replay")).code).toBe(1000);
-    expect(nothing.frames).toEqual([]);
+    expect(nothing.events).toEqual([]);
   });
 
   it("answers 426 without an upgrade, 404 for an unknown task, 400 for a bad since", async () => {

@@ -1,6 +1,7 @@
 /**
  * A client of `GET /api/v1/tasks/:id/stream`: opens the WebSocket through the real Worker,
- * collects every frame, and resolves when the server closes the socket.
+ * collects every message (a frame: a JSON array of events) and the events they carry, and
+ * resolves when the server closes the socket.
  * @module
  */
 import { expect } from "vitest";
@@ -8,11 +9,13 @@ import type { StreamEvent } from "#api/stream-events.js";
 import { apiFetch } from "./api-client.js";
 
 export interface StreamWatcher {
-  /** Every frame received so far, parsed. */
-  readonly frames: StreamEvent[];
+  /** Every event received so far, in the order the frames carried them. */
+  readonly events: StreamEvent[];
+  /** Every message received so far, parsed: each should be an array of events (a frame). */
+  readonly messages: unknown[];
   /** Resolves with the close the server sent. */
   readonly closed: Promise<{ code: number; reason: string }>;
-  /** Resolves once a frame with `seq >= seq` has arrived (rejects after `timeoutMs`). */
+  /** Resolves once an event with `seq >= seq` has arrived (rejects after `timeoutMs`). */
   waitForSeq(seq: number, timeoutMs?: number): Promise<void>;
   close(): void;
 }
@@ -24,10 +27,14 @@ export async function openStream(taskId: string, since?: number): Promise<Stream
   const ws = res.webSocket;
   if (!ws) throw new Error("101 without a WebSocket");
 
-  const frames: StreamEvent[] = [];
+  const events: StreamEvent[] = [];
+  const messages: unknown[] = [];
   const listeners = new Set<() => void>();
   ws.addEventListener("message", (event) => {
-    frames.push(JSON.parse(event.data as string) as StreamEvent);
+    const message: unknown = JSON.parse(event.data as string);
+    messages.push(message);
+    // Only arrays carry events: a frame in any other shape leaves `events` short, and the test fails.
+    if (Array.isArray(message)) events.push(...(message as StreamEvent[]));
     for (const listener of listeners) listener();
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
@@ -36,15 +43,16 @@ export async function openStream(taskId: string, since?: number): Promise<Stream
   ws.accept();
 
   return {
-    frames,
+    events,
+    messages,
     closed,
     waitForSeq(seq, timeoutMs = 5_000) {
-      const reached = () => frames.some((f) => f.seq >= seq);
+      const reached = () => events.some((e) => e.seq >= seq);
       if (reached()) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           listeners.delete(check);
-          reject(new Error(`no frame with seq >= ${seq} within ${timeoutMs} ms (got ${frames.map((f) => f.seq).join(",")})`));
+          reject(new Error(`no frame with seq >= ${seq} within ${timeoutMs} ms (got ${events.map((e) => e.seq).join(",")})`));
         }, timeoutMs);
         const check = () => {
           if (!reached()) return;

@@ -147,7 +147,7 @@ describe("egress_denied events", () => {
       expect.objectContaining({ seq: 4, iteration: 1, attempt: 1, ...event }),
       expect.objectContaining({ seq: 6, iteration: 1, attempt: 1, ...ipv6 }),
     ]);
-    expect(watcher.frames.filter((f) => f.type === "egress_denied")).toEqual(logged);
+    expect(watcher.events.filter((f) => f.type === "egress_denied")).toEqual(logged);
 
     expect((await complete(task.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 1, result: sampleResult() })).status).toBe(200);
     await within(watcher.closed, 5_000, "stream close");

@@ -63,8 +63,8 @@ describe("task secrets", () => {
     expect((await postEvents(task.id, lease.lease_id, 1, outputEvents(2))).status).toBe(200);
     expect((await complete(task.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 1, result: sampleResult() })).status).toBe(200);
     await within(watcher.closed, 5_000, "stream close");
-    expect(watcher.frames.length).toBeGreaterThanOrEqual(6);
-    expectNoneIn(JSON.stringify(watcher.frames), valuesOf(s));
+    expect(watcher.events.length).toBeGreaterThanOrEqual(6);
+    expectNoneIn(JSON.stringify(watcher.events), valuesOf(s));
     expectNoneIn(JSON.stringify(await allEvents(task.id)), valuesOf(s));
 
     // Still shown as carried after the task ended and the values were erased.

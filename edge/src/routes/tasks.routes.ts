@@ -4,6 +4,7 @@
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
+import { STREAM_FRAME_MAX_EVENTS } from "#api/limits.js";
 import { EXAMPLE_TASK, EXAMPLE_TASK_REQUEST } from "#api/openapi-examples.js";
 import { Task } from "#api/task.js";
 import { EventsQuery, StreamQuery, TaskListQuery } from "#api/task-queries.js";
@@ -98,10 +99,13 @@ export const streamTask = createRoute({
   tags,
   summary: "Watch a task live (WebSocket)",
   description:
-    "Upgrade to a WebSocket (`Connection: Upgrade`, `Upgrade: websocket`). Every message is one `StreamEvent`: first those after `since`, then the live tail. When the task ends the server closes with code 1000. Send `ping` for `pong`. A request that is not an upgrade is a 426; there is no 2xx answer.",
+    "Upgrade to a WebSocket (`Connection: Upgrade`, `Upgrade: websocket`). Every message is a `StreamFrame`: a JSON array of `StreamEvent`s, each with its own `seq` — the events the task appended together (a runner's batch, a status change with its events), or a slice of the replay (at most 1,000 events). First those after `since`, then the live tail. When the task ends the server closes with code 1000. Send `ping` for `pong`. A request that is not an upgrade is a 426; there is no 2xx answer.",
   request: { params: TaskIdParams, query: StreamQuery },
   responses: {
-    101: { description: "Switching protocols; each message is a StreamEvent as a JSON text", content: { "application/json": { schema: ref("StreamEvent") } } },
+    101: {
+      description: "Switching protocols; each message is a frame: a JSON array of StreamEvents, as a JSON text",
+      content: { "application/json": { schema: { type: "array", items: ref("StreamEvent"), minItems: 1, maxItems: STREAM_FRAME_MAX_EVENTS } } },
+    },
     426: {
       description: "Not a WebSocket upgrade; `Upgrade: websocket` says what to send.",
       headers: { Upgrade: { schema: { type: "string" } } },

@@ -18,8 +18,8 @@ interface EventRow extends Record<string, SqlStorageValue> {
   body: string;
 }
 
-/** Appends one event and returns it as wire JSON. */
-export function appendEvent(sql: Sql, event: { ts: number; iteration: number; attempt: number; body: EventBody | string }): { seq: number; frame: string } {
+/** Appends one event and returns it as wire JSON (one element of a stream frame). */
+export function appendEvent(sql: Sql, event: { ts: number; iteration: number; attempt: number; body: EventBody | string }): { seq: number; text: string } {
   const body = typeof event.body === "string" ? event.body : JSON.stringify(event.body);
   const { seq } = sql
     .exec<{ seq: number }>(
@@ -30,13 +30,13 @@ export function appendEvent(sql: Sql, event: { ts: number; iteration: number; at
       body,
     )
     .one();
-  return { seq, frame: frame({ seq, ts: event.ts, iteration: event.iteration, attempt: event.attempt, body }) };
+  return { seq, text: wireJson({ seq, ts: event.ts, iteration: event.iteration, attempt: event.attempt, body }) };
 }
 
 /** Events after `since`, oldest first, as wire JSON texts. */
 export function* eventsSince(sql: Sql, since: number, limit = Number.MAX_SAFE_INTEGER): Generator<string> {
   const cursor = sql.exec<EventRow>("SELECT seq, ts, iteration, attempt, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", since, limit);
-  for (const row of cursor) yield frame(row);
+  for (const row of cursor) yield wireJson(row);
 }
 
 /**
@@ -44,9 +44,9 @@ export function* eventsSince(sql: Sql, since: number, limit = Number.MAX_SAFE_IN
  * events): up to `limit` events after `since`, where the next page starts, and the task's status.
  */
 export function eventsPage(sql: Sql, since: number, limit: number, status: string): string {
-  const frames = [...eventsSince(sql, since, limit + 1)];
-  const hasMore = frames.length > limit;
-  const page = hasMore ? frames.slice(0, limit) : frames;
+  const events = [...eventsSince(sql, since, limit + 1)];
+  const hasMore = events.length > limit;
+  const page = hasMore ? events.slice(0, limit) : events;
   const nextSince = page.length ? (JSON.parse(page[page.length - 1]!) as { seq: number }).seq : since;
   return `{"events":[${page.join(",")}],"next_since":${nextSince},"has_more":${hasMore},"status":"${status}"}`;
 }
@@ -56,6 +56,6 @@ export function lastSeq(sql: Sql): number {
   return sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one().seq ?? 0;
 }
 
-function frame(row: { seq: number; ts: number; iteration: number; attempt: number; body: string }): string {
+function wireJson(row: { seq: number; ts: number; iteration: number; attempt: number; body: string }): string {
   return `{"seq":${row.seq},"ts":"${new Date(row.ts).toISOString()}","iteration":${row.iteration},"attempt":${row.attempt},${row.body.slice(1)}`;
 }

@@ -28,7 +28,6 @@ import type { StatusRecorder } from "./status-recorder.js";
 import type { TaskHost } from "./task-host.js";
 import { notFound, type Outcome } from "./task-rpc.js";
 import { saveOutputUsage, saveResult, saveState } from "./task-store.js";
-import { broadcast } from "./live-stream.js";
 
 export class RunnerReports {
   constructor(
@@ -61,7 +60,7 @@ export class RunnerReports {
   }
 
   async appendEvents(input: EventBatch): Promise<Outcome<EventBatchAck>> {
-    const { sql, ctx, config } = this.host;
+    const { sql, stream, config } = this.host;
     const leaseHash = await sha256Hex(input.lease_id);
     const task = this.host.load();
     if (!task) return notFound;
@@ -78,10 +77,11 @@ export class RunnerReports {
     const usage = lastUsage(input.events);
     if (usage) recordUsage(sql, task.state, usage);
     const admitted = admitEvents(input.events, { bytes: task.outputBytes, truncated: task.outputTruncated }, config.outputMaxBytes);
-    const frames = admitted.bodies.map((body) => appendEvent(sql, { ts: now, iteration: task.state.iteration, attempt: task.state.attempt, body }).frame);
+    const events = admitted.bodies.map((body) => appendEvent(sql, { ts: now, iteration: task.state.iteration, attempt: task.state.attempt, body }).text);
     saveOutputUsage(sql, admitted.usage.bytes, admitted.usage.truncated);
     saveState(sql, decision.state, now);
-    broadcast(ctx, frames);
+    // The whole batch reaches each watcher as one frame.
+    stream.send(events);
     return ack(true);
   }
 

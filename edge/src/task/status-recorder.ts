@@ -1,8 +1,8 @@
 /**
  * Writes what `lifecycle.ts` decided and everything that must go with it, in one turn: the new
- * state, the status events in the log (broadcast to watchers), the attempt's spend charge, the
- * webhooks and the task-index report the changes owe, the task's end in the metrics, the erased
- * secrets of an ended task — then re-arms the alarm. Sends leave afterwards, in the background.
+ * state, the status events in the log (queued for the watchers, who get the turn's events in one
+ * frame), the attempt's spend charge, the webhooks and the task-index report the changes owe,
+ * the task's end in the metrics, the erased secrets of an ended task — then re-arms the alarm. Sends leave afterwards, in the background.
  * Carrying out the decision's effects on the dispatcher comes last (`carryOut`).
  * @module
  */
@@ -19,7 +19,6 @@ import type { MetricsReports } from "./metrics-reports.js";
 import type { TaskHost } from "./task-host.js";
 import type { TaskIndexReporter } from "./task-index-reporter.js";
 import { eraseSecrets, loadTask, saveState, type TaskRecord } from "./task-store.js";
-import { broadcast, closeWatchers } from "./live-stream.js";
 import type { WebhookDeliveries } from "./webhook-deliveries.js";
 
 export class StatusRecorder {
@@ -34,11 +33,11 @@ export class StatusRecorder {
    * write is committed, and the alarm makes it again should it fail.
    */
   record(state: lifecycle.LifecycleState, changes: readonly lifecycle.StatusChange[], now: number): void {
-    const { sql, ctx } = this.host;
+    const { sql, stream } = this.host;
     saveState(sql, state, now);
     // An attempt that just ended gets its charge to the key's monthly spend, in the same write.
     settleEndedAttempts(sql, state, now);
-    const frames = changes.map(
+    const events = changes.map(
       (change) =>
         appendEvent(sql, {
           ts: now,
@@ -51,7 +50,7 @@ export class StatusRecorder {
             error: change.error,
             ...(change.reason ? { reason: change.reason } : {}),
           } satisfies StatusEvent,
-        }).frame,
+        }).text,
     );
     // An ended task never needs its secrets again: erase them in the same write.
     if (isTerminal(state.status)) eraseSecrets(sql);
@@ -63,17 +62,20 @@ export class StatusRecorder {
     }
     const ended = changes.some((change) => isTerminal(change.status)) && isTerminal(state.status);
     if (ended) this.owed.metrics.stageTaskEnd(state, now);
-    broadcast(ctx, frames);
-    if (isTerminal(state.status) && changes.length) closeWatchers(ctx);
+    stream.send(events);
+    if (isTerminal(state.status) && changes.length) stream.closeAll();
     this.host.schedule.arm();
     // After the write: the reports leave in the background and the alarm retries them if need be.
     if (ended) void this.owed.metrics.send(loadTask(sql)!);
     if (changes.length) void this.owed.index.report();
   }
 
-  /** Appends one event of the current attempt to the log and sends it to the watchers. */
+  /**
+   * Appends one event of the current attempt to the log and queues it for the watchers: with the
+   * status change recorded next in the same turn, it reaches them in the same frame.
+   */
   note(at: { iteration: number; attempt: number }, body: EventBody, now: number): void {
-    broadcast(this.host.ctx, [appendEvent(this.host.sql, { ts: now, iteration: at.iteration, attempt: at.attempt, body }).frame]);
+    this.host.stream.send([appendEvent(this.host.sql, { ts: now, iteration: at.iteration, attempt: at.attempt, body }).text]);
   }
 
   /**

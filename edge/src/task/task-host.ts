@@ -11,6 +11,7 @@ import { logFor, type Logger } from "../log.js";
 import { tableExists, type Sql } from "../sql/migrations.js";
 import { loadTraceparent } from "../webhooks/delivery-store.js";
 import { AlarmSchedule } from "./alarm-schedule.js";
+import { LiveStream } from "./live-stream.js";
 import type { Timing } from "./lifecycle.js";
 import type { Viewer } from "./task-rpc.js";
 import { loadTask, type TaskRecord } from "./task-store.js";
@@ -27,6 +28,8 @@ export class TaskHost {
    * then goes by the stored deadline: earlier than the real one, never later.
    */
   private heldLease: { hash: string; expiresAt: number } | null = null;
+  /** The task's WebSocket watchers; events appended in one turn reach them as one frame. */
+  readonly stream: LiveStream;
 
   constructor(
     readonly ctx: DurableObjectState,
@@ -35,6 +38,7 @@ export class TaskHost {
     this.sql = ctx.storage.sql;
     this.config = edgeConfig(env);
     this.schedule = new AlarmSchedule(ctx.storage);
+    this.stream = new LiveStream(ctx);
   }
 
   get timing(): Timing {

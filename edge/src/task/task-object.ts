@@ -55,7 +55,6 @@ import { TaskIndexReporter } from "./task-index-reporter.js";
 import { presentTask } from "./task-presenter.js";
 import { TaskRetention } from "./task-retention.js";
 import { notFound, VIEWER_HEADER, type CreateInput, type FollowUpInput, type Outcome, type Refusal, type Viewer } from "./task-rpc.js";
-import { acceptWatcher, watcherCount } from "./live-stream.js";
 import { WebhookDeliveries } from "./webhook-deliveries.js";
 
 export class TaskObject extends DurableObject<Env> {
@@ -179,16 +178,16 @@ export class TaskObject extends DurableObject<Env> {
 
   /** WebSocket upgrade for `GET /api/v1/tasks/:id/stream?since=N`, forwarded by the Worker. */
   override async fetch(request: Request): Promise<Response> {
-    const { ctx, config, sql } = this.host;
+    const { stream, config, sql } = this.host;
     const viewer = JSON.parse(request.headers.get(VIEWER_HEADER) ?? "null") as Viewer | null;
     const task = viewer ? this.host.visible(viewer) : null;
     if (!task) return Response.json(notFound, { status: 404 });
     // Counting and accepting happen in one turn of the object: the cap is exact under a rush.
-    if (watcherCount(ctx) >= config.streamMaxWatchersPerTask) {
+    if (stream.count() >= config.streamMaxWatchersPerTask) {
       return Response.json({ ok: false, code: "stream_full", message: "this task has as many watchers as it accepts" }, { status: config.streamFullStatus });
     }
     const since = Number(new URL(request.url).searchParams.get("since") ?? "0");
-    return acceptWatcher(ctx, { since, backlog: eventsSince(sql, since), ended: isTerminal(task.state.status), now: Date.now() });
+    return stream.accept({ since, backlog: eventsSince(sql, since), ended: isTerminal(task.state.status), now: Date.now() });
   }
 
   /** Each concern with a deadline does what it owes (see alarm-schedule.ts). */
