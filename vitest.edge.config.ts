@@ -62,6 +62,15 @@ export default defineConfig({
         },
       },
       {
+        // A pool's Dispatcher split over three shards (DISPATCHER_SHARDS), with work stealing.
+        plugins: [cloudflareTest(worker({ ...unreachableLimits, DISPATCHER_SHARDS: "3" }))],
+        test: {
+          name: "edge-shards",
+          include: ["tests/edge-shards/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
         // Webhooks against a real receiver (node:http on 127.0.0.1, started by globalSetup):
         // local callback URLs allowed, as under `npm start`; a 1 s attempt limit so timeouts
         // are quick; the default retry schedule, driven by moving the clock and firing alarms.

@@ -21,7 +21,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RunnerInfo } from "#api/runner-protocol.js";
 import { recordAudit } from "../audit/audit-record.js";
-import type { Env } from "../env.js";
+import { edgeConfig, type Env } from "../env.js";
 import { poolRegistry } from "../registry/pool-registry.js";
 import { POOL_REPORT_INTERVAL_MS } from "../registry/pool-store.js";
 import { migrate } from "../sql/migrations.js";
@@ -30,6 +30,7 @@ import { holdSlot, keyAtLimit, pruneSlots, releaseSlot, slotExpiresAt } from "./
 import { admit, pruneAdmissions, settleAdmission } from "./queue-admissions.js";
 import { insertEntry, oldestEnqueuedAt, QUEUE_MIGRATIONS, queueDepth, removeEntry, takeEntry, type QueueEntry, type RunnerOffer } from "./queue-store.js";
 import { RUNNER_MIGRATIONS, RunnerRegistry, type RunnerSighting } from "./runner-store.js";
+import { dispatcherShard, parseShardName } from "./shards.js";
 import { waitingReason, type WaitingTask } from "./waiting-reason.js";
 import { WaiterList } from "./waiters.js";
 import { logFor } from "../log.js";
@@ -149,9 +150,12 @@ export class Dispatcher extends DurableObject<Env> {
     return taskId;
   }
 
-  /** The runners seen lately. */
+  /** The runners seen lately; shard 0 answers for every shard of its pool. */
   async runners(): Promise<RunnerInfo[]> {
-    return this.runnerRegistry.list(Date.now());
+    const own = this.runnerRegistry.list(Date.now());
+    const siblings = this.siblings();
+    if (siblings.length === 0) return own;
+    return mergeRunners([own, ...(await Promise.all(siblings.map((s) => s.runners())))]);
   }
 
   /** Why a queued task of this pool waits, or null when a capable runner has room. */
@@ -163,19 +167,54 @@ export class Dispatcher extends DurableObject<Env> {
     return { queued: queueDepth(this.ctx.storage.sql), waiting_runners: this.waiters.size };
   }
 
-  /** What `/metrics` reads of this pool at scrape time: one SQLite read, no task object. */
+  /**
+   * What `/metrics` reads of this pool at scrape time: one SQLite read, no task object. Shard 0
+   * answers for every shard of its pool: queues and tasks handed out add up, the oldest entry
+   * is the oldest of all, and a runner every shard knows counts once.
+   */
   async gauges(): Promise<PoolGauges> {
+    const own = this.ownGauges();
+    const siblings = this.siblings();
+    if (siblings.length === 0) return own.gauges;
+    const all = [own, ...(await Promise.all(siblings.map((s) => s.shardGauges())))];
+    const runners = mergeRunners(all.map((g) => g.runners));
+    return {
+      queued: all.reduce((sum, g) => sum + g.gauges.queued, 0),
+      oldestQueuedAgeSeconds: Math.max(...all.map((g) => g.gauges.oldestQueuedAgeSeconds)),
+      inProgress: all.reduce((sum, g) => sum + g.gauges.inProgress, 0),
+      runnersTotal: runners.length,
+      runnersActive: runners.filter((r) => r.running > 0).length,
+    };
+  }
+
+  /** This shard's own gauges and runners, for shard 0 to add up. */
+  async shardGauges(): Promise<{ gauges: PoolGauges; runners: RunnerInfo[] }> {
+    return this.ownGauges();
+  }
+
+  private ownGauges(): { gauges: PoolGauges; runners: RunnerInfo[] } {
     const sql = this.ctx.storage.sql;
     const now = Date.now();
     const runners = this.runnerRegistry.list(now);
     const oldest = oldestEnqueuedAt(sql);
-    return {
+    const gauges = {
       queued: queueDepth(sql),
       oldestQueuedAgeSeconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1_000),
       inProgress: countHandedOut(sql, now),
       runnersTotal: runners.length,
       runnersActive: runners.filter((r) => r.running > 0).length,
     };
+    return { gauges, runners };
+  }
+
+  /** The pool's other shards when this is shard 0 of several (see shards.ts); none otherwise. */
+  private siblings(): DurableObjectStub<Dispatcher>[] {
+    const name = this.ctx.id.name;
+    const shards = edgeConfig(this.env).dispatcherShards;
+    if (name === undefined || shards === 1) return [];
+    const { pool, shard } = parseShardName(name);
+    if (shard !== 0) return [];
+    return Array.from({ length: shards - 1 }, (_, i) => dispatcherShard(this.env, pool, i + 1));
   }
 
   /** Deletes what expired, and comes back while anything is left that can expire. */
@@ -223,4 +262,14 @@ export class Dispatcher extends DurableObject<Env> {
       logFor(this.env).warn("pool registry report failed; retried on the next lease", { pool, error: String(err) });
     }
   }
+}
+
+/** One list from several shards' lists: each runner once, as the shard that heard from it last has it. */
+function mergeRunners(lists: RunnerInfo[][]): RunnerInfo[] {
+  const byId = new Map<string, RunnerInfo>();
+  for (const runner of lists.flat()) {
+    const seen = byId.get(runner.id);
+    if (!seen || runner.last_seen_at > seen.last_seen_at) byId.set(runner.id, runner);
+  }
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

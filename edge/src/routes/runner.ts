@@ -7,7 +7,9 @@
  */
 import { Completion, EventBatch, Heartbeat, LeaseRequest, Release, SessionUpload } from "#api/runner-protocol.js";
 import { ApiError } from "../api-error.js";
-import type { Env } from "../env.js";
+import type { RunnerSighting } from "../dispatcher/runner-store.js";
+import { runnerDispatchers, STEAL_EVERY_MS } from "../dispatcher/shards.js";
+import { edgeConfig, type Env } from "../env.js";
 import { runnerSignature, signedJson, type RunnerVariables } from "../middleware/runner-signature.js";
 import { clientAddress } from "../rate-limit/client-address.js";
 import { openApiRoutes } from "../http/openapi-app.js";
@@ -31,7 +33,8 @@ export const runnerRoutes = signed
     if (scope !== undefined && request.pool !== scope) {
       throw new ApiError("forbidden", `this runner credential is for pool "${scope}", not "${request.pool}"`, "pool");
     }
-    const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(request.pool));
+    // Its home shard first, then the pool's other shards (one, unless DISPATCHER_SHARDS says more).
+    const [home, ...others] = runnerDispatchers(c.env, edgeConfig(c.env).dispatcherShards, request.pool, request.runner_id);
     const offer = { runnerId: request.runner_id, clis: request.clis, labels: request.labels };
     const sighting = {
       ...offer,
@@ -40,22 +43,33 @@ export const runnerRoutes = signed
       running: request.running,
       capacity: request.capacity,
     };
+    const audit = { requestId: c.get("requestId") ?? "unknown", clientIp: clientAddress(c) };
     const deadline = Date.now() + request.wait_ms;
-    // A task id from the dispatcher may have been canceled meanwhile: then take the next one.
-    for (let first = true; ; first = false) {
-      const taskId = await dispatcher.take(
-        offer,
-        Math.max(0, deadline - Date.now()),
-        first ? sighting : undefined,
-        first ? { requestId: c.get("requestId") ?? "unknown", clientIp: clientAddress(c) } : undefined,
-      );
-      if (taskId === null) return c.body(null, 204);
-      const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id, requestTraceparent: currentTraceparent() });
-      if (lease) {
-        tagRequest(c, { task_id: taskId });
-        return c.json(lease, 200);
+    const left = () => Math.max(0, deadline - Date.now());
+    /** Takes from `shard` until it has nothing (a task canceled meanwhile is skipped); the lease, or null. */
+    const takeFrom = async (shard: typeof home, waitMs: number, said?: { sighting: RunnerSighting; audit?: typeof audit }) => {
+      for (let first = true; ; first = false) {
+        const taskId = await shard!.take(offer, first ? waitMs : 0, first ? said?.sighting : undefined, first ? said?.audit : undefined);
+        if (taskId === null) return null;
+        const lease = await taskStub(c.env, taskId).grantLease({ runnerId: request.runner_id, requestTraceparent: currentTraceparent() });
+        if (lease) {
+          tagRequest(c, { task_id: taskId });
+          return lease;
+        }
+      }
+    };
+    // Every shard hears of the runner (only its home audits a new one); the home shard, alone,
+    // long-polls at once; with more shards, each is asked without waiting, then the home one
+    // long-polls, looking at the others again every STEAL_EVERY_MS.
+    let lease = await takeFrom(home, others.length === 0 ? left() : 0, { sighting, audit });
+    for (const shard of others) lease ??= await takeFrom(shard, 0, { sighting });
+    if (others.length > 0 && request.running < request.capacity) {
+      while (!lease && left() > 0) {
+        lease = await takeFrom(home, Math.min(left(), STEAL_EVERY_MS));
+        for (const shard of others) lease ??= left() > 0 ? await takeFrom(shard, 0) : null;
       }
     }
+    return lease ? c.json(lease, 200) : c.body(null, 204);
   })
   .openapi(heartbeat, async (c) => {
     const body = signedJson(c, Heartbeat);

@@ -13,6 +13,7 @@ import { parseTraceparent } from "#api/trace-context.js";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../api-error.js";
 import { canonicalJson } from "../canonical-json.js";
+import { ownerDispatcher } from "../dispatcher/shards.js";
 import { edgeConfig, type Env } from "../env.js";
 import type { AuthVariables, Principal } from "../middleware/api-key-auth.js";
 import { audited, type AuditVariables } from "../middleware/audited.js";
@@ -120,7 +121,7 @@ export const taskRoutes = openApiRoutes<TaskEnv>()
     if (spendRefused && !(idempotencyKey && (await stub.view(viewerOf(principal))).ok)) throw new ApiError(spendRefused.code, spendRefused.message);
     const maxQueued = principal.limits?.max_queued_tasks;
     if (maxQueued !== undefined) {
-      const dispatcher = c.env.DISPATCHERS.get(c.env.DISPATCHERS.idFromName(spec.pool));
+      const dispatcher = ownerDispatcher(c.env, edgeConfig(c.env).dispatcherShards, spec.pool, principal.owner);
       const admitted = await dispatcher.admit({ taskId: id, keyId: principal.owner, maxQueued });
       // A retry of a task this key already made is answered as before, full queue or not.
       if (!admitted && !(idempotencyKey && (await stub.view(viewerOf(principal))).ok)) {

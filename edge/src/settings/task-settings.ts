@@ -15,6 +15,8 @@ export const TaskSettings = settingsSlice({
   leaseTtlMs: ["LEASE_TTL_SECONDS", numberSetting(z.number().int().min(5).max(3_600).default(30)).transform((s) => s * 1_000)],
   /** How often runners renew leases; also bounds how long a cancel takes to reach a runner. */
   heartbeatIntervalMs: ["HEARTBEAT_INTERVAL_SECONDS", numberSetting(z.number().min(0.5).max(600).default(2)).transform((s) => Math.round(s * 1_000))],
+  /** Dispatcher objects per runner pool (`dispatcher/shards.ts`): more spreads a busy pool's enqueues and lease polls. */
+  dispatcherShards: ["DISPATCHER_SHARDS", numberSetting(z.number().int().min(1).max(64).default(1))],
   /** Output stored per task; beyond it a truncation marker, and the rest is dropped. */
   outputMaxBytes: ["OUTPUT_MAX_BYTES", numberSetting(z.number().int().min(65_536).default(OUTPUT_MAX_BYTES_DEFAULT))],
   /** How long an ended task is kept (its record, output, patch, deliveries) before it is deleted; null (0 days): forever. */

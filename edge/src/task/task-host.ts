@@ -7,6 +7,7 @@
  */
 import { parseTraceparent } from "#api/trace-context.js";
 import { edgeConfig, type EdgeConfig, type Env } from "../env.js";
+import { ownerDispatcher } from "../dispatcher/shards.js";
 import { logFor, type Logger } from "../log.js";
 import { tableExists, type Sql } from "../sql/migrations.js";
 import { loadTraceparent } from "../webhooks/delivery-store.js";
@@ -83,8 +84,8 @@ export class TaskHost {
     return this.log({ id: loadTask(this.sql)?.id ?? "unknown" });
   }
 
-  /** The dispatcher of the task's pool. */
-  dispatcher(task: Pick<TaskRecord, "spec">) {
-    return this.env.DISPATCHERS.get(this.env.DISPATCHERS.idFromName(task.spec.pool));
+  /** The dispatcher of the task's pool: the shard of its owner key (see dispatcher/shards.ts). */
+  dispatcher(task: Pick<TaskRecord, "spec" | "owner">) {
+    return ownerDispatcher(this.env, this.config.dispatcherShards, task.spec.pool, task.owner);
   }
 }
