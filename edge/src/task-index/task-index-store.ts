@@ -1,7 +1,7 @@
 /**
- * The task index's table: one row per task with what lists show, upserted by version so a late
- * or repeated report never overwrites a newer one, and read newest first with a cursor.
- * Handed the object's `sql`.
+ * A task index shard's table: one row per task of the owners it serves, with what lists show
+ * and nothing more, upserted by version so a late or repeated report never overwrites a newer
+ * one, and read newest first with a cursor. Handed the object's `sql`.
  * @module
  */
 import type { TaskStatus } from "#api/task.js";
