@@ -85,18 +85,21 @@ describe("lifecycle", () => {
     expect(d.changes).toEqual([]);
   });
 
-  it("checks soon after a hand-off to a waiting runner, and not at all once leased", () => {
+  it("offers a task again when a hand-off brought no lease, and does nothing once it was leased", () => {
     const s = queued();
-    const handed = ok(lifecycle.handedOff(s, T0 + 100));
-    expect(handed.state.requeueAt).toBe(T0 + 100 + HANDOFF_CHECK_MS);
-    expect(lifecycle.nextDeadline(handed.state, timing)).toBe(T0 + 100 + HANDOFF_CHECK_MS);
-    expect(handed.changes).toEqual([]);
-    expect(handed.effects).toEqual([]);
-    // The runner hung up: at the check, the task offers itself again.
-    expect(ok(lifecycle.onAlarm(handed.state, T0 + 100 + HANDOFF_CHECK_MS, timing)).effects).toEqual(["enqueue"]);
+    const check = { iteration: s.iteration, attempt: s.attempt, now: T0 + HANDOFF_CHECK_MS };
+    // The runner hung up: at the check, the task offers itself again, and checks again in 30 s.
+    const again = ok(lifecycle.handOffUnclaimed(s, check));
+    expect(again.effects).toEqual(["enqueue"]);
+    expect(again.state.requeueAt).toBe(T0 + HANDOFF_CHECK_MS + REQUEUE_CHECK_MS);
+    expect(again.changes).toEqual([]);
     // The lease came first: nothing to do.
     const l = leased(s, T0 + 50);
-    expect(ok(lifecycle.handedOff(l, T0 + 100)).state).toBe(l);
+    expect(ok(lifecycle.handOffUnclaimed(l, check))).toMatchObject({ state: l, effects: [] });
+    // Leased and lost meanwhile: queued again, but for a later attempt, which is offered already.
+    const lost = ok(lifecycle.onAlarm(l, T0 + 50 + timing.leaseTtlMs, timing)).state;
+    expect(lost.status).toBe("queued");
+    expect(ok(lifecycle.handOffUnclaimed(lost, check)).effects).toEqual([]);
   });
 
   describe("nextDeadline", () => {

@@ -22,7 +22,8 @@ export const REQUEUE_CHECK_MS = 30_000;
 
 /** After a hand-off to a waiting runner, the object checks this soon that the lease came.
  * A live runner leases within milliseconds; one that hung up its long poll never will, and
- * the task must not sit unoffered until the next re-queue check. */
+ * the task must not sit unoffered until the next re-queue check. The check is a timer in the
+ * object's memory (`status-recorder.ts`), not a stored deadline. */
 export const HANDOFF_CHECK_MS = 5_000;
 
 /** After an attempt's timeout the runner kills the CLI and reports; the edge waits this much
@@ -265,12 +266,13 @@ export function followUp(s: LifecycleState, cmd: { maxAttempts: number; timeoutM
   return { ok: true, state, changes: [{ status: "queued", runnerId: null, error: null }], effects: ["enqueue"] };
 }
 
-/** The dispatcher handed the task to a waiting runner: re-offer it soon unless it is leased. */
-export function handedOff(s: LifecycleState, now: number): Decision {
-  if (s.status !== "queued" || s.requeueAt === null || s.requeueAt <= now + HANDOFF_CHECK_MS) {
-    return { ok: true, state: s, changes: [], effects: [] };
-  }
-  return { ok: true, state: { ...s, requeueAt: now + HANDOFF_CHECK_MS }, changes: [], effects: [] };
+/**
+ * `HANDOFF_CHECK_MS` after the dispatcher handed attempt `attempt` of `iteration` to a waiting
+ * runner: if no lease came since (still queued, the same attempt), offer the task again.
+ */
+export function handOffUnclaimed(s: LifecycleState, cmd: { iteration: number; attempt: number; now: number }): Decision {
+  if (s.status !== "queued" || s.iteration !== cmd.iteration || s.attempt !== cmd.attempt) return { ok: true, state: s, changes: [], effects: [] };
+  return { ok: true, state: { ...s, requeueAt: cmd.now + REQUEUE_CHECK_MS }, changes: [], effects: ["enqueue"] };
 }
 
 /** What the alarm does at `now`: re-offer a queued task, or end or retry a lapsed attempt. */

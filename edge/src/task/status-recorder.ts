@@ -92,12 +92,25 @@ export class StatusRecorder {
     });
   }
 
-  /** After a hand-off, re-arms the alarm to re-offer the task soon if that runner never leases it. */
+  /**
+   * After a hand-off, checks in `HANDOFF_CHECK_MS` that the lease came, and offers the task again
+   * if it did not (that runner hung up its long poll). A timer in memory rather than a write on
+   * the creator's path: an object that restarts meanwhile falls back on its stored re-queue check.
+   */
   private expectLeaseSoon(): void {
+    const handed = this.host.load();
+    if (!handed) return;
+    const { iteration, attempt } = handed.state;
+    setTimeout(() => void this.recheckHandOff(iteration, attempt), lifecycle.HANDOFF_CHECK_MS);
+  }
+
+  private async recheckHandOff(iteration: number, attempt: number): Promise<void> {
     const task = this.host.load();
     if (!task) return;
     const now = Date.now();
-    const decision = lifecycle.handedOff(task.state, now);
-    if (decision.ok && decision.state !== task.state) this.record(decision.state, decision.changes, now);
+    const decision = lifecycle.handOffUnclaimed(task.state, { iteration, attempt, now });
+    if (!decision.ok || decision.effects.length === 0) return;
+    this.record(decision.state, decision.changes, now);
+    await this.carryOut(decision.effects, task);
   }
 }
