@@ -40,8 +40,8 @@ export class RunnerReports {
     const leaseHash = await sha256Hex(input.lease_id);
     const { host } = this;
     const stored = host.loadStored();
-    const task = host.load();
-    if (!task || !stored) return notFound;
+    if (!stored) return notFound;
+    const task = host.withHeldLease(stored);
     const now = Date.now();
     const decision = lifecycle.heartbeat(task.state, { leaseHash, phase: input.phase, now }, host.timing);
     if (!decision.ok) return decision;

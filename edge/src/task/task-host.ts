@@ -52,8 +52,13 @@ export class TaskHost {
    */
   load(): TaskRecord | null {
     const task = this.loadStored();
+    return task && this.withHeldLease(task);
+  }
+
+  /** `task` as stored, with the lease deadline its holder's heartbeats kept in memory when that is later. */
+  withHeldLease(task: TaskRecord): TaskRecord {
     const held = this.heldLease;
-    if (!task || !held || task.state.leaseHash !== held.hash || !(held.expiresAt > (task.state.leaseExpiresAt ?? Number.POSITIVE_INFINITY))) return task;
+    if (!held || task.state.leaseHash !== held.hash || !(held.expiresAt > (task.state.leaseExpiresAt ?? Number.POSITIVE_INFINITY))) return task;
     return { ...task, state: { ...task.state, leaseExpiresAt: held.expiresAt } };
   }
 
