@@ -2,13 +2,14 @@
  * Integration: the task index is sharded by owner. Each key's tasks are listed in the one shard
  * its id hashes to (and nowhere else); a key's list reads that shard; an admin's list of every
  * key's tasks merges all the shards newest first, in pages whose cursor stays exact across
- * shards, with its filters; retention removes a task from its owner's shard.
+ * shards, with its filters. The one index from before the shards hands its tasks over.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TaskList } from "#api/task-queries.js";
+import { legacyTaskIndex } from "../../edge/src/task-index/task-index-object.js";
 import { shardOf, TASK_INDEX_SHARDS, taskIndexShard } from "../../edge/src/task-index/task-index-shards.js";
-import { apiFetch, cancelTask, uniquePool } from "./api-client.js";
+import { apiFetch, cancelTask, taskObjectOf, uniquePool } from "./api-client.js";
 import { createKey, createTaskAs } from "./key-client.js";
 
 async function listTasks(query: Record<string, string>, key?: string): Promise<TaskList> {
@@ -89,5 +90,36 @@ describe("the task index, sharded by owner", () => {
     expect(ours((await listAll({ status: "canceled", limit: "1" })).ids)).toEqual([...canceled].reverse());
     const one = keys[0]!;
     expect((await listTasks({ owner: one.id, limit: "200" })).tasks.map((t) => t.id)).toEqual(made.filter((_, i) => i % keys.length === 0).reverse());
+  });
+
+  it("takes over what the index from before the shards listed: each task it names reports to its shard", async () => {
+    const alice = await createKey();
+    const task = await createTaskAs(alice.key, { pool: uniquePool() });
+    const shard = taskIndexShard(env, shardOf(alice.id));
+    await expect.poll(() => shardsHolding(task.id)).toEqual([shardOf(alice.id)]);
+    // As the code before the shards left it: listed in the one index only, owing it nothing,
+    // task migration 9 not applied.
+    const row = await runInDurableObject(shard, (_instance, state) => {
+      const found = { ...state.storage.sql.exec("SELECT * FROM tasks WHERE id = ?", task.id).one() };
+      state.storage.sql.exec("DELETE FROM tasks WHERE id = ?", task.id);
+      return found;
+    });
+    await runInDurableObject(legacyTaskIndex(env), (_instance, state) => {
+      const columns = Object.keys(row);
+      state.storage.sql.exec(`INSERT INTO tasks (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`, ...Object.values(row));
+    });
+    await runInDurableObject(taskObjectOf(task.id), (_instance, state) => {
+      state.storage.sql.exec("UPDATE task SET indexed_version = index_version, index_due_at = NULL");
+      state.storage.sql.exec("DELETE FROM _migrations WHERE id = 9");
+    });
+    await abortAllDurableObjects();
+    expect((await listTasks({}, alice.key)).tasks).toEqual([]);
+
+    // Any report to a shard nudges the old index, which wakes the task; the task reports itself.
+    await createTaskAs((await createKey()).key, { pool: uniquePool() });
+    await expect.poll(async () => (await listTasks({}, alice.key)).tasks.map((t) => t.id), { timeout: 10_000 }).toEqual([task.id]);
+    await expect
+      .poll(() => runInDurableObject(legacyTaskIndex(env), (_instance, state) => state.storage.sql.exec("SELECT id FROM tasks").toArray().length))
+      .toBe(0);
   });
 });

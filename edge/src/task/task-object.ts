@@ -90,6 +90,14 @@ export class TaskObject extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
+  /**
+   * Nothing but waking the object: it migrates when it wakes, and sets its alarm for a report it
+   * owes (the task index from before the shards hands its tasks over this way). True when it holds a task.
+   */
+  async wake(): Promise<boolean> {
+    return this.host.load() !== null;
+  }
+
   /** Creates the task, or returns it again for the same idempotency key and body. */
   async create(input: CreateInput): Promise<Outcome<{ created: boolean; task: Task }>> {
     return createTask(this.host, { recorder: this.recorder, index: this.index }, input);
