@@ -10,8 +10,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createTask, dispatcherOf, getTask, uniquePool } from "./api-client.js";
-import { advanceClock } from "./clock.js";
-import { requestLease } from "./runner-client.js";
+import { advanceClock, fireAlarm } from "./clock.js";
+import { requestLease, takeLease } from "./runner-client.js";
 
 /** Counts, from now on, the rows the pool's Dispatcher writes. */
 async function countRows(pool: string): Promise<() => number> {
@@ -59,6 +59,19 @@ describe("dispatcher writes", () => {
     advanceClock(30_000);
     expect(await rowsWrittenBy(rows, () => requestLease({ pool, runner_id: "r-1", labels: ["gpu"] }))).toBe(2);
     expect(await rowsWrittenBy(rows, () => requestLease({ pool, runner_id: "r-1", labels: ["gpu"] }))).toBe(0);
+  });
+
+  it("writes nothing for a queued task's re-offer, which keeps its place in the queue", async () => {
+    const pool = uniquePool();
+    const first = await createTask({ pool });
+    const second = await createTask({ pool });
+    const rows = await countRows(pool);
+    advanceClock(30_000);
+    expect(await rowsWrittenBy(rows, () => fireAlarm(first.id))).toBe(0);
+    expect((await dispatcherOf(pool).stats()).queued).toBe(2);
+    // Still first in line: re-offered, not queued again behind the second.
+    expect((await takeLease({ pool })).task_id).toBe(first.id);
+    expect((await takeLease({ pool })).task_id).toBe(second.id);
   });
 
   it("a runner with no free slot takes nothing: its request only keeps it listed", async () => {

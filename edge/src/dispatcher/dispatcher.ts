@@ -38,7 +38,10 @@ import { logFor } from "../log.js";
 /** What became of an enqueued task: handed to a waiting runner, or queued (and why it waits). */
 export interface Enqueued {
   handedOff: boolean;
-  /** Why no runner can take it now (see `waiting-reason.ts`); null when handed off or a capable runner has room. */
+  /**
+   * Why no runner can take it now (see `waiting-reason.ts`); null when handed off, when a capable
+   * runner has room, or on a re-offer of a task already queued (not worked out again: nobody reads it).
+   */
   waitingReason: string | null;
 }
 
@@ -95,9 +98,10 @@ export class Dispatcher extends DurableObject<Env> {
       if (limited) holdSlot(sql, { taskId: entry.taskId, keyId: entry.ownerKeyId!, expiresAt: slotExpiresAt(now, entry.timeoutMs ?? 0) });
       return { handedOff: true, waitingReason: null };
     }
-    insertEntry(sql, entry, now);
+    const inserted = insertEntry(sql, entry, now);
     if (freed) this.serveWaiters();
-    return { handedOff: false, waitingReason: waitingReason(entry, this.runnerRegistry.list(now)) };
+    // A re-offer of a task already queued (every 30 s) is told nothing: its creator was told why it waits.
+    return { handedOff: false, waitingReason: inserted ? waitingReason(entry, this.runnerRegistry.list(now)) : null };
   }
 
   async remove(taskId: string): Promise<void> {

@@ -83,10 +83,12 @@ export function canRun(runner: RunnerOffer, entry: Pick<QueueEntry, "cli" | "lab
   return runner.clis.includes(entry.cli) && entry.labels.every((label) => runner.labels.includes(label));
 }
 
-export function insertEntry(sql: Sql, entry: QueueEntry, now: number = Date.now()): void {
-  sql.exec(
+/** Queues `entry`; false when it was queued already (a re-offer), which changes nothing. */
+export function insertEntry(sql: Sql, entry: QueueEntry, now: number = Date.now()): boolean {
+  const inserted = sql.exec(
     `INSERT OR IGNORE INTO queue (task_id, priority, cli, labels, owner_key_id, max_concurrent, timeout_ms, enqueued_at, enqueued_seq)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(enqueued_seq), 0) + 1 FROM queue))`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(enqueued_seq), 0) + 1 FROM queue))
+     RETURNING task_id`,
     entry.taskId,
     entry.priority,
     entry.cli,
@@ -96,6 +98,7 @@ export function insertEntry(sql: Sql, entry: QueueEntry, now: number = Date.now(
     entry.timeoutMs ?? null,
     now,
   );
+  return inserted.toArray().length > 0;
 }
 
 export function removeEntry(sql: Sql, taskId: string): void {
