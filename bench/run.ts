@@ -6,7 +6,8 @@
  *  2. Submit-to-lease: a runner already waiting in a long poll; time from submitting a task to
  *     the runner holding its lease (target: p50 ≤ 15 ms, p99 ≤ 50 ms).
  *  3. Line latency: the demo CLI writes timestamped lines at a low rate (10/s); time until a
- *     WebSocket watcher has each line, with 1 watcher and with 100 (target: p50 ≤ 25 ms); and
+ *     WebSocket watcher has each line, with 1 watcher and with 100 (target: p50 ≤ 25 ms), all
+ *     connected before the task starts (its pool's runner starts once they are in); and
  *     with 100 watchers at 50 lines/s, to show fan-out under load (target: p50 ≤ 50 ms, p99 ≤ 300 ms).
  *  3b. Fan-out: 1,000 watchers on one task, all connected before it starts, a line every 100 ms
  *     (this bench's edge accepts up to `FANOUT_WATCHERS` watchers per task).
@@ -41,7 +42,7 @@ import { counterSample } from "../edge/src/metrics/samples.js";
 import { runLoad } from "./load.js";
 import { tracingCost } from "./tracing-cost.js";
 import { ms, printTable, summarize } from "./stats.js";
-import { lineLatency, manyWatchers, outputThroughput, THROUGHPUT_BYTES } from "./stream-figures.js";
+import { lineLatency, outputThroughput, THROUGHPUT_BYTES } from "./stream-figures.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 /** Watchers section 3b opens on one task; the edge's per-task cap is raised to this for the bench. */
@@ -87,33 +88,28 @@ async function main(): Promise<void> {
   if (runs("1c")) await storageOnDiskVsMemory(repoUrl);
   if (runs("2")) await submitToLease(edge.url, client, repoUrl);
 
-  if (runs("3") || runs("3b") || runs("4")) {
-    const runner = startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "bench-runner", stateDir, concurrency: 2 });
+  // Sections 3 and 3b start a runner for each task's own pool once its watchers are in; it
+  // offers only the demo CLI, so it leases at once instead of first probing every real CLI.
+  const poolRunner = (pool: string) => {
+    const runner = startRunner({
+      edgeUrl: edge.url,
+      secret: runnerSecret,
+      runnerId: pool,
+      stateDir,
+      concurrency: 1,
+      env: { CODEFORGE_POOL: pool, CODEFORGE_CLIS: "demo" },
+    });
     processes.push(runner);
-  }
+    return runner;
+  };
   if (runs("3")) {
-    await lineLatency(client, repoUrl, 1, 100);
-    await lineLatency(client, repoUrl, 100, 100);
-    await lineLatency(client, repoUrl, 100, 20); // 100 watchers × 50 lines/s: fan-out under load
+    await lineLatency(client, repoUrl, { label: "3", watchers: 1, tickMs: 100, startRunner: poolRunner });
+    await lineLatency(client, repoUrl, { label: "3", watchers: 100, tickMs: 100, startRunner: poolRunner });
+    // 100 watchers × 50 lines/s: fan-out under load
+    await lineLatency(client, repoUrl, { label: "3", watchers: 100, tickMs: 20, startRunner: poolRunner });
   }
-  if (runs("3b")) {
-    const pool = "bench-fanout";
-    // Its own runner, started once every watcher is in, so none of them misses a line live.
-    const startFanoutRunner = async () => {
-      const runner = startRunner({
-        edgeUrl: edge.url,
-        secret: runnerSecret,
-        runnerId: "bench-fanout-runner",
-        stateDir,
-        concurrency: 1,
-        env: { CODEFORGE_POOL: pool },
-      });
-      processes.push(runner);
-      return runner;
-    };
-    await manyWatchers(client, repoUrl, { watchers: FANOUT_WATCHERS, tickMs: 100, pool, startRunner: startFanoutRunner });
-  }
-
+  if (runs("3b")) await lineLatency(client, repoUrl, { label: "3b", watchers: FANOUT_WATCHERS, tickMs: 100, startRunner: poolRunner });
+  if (runs("4")) processes.push(startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "bench-runner", stateDir, concurrency: 2 }));
   if (runs("4")) await outputThroughput(client, repoUrl);
 
   // Its own edges, one per mode: stop this one's first, so they do not share the cores with it.

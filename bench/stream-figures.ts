@@ -23,7 +23,7 @@ export const THROUGHPUT_BYTES = 32 * 1_048_576;
 /** A line's send time, as it appears JSON-escaped inside an output event's text in a message. */
 const SENT_AT = /sent_at_ms\\":(\d+)/g;
 
-/** Watchers opened at once while connecting many: wrangler dev's proxy takes upgrades one by one. */
+/** Watchers opened at once while connecting many, so as not to flood wrangler dev's proxy with upgrades. */
 const CONNECT_WAVE = 100;
 
 /** A watcher's messages as they arrive; `ended` once it has seen the task's final status. */
@@ -83,11 +83,6 @@ function openWatcher(client: ApiClient, taskId: string, onMessage: OnMessage): {
   };
 }
 
-/** Opens `count` watchers on a task; resolves once all have seen it end. */
-function watch(client: ApiClient, taskId: string, count: number, onMessage: OnMessage): Promise<void> {
-  return Promise.all(Array.from({ length: count }, () => openWatcher(client, taskId, onMessage).done)).then(() => undefined);
-}
-
 function printLatency(title: string, samples: number[], expected: number): void {
   const s = summarize(samples);
   console.log(title);
@@ -97,39 +92,29 @@ function printLatency(title: string, samples: number[], expected: number): void 
   ]);
 }
 
-export async function lineLatency(client: ApiClient, repoUrl: string, watchers: number, tickMs: number): Promise<void> {
+/** Starts a runner serving only `pool`; the section stops it when done. */
+export type PoolRunner = (pool: string) => { stop(): Promise<void> };
+
+/**
+ * Sections 3 and 3b: line latency with `watchers` watchers on one task. Every watcher connects
+ * before the task is leased — it is in a pool of its own, whose runner starts once the last
+ * watcher is in — so every line reaches every watcher live, never through the replay on
+ * connect (connecting 100 watchers takes longer than the first lines). Bounded: after
+ * `timeoutMs` the watchers are closed and what arrived is reported.
+ */
+export async function lineLatency(
+  client: ApiClient,
+  repoUrl: string,
+  options: { label: string; watchers: number; tickMs: number; startRunner: PoolRunner; timeoutMs?: number },
+): Promise<void> {
+  const { watchers, tickMs } = options;
   const lines = Math.round(3_000 / tickMs) + 20;
+  const pool = `bench-stream-${options.label}-${watchers}-${tickMs}`;
   const task = await client.createTask({
     repo: { url: repoUrl },
     prompt: `latency [demo:tick=${tickMs}][demo:lines=${lines}]`,
     cli: "demo",
-    timeout_seconds: 120,
-  });
-  const samples: number[] = [];
-  await watch(client, task.id, watchers, (text, receivedAt) => {
-    for (const match of text.matchAll(SENT_AT)) samples.push(receivedAt - Number(match[1]));
-  });
-  printLatency(`3. Line latency, CLI write → WebSocket watcher, one line every ${tickMs} ms, ${watchers} watcher(s)`, samples, lines * watchers);
-  console.log("   target p50 ≤ 25 ms (100 watchers at 50 lines/s: p50 ≤ 50 ms, p99 ≤ 300 ms)\n");
-}
-
-/**
- * 3b. Many watchers on one task. They all connect before the task is leased — it is in a pool
- * only `startRunner` serves, started once the last watcher is in — so every line is live for
- * every watcher. Bounded: after `timeoutMs` the watchers are closed and what arrived is reported.
- */
-export async function manyWatchers(
-  client: ApiClient,
-  repoUrl: string,
-  options: { watchers: number; tickMs: number; pool: string; startRunner: () => Promise<{ stop(): Promise<void> }>; timeoutMs?: number },
-): Promise<void> {
-  const { watchers, tickMs } = options;
-  const lines = Math.round(5_000 / tickMs);
-  const task = await client.createTask({
-    repo: { url: repoUrl },
-    prompt: `fan-out [demo:tick=${tickMs}][demo:lines=${lines}]`,
-    cli: "demo",
-    pool: options.pool,
+    pool,
     timeout_seconds: 120,
   });
   const samples: number[] = [];
@@ -146,17 +131,23 @@ export async function manyWatchers(
     await Promise.all(wave.map((w) => w.connected));
   }
   const connectSeconds = (performance.now() - connectStarted) / 1_000;
-  const runner = await options.startRunner();
+  const runner = options.startRunner(pool);
+  const timeoutMs = options.timeoutMs ?? 120_000;
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), options.timeoutMs ?? 120_000)));
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
   const late = await Promise.race([Promise.all(opened.map((w) => w.done)).then(() => false), timedOut]);
   clearTimeout(timer);
   for (const w of opened) w.terminate();
   await runner.stop();
-  printLatency(`3b. Line latency with ${watchers} watchers on one task, one line every ${tickMs} ms`, samples, lines * watchers);
-  console.log(
-    `   ${watchers} watchers connected in ${connectSeconds.toFixed(1)} s; ${messages} messages received${late ? `; stopped after ${(options.timeoutMs ?? 120_000) / 1_000} s` : ""}\n`,
+  printLatency(
+    `${options.label}. Line latency, CLI write → WebSocket watcher, one line every ${tickMs} ms, ${watchers} watcher(s) on one task`,
+    samples,
+    lines * watchers,
   );
+  console.log(
+    `   watchers connected in ${connectSeconds.toFixed(1)} s, before the task started; ${messages} messages received${late ? `; stopped after ${timeoutMs / 1_000} s` : ""}`,
+  );
+  console.log("   target p50 ≤ 25 ms; 100 watchers at 50 lines/s: p50 ≤ 50 ms, p99 ≤ 300 ms\n");
 }
 
 export async function outputThroughput(client: ApiClient, repoUrl: string): Promise<void> {
@@ -175,9 +166,9 @@ export async function outputThroughput(client: ApiClient, repoUrl: string): Prom
     first ||= receivedAt;
     last = receivedAt;
   };
-  await watch(client, task.id, 1, (text, receivedAt) => {
+  await openWatcher(client, task.id, (text, receivedAt) => {
     for (const event of streamFrameEvents(text)) onEvent(event, receivedAt);
-  });
+  }).done;
   const seconds = (last - first) / 1000;
   const done = await client.getTask(task.id);
   console.log(`4. Throughput of one task writing ${THROUGHPUT_BYTES / 1_048_576} MiB to stdout, seen by one watcher`);
