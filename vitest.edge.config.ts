@@ -52,6 +52,8 @@ export default defineConfig({
               METRICS_TOKEN: TEST_METRICS_TOKEN,
               // Short, so a test sees a background flush land without waiting long.
               METRICS_FLUSH_SECONDS: "0.5",
+              // Short, so a pool's gauges and runners reach the registry quickly.
+              POOL_SNAPSHOT_SECONDS: "0.1",
             }),
           ),
         ],

@@ -106,6 +106,11 @@ export const TASKS_PAGE_MAX = 200;
  * task. It keeps index rows small (~500 bytes) whatever the prompt's size. */
 export const TASK_INDEX_PROMPT_CHARS = 120;
 
+/** Page size bounds for `GET /api/v1/runners`: a page of the largest pool (1,000 runners) fits
+ * in one, and the answer stays a few hundred KB. */
+export const RUNNERS_PAGE_DEFAULT = 200;
+export const RUNNERS_PAGE_MAX = 1_000;
+
 /** Page size bounds for `GET /api/v1/keys`. */
 export const KEYS_PAGE_DEFAULT = 50;
 export const KEYS_PAGE_MAX = 200;

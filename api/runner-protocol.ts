@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { BATCH_MAX_EVENTS, CLI_SESSION_ARCHIVE_MAX_CHARS, LEASE_WAIT_MAX_MS } from "./limits.js";
+import { BATCH_MAX_EVENTS, CLI_SESSION_ARCHIVE_MAX_CHARS, LEASE_WAIT_MAX_MS, RUNNERS_PAGE_DEFAULT, RUNNERS_PAGE_MAX } from "./limits.js";
 import { RunnerEvent } from "./stream-events.js";
 import { CliName, Slug, TaskAutonomy } from "./task-request.js";
 import { TaskError, TaskResult } from "./task-result.js";
@@ -247,6 +247,23 @@ export const RunnerInfo = z.object({
 });
 export type RunnerInfo = z.infer<typeof RunnerInfo>;
 
-/** `GET /api/v1/runners`: every runner seen recently, across pools. */
-export const RunnerList = z.object({ runners: z.array(RunnerInfo) });
+/** A `next_cursor` of the runners list: the pool and id of the last runner of a page. */
+export const RUNNER_LIST_CURSOR_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}:[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Query of `GET /api/v1/runners`: by pool, then by runner id. */
+export const RunnerListQuery = z.strictObject({
+  /** Only the runners of this pool. */
+  pool: Slug.optional(),
+  limit: z.coerce.number().int().min(1).max(RUNNERS_PAGE_MAX).default(RUNNERS_PAGE_DEFAULT),
+  /** `next_cursor` of the previous page. */
+  cursor: z.string().regex(RUNNER_LIST_CURSOR_PATTERN, "cursor must be a next_cursor value").optional(),
+});
+export type RunnerListQuery = z.infer<typeof RunnerListQuery>;
+
+/** `GET /api/v1/runners`: a page of the runners seen recently, across pools. */
+export const RunnerList = z.object({
+  runners: z.array(RunnerInfo),
+  /** Pass as `cursor` for the next page; null on the last. */
+  next_cursor: z.string().nullable(),
+});
 export type RunnerList = z.infer<typeof RunnerList>;

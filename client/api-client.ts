@@ -99,9 +99,9 @@ export class ApiClient {
     return this.request("POST", path, {}, Delivery);
   }
 
-  /** Runners seen lately, across pools (admin). */
-  listRunners(): Promise<RunnerList> {
-    return this.request("GET", "/api/v1/runners", {}, RunnerList);
+  /** A page of the runners seen lately, across pools or of one `pool` (admin). */
+  listRunners(query: { pool?: string; limit?: number; cursor?: string } = {}): Promise<RunnerList> {
+    return this.request("GET", `/api/v1/runners${queryString(query)}`, {}, RunnerList);
   }
 
   /** A short-lived credential for one pool's runners (admin); the answer is the only time it is shown. */

@@ -42,7 +42,7 @@ describe("edgeConfig", () => {
     });
     expect(config.rateLimit).toMatchObject({ enabled: true, upstash: null, requestsPerMinute: 600, tasksPerMinute: 10, shards: 16, authBlockMs: 3_600_000 });
     expect(config.webhooks).toMatchObject({ allowLocal: false, attemptTimeoutMs: 15_000, jitter: 0.1 });
-    expect(config.metrics).toEqual({ requestMetrics: true, token: null, flushIntervalMs: 5_000, flushAfterRequests: 200 });
+    expect(config.metrics).toEqual({ requestMetrics: true, token: null, flushIntervalMs: 5_000, flushAfterRequests: 200, poolSnapshotIntervalMs: 10_000 });
   });
 
   it("reads booleans as the runner does: true/false, 1/0, yes/no", () => {

@@ -2,8 +2,8 @@
  * Integration: `GET /metrics` through the real Worker, with the real `Metrics` shards, Dispatcher
  * and task objects. The exposition is read with a strict parser (as a scraper would); path labels
  * are route patterns; request counts are global (the sum of the shards every isolate flushes
- * into) and reach them in the background, not on the request's path; task ends and pool
- * gauges come from the objects that own them; the token guards the route; no rate limit does.
+ * into) and reach them in the background, not on the request's path; task ends come from the
+ * task objects, pool gauges from the snapshots Dispatchers push to the registry; the token guards the route; no rate limit does.
  */
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -11,6 +11,8 @@ import { Hono } from "hono";
 import { HTTP_DURATION_BUCKETS_SECONDS, METRIC_FAMILIES, TASK_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
 import type { Env } from "../../edge/src/env.js";
 import { httpMetrics } from "../../edge/src/middleware/http-metrics.js";
+import type { PoolGauges } from "../../edge/src/registry/pool-snapshot.js";
+import { poolRegistry } from "../../edge/src/registry/pool-registry.js";
 import { MetricsBuffer } from "../../edge/src/metrics/metrics-buffer.js";
 import { METRICS_SHARDS, metricsShard, metricsShardFor, readMetricShards } from "../../edge/src/metrics/metrics-object.js";
 import { histogramSamples, type Sample } from "../../edge/src/metrics/samples.js";
@@ -28,6 +30,24 @@ async function scrape(): Promise<Exposition> {
   const text = await res.text();
   expect(res.status, text).toBe(200);
   return parseExposition(text);
+}
+
+/** A scrape once the gauges stopped moving (earlier tests' pools may still be pushing). */
+async function settledScrape(): Promise<Exposition> {
+  const gauges = (e: Exposition) => ["codeforge_tasks_in_progress", "codeforge_workers_total", "codeforge_workers_active"].map((n) => metricValue(e, n)).join();
+  let previous = await scrape();
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 150));
+    const next = await scrape();
+    if (gauges(next) === gauges(previous)) return next;
+    previous = next;
+  }
+  return previous;
+}
+
+/** Stores a snapshot for `pool` in the registry, as its Dispatcher would push it. */
+async function reportSnapshot(pool: string, gauges: PoolGauges): Promise<void> {
+  await poolRegistry(env as Env).report(pool, { takenAt: Date.now(), gauges, runners: [] });
 }
 
 /** Scrapes until `check` holds (reports from task objects arrive in the background). */
@@ -215,21 +235,41 @@ describe("GET /metrics", () => {
     expect(smallest(after) - smallest(before)).toBe(1);
   });
 
-  it("reads queue depth, queue age, tasks in progress and runners from the pool's dispatcher", async () => {
+  it("reads queue depth, queue age, tasks in progress and runners as the pool's dispatcher pushed them", async () => {
     const pool = uniquePool();
-    const before = await scrape();
+    const before = await settledScrape();
     await createTask({ pool });
     await createTask({ pool });
     await takeLease({ pool, runner_id: "metrics-runner" });
-    const after = await scrape();
+    // The second task and the lease came within the push interval: they reach the registry at its end.
+    const global = (e: Exposition, name: string) => metricValue(e, name) - metricValue(before, name);
+    const after = await scrapeUntil(
+      (e) =>
+        metricValue(e, "codeforge_pool_queue_depth", { pool }) === 1 &&
+        metricValue(e, "codeforge_pool_tasks_in_progress", { pool }) === 1 &&
+        global(e, "codeforge_workers_total") === 1,
+    );
     expect(metricValue(after, "codeforge_pool_queue_depth", { pool })).toBe(1);
     expect(metricValue(after, "codeforge_pool_tasks_in_progress", { pool })).toBe(1);
     const age = metricValue(after, "codeforge_pool_oldest_queued_age_seconds", { pool });
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(30);
-    expect(metricValue(after, "codeforge_tasks_in_progress") - metricValue(before, "codeforge_tasks_in_progress")).toBe(1);
-    expect(metricValue(after, "codeforge_workers_total") - metricValue(before, "codeforge_workers_total")).toBe(1);
-    expect(metricValue(after, "codeforge_workers_active") - metricValue(before, "codeforge_workers_active")).toBe(1);
+    expect(global(after, "codeforge_tasks_in_progress")).toBe(1);
+    expect(global(after, "codeforge_workers_total")).toBe(1);
+    expect(global(after, "codeforge_workers_active")).toBe(1);
+  });
+
+  it("reads every pool's gauges from the registry's snapshots, not from each pool's dispatcher", async () => {
+    // Two pools whose Dispatchers never ran: only the registry knows these figures.
+    const [a, b] = [uniquePool(), uniquePool()];
+    await reportSnapshot(a, { queued: 7, oldestQueuedAgeSeconds: 12, inProgress: 3, runnersTotal: 0, runnersActive: 0 });
+    await reportSnapshot(b, { queued: 2, oldestQueuedAgeSeconds: 0, inProgress: 0, runnersTotal: 0, runnersActive: 0 });
+    const e = await scrape();
+    expect(metricValue(e, "codeforge_pool_queue_depth", { pool: a })).toBe(7);
+    expect(metricValue(e, "codeforge_pool_tasks_in_progress", { pool: a })).toBe(3);
+    expect(metricValue(e, "codeforge_pool_queue_depth", { pool: b })).toBe(2);
+    // The queue's age moves on with the clock after the snapshot was taken.
+    expect(metricValue(e, "codeforge_pool_oldest_queued_age_seconds", { pool: a })).toBeGreaterThanOrEqual(12);
   });
 
   it("lists a pool that has queued tasks and no runner at all: the queue an alert must see", async () => {

@@ -1,7 +1,9 @@
 /**
- * `codeforge runners` (admin): the runners seen lately, across pools, and how busy they are.
+ * `codeforge runners` (admin): the runners seen lately, across pools (or of `--pool`), and how
+ * busy they are; every page of the list.
  * @module
  */
+import { RUNNERS_PAGE_MAX } from "#api/limits.js";
 import type { RunnerInfo } from "#api/runner-protocol.js";
 import { parseFlags, type Command } from "../command.js";
 import { UsageError } from "../exit-codes.js";
@@ -19,11 +21,19 @@ const COLUMNS: Column<RunnerInfo>[] = [
 
 export const runnersCommand: Command = {
   name: "runners",
-  usage: ["runners                                     runners seen lately, across pools (admin)"],
+  usage: ["runners [--pool <pool>]                     runners seen lately, across pools (admin)"],
   async run(argv, ctx) {
-    const { values, positionals } = parseFlags(argv, {});
+    const { values, positionals } = parseFlags(argv, { pool: { type: "string" } });
     if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(" ")}`);
-    const list = await ctx.client().listRunners();
+    const client = ctx.client();
+    const query = { pool: values.pool, limit: RUNNERS_PAGE_MAX };
+    let page = await client.listRunners(query);
+    const runners = [...page.runners];
+    while (page.next_cursor !== null) {
+      page = await client.listRunners({ ...query, cursor: page.next_cursor });
+      runners.push(...page.runners);
+    }
+    const list = { runners, next_cursor: null };
     if (values.json) ctx.out.line(JSON.stringify(list, null, 2));
     else if (list.runners.length === 0) ctx.out.line("no runners seen lately (a runner shows here once it asks for work)");
     else for (const line of renderTable(list.runners, COLUMNS)) ctx.out.line(line);

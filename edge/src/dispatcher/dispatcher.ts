@@ -4,7 +4,8 @@
  * while a capable runner waits is handed to it at once, without touching the queue.
  *
  * It also remembers the runners it has seen (`runner-store.ts`), for the admin runners list and
- * for telling a queued task why it waits, and reports its pool to the `PoolRegistry`.
+ * for telling a queued task why it waits, and pushes its gauges and runners to the
+ * `PoolRegistry` when they change (`snapshot-pusher.ts`), where `/metrics` and the list read them.
  *
  * What expires — runners gone silent, key slots, handed-out marks, queue admissions — is left
  * out by every read and deleted by the object's alarm (`PRUNE_INTERVAL_MS`), not by the lease
@@ -22,8 +23,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { RunnerInfo } from "#api/runner-protocol.js";
 import { recordAudit } from "../audit/audit-record.js";
 import { edgeConfig, type Env } from "../env.js";
-import { poolRegistry } from "../registry/pool-registry.js";
-import { POOL_REPORT_INTERVAL_MS } from "../registry/pool-store.js";
+import type { PoolGauges, PoolSnapshot } from "../registry/pool-snapshot.js";
 import { migrate } from "../sql/migrations.js";
 import { clearHandedOut, countHandedOut, markHandedOut, pruneHandedOut } from "./handed-out.js";
 import { holdSlot, keyAtLimit, pruneSlots, releaseSlot, slotExpiresAt } from "./key-slots.js";
@@ -31,9 +31,9 @@ import { admit, pruneAdmissions, settleAdmission } from "./queue-admissions.js";
 import { insertEntry, oldestEnqueuedAt, QUEUE_MIGRATIONS, queueDepth, removeEntry, takeEntry, type QueueEntry, type RunnerOffer } from "./queue-store.js";
 import { RUNNER_MIGRATIONS, RunnerRegistry, type RunnerSighting } from "./runner-store.js";
 import { dispatcherShard, parseShardName } from "./shards.js";
+import { SnapshotPusher } from "./snapshot-pusher.js";
 import { waitingReason, type WaitingTask } from "./waiting-reason.js";
 import { WaiterList } from "./waiters.js";
-import { logFor } from "../log.js";
 
 /** What became of an enqueued task: handed to a waiting runner, or queued (and why it waits). */
 export interface Enqueued {
@@ -45,14 +45,7 @@ export interface Enqueued {
   waitingReason: string | null;
 }
 
-/** One pool's gauges (see `api/metrics.ts`). */
-export interface PoolGauges {
-  queued: number;
-  oldestQueuedAgeSeconds: number;
-  inProgress: number;
-  runnersTotal: number;
-  runnersActive: number;
-}
+export type { PoolGauges };
 
 /** How often the alarm deletes what expired, while there is anything that can. */
 export const PRUNE_INTERVAL_MS = 60_000;
@@ -60,8 +53,14 @@ export const PRUNE_INTERVAL_MS = 60_000;
 export class Dispatcher extends DurableObject<Env> {
   private readonly waiters = new WaiterList();
   private readonly runnerRegistry: RunnerRegistry;
-  /** When this instance last reported its pool; memory only (a fresh instance reports again). */
-  private poolReportedAt = 0;
+  private readonly snapshots = new SnapshotPusher(
+    this.ctx,
+    this.env,
+    () => this.snapshot(),
+    (at) => this.wakeAt(at),
+  );
+  /** The alarm this instance last set, null when unknown or fired; memory only. */
+  private alarmAt: number | null = null;
   /** True once this instance made sure the prune alarm is set; memory only. */
   private pruneArmed = false;
 
@@ -87,8 +86,7 @@ export class Dispatcher extends DurableObject<Env> {
     const freed = releaseSlot(sql, entry.taskId);
     clearHandedOut(sql, entry.taskId);
     settleAdmission(sql, entry.taskId);
-    // Not awaited: the pool is listed for metrics within a minute; the task need not wait for it.
-    void this.reportPool(entry.pool);
+    this.snapshots.changed();
     this.armPruning();
     const limited = entry.maxConcurrent != null && entry.ownerKeyId != null;
     if (!(limited && keyAtLimit(sql, entry.ownerKeyId!, entry.maxConcurrent!, now)) && this.waiters.offer(entry)) {
@@ -110,12 +108,14 @@ export class Dispatcher extends DurableObject<Env> {
     settleAdmission(sql, taskId);
     clearHandedOut(sql, taskId);
     if (releaseSlot(sql, taskId)) this.serveWaiters();
+    this.snapshots.changed();
   }
 
   /** The task stopped running: its key's slot is free, and a task held back by it may go. */
   async releaseSlot(taskId: string): Promise<void> {
     clearHandedOut(this.ctx.storage.sql, taskId);
     if (releaseSlot(this.ctx.storage.sql, taskId)) this.serveWaiters();
+    this.snapshots.changed();
   }
 
   /** Reserves a queue place for a new task of a key with `max_queued_tasks`; false when full. */
@@ -145,12 +145,13 @@ export class Dispatcher extends DurableObject<Env> {
           outcome: "success",
         });
       }
-      await this.reportPool(sighting.pool);
+      this.snapshots.changed();
       if (sighting.running >= sighting.capacity) return null;
     }
     let taskId = takeEntry(sql, runner, Date.now());
     if (taskId === null && waitMs > 0) taskId = await this.waiters.wait(runner, waitMs);
     if (taskId !== null && sighting) this.runnerRegistry.countTaken(sighting.runnerId);
+    if (taskId !== null) this.snapshots.changed();
     return taskId;
   }
 
@@ -211,6 +212,11 @@ export class Dispatcher extends DurableObject<Env> {
     return { gauges, runners };
   }
 
+  /** What the registry keeps of this shard (`/metrics`, the runners list add up a pool's shards). */
+  private snapshot(): PoolSnapshot {
+    return { takenAt: Date.now(), ...this.ownGauges() };
+  }
+
   /** The pool's other shards when this is shard 0 of several (see shards.ts); none otherwise. */
   private siblings(): DurableObjectStub<Dispatcher>[] {
     const name = this.ctx.id.name;
@@ -221,8 +227,10 @@ export class Dispatcher extends DurableObject<Env> {
     return Array.from({ length: shards - 1 }, (_, i) => dispatcherShard(this.env, pool, i + 1));
   }
 
-  /** Deletes what expired, and comes back while anything is left that can expire. */
+  /** Pushes a snapshot that waited; deletes what expired, and comes back while anything is left that can expire. */
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    await this.snapshots.onAlarm();
     const sql = this.ctx.storage.sql;
     const now = Date.now();
     this.runnerRegistry.prune(now);
@@ -234,8 +242,15 @@ export class Dispatcher extends DurableObject<Env> {
         "SELECT (SELECT COUNT(*) FROM runners) + (SELECT COUNT(*) FROM key_slots) + (SELECT COUNT(*) FROM handed_out) + (SELECT COUNT(*) FROM admissions) AS n",
       )
       .one();
-    if (n > 0) await this.ctx.storage.setAlarm(now + PRUNE_INTERVAL_MS);
+    if (n > 0) this.wakeAt(now + PRUNE_INTERVAL_MS);
     else this.pruneArmed = false;
+  }
+
+  /** Sets the alarm for `at` unless this instance already set it for then or sooner. */
+  private wakeAt(at: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
   }
 
   /** Makes sure the prune alarm is set: one read per instance, a write only when none was. */
@@ -243,7 +258,7 @@ export class Dispatcher extends DurableObject<Env> {
     if (this.pruneArmed) return;
     this.pruneArmed = true;
     const storage = this.ctx.storage;
-    void storage.getAlarm().then((at) => (at === null ? storage.setAlarm(Date.now() + PRUNE_INTERVAL_MS) : undefined));
+    void storage.getAlarm().then((at) => (at === null ? this.wakeAt(Date.now() + PRUNE_INTERVAL_MS) : undefined));
   }
 
   /** Hands queued tasks that a freed slot let through to runners already waiting. */
@@ -252,19 +267,6 @@ export class Dispatcher extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const now = Date.now();
     this.waiters.serve((runner) => takeEntry(sql, runner, now));
-  }
-
-  /** Tells the registry this pool has runners, once a minute at most; failures wait for the next. */
-  private async reportPool(pool: string): Promise<void> {
-    const now = Date.now();
-    if (now - this.poolReportedAt < POOL_REPORT_INTERVAL_MS) return;
-    this.poolReportedAt = now;
-    try {
-      await poolRegistry(this.env).report(pool);
-    } catch (err) {
-      this.poolReportedAt = 0;
-      logFor(this.env).warn("pool registry report failed; retried on the next lease", { pool, error: String(err) });
-    }
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * The gauges `/metrics` reads at scrape time: every pool the `PoolRegistry` knows is asked for
- * its queue and runners (`Dispatcher.gauges`, one SQLite read each, in parallel), and the
- * pools' figures are summed into the global gauges. Nothing is stored: a gauge is never stale.
+ * The gauges `/metrics` reads at scrape time: each pool's queue and runners as its Dispatcher
+ * last pushed them to the `PoolRegistry` (at most `POOL_SNAPSHOT_SECONDS` old), read in one
+ * call however many pools there are, and summed into the global gauges.
  * @module
  */
 import type { Env } from "../env.js";
@@ -9,8 +9,7 @@ import { poolRegistry } from "../registry/pool-registry.js";
 import type { Sample } from "./samples.js";
 
 export async function poolGaugeSamples(env: Env): Promise<Sample[]> {
-  const pools = await poolRegistry(env).pools();
-  const figures = await Promise.all(pools.map(async (pool) => ({ pool, gauges: await env.DISPATCHERS.get(env.DISPATCHERS.idFromName(pool)).gauges() })));
+  const figures = await poolRegistry(env).gauges();
   const total = (pick: (g: (typeof figures)[number]["gauges"]) => number) => figures.reduce((n, f) => n + pick(f.gauges), 0);
   return [
     { name: "codeforge_tasks_in_progress", labels: {}, value: total((g) => g.inProgress) },

@@ -1,15 +1,19 @@
 /**
- * `PoolRegistry`: one Durable Object for the whole edge that knows which runner pools exist, so
- * `GET /api/v1/runners` and `/metrics` can ask each pool's Dispatcher for its runners and queue.
+ * `PoolRegistry`: one Durable Object for the whole edge that knows which runner pools exist and
+ * holds each one's latest snapshot (gauges and runners), pushed by the pool's Dispatcher.
+ * `/metrics` and `GET /api/v1/runners` read it here in one call, never every Dispatcher.
  *
- * It is off the hot path: Dispatchers report their pool once a minute at most (when runners
- * poll it or tasks are queued in it), and only the admin runners list and scrapes read it. The runners themselves stay in their pool's Dispatcher.
+ * It is off the hot path: a Dispatcher pushes at most once per `POOL_SNAPSHOT_SECONDS` (10 s),
+ * only when something in it changed, so with the 1,000 pools the table holds it takes at most
+ * ~100 small writes a second; only scrapes and the admin runners list read it.
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
+import type { RunnerInfo } from "#api/runner-protocol.js";
 import type { Env } from "../env.js";
 import { migrate } from "../sql/migrations.js";
-import { listPools, POOL_MIGRATIONS, reportPool } from "./pool-store.js";
+import type { PoolGauges, PoolSnapshot } from "./pool-snapshot.js";
+import { listPools, POOL_MIGRATIONS, poolGauges, type RunnerPosition, runnersPage, storeSnapshot } from "./pool-store.js";
 
 /** The one instance's name. */
 export const POOL_REGISTRY_NAME = "global";
@@ -20,12 +24,23 @@ export class PoolRegistry extends DurableObject<Env> {
     migrate(ctx.storage.sql, POOL_MIGRATIONS);
   }
 
-  async report(pool: string): Promise<void> {
-    reportPool(this.ctx.storage.sql, pool, Date.now());
+  /** The pool's Dispatcher reports its newest snapshot. */
+  async report(pool: string, snapshot: PoolSnapshot): Promise<void> {
+    storeSnapshot(this.ctx.storage.sql, pool, snapshot, Date.now());
   }
 
   async pools(): Promise<string[]> {
     return listPools(this.ctx.storage.sql, Date.now());
+  }
+
+  /** Every known pool's gauges, as of now. */
+  async gauges(): Promise<{ pool: string; gauges: PoolGauges }[]> {
+    return poolGauges(this.ctx.storage.sql, Date.now());
+  }
+
+  /** A page of live runners across pools (or of one pool), in (pool, id) order. */
+  async runners(q: { pool?: string; after?: RunnerPosition; limit: number }): Promise<{ runners: RunnerInfo[]; next: RunnerPosition | null }> {
+    return runnersPage(this.ctx.storage.sql, q, Date.now());
   }
 }
 

@@ -7,6 +7,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AuditQuery } from "#api/audit.js";
 import { ListKeysQuery } from "#api/keys.js";
+import { RunnerListQuery } from "#api/runner-protocol.js";
 import { BODY_ERRORS, COMMON_ERRORS, KeyIdParams, body, errorResponse, json } from "./openapi-parts.js";
 
 const tags = ["admin"];
@@ -101,9 +102,12 @@ export const listRunners = createRoute({
   operationId: "listRunners",
   tags,
   summary: "Runners seen recently, across pools (admin)",
-  description: "Each runner as of its last lease request or heartbeat; runners silent for 2 minutes are pruned.",
+  description:
+    "Each runner as of its last lease request or heartbeat, by pool then id, a page at a time; runners silent for 2 minutes are left out. Read from the pool registry, where each pool's dispatcher pushes its runners when they change, at most every `POOL_SNAPSHOT_SECONDS` (10 s): a runner's `running` and `last_seen_at` may lag that much.",
+  request: { query: RunnerListQuery },
   responses: {
-    200: { description: "The runners", ...json("RunnerList") },
+    200: { description: "A page of runners", ...json("RunnerList") },
+    400: COMMON_ERRORS[400],
     401: COMMON_ERRORS[401],
     403: errorResponse("The key lacks the admin scope."),
     405: COMMON_ERRORS[405],

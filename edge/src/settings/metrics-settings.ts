@@ -24,6 +24,11 @@ export const MetricsSettings = settingsSlice({
   ],
   /** Longest an isolate keeps request metrics before flushing them to a `Metrics` shard. */
   flushIntervalMs: ["METRICS_FLUSH_SECONDS", numberSetting(z.number().min(0.1).max(25).default(5)).transform((s) => Math.round(s * 1_000))],
+  /**
+   * Longest a pool's gauges and runners in the `PoolRegistry` (what `/metrics` and the runners
+   * list read) lag its Dispatcher: it pushes a change at most this often.
+   */
+  poolSnapshotIntervalMs: ["POOL_SNAPSHOT_SECONDS", numberSetting(z.number().min(0.05).max(300).default(10)).transform((s) => Math.round(s * 1_000))],
   /** Requests after which an isolate flushes before the interval is over. */
   flushAfterRequests: ["METRICS_FLUSH_REQUESTS", numberSetting(z.number().int().min(1).max(100_000).default(200))],
 });
