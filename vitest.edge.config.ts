@@ -53,7 +53,7 @@ export default defineConfig({
               // Short, so a test sees a background flush land without waiting long.
               METRICS_FLUSH_SECONDS: "0.5",
               // Short, so a pool's gauges and runners reach the registry quickly.
-              POOL_SNAPSHOT_SECONDS: "0.1",
+              POOL_SNAPSHOT_SECONDS: "1",
             }),
           ),
         ],
@@ -65,7 +65,7 @@ export default defineConfig({
       },
       {
         // A pool's Dispatcher split over three shards (DISPATCHER_SHARDS), with work stealing.
-        plugins: [cloudflareTest(worker({ ...unreachableLimits, DISPATCHER_SHARDS: "3" }))],
+        plugins: [cloudflareTest(worker({ ...unreachableLimits, DISPATCHER_SHARDS: "3", POOL_SNAPSHOT_SECONDS: "0.1" }))],
         test: {
           name: "edge-shards",
           include: ["tests/edge-shards/**/*.test.ts"],

@@ -4,8 +4,8 @@
  * others — at once when it asks, and within `STEAL_EVERY_MS` while it waits. A key's limits
  * hold across shards, and the pool's runners list and gauges count every shard, each runner once.
  */
-import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
 import { RunnerList } from "#api/runner-protocol.js";
 import { dispatcherShard, shardOf, STEAL_EVERY_MS } from "../../edge/src/dispatcher/shards.js";
 import { apiFetch, createTask, dispatcherOf, getTask, uniquePool } from "../edge/api-client.js";
@@ -79,9 +79,23 @@ describe("dispatcher shards", () => {
     expect(await queuedIn(pool, shardOf(key.id, SHARDS))).toBe(2);
 
     for (const id of ["demo-a", "demo-b"]) expect((await requestLease({ pool, runner_id: id, clis: ["demo"] })).status).toBe(204);
-    const res = await apiFetch("/api/v1/runners");
-    const listed = RunnerList.parse(await res.json()).runners.filter((r) => r.pool === pool);
+    // The list and the gauges read what each shard pushed to the pool registry, added up per pool.
+    const listed = await vi.waitFor(
+      async () => {
+        const page = RunnerList.parse(await (await apiFetch(`/api/v1/runners?pool=${pool}`)).json());
+        if (page.runners.length < 2) throw new Error("not pushed yet");
+        return page.runners;
+      },
+      { timeout: 5_000, interval: 50 },
+    );
     expect(listed.map((r) => r.id)).toEqual(["demo-a", "demo-b"]);
+    await vi.waitFor(
+      async () => {
+        const text = await (await SELF.fetch("https://codeforge.test/metrics")).text();
+        expect(text).toContain(`codeforge_pool_queue_depth{pool="${pool}"} 3`);
+      },
+      { timeout: 5_000, interval: 50 },
+    );
 
     expect(await dispatcherOf(pool).gauges()).toMatchObject({ queued: 3, runnersTotal: 2, runnersActive: 0 });
     // Every shard heard of both runners: a task waiting in any of them knows none offers claude.

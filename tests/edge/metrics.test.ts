@@ -32,19 +32,6 @@ async function scrape(): Promise<Exposition> {
   return parseExposition(text);
 }
 
-/** A scrape once the gauges stopped moving (earlier tests' pools may still be pushing). */
-async function settledScrape(): Promise<Exposition> {
-  const gauges = (e: Exposition) => ["codeforge_tasks_in_progress", "codeforge_workers_total", "codeforge_workers_active"].map((n) => metricValue(e, n)).join();
-  let previous = await scrape();
-  for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 150));
-    const next = await scrape();
-    if (gauges(next) === gauges(previous)) return next;
-    previous = next;
-  }
-  return previous;
-}
-
 /** Stores a snapshot for `pool` in the registry, as its Dispatcher would push it. */
 async function reportSnapshot(pool: string, gauges: PoolGauges): Promise<void> {
   await poolRegistry(env as Env).report(pool, { takenAt: Date.now(), gauges, runners: [] });
@@ -237,26 +224,24 @@ describe("GET /metrics", () => {
 
   it("reads queue depth, queue age, tasks in progress and runners as the pool's dispatcher pushed them", async () => {
     const pool = uniquePool();
-    const before = await settledScrape();
     await createTask({ pool });
     await createTask({ pool });
     await takeLease({ pool, runner_id: "metrics-runner" });
     // The second task and the lease came within the push interval: they reach the registry at its end.
-    const global = (e: Exposition, name: string) => metricValue(e, name) - metricValue(before, name);
     const after = await scrapeUntil(
-      (e) =>
-        metricValue(e, "codeforge_pool_queue_depth", { pool }) === 1 &&
-        metricValue(e, "codeforge_pool_tasks_in_progress", { pool }) === 1 &&
-        global(e, "codeforge_workers_total") === 1,
+      (e) => metricValue(e, "codeforge_pool_queue_depth", { pool }) === 1 && metricValue(e, "codeforge_pool_tasks_in_progress", { pool }) === 1,
     );
     expect(metricValue(after, "codeforge_pool_queue_depth", { pool })).toBe(1);
     expect(metricValue(after, "codeforge_pool_tasks_in_progress", { pool })).toBe(1);
     const age = metricValue(after, "codeforge_pool_oldest_queued_age_seconds", { pool });
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(30);
-    expect(global(after, "codeforge_tasks_in_progress")).toBe(1);
-    expect(global(after, "codeforge_workers_total")).toBe(1);
-    expect(global(after, "codeforge_workers_active")).toBe(1);
+    // The global gauges are the pools' figures added up, in the same scrape.
+    const sum = (name: string) => after.samples.filter((x) => x.name === name).reduce((n, x) => n + x.value, 0);
+    expect(metricValue(after, "codeforge_tasks_in_progress")).toBe(sum("codeforge_pool_tasks_in_progress"));
+    expect(metricValue(after, "codeforge_queue_depth")).toBe(sum("codeforge_pool_queue_depth"));
+    expect(metricValue(after, "codeforge_workers_total")).toBeGreaterThanOrEqual(1);
+    expect(metricValue(after, "codeforge_workers_active")).toBeGreaterThanOrEqual(1);
   });
 
   it("reads every pool's gauges from the registry's snapshots, not from each pool's dispatcher", async () => {

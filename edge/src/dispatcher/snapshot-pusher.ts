@@ -12,7 +12,7 @@
  */
 import { edgeConfig, type Env } from "../env.js";
 import { logFor } from "../log.js";
-import type { PoolSnapshot } from "../registry/pool-snapshot.js";
+import { boundedSnapshot, type PoolSnapshot } from "../registry/pool-snapshot.js";
 import { poolRegistry } from "../registry/pool-registry.js";
 
 /** A shard with queued or handed-out tasks is pushed at least this often, whatever changed. */
@@ -68,7 +68,7 @@ export class SnapshotPusher {
       return;
     }
     this.changedWhilePushing = false;
-    const snapshot = this.snapshot();
+    const snapshot = boundedSnapshot(this.snapshot());
     this.lastPushAt = snapshot.takenAt;
     try {
       await poolRegistry(this.env).report(name, snapshot);

@@ -22,11 +22,23 @@ export interface PoolGauges {
   runnersActive: number;
 }
 
+/** Runners a snapshot carries: ~500 KB of JSON, well under SQLite's 2 MB row. A pool shard with
+ * more still counts them all in its gauges; the runners list shows the first by id. */
+export const SNAPSHOT_RUNNERS_MAX = 2_000;
+
 /** A Dispatcher's gauges and runners (sorted by id) when it took the snapshot. */
 export interface PoolSnapshot {
   takenAt: number;
   gauges: PoolGauges;
   runners: RunnerInfo[];
+  /** True when `runners` was cut to `SNAPSHOT_RUNNERS_MAX`: the gauges' runner counts are then the Dispatcher's. */
+  runnersCut?: boolean;
+}
+
+/** The snapshot as stored: its runners cut to `SNAPSHOT_RUNNERS_MAX`. */
+export function boundedSnapshot(snapshot: PoolSnapshot): PoolSnapshot {
+  if (snapshot.runners.length <= SNAPSHOT_RUNNERS_MAX) return snapshot;
+  return { ...snapshot, runners: snapshot.runners.slice(0, SNAPSHOT_RUNNERS_MAX), runnersCut: true };
 }
 
 /** The runners of the snapshot heard from within `RUNNER_STALE_MS` of `now`. */
@@ -37,8 +49,9 @@ export function liveRunners(snapshot: PoolSnapshot, now: number): RunnerInfo[] {
 /** The snapshot's gauges as of `now`: the queue's age moved on, silent runners left out. */
 export function gaugesAt(snapshot: PoolSnapshot, now: number): PoolGauges {
   const { gauges } = snapshot;
-  const runners = liveRunners(snapshot, now);
   const aged = gauges.queued > 0 ? gauges.oldestQueuedAgeSeconds + Math.max(0, now - snapshot.takenAt) / 1_000 : 0;
+  if (snapshot.runnersCut) return { ...gauges, oldestQueuedAgeSeconds: aged };
+  const runners = liveRunners(snapshot, now);
   return { ...gauges, oldestQueuedAgeSeconds: aged, runnersTotal: runners.length, runnersActive: runners.filter((r) => r.running > 0).length };
 }
 

@@ -100,6 +100,11 @@ export function poolGauges(sql: Sql, now: number): { pool: string; gauges: PoolG
       runnersTotal: runners.length,
       runnersActive: runners.filter((r) => r.running > 0).length,
     };
+    // A shard with more runners than a snapshot carries counted them itself (every shard hears of every runner).
+    if (snapshots.some((snap) => snap?.runnersCut)) {
+      gauges.runnersTotal = Math.max(...shards.map((g) => g.runnersTotal));
+      gauges.runnersActive = Math.max(...shards.map((g) => g.runnersActive));
+    }
     return { pool, gauges };
   });
 }
