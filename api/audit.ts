@@ -36,7 +36,7 @@ export const AuditOutcome = z.enum(["success", "failure"]);
 export type AuditOutcome = z.infer<typeof AuditOutcome>;
 
 export const AuditEntry = z.object({
-  /** Increases with every entry; entries are listed newest first. */
+  /** The entry's place in the log (`<at ms>-<slice>-<seq>`); entries are listed newest first. */
   id: z.string(),
   /** ISO 8601 time the edge handled the request. */
   at: z.string(),
@@ -54,6 +54,9 @@ export const AuditEntry = z.object({
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
+/** An entry's id, and so a `next_cursor`: its time (ms), its slice of the day and its seq there. */
+const AUDIT_CURSOR_PATTERN = /^[0-9]{1,15}-[0-9]{1,3}-[0-9]{1,16}$/;
+
 const Instant = z.iso.datetime({ offset: true, error: "must be an ISO 8601 time with a zone, e.g. 2026-01-31T12:00:00Z" });
 
 /** Query of `GET /api/v1/audit`: every filter optional, all of them must match. */
@@ -67,12 +70,20 @@ export const AuditQuery = z.strictObject({
   until: Instant.optional(),
   limit: z.coerce.number().int().min(1).max(AUDIT_PAGE_MAX).default(AUDIT_PAGE_DEFAULT),
   /** `next_cursor` of the previous page. */
-  cursor: z
-    .string()
-    .regex(/^[0-9]{1,16}$/, "cursor must be a next_cursor value")
-    .optional(),
+  cursor: z.string().regex(AUDIT_CURSOR_PATTERN, "cursor must be a next_cursor value").optional(),
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;
+
+/** Query of `GET /api/v1/audit/export`: the time range, and where a previous export stopped. */
+export const AuditExportQuery = z.strictObject({
+  /** Entries at or after this time (default: the start of the retention window). */
+  since: Instant.optional(),
+  /** Entries before this time (default: now). */
+  until: Instant.optional(),
+  /** The `next_cursor` of the last line of a previous export of the same range. */
+  cursor: z.string().regex(AUDIT_CURSOR_PATTERN, "cursor must be a next_cursor value").optional(),
+});
+export type AuditExportQuery = z.infer<typeof AuditExportQuery>;
 
 export const AuditPage = z.object({
   entries: z.array(AuditEntry),

@@ -115,9 +115,8 @@ export const RUNNERS_PAGE_MAX = 1_000;
 export const KEYS_PAGE_DEFAULT = 50;
 export const KEYS_PAGE_MAX = 200;
 
-/** Audit log retention: the newest 100 000 entries, and none older than 90 days, whichever is
- * fewer. It bounds the AuditLog object's SQLite (rows are ~300 bytes: ~30 MB at most). */
-export const AUDIT_RETENTION_MAX_ROWS = 100_000;
+/** Audit log retention: 90 days. The log is kept in one object per day and slice of actors,
+ * and each empties itself when its day leaves the window; no row cap is needed. */
 export const AUDIT_RETENTION_DAYS = 90;
 
 /** Page size bounds for `GET /api/v1/audit`. */

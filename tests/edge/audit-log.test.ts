@@ -1,13 +1,16 @@
 /**
  * Integration: the audit log. Task and key changes are recorded with actor, client address,
  * request id, time, target and outcome (refusals too, with their error code), never a
- * secret; admins read it filtered and paged; it stays within its retention bound.
+ * secret; admins read it filtered and paged across its day shards, and export it; each shard
+ * empties itself when its day leaves the retention window.
  */
-import { runInDurableObject, env } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { AuditPage, type AuditEntry } from "#api/audit.js";
+import { AuditEntry, AuditPage } from "#api/audit.js";
 import { AUDIT_RETENTION_DAYS } from "#api/limits.js";
-import { appendAudit, auditCount, pruneAudit } from "../../edge/src/audit/audit-store.js";
+import { auditShard, auditShardOf, DAY_MS, dayOf } from "../../edge/src/audit/audit-shards.js";
+import type { AuditRecord } from "../../edge/src/audit/audit-store.js";
+import type { Env } from "../../edge/src/env.js";
 import { apiFetch, expectError, uniquePool } from "./api-client.js";
 import { createKey, createTaskAs } from "./key-client.js";
 import { runnerPost } from "./runner-client.js";
@@ -170,41 +173,121 @@ describe("reading the log", () => {
     ["a time without a zone", { since: "2026-01-01T00:00:00" }, "since"],
     ["a limit too large", { limit: "501" }, "limit"],
     ["a cursor that is not one", { cursor: "abc" }, "cursor"],
+    ["a cursor of the old form", { cursor: "12" }, "cursor"],
     ["an unknown parameter", { actr: "admin" }, "actr"],
   ])("refuses %s, naming the parameter", async (_name, query, field) => {
     await expectError(await apiFetch(`/api/v1/audit?${new URLSearchParams(query)}`), 400, "validation_failed", field);
   });
 });
 
+describe("day shards", () => {
+  const base = (dayOf(Date.now()) - 3) * DAY_MS; // midnight (UTC), three days ago
+  const entry = (at: number, actor: string, target: string, n: number): AuditRecord => ({
+    at,
+    actor,
+    clientIp: null,
+    requestId: `r${n}`,
+    action: "key.create",
+    target,
+    outcome: "success",
+    errorCode: null,
+  });
+
+  /** Writes entries around midnight three days ago, each by its own actor, as `recordAudit` does. */
+  async function writeAroundMidnight(target: string): Promise<AuditRecord[]> {
+    const times = [base - 2, base - 1, base, base + 1, base + 2];
+    const records = times.map((at, n) => entry(at, `actor-${crypto.randomUUID()}`, target, n));
+    for (const r of records) await auditShard(env as Env, dayOf(r.at), auditShardOf(r.actor)).record(r, auditShardOf(r.actor));
+    return records;
+  }
+
+  it("spreads a day's entries over several shards and pages newest first across the day boundary", async () => {
+    const target = `key_${crypto.randomUUID()}`;
+    await writeAroundMidnight(target);
+    const seen: AuditEntry[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: AuditPage = await audit({ target, limit: "2", ...(cursor ? { cursor } : {}) });
+      seen.push(...page.entries);
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen.map((e) => e.request_id)).toEqual(["r4", "r3", "r2", "r1", "r0"]);
+    expect(seen.map((e) => Date.parse(e.at) - base)).toEqual([2, 1, 0, -1, -2]);
+    // The entry ids carry their slice of the day: five actors did not all land in one object.
+    expect(new Set(seen.map((e) => e.id.split("-")[1])).size).toBeGreaterThan(1);
+
+    // A time range that ends at midnight shows only the day before; one actor's query works alike.
+    expect((await audit({ target, until: new Date(base).toISOString() })).entries.map((e) => e.request_id)).toEqual(["r1", "r0"]);
+    expect((await audit({ target, since: new Date(base).toISOString() })).entries.map((e) => e.request_id)).toEqual(["r4", "r3", "r2"]);
+    expect((await audit({ actor: seen[0]!.actor })).entries.map((e) => e.request_id)).toEqual(["r4"]);
+  });
+
+  it("exports a time range as NDJSON, oldest first, and resumes after a cursor", async () => {
+    const target = `key_${crypto.randomUUID()}`;
+    await writeAroundMidnight(target);
+    const range = { since: new Date(base - DAY_MS).toISOString(), until: new Date(base + DAY_MS).toISOString() };
+    const res = await apiFetch(`/api/v1/audit/export?${new URLSearchParams(range)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/x-ndjson/);
+    const lines = (await res.text())
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as AuditEntry);
+    const ours = lines.filter((e) => e.target === target);
+    expect(ours.map((e) => e.request_id)).toEqual(["r0", "r1", "r2", "r3", "r4"]);
+    for (const line of lines) AuditEntry.parse(line);
+
+    const rest = await apiFetch(`/api/v1/audit/export?${new URLSearchParams({ ...range, cursor: ours[1]!.id })}`);
+    const after = (await rest.text())
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as AuditEntry)
+      .filter((e) => e.target === target);
+    expect(after.map((e) => e.request_id)).toEqual(["r2", "r3", "r4"]);
+  });
+
+  it("exports only for admins, and refuses a bad range", async () => {
+    const reader = await createKey({ scopes: ["tasks:read"] });
+    await expectError(await apiFetch("/api/v1/audit/export", { key: reader.key }), 403, "forbidden");
+    await expectError(await apiFetch("/api/v1/audit/export?since=yesterday"), 400, "validation_failed", "since");
+    await expectError(await apiFetch("/api/v1/audit/export?cursor=12"), 400, "validation_failed", "cursor");
+  });
+});
+
 describe("retention", () => {
-  it("keeps at most the newest maxRows entries and none older than the age bound", async () => {
-    const stub = env.AUDIT.get(env.AUDIT.idFromName(`retention-${crypto.randomUUID()}`));
-    const counts = await runInDurableObject(stub, (_instance, state) => {
-      const sql = state.storage.sql;
-      const now = Date.now();
-      const day = 86_400_000;
-      const entry = (at: number, n: number) => ({
-        at,
-        actor: "admin",
+  it("arms each shard's alarm for the end of its day plus the retention, and the alarm empties the shard", async () => {
+    const actor = `actor-${crypto.randomUUID()}`;
+    const today = dayOf(Date.now());
+    const stub = auditShard(env as Env, today, auditShardOf(actor));
+    await stub.record(
+      { at: Date.now(), actor, clientIp: null, requestId: "kept", action: "key.create", target: null, outcome: "success", errorCode: null },
+      auditShardOf(actor),
+    );
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm).toBe((today + 1 + AUDIT_RETENTION_DAYS) * DAY_MS);
+
+    // A shard of a day past the window: its alarm is due, and firing it leaves nothing.
+    const oldDay = today - AUDIT_RETENTION_DAYS - 2;
+    const old = auditShard(env as Env, oldDay, auditShardOf(actor));
+    await old.record(
+      {
+        at: oldDay * DAY_MS + 1_000,
+        actor,
         clientIp: null,
-        requestId: `r${n}`,
-        action: "task.create" as const,
+        requestId: "gone",
+        action: "key.create",
         target: null,
-        outcome: "success" as const,
+        outcome: "success",
         errorCode: null,
-      });
-      appendAudit(sql, entry(now - (AUDIT_RETENTION_DAYS + 1) * day, 0));
-      for (let n = 1; n <= 10; n++) appendAudit(sql, entry(now, n));
-      const before = auditCount(sql);
-      pruneAudit(sql, { now, maxAgeMs: AUDIT_RETENTION_DAYS * day, maxRows: 1_000 });
-      const afterAge = auditCount(sql);
-      pruneAudit(sql, { now, maxAgeMs: AUDIT_RETENTION_DAYS * day, maxRows: 4 });
-      const kept = sql
-        .exec<{ request_id: string }>("SELECT request_id FROM audit ORDER BY seq")
-        .toArray()
-        .map((r) => r.request_id);
-      return { before, afterAge, kept };
-    });
-    expect(counts).toEqual({ before: 11, afterAge: 10, kept: ["r7", "r8", "r9", "r10"] });
+      },
+      auditShardOf(actor),
+    );
+    await runDurableObjectAlarm(old);
+    const left = await runInDurableObject(
+      old,
+      (_instance, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'audit'").toArray().length,
+    );
+    expect(left).toBe(0);
+    expect((await audit({ actor })).entries.map((e) => e.request_id)).toEqual(["kept"]);
   });
 });

@@ -1,49 +1,70 @@
 /**
- * `AuditLog`: the one Durable Object that keeps the audit log (SQLite), bounded by
- * `AUDIT_RETENTION_MAX_ROWS` and `AUDIT_RETENTION_DAYS`.
+ * `AuditLog`: one shard of the audit log, a UTC day's entries of one slice of actors (see
+ * `audit-shards.ts`), in SQLite; and, as the instance named `directory`, the list of shards
+ * that hold entries (`audit-directory.ts`).
  *
- * Pruning runs on every append; both deletes use an index and usually delete nothing, so the
- * log never grows past its bound and needs no alarm to keep it there.
+ * Retention is by time, with no row cap: the first write registers the shard in the directory
+ * and arms its alarm for the end of its day plus `AUDIT_RETENTION_DAYS`; the alarm empties the
+ * whole shard. A shard that was never written to has no table, and a query of it creates none.
  * @module
  */
-import type { AuditPage, AuditQuery } from "#api/audit.js";
-import { AUDIT_RETENTION_DAYS, AUDIT_RETENTION_MAX_ROWS } from "#api/limits.js";
+import { DurableObject } from "cloudflare:workers";
+import type { AuditEntry } from "#api/audit.js";
+import { AUDIT_RETENTION_DAYS } from "#api/limits.js";
 import type { Env } from "../env.js";
-import { SqlObject } from "../sql/sql-object.js";
-import { AUDIT_MIGRATIONS, appendAudit, auditCount, pruneAudit, queryAudit, type AuditRecord } from "./audit-store.js";
+import { migrate, tableExists } from "../sql/migrations.js";
+import { DIRECTORY_MIGRATIONS, listShards, registerShard } from "./audit-directory.js";
+import { auditDirectory, DAY_MS, dayOf } from "./audit-shards.js";
+import { AUDIT_MIGRATIONS, type AuditFilter, type AuditRecord, appendAudit, exportAudit, queryAudit } from "./audit-store.js";
 
-const DAY_MS = 86_400_000;
+export class AuditLog extends DurableObject<Env> {
+  private migrated = false;
+  private alarmArmed = false;
 
-/** The audit log of this deployment. */
-export function auditLogOf(env: Env) {
-  return env.AUDIT.get(env.AUDIT.idFromName("global"));
-}
-
-export class AuditLog extends SqlObject {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, AUDIT_MIGRATIONS);
+  /** Appends an entry of this shard's day (`slice`: this shard's); the first one registers the shard and arms its alarm. */
+  async record(entry: AuditRecord, slice: number): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    if (!this.migrated) {
+      // Registered before anything is written: an entry is never in a shard queries cannot find.
+      if (!tableExists(sql, "audit")) await auditDirectory(this.env).registerShard(dayOf(entry.at), slice);
+      migrate(sql, AUDIT_MIGRATIONS);
+      this.migrated = true;
+    }
+    appendAudit(sql, entry);
+    if (!this.alarmArmed) {
+      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm((dayOf(entry.at) + 1 + AUDIT_RETENTION_DAYS) * DAY_MS);
+      this.alarmArmed = true;
+    }
   }
 
-  async record(entry: AuditRecord): Promise<void> {
-    appendAudit(this.sql, entry);
-    pruneAudit(this.sql, { now: Date.now(), maxAgeMs: AUDIT_RETENTION_DAYS * DAY_MS, maxRows: AUDIT_RETENTION_MAX_ROWS });
+  /** Entries matching `filter`, newest first; `shard` is this shard's slice (entry ids carry it). */
+  async query(shard: number, filter: AuditFilter): Promise<AuditEntry[]> {
+    if (!tableExists(this.ctx.storage.sql, "audit")) return [];
+    return queryAudit(this.ctx.storage.sql, shard, filter);
   }
 
-  async query(q: AuditQuery): Promise<AuditPage> {
-    const entries = queryAudit(this.sql, {
-      actor: q.actor,
-      action: q.action,
-      target: q.target,
-      sinceMs: q.since === undefined ? undefined : Date.parse(q.since),
-      untilMs: q.until === undefined ? undefined : Date.parse(q.until),
-      beforeSeq: q.cursor === undefined ? undefined : Number(q.cursor),
-      limit: q.limit + 1,
-    });
-    const page = entries.slice(0, q.limit);
-    return { entries: page, next_cursor: entries.length > q.limit ? page[page.length - 1]!.id : null };
+  /** Entries after a position, oldest first, for exports. */
+  async exportPage(shard: number, q: { after: { at: number; seq: number } | null; untilMs: number; limit: number }): Promise<AuditEntry[]> {
+    if (!tableExists(this.ctx.storage.sql, "audit")) return [];
+    return exportAudit(this.ctx.storage.sql, shard, q);
   }
 
-  async count(): Promise<number> {
-    return auditCount(this.sql);
+  /** Directory: a shard of `day` and `slice` holds entries. */
+  async registerShard(day: number, slice: number): Promise<void> {
+    migrate(this.ctx.storage.sql, DIRECTORY_MIGRATIONS);
+    registerShard(this.ctx.storage.sql, day, slice);
+  }
+
+  /** Directory: the shards of days `fromDay`..`toDay` that hold entries, newest day first. */
+  async shards(fromDay: number, toDay: number): Promise<{ day: number; slice: number }[]> {
+    if (!tableExists(this.ctx.storage.sql, "shards")) return [];
+    return listShards(this.ctx.storage.sql, fromDay, toDay, dayOf(Date.now()));
+  }
+
+  /** The day left the retention window: everything this shard holds goes. */
+  override async alarm(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+    this.migrated = false;
+    this.alarmArmed = false;
   }
 }

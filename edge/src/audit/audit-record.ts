@@ -1,15 +1,16 @@
 /**
  * `recordAudit`: how anything on the edge writes to the audit log, off the request's path.
  *
- * The write is handed to `waitUntil`, so the response does not wait for it; a failed write is
- * logged (with the entry, which holds no secrets) and never fails the operation it describes.
+ * The entry goes to the shard of its day and actor (`audit-shards.ts`). The write is handed to
+ * `waitUntil`, so the response does not wait for it; a failed write is logged (with the entry,
+ * which holds no secrets) and never fails the operation it describes.
  * Routes use the `audited()` middleware; other code (the runner registry, say) calls this.
  * @module
  */
 import type { AuditAction, AuditOutcome } from "#api/audit.js";
 import type { ErrorCode } from "#api/errors.js";
 import type { Env } from "../env.js";
-import { auditLogOf } from "./audit-log-object.js";
+import { auditShard, auditShardOf, dayOf } from "./audit-shards.js";
 import type { AuditRecord } from "./audit-store.js";
 import { logFor } from "../log.js";
 
@@ -41,8 +42,9 @@ export function recordAudit(env: Env, waitUntil: (promise: Promise<unknown>) => 
     outcome: event.outcome,
     errorCode: event.errorCode ?? null,
   };
-  const write = auditLogOf(env)
-    .record(record)
+  const slice = auditShardOf(record.actor);
+  const write = auditShard(env, dayOf(record.at), slice)
+    .record(record, slice)
     .catch((err: unknown) => {
       logFor(env).error("audit log write failed", { request_id: record.requestId ?? undefined, entry: record, error: String(err) });
     });

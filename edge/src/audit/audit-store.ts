@@ -1,6 +1,7 @@
 /**
- * The audit log's table: append, prune to the retention bound, and query newest first with
- * filters and a cursor. Handed the object's `sql`.
+ * One audit shard's table (a day's entries of some actors, see `audit-shards.ts`): append,
+ * query newest first with filters and a position to start before, and read oldest first for
+ * exports. Handed the object's `sql`.
  * @module
  */
 import type { AuditAction, AuditEntry, AuditOutcome } from "#api/audit.js";
@@ -29,6 +30,11 @@ export const AUDIT_MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX audit_target ON audit (target, seq)",
     ],
   },
+  {
+    id: 2,
+    name: "newest first by time",
+    statements: ["CREATE INDEX audit_at_seq ON audit (at, seq)"],
+  },
 ];
 
 /** One entry to record (the store assigns its id). */
@@ -43,13 +49,29 @@ export interface AuditRecord {
   errorCode: ErrorCode | null;
 }
 
+/** Where an entry sits in the whole log: its time, its shard's index within the day, its seq there. */
+export interface AuditPosition {
+  at: number;
+  shard: number;
+  seq: number;
+}
+
+/** An entry's id (and a page's `next_cursor`): its position, `<at>-<shard>-<seq>`. */
+export const auditEntryId = (p: AuditPosition): string => `${p.at}-${p.shard}-${p.seq}`;
+
+export function parseAuditPosition(id: string): AuditPosition {
+  const [at, shard, seq] = id.split("-").map(Number);
+  return { at: at!, shard: shard!, seq: seq! };
+}
+
 export interface AuditFilter {
   actor?: string;
   action?: AuditAction;
   target?: string;
   sinceMs?: number;
   untilMs?: number;
-  beforeSeq?: number;
+  /** Only entries before this position, in (at, shard, seq) order. */
+  before?: AuditPosition;
   limit: number;
 }
 
@@ -83,44 +105,60 @@ export function appendAudit(sql: Sql, r: AuditRecord): void {
   );
 }
 
-/** Deletes entries older than `maxAgeMs`, and all but the newest `maxRows`. */
-export function pruneAudit(sql: Sql, bounds: { now: number; maxAgeMs: number; maxRows: number }): void {
-  sql.exec("DELETE FROM audit WHERE at < ?", bounds.now - bounds.maxAgeMs);
-  sql.exec("DELETE FROM audit WHERE seq <= (SELECT MAX(seq) FROM audit) - ?", bounds.maxRows);
-}
+const toEntry =
+  (shard: number) =>
+  (row: AuditRow): AuditEntry => ({
+    id: auditEntryId({ at: row.at, shard, seq: row.seq }),
+    at: new Date(row.at).toISOString(),
+    actor: row.actor,
+    client_ip: row.client_ip,
+    request_id: row.request_id,
+    action: row.action as AuditAction,
+    target: row.target,
+    outcome: row.outcome as AuditOutcome,
+    error_code: row.error_code as ErrorCode | null,
+  });
 
-export function auditCount(sql: Sql): number {
-  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit").one().n;
-}
-
-/** Entries matching every filter given, newest first. */
-export function queryAudit(sql: Sql, f: AuditFilter): AuditEntry[] {
+/** Entries of shard `shard` matching every filter given, newest first (by time, then seq). */
+export function queryAudit(sql: Sql, shard: number, f: AuditFilter): AuditEntry[] {
   const where: string[] = [];
   const args: SqlStorageValue[] = [];
-  const add = (clause: string, value: SqlStorageValue | undefined) => {
-    if (value === undefined) return;
+  const add = (clause: string, ...values: (SqlStorageValue | undefined)[]) => {
+    if (values[0] === undefined) return;
     where.push(clause);
-    args.push(value);
+    args.push(...(values as SqlStorageValue[]));
   };
   add("actor = ?", f.actor);
   add("action = ?", f.action);
   add("target = ?", f.target);
   add("at >= ?", f.sinceMs);
   add("at < ?", f.untilMs);
-  add("seq < ?", f.beforeSeq);
-  const sqlText = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
+  const b = f.before;
+  // (at, shard, seq) < (b.at, b.shard, b.seq), with this shard's index fixed.
+  if (b) {
+    if (shard < b.shard) add("at <= ?", b.at);
+    else if (shard > b.shard) add("at < ?", b.at);
+    else add("(at < ? OR (at = ? AND seq < ?))", b.at, b.at, b.seq);
+  }
+  const sqlText = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY at DESC, seq DESC LIMIT ?`;
   return sql
     .exec<AuditRow>(sqlText, ...args, f.limit)
     .toArray()
-    .map((row) => ({
-      id: String(row.seq),
-      at: new Date(row.at).toISOString(),
-      actor: row.actor,
-      client_ip: row.client_ip,
-      request_id: row.request_id,
-      action: row.action as AuditAction,
-      target: row.target,
-      outcome: row.outcome as AuditOutcome,
-      error_code: row.error_code as ErrorCode | null,
-    }));
+    .map(toEntry(shard));
+}
+
+/** Up to `limit` entries of shard `shard` after `after` (its at and seq) and before `untilMs`, oldest first. */
+export function exportAudit(sql: Sql, shard: number, q: { after: { at: number; seq: number } | null; untilMs: number; limit: number }): AuditEntry[] {
+  const after = q.after ?? { at: -1, seq: 0 };
+  return sql
+    .exec<AuditRow>(
+      "SELECT * FROM audit WHERE (at > ? OR (at = ? AND seq > ?)) AND at < ? ORDER BY at, seq LIMIT ?",
+      after.at,
+      after.at,
+      after.seq,
+      q.untilMs,
+      q.limit,
+    )
+    .toArray()
+    .map(toEntry(shard));
 }

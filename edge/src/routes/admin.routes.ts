@@ -5,7 +5,8 @@
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
-import { AuditQuery } from "#api/audit.js";
+import { z } from "zod";
+import { AuditExportQuery, AuditQuery } from "#api/audit.js";
 import { ListKeysQuery } from "#api/keys.js";
 import { RunnerListQuery } from "#api/runner-protocol.js";
 import { BODY_ERRORS, COMMON_ERRORS, KeyIdParams, body, errorResponse, json } from "./openapi-parts.js";
@@ -94,6 +95,25 @@ export const listAudit = createRoute({
   summary: "The audit log, newest first (admin)",
   request: { query: AuditQuery },
   responses: { 200: { description: "A page of entries", ...json("AuditPage") }, ...ADMIN_ERRORS },
+});
+
+export const exportAudit = createRoute({
+  method: "get",
+  path: "/api/v1/audit/export",
+  operationId: "exportAudit",
+  tags,
+  summary: "Export the audit log as NDJSON, oldest first (admin)",
+  description:
+    'Every entry from `since` (default: the start of the 90-day retention) to `until` (default: now), one `AuditEntry` a line, streamed. One request reads a bounded number of pages; when the range holds more, the last line is `{"next_cursor": "…"}` instead of an entry: ask again with the same range and that `cursor`.',
+  request: { query: AuditExportQuery },
+  responses: {
+    200: { description: "NDJSON lines", content: { "application/x-ndjson": { schema: z.string() } } },
+    400: COMMON_ERRORS[400],
+    401: COMMON_ERRORS[401],
+    403: errorResponse("The key lacks the admin scope."),
+    405: COMMON_ERRORS[405],
+    429: COMMON_ERRORS[429],
+  },
 });
 
 export const listRunners = createRoute({
