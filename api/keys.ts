@@ -126,7 +126,7 @@ export const ListKeysQuery = z.strictObject({
   /** `next_cursor` of the previous page. */
   cursor: z
     .string()
-    .regex(/^[0-9]{1,16}$/, "cursor must be a next_cursor value")
+    .regex(/^[0-9]{1,15}_key_[0-9a-hjkmnp-tv-z]{16}$/, "cursor must be a next_cursor value")
     .optional(),
 });
 export type ListKeysQuery = z.infer<typeof ListKeysQuery>;

@@ -94,8 +94,8 @@ export const KEY_ROTATION_OVERLAP_MAX_SECONDS = 7 * 86_400;
  * rotating again past this is refused until an overlap ends, or rotate with overlap 0. */
 export const KEY_LIVE_SECRETS_MAX = 3;
 
-/** Keys the key store holds, revoked ones included: far more than any team needs, and a bound
- * on the store should a script go wrong. */
+/** Keys one key-store shard holds (16 shards, by key id), revoked ones included: far more than
+ * any team needs, and a bound on the store should a script go wrong. */
 export const KEYS_MAX = 10_000;
 
 /** Page size bounds for `GET /api/v1/tasks`. */

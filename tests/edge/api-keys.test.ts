@@ -1,12 +1,16 @@
 /**
  * Integration: the key API through the real Worker — create (secret shown once, only its hash
- * stored), read, list with paging, rotate, revoke — and who may use it.
+ * stored), read, list with paging across the key store's shards, rotate, revoke — and who may
+ * use it.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { API_KEY_PATTERN, KEY_ID_PATTERN } from "#api/ids.js";
 import { ApiKey, ApiKeyList } from "#api/keys.js";
 import { sha256Hex } from "#api/signing.js";
+import type { Env } from "../../edge/src/env.js";
+import { KEY_SHARDS, keyShard } from "../../edge/src/keys/key-shards.js";
+import { shardIndex } from "../../edge/src/sharding/shard-index.js";
 import { apiFetch, expectError, uniquePool } from "./api-client.js";
 import { createKey, createTaskAs, keyStoreObject, readStatus, rotateKey } from "./key-client.js";
 
@@ -48,7 +52,7 @@ describe("creating keys", () => {
   it("stores only the SHA-256 of the secret", async () => {
     const { id, key } = await createKey();
     const secret = key.slice(-52);
-    const dump = await runInDurableObject(keyStoreObject(), (_instance, state) => {
+    const dump = await runInDurableObject(keyStoreObject(id), (_instance, state) => {
       const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray();
       return tables.map((t) => JSON.stringify(state.storage.sql.exec(`SELECT * FROM "${t.name}"`).toArray())).join("\n");
     });
@@ -84,6 +88,32 @@ describe("listing and reading keys", () => {
     const second = ApiKeyList.parse(await (await apiFetch(`/api/v1/keys?limit=2&cursor=${first.next_cursor}`)).json());
     expect(second.keys[0]!.id).toBe(made[0]!.id);
     expect(JSON.stringify([first, second])).not.toMatch(/cf_key_/);
+  });
+
+  it("spreads keys over the key store shards, and the list merges them newest first", async () => {
+    const made: { id: string; key: string }[] = [];
+    for (let i = 0; i < 6; i++) made.push(await createKey({ name: `spread-${i}` }));
+    const shards = new Set(made.map((k) => shardIndex(k.id, KEY_SHARDS)));
+    expect(shards.size, "six keys in one shard").toBeGreaterThan(1);
+    // Each key is in the shard its id names, and only there.
+    for (const k of made) {
+      const holds = async (index: number) =>
+        runInDurableObject(keyShard(env as Env, index), (_instance, state) => state.storage.sql.exec("SELECT 1 FROM keys WHERE id = ?", k.id).toArray().length);
+      expect(await holds(shardIndex(k.id, KEY_SHARDS))).toBe(1);
+      expect(await holds((shardIndex(k.id, KEY_SHARDS) + 1) % KEY_SHARDS)).toBe(0);
+    }
+    // Page through everything one key at a time: ours come out newest first, none twice.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: ApiKeyList = ApiKeyList.parse(await (await apiFetch(`/api/v1/keys?limit=1${cursor ? `&cursor=${cursor}` : ""}`)).json());
+      seen.push(...page.keys.map((k) => k.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((id) => made.some((k) => k.id === id))).toEqual(made.map((k) => k.id).reverse());
+    // And each authenticates through its own shard.
+    for (const k of made) expect((await apiFetch("/api/v1/tasks?limit=1", { key: k.key })).status).toBe(200);
   });
 
   it("answers 404 for a key that does not exist, well-formed id or not", async () => {

@@ -147,7 +147,7 @@ describe("revocation on every isolate", () => {
     // This isolate has now cached the key. Revoke it in the store directly, as a revoke that
     // went through another isolate would: nothing here is told.
     expect(await readStatus(key.key, task.id)).toBe(200);
-    await runInDurableObject(keyStoreObject(), (_instance, state) => revokeKey(state.storage.sql, key.id, Date.now()));
+    await runInDurableObject(keyStoreObject(key.id), (_instance, state) => revokeKey(state.storage.sql, key.id, Date.now()));
     advanceClock(KEY_CACHE_TTL_MS);
     const res = await apiFetch(`/api/v1/tasks/${task.id}`, { key: key.key });
     expect((await expectError(res, 401, "unauthorized")).error.message).toMatch(/revoked/);

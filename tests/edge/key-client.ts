@@ -7,6 +7,8 @@ import { env } from "cloudflare:test";
 import { expect } from "vitest";
 import { ApiKeyWithSecret, type CreateKeyInput } from "#api/keys.js";
 import { Task } from "#api/task.js";
+import type { Env } from "../../edge/src/env.js";
+import { keyStoreOf } from "../../edge/src/keys/key-shards.js";
 import { apiFetch, taskSpec } from "./api-client.js";
 
 /** Makes a key with the admin key (scopes default to both task scopes); fails unless 201. */
@@ -40,7 +42,7 @@ export async function readStatus(key: string, taskId: string, headers: Record<st
   return res.status;
 }
 
-/** The deployment's key store object, for looking at what it stores. */
-export function keyStoreObject() {
-  return env.KEYS.get(env.KEYS.idFromName("global"));
+/** The key store shard that holds key `keyId`, for looking at what it stores. */
+export function keyStoreObject(keyId: string) {
+  return keyStoreOf(env as Env, keyId);
 }

@@ -1,15 +1,14 @@
 /**
- * `KeyStore`: the one Durable Object that holds every API key (SQLite), and answers the auth
- * middleware's lookups by secret hash.
- *
- * One object is enough: each isolate asks it about a key at most once per
- * `KEY_CACHE_TTL_MS` (see `key-cache.ts`), and key management is rare. Secrets are made here,
- * hashed, stored as hashes, and handed back once to the route that asked for them.
+ * `KeyStore`: one shard of the API keys (SQLite): the keys whose id hashes to it (see
+ * `key-shards.ts`), with the hashes of their secrets, and the auth middleware's lookups of
+ * them by secret hash. Each isolate asks about a key at most once per `KEY_CACHE_TTL_MS` (see
+ * `key-cache.ts`). Secrets are made here, hashed, stored as hashes, and handed back once to
+ * the route that asked for them.
  * @module
  */
 import type { ErrorCode } from "#api/errors.js";
-import { newApiKeyToken, newKeyId } from "#api/ids.js";
-import type { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest } from "#api/keys.js";
+import { newApiKeyToken } from "#api/ids.js";
+import type { ApiKey, ApiKeyWithSecret, CreateKeyRequest } from "#api/keys.js";
 import { KEY_LIVE_SECRETS_MAX, KEYS_MAX } from "#api/limits.js";
 import { sha256Hex } from "#api/signing.js";
 import type { Env } from "../env.js";
@@ -34,11 +33,6 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message
 
 const notFound = { ok: false, code: "not_found", message: "key not found" } as const;
 
-/** The key store of this deployment. */
-export function keyStoreOf(env: Env) {
-  return env.KEYS.get(env.KEYS.idFromName("global"));
-}
-
 export class KeyStore extends SqlObject {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, KEY_STORE_MIGRATIONS);
@@ -49,11 +43,12 @@ export class KeyStore extends SqlObject {
     return findByHash(this.sql, hash);
   }
 
-  async create(input: { request: CreateKeyRequest; createdBy: string }): Promise<Outcome<ApiKeyWithSecret>> {
-    const id = newKeyId();
+  /** Makes key `id` (the caller minted it, and asked the shard it hashes to). */
+  async create(input: { id: string; request: CreateKeyRequest; createdBy: string }): Promise<Outcome<ApiKeyWithSecret>> {
+    const { id } = input;
     const token = newApiKeyToken(id);
     const hash = await sha256Hex(token);
-    if (countKeys(this.sql) >= KEYS_MAX) return { ok: false, code: "conflict", message: `the key store holds ${KEYS_MAX} keys, its limit` };
+    if (countKeys(this.sql) >= KEYS_MAX) return { ok: false, code: "conflict", message: `this key store shard holds ${KEYS_MAX} keys, its limit` };
     const now = Date.now();
     const { request } = input;
     const key = insertKey(
@@ -78,14 +73,10 @@ export class KeyStore extends SqlObject {
     return key ? { ok: true, value: this.view(key, Date.now()) } : notFound;
   }
 
-  async list(input: { limit: number; cursor: number | null }): Promise<ApiKeyList> {
+  /** This shard's newest `limit` keys created before `before` (see `key-list.ts`, which merges the shards). */
+  async page(input: { limit: number; before: { createdAt: number; id: string } | null }): Promise<ApiKey[]> {
     const now = Date.now();
-    const page = listKeys(this.sql, input.limit + 1, input.cursor);
-    const keys = page.slice(0, input.limit);
-    return {
-      keys: keys.map((k) => this.view(k, now)),
-      next_cursor: page.length > input.limit ? String(keys[keys.length - 1]!.seq) : null,
-    };
+    return listKeys(this.sql, input.limit, input.before).map((k) => this.view(k, now));
   }
 
   async rotate(input: { id: string; overlapMs: number }): Promise<Outcome<ApiKeyWithSecret>> {

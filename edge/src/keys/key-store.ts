@@ -119,10 +119,17 @@ export function getKey(sql: Sql, id: string): KeyRecord | null {
   return row ? toRecord(row) : null;
 }
 
-/** Keys newest first, starting after `beforeSeq`. */
-export function listKeys(sql: Sql, limit: number, beforeSeq: number | null): KeyRecord[] {
+/** Keys newest first (by creation time, then id), starting after `before`. */
+export function listKeys(sql: Sql, limit: number, before: { createdAt: number; id: string } | null): KeyRecord[] {
+  const b = before ?? { createdAt: Number.MAX_SAFE_INTEGER, id: "" };
   return sql
-    .exec<KeyRow>("SELECT * FROM keys WHERE seq < ? ORDER BY seq DESC LIMIT ?", beforeSeq ?? Number.MAX_SAFE_INTEGER, limit)
+    .exec<KeyRow>(
+      "SELECT * FROM keys WHERE created_at < ? OR (created_at = ? AND id < ?) ORDER BY created_at DESC, id DESC LIMIT ?",
+      b.createdAt,
+      b.createdAt,
+      b.id,
+      limit,
+    )
     .toArray()
     .map(toRecord);
 }

@@ -14,7 +14,7 @@ import { sha256Hex } from "#api/signing.js";
 import { ApiError } from "../api-error.js";
 import { edgeConfig, type Env } from "../env.js";
 import { keyCache, type KeyCache } from "../keys/key-cache.js";
-import { keyStoreOf } from "../keys/key-store-object.js";
+import { keyIdOfToken, keyStoreOf } from "../keys/key-shards.js";
 import { judgeKey } from "../keys/key-verdict.js";
 import type { Principal } from "../keys/principal.js";
 import { clientAddress } from "../rate-limit/client-address.js";
@@ -69,11 +69,13 @@ export function apiKeyAuth(options: { cache?: KeyCache } = {}) {
       }
     }
     // Anything not shaped like one of our keys is refused without a lookup.
-    if (!API_KEY_PATTERN.test(presented)) throw invalidKey();
+    const keyId = keyIdOfToken(presented);
+    if (!API_KEY_PATTERN.test(presented) || keyId === null) throw invalidKey();
     const hash = await sha256Hex(presented);
     let credential = cache.get(hash);
     if (!credential) {
-      const found = await keyStoreOf(c.env).lookup(hash);
+      // Only the shard of the key id it names; a made-up key costs that one lookup.
+      const found = await keyStoreOf(c.env, keyId).lookup(hash);
       if (!found) throw invalidKey();
       cache.set(hash, found);
       credential = found;

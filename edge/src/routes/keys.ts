@@ -8,13 +8,15 @@
  * notice within `KEY_CACHE_TTL_MS`.
  * @module
  */
+import { newKeyId } from "#api/ids.js";
 import { CreateKeyRequest, RotateKeyRequest } from "#api/keys.js";
 import { ApiError } from "../api-error.js";
 import type { Env } from "../env.js";
 import { bodyOf, jsonBody } from "../http/json-body.js";
 import { openApiRoutes } from "../http/openapi-app.js";
 import { keyCache } from "../keys/key-cache.js";
-import { keyStoreOf } from "../keys/key-store-object.js";
+import { listKeysAcrossShards } from "../keys/key-list.js";
+import { keyStoreOf } from "../keys/key-shards.js";
 import { spendMeterOf } from "../spend/spend-meter-object.js";
 import type { AuthVariables } from "../middleware/api-key-auth.js";
 import { audited, type AuditVariables } from "../middleware/audited.js";
@@ -35,17 +37,19 @@ export const keyRoutes = openApiRoutes<KeyEnv>()
     if (request.expires_at !== undefined && Date.parse(request.expires_at) <= Date.now()) {
       throw new ApiError("validation_failed", "expires_at must be in the future", "expires_at");
     }
-    const key = unwrap(await keyStoreOf(c.env).create({ request, createdBy: c.get("principal").keyId }));
+    const id = newKeyId();
+    const key = unwrap(await keyStoreOf(c.env, id).create({ id, request, createdBy: c.get("principal").keyId }));
     c.set("auditTarget", key.id);
     return c.json(key, 201, { ...NO_STORE, Location: `/api/v1/keys/${key.id}` });
   })
   .openapi({ ...listKeys, middleware: [requireScope("admin")] as const }, async (c) => {
     const query = c.req.valid("query");
-    return c.json(await keyStoreOf(c.env).list({ limit: query.limit, cursor: query.cursor === undefined ? null : Number(query.cursor) }), 200);
+    return c.json(await listKeysAcrossShards(c.env, query), 200);
   })
   // With what the key's tasks spent this month, from its spend meter (see spend/spend-meter-object.ts).
   .openapi({ ...getKey, middleware: [requireScope("admin")] as const }, async (c) => {
-    const key = unwrap(await keyStoreOf(c.env).get(c.req.valid("param").id));
+    const { id } = c.req.valid("param");
+    const key = unwrap(await keyStoreOf(c.env, id).get(id));
     const spend = await spendMeterOf(c.env, key.id).spend(Date.now());
     return c.json({ ...key, spend_this_month_usd: Number(spend.spentUsd.toFixed(6)), spend_resets_at: new Date(spend.resetsAt).toISOString() }, 200);
   })
@@ -61,14 +65,14 @@ export const keyRoutes = openApiRoutes<KeyEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       const body = bodyOf(c, RotateKeyRequest);
-      const key = unwrap(await keyStoreOf(c.env).rotate({ id, overlapMs: body.overlap_seconds * 1_000 }));
+      const key = unwrap(await keyStoreOf(c.env, id).rotate({ id, overlapMs: body.overlap_seconds * 1_000 }));
       keyCache.forgetKey(id);
       return c.json(key, 200, NO_STORE);
     },
   )
   .openapi({ ...revokeKey, middleware: [audited("key.revoke", (c) => c.req.param("id")), requireScope("admin")] as const }, async (c) => {
     const { id } = c.req.valid("param");
-    const key = unwrap(await keyStoreOf(c.env).revoke(id));
+    const key = unwrap(await keyStoreOf(c.env, id).revoke(id));
     keyCache.forgetKey(id);
     return c.json(key, 200);
   })
