@@ -1,23 +1,14 @@
 // Unit: the runner's modes for autoscalers on its command line and in its environment:
 // run-once (`--once`, CODEFORGE_ONCE) and the idle exit (`--idle-exit-seconds`, CODEFORGE_IDLE_EXIT_SECONDS).
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../runner/src/config.js";
+import { loadConfig } from "../../runner/src/config.js";
+import { configErrorOf } from "./config-error.js";
 
 const SECRET = "s3cret-value-that-must-never-be-printed";
 const env = { CODEFORGE_EDGE_URL: "https://edge.example.com", CODEFORGE_RUNNER_SECRET: SECRET };
 const files: Record<string, string> = { "/runner.yaml": "once: false\nidle_exit_seconds: 600\n" };
 const load = (argv: string[], extra: Record<string, string> = {}) =>
   loadConfig({ argv, env: { ...env, ...extra }, readFile: (f) => files[f] ?? "", hostname: "h", tmpdir: "/var/tmp" });
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("run-once and idle exit settings", () => {
   it("are off by default: a runner leases for ever", () => {
@@ -44,13 +35,13 @@ describe("run-once and idle exit settings", () => {
   });
 
   it("refuse a bad idle time, naming the setting", () => {
-    expect(errorOf(() => load(["--idle-exit-seconds", "0"])).message).toContain("idle_exit_seconds (CODEFORGE_IDLE_EXIT_SECONDS)");
-    expect(errorOf(() => load([], { CODEFORGE_IDLE_EXIT_SECONDS: "soon" })).message).toContain("idle_exit_seconds");
-    expect(errorOf(() => load(["--idle-exit-seconds"])).message).toBe("--idle-exit-seconds needs a value");
+    expect(configErrorOf(() => load(["--idle-exit-seconds", "0"])).message).toContain("idle_exit_seconds (CODEFORGE_IDLE_EXIT_SECONDS)");
+    expect(configErrorOf(() => load([], { CODEFORGE_IDLE_EXIT_SECONDS: "soon" })).message).toContain("idle_exit_seconds");
+    expect(configErrorOf(() => load(["--idle-exit-seconds"])).message).toBe("--idle-exit-seconds needs a value");
   });
 
   it("refuse an unknown argument, so a typo never runs a long-lived runner where a run-once one was meant", () => {
-    const err = errorOf(() => load(["--onse"]));
+    const err = configErrorOf(() => load(["--onse"]));
     expect(err.message).toContain('unknown argument "--onse"');
     expect(err.message).toContain("--once");
   });

@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ConfigError, defaultRunnerId, loadConfig } from "../../runner/src/config.js";
+import { defaultRunnerId, loadConfig } from "../../runner/src/config.js";
+import { configErrorOf } from "./config-error.js";
 
 const SECRET = "s3cret-value-that-must-never-be-printed";
 const files: Record<string, string> = {
@@ -22,16 +23,6 @@ const readFile = (file: string) => {
   return text;
 };
 const base = { readFile, hostname: "build-host.local", tmpdir: "/var/tmp" };
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("loadConfig", () => {
   it("reads the YAML file named by --config and fills defaults", () => {
@@ -76,7 +67,7 @@ describe("loadConfig", () => {
   });
 
   it("names every bad field with its variable, and never prints the secret", () => {
-    const err = errorOf(() =>
+    const err = configErrorOf(() =>
       loadConfig({
         ...base,
         argv: ["--config", "/etc/codeforge/runner.yaml"],
@@ -90,16 +81,16 @@ describe("loadConfig", () => {
   });
 
   it("requires the edge URL and the secret, and refuses a short secret without echoing it", () => {
-    const missing = errorOf(() => loadConfig({ ...base, argv: [], env: {} }));
+    const missing = configErrorOf(() => loadConfig({ ...base, argv: [], env: {} }));
     expect(missing.message).toContain("edge_url (CODEFORGE_EDGE_URL)");
     expect(missing.message).toContain("runner_secret (CODEFORGE_RUNNER_SECRET)");
-    const short = errorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_EDGE_URL: "https://e.example", CODEFORGE_RUNNER_SECRET: "tiny-pw" } }));
+    const short = configErrorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_EDGE_URL: "https://e.example", CODEFORGE_RUNNER_SECRET: "tiny-pw" } }));
     expect(short.message).toMatch(/runner_secret .*at least 16/);
     expect(short.message).not.toContain("tiny-pw");
   });
 
   it("refuses plain http to a remote edge outside local mode", () => {
-    const err = errorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_EDGE_URL: "http://edge.example.com", CODEFORGE_RUNNER_SECRET: SECRET } }));
+    const err = configErrorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_EDGE_URL: "http://edge.example.com", CODEFORGE_RUNNER_SECRET: SECRET } }));
     expect(err.message).toMatch(/edge_url .*https/);
     expect(() =>
       loadConfig({ ...base, argv: [], env: { CODEFORGE_EDGE_URL: "http://edge.example.com", CODEFORGE_RUNNER_SECRET: SECRET, CODEFORGE_LOCAL_MODE: "1" } }),
@@ -108,19 +99,19 @@ describe("loadConfig", () => {
 
   it("reports unknown YAML keys, so a typo does not silently fall back to a default", () => {
     files["/typo.yaml"] = `edge_url: https://e.example\nrunner_secret: ${SECRET}\nconcurency: 9\n`;
-    const err = errorOf(() => loadConfig({ ...base, argv: ["--config=/typo.yaml"], env: {} }));
+    const err = configErrorOf(() => loadConfig({ ...base, argv: ["--config=/typo.yaml"], env: {} }));
     expect(err.message).toContain("concurency");
   });
 
   it("reports broken YAML by position without quoting the file", () => {
     files["/broken.yaml"] = `edge_url: https://e.example\nrunner_secret: "${SECRET}\n  : : [\n`;
-    const err = errorOf(() => loadConfig({ ...base, argv: ["--config", "/broken.yaml"], env: {} }));
+    const err = configErrorOf(() => loadConfig({ ...base, argv: ["--config", "/broken.yaml"], env: {} }));
     expect(err.message).toMatch(/not valid YAML \(line \d+, column \d+\)/);
     expect(err.message).not.toContain(SECRET);
   });
 
   it("reports a missing config file by name", () => {
-    const err = errorOf(() => loadConfig({ ...base, argv: ["--config", "/missing.yaml"], env: {} }));
+    const err = configErrorOf(() => loadConfig({ ...base, argv: ["--config", "/missing.yaml"], env: {} }));
     expect(err.message).toBe("Cannot read config file /missing.yaml: ENOENT");
   });
 });
@@ -133,7 +124,7 @@ describe("commit identity", () => {
       git_author_name: "Acme Bot",
       git_author_email: "bot@acme.example",
     });
-    const err = errorOf(() => load({ CODEFORGE_GIT_AUTHOR_NAME: "Evil <x@y>", CODEFORGE_GIT_AUTHOR_EMAIL: "not an email" }));
+    const err = configErrorOf(() => load({ CODEFORGE_GIT_AUTHOR_NAME: "Evil <x@y>", CODEFORGE_GIT_AUTHOR_EMAIL: "not an email" }));
     expect(err.message).toContain("git_author_name (CODEFORGE_GIT_AUTHOR_NAME): must be a plain name");
     expect(err.message).toContain("git_author_email (CODEFORGE_GIT_AUTHOR_EMAIL): must look like name@host");
   });
@@ -149,7 +140,7 @@ describe("git_allowed_networks", () => {
   });
 
   it("refuses a range with host bits or a bad prefix, naming it and the variable", () => {
-    const err = errorOf(() => load({ CODEFORGE_GIT_ALLOWED_NETWORKS: "10.20.0.1/16,10.0.0.0/40" }));
+    const err = configErrorOf(() => load({ CODEFORGE_GIT_ALLOWED_NETWORKS: "10.20.0.1/16,10.0.0.0/40" }));
     expect(err.message).toContain(
       'git_allowed_networks.0 (CODEFORGE_GIT_ALLOWED_NETWORKS): "10.20.0.1/16": 10.20.0.1/16 has bits set after the prefix; did you mean 10.20.0.0/16?',
     );
@@ -205,7 +196,7 @@ describe("defaultRunnerId", () => {
   });
 
   it("refuses unknown CLIs, reserved variable names in cli_env and a relative script_command, without echoing values", () => {
-    const err = errorOf(() =>
+    const err = configErrorOf(() =>
       loadConfig({
         ...base,
         argv: ["--config", "/etc/codeforge/runner.yaml"],
@@ -216,7 +207,7 @@ describe("defaultRunnerId", () => {
     expect(err.message).toContain("cli_env.claude.PATH");
     expect(err.message).toContain("script_command (CODEFORGE_SCRIPT_COMMAND): must be an absolute path");
     expect(err.message).not.toContain("/evil-path-value");
-    expect(errorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_CLI_ENV_CLAUDE: "x" } })).message).toContain("CODEFORGE_CLI_ENV_<CLI>_<NAME>");
+    expect(configErrorOf(() => loadConfig({ ...base, argv: [], env: { CODEFORGE_CLI_ENV_CLAUDE: "x" } })).message).toContain("CODEFORGE_CLI_ENV_<CLI>_<NAME>");
   });
   it("takes model_prices from YAML or as JSON from CODEFORGE_MODEL_PRICES, and names a bad price", () => {
     files["/prices.yaml"] = [
@@ -237,7 +228,7 @@ describe("defaultRunnerId", () => {
     expect(fromEnv.model_prices).toEqual({ "gpt-5": { input: 1, output: 8, cache_write: 1 } });
 
     const env = (value: string) =>
-      errorOf(() => loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: { CODEFORGE_MODEL_PRICES: value } })).message;
+      configErrorOf(() => loadConfig({ ...base, argv: ["--config", "/etc/codeforge/runner.yaml"], env: { CODEFORGE_MODEL_PRICES: value } })).message;
     expect(env('{"gpt-5": {"input": -1, "output": 8}}')).toContain("model_prices.gpt-5.input (CODEFORGE_MODEL_PRICES): must be 0 or more");
     expect(env('{"gpt-5": {"input": "cheap", "output": 8}}')).toContain(
       "model_prices.gpt-5.input (CODEFORGE_MODEL_PRICES): must be a number of US dollars per million tokens",
@@ -262,7 +253,9 @@ describe("the pool's default budget", () => {
   });
 
   it("refuses a budget that is not a positive number, naming the variable", () => {
-    const err = errorOf(() => loadConfig({ ...base, argv: [], env: { ...env, CODEFORGE_DEFAULT_MAX_COST_USD: "-1", CODEFORGE_DEFAULT_MAX_TOKENS: "lots" } }));
+    const err = configErrorOf(() =>
+      loadConfig({ ...base, argv: [], env: { ...env, CODEFORGE_DEFAULT_MAX_COST_USD: "-1", CODEFORGE_DEFAULT_MAX_TOKENS: "lots" } }),
+    );
     expect(err.message).toContain("default_max_cost_usd (CODEFORGE_DEFAULT_MAX_COST_USD)");
     expect(err.message).toContain("default_max_tokens (CODEFORGE_DEFAULT_MAX_TOKENS)");
   });
