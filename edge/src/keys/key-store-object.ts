@@ -12,6 +12,7 @@ import type { ApiKey, ApiKeyWithSecret, CreateKeyRequest } from "#api/keys.js";
 import { KEY_LIVE_SECRETS_MAX, KEYS_MAX } from "#api/limits.js";
 import { sha256Hex } from "#api/signing.js";
 import type { Env } from "../env.js";
+import { logFor } from "../log.js";
 import { SqlObject } from "../sql/sql-object.js";
 import {
   countKeys,
@@ -28,6 +29,7 @@ import {
   type KeyRecord,
 } from "./key-store.js";
 import { toApiKey } from "./key-view.js";
+import { adoptedLegacyKeys, adoptLegacyKeys, LEGACY_KEY_STORE_NAME, type LegacyKeys, legacyKeysFor, shardOfName } from "./legacy-keys.js";
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
 
@@ -36,6 +38,27 @@ const notFound = { ok: false, code: "not_found", message: "key not found" } as c
 export class KeyStore extends SqlObject {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, KEY_STORE_MIGRATIONS);
+    const shard = shardOfName(ctx.id.name);
+    if (shard !== null && !adoptedLegacyKeys(ctx.storage.kv)) {
+      // Before any lookup: a key made before the shards must be found from the first request on.
+      ctx.blockConcurrencyWhile(async () => {
+        try {
+          adoptLegacyKeys(ctx.storage, await this.legacy().handOver(shard));
+        } catch (err) {
+          // Tried again at the next wake; meanwhile this shard answers with the keys it has.
+          logFor(env).error("taking keys over from the former key store failed", { shard, error: String(err) });
+        }
+      });
+    }
+  }
+
+  /** Run in the former, unsharded object: the keys that belong in `shard`, to be copied there. */
+  async handOver(shard: number): Promise<LegacyKeys> {
+    return legacyKeysFor(this.sql, shard);
+  }
+
+  private legacy() {
+    return this.env.KEYS.get(this.env.KEYS.idFromName(LEGACY_KEY_STORE_NAME));
   }
 
   /** The key and secret expiry behind a secret's SHA-256, or null. */
