@@ -117,7 +117,10 @@ describe("logs and metrics of a real task", () => {
     expect((await fetch(`${stack.edgeUrl}/metrics`)).status).toBe(401);
     const deadline = Date.now() + 15_000;
     let exposition = parseExposition(await (await fetch(`${stack.edgeUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text());
-    while (metricValue(exposition, "codeforge_tasks_total", { status: "succeeded" }) < 1 && Date.now() < deadline) {
+    // Pool gauges come from the snapshots the dispatchers push, at most POOL_SNAPSHOT_SECONDS (10) apart.
+    const counted = () =>
+      metricValue(exposition, "codeforge_tasks_total", { status: "succeeded" }) >= 1 && metricValue(exposition, "codeforge_workers_total") >= 1;
+    while (!counted() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
       exposition = parseExposition(await (await fetch(`${stack.edgeUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text());
     }
