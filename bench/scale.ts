@@ -2,11 +2,17 @@
  * `npm run bench:scale` (and the last part of `npm run bench`): thousands of tasks through one
  * local edge, every one accounted for.
  *
- *  1. Submit: `SCALE_TASKS` tasks (default 10,000) through `POST /api/v1/tasks`, 10 connections,
- *     no runner connected, so the queue fills: submit rate, p50/p99, errors.
+ *  1. Submit: `SCALE_TASKS` tasks (default 10,000) through `POST /api/v1/tasks` over
+ *     `SCALE_CONNECTIONS` connections (default 4) while the runners below already drain them:
+ *     submit rate, p50/p99, errors.
  *  2. Drain: `SCALE_RUNNERS` protocol-runner processes (default 3, `SCALE_LOOPS` lease loops
  *     each, default 8; see `scale-runner.ts`) lease, heartbeat, post events and complete every
- *     task: drain rate, and the lease polls and requests it took.
+ *     task: drain rate (from the first submission to the last completion), lease polls, requests.
+ *
+ * Draining while submitting is how a pool runs, and it keeps the number of live task objects in
+ * the one local workerd bounded: queued tasks wake every 30 s for their re-offer check, and with
+ * ~5,000 of them queued at once a local workerd ran out of SQLite memory (on Cloudflare the
+ * objects are spread over machines; the re-offers' cost to the Dispatcher is in docs/scaling.md).
  *  3. Account: every task, paged from `GET /api/v1/tasks` as the submitting key sees them, is
  *     there once and `succeeded`, and the prompts are exactly the ones submitted; a sample is
  *     read whole (`GET /api/v1/tasks/:id`: one attempt, status succeeded).
@@ -35,6 +41,7 @@ const TASKS = Number(process.env.SCALE_TASKS ?? 10_000);
 const RUNNERS = Number(process.env.SCALE_RUNNERS ?? 3);
 const LOOPS = Number(process.env.SCALE_LOOPS ?? 8);
 const DEADLINE_MS = Number(process.env.SCALE_DEADLINE_SECONDS ?? 900) * 1_000;
+const CONNECTIONS = Number(process.env.SCALE_CONNECTIONS ?? 4);
 const POOL = "scale";
 const PROMPT = "scale task";
 
@@ -98,23 +105,25 @@ async function main(): Promise<void> {
     const repoUrl = ensureDemoRepo(join(stateDir, "demo-repo.git"));
     console.log(`CodeForge scale run — ${TASKS} tasks, ${RUNNERS} protocol runners × ${LOOPS} loops, edge under wrangler dev, Node ${process.version}\n`);
 
-    // 1. Submit, the queue filling.
+    // Runners first: they drain while the tasks come in.
+    const drainStarted = performance.now();
+    for (let i = 0; i < RUNNERS; i++) runners.push(startProtocolRunner(edge.url, runnerSecret, `scale-runner-${i + 1}`));
+
+    // 1. Submit.
     let n = 0;
     const submit = await runLoad({
       url: `${edge.url}/api/v1/tasks`,
       method: "POST",
       headers: { authorization: `Bearer ${key.key}`, "content-type": "application/json" },
       body: () => JSON.stringify({ repo: { url: repoUrl }, prompt: `${PROMPT} ${n++}`, cli: "demo", pool: POOL }),
-      connections: 10,
+      connections: CONNECTIONS,
       durationMs: DEADLINE_MS,
       maxRequests: TASKS,
       expectStatus: 201,
     });
     const submitted = submit.requests - submit.errors;
 
-    // 2. Drain.
-    const drainStarted = performance.now();
-    for (let i = 0; i < RUNNERS; i++) runners.push(startProtocolRunner(edge.url, runnerSecret, `scale-runner-${i + 1}`));
+    // 2. Drain: until every submitted task completed.
     const completed = () => runners.reduce((t, r) => t + r.completed, 0);
     while (completed() < submitted && performance.now() - drainStarted < DEADLINE_MS) await new Promise((r) => setTimeout(r, 250));
     const drainMs = performance.now() - drainStarted;
@@ -147,7 +156,7 @@ async function main(): Promise<void> {
     const sampleOk = read.filter((t) => t.status === "succeeded" && t.attempt === 1).length;
 
     const seconds = (msValue: number) => `${(msValue / 1000).toFixed(1)} s`;
-    console.log("1. Submit (no runner connected; the queue fills)");
+    console.log(`1. Submit (${CONNECTIONS} connections, runners draining meanwhile)`);
     printTable([
       ["tasks", "time", "tasks/s", "p50", "p99", "errors"],
       [
@@ -159,7 +168,7 @@ async function main(): Promise<void> {
         String(submit.errors),
       ],
     ]);
-    console.log(`\n2. Drain (${RUNNERS} processes × ${LOOPS} loops: lease, heartbeat, events, complete)`);
+    console.log(`\n2. Drain (${RUNNERS} processes × ${LOOPS} loops: lease, heartbeat, events, complete; from the first submission to the last completion)`);
     printTable([
       ["completed", "time", "tasks/s", "lease polls", "empty polls", "runner requests", "runner errors"],
       [
@@ -193,11 +202,10 @@ async function main(): Promise<void> {
 
     // 4. The busiest object: the pool's Dispatcher.
     const dispatcherCalls = submitted + sum((c) => c.polls) + sum((c) => c.completed);
-    const busiest = (submitted + sum((c) => c.polls) + sum((c) => c.completed)) / ((submit.elapsedMs + drainMs) / 1000);
+    const busiest = dispatcherCalls / (drainMs / 1000);
     console.log(
       `\n4. Busiest object: the "${POOL}" pool's Dispatcher — ${dispatcherCalls} calls (an enqueue per task, a take per lease poll, ` +
-        `a release per completion) over both phases: ${busiest.toFixed(0)} calls/s on average; ` +
-        `during the drain ${((sum((c) => c.polls) + sum((c) => c.completed)) / (drainMs / 1000)).toFixed(0)} calls/s.`,
+        `a release per completion) over the run: ${busiest.toFixed(0)} calls/s on average.`,
     );
     if (!accounted) process.exitCode = 1;
   } finally {
