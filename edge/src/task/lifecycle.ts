@@ -12,18 +12,16 @@
  * @module
  */
 import type { ErrorCode } from "#api/errors.js";
-import type { TaskStatus } from "#api/task.js";
+import { isTerminal, type TaskStatus } from "#api/task.js";
 import type { TaskError } from "#api/task-result.js";
-import { isTerminal } from "#api/task.js";
 
 /** While queued, the object re-offers itself to its dispatcher this often (idempotent), so a
  * task taken off the queue by a runner whose request then died is never lost. */
 export const REQUEUE_CHECK_MS = 30_000;
 
-/** After a hand-off to a waiting runner, the object checks this soon that the lease came.
- * A live runner leases within milliseconds; one that hung up its long poll never will, and
- * the task must not sit unoffered until the next re-queue check. The check is a timer in the
- * object's memory (`status-recorder.ts`), not a stored deadline. */
+/** After a hand-off to a waiting runner, a timer in memory (`status-recorder.ts`) checks this soon
+ * that the lease came: a runner that hung up its long poll never leases, and the task must not
+ * sit unoffered until the next re-queue check. */
 export const HANDOFF_CHECK_MS = 5_000;
 
 /** After an attempt's timeout the runner kills the CLI and reports; the edge waits this much
@@ -157,11 +155,8 @@ export function heartbeat(s: LifecycleState, cmd: { leaseHash: string; phase: "p
 
 /**
  * Whether a heartbeat must store the lease deadline it renewed: only once fewer than half a TTL
- * is left of the stored one (or none is stored). In between, the renewed deadline is kept in the
- * object's memory (`TaskHost.holdLease`), so a heartbeat that changes nothing else writes
- * nothing, about one in `TTL / 2 / interval` writes one row and moves the alarm. The stored
- * deadline is never later than the real one (a lapsed lease cannot look alive after a restart)
- * and at most half a TTL earlier; a holder heartbeating on time renews it long before it lapses.
+ * is left of the stored one (or none is). Otherwise it stays in memory (`TaskHost.holdLease`);
+ * the stored deadline is never later than the real one and at most half a TTL earlier.
  */
 export function leaseNeedsStoring(storedExpiresAt: number | null, now: number, t: Timing): boolean {
   return storedExpiresAt === null || storedExpiresAt - now < t.leaseTtlMs / 2;
