@@ -29,6 +29,13 @@ export const AuditAction = z.enum([
   "runner_credential.create",
   /** A runner seen for the first time (recorded by the runner registry). */
   "runner.register",
+  /** A task started from GitHub (actor `github:<login>`; detail: repository, issue, user, installation). */
+  "github.task.create",
+  /** A follow-up started from a pull request review or comment (actor `github:<login>`). */
+  "github.task.follow_up",
+  /** A GitHub App installation mapped to a key (target: the installation id), or unmapped. */
+  "github.installation.link",
+  "github.installation.unlink",
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 
@@ -51,6 +58,8 @@ export const AuditEntry = z.object({
   outcome: AuditOutcome,
   /** The error code the caller got, for a failure. */
   error_code: ErrorCode.nullable(),
+  /** What else the entry names, e.g. `github_repository`, `github_issue`, `github_user` for a task started from GitHub; null when nothing. */
+  detail: z.record(z.string(), z.string()).nullable(),
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 

@@ -23,6 +23,8 @@ export interface AuditEvent {
   target: string | null;
   outcome: AuditOutcome;
   errorCode?: ErrorCode | null;
+  /** Short name-value pairs the entry also names (a GitHub user, repository and issue). */
+  detail?: Readonly<Record<string, string>> | null;
   /** Defaults to now. */
   at?: number;
 }
@@ -41,6 +43,7 @@ export function recordAudit(env: Env, waitUntil: (promise: Promise<unknown>) => 
     target: event.target,
     outcome: event.outcome,
     errorCode: event.errorCode ?? null,
+    detail: event.detail ?? null,
   };
   const slice = auditShardOf(record.actor);
   const write = auditShard(env, dayOf(record.at), slice)

@@ -35,6 +35,13 @@ export const AUDIT_MIGRATIONS: readonly Migration[] = [
     name: "newest first by time",
     statements: ["CREATE INDEX audit_at_seq ON audit (at, seq)"],
   },
+  {
+    id: 3,
+    name: "entry detail",
+    // What else an entry names, as JSON text (the GitHub user, repository and issue of a task
+    // started from GitHub); NULL for entries without.
+    statements: ["ALTER TABLE audit ADD COLUMN detail TEXT"],
+  },
 ];
 
 /** One entry to record (the store assigns its id). */
@@ -47,6 +54,8 @@ export interface AuditRecord {
   target: string | null;
   outcome: AuditOutcome;
   errorCode: ErrorCode | null;
+  /** Short name-value pairs the entry also names (`AuditEntry.detail`); null when none. */
+  detail?: Readonly<Record<string, string>> | null;
 }
 
 /** Where an entry sits in the whole log: its time, its shard's index within the day, its seq there. */
@@ -85,15 +94,26 @@ interface AuditRow extends Record<string, SqlStorageValue> {
   target: string | null;
   outcome: string;
   error_code: string | null;
+  detail: string | null;
 }
 
 /** Fields are cut to these lengths: the log must stay small whatever a caller sends. */
 const FIELD_MAX_CHARS = 256;
 const cut = (s: string | null): string | null => (s === null ? null : s.slice(0, FIELD_MAX_CHARS));
+/** At most this many detail pairs are kept, each name and value cut to `FIELD_MAX_CHARS`. */
+const DETAIL_MAX_PAIRS = 8;
+
+function detailText(detail: Readonly<Record<string, string>> | null): string | null {
+  if (detail === null) return null;
+  const pairs = Object.entries(detail)
+    .slice(0, DETAIL_MAX_PAIRS)
+    .map(([name, value]) => [cut(name), cut(value)]);
+  return pairs.length > 0 ? JSON.stringify(Object.fromEntries(pairs)) : null;
+}
 
 export function appendAudit(sql: Sql, r: AuditRecord): void {
   sql.exec(
-    `INSERT INTO audit (at, actor, client_ip, request_id, action, target, outcome, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO audit (at, actor, client_ip, request_id, action, target, outcome, error_code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     r.at,
     cut(r.actor),
     cut(r.clientIp),
@@ -102,6 +122,7 @@ export function appendAudit(sql: Sql, r: AuditRecord): void {
     cut(r.target),
     r.outcome,
     r.errorCode,
+    detailText(r.detail ?? null),
   );
 }
 
@@ -117,6 +138,7 @@ const toEntry =
     target: row.target,
     outcome: row.outcome as AuditOutcome,
     error_code: row.error_code as ErrorCode | null,
+    detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, string>),
   });
 
 /** Entries of shard `shard` matching every filter given, newest first (by time, then seq). */
