@@ -5,7 +5,14 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     name: "node",
-    include: ["tests/api/**/*.test.ts", "tests/runner/**/*.test.ts", "tests/tools/**/*.test.ts", "tests/client/**/*.test.ts", "tests/e2e/**/*.test.ts"],
+    include: [
+      "tests/api/**/*.test.ts",
+      "tests/runner/**/*.test.ts",
+      "tests/tools/**/*.test.ts",
+      "tests/client/**/*.test.ts",
+      "tests/e2e/**/*.test.ts",
+      "tests/github/**/*.test.ts",
+    ],
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 60_000,
