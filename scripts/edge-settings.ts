@@ -18,10 +18,21 @@ export const EDGE_SECRETS = [
   "METRICS_TOKEN",
   "UPSTASH_REDIS_REST_URL",
   "UPSTASH_REDIS_REST_TOKEN",
+  "GITHUB_APP_ID",
+  "GITHUB_APP_PRIVATE_KEY",
+  "GITHUB_WEBHOOK_SECRET",
 ] as const;
 
 /** Documented edge settings whose defaults `wrangler.toml` does not restate. */
-export const EDGE_VARS_NOT_IN_WRANGLER_TOML = ["RATE_LIMIT_SHARDS", "RATE_LIMIT_ENABLED", "WEBHOOK_RETRY_JITTER", "METRICS_ENABLED"] as const;
+export const EDGE_VARS_NOT_IN_WRANGLER_TOML = [
+  "RATE_LIMIT_SHARDS",
+  "RATE_LIMIT_ENABLED",
+  "WEBHOOK_RETRY_JITTER",
+  "METRICS_ENABLED",
+  "GITHUB_API_URL",
+  "GITHUB_WEBHOOK_ALLOWED_SOURCES",
+  "GITHUB_DEFAULTS",
+] as const;
 
 /** Tracing settings (docs/tracing.md), for the edge and the runner alike. */
 export const TRACING_PREFIX = "OTEL_";

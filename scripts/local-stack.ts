@@ -92,13 +92,7 @@ export async function startEdge(options: EdgeOptions): Promise<ManagedProcess & 
   mkdirSync(options.stateDir, { recursive: true });
   const envFile = join(options.stateDir, "edge.vars");
   // Secrets go to wrangler through a file only we can read, never through argv (visible in ps).
-  writeFileSync(
-    envFile,
-    `${Object.entries(options.vars)
-      .map(([k, v]) => `${k}=${v}`)
-      .join("\n")}\n`,
-    { mode: 0o600 },
-  );
+  writeFileSync(envFile, envFileText(options.vars), { mode: 0o600 });
   const args = [
     join(PROJECT_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
     "dev",
@@ -120,6 +114,30 @@ export async function startEdge(options: EdgeOptions): Promise<ManagedProcess & 
   const url = `http://127.0.0.1:${options.port}`;
   await waitForHealth(`${url}/health`, proc, options.readyTimeoutMs ?? 60_000);
   return Object.assign(proc, { url });
+}
+
+/**
+ * The text of an env file (`wrangler dev --env-file`) that gives the Worker exactly `vars`.
+ * wrangler reads it as dotenv and then expands `$NAME` in it, so each `$` is escaped; a value
+ * with a line break (a PEM private key), a `#`, a leading quote or surrounding spaces is quoted
+ * with a quote character it does not contain. A value no quoting can carry (a carriage return,
+ * say) is refused, naming the variable, rather than reaching the Worker changed.
+ */
+export function envFileText(vars: Readonly<Record<string, string>>): string {
+  const lines = Object.entries(vars).map(([name, value]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`${JSON.stringify(name)} is not a variable name wrangler dev can take`);
+    const escaped = value.replaceAll("$", "\\$");
+    if (!/[#\r\n]|^\s|\s$|^['"`]/.test(escaped)) return `${name}=${escaped}`;
+    // Inside quotes, a closing quote or a backslash before the closing quote would end the value
+    // elsewhere; inside double quotes, dotenv turns a backslash-n into a line break.
+    const quote =
+      escaped.includes("\r") || escaped.endsWith("\\")
+        ? undefined
+        : ["'", "`", '"'].find((q) => !escaped.includes(q) && (q !== '"' || !/\\[nr]/.test(escaped)));
+    if (quote === undefined) throw new Error(`${name}'s value cannot be passed to wrangler dev (it has a carriage return, or every quote character)`);
+    return `${name}=${quote}${escaped}${quote}`;
+  });
+  return `${lines.join("\n")}\n`;
 }
 
 export interface RunnerOptions {

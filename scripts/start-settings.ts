@@ -47,6 +47,30 @@ export function localEdgeVars(env: NodeJS.ProcessEnv, names: ReadonlySet<string>
   };
 }
 
+/**
+ * `GITHUB_APP_PRIVATE_KEY_FILE`, a convenience of `npm start`: the GitHub App's private key as
+ * GitHub hands it out (a `.pem` file), read so it need not be put into a variable; it reaches
+ * the edge as `GITHUB_APP_PRIVATE_KEY`, line breaks and all (Windows line ends become `\n`).
+ * Nothing when the file setting is unset; an error naming the problem when the file cannot be
+ * read, holds no PEM key, or `GITHUB_APP_PRIVATE_KEY` is set as well.
+ */
+export function githubPrivateKeyFromFile(env: NodeJS.ProcessEnv): { GITHUB_APP_PRIVATE_KEY?: string } {
+  const file = env.GITHUB_APP_PRIVATE_KEY_FILE;
+  if (!file) return {};
+  if (env.GITHUB_APP_PRIVATE_KEY) throw new Error("set GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE, not both");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`GITHUB_APP_PRIVATE_KEY_FILE cannot be read: ${(err as Error).message}`);
+  }
+  const pem = text.replaceAll("\r\n", "\n").trim();
+  if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----\n[\s\S]+\n-----END [A-Z ]*PRIVATE KEY-----$/.test(pem)) {
+    throw new Error(`GITHUB_APP_PRIVATE_KEY_FILE (${file}) holds no PEM private key (-----BEGIN … PRIVATE KEY-----)`);
+  }
+  return { GITHUB_APP_PRIVATE_KEY: `${pem}\n` };
+}
+
 export interface KeptSecret {
   value: string;
   /** Where it came from: the environment variable, the state directory's file, or made now. */

@@ -8,7 +8,8 @@
  * Settings, all from its environment: `PORT` (default 8787), `CODEFORGE_STATE_DIR` (default
  * `.codeforge`), `CODEFORGE_START_DEMO=0` to skip the demo task; every edge setting
  * (`edge-settings.ts`: `wrangler.toml`'s `[vars]`, the edge's secrets, `OTEL_*`) over the local
- * defaults in `start-settings.ts`; and every runner setting (`runner-settings.ts`). The admin key
+ * defaults in `start-settings.ts`, the GitHub App's private key possibly read from
+ * `GITHUB_APP_PRIVATE_KEY_FILE`; and every runner setting (`runner-settings.ts`). The admin key
  * (`CODEFORGE_ADMIN_KEY`) and runner secret (`CODEFORGE_RUNNER_SECRET`) are generated once and
  * kept in the state directory. By default the runner uses the bubblewrap sandbox when this
  * machine can build one (`local-sandbox.ts`).
@@ -25,7 +26,7 @@ import { edgeSettingNames, tracingSettings } from "./edge-settings.js";
 import { PROJECT_ROOT, freePort, portInUse, startEdge, startRunner, waitForOk, type ManagedProcess } from "./local-stack.js";
 import { localSandboxSettings } from "./local-sandbox.js";
 import { callerRunnerSettings } from "./runner-settings.js";
-import { keptSecret, localEdgeVars } from "./start-settings.js";
+import { githubPrivateKeyFromFile, keptSecret, localEdgeVars } from "./start-settings.js";
 
 const DEMO_TIMEOUT_MS = 180_000;
 const RUNNER_READY_TIMEOUT_MS = 60_000;
@@ -75,7 +76,13 @@ async function main(): Promise<void> {
   mkdirSync(stateDir, { recursive: true });
   const adminKey = keptSecret(env, "CODEFORGE_ADMIN_KEY", stateDir, "admin-key", "cf_admin");
   const runnerSecret = keptSecret(env, "CODEFORGE_RUNNER_SECRET", stateDir, "runner-secret", "cf_runner");
-  const vars = localEdgeVars(env, edgeSettingNames(PROJECT_ROOT), { adminKey: adminKey.value, runnerSecret: runnerSecret.value });
+  let githubKey: ReturnType<typeof githubPrivateKeyFromFile>;
+  try {
+    githubKey = githubPrivateKeyFromFile(env);
+  } catch (err) {
+    throw new StartRefused((err as Error).message);
+  }
+  const vars = localEdgeVars({ ...env, ...githubKey }, edgeSettingNames(PROJECT_ROOT), { adminKey: adminKey.value, runnerSecret: runnerSecret.value });
 
   console.log(`Starting the edge (wrangler dev) on http://127.0.0.1:${port} …`);
   const edge = await startEdge({ port, stateDir, vars });
@@ -134,7 +141,7 @@ ${bold("CodeForge is running.")}
   demo repo    ${repoUrl}
   logs         ${shown(edge.logFile)}
                ${shown(runner.logFile)}
-  task limit   ${vars.RATE_LIMIT_TASKS_PER_MINUTE} a minute per key (RATE_LIMIT_TASKS_PER_MINUTE)
+  task limit   ${vars.RATE_LIMIT_TASKS_PER_MINUTE} a minute per key (RATE_LIMIT_TASKS_PER_MINUTE)${githubLine(vars, edge.url)}
 
 Every edge setting (wrangler.toml's [vars], the secrets) and runner setting (CODEFORGE_*) is
 read from npm start's environment, e.g. RATE_LIMIT_TASKS_PER_MINUTE=600 npm start.
@@ -145,6 +152,12 @@ Submit a task:
     -d '{"repo":{"url":"${repoUrl}"},"prompt":"Document the greet function","cli":"demo"}'
 
 Press Ctrl-C to stop.`);
+}
+
+/** The summary's GitHub App line, when the App is configured (docs/github.md). */
+function githubLine(vars: Record<string, string>, edgeUrl: string): string {
+  if (!vars.GITHUB_APP_ID || !vars.GITHUB_APP_PRIVATE_KEY || !vars.GITHUB_WEBHOOK_SECRET) return "";
+  return `\n  GitHub App   ${vars.GITHUB_APP_ID}, webhooks to ${edgeUrl}/integrations/github/webhook (GitHub must reach it: see docs/github.md)`;
 }
 
 /** Submits the demo task and prints it as it runs. Whatever goes wrong is said, and the stack keeps running. */

@@ -2,7 +2,8 @@
 // demo task): started, started again on the same port while it runs, stopped and restarted.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -66,6 +67,9 @@ describe("npm start", () => {
     // Short lease polls (a runner setting), so the runner is heard from within a second; and an
     // edge secret wrangler.toml does not name.
     const metricsToken = "a-local-metrics-token-0123456789";
+    // A GitHub App, its private key given as the .pem file GitHub hands out (docs/github.md).
+    const pemFile = join(stateDir, "github-app.pem");
+    writeFileSync(pemFile, generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }));
     const env = {
       PORT: String(port),
       CODEFORGE_STATE_DIR: stateDir,
@@ -73,6 +77,9 @@ describe("npm start", () => {
       RATE_LIMIT_TASKS_PER_MINUTE: "1",
       CODEFORGE_LEASE_WAIT_MS: "1000",
       METRICS_TOKEN: metricsToken,
+      GITHUB_APP_ID: "123456",
+      GITHUB_WEBHOOK_SECRET: "a-local-webhook-secret",
+      GITHUB_APP_PRIVATE_KEY_FILE: pemFile,
     };
 
     const first = npmStart(env);
@@ -89,6 +96,7 @@ describe("npm start", () => {
     expect(out1).toContain(`runner key   kept in ${join(stateDir, "runner-secret")}`);
     expect(out1).toContain("task limit   1 a minute per key");
     expect(out1).toContain("No trustworthy client address (CLIENT_ADDRESS_HEADER=none)");
+    expect(out1).toContain(`GitHub App   123456, webhooks to http://127.0.0.1:${port}/integrations/github/webhook`);
 
     const metricsUrl = out1.match(/metrics {6}(http:\/\/127\.0\.0\.1:\d+\/metrics) {2}\(runner\)/)?.[1];
     expect(metricsUrl, out1).toBeDefined();

@@ -1,6 +1,7 @@
 // What `npm start` takes from its environment and keeps between starts (scripts/edge-settings.ts,
 // scripts/start-settings.ts, scripts/runner-settings.ts, scripts/local-stack.ts's portInUse).
 // The whole of `npm start`, run for real, is tests/e2e/npm-start.test.ts.
+import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,7 +11,7 @@ import { EDGE_SETTING_VARIABLES } from "../../edge/src/env.js";
 import { callerEdgeSettings, edgeSettingNames, wranglerVarNames } from "../../scripts/edge-settings.js";
 import { PROJECT_ROOT, portInUse } from "../../scripts/local-stack.js";
 import { callerRunnerSettings, LOCAL_STACK_OWN } from "../../scripts/runner-settings.js";
-import { keptSecret, LOCAL_EDGE_DEFAULTS, localEdgeVars } from "../../scripts/start-settings.js";
+import { githubPrivateKeyFromFile, keptSecret, LOCAL_EDGE_DEFAULTS, localEdgeVars } from "../../scripts/start-settings.js";
 
 const read = (path: string) => readFileSync(join(PROJECT_ROOT, path), "utf8");
 
@@ -102,6 +103,44 @@ describe("npm start's edge settings", () => {
     expect(vars.CODEFORGE_LOCAL_MODE).toBe("true");
     expect(vars.CODEFORGE_ADMIN_KEY).toBe("cf_admin_own");
     expect(vars.RUNNER_SECRETS).toBe("cf_runner_own,cf_runner_elsewhere_1");
+  });
+});
+
+describe("npm start's GitHub App settings", () => {
+  const names = edgeSettingNames(PROJECT_ROOT);
+  const pem = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  let dir = "";
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("passes every GitHub setting on to the edge, a multi-line private key whole", () => {
+    const github = {
+      GITHUB_APP_ID: "123456",
+      GITHUB_APP_PRIVATE_KEY: pem,
+      GITHUB_WEBHOOK_SECRET: "whsec",
+      GITHUB_API_URL: "http://127.0.0.1:9999",
+      GITHUB_WEBHOOK_ALLOWED_SOURCES: "github",
+      GITHUB_DEFAULTS: '{"cli":"claude"}',
+    };
+    expect(localEdgeVars({ ...github, GITHUB_TOKEN: "not an edge setting" }, names, { adminKey: "a", runnerSecret: "r" })).toMatchObject(github);
+    expect(localEdgeVars({ GITHUB_TOKEN: "x" }, names, { adminKey: "a", runnerSecret: "r" }).GITHUB_TOKEN).toBeUndefined();
+  });
+
+  it("reads the private key from GITHUB_APP_PRIVATE_KEY_FILE, Windows line ends made plain", () => {
+    dir = mkdtempSync(join(tmpdir(), "codeforge-pem-"));
+    const file = join(dir, "app.private-key.pem");
+    writeFileSync(file, pem.replaceAll("\n", "\r\n"));
+    expect(githubPrivateKeyFromFile({ GITHUB_APP_PRIVATE_KEY_FILE: file })).toEqual({ GITHUB_APP_PRIVATE_KEY: pem });
+    expect(githubPrivateKeyFromFile({})).toEqual({});
+  });
+
+  it("refuses a key file it cannot read, one with no key, and a key given twice, naming the setting", () => {
+    dir = mkdtempSync(join(tmpdir(), "codeforge-pem-"));
+    const file = join(dir, "app.pem");
+    expect(() => githubPrivateKeyFromFile({ GITHUB_APP_PRIVATE_KEY_FILE: file })).toThrow(/^GITHUB_APP_PRIVATE_KEY_FILE cannot be read: .*ENOENT/);
+    writeFileSync(file, "ghp_not_a_key\n");
+    expect(() => githubPrivateKeyFromFile({ GITHUB_APP_PRIVATE_KEY_FILE: file })).toThrow(/holds no PEM private key/);
+    writeFileSync(file, pem);
+    expect(() => githubPrivateKeyFromFile({ GITHUB_APP_PRIVATE_KEY_FILE: file, GITHUB_APP_PRIVATE_KEY: pem })).toThrow("not both");
   });
 });
 
