@@ -32,6 +32,7 @@ export const EDGE_VARS_NOT_IN_WRANGLER_TOML = [
   "GITHUB_API_URL",
   "GITHUB_WEBHOOK_ALLOWED_SOURCES",
   "GITHUB_DEFAULTS",
+  "CODEFORGE_PUBLIC_URL",
 ] as const;
 
 /** Tracing settings (docs/tracing.md), for the edge and the runner alike. */

@@ -120,6 +120,7 @@ describe("npm start's GitHub App settings", () => {
       GITHUB_API_URL: "http://127.0.0.1:9999",
       GITHUB_WEBHOOK_ALLOWED_SOURCES: "github",
       GITHUB_DEFAULTS: '{"cli":"claude"}',
+      CODEFORGE_PUBLIC_URL: "https://codeforge.example.com",
     };
     expect(localEdgeVars({ ...github, GITHUB_TOKEN: "not an edge setting" }, names, { adminKey: "a", runnerSecret: "r" })).toMatchObject(github);
     expect(localEdgeVars({ GITHUB_TOKEN: "x" }, names, { adminKey: "a", runnerSecret: "r" }).GITHUB_TOKEN).toBeUndefined();
