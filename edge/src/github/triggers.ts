@@ -68,14 +68,8 @@ export interface TriggerSettings {
  * if (c.kind === "act") startOrSteer(c.act);
  */
 export function classifyDelivery(event: string, payload: unknown, settings: TriggerSettings): Classified {
-  if (event === "ping") return { kind: "ping" };
-  const handledAction = HANDLED[event];
-  if (!handledAction) return ignored(`event ${JSON.stringify(event)} is not one CodeForge acts on`);
-  const action = ActionOnly.safeParse(payload);
-  if (!action.success) return invalid(action.error, `${event} payload`);
-  if (action.data.action !== handledAction) {
-    return ignored(`${event} action ${JSON.stringify(action.data.action)} is not one CodeForge acts on`);
-  }
+  const early = screenEvent(event, payload);
+  if (early) return early;
   switch (event) {
     case "issue_comment":
       return parsed(IssueCommentPayload, payload, event, (p) => {
@@ -111,6 +105,23 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
         return act(p, "steer", p.pull_request, { kind: "review_comment", id: p.comment.id }, body, review);
       });
   }
+}
+
+/**
+ * What the event and action alone decide, before any repository's settings are known: a
+ * `ping`, an event or action CodeForge never acts on (ignored), a payload without an action
+ * (invalid); null when the delivery must be looked at with the repository's settings.
+ */
+export function screenEvent(event: string, payload: unknown): Classified | null {
+  if (event === "ping") return { kind: "ping" };
+  const handledAction = HANDLED[event];
+  if (!handledAction) return ignored(`event ${JSON.stringify(event)} is not one CodeForge acts on`);
+  const action = ActionOnly.safeParse(payload);
+  if (!action.success) return invalid(action.error, `${event} payload`);
+  if (action.data.action !== handledAction) {
+    return ignored(`${event} action ${JSON.stringify(action.data.action)} is not one CodeForge acts on`);
+  }
+  return null;
 }
 
 /**
