@@ -52,7 +52,7 @@ describe("fake GitHub", () => {
     const first = await react();
     const second = await react();
     expect([first.status, second.status]).toEqual([201, 200]);
-    expect((await second.json()).id).toBe((await first.json()).id);
+    expect(((await second.json()) as { id: number }).id).toBe(((await first.json()) as { id: number }).id);
     expect(gh.reactions("acme/app")).toEqual([{ target: "issue_comment:77", content: "eyes", user: "codeforge[bot]" }]);
   });
 
