@@ -1,6 +1,6 @@
 // Unit: which GitHub deliveries start or steer a task, from GitHub's documented example payloads.
 import { describe, expect, it } from "vitest";
-import { afterTrigger, classifyDelivery, INSTRUCTION_MAX_CHARS, SUBJECT_BODY_MAX_CHARS } from "../../edge/src/github/triggers.js";
+import { afterTrigger, classifyDelivery, INSTRUCTION_MAX_CHARS, SUBJECT_BODY_MAX_CHARS, screenEvent } from "../../edge/src/github/triggers.js";
 import { examplePayload, INSTALLATION_ID } from "./example-payloads.js";
 
 const SETTINGS = { trigger: "@codeforge", label: "codeforge" };
@@ -82,6 +82,11 @@ describe("classifyDelivery", () => {
       act: { mode: "steer", number: 2, source: { kind: "review", id: 237895671 }, instruction: "Please add a test for the empty case.", review: null },
     });
     expect(classifyDelivery("pull_request_review", examplePayload("pull_request_review", "dismissed"), SETTINGS).kind).toBe("ignored");
+    p.review.state = "approved";
+    p.review.body = "LGTM";
+    expect(classifyDelivery("pull_request_review", p, SETTINGS)).toMatchObject({ kind: "ignored", reason: expect.stringContaining("approving") });
+    p.review.body = "LGTM, but @codeforge bump the version too";
+    expect(classifyDelivery("pull_request_review", p, SETTINGS)).toMatchObject({ kind: "act", act: { instruction: p.review.body } });
   });
 
   it("steers from a review comment with where it sits", () => {
@@ -123,6 +128,17 @@ describe("classifyDelivery", () => {
     expect(c.act.instruction.length).toBeLessThanOrEqual(INSTRUCTION_MAX_CHARS);
     expect(c.act.instruction).toMatch(/cut\]$/);
     expect(c.act.subject.body.length).toBeLessThanOrEqual(SUBJECT_BODY_MAX_CHARS);
+  });
+});
+
+describe("screenEvent", () => {
+  it("decides from the event and action alone, and leaves the rest to classifyDelivery", () => {
+    expect(screenEvent("ping", {})).toEqual({ kind: "ping" });
+    expect(screenEvent("push", {})).toMatchObject({ kind: "ignored" });
+    expect(screenEvent("issues", examplePayload("issues", "opened"))).toMatchObject({ kind: "ignored" });
+    expect(screenEvent("issues", { action: 1 })).toMatchObject({ kind: "invalid", field: "action" });
+    expect(screenEvent("issues", examplePayload("issues", "labeled"))).toBeNull();
+    expect(screenEvent("issue_comment", comment("no trigger here"))).toBeNull();
   });
 });
 

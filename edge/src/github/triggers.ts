@@ -5,8 +5,8 @@
  *
  * Acted on: a new issue comment holding the trigger phrase (on an issue: start; on a pull
  * request: steer), the trigger label added to an issue (start), a new review comment and a
- * submitted review with a body (steer; whether the pull request is one CodeForge opened is for
- * the conversation's object to decide). Never: edits and deletions, other events and actions,
+ * submitted review with a body (steer; an approval only when it mentions the trigger; whether
+ * the pull request is one CodeForge opened is for the conversation's object to decide). Never: edits and deletions, other events and actions,
  * and anything a bot sent (this App's own comments included), so CodeForge cannot trigger
  * itself. Whether the sender may trigger at all is checked later, through the API.
  * @module
@@ -91,6 +91,10 @@ export function classifyDelivery(event: string, payload: unknown, settings: Trig
       return parsed(PullRequestReviewPayload, payload, event, (p) => {
         const body = (p.review.body ?? "").trim();
         if (body === "") return ignored("the review has no body");
+        // An approval's body is praise ("LGTM"), not a change request, unless it calls CodeForge by name.
+        if (p.review.state.toLowerCase() === "approved" && afterTrigger(body, settings.trigger) === null) {
+          return ignored(`an approving review steers only when it mentions ${settings.trigger}`);
+        }
         return act(p, "steer", p.pull_request, { kind: "review", id: p.review.id }, body, null);
       });
     default:
