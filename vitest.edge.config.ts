@@ -9,7 +9,14 @@
 //   low limits so its tests can reach them.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_ADMIN_KEY, TEST_CORS_ORIGINS, TEST_METRICS_TOKEN, TEST_OUTPUT_MAX_BYTES, TEST_RUNNER_SECRETS } from "./tests/edge/credentials.js";
+import {
+  TEST_ADMIN_KEY,
+  TEST_CORS_ORIGINS,
+  TEST_GITHUB_WEBHOOK_SECRET,
+  TEST_METRICS_TOKEN,
+  TEST_OUTPUT_MAX_BYTES,
+  TEST_RUNNER_SECRETS,
+} from "./tests/edge/credentials.js";
 import { UPSTASH_TEST_LIMITS } from "./tests/edge-upstash/limits.js";
 
 const common = {
@@ -54,6 +61,13 @@ export default defineConfig({
               METRICS_FLUSH_SECONDS: "0.5",
               // Short, so a pool's gauges and runners reach the registry quickly.
               POOL_SNAPSHOT_SECONDS: "1",
+              // The GitHub App, for its webhook's refusals (tests/edge/github-webhook.test.ts): no
+              // GitHub API answers here (a closed port), and only GitHub's hook ranges may deliver.
+              GITHUB_APP_ID: "12345",
+              GITHUB_APP_PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nnot a key: the edge suite never reaches a GitHub API\n-----END RSA PRIVATE KEY-----",
+              GITHUB_WEBHOOK_SECRET: TEST_GITHUB_WEBHOOK_SECRET,
+              GITHUB_API_URL: "http://127.0.0.1:9",
+              GITHUB_WEBHOOK_ALLOWED_SOURCES: "github",
             }),
           ),
         ],

@@ -28,6 +28,10 @@ export const ErrorCode = z.enum([
   /** A follow-up would build on a patch in which a secret was masked (it does not match the files). */
   "patch_masked",
   "upgrade_required",
+  /** A GitHub delivery's `X-Hub-Signature-256` is missing or does not match its body. */
+  "invalid_signature",
+  /** A GitHub delivery from an installation no admin mapped to a key (`PUT /api/v1/github/installations/{id}`). */
+  "unknown_installation",
   "internal_error",
   "unavailable",
 ]);
@@ -65,6 +69,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   spend_limit_reached: 402,
   patch_masked: 409,
   upgrade_required: 426,
+  invalid_signature: 401,
+  unknown_installation: 422,
   internal_error: 500,
   unavailable: 503,
 };

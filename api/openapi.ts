@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { AuditPage } from "./audit.js";
 import { ErrorBody } from "./errors.js";
+import { GitHubInstallationLink, GitHubWebhookAnswer, GitHubWebhookPayload, LinkGitHubInstallationRequest } from "./github.js";
 import { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest, RotateKeyRequest } from "./keys.js";
 import { CreateRunnerCredentialRequest, RunnerCredential } from "./runner-credential.js";
 import {
@@ -76,6 +77,10 @@ export const COMPONENTS = {
   DeadLetterList: { schema: DeadLetterList, io: "output" },
   WebhookSecret: { schema: WebhookSecret, io: "output" },
   RotateWebhookSecretRequest: { schema: RotateWebhookSecretRequest, io: "input" },
+  GitHubWebhookPayload: { schema: GitHubWebhookPayload, io: "input" },
+  GitHubWebhookAnswer: { schema: GitHubWebhookAnswer, io: "output" },
+  LinkGitHubInstallationRequest: { schema: LinkGitHubInstallationRequest, io: "input" },
+  GitHubInstallationLink: { schema: GitHubInstallationLink, io: "output" },
 } satisfies Record<string, { schema: z.ZodType; io: "input" | "output" }>;
 
 /** The name of a component schema, for a `$ref` to it. */
@@ -137,6 +142,7 @@ export function documentHead(version: string) {
       { name: "admin", description: "Needs a key with the `admin` scope." },
       { name: "runner", description: "For runners only: HMAC-signed requests." },
       { name: "operations", description: "Liveness, readiness, metrics and this document; no API key." },
+      { name: "github", description: "The GitHub App: GitHub's webhook deliveries, and mapping installations to keys. See docs/github.md." },
     ],
   };
 }
@@ -167,6 +173,12 @@ export const SECURITY_SCHEMES = {
     description: "`v1=<hex HMAC-SHA256>` over timestamp, method, path and body digest (docs/architecture.md).",
   },
   runnerTimestamp: { type: "apiKey", in: "header", name: "X-CodeForge-Timestamp", description: "Unix seconds; refused when more than 5 minutes off." },
+  githubSignature: {
+    type: "apiKey",
+    in: "header",
+    name: "X-Hub-Signature-256",
+    description: "`sha256=<hex HMAC-SHA256 of the body>` with the App's webhook secret (GitHub signs every delivery).",
+  },
 };
 
 /** Paths that are not `createRoute` definitions (see the module's comment). */

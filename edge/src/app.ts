@@ -26,6 +26,8 @@ import { apiDocsRoutes } from "./routes/api-docs.js";
 import { auditRoutes } from "./routes/audit.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
 import { deliveryRoutes } from "./routes/deliveries.js";
+import { githubRoutes } from "./routes/github.js";
+import { githubInstallationRoutes } from "./routes/github-installations.js";
 import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -67,7 +69,10 @@ export function createApp() {
   app.route("/", runnerCredentialRoutes);
   app.route("/", keyRoutes);
   app.route("/", auditRoutes);
+  app.route("/", githubInstallationRoutes);
   app.route("/", runnerRoutes);
+  // GitHub's deliveries: no API key; each is verified by its signature (routes/github.ts).
+  app.route("/", githubRoutes);
 
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError(handleError);

@@ -11,6 +11,7 @@
  * @module
  */
 import { AccessSettings, type AccessConfig } from "./settings/access-settings.js";
+import { GitHubSettings, type GitHubConfig } from "./settings/github-settings.js";
 import { LogSettings, type LogConfig } from "./settings/log-settings.js";
 import { MetricsSettings, type MetricsConfig } from "./settings/metrics-settings.js";
 import { RateLimitSettings, type RateLimitConfig } from "./settings/rate-limit-settings.js";
@@ -22,7 +23,17 @@ import { WebhookSettings, type WebhookConfig } from "./settings/webhook-settings
 import type { TracingEnv } from "./tracing/tracing-config.js";
 
 /** Every slice of the edge's configuration; a new slice is added here and to `EdgeConfig`. */
-const SLICES = [AccessSettings, TaskSettings, StreamSettings, RequestSettings, RateLimitSettings, WebhookSettings, MetricsSettings, LogSettings] as const;
+const SLICES = [
+  AccessSettings,
+  TaskSettings,
+  StreamSettings,
+  RequestSettings,
+  RateLimitSettings,
+  WebhookSettings,
+  MetricsSettings,
+  LogSettings,
+  GitHubSettings,
+] as const;
 
 /** The name of every variable the edge's settings read (`OTEL_*` aside: see `tracing/tracing-config.ts`). */
 export const EDGE_SETTING_VARIABLES: readonly string[] = SLICES.flatMap((slice) => slice.variables);
@@ -44,6 +55,8 @@ export interface EdgeConfig extends AccessConfig, TaskConfig, StreamConfig, Requ
   webhooks: WebhookConfig;
   metrics: MetricsConfig;
   log: LogConfig;
+  /** The GitHub App; null when it is not configured. */
+  github: GitHubConfig | null;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -67,6 +80,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     webhooks: read(WebhookSettings),
     metrics: read(MetricsSettings),
     log: read(LogSettings),
+    ...read(GitHubSettings),
   };
   if (problems.length > 0) throw new Error(`invalid CodeForge edge configuration: ${problems.join("; ")}`);
   cache.set(env, config);

@@ -16,3 +16,6 @@ export const TEST_CORS_ORIGINS = ["https://app.codeforge.test", "http://localhos
 
 /** The bearer token `/metrics` asks for in the edge suite. */
 export const TEST_METRICS_TOKEN = "test-metrics-token-0123456789abcdef";
+
+/** The GitHub App's webhook secret in the edge suite (its private key is never used there: no GitHub API is reachable). */
+export const TEST_GITHUB_WEBHOOK_SECRET = "test-github-webhook-secret-0123456789";
