@@ -121,22 +121,22 @@ describe("the GitHub App, end to end", () => {
 
   it("follows a review comment on that pull request with a follow-up on the same branch", async () => {
     const before = branchTip("codeforge/issue-7");
-    const { payload, commentId } = reviewComment(repo, {
-      number: pullNumber,
-      head: "codeforge/issue-7",
-      body: "also say goodbye",
-      by: "octo-writer",
-      path: "CODEFORGE_NOTES.md",
-    });
-    const res = await github.deliver(webhookUrl(), "pull_request_review_comment", payload);
-    expect(res.status).toBe(202);
-    await github.waitFor(() => github.reactions(FULL_NAME).find((r) => r.content === "eyes" && r.target.includes(String(commentId))), 15_000);
+    // One review with two comments: two deliveries moments apart, one follow-up.
+    const review = { number: pullNumber, head: "codeforge/issue-7", by: "octo-writer", path: "CODEFORGE_NOTES.md" };
+    const first = reviewComment(repo, { ...review, body: "also say goodbye" });
+    const second = reviewComment(repo, { ...review, body: "and wave" });
+    for (const { payload } of [first, second]) expect((await github.deliver(webhookUrl(), "pull_request_review_comment", payload)).status).toBe(202);
+    for (const { commentId } of [first, second]) {
+      await github.waitFor(() => github.reactions(FULL_NAME).find((r) => r.content === "eyes" && r.target.includes(String(commentId))), 15_000);
+    }
     await github.waitFor(() => replyOn(pullNumber, taskId), 15_000);
     const task = await until(async () => {
       const t = await stack.client.getTask(taskId);
       return t.iteration === 2 && t.status === "succeeded" ? t : null;
     }, 60_000);
     expect(task.result?.push?.branch).toBe("codeforge/issue-7");
+    expect(task.prompt).toContain("and wave");
+    expect(github.comments(FULL_NAME, pullNumber).filter((c) => c.user === BOT)).toHaveLength(1);
     expect(branchTip("codeforge/issue-7")).not.toBe(before);
     expect(fileOnBranch("codeforge/issue-7", "CODEFORGE_NOTES.md")).toContain("also say goodbye");
     // Still the one pull request, its description brought up to date.

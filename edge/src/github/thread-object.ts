@@ -105,8 +105,8 @@ export class GitHubThread extends SqlObject {
     // The work that is due, in order; a failure leaves it (and what came after it) for later.
     for (let item = nextWork(this.sql); item && item.dueAt <= Date.now(); item = nextWork(this.sql)) {
       try {
-        await carryOut(host, item);
-        finishWork(this.sql, item.seq, Date.now());
+        const alsoDone = await carryOut(host, item);
+        for (const seq of [item.seq, ...alsoDone]) finishWork(this.sql, seq, Date.now());
       } catch (err) {
         const pause = WORK_RETRY_MS[item.attempts];
         host.log.warn("github: work failed", { delivery: item.delivery, attempt: item.attempts + 1, gives_up: pause === undefined, error: String(err) });

@@ -31,6 +31,12 @@ export const THREAD_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/**
+ * A steer waits this long before it is acted on: GitHub sends a review with N comments as N + 1
+ * deliveries within moments, and they make one follow-up, not N + 1.
+ */
+export const STEER_GATHER_MS = 3_000;
+
 /** Deliveries remembered for dedupe, and finished work kept for inspection, at most. */
 const DELIVERIES_KEPT = 500;
 const DONE_WORK_KEPT = 50;
@@ -97,7 +103,7 @@ export function addWork(sql: Sql, item: { delivery: string; act: GitHubAct; publ
     item.delivery,
     JSON.stringify(item.act),
     item.publicUrl,
-    item.now,
+    item.act.mode === "steer" ? item.now + STEER_GATHER_MS : item.now,
     item.now,
   );
 }
@@ -116,7 +122,19 @@ interface WorkRow extends Record<string, SqlStorageValue> {
 /** The oldest unfinished work, or null. Work is done in the order it came. */
 export function nextWork(sql: Sql): WorkItem | null {
   const row = sql.exec<WorkRow>("SELECT * FROM work WHERE done_at IS NULL ORDER BY seq LIMIT 1").toArray()[0];
-  if (!row) return null;
+  return row ? toItem(row) : null;
+}
+
+/** Unfinished steers that came after work `seq`, oldest first (merged into its follow-up). */
+export function laterSteers(sql: Sql, seq: number): WorkItem[] {
+  return sql
+    .exec<WorkRow>("SELECT * FROM work WHERE done_at IS NULL AND seq > ? ORDER BY seq", seq)
+    .toArray()
+    .map(toItem)
+    .filter((item) => item.act.mode === "steer");
+}
+
+function toItem(row: WorkRow): WorkItem {
   return {
     seq: row.seq,
     delivery: row.delivery,

@@ -21,7 +21,7 @@ import { principalOfKey, spendTaskWindow } from "./key-principal.js";
 import { busyReply, refusedReply, startedReply } from "./messages.js";
 import { type ResolvedRepoConfig, senderAllowed } from "./repo-config.js";
 import { githubTaskPrompt } from "./task-prompt.js";
-import { type Conversation, loadConversation, saveConversation, saveProgress, type WorkItem } from "./thread-store.js";
+import { type Conversation, laterSteers, loadConversation, saveConversation, saveProgress, type WorkItem } from "./thread-store.js";
 import type { GitHubAct } from "./triggers.js";
 
 /** Comments of the issue given to the agent as context, at most. */
@@ -55,41 +55,46 @@ function reactionTarget(act: GitHubAct): Parameters<GitHubRepo["addReaction"]>[0
   return { issue: act.number };
 }
 
-/** Carries out `item`; throws on a failure worth retrying (GitHub or an object unreachable). */
-export async function carryOut(host: ThreadHost, item: WorkItem): Promise<void> {
+/**
+ * Carries out `item`, and for a steer the steers that came right after it (one review's
+ * comments), merged into one follow-up; returns the later work it also finished. Throws on a
+ * failure worth retrying (GitHub or an object unreachable).
+ */
+export async function carryOut(host: ThreadHost, item: WorkItem): Promise<number[]> {
   const { env, sql, log } = host;
   const { act, progress } = item;
   const conversation = loadConversation(sql)!;
   // A review or comment on a pull request CodeForge did not open is none of its business.
   if (act.mode === "steer" && conversation.taskId === null) {
     log.info("github: steer on a pull request no task drives; ignored", { repository: act.repo.fullName, number: act.number });
-    return;
+    return [];
   }
   const installation = installationOf(env, act.installationId);
   const repoRef = repoRefOf(act);
   const context = await installation.repoContext(act.installationId, repoRef);
   if (context.keyId === null) {
     log.warn("github: the installation is no longer mapped to a key; delivery dropped", { installation: act.installationId });
-    return;
+    return [];
   }
   const gh = githubAppOf(env).repo(act.installationId, act.repo.owner, act.repo.name);
   const role = await installation.role(act.installationId, repoRef, act.sender.login);
   if (!senderAllowed(context.config, act.sender.login, role)) {
     log.info("github: sender may not trigger CodeForge here", { repository: act.repo.fullName, user: act.sender.login, role });
     await gh.addReaction(reactionTarget(act), "confused");
-    return;
+    return [];
   }
   if (!progress.reacted) {
     await gh.addReaction(reactionTarget(act), "eyes");
     progress.reacted = true;
     saveProgress(sql, item.seq, progress);
   }
+  const merged = act.mode === "steer" ? await gatherSteers(host, item, context.config, gh) : { allowed: [], finished: [] };
   if (progress.taskId === undefined) {
     try {
-      const started = await startIteration(host, item, conversation, context.config, context.keyId);
+      const started = await startIteration(host, item, conversation, context.config, context.keyId, merged.allowed);
       if (started === "busy") {
         await gh.createComment(act.number, busyReply({ taskId: conversation.taskId!, taskUrl: taskUrlOf(item.publicUrl, conversation.taskId!) }));
-        return;
+        return merged.finished;
       }
       Object.assign(progress, started);
       saveProgress(sql, item.seq, progress);
@@ -98,7 +103,7 @@ export async function carryOut(host: ThreadHost, item: WorkItem): Promise<void> 
       if (!(err instanceof ApiError) || err.status >= 500) throw err;
       log.warn("github: task refused", { repository: act.repo.fullName, number: act.number, code: err.code, message: err.message });
       await gh.createComment(act.number, refusedReply({ code: err.code, message: err.message }));
-      return;
+      return merged.finished;
     }
   }
   const taskId = progress.taskId!;
@@ -124,6 +129,35 @@ export async function carryOut(host: ThreadHost, item: WorkItem): Promise<void> 
       nextPollAt: now + FIRST_POLL_MS,
     },
   });
+  return merged.finished;
+}
+
+/** A later steer of the same review, as a comment the prompt quotes (with where it sits). */
+function steerAsComment(act: GitHubAct): { user: string; body: string } {
+  const where = act.review ? `\n\n(on ${act.review.path}${act.review.line === null ? "" : ` line ${act.review.line}`})\n${act.review.diffHunk}` : "";
+  return { user: act.sender.login, body: `${act.instruction}${where}` };
+}
+
+/**
+ * The steers that came after `item` and wait: each from someone allowed gets 👀 and joins the
+ * follow-up; each from someone else gets 😕 and is dropped. All are finished with `item`.
+ */
+async function gatherSteers(
+  host: ThreadHost,
+  item: WorkItem,
+  config: ResolvedRepoConfig,
+  gh: GitHubRepo,
+): Promise<{ allowed: WorkItem[]; finished: number[] }> {
+  const installation = installationOf(host.env, item.act.installationId);
+  const allowed: WorkItem[] = [];
+  const later = laterSteers(host.sql, item.seq);
+  for (const steer of later) {
+    const role = await installation.role(steer.act.installationId, repoRefOf(steer.act), steer.act.sender.login);
+    const ok = senderAllowed(config, steer.act.sender.login, role);
+    await gh.addReaction(reactionTarget(steer.act), ok ? "eyes" : "confused");
+    if (ok) allowed.push(steer);
+  }
+  return { allowed, finished: later.map((s) => s.seq) };
 }
 
 /** Starts the task, or a follow-up of the conversation's task; "busy" while that one still runs. */
@@ -133,6 +167,7 @@ async function startIteration(
   conversation: Conversation,
   config: ResolvedRepoConfig,
   keyId: string,
+  laterSteers: readonly WorkItem[],
 ): Promise<{ taskId: string; iteration: number } | "busy"> {
   const { env } = host;
   const { act } = item;
@@ -144,7 +179,9 @@ async function startIteration(
     if (current.ok && !isTerminal(current.value.status)) return "busy";
   }
   const comments = act.mode === "start" && conversation.taskId === null ? await gh.listComments(act.number, { limit: CONTEXT_COMMENTS }) : [];
-  const prompt = githubTaskPrompt(act, { comments: comments.filter((c) => c.userType !== "Bot") });
+  // The issue's discussion (not the triggering comment again, nor bots), and a review's other comments.
+  const discussion = comments.filter((c) => c.userType !== "Bot" && c.id !== act.source.id).map((c) => ({ user: c.user, body: c.body }));
+  const prompt = githubTaskPrompt(act, { comments: [...discussion, ...laterSteers.map(({ act: later }) => steerAsComment(later))] });
   await spendTaskWindow(env, principal);
   // A token for this iteration only: one repository; contents, pull requests and issues.
   const { token } = await app.installationToken(act.installationId, { repositories: [act.repo.name] });
