@@ -20,6 +20,8 @@
  *     alike otherwise: how much of section 1's figure is local SQLite syncing to disk.
  *  5. Tracing: `POST /api/v1/tasks` with tracing off, sampling 10% and sampling 100%, exporting
  *     to a local OTLP receiver (see `tracing-cost.ts`).
+ *  6. GitHub App: from a signed `@codeforge` comment to the 202, the 👀 reaction, the task
+ *     queued and the reply, beside `POST /api/v1/tasks` and `/health` (see `github-figures.ts`).
  *
  * Sections 3, 3b and 4 are in `stream-figures.ts`. Set BENCH_SECONDS to change the HTTP measuring
  * time (default 8 s per route), and BENCH_SECTIONS to run only some sections, by their labels
@@ -39,6 +41,7 @@ import { freePort, startEdge, startRunner, type ManagedProcess } from "../script
 import { HTTP_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
 import { MetricsBuffer } from "../edge/src/metrics/metrics-buffer.js";
 import { counterSample } from "../edge/src/metrics/samples.js";
+import { githubLatency } from "./github-figures.js";
 import { runLoad } from "./load.js";
 import { tracingCost } from "./tracing-cost.js";
 import { ms, printTable, summarize } from "./stats.js";
@@ -115,6 +118,7 @@ async function main(): Promise<void> {
   // Its own edges, one per mode: stop this one's first, so they do not share the cores with it.
   await Promise.all(processes.splice(0).map((p) => p.stop()));
   if (runs("5")) await tracingCost("5", seconds);
+  if (runs("6")) await githubLatency("6", { stateDir, repoUrl, processes });
 }
 
 type Load = Awaited<ReturnType<typeof runLoad>>;
