@@ -28,6 +28,8 @@ const SECRET_SHAPES: readonly [RegExp, string][] = [
   [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, `github_pat_${REDACTED}`],
   [/\bglpat-[A-Za-z0-9_-]{16,}/g, `glpat-${REDACTED}`],
   [/\b(sk-(?:ant-)?)[A-Za-z0-9_-]{16,}/g, `$1${REDACTED}`],
+  // A PEM private key (a GitHub App's, say), whole or cut off after its first line.
+  [/-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(-----END \1PRIVATE KEY-----|$)/g, `-----BEGIN $1PRIVATE KEY-----${REDACTED}-----END $1PRIVATE KEY-----`],
   // Credentials in a URL: scheme://user:password@host.
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi, `$1${REDACTED}@`],
 ];

@@ -44,6 +44,17 @@ describe("log redaction", () => {
     expect(text).toContain("https://[redacted]@git.example.com/r.git");
   });
 
+  it("takes PEM private keys out of text, whole or cut off", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const pem = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+    const body = pem.split("\n")[1]!;
+    const whole = redactText(`key: ${pem} (from GITHUB_APP_PRIVATE_KEY)`);
+    expect(whole).not.toContain(body);
+    expect(whole).toContain(`-----BEGIN RSA PRIVATE KEY-----${REDACTED}-----END RSA PRIVATE KEY-----`);
+    expect(whole).toContain("(from GITHUB_APP_PRIVATE_KEY)");
+    expect(redactText(pem.slice(0, 200))).not.toContain(body.slice(0, 40));
+  });
+
   it("takes a runner credential's secret out of text, keeping its id", async () => {
     const minted = await mintRunnerCredential({ runnerSecret: "runner-secret-0123456789abcdef", pool: "gpu", ttlSeconds: 600 });
     const secret = minted.credential.slice(minted.credential_id.length + 1);
