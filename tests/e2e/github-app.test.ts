@@ -110,6 +110,17 @@ describe("the GitHub App, end to end", () => {
     const done = await github.waitFor(() => (replyOn(7, taskId)?.body.includes(pr.url) ? replyOn(7, taskId) : null), 15_000);
     expect(done.body).toMatch(/succeeded|✅|done/i);
 
+    // Audited with the GitHub user, repository and issue.
+    const audited = await until(async () => {
+      const res = await fetch(`${stack.edgeUrl}/api/v1/audit?action=github.task.create&target=${taskId}`, {
+        headers: { authorization: `Bearer ${stack.adminKey}` },
+      });
+      const page = (await res.json()) as { entries: { actor: string; detail: Record<string, string> | null }[] };
+      return page.entries[0] ?? null;
+    }, 15_000);
+    expect(audited.actor).toBe("github:octo-writer");
+    expect(audited.detail).toMatchObject({ github_repository: FULL_NAME, github_issue: "7", github_user: "octo-writer" });
+
     // One token, for this repository only, with the three permissions; it never reached a log.
     const minted = github.tokens.filter((t) => t.repositories?.includes("hello-world"));
     expect(minted.length).toBeGreaterThan(0);
