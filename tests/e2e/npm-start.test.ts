@@ -2,7 +2,7 @@
 // demo task): started, started again on the same port while it runs, stopped and restarted.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { generateKeyPairSync } from "node:crypto";
+import { createHmac, generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,6 +97,19 @@ describe("npm start", () => {
     expect(out1).toContain("task limit   1 a minute per key");
     expect(out1).toContain("No trustworthy client address (CLIENT_ADDRESS_HEADER=none)");
     expect(out1).toContain(`GitHub App   123456, webhooks to http://127.0.0.1:${port}/integrations/github/webhook`);
+    // The edge has the App's settings: GitHub's ping, signed with the secret given, is answered.
+    const ping = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
+    const pong = await fetch(`http://127.0.0.1:${port}/integrations/github/webhook`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "ping",
+        "x-github-delivery": "npm-start-ping-1",
+        "x-hub-signature-256": `sha256=${createHmac("sha256", env.GITHUB_WEBHOOK_SECRET).update(ping).digest("hex")}`,
+      },
+      body: ping,
+    });
+    expect(await pong.json()).toEqual({ status: "pong", delivery: "npm-start-ping-1" });
 
     const metricsUrl = out1.match(/metrics {6}(http:\/\/127\.0\.0\.1:\d+\/metrics) {2}\(runner\)/)?.[1];
     expect(metricsUrl, out1).toBeDefined();
