@@ -13,7 +13,7 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
-import { issueComment, reviewComment, type TestRepo } from "./github-payloads.js";
+import { issueComment, issueLabeled, reviewComment, type TestRepo } from "./github-payloads.js";
 import { startStack, type Stack } from "./local-stack.js";
 
 let github: FakeGitHub;
@@ -186,5 +186,21 @@ describe("the GitHub App, end to end", () => {
     expect(failed.body).toContain("```");
     const tasksAfter = (await stack.client.listTasks({ owner: keyId })).tasks.length;
     expect(tasksAfter).toBe(tasksBefore + 1);
+  }, 120_000);
+
+  it("starts a task when the codeforge label is added, with the issue itself as the request", async () => {
+    github.addIssue(FULL_NAME, { number: 20, title: "Add a changelog", body: "Keep a CHANGELOG.md.", user: "octo-writer" });
+    const { payload } = issueLabeled(repo, { number: 20, title: "Add a changelog", issueBody: "Keep a CHANGELOG.md.", label: "codeforge", by: "octo-writer" });
+    expect(await (await github.deliver(webhookUrl(), "issues", payload)).json()).toMatchObject({ status: "accepted" });
+    await github.waitFor(() => github.reactions(FULL_NAME).find((r) => r.content === "eyes" && r.target === "issue:20"), 15_000);
+    const reply = await github.waitFor(() => replyOn(20), 15_000);
+    const task = await stack.client.getTask(taskIdIn(reply.body)!);
+    expect(task.prompt.split("\n")[0]).toContain("issue #20");
+    expect(task.prompt).toContain("Keep a CHANGELOG.md.");
+    const pr = await github.waitFor(() => github.pulls(FULL_NAME).find((p) => p.head === "codeforge/issue-20"), 60_000);
+    expect(pr.body.startsWith("Fixes #20")).toBe(true);
+    // Another label starts nothing.
+    const other = issueLabeled(repo, { number: 20, title: "Add a changelog", issueBody: "", label: "bug", by: "octo-writer" });
+    expect(await (await github.deliver(webhookUrl(), "issues", other.payload)).json()).toMatchObject({ status: "ignored" });
   }, 120_000);
 });

@@ -63,3 +63,11 @@ export function reviewComment(repo: TestRepo, input: { number: number; head: str
   Object.assign(payload.comment as Json, { id: commentId, body: input.body, path: input.path, line: 1, user: user(input.by) });
   return { payload, commentId };
 }
+
+/** `issues.labeled` with label `label` added to issue `number`. */
+export function issueLabeled(repo: TestRepo, input: { number: number; title: string; issueBody: string; label: string; by: string }) {
+  const payload = place(example("issues", "labeled"), repo, input.by);
+  Object.assign(payload.issue as Json, { number: input.number, title: input.title, body: input.issueBody });
+  payload.label = { ...(payload.label as Json), name: input.label };
+  return { payload };
+}
