@@ -46,10 +46,3 @@ export const GitHubInstallationLink = z.object({
   linked_at: z.string(),
 });
 export type GitHubInstallationLink = z.infer<typeof GitHubInstallationLink>;
-
-/** An installation id as it appears in a path. */
-export const InstallationIdParam = z.coerce
-  .number({ error: "installation_id must be a number" })
-  .int("installation_id must be a whole number")
-  .positive("installation_id must be positive")
-  .max(Number.MAX_SAFE_INTEGER);

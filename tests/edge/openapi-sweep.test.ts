@@ -116,22 +116,24 @@ describe("OpenAPI-driven bad-input sweep", () => {
           const schema = resolve(op.schema);
           const fields = Object.keys(schema.properties ?? {});
           const base = baseBody(op, real) as Record<string, Json>;
-          await fc.assert(
-            fc.asyncProperty(credArb, fc.constantFrom(...fields), fc.jsonValue({ maxDepth: 3 }), async (cred, field, value) => {
-              // A number for a long poll's wait is a valid request that waits: not what this is about.
-              fc.pre(!(/wait/.test(field) && typeof value === "number"));
-              const credential = op.security === "bearer" ? (cred as Credential) : undefined;
-              const signing = op.security === "runner" ? (cred as Signing) : undefined;
-              const url = fillPath(op, realValues(op));
-              const mustFail = refuses(schema.properties[field], value);
-              const status = authExpectation(op, credential, signing, false);
-              await check(
-                { method: op.method, url, body: JSON.stringify({ ...base, [field]: value }), credential, signing },
-                { mustFail: mustFail || status !== undefined, status },
-              );
-            }),
-            { numRuns: RUNS },
-          );
+          // A body with no fields of its own (GitHub's payloads, checked by signature first) has none to mistype.
+          if (fields.length > 0)
+            await fc.assert(
+              fc.asyncProperty(credArb, fc.constantFrom(...fields), fc.jsonValue({ maxDepth: 3 }), async (cred, field, value) => {
+                // A number for a long poll's wait is a valid request that waits: not what this is about.
+                fc.pre(!(/wait/.test(field) && typeof value === "number"));
+                const credential = op.security === "bearer" ? (cred as Credential) : undefined;
+                const signing = op.security === "runner" ? (cred as Signing) : undefined;
+                const url = fillPath(op, realValues(op));
+                const mustFail = refuses(schema.properties[field], value);
+                const status = authExpectation(op, credential, signing, false);
+                await check(
+                  { method: op.method, url, body: JSON.stringify({ ...base, [field]: value }), credential, signing },
+                  { mustFail: mustFail || status !== undefined, status },
+                );
+              }),
+              { numRuns: RUNS },
+            );
         }
       });
     });

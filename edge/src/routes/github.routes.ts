@@ -5,7 +5,6 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { InstallationIdParam } from "#api/github.js";
 import { BODY_ERRORS, COMMON_ERRORS, body, errorResponse, json } from "./openapi-parts.js";
 
 const tags = ["github"];
@@ -42,8 +41,14 @@ export const githubWebhook = createRoute({
   },
 });
 
+/** An installation id in a path; anything else is a 404 naming it (see http/openapi-app.ts). */
 const InstallationParams = z.object({
-  installation_id: InstallationIdParam.openapi({ param: { name: "installation_id", in: "path" }, type: "integer", example: 4242 }),
+  installation_id: z.coerce
+    .number({ error: "installation_id must be a number" })
+    .int("installation_id must be a whole number")
+    .positive("installation_id must be positive")
+    .max(Number.MAX_SAFE_INTEGER)
+    .openapi({ param: { name: "installation_id", in: "path" }, type: "integer", example: 4242 }),
 });
 
 export const linkGitHubInstallation = createRoute({

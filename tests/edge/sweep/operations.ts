@@ -18,7 +18,7 @@ export const JSON_TYPE = "application/json";
 // The document as the app generates it from its routes (openapi.test.ts checks it is the committed one).
 const doc = openApiDocument(createApp(), "sweep") as { paths: Record<string, Record<string, Schema>>; components: { schemas: Record<string, Schema> } };
 
-export type Security = "bearer" | "runner" | "public" | "metrics";
+export type Security = "bearer" | "runner" | "public" | "metrics" | "github";
 export interface Operation {
   method: string;
   path: string;
@@ -35,6 +35,7 @@ function securityOf(op: Schema): Security {
   if (sec.length === 0) return "public";
   if (sec.some((s) => "runnerSignature" in s)) return "runner";
   if (sec.some((s) => "metricsToken" in s)) return "metrics";
+  if (sec.some((s) => "githubSignature" in s)) return "github";
   return "bearer";
 }
 
