@@ -28,13 +28,28 @@ export function definitionsApp(): OpenAPIHono {
   return app;
 }
 
+const METHOD_ORDER = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/**
+ * A path's operations in one fixed order: how definitions are collected (a module namespace's
+ * keys) differs between loaders, and the document must not.
+ */
+function inMethodOrder(item: Json): Json {
+  const rank = (key: string) => (METHOD_ORDER.includes(key) ? METHOD_ORDER.indexOf(key) : -1);
+  return Object.fromEntries(Object.entries(item).sort(([a], [b]) => rank(a) - rank(b)));
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: any app's routes make a document.
 export function openApiDocument(app: OpenAPIHono<any, any, any>, version: string): Json {
   const generated = app.getOpenAPI31Document(documentHead(version)) as unknown as Json;
   const paths = { ...(generated.paths as Json), ...handWrittenPaths() };
   return {
     ...generated,
-    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
+    paths: Object.fromEntries(
+      Object.entries(paths)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([path, item]) => [path, inMethodOrder(item as Json)]),
+    ),
     webhooks: WEBHOOKS,
     components: { securitySchemes: SECURITY_SCHEMES, schemas: componentSchemas() },
   };
