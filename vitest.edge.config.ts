@@ -61,6 +61,8 @@ export default defineConfig({
               METRICS_FLUSH_SECONDS: "0.5",
               // Short, so a pool's gauges and runners reach the registry quickly.
               POOL_SNAPSHOT_SECONDS: "1",
+              // Short, so tests/edge/stream-sse.test.ts sees heartbeats without waiting 15 s.
+              STREAM_SSE_HEARTBEAT_SECONDS: "0.5",
               // The GitHub App, for its webhook's refusals (tests/edge/github-webhook.test.ts): no
               // GitHub API answers here (a closed port), and only GitHub's hook ranges may deliver.
               GITHUB_APP_ID: "12345",

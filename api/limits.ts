@@ -48,6 +48,13 @@ export const STREAM_FRAME_MAX_EVENTS = 1_000;
  */
 export const STREAM_FRAME_MAX_CHARS = 1_048_576;
 
+/**
+ * Bytes of live events an SSE watcher may leave unread before it is dropped. A client this far
+ * behind is closed rather than held in the task object's memory; it reconnects with
+ * `Last-Event-ID` and replays the rest from the log at its own pace.
+ */
+export const STREAM_SSE_BUFFER_MAX_BYTES = 8 * 1_048_576;
+
 /** Output kept per task by default (operators may change it); beyond it a truncation marker. */
 export const OUTPUT_MAX_BYTES_DEFAULT = 32 * 1_048_576;
 

@@ -9,6 +9,8 @@
  *     WebSocket watcher has each line, with 1 watcher and with 100 (target: p50 ≤ 25 ms), all
  *     connected before the task starts (its pool's runner starts once they are in); and
  *     with 100 watchers at 50 lines/s, to show fan-out under load (target: p50 ≤ 50 ms, p99 ≤ 300 ms).
+ *  3c. SSE beside WebSocket: one watcher of each on the same task, a line every 100 ms; how soon
+ *     each line reaches each (`sse-figures.ts`).
  *  3b. Fan-out: 1,000 watchers on one task, all connected before it starts, a line every 100 ms
  *     (this bench's edge accepts up to `FANOUT_WATCHERS` watchers per task).
  *  4. Throughput: one task writing 32 MiB as fast as it can; bytes/s seen by a watcher, and
@@ -45,6 +47,7 @@ import { githubLatency } from "./github-figures.js";
 import { runLoad } from "./load.js";
 import { tracingCost } from "./tracing-cost.js";
 import { ms, printTable, summarize } from "./stats.js";
+import { sseVsWebSocket } from "./sse-figures.js";
 import { lineLatency, outputThroughput, THROUGHPUT_BYTES } from "./stream-figures.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -111,6 +114,7 @@ async function main(): Promise<void> {
     // 100 watchers × 50 lines/s: fan-out under load
     await lineLatency(client, repoUrl, { label: "3", watchers: 100, tickMs: 20, startRunner: poolRunner });
   }
+  if (runs("3c")) await sseVsWebSocket(client, repoUrl, { label: "3c", tickMs: 100, startRunner: poolRunner });
   if (runs("3b")) await lineLatency(client, repoUrl, { label: "3b", watchers: FANOUT_WATCHERS, tickMs: 100, startRunner: poolRunner });
   if (runs("4")) processes.push(startRunner({ edgeUrl: edge.url, secret: runnerSecret, runnerId: "bench-runner", stateDir, concurrency: 2 }));
   if (runs("4")) await outputThroughput(client, repoUrl);

@@ -21,6 +21,8 @@ describe("CORS", () => {
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("idempotency-key");
+    // An EventSource reconnecting from another origin sends Last-Event-ID.
+    expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("last-event-id");
     expect(res.headers.get("access-control-allow-credentials")).toBeNull();
   });
 

@@ -17,7 +17,7 @@ export function corsPolicy() {
   return cors({
     origin: (origin, c) => (edgeConfig(c.env as Env).corsAllowedOrigins.includes(origin) ? origin : null),
     allowMethods: ["GET", "POST", "OPTIONS"],
-    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "X-Request-Id"],
     exposeHeaders: ["X-Request-Id", "Location", "Idempotent-Replayed", "Retry-After", "RateLimit", "RateLimit-Policy"],
     maxAge: PREFLIGHT_MAX_AGE_SECONDS,
   });

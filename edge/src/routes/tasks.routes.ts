@@ -92,22 +92,45 @@ export const listTaskEvents = createRoute({
   responses: { 200: { description: "A page of events after `since`", ...json("EventsPage") }, ...COMMON_ERRORS },
 });
 
+/** The `Last-Event-ID` an SSE client sends back when it reconnects. */
+const LAST_EVENT_ID_HEADER = {
+  name: "Last-Event-ID",
+  in: "header" as const,
+  required: false,
+  description:
+    "Server-Sent Events only: the `id` (the `seq`) of the last event received; the stream resumes exactly after it and takes precedence over `since`. Not a non-negative integer: 400 `validation_failed` naming it.",
+  schema: { type: "string" as const, pattern: "^[0-9]+$" },
+};
+
 export const streamTask = createRoute({
   method: "get",
   path: "/api/v1/tasks/{id}/stream",
   operationId: "streamTask",
   tags,
-  summary: "Watch a task live (WebSocket)",
+  summary: "Watch a task live (WebSocket or Server-Sent Events)",
   description:
-    "Upgrade to a WebSocket (`Connection: Upgrade`, `Upgrade: websocket`). Every message is a `StreamFrame`: a JSON array of `StreamEvent`s, each with its own `seq` — the events the task appended together (a runner's batch, a status change with its events), or a slice of the replay (at most 1,000 events). First those after `since`, then the live tail. When the task ends the server closes with code 1000. Send `ping` for `pong`. A request that is not an upgrade is a 426; there is no 2xx answer.",
+    "Two transports on one URL, both replaying the events after `since` and then following the live tail. **WebSocket**: upgrade (`Connection: Upgrade`, `Upgrade: websocket`). Every message is a `StreamFrame`: a JSON array of `StreamEvent`s, each with its own `seq` — the events the task appended together (a runner's batch, a status change with its events), or a slice of the replay (at most 1,000 events). When the task ends the server closes with code 1000. Send `ping` for `pong`. **Server-Sent Events**: a plain GET whose `Accept` includes `text/event-stream` (what `EventSource` sends). Each event is `id: <seq>`, `event: <type>` (`output`, `status`, `result`, …) and one `data:` line, the `StreamEvent` as JSON; `Last-Event-ID` (sent by `EventSource` when it reconnects) resumes exactly after that seq. A `: heartbeat` comment is sent every 15 s (`STREAM_SSE_HEARTBEAT_SECONDS`). The response ends after the last event of an ended task; a request for an ended task with nothing after its `since` is a 204, which stops `EventSource` from reconnecting. Both transports count towards the task's watcher cap. A request that is neither an upgrade nor accepts `text/event-stream` is a 426.",
+  parameters: [LAST_EVENT_ID_HEADER],
   request: { params: TaskIdParams, query: StreamQuery },
   responses: {
     101: {
       description: "Switching protocols; each message is a frame: a JSON array of StreamEvents, as a JSON text",
       content: { "application/json": { schema: { type: "array", items: ref("StreamEvent"), minItems: 1, maxItems: STREAM_FRAME_MAX_EVENTS } } },
     },
+    200: {
+      description:
+        "An event stream (`Cache-Control: no-store`, `X-Accel-Buffering: no`): for each event `id: <seq>`, `event: <type>`, `data: <StreamEvent JSON>`, a blank line; `: heartbeat` comment lines between them while idle. It ends after the last event of an ended task.",
+      content: {
+        "text/event-stream": {
+          schema: { type: "string", description: "`text/event-stream` text; each event's `data` is a StreamEvent" },
+          example:
+            'id: 4\nevent: output\ndata: {"seq":4,"ts":"2026-01-05T10:00:02.000Z","iteration":1,"attempt":1,"type":"output","stream":"stdout","text":"hello\\n","offset":0}\n\n: heartbeat\n\n',
+        },
+      },
+    },
+    204: { description: "Server-Sent Events: the task has ended and has no event after `since`/`Last-Event-ID`; nothing more will come." },
     426: {
-      description: "Not a WebSocket upgrade; `Upgrade: websocket` says what to send.",
+      description: "Neither a WebSocket upgrade nor a request accepting `text/event-stream`; `Upgrade: websocket` says what to send.",
       headers: { Upgrade: { schema: { type: "string" } } },
       ...json("Error"),
     },

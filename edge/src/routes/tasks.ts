@@ -1,5 +1,6 @@
 /**
- * The public task API: create, list, read, page events, stream, cancel, follow up.
+ * The public task API: create, list, read, page events, stream (WebSocket or Server-Sent Events),
+ * cancel, follow up.
  * Each handler validates, calls one task-object method (or reads the task index's shards; creation
  * and follow-ups go through `task/submit-task.ts`), and answers typed JSON.
  * @module
@@ -38,13 +39,37 @@ function idempotencyKeyOf(header: string | undefined): string | undefined {
   return header;
 }
 
-/** Refuses (426) a request that is not a WebSocket upgrade, before its query is looked at. */
-const upgradeRequired = createMiddleware(async (c, next) => {
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    throw new ApiError("upgrade_required", "this endpoint is a WebSocket: connect with 'Upgrade: websocket'", undefined, { Upgrade: "websocket" });
+/** How a stream request watches: a WebSocket upgrade, or Server-Sent Events when it accepts them. */
+type StreamTransport = "websocket" | "sse";
+
+function transportOf(headers: { upgrade?: string; accept?: string }): StreamTransport | null {
+  if (headers.upgrade?.toLowerCase() === "websocket") return "websocket";
+  return headers.accept?.toLowerCase().includes("text/event-stream") ? "sse" : null;
+}
+
+/** Refuses (426) a request that is neither a WebSocket upgrade nor asks for an event stream, before its query is looked at. */
+const streamTransportRequired = createMiddleware(async (c, next) => {
+  if (transportOf({ upgrade: c.req.header("upgrade"), accept: c.req.header("accept") }) === null) {
+    throw new ApiError(
+      "upgrade_required",
+      "this endpoint is a WebSocket or an event stream: connect with 'Upgrade: websocket', or send 'Accept: text/event-stream'",
+      undefined,
+      { Upgrade: "websocket" },
+    );
   }
   await next();
 });
+
+/** Where an SSE stream resumes: after its `Last-Event-ID` (a seq) when sent, else after `since`. */
+function resumeAfter(lastEventId: string | undefined, since: number): number {
+  if (lastEventId === undefined) return since;
+  const text = lastEventId.trim();
+  const seq = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(seq)) {
+    throw new ApiError("validation_failed", "Last-Event-ID must be a non-negative integer: the id (seq) of the last event received", "Last-Event-ID");
+  }
+  return seq;
+}
 
 export const taskRoutes = openApiRoutes<TaskEnv>()
   .openapi({ ...createTask, middleware: [audited("task.create"), requireScope("tasks:write"), jsonBody(CreateTaskRequest)] as const }, async (c) => {
@@ -81,12 +106,14 @@ export const taskRoutes = openApiRoutes<TaskEnv>()
     // Already JSON text from the object, answered as is: no typed `c.json` (hence the cast).
     return c.body(page, 200, { "Content-Type": "application/json; charset=utf-8" }) as never;
   })
-  .openapi({ ...streamTask, middleware: [requireScope("tasks:read"), upgradeRequired] as const }, async (c) => {
+  .openapi({ ...streamTask, middleware: [requireScope("tasks:read"), streamTransportRequired] as const }, async (c) => {
     const query = c.req.valid("query");
+    const sse = transportOf({ upgrade: c.req.header("upgrade"), accept: c.req.header("accept") }) === "sse";
+    const since = sse ? resumeAfter(c.req.header("last-event-id"), query.since) : query.since;
     const stub = taskStub(c.env, c.req.valid("param").id);
     const headers = new Headers(c.req.raw.headers);
     headers.set(VIEWER_HEADER, JSON.stringify(viewerOf(c.get("principal"))));
-    const response = await stub.fetch(new Request(`https://task.internal/stream?since=${query.since}`, { headers }));
+    const response = await stub.fetch(new Request(`https://task.internal/stream?since=${since}`, { headers }));
     if (response.status === 404) throw new ApiError("not_found", "task not found");
     if (response.status === 429 || response.status === 503) {
       const code = response.status === 429 ? "rate_limited" : "unavailable";
@@ -94,8 +121,9 @@ export const taskRoutes = openApiRoutes<TaskEnv>()
         "Retry-After": String(STREAM_FULL_RETRY_AFTER_SECONDS),
       });
     }
-    // A response from another object has immutable headers; re-wrap the socket so the
-    // request-id and security-header middleware can still add theirs.
+    // A response from another object has immutable headers; re-wrap the socket or the event
+    // stream so the request-id and security-header middleware can still add theirs.
+    if (sse) return new Response(response.body, { status: response.status, headers: new Headers(response.headers) }) as never;
     return new Response(null, { status: response.status, webSocket: response.webSocket }) as never;
   })
   .openapi({ ...cancelTask, middleware: [audited("task.cancel", (c) => c.req.param("id")), requireScope("tasks:write")] as const }, async (c) => {

@@ -1,5 +1,6 @@
 /**
- * WebSocket watchers of a task's live stream, on the hibernation API.
+ * Watchers of a task's live stream: WebSockets, on the hibernation API, and Server-Sent Events
+ * (`sse-watchers.ts`), counted together against the task's watcher cap.
  *
  * A watcher is accepted, sent everything after its `since` and then every new event as it is
  * appended. Accepting and replaying happen in one synchronous turn of the object, so no event
@@ -15,6 +16,7 @@
  * @module
  */
 import { STREAM_CLOSE_TASK_ENDED } from "#api/stream-events.js";
+import type { SseWatchers } from "./sse-watchers.js";
 import { packFrames } from "./stream-frames.js";
 
 const WATCHER_TAG = "watcher";
@@ -29,7 +31,11 @@ export class LiveStream {
   /** Wire events appended in this turn and not yet sent; empty between turns. */
   private queued: string[] = [];
 
-  constructor(private readonly ctx: DurableObjectState) {}
+  constructor(
+    private readonly ctx: DurableObjectState,
+    /** The Server-Sent Events watchers; they get the same queue, formatted their way. */
+    readonly sse: SseWatchers,
+  ) {}
 
   /** Queues events just appended to the log; they reach every watcher when this turn yields. */
   send(events: readonly string[]): void {
@@ -41,9 +47,13 @@ export class LiveStream {
   /** Sends what is queued to every watcher now. A socket that fails to take it is closed by the runtime. */
   flush(): void {
     if (this.queued.length === 0) return;
-    const frames = [...packFrames(this.queued)];
+    const queued = this.queued;
     this.queued = [];
-    for (const ws of this.ctx.getWebSockets(WATCHER_TAG)) {
+    this.sse.broadcast(queued);
+    const sockets = this.ctx.getWebSockets(WATCHER_TAG);
+    if (sockets.length === 0) return;
+    const frames = [...packFrames(queued)];
+    for (const ws of sockets) {
       try {
         for (const frame of frames) ws.send(frame);
       } catch {
@@ -69,6 +79,7 @@ export class LiveStream {
   /** Sends what is queued, then closes every watcher: the task's last event has been appended. */
   closeAll(): void {
     this.flush();
+    this.sse.closeAll();
     for (const ws of this.ctx.getWebSockets(WATCHER_TAG)) {
       try {
         ws.close(STREAM_CLOSE_TASK_ENDED, "task ended");
@@ -78,8 +89,15 @@ export class LiveStream {
     }
   }
 
-  /** Watchers connected now. */
+  /** Accepts a Server-Sent Events watcher of everything after `since` (see sse-watchers.ts). */
+  acceptSse(since: number): Response {
+    // As for a socket: what is queued is already in the log the replay reads.
+    this.flush();
+    return this.sse.accept(since);
+  }
+
+  /** Watchers connected now, of both kinds. */
   count(): number {
-    return this.ctx.getWebSockets(WATCHER_TAG).length;
+    return this.ctx.getWebSockets(WATCHER_TAG).length + this.sse.count();
   }
 }

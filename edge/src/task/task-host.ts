@@ -12,7 +12,10 @@ import { logFor, type Logger } from "../log.js";
 import { tableExists, type Sql } from "../sql/migrations.js";
 import { loadTraceparent } from "../webhooks/delivery-store.js";
 import { AlarmSchedule } from "./alarm-schedule.js";
+import { isTerminal } from "#api/task.js";
+import { eventsSince } from "./event-log.js";
 import { LiveStream } from "./live-stream.js";
+import { SseWatchers } from "./sse-watchers.js";
 import type { Timing } from "./lifecycle.js";
 import type { Viewer } from "./task-rpc.js";
 import { loadTask, type TaskRecord } from "./task-store.js";
@@ -29,7 +32,7 @@ export class TaskHost {
    * then goes by the stored deadline: earlier than the real one, never later.
    */
   private heldLease: { hash: string; expiresAt: number } | null = null;
-  /** The task's WebSocket watchers; events appended in one turn reach them as one frame. */
+  /** The task's watchers (WebSocket and SSE); events appended in one turn reach them together. */
   readonly stream: LiveStream;
 
   constructor(
@@ -39,7 +42,17 @@ export class TaskHost {
     this.sql = ctx.storage.sql;
     this.config = edgeConfig(env);
     this.schedule = new AlarmSchedule(ctx.storage);
-    this.stream = new LiveStream(ctx);
+    const sse = new SseWatchers(
+      {
+        after: (seq, limit) => eventsSince(this.sql, seq, limit),
+        ended: () => {
+          const task = this.loadStored();
+          return task === null || isTerminal(task.state.status);
+        },
+      },
+      { heartbeatMs: this.config.streamSseHeartbeatMs },
+    );
+    this.stream = new LiveStream(ctx, sse);
   }
 
   get timing(): Timing {

@@ -184,7 +184,10 @@ export class TaskObject extends DurableObject<Env> {
     return task ? this.webhooks.redeliver(task, deliveryId) : notFound;
   }
 
-  /** WebSocket upgrade for `GET /api/v1/tasks/:id/stream?since=N`, forwarded by the Worker. */
+  /**
+   * `GET /api/v1/tasks/:id/stream?since=N`, forwarded by the Worker: a WebSocket upgrade, or
+   * else a Server-Sent Events stream (the Worker has checked the request asks for one of them).
+   */
   override async fetch(request: Request): Promise<Response> {
     const { stream, config, sql } = this.host;
     const viewer = JSON.parse(request.headers.get(VIEWER_HEADER) ?? "null") as Viewer | null;
@@ -195,6 +198,7 @@ export class TaskObject extends DurableObject<Env> {
       return Response.json({ ok: false, code: "stream_full", message: "this task has as many watchers as it accepts" }, { status: config.streamFullStatus });
     }
     const since = Number(new URL(request.url).searchParams.get("since") ?? "0");
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return stream.acceptSse(since);
     return stream.accept({ since, backlog: eventsSince(sql, since), ended: isTerminal(task.state.status), now: Date.now() });
   }
 
