@@ -11,6 +11,8 @@ export const UPSTASH_TEST_LIMITS = {
   RATE_LIMIT_AUTH_FAILURES_BEFORE_BLOCK: "50",
   STREAM_MAX_WATCHERS_PER_TASK: "2",
   STREAM_FULL_STATUS: "503",
+  // An SSE watcher that hung up is noticed at the next write to it: soon, for the cap's test.
+  STREAM_SSE_HEARTBEAT_SECONDS: "0.5",
   // Generous: these tests are about the limits, not the backend's timeout (which fails reads
   // open, see rate-limit-fail-policy.test.ts); on a loaded machine 500 ms was sometimes passed.
   RATE_LIMIT_REDIS_TIMEOUT_MS: "5000",

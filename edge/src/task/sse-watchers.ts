@@ -12,8 +12,9 @@
  * Live events are formatted once per flush and the same bytes written to every watcher. Unlike
  * a hibernatable WebSocket, an open response keeps the task object in memory: a watcher is a
  * writer of a `TransformStream` whose other end is the response body. A comment heartbeat goes
- * out every `heartbeatMs` while any watcher is open; a watcher whose client has gone (its
- * stream is cancelled), or that leaves `STREAM_SSE_BUFFER_MAX_BYTES` unread, is dropped.
+ * out every `heartbeatMs` while any watcher is open; a watcher whose client has gone, or that
+ * leaves `STREAM_SSE_BUFFER_MAX_BYTES` unread, is dropped. A client's hang-up does not reach the
+ * object by itself: the next write to it fails, so the heartbeat is also what finds it gone.
  * @module
  */
 import { STREAM_FRAME_MAX_EVENTS, STREAM_SSE_BUFFER_MAX_BYTES } from "#api/limits.js";
