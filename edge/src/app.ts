@@ -4,8 +4,8 @@
  * The public API's route groups are `OpenAPIHono` apps whose routes carry their full paths and
  * their OpenAPI definitions (`routes/*.routes.ts`); the app collects those definitions, and
  * `routes/openapi-document.ts` makes the document from them.
- * Health, readiness and `/metrics` sit outside `/api/v1/*`, so API-key auth and rate limits
- * never apply to them.
+ * The web console (`/`, its pages, `/console/<version>/…`), health, readiness and `/metrics` sit
+ * outside `/api/v1/*`, so API-key auth and rate limits never apply to them.
  * @module
  */
 import { requestId, type RequestIdVariables } from "hono/request-id";
@@ -24,6 +24,7 @@ import { requestLog } from "./middleware/request-log.js";
 import { keyLimits, streamsLimit } from "./rate-limit/client-limits.js";
 import { apiDocsRoutes } from "./routes/api-docs.js";
 import { auditRoutes } from "./routes/audit.js";
+import { consoleRoutes } from "./routes/console.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
 import { deliveryRoutes } from "./routes/deliveries.js";
 import { githubRoutes } from "./routes/github.js";
@@ -73,6 +74,8 @@ export function createApp() {
   app.route("/", runnerRoutes);
   // GitHub's deliveries: no API key; each is verified by its signature (routes/github.ts).
   app.route("/", githubRoutes);
+  // The web console's page and files (routes/console.ts): public; it signs in through the API.
+  app.route("/", consoleRoutes);
 
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError(handleError);

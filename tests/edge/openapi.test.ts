@@ -7,6 +7,7 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import committed from "#api/openapi.json";
 import { createApp } from "../../edge/src/app.js";
+import { CONSOLE_FILES_PATH, CONSOLE_PAGES } from "../../edge/src/routes/console.js";
 import { openApiDocument } from "../../edge/src/routes/openapi-document.js";
 import { ORIGIN, apiFetch, expectError } from "./api-client.js";
 
@@ -18,6 +19,9 @@ type Doc = { paths: Record<string, Record<string, unknown>> };
  * api/openapi.ts).
  */
 const NOT_DEFINED = new Set(["GET /api/v1/openapi.json", "GET /api/v1/docs"]);
+/** The web console's page and files: served by the Worker, but no part of the API. */
+const CONSOLE = new Set<string>([...CONSOLE_PAGES, CONSOLE_FILES_PATH]);
+const apiRoutes = (app: ReturnType<typeof createApp>) => app.routes.filter((r) => r.method !== "ALL" && !CONSOLE.has(r.path));
 
 describe("OpenAPI", () => {
   it("serves the committed document at /api/v1/openapi.json without a key", async () => {
@@ -41,7 +45,7 @@ describe("OpenAPI", () => {
   it("has a definition for every route the Worker serves", () => {
     const app = createApp();
     const defined = new Set(app.openAPIRegistry.definitions.flatMap((d) => (d.type === "route" ? [`${d.route.method.toUpperCase()} ${d.route.path}`] : [])));
-    const served = [...new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`))];
+    const served = [...new Set(apiRoutes(app).map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`))];
     expect(served.length).toBeGreaterThan(25);
     const undefinedRoutes = served.filter((route) => !defined.has(route) && !NOT_DEFINED.has(route));
     expect(undefinedRoutes).toEqual([]);
@@ -49,9 +53,7 @@ describe("OpenAPI", () => {
 
   it("documents every route the Worker serves", () => {
     const doc = committed as unknown as Doc;
-    const served = createApp()
-      .routes.filter((r) => r.method !== "ALL")
-      .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
+    const served = apiRoutes(createApp()).map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
     for (const route of served) expect(documented).toContain(route);
   });
