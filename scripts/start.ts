@@ -133,6 +133,7 @@ async function main(): Promise<void> {
   const runnerLine = runnerSecret.source === "environment" ? "(from CODEFORGE_RUNNER_SECRET)" : `kept in ${shown(runnerSecret.file)}`;
   console.log(`
 ${bold("CodeForge is running.")}
+  console      ${edge.url}/  (sign in with the admin key)
   API          ${edge.url}/api/v1
   admin key    ${keyLine}
   runner key   ${runnerLine}

@@ -94,6 +94,9 @@ describe("npm start", () => {
     expect(statSync(join(stateDir, "admin-key")).mode & 0o777).toBe(0o600);
     expect(statSync(join(stateDir, "runner-secret")).mode & 0o777).toBe(0o600);
     expect(out1).toContain(`runner key   kept in ${join(stateDir, "runner-secret")}`);
+    // The console's URL is printed, and it serves the console's page.
+    expect(out1).toContain(`console      http://127.0.0.1:${port}/  (sign in with the admin key)`);
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain("<title>CodeForge</title>");
     expect(out1).toContain("task limit   1 a minute per key");
     expect(out1).toContain("No trustworthy client address (CLIENT_ADDRESS_HEADER=none)");
     expect(out1).toContain(`GitHub App   123456, webhooks to http://127.0.0.1:${port}/integrations/github/webhook`);
