@@ -117,7 +117,29 @@ function documentPaths(): Json {
         summary: "Browsable API reference",
         tags: ["operations"],
         security: [],
-        responses: { "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } } },
+        responses: {
+          "200": { description: "HTML: swagger-ui, with its files from this edge (no CDN)", content: { "text/html": { schema: { type: "string" } } } },
+          "304": { description: "Unchanged since the `If-None-Match` ETag" },
+        },
+      },
+    },
+    "/api/v1/docs/assets/{file}": {
+      get: {
+        operationId: "docsAsset",
+        summary: "A file of the reference page",
+        description:
+          "swagger-ui's stylesheet and script, named with swagger-ui's version and cached for a year (`immutable`), and the script that starts it (revalidated). Every answer has an ETag; `If-None-Match` gets a 304.",
+        tags: ["operations"],
+        security: [],
+        parameters: [{ name: "file", in: "path", required: true, description: "A file name the page links to", schema: { type: "string" } }],
+        responses: {
+          "200": {
+            description: "The file",
+            content: { "text/css": { schema: { type: "string" } }, "text/javascript": { schema: { type: "string" } } },
+          },
+          "304": { description: "Unchanged since the `If-None-Match` ETag" },
+          "404": { description: "No such file", content: { "application/json": { schema: ref("Error") } } },
+        },
       },
     },
   };

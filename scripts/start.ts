@@ -135,6 +135,7 @@ async function main(): Promise<void> {
 ${bold("CodeForge is running.")}
   console      ${edge.url}/  (sign in with the admin key)
   API          ${edge.url}/api/v1
+  API docs     ${edge.url}/api/v1/docs
   admin key    ${keyLine}
   runner key   ${runnerLine}
   metrics      ${metricsUrl ?? "off (CODEFORGE_HEALTH_PORT=0)"}${metricsUrl ? "  (runner)" : ""}

@@ -14,11 +14,11 @@ import { ORIGIN, apiFetch, expectError } from "./api-client.js";
 type Doc = { paths: Record<string, Record<string, unknown>> };
 
 /**
- * Routes that are not `createRoute` definitions: the document and its reference page describe
- * the API rather than belong to it (they are in the document, written by hand in
- * api/openapi.ts).
+ * Routes that are not `createRoute` definitions: the document and its reference page (with the
+ * page's files) describe the API rather than belong to it (they are in the document, written by
+ * hand in api/openapi.ts).
  */
-const NOT_DEFINED = new Set(["GET /api/v1/openapi.json", "GET /api/v1/docs"]);
+const NOT_DEFINED = new Set(["GET /api/v1/openapi.json", "GET /api/v1/docs", "GET /api/v1/docs/assets/{file}"]);
 /** The web console's page and files: served by the Worker, but no part of the API. */
 const CONSOLE = new Set<string>([...CONSOLE_PAGES, CONSOLE_FILES_PATH]);
 const apiRoutes = (app: ReturnType<typeof createApp>) => app.routes.filter((r) => r.method !== "ALL" && !CONSOLE.has(r.path));
