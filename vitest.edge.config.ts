@@ -1,6 +1,9 @@
 // The edge suites: run inside workerd with the real Worker, Durable Objects and SQLite, via
 // the Workers Vitest pool. Secrets and a small output cap come in as bindings here.
 //
+// wrangler.toml's Text module rules (swagger-ui's files, the console's) apply here through
+// `textModules()` (tests/support/text-modules.ts), as they do in the bundle wrangler builds.
+//
 // Two projects:
 // - `edge`: the default local setup (rate limits on the RateLimiter Durable Objects), with
 //   limits high enough that suites creating many tasks never meet them;
@@ -18,6 +21,7 @@ import {
   TEST_RUNNER_SECRETS,
 } from "./tests/edge/credentials.js";
 import { UPSTASH_TEST_LIMITS } from "./tests/edge-upstash/limits.js";
+import { textModules } from "./tests/support/text-modules.js";
 
 const common = {
   CODEFORGE_ADMIN_KEY: TEST_ADMIN_KEY,
@@ -53,6 +57,7 @@ export default defineConfig({
     projects: [
       {
         plugins: [
+          textModules(),
           cloudflareTest(
             worker({
               ...unreachableLimits,
@@ -81,7 +86,7 @@ export default defineConfig({
       },
       {
         // A pool's Dispatcher split over three shards (DISPATCHER_SHARDS), with work stealing.
-        plugins: [cloudflareTest(worker({ ...unreachableLimits, DISPATCHER_SHARDS: "3", POOL_SNAPSHOT_SECONDS: "0.1" }))],
+        plugins: [textModules(), cloudflareTest(worker({ ...unreachableLimits, DISPATCHER_SHARDS: "3", POOL_SNAPSHOT_SECONDS: "0.1" }))],
         test: {
           name: "edge-shards",
           include: ["tests/edge-shards/**/*.test.ts"],
@@ -92,7 +97,7 @@ export default defineConfig({
         // Webhooks against a real receiver (node:http on 127.0.0.1, started by globalSetup):
         // local callback URLs allowed, as under `npm start`; a 1 s attempt limit so timeouts
         // are quick; the default retry schedule, driven by moving the clock and firing alarms.
-        plugins: [cloudflareTest(worker({ ...unreachableLimits, WEBHOOKS_ALLOW_LOCAL: "true", WEBHOOK_TIMEOUT_SECONDS: "1" }))],
+        plugins: [textModules(), cloudflareTest(worker({ ...unreachableLimits, WEBHOOKS_ALLOW_LOCAL: "true", WEBHOOK_TIMEOUT_SECONDS: "1" }))],
         test: {
           name: "edge-webhooks",
           include: ["tests/edge-webhooks/**/*.test.ts"],
@@ -102,6 +107,7 @@ export default defineConfig({
       },
       {
         plugins: [
+          textModules(),
           cloudflareTest(({ inject }) =>
             worker({ ...UPSTASH_TEST_LIMITS, UPSTASH_REDIS_REST_URL: inject("upstashUrl"), UPSTASH_REDIS_REST_TOKEN: inject("upstashToken") }),
           ),
