@@ -139,7 +139,7 @@ describe("OpenAPI-driven bad-input sweep", () => {
     });
   }
 
-  it("methods a path does not have are a 4xx envelope, with every credential", { timeout: 120_000 }, async () => {
+  it("methods a path does not have are a 4xx envelope, with every credential", { timeout: 240_000 }, async () => {
     const byPath = new Map<string, Set<string>>();
     for (const op of operations) byPath.set(op.path, (byPath.get(op.path) ?? new Set()).add(op.method));
     // Paths side by side (a method a path lacks changes nothing), each path's methods in turn.
