@@ -121,6 +121,8 @@ export class GitHubInstallation extends SqlObject {
       // Not remembered: the next delivery asks again.
       return { keyId: link.keyId, config: resolveRepoConfig(defaults, null), configProblem: "GitHub did not serve .codeforge.yml" };
     }
+    if (found.problem)
+      logFor(this.env).warn("github: .codeforge.yml not used; the App-wide defaults apply", { repository: repo.fullName, problem: found.problem });
     remember(this.configs, cacheKey, found, now);
     return { keyId: link.keyId, config: found.config, configProblem: found.problem };
   }

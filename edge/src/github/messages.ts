@@ -34,7 +34,7 @@ export function markedTaskId(body: string): string | null {
 
 /** Posted as soon as a task (or a follow-up of it) is created. */
 export function startedReply(input: { taskId: string; taskUrl: string; followUp: boolean }): string {
-  const what = input.followUp ? "a follow-up of" : "on";
+  const what = input.followUp ? "on a follow-up of" : "on";
   return `${taskMarker(input.taskId)}\n👀 CodeForge is working ${what} ${taskLink(input.taskId, input.taskUrl)}. This comment will say how it went.`;
 }
 
