@@ -21,6 +21,8 @@ export const AuditAction = z.enum([
   "key.create",
   "key.rotate",
   "key.revoke",
+  /** A console sign-in (`POST /api/v1/session`; actor and target: the key signed in with). */
+  "session.create",
   /** A webhook delivery replayed by hand. */
   "webhook.redeliver",
   /** A new webhook signing secret for the key's owner. */

@@ -16,6 +16,7 @@ import { ErrorBody } from "./errors.js";
 import { GitHubInstallationLink, GitHubWebhookAnswer, GitHubWebhookPayload, LinkGitHubInstallationRequest } from "./github.js";
 import { ApiKey, ApiKeyList, ApiKeyWithSecret, CreateKeyRequest, RotateKeyRequest } from "./keys.js";
 import { CreateRunnerCredentialRequest, RunnerCredential } from "./runner-credential.js";
+import { CreateSessionRequest, SESSION_COOKIE, Session } from "./session.js";
 import {
   Completion,
   CompletionAck,
@@ -71,6 +72,8 @@ export const COMPONENTS = {
   ApiKeyWithSecret: { schema: ApiKeyWithSecret, io: "output" },
   ApiKeyList: { schema: ApiKeyList, io: "output" },
   AuditPage: { schema: AuditPage, io: "output" },
+  CreateSessionRequest: { schema: CreateSessionRequest, io: "input" },
+  Session: { schema: Session, io: "output" },
   WebhookEvent: { schema: WebhookEvent, io: "output" },
   Delivery: { schema: Delivery, io: "output" },
   DeliveryList: { schema: DeliveryList, io: "output" },
@@ -157,11 +160,15 @@ export function documentHead(version: string) {
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     servers: [{ url: "/", description: "The edge that serves this document" }],
-    security: [{ bearer: [] }],
+    security: [{ bearer: [] }, { sessionCookie: [] }] as Record<string, string[]>[],
     tags: [
       { name: "tasks", description: "Submit tasks, follow them, follow them up." },
       { name: "webhooks", description: "Signed callbacks (Standard Webhooks); the payload is the `WebhookEvent` schema. See docs/webhooks.md." },
       { name: "admin", description: "Needs a key with the `admin` scope." },
+      {
+        name: "session",
+        description: "Sign-in for the web console: an API key exchanged for a session cookie, which every `/api/v1` route accepts in place of the bearer key.",
+      },
       { name: "runner", description: "For runners only: HMAC-signed requests." },
       { name: "operations", description: "Liveness, readiness, metrics and this document; no API key." },
       { name: "github", description: "The GitHub App: GitHub's webhook deliveries, and mapping installations to keys. See docs/github.md." },
@@ -187,6 +194,13 @@ export const WEBHOOKS = {
 
 export const SECURITY_SCHEMES = {
   bearer: { type: "http", scheme: "bearer", description: "An API key: `Authorization: Bearer <key>`." },
+  sessionCookie: {
+    type: "apiKey",
+    in: "cookie",
+    name: SESSION_COOKIE,
+    description:
+      "A console session (`POST /api/v1/session`), in place of the bearer key on a request without `Authorization`. Requests other than GET, HEAD and OPTIONS must also send `X-CSRF-Token`.",
+  },
   metricsToken: { type: "http", scheme: "bearer", description: "`/metrics` only: the edge's `METRICS_TOKEN` (when set)." },
   runnerSignature: {
     type: "apiKey",

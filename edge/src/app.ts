@@ -35,6 +35,7 @@ import { metricsRoutes } from "./routes/metrics.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { runnerCredentialRoutes } from "./routes/runner-credentials.js";
 import { runnerListRoutes } from "./routes/runners.js";
+import { sessionRoutes, signInRoutes } from "./routes/session.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { webhookSecretRoutes } from "./routes/webhook-secret.js";
 
@@ -53,6 +54,9 @@ export function createApp() {
   app.use("/api/*", bodyHeaders(API_BODY_MAX_BYTES));
   // The API's own description is public; it is registered ahead of authentication.
   app.route("/api/v1", apiDocsRoutes);
+  // Console sign-in takes its key in the body: ahead of authentication, behind its own
+  // auth-failure guard (routes/session.ts). Every route below accepts its session cookie.
+  app.route("/", signInRoutes);
   app.use("/api/v1/*", authFailureGuard());
   app.use("/api/v1/*", apiKeyAuth());
   // Every request spends its key's `requests` budget; task creation and follow-ups also its
@@ -69,6 +73,7 @@ export function createApp() {
   app.route("/", runnerListRoutes);
   app.route("/", runnerCredentialRoutes);
   app.route("/", keyRoutes);
+  app.route("/", sessionRoutes);
   app.route("/", auditRoutes);
   app.route("/", githubInstallationRoutes);
   app.route("/", runnerRoutes);

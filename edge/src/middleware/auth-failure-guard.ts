@@ -11,8 +11,14 @@
  * and one shared "unknown" bucket lets anyone lock everyone out, the admin too — so failures
  * are counted per presented credential instead (by a hash of it; the key itself is never
  * stored or logged): a bad key repeated from any number of addresses is throttled, and a good
- * key is never locked out by others' failures. Requests that present no key at all share one
+ * key is never locked out by others' failures. Requests that present nothing at all share one
  * bucket, which can only ever hold back requests that would fail anyway.
+ *
+ * Console sign-in (`POST /api/v1/session`) mounts its own guard whose credential is the key in
+ * its body, so a bad key counts the same whether it is sent as a bearer key or pasted at
+ * sign-in. A console session cookie is the credential of a request without `Authorization`;
+ * its failures (expired, tampered, its key revoked) are not counted: a sealed cookie cannot be
+ * guessed, and a console left open past its session must not lock its user's address out.
  *
  * A throttled or blocked client gets 429 even with a good key: the key is not even checked.
  * Letting a correct key through would tell a guesser which guess was right, so the block
@@ -31,13 +37,27 @@ import { decide } from "../rate-limit/fail-policy.js";
 import type { Limiter } from "../rate-limit/limiter.js";
 import { limiterForEnv } from "../rate-limit/limiter-for-env.js";
 import { logFor } from "../log.js";
+import { sessionCookieOf } from "../keys/session-cookie.js";
 import { presentedKey } from "./api-key-auth.js";
 import { requestLogger } from "./request-log.js";
 
 const MINUTE_MS = 60_000;
 
+/** What a request presents to authenticate: a key, or a session cookie's value. */
+type Credential = { kind: "key" | "session"; value: string } | null;
+
 export interface AuthFailureGuardOptions {
   limiter?: (env: Env) => Limiter;
+  /** What the request authenticates with; by default its bearer key, else its session cookie. */
+  credential?: (c: Context) => Credential;
+}
+
+function requestCredential(c: Context): Credential {
+  const authorization = c.req.header("authorization");
+  const key = presentedKey(authorization);
+  if (key !== null) return { kind: "key", value: key };
+  const session = authorization === undefined ? sessionCookieOf(c.req.header("cookie")) : null;
+  return session === null ? null : { kind: "session", value: session };
 }
 
 /** Whom a request's failures count against, and how the refusals name it. */
@@ -48,7 +68,7 @@ interface FailureSubject {
   slowDown: string;
 }
 
-async function failureSubject(c: Context<{ Bindings: Env }>): Promise<FailureSubject> {
+async function failureSubject(c: Context<{ Bindings: Env }>, credential: Credential): Promise<FailureSubject> {
   const address = clientAddress(c);
   if (address !== null) {
     return {
@@ -58,8 +78,7 @@ async function failureSubject(c: Context<{ Bindings: Env }>): Promise<FailureSub
       slowDown: "too many failed authentications from this address; slow down",
     };
   }
-  const presented = presentedKey(c.req.header("authorization"));
-  if (presented === null) {
+  if (credential === null) {
     return {
       key: "no-credential",
       by: "no-credential",
@@ -68,12 +87,13 @@ async function failureSubject(c: Context<{ Bindings: Env }>): Promise<FailureSub
     };
   }
   // Domain-separated, so the limiter never holds the key store's own lookup hash of a key.
-  const digest = await sha256Hex(`codeforge-auth-failure-guard:${presented}`);
+  const digest = await sha256Hex(`codeforge-auth-failure-guard:${credential.value}`);
+  const what = credential.kind === "key" ? "API key" : "session cookie";
   return {
-    key: `key:${digest}`,
+    key: `${credential.kind}:${digest}`,
     by: "credential",
-    blocked: "this API key is blocked after too many failed authentications with it",
-    slowDown: "too many failed authentications with this API key; slow down",
+    blocked: `this ${what} is blocked after too many failed authentications with it`,
+    slowDown: `too many failed authentications with this ${what}; slow down`,
   };
 }
 
@@ -82,11 +102,13 @@ async function failureSubject(c: Context<{ Bindings: Env }>): Promise<FailureSub
  */
 export function authFailureGuard(options: AuthFailureGuardOptions = {}) {
   const limiterOf = options.limiter ?? limiterForEnv;
+  const credentialOf = options.credential ?? requestCredential;
   return createMiddleware<{ Bindings: Env }>(async (c, next) => {
     const config = edgeConfig(c.env).rateLimit;
     if (!config.enabled) return next();
     const limiter = limiterOf(c.env);
-    const subject = await failureSubject(c);
+    const credential = credentialOf(c);
+    const subject = await failureSubject(c, credential);
     const check = (key: string, limit: number, windowMs: number, cost: 0 | 1) =>
       decide({
         limiter,
@@ -110,7 +132,8 @@ export function authFailureGuard(options: AuthFailureGuardOptions = {}) {
     }
 
     await next();
-    if (c.res.status !== 401) return;
+    // A failed session cookie is not counted (see the module's comment).
+    if (c.res.status !== 401 || credential?.kind === "session") return;
     const [, window] = await Promise.all([
       check("auth-failures-minute", config.authFailuresPerMinute, MINUTE_MS, 1),
       check("auth-failures-window", config.authFailuresBeforeBlock, config.authFailureWindowMs, 1),

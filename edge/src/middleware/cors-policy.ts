@@ -1,7 +1,9 @@
 /**
  * CORS for the public API: browsers may call it only from the origins the operator lists in
- * `CORS_ALLOWED_ORIGINS` (none by default). Keys travel in the `Authorization` header, never
- * in cookies, so no credentials mode is needed; preflights are answered without a key.
+ * `CORS_ALLOWED_ORIGINS` (none by default), with keys in the `Authorization` header; preflights
+ * are answered without a key. Credentials are never allowed (`Access-Control-Allow-Credentials`
+ * is not sent), so no other origin can ride the console's session cookie: it works on the
+ * edge's own origin only (`session-auth.ts`).
  * @module
  */
 import { cors } from "hono/cors";

@@ -13,13 +13,14 @@ import * as admin from "./admin.routes.js";
 import * as github from "./github.routes.js";
 import * as operations from "./operations.routes.js";
 import * as runner from "./runner.routes.js";
+import * as session from "./session.routes.js";
 import * as tasks from "./tasks.routes.js";
 import * as webhooks from "./webhooks.routes.js";
 
 type Json = Record<string, unknown>;
 
 /** Every route definition the edge serves. */
-export const ROUTE_DEFINITIONS = [tasks, webhooks, admin, github, runner, operations].flatMap((definitions) => Object.values(definitions));
+export const ROUTE_DEFINITIONS = [tasks, webhooks, admin, session, github, runner, operations].flatMap((definitions) => Object.values(definitions));
 
 /** An app that knows every definition but serves none: for generating the document in Node. */
 export function definitionsApp(): OpenAPIHono {

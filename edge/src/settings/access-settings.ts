@@ -1,11 +1,12 @@
 /**
  * Who may use the edge: the bootstrap admin key, the runners' secrets, the key for task secrets
- * at rest, and local mode (development: `file://` repositories, a public task-secrets key).
+ * at rest, local mode (development: `file://` repositories, a public task-secrets key), and the
+ * console's sessions (how long one lasts, and the key material its cookies are sealed with).
  * The secrets are set with `wrangler secret put`, never in `wrangler.toml`.
  * @module
  */
 import { z } from "zod";
-import { booleanSetting, CommaList } from "#api/settings.js";
+import { booleanSetting, CommaList, numberSetting } from "#api/settings.js";
 import { type ConfigOf, settingsSlice } from "./settings-slice.js";
 
 /**
@@ -39,7 +40,22 @@ export const AccessSettings = settingsSlice(
         .optional()
         .transform((key) => key ?? null),
     ],
+    /** How long a console session (`POST /api/v1/session`) lasts: 5 minutes to 30 days; 8 hours by default. */
+    sessionTtlSeconds: ["SESSION_TTL_SECONDS", numberSetting(z.number().int().min(300).max(2_592_000).default(28_800))],
+    /** Key material for sealing session cookies; null means the task-secrets key's (a separate key is derived from it). */
+    sessionSecret: [
+      "SESSION_SECRET",
+      z
+        .string()
+        .min(32, "SESSION_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)")
+        .optional()
+        .transform((key) => key ?? null),
+    ],
   },
-  (access) => ({ ...access, taskSecretsKey: access.taskSecretsKey ?? (access.localMode ? LOCAL_TASK_SECRETS_KEY : null) }),
+  (access) => {
+    const taskSecretsKey = access.taskSecretsKey ?? (access.localMode ? LOCAL_TASK_SECRETS_KEY : null);
+    // Null: no key to seal sessions with, so sign-in answers 503 and session cookies are refused.
+    return { ...access, taskSecretsKey, sessionSecret: access.sessionSecret ?? taskSecretsKey };
+  },
 );
 export type AccessConfig = ConfigOf<typeof AccessSettings>;

@@ -18,7 +18,8 @@ const SEALED_PREFIX = "v1.";
 /** AES-GCM's standard nonce size; a fresh random nonce per seal. */
 const IV_BYTES = 12;
 
-const HKDF_SALT = "codeforge task secrets";
+/** The HKDF salt of task secrets; other uses of the box (session cookies) pass their own. */
+export const TASK_SECRETS_PURPOSE = "codeforge task secrets";
 
 export interface SecretBox {
   /** Encrypts `plaintext` bound to `context` (the task id). */
@@ -34,21 +35,23 @@ const decoder = new TextDecoder();
 const boxes = new Map<string, Promise<SecretBox>>();
 
 /**
- * The box for `keyMaterial` (derived once per isolate).
+ * The box for `keyMaterial` (derived once per isolate). `purpose` is the HKDF salt: boxes of one
+ * key material for different purposes have unrelated keys.
  * @example const box = await secretBox(config.taskSecretsKey); const sealed = await box.seal(json, taskId);
  */
-export function secretBox(keyMaterial: string): Promise<SecretBox> {
-  let box = boxes.get(keyMaterial);
+export function secretBox(keyMaterial: string, purpose: string = TASK_SECRETS_PURPOSE): Promise<SecretBox> {
+  const id = `${purpose}\u0000${keyMaterial}`;
+  let box = boxes.get(id);
   if (!box) {
-    box = deriveBox(keyMaterial);
-    boxes.set(keyMaterial, box);
+    box = deriveBox(keyMaterial, purpose);
+    boxes.set(id, box);
   }
   return box;
 }
 
-async function deriveBox(keyMaterial: string): Promise<SecretBox> {
+async function deriveBox(keyMaterial: string, purpose: string): Promise<SecretBox> {
   const base = await crypto.subtle.importKey("raw", encoder.encode(keyMaterial), "HKDF", false, ["deriveKey"]);
-  const hkdf = (info: string) => ({ name: "HKDF", hash: "SHA-256", salt: encoder.encode(HKDF_SALT), info: encoder.encode(info) });
+  const hkdf = (info: string) => ({ name: "HKDF", hash: "SHA-256", salt: encoder.encode(purpose), info: encoder.encode(info) });
   const aes = await crypto.subtle.deriveKey(hkdf("aes-256-gcm v1"), base, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
   const mac = await crypto.subtle.deriveKey(hkdf("request fingerprint v1"), base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign"]);
 
