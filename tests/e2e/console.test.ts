@@ -15,10 +15,10 @@ import { gzipSync } from "node:zlib";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../scripts/local-stack.js";
+import { chromiumPath } from "../support/chromium-path.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { startStack, type Stack } from "./local-stack.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = join(PROJECT_ROOT, "test-output", "console");
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
@@ -31,7 +31,7 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
   stack = await startStack({ vars: { WEBHOOKS_ALLOW_LOCAL: "true", WEBHOOK_RETRY_SCHEDULE_SECONDS: "0,0.3,0.3" } });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
+  browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
   const context = await browser.newContext({ viewport: { width: 375, height: 812 } });
   page = await context.newPage();
   page.setDefaultTimeout(20_000);
