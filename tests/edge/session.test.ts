@@ -157,6 +157,19 @@ describe("a signed-in browser", () => {
     res.webSocket?.close();
   });
 
+  it("follows a task's events over SSE with the cookie", async () => {
+    const key = await createKey();
+    const { cookie } = await signIn(key.key);
+    const task = await createTaskAs(key.key, { pool: uniquePool() });
+    const res = await cookieFetch(`/api/v1/tasks/${task.id}/stream`, { cookie, headers: { accept: "text/event-stream", "sec-fetch-site": "same-origin" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toMatch(/^id: 1$/m);
+    await reader.cancel();
+  });
+
   it("refuses the cookie on a request the browser says comes from another origin", async () => {
     const key = await createKey();
     const { cookie } = await signIn(key.key);
