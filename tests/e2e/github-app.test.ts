@@ -92,6 +92,8 @@ describe("the GitHub App, end to end", () => {
     await github.waitFor(() => github.reactions(FULL_NAME).find((r) => r.content === "eyes" && r.target.includes(String(commentId))), 15_000);
     const reply = await github.waitFor(() => replyOn(7), 15_000);
     taskId = taskIdIn(reply.body)!;
+    // The link is the task's page in the web console.
+    expect(reply.body).toContain(`${stack.edgeUrl}/tasks/${taskId}`);
     const task = await stack.client.getTask(taskId);
     // Owned by the mapped key, with the repository's settings, a token and the issue as material.
     expect(task).toMatchObject({ cli: "demo", push: true, branch: "codeforge/issue-7", max_cost_usd: 2, has_access_token: true });

@@ -43,7 +43,8 @@ export const repoRefOf = (act: { repo: GitHubAct["repo"] }): RepoRef => ({
   defaultBranch: act.repo.defaultBranch,
 });
 
-export const taskUrlOf = (publicUrl: string, taskId: string): string => `${publicUrl}/api/v1/tasks/${taskId}`;
+/** The task's page in the web console (sign in with the mapped key or an admin key to read it). */
+export const taskUrlOf = (publicUrl: string, taskId: string): string => `${publicUrl}/tasks/${taskId}`;
 
 /** The branch a conversation's task pushes to. */
 export const branchFor = (issueNumber: number): string => `codeforge/issue-${issueNumber}`;
