@@ -159,6 +159,9 @@ describe("headers, events and payloads", () => {
     // A comment that does not mention the trigger phrase is ignored, with the phrase named.
     const plain = await expectAnswer(await deliver("issue_comment", triggerComment(installationId, "looks good to me")), 202, "ignored");
     expect(plain.reason).toContain("@codeforge");
+    // No GitHub API answers in this suite, so the accepted work would be retried for half an
+    // hour: unmapped, its next try drops it, and no conversation keeps waking after the suite.
+    expect((await apiFetch(`/api/v1/github/installations/${installationId}`, { method: "DELETE" })).status).toBe(200);
   });
 
   it("answers every hostile variant with a 4xx or a 2xx, never a 5xx", async () => {
