@@ -22,6 +22,7 @@ import {
 } from "./tests/edge/credentials.js";
 import { UPSTASH_TEST_LIMITS } from "./tests/edge-upstash/limits.js";
 import { textModules } from "./tests/support/text-modules.js";
+import { EveryTestReported, tolerateWorkerdExit } from "./tests/support/workerd-teardown.js";
 
 const common = {
   CODEFORGE_ADMIN_KEY: TEST_ADMIN_KEY,
@@ -54,6 +55,9 @@ const worker = (bindings: Record<string, string>) => ({
 
 export default defineConfig({
   test: {
+    // workerd's intermittent crash while a finished file's runtime shuts down: see the module.
+    onUnhandledError: tolerateWorkerdExit,
+    reporters: ["default", new EveryTestReported()],
     projects: [
       {
         plugins: [
