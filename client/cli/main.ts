@@ -1,71 +1,115 @@
 /**
  * `codeforge`: the command-line client for the CodeForge API.
  *
- * The only place that reads `process.argv` and `process.env` (handed in by bin/codeforge.js)
- * and builds the real client; commands receive it through their context, so the tests run the
- * real binary against a real edge and read what it printed and how it exited.
+ * The only place that reads `process.argv` and `process.env` (handed in by the binary) and
+ * builds the real client; commands receive it through their context, so the tests run the real
+ * binary against a real edge and read what it printed and how it exited.
  * @module
  */
 import { parseArgs } from "node:util";
+import { closestName, didYouMean } from "#api/suggest.js";
 import { ApiClient } from "../api-client.js";
-import { defaultConfigPath, DEFAULT_URL, resolveConfig, type CliConfig } from "./cli-config.js";
+import { resolveConfig, type CliConfig } from "./cli-config.js";
 import { GLOBAL_OPTIONS, GLOBAL_VALUE_FLAGS, type Command, type CommandContext } from "./command.js";
 import { COMMANDS } from "./command-registry.js";
 import { reportError } from "./error-report.js";
-import { EXIT, EXIT_CODES_HELP, UsageError } from "./exit-codes.js";
+import { EXIT, UsageError } from "./exit-codes.js";
+import { commandHelp, rootHelp } from "./help.js";
 import type { Output } from "./output.js";
-
-/** A command's usage lines; continuation lines (starting with a space) are indented under it. */
-const usageLines = (command: Command) => command.usage.map((line) => (line.startsWith(" ") ? `            ${line.trimStart()}` : `  codeforge ${line}`));
+import { VERSION } from "./version.js";
 
 /** `codeforge --help`. */
 export function helpText(env: NodeJS.ProcessEnv = {}): string {
-  return `codeforge — run AI coding CLIs on your repositories through CodeForge
-
-Usage: codeforge [connection flags] <command> [flags]
-
-${COMMANDS.flatMap(usageLines).join("\n")}
-
-Every command takes --json (machine-readable output; errors as one JSON line on stderr)
-and -h/--help.
-
-Connection (a flag, else the environment, else the config file):
-  --url <url>      CODEFORGE_URL       the edge's base URL (default ${DEFAULT_URL})
-  --key <key>      CODEFORGE_API_KEY   an API key (Authorization: Bearer)
-  --config <file>  CODEFORGE_CONFIG    JSON {"url": "...", "api_key": "..."}; default
-                                       ${defaultConfigPath(env)}; must be chmod 600 when it holds a key
-  --no-color       (also NO_COLOR)
-
-${EXIT_CODES_HELP}`;
+  return rootHelp(COMMANDS, env);
 }
 
-/** The command name: the first argument that is neither a global flag nor a global flag's value. */
-function splitCommand(argv: string[]): { name: string | undefined; rest: string[] } {
+/** The arguments that are neither global flags nor a global flag's value, with their positions. */
+function words(argv: string[]): { word: string; index: number }[] {
+  const found: { word: string; index: number }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === "--") return { name: argv[i + 1], rest: [...argv.slice(0, i), ...argv.slice(i + 2)] };
-    if (!arg.startsWith("-")) return { name: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
-    if (GLOBAL_VALUE_FLAGS.includes(arg)) i++;
+    if (arg === "--") break;
+    if (!arg.startsWith("-")) found.push({ word: arg, index: i });
+    else if (GLOBAL_VALUE_FLAGS.includes(arg)) i++;
   }
-  return { name: undefined, rest: argv };
+  return found;
+}
+
+/** The unknown-command error, naming the nearest command. */
+function unknownCommand(name: string, within: readonly Command[], path: string): UsageError {
+  const names = within.map((c) => c.name);
+  const prefix = path ? `${path} ` : "";
+  return new UsageError(`unknown command ${JSON.stringify(`${prefix}${name}`)}${didYouMean(name, names, (n) => JSON.stringify(`${prefix}${n}`))}`);
+}
+
+/**
+ * The command a command line names (following groups into their subcommands), its path
+ * (`keys create`) and the arguments left for it once its name words are removed.
+ */
+export function findCommand(argv: string[]): { command: Command; path: string; rest: string[] } | null {
+  const named = words(argv);
+  if (named.length === 0) return null;
+  let within: readonly Command[] = COMMANDS;
+  let command: Command | undefined;
+  const path: string[] = [];
+  const used: number[] = [];
+  for (const { word, index } of named) {
+    const next = within.find((c) => c.name === word);
+    if (!next) {
+      if (!command) throw unknownCommand(word, within, "");
+      if (command.subcommands) {
+        // A group's word is a subcommand, or an argument of its default subcommand when that takes one.
+        const fallback = command.subcommands.find((c) => c.name === command!.defaultSubcommand);
+        const names = within.map((c) => c.name);
+        if (!fallback?.args?.length || closestName(word, names) !== null) throw unknownCommand(word, within, path.join(" "));
+      }
+      break;
+    }
+    command = next;
+    path.push(word);
+    used.push(index);
+    if (!next.subcommands) break;
+    within = next.subcommands;
+  }
+  if (command?.subcommands && command.defaultSubcommand !== undefined) {
+    const fallback = command.subcommands.find((c) => c.name === command!.defaultSubcommand)!;
+    return { command: fallback, path: `${path.join(" ")} ${fallback.name}`, rest: argv.filter((_, i) => !used.includes(i)) };
+  }
+  return { command: command!, path: path.join(" "), rest: argv.filter((_, i) => !used.includes(i)) };
 }
 
 /** Runs one command line; returns the exit code. */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
   let config: CliConfig | null = null;
   // Only the global flags are read here (leniently); each command parses all of its own.
-  const { values } = parseArgs({ args: argv, options: GLOBAL_OPTIONS, allowPositionals: true, strict: false });
+  const { values } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, version: { type: "boolean" } }, allowPositionals: true, strict: false });
+  const json = values.json === true || typeof values.jq === "string";
   try {
-    const { name, rest } = splitCommand(argv);
-    const command = COMMANDS.find((c) => c.name === name);
-    if (name === undefined || name === "help") {
-      out.line(helpText(env));
-      return name === undefined && !values.help ? EXIT.usage : EXIT.ok;
-    }
-    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}; the commands are ${COMMANDS.map((c) => c.name).join(", ")}`);
-    if (values.help) {
-      out.line(`Usage:\n${usageLines(command).join("\n")}\n\nSee codeforge --help for connection flags and exit codes.`);
+    if (values.version === true && words(argv).length === 0) {
+      out.line(`codeforge ${VERSION}`);
       return EXIT.ok;
+    }
+    const named = words(argv);
+    if (named[0]?.word === "help") {
+      const asked = findCommand(argv.filter((_, i) => i !== named[0]!.index));
+      out.line(asked ? commandHelp(asked.command, asked.path) : helpText(env));
+      return EXIT.ok;
+    }
+    const found = findCommand(argv);
+    if (!found) {
+      out.line(helpText(env));
+      return values.help ? EXIT.ok : EXIT.usage;
+    }
+    if (values.help) {
+      // `keys --help` shows the group, not its default subcommand.
+      const group = COMMANDS.find((c) => c.name === found.path.split(" ")[0] && c.subcommands && found.path === `${c.name} ${c.defaultSubcommand}`);
+      const shown = group && words(argv).length === 1 ? group : found.command;
+      out.line(commandHelp(shown, shown === group ? group.name : found.path));
+      return EXIT.ok;
+    }
+    if (!found.command.run) {
+      out.error(commandHelp(found.command, found.path));
+      return EXIT.usage;
     }
     let client: ApiClient | null = null;
     const ctx: CommandContext = {
@@ -77,8 +121,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
         return (client = new ApiClient({ baseUrl: config.url, apiKey: config.apiKey }));
       },
     };
-    return await command.run(rest, ctx);
+    return await found.command.run(found.rest, ctx);
   } catch (err) {
-    return reportError(err, config, out, { json: values.json === true });
+    return reportError(err, config, out, { json });
   }
 }

@@ -26,24 +26,43 @@ const COLUMNS: Column<Delivery>[] = [
 
 export const deliveriesCommand: Command = {
   name: "deliveries",
-  usage: [
-    "deliveries <task-id>                        the task's webhook deliveries and their attempts",
-    "deliveries redeliver <task-id> <delivery-id>   send a delivery again (same webhook-id and body)",
+  summary: "list a task's webhook deliveries, or send one again",
+  usage: ["deliveries <task-id> [flags]", "deliveries redeliver <task-id> <delivery-id>"],
+  flags: {},
+  defaultSubcommand: "list",
+  subcommands: [
+    {
+      name: "list",
+      summary: "the task's webhook deliveries and their attempts (the default)",
+      usage: ["deliveries [list] <task-id> [flags]"],
+      args: ["task-id"],
+      flags: {},
+      examples: ["codeforge deliveries tsk_01J9Z8Q4"],
+      async run(argv, ctx) {
+        const { values, positionals: given } = parseFlags(argv, {});
+        const [taskId] = positionals("deliveries", given, ["task-id"]);
+        const list = await ctx.client().deliveries(taskId!);
+        if (values.json) ctx.out.line(JSON.stringify(list, null, 2));
+        else if (list.deliveries.length === 0) ctx.out.line(`no webhook deliveries for ${taskId} (it has no callback_url, or nothing was sent yet)`);
+        else for (const line of renderTable(list.deliveries, COLUMNS)) ctx.out.line(line);
+        return 0;
+      },
+    },
+    {
+      name: "redeliver",
+      summary: "send a delivery again (same webhook-id and body)",
+      usage: ["deliveries redeliver <task-id> <delivery-id>"],
+      args: ["task-id", "delivery-id"],
+      flags: {},
+      examples: ["codeforge deliveries redeliver tsk_01J9Z8Q4 dlv_01J9Z8R2"],
+      async run(argv, ctx) {
+        const { values, positionals: given } = parseFlags(argv, {});
+        const [taskId, deliveryId] = positionals("deliveries redeliver", given, ["task-id", "delivery-id"]);
+        const delivery = await ctx.client().redeliver(taskId!, deliveryId!);
+        if (values.json) ctx.out.line(JSON.stringify(delivery, null, 2));
+        else ctx.out.line(`${delivery.id} queued for redelivery to ${delivery.url} (attempt series ${delivery.series})`);
+        return 0;
+      },
+    },
   ],
-  async run(argv, ctx) {
-    const { values, positionals: given } = parseFlags(argv, {});
-    if (given[0] === "redeliver") {
-      const [taskId, deliveryId] = positionals("deliveries redeliver", given.slice(1), ["task-id", "delivery-id"]);
-      const delivery = await ctx.client().redeliver(taskId!, deliveryId!);
-      if (values.json) ctx.out.line(JSON.stringify(delivery, null, 2));
-      else ctx.out.line(`${delivery.id} queued for redelivery to ${delivery.url} (attempt series ${delivery.series})`);
-      return 0;
-    }
-    const [taskId] = positionals("deliveries", given[0] === "list" ? given.slice(1) : given, ["task-id"]);
-    const list = await ctx.client().deliveries(taskId!);
-    if (values.json) ctx.out.line(JSON.stringify(list, null, 2));
-    else if (list.deliveries.length === 0) ctx.out.line(`no webhook deliveries for ${taskId} (it has no callback_url, or nothing was sent yet)`);
-    else for (const line of renderTable(list.deliveries, COLUMNS)) ctx.out.line(line);
-    return 0;
-  },
 };

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { FollowUpRequest } from "#api/task-request.js";
 import type { ApiClient } from "../../api-client.js";
-import { envFromNames, parseFlags, positionals, secretFromEnv, type Command } from "../command.js";
+import { envFromNames, parseFlags, positionals, secretFromEnv, type Command, type FlagSpecs } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import { followAndPrint } from "./watch.js";
@@ -52,25 +52,31 @@ export async function followup(client: ApiClient, args: FollowUpArgs, out: Outpu
   return exitCodeFor(done.status);
 }
 
+const followupFlags = {
+  prompt: { type: "string", short: "p", value: "<text>", description: "What to do next" },
+  "prompt-file": { type: "string", value: "<file>", description: "Read the prompt from a file ('-' for stdin)" },
+  model: { type: "string", value: "<model>", description: "The model for this iteration" },
+  timeout: { type: "string", value: "<seconds>", description: "This iteration's time limit" },
+  "access-token-env": {
+    type: "string",
+    value: "<VAR>",
+    description: "The environment variable holding the repository token (a task with one needs it again)",
+  },
+  env: { type: "string", multiple: true, default: [], value: "<NAME>", description: "Give the CLI NAME with its value from this environment" },
+  "idempotency-key": { type: "string", value: "<key>", description: "Retrying with the same key starts nothing new" },
+  follow: { type: "boolean", short: "f", default: false, description: "Stream the iteration to its end and exit with its outcome" },
+} as const satisfies FlagSpecs;
+
 export const followupCommand: Command = {
   name: "followup",
-  usage: [
-    "followup <task-id> (--prompt <text> | --prompt-file <file|->) [--model <m>] [--timeout <s>]",
-    "       [--access-token-env <VAR>] [--env <NAME>]... [--idempotency-key <k>] [--follow]",
-    "       the next iteration of an ended task, on its changes (a task with a token or env needs them again;",
-    "       --env NAME takes the value of NAME from this environment)",
-  ],
+  summary: "start the next iteration of an ended task, on its changes",
+  description: "A task given a token or env needs them again: they are erased when each iteration ends.",
+  usage: ["followup <task-id> --prompt <text> [flags]"],
+  args: ["task-id"],
+  flags: followupFlags,
+  examples: ['codeforge followup tsk_01J9Z8Q4 --prompt "Also update the changelog" --follow', "git diff | codeforge followup tsk_01J9Z8Q4 --prompt-file -"],
   async run(argv, ctx) {
-    const { values, positionals: given } = parseFlags(argv, {
-      prompt: { type: "string" },
-      "prompt-file": { type: "string" },
-      model: { type: "string" },
-      timeout: { type: "string" },
-      "idempotency-key": { type: "string" },
-      "access-token-env": { type: "string" },
-      env: { type: "string", multiple: true, default: [] },
-      follow: { type: "boolean", short: "f", default: false },
-    });
+    const { values, positionals: given } = parseFlags(argv, followupFlags);
     const [taskId] = positionals("followup", given, ["task-id"]);
     return followup(
       ctx.client(),

@@ -5,7 +5,7 @@
  */
 import { Scope, type ApiKey, type ApiKeyList, type ApiKeyWithSecret, type CreateKeyInput } from "#api/keys.js";
 import { KEYS_PAGE_MAX } from "#api/limits.js";
-import { intFlag, parseFlags, positionals, type Command, type CommandContext } from "../command.js";
+import { intFlag, parseFlags, positionals, type Command, type CommandContext, type FlagSpecs } from "../command.js";
 import { UsageError } from "../exit-codes.js";
 import { renderTable, shortTime, type Column } from "../table.js";
 
@@ -56,8 +56,14 @@ function expiresIn(text: string, now = Date.now()): string {
   return new Date(now + Number(match[1]) * UNIT_SECONDS[match[2]!]! * 1_000).toISOString();
 }
 
+const listFlags = {
+  limit: { type: "string", value: "<n>", description: `Keys per page, 1 to ${KEYS_PAGE_MAX} (default 50)` },
+  cursor: { type: "string", value: "<cursor>", description: "The page after this cursor, as a previous page printed it" },
+  all: { type: "boolean", default: false, description: "Every page" },
+} as const satisfies FlagSpecs;
+
 async function list(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals: given } = parseFlags(argv, { limit: { type: "string" }, cursor: { type: "string" }, all: { type: "boolean", default: false } });
+  const { values, positionals: given } = parseFlags(argv, listFlags);
   positionals("keys list", given, []);
   const client = ctx.client();
   const query = { limit: values.all ? KEYS_PAGE_MAX : (intFlag("limit", values.limit, { min: 1, max: KEYS_PAGE_MAX }) ?? 50), cursor: values.cursor };
@@ -77,18 +83,27 @@ async function list(argv: string[], ctx: CommandContext): Promise<number> {
   return 0;
 }
 
+const createFlags = {
+  name: { type: "string", value: "<name>", description: "What the key is for (required)" },
+  scope: {
+    type: "string",
+    multiple: true,
+    default: [],
+    value: "<scope>",
+    description: "A permission to grant (default tasks:read and tasks:write)",
+    choices: Scope.options,
+  },
+  expires: { type: "string", value: "<time>", description: "When it stops working, an ISO 8601 time" },
+  "expires-in": { type: "string", value: "<duration>", description: "When it stops working, from now: 30d, 12h, 45m or 3600s" },
+  cidr: { type: "string", multiple: true, default: [], value: "<range>", description: "Only accept it from these addresses" },
+  "requests-per-minute": { type: "string", value: "<n>", description: "Its request rate limit" },
+  "tasks-per-minute": { type: "string", value: "<n>", description: "Its task creation rate limit" },
+  "max-concurrent": { type: "string", value: "<n>", description: "At most this many of its tasks running" },
+  "max-queued": { type: "string", value: "<n>", description: "At most this many of its tasks queued" },
+} as const satisfies FlagSpecs;
+
 async function create(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals: given } = parseFlags(argv, {
-    name: { type: "string" },
-    scope: { type: "string", multiple: true, default: [] },
-    expires: { type: "string" },
-    "expires-in": { type: "string" },
-    cidr: { type: "string", multiple: true, default: [] },
-    "requests-per-minute": { type: "string" },
-    "tasks-per-minute": { type: "string" },
-    "max-concurrent": { type: "string" },
-    "max-queued": { type: "string" },
-  });
+  const { values, positionals: given } = parseFlags(argv, createFlags);
   positionals("keys create", given, []);
   if (!values.name) throw new UsageError("keys create needs --name <what the key is for>");
   if (values.expires !== undefined && values["expires-in"] !== undefined) throw new UsageError("give --expires or --expires-in, not both");
@@ -114,8 +129,12 @@ async function create(argv: string[], ctx: CommandContext): Promise<number> {
   return 0;
 }
 
+const rotateFlags = {
+  overlap: { type: "string", value: "<seconds>", description: "How long the old secret keeps working (default a day)" },
+} as const satisfies FlagSpecs;
+
 async function rotate(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals: given } = parseFlags(argv, { overlap: { type: "string" } });
+  const { values, positionals: given } = parseFlags(argv, rotateFlags);
   const [id] = positionals("keys rotate", given, ["key-id"]);
   const overlap = intFlag("overlap", values.overlap);
   const key = await ctx.client().rotateKey(id!, overlap === undefined ? {} : { overlap_seconds: overlap });
@@ -147,25 +166,49 @@ async function show(argv: string[], ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[], ctx: CommandContext) => Promise<number>> = { list, show, create, rotate, revoke };
-
 export const keysCommand: Command = {
   name: "keys",
-  usage: [
-    "keys [list] [--limit <n>] [--cursor <c>] [--all]   API keys, newest first (admin)",
-    "keys show <key-id>",
-    "keys create --name <n> [--scope tasks:read|tasks:write|admin]... [--expires <iso> | --expires-in 30d]",
-    "       [--cidr <range>]... [--requests-per-minute <n>] [--tasks-per-minute <n>]",
-    "       [--max-concurrent <n>] [--max-queued <n>]   prints the key's secret, once",
-    "keys rotate <key-id> [--overlap <seconds>]  a new secret; the old one works for the overlap (default a day)",
-    "keys revoke <key-id>",
+  summary: "create, list, rotate and revoke API keys (admin)",
+  usage: ["keys <command> [flags]"],
+  flags: {},
+  defaultSubcommand: "list",
+  subcommands: [
+    {
+      name: "list",
+      summary: "list API keys, newest first (the default)",
+      usage: ["keys list [flags]"],
+      flags: listFlags,
+      examples: ["codeforge keys", "codeforge keys list --all --jq '.keys[] | select(.status == \"active\") | .id'"],
+      run: list,
+    },
+    { name: "show", summary: "show one key", usage: ["keys show <key-id> [flags]"], args: ["key-id"], flags: {}, run: show },
+    {
+      name: "create",
+      summary: "create a key; its secret is printed this once",
+      usage: ["keys create --name <name> [flags]"],
+      flags: createFlags,
+      examples: [
+        'codeforge keys create --name "CI for acme/app" --scope tasks:write --expires-in 90d',
+        "codeforge keys create --name dashboards --scope tasks:read --cidr 10.0.0.0/8",
+      ],
+      run: create,
+    },
+    {
+      name: "rotate",
+      summary: "give a key a new secret; the old one works for the overlap",
+      usage: ["keys rotate <key-id> [flags]"],
+      args: ["key-id"],
+      flags: rotateFlags,
+      examples: ["codeforge keys rotate key_01J9Z8Q4 --overlap 3600"],
+      run: rotate,
+    },
+    {
+      name: "revoke",
+      summary: "revoke a key; it is refused everywhere within seconds",
+      usage: ["keys revoke <key-id>"],
+      args: ["key-id"],
+      flags: {},
+      run: revoke,
+    },
   ],
-  async run(argv, ctx) {
-    // `keys <subcommand> …`; plain `keys` (or `keys --flags`) lists.
-    const [first, ...rest] = argv;
-    if (first === undefined || first.startsWith("-")) return list(argv, ctx);
-    const sub = SUBCOMMANDS[first];
-    if (!sub) throw new UsageError(`unknown keys command ${JSON.stringify(first)} (list, show, create, rotate, revoke)`);
-    return sub(rest, ctx);
-  },
 };

@@ -5,7 +5,7 @@
  */
 import { RUNNERS_PAGE_MAX } from "#api/limits.js";
 import type { RunnerInfo } from "#api/runner-protocol.js";
-import { parseFlags, type Command } from "../command.js";
+import { parseFlags, type Command, type FlagSpecs } from "../command.js";
 import { UsageError } from "../exit-codes.js";
 import { renderTable, shortTime, type Column } from "../table.js";
 
@@ -19,11 +19,18 @@ const COLUMNS: Column<RunnerInfo>[] = [
   { header: "LAST SEEN (UTC)", cell: (r) => shortTime(r.last_seen_at) },
 ];
 
+const runnersFlags = {
+  pool: { type: "string", value: "<pool>", description: "Only this pool's runners" },
+} as const satisfies FlagSpecs;
+
 export const runnersCommand: Command = {
   name: "runners",
-  usage: ["runners [--pool <pool>]                     runners seen lately, across pools (admin)"],
+  summary: "list the runners seen lately and how busy they are (admin)",
+  usage: ["runners [flags]"],
+  flags: runnersFlags,
+  examples: ["codeforge runners", "codeforge runners --pool gpu --json"],
   async run(argv, ctx) {
-    const { values, positionals } = parseFlags(argv, { pool: { type: "string" } });
+    const { values, positionals } = parseFlags(argv, runnersFlags);
     if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(" ")}`);
     const client = ctx.client();
     const query = { pool: values.pool, limit: RUNNERS_PAGE_MAX };

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { CreateTaskInput } from "#api/task-request.js";
 import type { ApiClient } from "../../api-client.js";
-import { envFromNames, intFlag, parseFlags, secretFromEnv, type Command } from "../command.js";
+import { envFromNames, intFlag, parseFlags, secretFromEnv, type Command, type FlagSpecs } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";
 import type { Output } from "../output.js";
 import { followAndPrint } from "./watch.js";
@@ -88,48 +88,58 @@ function autonomyFlag(value: string): "full" | "edits" {
   return value;
 }
 
+const CLIS = ["demo", "claude", "aider", "codex", "gemini", "opencode", "script"] as const;
+
+const submitFlags = {
+  repo: { type: "string", short: "R", value: "<url>", description: "The repository to clone (https, ssh, or file:// locally)" },
+  ref: { type: "string", value: "<ref>", description: "The branch, tag or commit to start from (default: the remote's HEAD)" },
+  prompt: { type: "string", short: "p", value: "<text>", description: "What the agent should do" },
+  "prompt-file": { type: "string", value: "<file>", description: "Read the prompt from a file ('-' for stdin)" },
+  cli: { type: "string", default: "demo", value: "<cli>", description: "The coding CLI to run", choices: CLIS },
+  model: { type: "string", value: "<model>", description: "The model the CLI uses" },
+  timeout: { type: "string", value: "<seconds>", description: "The task's time limit" },
+  priority: { type: "string", value: "<0-9>", description: "Higher runs first within the pool" },
+  pool: { type: "string", value: "<pool>", description: "The runner pool to run in" },
+  label: { type: "string", multiple: true, default: [], value: "<label>", description: "Only runners with this label" },
+  "callback-url": { type: "string", value: "<url>", description: "Where to send signed webhooks about the task" },
+  push: { type: "boolean", default: false, description: "Commit the change and push it to a branch" },
+  branch: { type: "string", value: "<name>", description: "The branch --push pushes to (default codeforge/<task-id>)" },
+  "access-token-env": { type: "string", value: "<VAR>", description: "The environment variable holding a repository token (never a flag value)" },
+  env: { type: "string", multiple: true, default: [], value: "<NAME>", description: "Give the CLI NAME with its value from this environment" },
+  autonomy: {
+    type: "string",
+    value: "<level>",
+    description: "full, or edits: may edit files, no blanket approval to run commands",
+    choices: ["full", "edits"],
+  },
+  "egress-allow": {
+    type: "string",
+    multiple: true,
+    default: [],
+    value: "<host>",
+    description: "Narrow the hosts the sandbox may reach (its model API stays reachable)",
+  },
+  "max-cost-usd": { type: "string", value: "<usd>", description: "Budget per iteration in US dollars; past it the task fails as budget_exceeded" },
+  "max-tokens": { type: "string", value: "<n>", description: "Budget per iteration in tokens" },
+  "max-turns": { type: "string", value: "<n>", description: "Budget per iteration in agent turns" },
+  "idempotency-key": { type: "string", value: "<key>", description: "Retrying with the same key creates no second task" },
+  follow: { type: "boolean", short: "f", default: false, description: "Stream the task to its end and exit with its outcome" },
+} as const satisfies FlagSpecs;
+
 export const submitCommand: Command = {
   name: "submit",
-  usage: [
-    "submit --repo <url> (--prompt <text> | --prompt-file <file|->) [--ref <ref>]",
-    "       [--cli demo|claude|aider|codex|gemini|opencode|script] [--model <m>] [--timeout <s>]",
-    "       [--priority 0-9] [--pool <p>] [--label <l>]... [--callback-url <url>]",
-    "       [--push [--branch <name>]] [--access-token-env <VAR>] [--env <NAME>]...",
-    "       [--autonomy full|edits] [--egress-allow <host-pattern>]... [--idempotency-key <k>] [--follow]",
-    "       [--max-cost-usd <usd>] [--max-tokens <n>] [--max-turns <n>]",
-    "       prints the task id; --follow streams it to the end. --push commits the change to a branch",
-    "       (default codeforge/<task-id>); remote repositories need a token that may push:",
-    "       --access-token-env names the environment variable holding it (never a flag value).",
-    "       --env NAME gives the CLI the variable NAME with its value from this environment (an API key, say).",
-    "       --autonomy edits: the CLI may edit files but gets no blanket approval to run commands.",
-    "       --egress-allow narrows the hosts the agent's sandbox may reach (its model API stays reachable)",
-    "       --max-cost-usd, --max-tokens, --max-turns: the budget per iteration; past it the task fails as budget_exceeded.",
+  summary: "create a task: a coding CLI runs your prompt on a repository",
+  description: "Prints the task's id, or with --follow streams it to its end and exits with its outcome.",
+  usage: ["submit --repo <url> --prompt <text> [flags]"],
+  flags: submitFlags,
+  examples: [
+    'codeforge submit --repo https://github.com/acme/app --prompt "Fix the flaky test" --cli claude --follow',
+    "# push the change to a branch, with a token that may push",
+    'codeforge submit -R https://github.com/acme/app -p "Bump lodash" --push --access-token-env GITHUB_TOKEN',
+    "codeforge submit -R https://github.com/acme/app --prompt-file task.md --max-cost-usd 2",
   ],
   async run(argv, ctx) {
-    const { values, positionals } = parseFlags(argv, {
-      repo: { type: "string" },
-      ref: { type: "string" },
-      prompt: { type: "string" },
-      "prompt-file": { type: "string" },
-      cli: { type: "string", default: "demo" },
-      model: { type: "string" },
-      timeout: { type: "string" },
-      priority: { type: "string" },
-      pool: { type: "string" },
-      label: { type: "string", multiple: true, default: [] },
-      "callback-url": { type: "string" },
-      "idempotency-key": { type: "string" },
-      push: { type: "boolean", default: false },
-      branch: { type: "string" },
-      "access-token-env": { type: "string" },
-      env: { type: "string", multiple: true, default: [] },
-      autonomy: { type: "string" },
-      "egress-allow": { type: "string", multiple: true, default: [] },
-      "max-cost-usd": { type: "string" },
-      "max-tokens": { type: "string" },
-      "max-turns": { type: "string" },
-      follow: { type: "boolean", short: "f", default: false },
-    });
+    const { values, positionals } = parseFlags(argv, submitFlags);
     if (positionals.length) throw new UsageError(`submit takes flags, not ${JSON.stringify(positionals[0])}`);
     return submit(
       ctx.client(),

@@ -5,7 +5,7 @@
 import type { StreamEvent } from "#api/stream-events.js";
 import type { ApiClient } from "../../api-client.js";
 import { renderEvent } from "../../render-event.js";
-import { intFlag, parseFlags, positionals, type Command } from "../command.js";
+import { intFlag, parseFlags, positionals, type Command, type FlagSpecs } from "../command.js";
 import { exitCodeFor } from "../exit-codes.js";
 import { taskSummary, type Output } from "../output.js";
 
@@ -41,7 +41,12 @@ export async function cancel(client: ApiClient, args: { taskId: string; json: bo
 
 export const statusCommand: Command = {
   name: "status",
-  usage: ["status <task-id>                            summary (exits with the task's outcome)"],
+  summary: "show a task's status and result",
+  description: "Exits with the task's outcome once it has one (see the exit codes in codeforge --help).",
+  usage: ["status <task-id> [flags]"],
+  args: ["task-id"],
+  flags: {},
+  examples: ["codeforge status tsk_01J9Z8Q4", "codeforge status tsk_01J9Z8Q4 --jq .result.cost_usd"],
   async run(argv, ctx) {
     const { values, positionals: given } = parseFlags(argv, {});
     const [taskId] = positionals("status", given, ["task-id"]);
@@ -49,11 +54,20 @@ export const statusCommand: Command = {
   },
 };
 
+const logsFlags = {
+  since: { type: "string", default: "0", value: "<seq>", description: "Only events after this sequence number" },
+} as const satisfies FlagSpecs;
+
 export const logsCommand: Command = {
   name: "logs",
-  usage: ["logs <task-id> [--since <seq>]              the event log so far (--json: one event per line)"],
+  summary: "print a task's event log so far",
+  description: "With --json, one event per line.",
+  usage: ["logs <task-id> [flags]"],
+  args: ["task-id"],
+  flags: logsFlags,
+  examples: ["codeforge logs tsk_01J9Z8Q4", "codeforge logs tsk_01J9Z8Q4 --since 120 --json"],
   async run(argv, ctx) {
-    const { values, positionals: given } = parseFlags(argv, { since: { type: "string", default: "0" } });
+    const { values, positionals: given } = parseFlags(argv, logsFlags);
     const [taskId] = positionals("logs", given, ["task-id"]);
     return logs(ctx.client(), { taskId: taskId!, since: intFlag("since", values.since)!, json: values.json }, ctx.out);
   },
@@ -61,7 +75,12 @@ export const logsCommand: Command = {
 
 export const cancelCommand: Command = {
   name: "cancel",
-  usage: ["cancel <task-id>"],
+  summary: "cancel a queued or running task",
+  description: "A queued task ends at once; a running one once its runner has stopped the CLI.",
+  usage: ["cancel <task-id> [flags]"],
+  args: ["task-id"],
+  flags: {},
+  examples: ["codeforge cancel tsk_01J9Z8Q4"],
   async run(argv, ctx) {
     const { values, positionals: given } = parseFlags(argv, {});
     const [taskId] = positionals("cancel", given, ["task-id"]);

@@ -6,7 +6,7 @@
 import { TASKS_PAGE_MAX } from "#api/limits.js";
 import { TaskStatus } from "#api/task.js";
 import type { TaskList, TaskSummary } from "#api/task-queries.js";
-import { intFlag, parseFlags, type Command } from "../command.js";
+import { intFlag, parseFlags, type Command, type FlagSpecs } from "../command.js";
 import { UsageError } from "../exit-codes.js";
 import { renderTable, shortTime, type Column } from "../table.js";
 
@@ -19,17 +19,23 @@ const COLUMNS: Column<TaskSummary>[] = [
   { header: "PROMPT", cell: (t) => t.prompt_excerpt, maxWidth: 40 },
 ];
 
+const tasksFlags = {
+  status: { type: "string", value: "<status>", description: "Only tasks with this status", choices: TaskStatus.options },
+  owner: { type: "string", value: "<key-id>", description: "Only tasks of this key (admin)" },
+  limit: { type: "string", value: "<n>", description: `Tasks per page, 1 to ${TASKS_PAGE_MAX} (default 20)` },
+  cursor: { type: "string", value: "<cursor>", description: "The page after this cursor, as a previous page printed it" },
+  all: { type: "boolean", default: false, description: "Every page" },
+} as const satisfies FlagSpecs;
+
 export const tasksCommand: Command = {
   name: "tasks",
-  usage: ["tasks [--status <s>] [--owner <key-id>] [--limit <n>] [--cursor <c>] [--all]   your tasks, newest first"],
+  summary: "list your tasks, newest first",
+  description: "An admin key lists everyone's.",
+  usage: ["tasks [flags]"],
+  flags: tasksFlags,
+  examples: ["codeforge tasks --status running", "codeforge tasks --all --jq '.tasks[] | select(.status == \"failed\") | .id'"],
   async run(argv, ctx) {
-    const { values, positionals } = parseFlags(argv, {
-      status: { type: "string" },
-      owner: { type: "string" },
-      limit: { type: "string" },
-      cursor: { type: "string" },
-      all: { type: "boolean", default: false },
-    });
+    const { values, positionals } = parseFlags(argv, tasksFlags);
     if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(" ")}`);
     const status = values.status === undefined ? undefined : TaskStatus.safeParse(values.status);
     if (status && !status.success) throw new UsageError(`--status must be one of ${TaskStatus.options.join(", ")}`);

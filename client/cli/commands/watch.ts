@@ -7,7 +7,7 @@ import type { Task } from "#api/task.js";
 import type { ApiClient } from "../../api-client.js";
 import { followTask } from "../../follow-task.js";
 import { renderEvent } from "../../render-event.js";
-import { intFlag, parseFlags, positionals, type Command } from "../command.js";
+import { intFlag, parseFlags, positionals, type Command, type FlagSpecs } from "../command.js";
 import { exitCodeFor } from "../exit-codes.js";
 import { taskSummary, type Output } from "../output.js";
 
@@ -30,11 +30,20 @@ export async function watch(client: ApiClient, args: { taskId: string; since: nu
   return exitCodeFor(task.status);
 }
 
+const watchFlags = {
+  since: { type: "string", default: "0", value: "<seq>", description: "Start after this sequence number" },
+} as const satisfies FlagSpecs;
+
 export const watchCommand: Command = {
   name: "watch",
-  usage: ["watch <task-id> [--since <seq>]             live output until the task ends, then its summary"],
+  summary: "follow a task's output live until it ends",
+  description: "Prints the task's summary at the end and exits with its outcome.",
+  usage: ["watch <task-id> [flags]"],
+  args: ["task-id"],
+  flags: watchFlags,
+  examples: ["codeforge watch tsk_01J9Z8Q4"],
   async run(argv, ctx) {
-    const { values, positionals: given } = parseFlags(argv, { since: { type: "string", default: "0" } });
+    const { values, positionals: given } = parseFlags(argv, watchFlags);
     const [taskId] = positionals("watch", given, ["task-id"]);
     return watch(ctx.client(), { taskId: taskId!, since: intFlag("since", values.since)!, json: values.json }, ctx.out);
   },
