@@ -14,6 +14,8 @@ export default defineConfig({
       "tests/github/**/*.test.ts",
     ],
     environment: "node",
+    // The CLI tests run the real binary: it runs the bundle, built here from the current sources.
+    globalSetup: ["tests/support/build-cli-global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -15,6 +15,7 @@ import { COMMANDS } from "./command-registry.js";
 import { reportError } from "./error-report.js";
 import { EXIT, UsageError } from "./exit-codes.js";
 import { commandHelp, rootHelp } from "./help.js";
+import { jqOutput } from "./jq-output.js";
 import type { Output } from "./output.js";
 import { VERSION } from "./version.js";
 
@@ -112,8 +113,11 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
       return EXIT.usage;
     }
     let client: ApiClient | null = null;
+    const shown = { ...out, color: out.color && !values["no-color"] };
+    // --jq: compiled before the command runs; each JSON document it prints is filtered.
+    const jq = typeof values.jq === "string" ? await jqOutput(values.jq, shown, (err) => reportError(err, config, out, { json })) : null;
     const ctx: CommandContext = {
-      out: { ...out, color: out.color && !values["no-color"] },
+      out: jq?.out ?? shown,
       client: () => {
         if (client) return client;
         const str = (v: unknown) => (typeof v === "string" ? v : undefined);
@@ -121,7 +125,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
         return (client = new ApiClient({ baseUrl: config.url, apiKey: config.apiKey }));
       },
     };
-    return await found.command.run(found.rest, ctx);
+    const code = await found.command.run(found.rest, ctx);
+    return jq ? jq.exitCode(code) : code;
   } catch (err) {
     return reportError(err, config, out, { json });
   }

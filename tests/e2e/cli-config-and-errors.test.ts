@@ -101,6 +101,38 @@ describe("codeforge connection settings and errors", { timeout: 90_000 }, () => 
     });
   });
 
+  it("filters the JSON it prints with --jq: strings raw, other values as compact JSON, one per line", async () => {
+    const submitted = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "Filtered with jq", "--jq", ".id"]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const id = submitted.stdout.trim();
+    expect(submitted.stdout).toMatch(/^tsk_\w+\n$/);
+
+    const [ids, picked, url, none, count] = await Promise.all([
+      codeforge(["tasks", "--jq", ".tasks[].id"]),
+      codeforge(["tasks", "--jq", `.tasks[] | select(.id == "${id}") | {id, prompt: .prompt_excerpt}`]),
+      codeforge(["status", id, "--jq", ".repo.url"]),
+      codeforge(["tasks", "--jq", '.tasks[] | select(.id == "tsk_none")']),
+      codeforge(["tasks", "--limit", "1", "--jq", ".tasks | length"]),
+    ]);
+    for (const run of [ids, picked, url, none, count]) expect(run.code, run.stderr).toBe(0);
+    expect(ids.stdout.trimEnd().split("\n")).toContain(id);
+    expect(ids.stdout).toMatch(/^(tsk_\w+\n)+$/);
+    expect(picked.stdout).toBe(`${JSON.stringify({ id, prompt: "Filtered with jq" })}\n`);
+    expect(url.stdout).toBe(`${stack.repoUrl}\n`);
+    expect(none.stdout).toBe("");
+    expect(count.stdout).toBe("1\n");
+
+    // jq failing on a document: reported on stderr, exit 2, as a usage error.
+    const failed = await codeforge(["status", id, "--jq", ".id[]"]);
+    expect(failed.code).toBe(2);
+    expect(failed.stdout).toBe("");
+    // (jq shortens the value it quotes.)
+    expect(JSON.parse(failed.stderr).error).toMatchObject({
+      code: "usage",
+      message: expect.stringMatching(/^--jq "\.id\[\]": Cannot iterate over string \("tsk_/),
+    });
+  });
+
   it("exits 2 on usage errors, and documents the exit codes in --help", async () => {
     const [noRepo, unknown, noId, badFlag, badTimeout, help] = await Promise.all([
       codeforge(["submit", "--prompt", "x"]),
