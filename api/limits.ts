@@ -9,6 +9,15 @@
 /** A prompt is text for a model; 200 000 characters is far beyond any real instruction. */
 export const PROMPT_MAX_CHARS = 200_000;
 
+/**
+ * Setup commands one task may give (`setup`): a handful of install and build steps; a longer
+ * list belongs in a script in the repository.
+ */
+export const SETUP_COMMANDS_MAX = 20;
+
+/** Characters of one setup command: room for a multi-line shell snippet, not for a whole script. */
+export const SETUP_COMMAND_MAX_CHARS = 4_096;
+
 /** Request bodies on the public API: a task spec with a maximal prompt fits comfortably. */
 export const API_BODY_MAX_BYTES = 1_048_576;
 

@@ -160,6 +160,12 @@ export const Lease = z.object({
      */
     egress_allow: z.array(z.string()).nullable().default(null),
     /**
+     * The task's setup commands, run in the sandbox before the CLI; null: none given (the pool's
+     * default setup, or the repository's script where the pool allows it); `[]`: no setup.
+     * Absent from an edge that predates setup, which reads as null.
+     */
+    setup: z.array(z.string()).nullable().default(null),
+    /**
      * The iteration's budget (the task's fields, else null: the runner's pool defaults apply) and
      * what earlier attempts of this iteration already spent, as their last `usage` events said.
      * Absent from an edge that predates budgets, which reads as no budget and nothing spent.

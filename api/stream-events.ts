@@ -16,6 +16,15 @@ import { OUTPUT_CHUNK_MAX_BYTES } from "./limits.js";
 import { TaskStatus } from "./task.js";
 import { TaskError, TaskResult } from "./task-result.js";
 
+/**
+ * The phase of the attempt an event belongs to, when it is not the CLI's run: `setup` for the
+ * task's setup commands (their output, the runner's lines about them, connections they were
+ * refused). Absent: the CLI's run or the runner's own lines, as before phases existed, so a
+ * client that does not know the field shows setup output as ordinary output.
+ */
+export const EventPhase = z.enum(["setup"]);
+export type EventPhase = z.infer<typeof EventPhase>;
+
 /** Raw bytes the CLI wrote, decoded as UTF-8, in chunks of at most 16 KiB. */
 export const OutputEvent = z.strictObject({
   type: z.literal("output"),
@@ -23,6 +32,8 @@ export const OutputEvent = z.strictObject({
   text: z.string().max(OUTPUT_CHUNK_MAX_BYTES),
   /** Byte offset of this chunk within its stream, for this attempt. */
   offset: z.number().int().nonnegative(),
+  /** `setup`: written by a setup command, not the CLI. */
+  phase: EventPhase.optional(),
 });
 export type OutputEvent = z.infer<typeof OutputEvent>;
 
@@ -32,6 +43,8 @@ export const LogEvent = z.strictObject({
   source: z.enum(["runner", "edge"]),
   level: z.enum(["info", "warn", "error"]),
   message: z.string().max(4_096),
+  /** `setup`: about the task's setup (a command starting, failing, the setup's time). */
+  phase: EventPhase.optional(),
 });
 export type LogEvent = z.infer<typeof LogEvent>;
 
@@ -93,6 +106,8 @@ export const EgressDeniedEvent = z.strictObject({
   port: z.number().int().min(0).max(65_535),
   /** Why it was refused: not on the allowlist, a private or metadata address, … */
   reason: z.string().max(1_024),
+  /** `setup`: refused to a setup command (under the setup's egress policy), not the CLI. */
+  phase: EventPhase.optional(),
 });
 export type EgressDeniedEvent = z.infer<typeof EgressDeniedEvent>;
 

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { checkBranchName } from "./branch-name.js";
 import { CALLBACK_URL_MAX_CHARS } from "./callback-url.js";
 import { EgressAllowList } from "./egress-host.js";
-import { PROMPT_MAX_CHARS } from "./limits.js";
+import { PROMPT_MAX_CHARS, SETUP_COMMAND_MAX_CHARS, SETUP_COMMANDS_MAX } from "./limits.js";
 import { checkRef } from "./repo-url.js";
 import { WebhookEventType } from "./webhook-event-types.js";
 
@@ -100,6 +100,22 @@ const AccessToken = z.string().min(1).max(4_096);
 export const TaskAutonomy = z.enum(["full", "edits"]);
 export type TaskAutonomy = z.infer<typeof TaskAutonomy>;
 
+/**
+ * Shell commands run in the task's sandbox, in its checkout, one after the other before the CLI
+ * starts (`sh -c <command>` each: files carry over from one to the next, the shell's state does
+ * not). The first that fails ends the task as `failed` with `setup_failed`.
+ */
+export const SetupCommands = z
+  .array(
+    z
+      .string()
+      .max(SETUP_COMMAND_MAX_CHARS, `a setup command may have at most ${SETUP_COMMAND_MAX_CHARS} characters`)
+      .refine((command) => command.trim().length > 0, "a setup command must not be blank")
+      .refine((command) => !command.includes("\0"), "a setup command must not contain a NUL character"),
+  )
+  .max(SETUP_COMMANDS_MAX, `setup may have at most ${SETUP_COMMANDS_MAX} commands`);
+export type SetupCommands = z.infer<typeof SetupCommands>;
+
 export const CreateTaskRequest = z
   .strictObject({
     repo: RepoSpec,
@@ -132,6 +148,14 @@ export const CreateTaskRequest = z
      * list says. Stored lowercase. Absent: the pool's policy as it is. Kept by every follow-up.
      */
     egress_allow: EgressAllowList.optional(),
+    /**
+     * Commands run in the sandbox, in the checkout, before the CLI starts (see `SetupCommands`):
+     * installing dependencies, say. Package registries are reachable while they run (the runner
+     * pool's setup egress policy), model APIs are not. Absent: the pool's default setup, or where
+     * the pool allows it the repository's `.codeforge/setup.sh`; `[]`: no setup at all. Kept by
+     * every follow-up.
+     */
+    setup: SetupCommands.optional(),
     /**
      * Write-only: a token for the repository (clone, and push when asked). Encrypted at rest,
      * handed only to the runner holding the lease, erased when the task ends, never returned,

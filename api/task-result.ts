@@ -103,6 +103,8 @@ export const TaskResult = z.object({
    * Null from runners that predate sandboxes (and in results stored before this field existed).
    */
   sandbox: SandboxKind.nullable().default(null),
+  /** How long the task's setup commands took, when it had any (absent: no setup ran). */
+  setup_duration_ms: z.number().int().nonnegative().optional(),
   /**
    * The commit the task started from (what the first iteration checked out), which `patch`
    * is taken against in every iteration, so the latest patch holds all changes so far.
@@ -132,6 +134,8 @@ export const TaskError = z.object({
     "resource_limit",
     /** The iteration reached `max_cost_usd`, `max_tokens` or `max_turns`; the message gives the spend so far. */
     "budget_exceeded",
+    /** A setup command failed or ran past the setup's time limit (the message names it and ends with its last output lines); the CLI never ran. */
+    "setup_failed",
     /** The change holds one of the task's secrets (the message names the file): it was not pushed. */
     "secret_in_change",
   ]),

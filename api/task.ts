@@ -84,6 +84,8 @@ export const Task = z.object({
   autonomy: TaskAutonomy,
   /** The task's narrowing of its pool's egress policy (lowercase patterns); null: the pool's policy as it is. */
   egress_allow: z.array(z.string()).nullable(),
+  /** The task's setup commands (see `CreateTaskRequest.setup`); null: none given (the runner pool's default setup applies). */
+  setup: z.array(z.string()).nullable(),
   /** The current iteration's budget (see `CreateTaskRequest.max_cost_usd`); null: none set (the runner pool's defaults apply). */
   max_cost_usd: z.number().nullable(),
   max_tokens: z.number().int().nullable(),

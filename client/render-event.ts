@@ -4,6 +4,7 @@
  * Structured CLIs (Claude Code's `stream-json`) print JSON; their parsed `agent` events are
  * shown and their raw JSON lines are not. Plain-text output and stderr are shown as they are.
  * A connection the sandbox's egress policy refused is one line naming the host, port and why.
+ * What the task's setup commands printed, and the runner's lines about them, are marked `setup`.
  * @module
  */
 import { PATCH_MAX_BYTES } from "#api/limits.js";
@@ -26,7 +27,7 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
       return bold(`● ${event.status}${where}${why}`);
     }
     case "log":
-      return dim(`  [${event.source}] ${event.message}`);
+      return dim(`  [${event.phase ?? event.source}] ${event.message}`);
     case "iteration":
       return bold(`● iteration ${event.iteration}: ${truncate(event.prompt.split("\n")[0] ?? "", 120)}`);
     case "agent": {
@@ -39,12 +40,13 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
       return dim(`  ◦ usage: ${event.calls} call(s), ${tokens} tokens${cost}`);
     }
     case "output":
+      if (event.phase === "setup") return event.text.replace(/\n$/, "").replace(/^/gm, event.stream === "stderr" ? "  setup ! " : "  setup │ ");
       if (event.stream === "stdout" && event.text.trimStart().startsWith("{")) return null;
       return event.text.replace(/\n$/, "").replace(/^/gm, event.stream === "stderr" ? "  ! " : "  ");
     case "egress_denied": {
       // An IPv6 address is bracketed, so its port stays readable.
       const host = event.host.includes(":") ? `[${event.host}]` : event.host;
-      return bold(`  ✖ egress denied: ${truncate(host, 120)}:${event.port} (${truncate(event.reason, 200)})`);
+      return bold(`  ✖ ${event.phase ? `${event.phase} ` : ""}egress denied: ${truncate(host, 120)}:${event.port} (${truncate(event.reason, 200)})`);
     }
     case "truncated":
       return bold(`  … output reached ${event.limit_bytes} bytes; the rest was dropped`);
@@ -55,6 +57,7 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
         bold("  result"),
         `    exit code     ${r.exit_code ?? "none"}`,
         `    duration      ${(r.duration_ms / 1000).toFixed(1)} s`,
+        ...(r.setup_duration_ms !== undefined ? [`    setup         ${(r.setup_duration_ms / 1000).toFixed(1)} s`] : []),
         `    changed files ${files}`,
         `    diff stat     ${r.diff_stat.files_changed} file(s), +${r.diff_stat.insertions} -${r.diff_stat.deletions}`,
         ...(r.patch_truncated ? [`    patch         TRUNCATED at ${PATCH_MAX_BYTES} bytes`] : []),

@@ -23,6 +23,23 @@ describe("renderEvent", () => {
     expect(renderEvent(event, { color: false })).toBe("  ✖ egress denied: evil.example.net:443 (not in the task's egress_allow)");
   });
 
+  it("marks what the task's setup printed, said and was refused as setup, and shows plain output as it is", () => {
+    const render = (event: StreamEvent) => renderEvent(event, { color: false });
+    expect(render({ ...envelope, type: "output", stream: "stdout", text: "added 12 packages\n{ok}\n", offset: 0, phase: "setup" })).toBe(
+      "  setup │ added 12 packages\n  setup │ {ok}",
+    );
+    expect(render({ ...envelope, type: "output", stream: "stderr", text: "npm warn deprecated\n", offset: 0, phase: "setup" })).toBe(
+      "  setup ! npm warn deprecated",
+    );
+    expect(render({ ...envelope, type: "log", source: "runner", level: "info", message: "Setup: npm ci", phase: "setup" })).toBe("  [setup] Setup: npm ci");
+    expect(render({ ...envelope, type: "egress_denied", host: "api.example.com", port: 443, reason: "a model API", phase: "setup" })).toBe(
+      "  ✖ setup egress denied: api.example.com:443 (a model API)",
+    );
+    // The CLI's own output and lines are as they were.
+    expect(render({ ...envelope, type: "output", stream: "stdout", text: "plain\n", offset: 0 })).toBe("  plain");
+    expect(render({ ...envelope, type: "log", source: "runner", level: "info", message: "Cloning" })).toBe("  [runner] Cloning");
+  });
+
   it("brackets an IPv6 address and keeps a multi-line reason on one line", () => {
     const event: StreamEvent = { ...envelope, type: "egress_denied", host: "fd00::1", port: 22, reason: "a private address\nrefused" };
     const line = renderEvent(event, { color: false })!;

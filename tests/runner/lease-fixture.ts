@@ -31,6 +31,7 @@ export function lease(n: number): Lease {
       env: {},
       autonomy: "full",
       egress_allow: null,
+      setup: null,
       budget: { max_cost_usd: null, max_tokens: null, max_turns: null, spent_cost_usd: 0, spent_tokens: 0 },
       resume: null,
     },

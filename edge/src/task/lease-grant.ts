@@ -47,6 +47,7 @@ export function leaseFor(
       // Specs stored before sandboxes have neither: full autonomy, the pool's egress policy.
       autonomy: spec.autonomy ?? "full",
       egress_allow: spec.egress_allow ?? null,
+      setup: spec.setup ?? null,
       budget: {
         max_cost_usd: spec.max_cost_usd ?? null,
         max_tokens: spec.max_tokens ?? null,

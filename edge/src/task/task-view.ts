@@ -46,6 +46,7 @@ export function toTaskView(record: TaskRecord, lastSeq: number, iterations: read
     // Specs stored before sandboxes have neither: full autonomy, the pool's egress policy.
     autonomy: spec.autonomy ?? "full",
     egress_allow: spec.egress_allow ?? null,
+    setup: spec.setup ?? null,
     max_cost_usd: spec.max_cost_usd ?? null,
     max_tokens: spec.max_tokens ?? null,
     max_turns: spec.max_turns ?? null,

@@ -282,6 +282,7 @@ export async function startFakeEdge(options: { secret?: string; heartbeatInterva
           push: partial.push ?? null,
           autonomy: partial.autonomy ?? "full",
           egress_allow: partial.egress_allow ?? null,
+          setup: partial.setup ?? null,
           budget: partial.budget ?? { max_cost_usd: null, max_tokens: null, max_turns: null, spent_cost_usd: 0, spent_tokens: 0 },
           resume: partial.resume ?? null,
         },
