@@ -62,6 +62,22 @@ export const PushResult = z.object({
 });
 export type PushResult = z.infer<typeof PushResult>;
 
+/**
+ * Where a checkout's objects came from: `off` (the runner keeps no repository cache), `cold`
+ * (its mirror of the repository was made for this clone), `miss` (the mirror was updated from
+ * the remote first), `hit` (the mirror had the commit), `fallback` (the mirror was busy or
+ * broken: the remote alone).
+ */
+export const CloneCache = z.enum(["off", "cold", "miss", "hit", "fallback"]);
+export type CloneCache = z.infer<typeof CloneCache>;
+
+/** How long the phases of an attempt took, each present once the runner measures it. */
+export const AttemptPhases = z.object({
+  /** The checkout: clone (or follow-up checkout) of the repository. */
+  clone: z.object({ duration_ms: z.number().int().nonnegative(), cache: CloneCache }).optional(),
+});
+export type AttemptPhases = z.infer<typeof AttemptPhases>;
+
 /** What the runner found when the CLI ended. */
 export const TaskResult = z.object({
   exit_code: z.number().int().nullable(),
@@ -114,6 +130,8 @@ export const TaskResult = z.object({
     .string()
     .regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "base_commit_sha must be a full commit id")
     .optional(),
+  /** How long the attempt's phases took, and whether the clone came from the runner's cache. Absent from runners that predate it. */
+  phases: AttemptPhases.optional(),
 });
 export type TaskResult = z.infer<typeof TaskResult>;
 

@@ -32,6 +32,7 @@ import {
 } from "#api/index.js";
 import { parseRunnerCredential } from "#api/runner-credential.js";
 import { booleanSetting, CommaList, numberSetting } from "#api/settings.js";
+import { REPO_CACHE_ENV_NAMES, RepoCacheSettings } from "./config-repo-cache.js";
 import { ConfigError, mergeCliEnv, parseCommandLine, readConfigFile } from "./config-sources.js";
 import { ModelPricesConfig } from "./sandbox/model-prices.js";
 
@@ -79,6 +80,7 @@ export const ENV_NAMES = {
   model_prices: "CODEFORGE_MODEL_PRICES",
   once: "CODEFORGE_ONCE",
   idle_exit_seconds: "CODEFORGE_IDLE_EXIT_SECONDS",
+  ...REPO_CACHE_ENV_NAMES,
 } as const;
 
 export { CLI_ENV_PREFIX } from "./config-sources.js";
@@ -243,6 +245,7 @@ export const RunnerConfig = z
     once: booleanSetting(false),
     /** Exit 0 after this long with nothing leased and nothing running (`--idle-exit-seconds`). Unset: never. */
     idle_exit_seconds: int(1, 604_800).optional(),
+    ...RepoCacheSettings,
   })
   .superRefine((config, ctx) => {
     if (config.runner_secret === undefined && config.runner_credential === undefined) {

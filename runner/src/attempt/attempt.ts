@@ -23,6 +23,7 @@ import { describeEdgeError, isLeaseStale } from "../edge-link/edge-error.js";
 import { startHeartbeat, type HeartbeatLoop } from "../edge-link/heartbeat.js";
 import type { GitPolicy } from "../git/git-hardening.js";
 import type { CommitIdentity } from "../git/git-push.js";
+import type { RepoCache } from "../git/repo-cache.js";
 import type { HostLookup } from "../git/repo-host-check.js";
 import type { IdleTimer } from "../output/idle-timer.js";
 import { createOutputBatcher, type OutputBatcher } from "../output/output-batcher.js";
@@ -63,6 +64,8 @@ export interface TaskRunnerOptions {
   budgetDefaults?: { maxCostUsd: number | null; maxTokens: number | null; maxTurns: number | null };
   /** Resolves repository hosts (default: the system resolver). */
   lookup?: HostLookup;
+  /** The runner's repository cache (`repo_cache`); none: every clone from the remote alone. */
+  repoCache?: RepoCache;
   metrics?: RunnerMetrics;
   /** For heartbeat and output-post lines (high volume: a sampled logger); `logger` by default. */
   highVolumeLogger?: Logger;

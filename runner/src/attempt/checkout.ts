@@ -5,6 +5,7 @@
  * `git/git-clone.ts`).
  * @module
  */
+import type { AttemptPhases, CloneCache } from "#api/index.js";
 import { CloneError } from "../git/git-clone.js";
 import { checkoutIteration, taskBranch } from "../git/iteration-checkout.js";
 import { timePhase } from "../telemetry/runner-metrics.js";
@@ -15,11 +16,22 @@ import { failure, stoppedReport } from "./attempt-report.js";
 
 /** The commits a checkout starts from. */
 export interface Checkout {
+  /** How long the checkout took, and whether its objects came from the repository cache. */
+  phase: NonNullable<AttemptPhases["clone"]>;
   /** What every diff of the attempt is taken against: the commit the task started from. */
   baseSha: string;
   /** The commit checked out, which a pushed commit follows. */
   headSha: string;
 }
+
+/** What the task's log says about the repository cache after the checkout line. */
+const CACHE_NOTE: Record<CloneCache, string> = {
+  off: "",
+  cold: " (the runner's repository cache had no copy yet: made one)",
+  miss: " (from the runner's repository cache, updated first)",
+  hit: " (from the runner's repository cache)",
+  fallback: " (the repository cache was busy or broken: cloned from the remote alone)",
+};
 
 /** Checks the repository out into `workspace`; ends the attempt when that fails or a stop came meanwhile. */
 export async function checkOut(attempt: Attempt, workspace: Workspace): Promise<Step<Checkout>> {
@@ -37,14 +49,24 @@ export async function checkOut(attempt: Attempt, workspace: Workspace): Promise<
       accessToken: lease.task.access_token,
       credentialsDir: workspace.runnerDir,
       lookup: options.lookup,
+      cache: options.repoCache,
       ...options.gitPolicy,
       signal: attempt.signal,
     };
-    const { baseSha, headSha, description } = await timePhase(options.metrics, "clone", () =>
-      withSpan("git.clone", () => checkoutIteration(lease.task.base, { ...clone, branch: taskBranch(lease) })),
+    const started = performance.now();
+    const { baseSha, headSha, description, cache } = await timePhase(options.metrics, "clone", () =>
+      withSpan("git.clone", (span) =>
+        checkoutIteration(lease.task.base, { ...clone, branch: taskBranch(lease) }).then((done) => {
+          span.setAttribute("codeforge.clone_cache", done.cache);
+          return done;
+        }),
+      ),
     );
-    checkout = { baseSha, headSha };
+    const seconds = (performance.now() - started) / 1_000;
+    options.metrics?.observeClone(cache, seconds);
+    checkout = { baseSha, headSha, phase: { duration_ms: Math.round(seconds * 1_000), cache } };
     batcher.log("info", description);
+    batcher.log("info", `Checkout took ${seconds.toFixed(1)} s${CACHE_NOTE[cache]}`);
   } catch (err) {
     if (attempt.stopReason) return endWith(stoppedReport(attempt.stopReason, null), attempt.stopReason);
     const message = attempt.masker.mask(err instanceof CloneError ? err.message : `clone failed: ${String(err)}`);

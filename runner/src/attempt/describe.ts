@@ -27,7 +27,7 @@ import type { CliRun } from "./run.js";
  * Describes the changes and decides the outcome: the result to push and report when the CLI
  * succeeded, else the end of the attempt (with the result, when the changes could be described).
  */
-export async function describeRun(attempt: Attempt, launched: LaunchedCli, { baseSha }: Checkout, run: CliRun): Promise<Step<TaskResult>> {
+export async function describeRun(attempt: Attempt, launched: LaunchedCli, { baseSha, phase }: Checkout, run: CliRun): Promise<Step<TaskResult>> {
   const { lease, options, batcher, log, masker, budget } = attempt;
   const { workspace, sandbox, session, gateway } = launched;
   const { exit, reasonAtExit, durationMs, parser } = run;
@@ -55,6 +55,7 @@ export async function describeRun(attempt: Attempt, launched: LaunchedCli, { bas
     push: null,
     base_commit_sha: baseSha,
     sandbox: options.sandbox.kind,
+    phases: { clone: phase },
   };
   // Kept before the report: the edge takes a session only from a lease that has not completed.
   if (result) await session.save();

@@ -10,12 +10,18 @@
  * and path, no submodules, no tags, no redirects, symlinks as plain files, connections pinned
  * to the checked addresses, and only the transports policy allows. A token reaches git only
  * through the askpass helper (`git-credentials.ts`): never the URL, argv or `.git/config`.
+ *
+ * With the runner's repository cache (`cache`), the clone is made from the repository's mirror
+ * once the task's own access has been checked against the remote, and the remote still
+ * decides what is checked out (`mirror-clone.ts`); the checkout is the same either way.
  * @module
  */
 import path from "node:path";
 import { checkRef, checkRepoUrl, isCommitSha } from "#api/index.js";
 import { gitCredentialEnv } from "./git-credentials.js";
 import { CLONE_REPO_CONFIG, FETCH_SAFETY_CONFIG, gitEnv, protocolConfig, type GitPolicy } from "./git-hardening.js";
+import { cloneThroughMirror, type CloneCache } from "./mirror-clone.js";
+import type { RepoCache } from "./repo-cache.js";
 import { checkRepoHost, pinnedResolve, type HostLookup } from "./repo-host-check.js";
 import { GitCommandError, gitOutput, runGit } from "./run-git.js";
 
@@ -46,7 +52,15 @@ export interface CloneOptions extends GitPolicy {
    * the task started from.
    */
   alsoFetch?: string;
+  /** The runner's repository cache; without it every clone comes from the remote alone. */
+  cache?: RepoCache;
   signal?: AbortSignal;
+}
+
+/** What a clone checked out, and where its objects came from. */
+export interface CloneResult {
+  baseSha: string;
+  cache: CloneCache;
 }
 
 /** Longest git error text passed on in a task's error message. */
@@ -57,7 +71,7 @@ const CLONE_ERROR_MAX_CHARS = 1_000;
  * @example
  * const { baseSha } = await cloneRepository({ url, ref, dir: ws.repoDir, homeDir: ws.homeDir, pathEnv, allowFile: false, allowSsh: false });
  */
-export async function cloneRepository(options: CloneOptions): Promise<{ baseSha: string }> {
+export async function cloneRepository(options: CloneOptions): Promise<CloneResult> {
   const urlCheck = checkRepoUrl(options.url, { allowFile: options.allowFile, allowSsh: options.allowSsh });
   if (!urlCheck.ok) throw new CloneError(`repository refused: ${urlCheck.reason}`);
   if (options.ref !== null) {
@@ -77,9 +91,20 @@ export async function cloneRepository(options: CloneOptions): Promise<{ baseSha:
     run: (args: string[]) => runGit({ repoDir, env, config, signal: options.signal }, args),
     output: (args: string[]) => gitOutput({ repoDir, env, config, signal: options.signal }, args),
   });
+  // Copies out of the runner's own mirror: the file transport only, whatever the task's policy.
+  const localEnv = { ...gitEnv({ path: options.pathEnv, homeDir: options.homeDir }), GIT_ALLOW_PROTOCOL: "file" };
+  const localConfig = ["protocol.allow=never", "protocol.file.allow=always", ...FETCH_SAFETY_CONFIG];
+  const local = (repoDir: string) => ({
+    run: (args: string[]) => runGit({ repoDir, env: localEnv, config: localConfig, signal: options.signal }, args),
+    output: (args: string[]) => gitOutput({ repoDir, env: localEnv, config: localConfig, signal: options.signal }, args),
+  });
 
+  let cache: CloneCache = "off";
   try {
-    if (options.ref !== null && isCommitSha(options.ref)) {
+    if (options.cache) {
+      const { url, ref, dir, alsoFetch, signal } = options;
+      cache = await cloneThroughMirror({ cache: options.cache, url, ref, dir, alsoFetch, signal, remote: git, local, repoConfig: CLONE_REPO_CONFIG });
+    } else if (options.ref !== null && isCommitSha(options.ref)) {
       await git(path.dirname(options.dir)).run(["init", "--quiet", "--", options.dir]);
       const repo = git(options.dir);
       for (const setting of CLONE_REPO_CONFIG) {
@@ -109,7 +134,7 @@ export async function cloneRepository(options: CloneOptions): Promise<{ baseSha:
       await git(options.dir).run(["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--", options.url, options.alsoFetch]);
     }
     const baseSha = await git(options.dir).output(["rev-parse", "--verify", "HEAD^{commit}"]);
-    return { baseSha };
+    return { baseSha, cache };
   } catch (err) {
     if (options.signal?.aborted) throw new CloneError("clone aborted");
     const text = err instanceof GitCommandError ? err.stderr : err instanceof Error ? err.message : String(err);

@@ -16,7 +16,9 @@
  * diff, commit and push that follow take explicit commits, never the branch.
  *
  * All fetching goes through `cloneRepository` (checked URL and host, pinned addresses, no
- * submodules or redirects, askpass for the token); `git apply` runs with the checkout safety
+ * submodules or redirects, askpass for the token), and so through the runner's repository cache
+ * when it has one: a follow-up's commits — the pushed branch's head and the starting commit —
+ * are usually in the repository's mirror already, which holds every branch; `git apply` runs with the checkout safety
  * settings (no hooks, no fsmonitor, no global config) and refuses paths outside the checkout
  * and through symbolic links, as git does by default.
  * @module
@@ -24,6 +26,7 @@
 import { execa } from "execa";
 import { checkBranchName, pushBranchFor, type IterationBase, type Lease } from "#api/index.js";
 import { CloneError, cloneRepository, type CloneOptions } from "./git-clone.js";
+import type { CloneCache } from "./mirror-clone.js";
 import { CHECKOUT_SAFETY_CONFIG, CHECKOUT_SAFETY_ENV, gitEnv } from "./git-hardening.js";
 
 /** Longest git error text passed on in a task's error message. */
@@ -36,6 +39,8 @@ export interface IterationCheckout {
   headSha: string;
   /** A line for the task's log saying where this iteration starts. */
   description: string;
+  /** Where the clone's objects came from (the runner's repository cache, or the remote). */
+  cache: CloneCache;
 }
 
 export interface IterationCheckoutOptions extends CloneOptions {
@@ -64,21 +69,22 @@ export async function checkoutIteration(base: IterationBase | null, options: Ite
 
 async function checkoutBase(base: IterationBase | null, options: CloneOptions): Promise<IterationCheckout> {
   if (base === null) {
-    const { baseSha } = await cloneRepository(options);
-    return { baseSha, headSha: baseSha, description: `Checked out ${baseSha}` };
+    const { baseSha, cache } = await cloneRepository(options);
+    return { baseSha, headSha: baseSha, description: `Checked out ${baseSha}`, cache };
   }
   if (base.kind === "branch") {
-    const { baseSha: head } = await cloneRepository({ ...options, ref: base.commit_sha, alsoFetch: base.original_commit_sha });
+    const { baseSha: head, cache } = await cloneRepository({ ...options, ref: base.commit_sha, alsoFetch: base.original_commit_sha });
     if (head !== base.commit_sha) throw new CloneError(`expected ${base.branch} at ${base.commit_sha}, got ${head}`);
     return {
       baseSha: base.original_commit_sha,
       headSha: head,
       description: `Continuing from branch ${base.branch} at ${base.commit_sha} (changes are measured against ${base.original_commit_sha})`,
+      cache,
     };
   }
-  const { baseSha } = await cloneRepository({ ...options, ref: base.commit_sha });
+  const { baseSha, cache } = await cloneRepository({ ...options, ref: base.commit_sha });
   if (base.patch.length > 0) await applyPatch(options.dir, base.patch, gitEnv({ path: options.pathEnv, homeDir: options.homeDir }), options.signal);
-  return { baseSha, headSha: baseSha, description: `Continuing from the previous iteration's patch, applied on ${baseSha}` };
+  return { baseSha, headSha: baseSha, description: `Continuing from the previous iteration's patch, applied on ${baseSha}`, cache };
 }
 
 /**

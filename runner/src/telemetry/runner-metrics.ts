@@ -9,6 +9,9 @@
  *   scrape time (a `du`-like walk, see `disk-usage.ts`), so the figure is never stale;
  * - `codeforge_runner_phase_duration_seconds{phase}`: how long each phase of an attempt took
  *   (`clone`, `run` — the CLI from spawn to exit — and `push`), whatever its outcome;
+ * - `codeforge_runner_clone_seconds{cache}`: how long each checkout took, by where its objects
+ *   came from (`off`, `cold`, `miss`, `hit`, `fallback`: see `git/mirror-clone.ts`), so a cache
+ *   that stopped helping shows;
  * - `codeforge_runner_lease_errors_total` / `codeforge_runner_heartbeat_errors_total`: lease
  *   requests and heartbeats that failed (the edge unreachable, refused, or answering 5xx); a
  *   shutdown's aborted requests are not errors.
@@ -19,7 +22,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { CliName } from "#api/index.js";
+import type { CliName, CloneCache } from "#api/index.js";
 import type { ModelTokens } from "../sandbox/model-gateway.js";
 import { diskUsageBytes } from "../workspace/disk-usage.js";
 
@@ -33,6 +36,8 @@ export interface RunnerMetrics {
   taskStarted(cli: CliName): void;
   taskFinished(cli: CliName, outcome: string): void;
   observePhase(phase: RunnerPhase, seconds: number): void;
+  /** A checkout that succeeded: its duration, and where its objects came from. */
+  observeClone(cache: CloneCache, seconds: number): void;
   leaseError(): void;
   heartbeatError(): void;
   /** A connection a sandbox asked for that the egress policy refused. */
@@ -102,6 +107,13 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     buckets: PHASE_DURATION_BUCKETS_SECONDS,
     registers: [register],
   });
+  const clones = new Histogram({
+    name: "codeforge_runner_clone_seconds",
+    help: "Duration of each checkout that succeeded, by where its objects came from: off (no repository cache), cold (mirror made now), miss (mirror updated first), hit (mirror as it was), fallback (mirror busy or broken).",
+    labelNames: ["cache"] as const,
+    buckets: PHASE_DURATION_BUCKETS_SECONDS,
+    registers: [register],
+  });
   const leaseErrors = new Counter({
     name: "codeforge_runner_lease_errors_total",
     help: "Lease requests that failed: the edge unreachable, refusing the request, or answering 5xx.",
@@ -152,6 +164,9 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     },
     observePhase(phase, seconds) {
       phases.observe({ phase }, seconds);
+    },
+    observeClone(cache, seconds) {
+      clones.observe({ cache }, seconds);
     },
     leaseError() {
       leaseErrors.inc();

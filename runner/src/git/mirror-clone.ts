@@ -1,0 +1,179 @@
+/**
+ * A task's clone made from the runner's mirror of its repository (`repo-cache.ts`), with the
+ * task's own access checked first and the remote still having the last word.
+ *
+ * 1. **Access.** `git ls-remote` against the real remote with the task's own credentials (the
+ *    askpass helper, pinned addresses, protocol policy, no redirects: everything
+ *    `git-clone.ts` gives its git) — with no token for a task that has none, so a public
+ *    repository passes and a private one does not. It also names the commit the task's ref
+ *    is at now. Until it succeeds, no mirror is opened, locked or updated: a task refused here
+ *    gets the clone error it would get without a cache, and one tenant's access never lends
+ *    another a private repository's objects.
+ * 2. **Mirror.** Under the mirror's lock: created when absent or broken (`cold`), updated with
+ *    `git fetch --prune` of every branch and tag when it lacks that commit (`miss`), used as it
+ *    is when it has it (`hit`). A mirror is only ever filled from its own repository URL, with
+ *    the credentials of a task that has just passed step 1 against that URL.
+ * 3. **Copy, not borrow.** The commit (and the follow-up's starting commit) is fetched
+ *    `--depth 1` from the mirror over the `file://` transport: git packs just those objects
+ *    and the clone keeps its own copy. No alternates, no `--reference`, no hard links: the
+ *    checkout is mounted into the sandbox, and an alternates file would point the agent at a
+ *    shared mirror (read it, or corrupt it through a hard-linked pack), and would leave the
+ *    checkout broken once the mirror is evicted. `--reference` + `--dissociate` would also cut
+ *    the link, but only after repacking the branch's whole history into the clone; the depth-1
+ *    copy moves one tree, as the shallow clone without a cache does, and gives the same checkout.
+ * 4. **The remote decides.** `git fetch --depth 1` of the task's ref from the real remote, then
+ *    `checkout FETCH_HEAD`: what the mirror already gave is not sent again, and a branch that
+ *    moved since step 1 ends where the remote has it now.
+ *
+ * When the lock is not to be had in time, the mirror cannot be updated or its copy fails (a
+ * corrupt mirror, which is then removed), the clone goes on from the remote alone: the cache
+ * only ever saves time (`fallback`).
+ * @module
+ */
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { isCommitSha, type CloneCache } from "#api/index.js";
+import type { HeldMirror, RepoCache } from "./repo-cache.js";
+
+export type { CloneCache } from "#api/index.js";
+
+/** Git in one directory, with a set of credentials and settings. */
+export interface GitIn {
+  run(args: string[]): Promise<void>;
+  output(args: string[]): Promise<string>;
+}
+
+export interface MirrorCloneOptions {
+  cache: RepoCache;
+  url: string;
+  ref: string | null;
+  /** Must not exist yet. */
+  dir: string;
+  alsoFetch?: string;
+  /** Git as the task: its credentials, the remote's policy and pinned addresses. */
+  remote: (dir: string) => GitIn;
+  /** Git for copies out of the mirror: the `file` transport only, no credentials. */
+  local: (dir: string) => GitIn;
+  /** Settings written into the clone's `.git/config`. */
+  repoConfig: readonly string[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Checks the task's access, fills `dir` from the mirror where it can, then fetches and checks
+ * out the ref from the remote. Throws what git threw when the remote refuses.
+ * @example
+ * const cache = await cloneThroughMirror({ cache, url, ref, dir, remote, local, repoConfig: CLONE_REPO_CONFIG });
+ */
+export async function cloneThroughMirror(options: MirrorCloneOptions): Promise<CloneCache> {
+  const wanted = await remoteCommit(options);
+  await initClone(options);
+  let cache: CloneCache = "fallback";
+  const mirror = await options.cache.acquire(options.url, options.signal);
+  if (mirror) {
+    try {
+      cache = await fillFromMirror(options, mirror, wanted);
+    } finally {
+      await mirror.release();
+    }
+    // Never fails the clone: a mirror that cannot be removed now is tried again after the next one.
+    await options.cache.evict().catch(() => undefined);
+  }
+  const clone = options.remote(options.dir);
+  await clone.run(["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--", options.url, options.ref ?? "HEAD"]);
+  await clone.run(["checkout", "--quiet", "--detach", "FETCH_HEAD"]);
+  return cache;
+}
+
+/** The commit the task's ref names on the remote now, asked with the task's own credentials. */
+async function remoteCommit(options: MirrorCloneOptions): Promise<string> {
+  const { ref } = options;
+  const git = options.remote(path.dirname(options.dir));
+  if (ref !== null && isCommitSha(ref)) {
+    // A commit id names itself; asking for HEAD is the access check.
+    await git.run(["ls-remote", "--quiet", "--", options.url, "HEAD"]);
+    return ref;
+  }
+  const patterns = ref === null ? ["HEAD"] : [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`];
+  const listed = new Map<string, string>();
+  for (const line of (await git.output(["ls-remote", "--", options.url, ...patterns])).split("\n")) {
+    const [sha, name] = line.split("\t");
+    if (sha && name) listed.set(name, sha);
+  }
+  const commit = ref === null ? listed.get("HEAD") : (listed.get(`refs/heads/${ref}`) ?? listed.get(`refs/tags/${ref}^{}`) ?? listed.get(`refs/tags/${ref}`));
+  if (!commit) throw new Error(ref === null ? "the remote has no default branch" : `the remote has no branch or tag named ${ref}`);
+  return commit;
+}
+
+async function initClone(options: MirrorCloneOptions): Promise<void> {
+  await options.local(path.dirname(options.dir)).run(["init", "--quiet", "--", options.dir]);
+  const repo = options.local(options.dir);
+  for (const setting of options.repoConfig) {
+    const [key, value] = setting.split("=") as [string, string];
+    await repo.run(["config", "--local", key, value]);
+  }
+}
+
+async function fillFromMirror(options: MirrorCloneOptions, mirror: HeldMirror, wanted: string): Promise<CloneCache> {
+  const inMirror = options.local(options.cache.dir);
+  const git = ["--git-dir", mirror.path];
+  const has = (sha: string) =>
+    inMirror.run([...git, "cat-file", "-e", `${sha}^{commit}`]).then(
+      () => true,
+      () => false,
+    );
+  let cache: CloneCache = "hit";
+  try {
+    const bare = await inMirror.output([...git, "rev-parse", "--is-bare-repository"]).catch(() => "");
+    if (bare !== "true") {
+      await mirror.discard();
+      await inMirror.run(["init", "--quiet", "--bare", "--template=", "--", mirror.path]);
+      for (const [key, value] of MIRROR_CONFIG) await inMirror.run([...git, "config", key, value]);
+      cache = "cold";
+    }
+    if (cache === "cold" || !(await has(wanted))) {
+      const refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
+      await options.remote(options.cache.dir).run([...git, "fetch", "--quiet", "--prune", "--no-recurse-submodules", "--", options.url, ...refspecs]);
+      if (cache === "hit") cache = "miss";
+    }
+  } catch {
+    // The remote failed mid-fetch (the mirror keeps what it had), or the mirror is broken: its
+    // own branches no longer lead to objects it can read. Either way the remote serves this clone.
+    if (!(await sound(inMirror, git))) await mirror.discard();
+    return "fallback";
+  }
+  const commits: string[] = [];
+  for (const sha of [wanted, options.alsoFetch]) if (sha !== undefined && (await has(sha))) commits.push(sha);
+  if (commits.length === 0) return cache;
+  try {
+    await options
+      .local(options.dir)
+      .run(["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--", pathToFileURL(mirror.path).href, ...commits]);
+  } catch {
+    // The mirror has the commits but cannot hand them over: it is broken. Drop it, start the clone afresh.
+    await mirror.discard();
+    await rm(options.dir, { recursive: true, force: true });
+    await initClone(options);
+    return "fallback";
+  }
+  return cache;
+}
+
+/** Whether the first few branches of the mirror lead to commits it can read. */
+async function sound(inMirror: GitIn, git: string[]): Promise<boolean> {
+  try {
+    const tips = (await inMirror.output([...git, "for-each-ref", "--count=3", "--format=%(objectname)", "refs/heads/"])).split("\n").filter(Boolean);
+    for (const tip of tips) await inMirror.run([...git, "cat-file", "-e", `${tip}^{commit}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A mirror serves commits by id to the clones made from it, and keeps its housekeeping in the foreground, under its lock. */
+const MIRROR_CONFIG: readonly [string, string][] = [
+  ["uploadpack.allowAnySHA1InWant", "true"],
+  ["gc.autoDetach", "false"],
+  ["core.logAllRefUpdates", "false"],
+];
