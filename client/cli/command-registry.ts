@@ -4,6 +4,7 @@
  * @module
  */
 import type { Command } from "./command.js";
+import { completionCommand } from "./completion.js";
 import { deliveriesCommand } from "./commands/deliveries.js";
 import { followupCommand } from "./commands/followup.js";
 import { keysCommand } from "./commands/keys.js";
@@ -26,4 +27,5 @@ export const COMMANDS: readonly Command[] = [
   keysCommand,
   runnersCommand,
   runnerCredentialCommand,
+  completionCommand(() => COMMANDS),
 ];

@@ -3,10 +3,12 @@
  * what goes wrong: refused keys, wrong URLs, rate limits and usage errors, each with the exit
  * code scripts rely on. Run as a real process against the real edge (cli-harness.ts).
  */
+import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TaskList } from "#api/task-queries.js";
+import { PROJECT_ROOT } from "../../scripts/local-stack.js";
 import { codeforge, newKey, receiver, stack, useCliStack } from "./cli-harness.js";
 
 useCliStack();
@@ -121,6 +123,15 @@ describe("codeforge connection settings and errors", { timeout: 90_000 }, () => 
     expect(url.stdout).toBe(`${stack.repoUrl}\n`);
     expect(none.stdout).toBe("");
     expect(count.stdout).toBe("1\n");
+
+    // Shell completion offers task ids from the edge (through `codeforge tasks --jq`), as bash asks for them.
+    const bin = join(PROJECT_ROOT, "bin", "codeforge.js");
+    const completed = execFileSync(
+      "bash",
+      ["-c", `source <("$0" completion bash); COMP_WORDS=("$0" status tsk_); COMP_CWORD=2; _codeforge; printf '%s\\n' "\${COMPREPLY[@]}"`, bin],
+      { env: { PATH: process.env.PATH, HOME: stack.stateDir, CODEFORGE_URL: stack.edgeUrl, CODEFORGE_API_KEY: stack.adminKey }, encoding: "utf8" },
+    );
+    expect(completed.trimEnd().split("\n")).toContain(id);
 
     // jq failing on a document: reported on stderr, exit 2, as a usage error.
     const failed = await codeforge(["status", id, "--jq", ".id[]"]);
