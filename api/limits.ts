@@ -138,3 +138,7 @@ export const AUDIT_RETENTION_DAYS = 90;
 /** Page size bounds for `GET /api/v1/audit`. */
 export const AUDIT_PAGE_DEFAULT = 100;
 export const AUDIT_PAGE_MAX = 500;
+
+/** Page size bounds for `GET /api/v1/dead-letters`. */
+export const DEAD_LETTERS_PAGE_DEFAULT = 100;
+export const DEAD_LETTERS_PAGE_MAX = 500;

@@ -9,6 +9,7 @@
  * @module
  */
 import { z } from "zod";
+import { DEAD_LETTERS_PAGE_DEFAULT, DEAD_LETTERS_PAGE_MAX } from "./limits.js";
 import { Task } from "./task.js";
 import { WebhookEventType } from "./webhook-event-types.js";
 
@@ -101,7 +102,7 @@ export const DeadLetterList = z.object({
 export type DeadLetterList = z.infer<typeof DeadLetterList>;
 
 export const DeadLettersQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: z.coerce.number().int().min(1).max(DEAD_LETTERS_PAGE_MAX).default(DEAD_LETTERS_PAGE_DEFAULT),
   /** A `next_before` from the previous page. */
   before: z.string().max(200).optional(),
 });

@@ -8,6 +8,7 @@
  * is a `CodeForgeError` with code `invalid_response`.
  * @module
  */
+import { AuditPage, type AuditQuery } from "#api/audit.js";
 import { ErrorBody } from "#api/errors.js";
 import { ApiKey, ApiKeyList, ApiKeyWithSecret, type CreateKeyInput } from "#api/keys.js";
 import { RunnerCredential } from "#api/runner-credential.js";
@@ -16,7 +17,7 @@ import { EventsPage } from "#api/stream-events.js";
 import { Task, type TaskStatus } from "#api/task.js";
 import { TaskList } from "#api/task-queries.js";
 import type { CreateTaskInput, FollowUpRequest } from "#api/task-request.js";
-import { Delivery, DeliveryList } from "#api/webhooks.js";
+import { DeadLetterList, Delivery, DeliveryList, WebhookSecret } from "#api/webhooks.js";
 
 export class CodeForgeError extends Error {
   constructor(
@@ -97,6 +98,26 @@ export class ApiClient {
   redeliver(taskId: string, deliveryId: string): Promise<Delivery> {
     const path = `/api/v1/tasks/${encodeURIComponent(taskId)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`;
     return this.request("POST", path, {}, Delivery);
+  }
+
+  /** The caller's webhook signing secret (made on first use); the edge sends it on purpose. */
+  webhookSecret(): Promise<WebhookSecret> {
+    return this.request("GET", "/api/v1/webhook-secret", {}, WebhookSecret);
+  }
+
+  /** A new signing secret; the old one keeps signing for `overlap_seconds` (the edge's default a day). */
+  rotateWebhookSecret(input: { overlap_seconds?: number } = {}): Promise<WebhookSecret> {
+    return this.request("POST", "/api/v1/webhook-secret/rotate", { body: JSON.stringify(input), headers: JSON_TYPE }, WebhookSecret);
+  }
+
+  /** A page of dead letters, newest first (admin). */
+  deadLetters(query: { limit?: number; before?: string } = {}): Promise<DeadLetterList> {
+    return this.request("GET", `/api/v1/dead-letters${queryString(query)}`, {}, DeadLetterList);
+  }
+
+  /** A page of the audit log, newest first, every filter matching (admin). */
+  audit(query: Partial<AuditQuery> = {}): Promise<AuditPage> {
+    return this.request("GET", `/api/v1/audit${queryString(query)}`, {}, AuditPage);
   }
 
   /** A page of the runners seen lately, across pools or of one `pool` (admin). */

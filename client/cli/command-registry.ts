@@ -4,6 +4,8 @@
  * @module
  */
 import type { Command } from "./command.js";
+import { auditCommand } from "./commands/audit.js";
+import { deadLettersCommand } from "./commands/dead-letters.js";
 import { completionCommand } from "./completion.js";
 import { deliveriesCommand } from "./commands/deliveries.js";
 import { followupCommand } from "./commands/followup.js";
@@ -14,6 +16,7 @@ import { submitCommand } from "./commands/submit.js";
 import { cancelCommand, logsCommand, statusCommand } from "./commands/task-commands.js";
 import { tasksCommand } from "./commands/tasks.js";
 import { watchCommand } from "./commands/watch.js";
+import { webhookSecretCommand } from "./commands/webhook-secret.js";
 
 export const COMMANDS: readonly Command[] = [
   submitCommand,
@@ -24,7 +27,10 @@ export const COMMANDS: readonly Command[] = [
   cancelCommand,
   tasksCommand,
   deliveriesCommand,
+  webhookSecretCommand,
   keysCommand,
+  auditCommand,
+  deadLettersCommand,
   runnersCommand,
   runnerCredentialCommand,
   completionCommand(() => COMMANDS),

@@ -1,10 +1,12 @@
 /**
- * The admin commands `codeforge keys` and `codeforge runners`, run as a real process against
- * the real edge and a real runner (cli-harness.ts): creating, listing, showing, rotating and
- * revoking keys, what a key's scope and addresses allow, how bad key input is refused, the
- * runners' table, and minting a pool's runner credential.
+ * The admin commands `codeforge keys`, `audit`, `runners` and `runner-credential`, run as a
+ * real process against the real edge and a real runner (cli-harness.ts): creating, listing,
+ * showing, rotating and revoking keys, what a key's scope and addresses allow, how bad key
+ * input is refused, the audit log of what those commands did, the runners' table, and minting
+ * a pool's runner credential. The webhook admin commands are in cli-admin-webhooks.test.ts.
  */
 import { describe, expect, it } from "vitest";
+import { AuditPage } from "#api/audit.js";
 import { ApiKeyList } from "#api/keys.js";
 import { CREDENTIAL_HEADER, parseRunnerCredential, RunnerCredential } from "#api/runner-credential.js";
 import { RunnerList } from "#api/runner-protocol.js";
@@ -92,6 +94,16 @@ describe("codeforge keys", { timeout: 90_000 }, () => {
     expect(notAdmin.stderr).toContain("forbidden: this API key lacks the 'admin' scope");
   });
 
+  it("says on stderr which scopes a key gets when no --scope is given", async () => {
+    const run = await codeforge(["keys", "create", "--name", "defaults"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^created key_\w+ "defaults" \(tasks:read, tasks:write\)\n/);
+    expect(run.stderr).toBe("no --scope given: granting tasks:read, tasks:write\nStore the key now: it is not shown again.\n");
+    const json = await codeforge(["keys", "create", "--name", "defaults", "--json"]);
+    expect(json.stderr).toContain("no --scope given: granting tasks:read, tasks:write");
+    expect(JSON.parse(json.stdout)).toMatchObject({ scopes: ["tasks:read", "tasks:write"] });
+  });
+
   it("refuses bad key input before or at the API, naming it", async () => {
     expect((await codeforge(["keys", "create"])).stderr).toContain("keys create needs --name");
     expect((await codeforge(["keys", "create", "--name", "x", "--scope", "root"])).stderr).toContain("--scope must be one of tasks:read, tasks:write, admin");
@@ -103,6 +115,57 @@ describe("codeforge keys", { timeout: 90_000 }, () => {
     const missing = await codeforge(["keys", "revoke", "key_0000000000000000"]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/^codeforge: not_found: key not found/);
+  });
+});
+
+describe("codeforge audit", { timeout: 90_000 }, () => {
+  it("lists what earlier commands did, who did it and whether it worked, filtered and paged", async () => {
+    const made = await newKey("audited");
+    const missing = await codeforge(["keys", "revoke", "key_0000000000000000"]);
+    expect(missing.code).toBe(3);
+
+    const table = await eventually(
+      () => codeforge(["audit", "--action", "key.create", "--target", made.id]),
+      (r) => r.stdout.includes(made.id),
+    );
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^TIME \(UTC\)\s+ACTOR\s+ACTION\s+TARGET\s+OUTCOME\s+CLIENT IP\s+REQUEST\s+DETAIL$/);
+    expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\S+\\s+admin\\s+key\\.create\\s+${made.id}\\s+success\\s+`))]);
+    expect(table.stdout).not.toContain(made.key);
+
+    const failed = await eventually(
+      () => codeforge(["audit", "--target", "key_0000000000000000", "--since", "1h"]),
+      (r) => r.stdout.includes("key.revoke"),
+    );
+    expect(failed.stdout).toMatch(/\sadmin\s+key\.revoke\s+key_0000000000000000\s+failure \(not_found\)\s/);
+
+    const json = await codeforgeJson(AuditPage, ["audit", "--actor", "admin", "--since", "1h"]);
+    expect(json.entries.filter((e) => e.target === made.id).map((e) => e.action)).toEqual(["key.create"]);
+    expect(json.entries.length).toBeGreaterThanOrEqual(2);
+
+    // A page of one says how to get the next; running that gives the next entry.
+    const first = await codeforge(["audit", "--actor", "admin", "--limit", "1"]);
+    const more = /^more: codeforge (audit --actor admin --limit 1 --cursor \S+)$/m.exec(first.stdout);
+    expect(more, first.stdout).not.toBeNull();
+    const next = await codeforge(more![1]!.split(" "));
+    expect(next.code).toBe(0);
+    expect(next.stdout.split("\n")[1]).not.toBe(first.stdout.split("\n")[1]);
+    expect(first.stdout).toContain(json.entries[0]!.request_id);
+    expect(next.stdout).toContain(json.entries[1]!.request_id);
+  });
+
+  it("refuses bad filters before asking, and a key without the admin scope", async () => {
+    const since = await codeforge(["audit", "--since", "yesterday"]);
+    expect(since.code).toBe(2);
+    expect(since.stderr).toContain("--since takes an ISO 8601 time with a zone (2026-01-31T12:00:00Z) or a time ago (30m, 24h, 7d)");
+    const action = await codeforge(["audit", "--action", "key.delete"]);
+    expect(action.code).toBe(2);
+    expect(action.stderr).toContain("--action must be one of task.create,");
+    expect((await codeforge(["audit", "--all", "--limit", "5"])).code).toBe(2);
+    const notAdmin = await codeforge(["audit"], { CODEFORGE_API_KEY: (await newKey("auditor")).key });
+    expect(notAdmin.code).toBe(5);
+    expect(notAdmin.stderr).toContain("forbidden");
   });
 });
 

@@ -18,11 +18,14 @@ import { startStack, type Stack } from "./local-stack.js";
 export let stack: Stack;
 export let receiver: WebhookReceiver;
 
-/** Starts the stack and the webhook receiver before the file's tests and stops them after. */
-export function useCliStack(): void {
+/**
+ * Starts the stack and the webhook receiver before the file's tests and stops them after;
+ * `vars` adds edge settings (e.g. a fast webhook retry schedule).
+ */
+export function useCliStack(options: { vars?: Record<string, string> } = {}): void {
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    stack = await startStack({ vars: { WEBHOOKS_ALLOW_LOCAL: "true" } });
+    stack = await startStack({ vars: { WEBHOOKS_ALLOW_LOCAL: "true", ...options.vars } });
   }, 90_000);
 
   afterAll(async () => {

@@ -251,7 +251,9 @@ describe("codeforge deliveries", { timeout: 90_000 }, () => {
 
     const table = await codeforge(["deliveries", taskId]);
     expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+EVENT\s+STATUS\s+ATTEMPTS\s+LAST\s+NEXT \(UTC\)\s+URL$/);
-    expect(table.stdout).toMatch(new RegExp(`^${delivered!.id}\\s+task\\.succeeded\\s+delivered\\s+1\\s+HTTP 200\\s+-\\s+${receiver.url}/hook/cli$`, "m"));
+    expect(table.stdout).toMatch(
+      new RegExp(`^${delivered!.id}\\s+task\\.succeeded\\s+delivered\\s+1\\s+HTTP 200, \\d+ ms\\s+-\\s+${receiver.url}/hook/cli$`, "m"),
+    );
 
     const again = await codeforge(["deliveries", "redeliver", taskId, delivered!.id]);
     expect(again).toMatchObject({ code: 0, stdout: `${delivered!.id} queued for redelivery to ${receiver.url}/hook/cli (attempt series 2)\n` });

@@ -83,6 +83,9 @@ async function list(argv: string[], ctx: CommandContext): Promise<number> {
   return 0;
 }
 
+/** What a key gets when `keys create` names no `--scope`. */
+const DEFAULT_SCOPES: Scope[] = ["tasks:read", "tasks:write"];
+
 const createFlags = {
   name: { type: "string", value: "<name>", description: "What the key is for (required)" },
   scope: {
@@ -107,7 +110,7 @@ async function create(argv: string[], ctx: CommandContext): Promise<number> {
   positionals("keys create", given, []);
   if (!values.name) throw new UsageError("keys create needs --name <what the key is for>");
   if (values.expires !== undefined && values["expires-in"] !== undefined) throw new UsageError("give --expires or --expires-in, not both");
-  const scopes = values.scope.length ? values.scope : ["tasks:read", "tasks:write"];
+  const scopes = values.scope.length ? values.scope : DEFAULT_SCOPES;
   for (const scope of scopes) {
     if (!Scope.safeParse(scope).success) throw new UsageError(`--scope must be one of ${Scope.options.join(", ")}, got ${JSON.stringify(scope)}`);
   }
@@ -125,7 +128,10 @@ async function create(argv: string[], ctx: CommandContext): Promise<number> {
     ...(values.cidr.length ? { allowed_cidrs: values.cidr } : {}),
     limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
   };
-  printSecret(ctx, await ctx.client().createKey(input), values.json, "created");
+  const key = await ctx.client().createKey(input);
+  // A default that grants writing should not come as a surprise.
+  if (!values.scope.length) ctx.out.error(`no --scope given: granting ${DEFAULT_SCOPES.join(", ")}`);
+  printSecret(ctx, key, values.json, "created");
   return 0;
 }
 
@@ -181,7 +187,15 @@ export const keysCommand: Command = {
       examples: ["codeforge keys", "codeforge keys list --all --jq '.keys[] | select(.status == \"active\") | .id'"],
       run: list,
     },
-    { name: "show", summary: "show one key", usage: ["keys show <key-id> [flags]"], args: ["key-id"], flags: {}, run: show },
+    {
+      name: "show",
+      summary: "show one key",
+      usage: ["keys show <key-id> [flags]"],
+      args: ["key-id"],
+      flags: {},
+      examples: ["codeforge keys show key_01J9Z8Q4", "codeforge keys show key_01J9Z8Q4 --jq .limits"],
+      run: show,
+    },
     {
       name: "create",
       summary: "create a key; its secret is printed this once",
@@ -208,6 +222,7 @@ export const keysCommand: Command = {
       usage: ["keys revoke <key-id>"],
       args: ["key-id"],
       flags: {},
+      examples: ["codeforge keys revoke key_01J9Z8Q4"],
       run: revoke,
     },
   ],
