@@ -6,7 +6,6 @@
 import type { Command } from "./command.js";
 import { auditCommand } from "./commands/audit.js";
 import { deadLettersCommand } from "./commands/dead-letters.js";
-import { completionCommand } from "./completion.js";
 import { deliveriesCommand } from "./commands/deliveries.js";
 import { followupCommand } from "./commands/followup.js";
 import { keysCommand } from "./commands/keys.js";
@@ -17,6 +16,7 @@ import { cancelCommand, logsCommand, statusCommand } from "./commands/task-comma
 import { tasksCommand } from "./commands/tasks.js";
 import { watchCommand } from "./commands/watch.js";
 import { webhookSecretCommand } from "./commands/webhook-secret.js";
+import { completionCommand } from "./completion.js";
 
 export const COMMANDS: readonly Command[] = [
   submitCommand,
