@@ -111,7 +111,7 @@ describe("dispatcher writes", () => {
     }
     expect(await dispatcher.runners()).toHaveLength(1_050);
     expect(await storedRunners(pool)).toHaveLength(1_050);
-  });
+  }, 60_000); // 1,050 runner offers, one at a time: slow on a loaded machine
 
   it("numbers a queue entry with one index step, not a scan of the queue", async () => {
     const pool = uniquePool();
