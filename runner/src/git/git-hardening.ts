@@ -24,6 +24,11 @@ export interface GitPolicy {
    * private network); none by default. See `repo-host-check.ts`.
    */
   allowedNetworks?: readonly CidrRange[];
+  /**
+   * A CA bundle that `https` repository hosts are checked against instead of the system's: a git
+   * server with a CA of its own (the tests' loopback server). Unset: the system's CAs.
+   */
+  caFile?: string;
 }
 
 /** The transports `policy` allows, in git's names. */
@@ -31,9 +36,10 @@ export function allowedProtocols(policy: GitPolicy): string[] {
   return ["https", ...(policy.allowSsh ? ["ssh"] : []), ...(policy.allowFile ? ["file"] : [])];
 }
 
-/** `-c` settings (without the `-c`) that restrict the transports git may use. */
+/** `-c` settings (without the `-c`) that restrict the transports git may use (and name the CAs `https` trusts, when set). */
 export function protocolConfig(policy: GitPolicy): string[] {
-  return ["protocol.allow=never", ...allowedProtocols(policy).map((name) => `protocol.${name}.allow=always`)];
+  const ca = policy.caFile ? [`http.sslCAInfo=${policy.caFile}`] : [];
+  return ["protocol.allow=never", ...allowedProtocols(policy).map((name) => `protocol.${name}.allow=always`), ...ca];
 }
 
 /** `-c` settings for fetching a task's repository (on top of `protocolConfig`). */

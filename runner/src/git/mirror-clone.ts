@@ -21,9 +21,10 @@
  *    checkout broken once the mirror is evicted. `--reference` + `--dissociate` would also cut
  *    the link, but only after repacking the branch's whole history into the clone; the depth-1
  *    copy moves one tree, as the shallow clone without a cache does, and gives the same checkout.
- * 4. **The remote decides.** `git fetch --depth 1` of the task's ref from the real remote, then
- *    `checkout FETCH_HEAD`: what the mirror already gave is not sent again, and a branch that
- *    moved since step 1 ends where the remote has it now.
+ * 4. **The remote decides.** `git fetch` of the task's ref from the real remote, then
+ *    `checkout FETCH_HEAD`: what the mirror already gave is not sent again (the fetch has no
+ *    `--depth` then, which would make the remote send the whole tree once more), and a branch
+ *    that moved since step 1 ends where the remote has it now.
  *
  * When the lock is not to be had in time, the mirror cannot be updated or its copy fails (a
  * corrupt mirror, which is then removed), the clone goes on from the remote alone: the cache
@@ -81,7 +82,14 @@ export async function cloneThroughMirror(options: MirrorCloneOptions): Promise<C
     await options.cache.evict().catch(() => undefined);
   }
   const clone = options.remote(options.dir);
-  await clone.run(["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--", options.url, options.ref ?? "HEAD"]);
+  // With the commit already copied, a fetch without `--depth` finds it there and takes nothing
+  // but what the remote added since (a `--depth` fetch would send the whole tree again).
+  const copied = await clone.run(["cat-file", "-e", `${wanted}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
+  const depth = copied ? [] : ["--depth", "1"];
+  await clone.run(["fetch", "--quiet", ...depth, "--no-tags", "--no-recurse-submodules", "--", options.url, options.ref ?? "HEAD"]);
   await clone.run(["checkout", "--quiet", "--detach", "FETCH_HEAD"]);
   return cache;
 }
