@@ -5,6 +5,8 @@
  * shown and their raw JSON lines are not. Plain-text output and stderr are shown as they are.
  * A connection the sandbox's egress policy refused is one line naming the host, port and why.
  * What the task's setup commands printed, and the runner's lines about them, are marked `setup`.
+ * `--timestamps` prefixes each line with the event's time; `logs --raw` prints the CLI's own
+ * output (its `output` events, not the setup's) as it wrote it, JSON lines included.
  * @module
  */
 import { PATCH_MAX_BYTES } from "#api/limits.js";
@@ -126,4 +128,24 @@ function renderAgentEvent(event: Extract<StreamEvent, { type: "agent" }>, dim: P
       return `${pad}! ${truncate(event.text ?? "", 300)}`;
   }
   return null;
+}
+
+/** The time an event was stored, `HH:MM:SS` in UTC (`--:--:--` when `ts` is not a time). */
+export function eventTime(ts: string): string {
+  const t = Date.parse(ts);
+  return Number.isNaN(t) ? "--:--:--" : new Date(t).toISOString().slice(11, 19);
+}
+
+/** Each line of a rendered event, prefixed with the event's time (`--timestamps`). */
+export function stampLines(text: string, ts: string, color: boolean): string {
+  const stamp = paint(color, "2", eventTime(ts));
+  return text.replace(/^/gm, `${stamp} `);
+}
+
+/**
+ * What the CLI itself wrote (an `output` event's text, and to which stream), or null for any
+ * other event, a setup command's output among them.
+ */
+export function rawOutput(event: StreamEvent): { text: string; stream: "stdout" | "stderr" } | null {
+  return event.type === "output" && event.phase === undefined ? { text: event.text, stream: event.stream } : null;
 }

@@ -7,6 +7,7 @@ import type { Command } from "./command.js";
 import { auditCommand } from "./commands/audit.js";
 import { deadLettersCommand } from "./commands/dead-letters.js";
 import { deliveriesCommand } from "./commands/deliveries.js";
+import { diffCommand } from "./commands/diff.js";
 import { followupCommand } from "./commands/followup.js";
 import { keysCommand } from "./commands/keys.js";
 import { runnerCredentialCommand } from "./commands/runner-credential.js";
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   watchCommand,
   logsCommand,
   statusCommand,
+  diffCommand,
   cancelCommand,
   tasksCommand,
   deliveriesCommand,

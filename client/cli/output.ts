@@ -10,10 +10,24 @@ export interface Output {
   line(text: string): void;
   error(text: string): void;
   color: boolean;
+  /** Writes text as it is, no newline added, to stdout or stderr (a CLI's raw output). Absent: line by line. */
+  raw?(text: string, stream: "stdout" | "stderr"): void;
+  /**
+   * Present only on a terminal (stdout and stderr both a TTY): replaces the status line at the
+   * bottom of stderr with `text` ("" clears it). Progress shows there, never in what is piped.
+   */
+  redraw?(text: string): void;
 }
 
-export function consoleOutput(color: boolean): Output {
-  return { line: (t) => process.stdout.write(`${t}\n`), error: (t) => process.stderr.write(`${t}\n`), color };
+/** The real output. Whether it is a terminal is decided here, once. */
+export function consoleOutput(color: boolean, terminal = process.stdout.isTTY === true && process.stderr.isTTY === true): Output {
+  return {
+    line: (t) => process.stdout.write(`${t}\n`),
+    error: (t) => process.stderr.write(`${t}\n`),
+    color,
+    raw: (t, stream) => (stream === "stdout" ? process.stdout : process.stderr).write(t),
+    ...(terminal ? { redraw: (t: string) => process.stderr.write(`\r\x1b[2K${t}`) } : {}),
+  };
 }
 
 /** Task status and result, as a few aligned lines. */
@@ -25,6 +39,7 @@ export function taskSummary(task: Task): string[] {
     `cli       ${task.cli}${task.model ? ` (${task.model})` : ""}, attempt ${task.attempt} of ${task.max_attempts}${task.runner_id ? ` on ${task.runner_id}` : ""}`,
     `created   ${task.created_at}${task.finished_at ? `, finished ${task.finished_at}` : ""}`,
   ];
+  if (task.status === "queued" && task.waiting_reason) lines.push(`waiting   ${task.waiting_reason}`);
   const r = task.result;
   if (r) {
     lines.push(

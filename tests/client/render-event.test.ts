@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { AgentEvent, StreamEvent } from "#api/stream-events.js";
-import { renderEvent } from "../../client/render-event.js";
+import { eventTime, rawOutput, renderEvent, stampLines } from "../../client/render-event.js";
 import { createClaudeStreamParser } from "../../runner/src/cli/claude/claude-stream-parser.js";
 import { createCodexJsonParser } from "../../runner/src/cli/codex/codex-json-parser.js";
 import type { OutputParser } from "../../runner/src/cli/cli-adapter.js";
@@ -146,5 +146,22 @@ describe("renderEvent on agent events parsed from real CLI output", () => {
     expect(renderEvent(done, { color: false })).toBe("  │ ↳ subagent done: Found it");
     const main: StreamEvent = { ...envelope, type: "agent", kind: "result", text: "All done" };
     expect(renderEvent(main, { color: false })).toBe("  ✔ All done");
+  });
+
+  it("--timestamps: prefixes every line of an event with its time, HH:MM:SS in UTC", () => {
+    expect(eventTime("2026-11-23T10:04:05.678Z")).toBe("10:04:05");
+    expect(eventTime("2026-11-23T23:59:59+02:00")).toBe("21:59:59");
+    expect(eventTime("not a time")).toBe("--:--:--");
+    expect(stampLines("  result\n    exit code 0", envelope.ts, false)).toBe("10:00:00   result\n10:00:00     exit code 0");
+    expect(stampLines("● running", envelope.ts, true)).toBe("\x1b[2m10:00:00\x1b[0m ● running");
+  });
+
+  it("--raw: only output events, their text unchanged, JSON lines included", () => {
+    const json: StreamEvent = { ...envelope, type: "output", stream: "stdout", text: '{"type":"assistant"}\n{"ty', offset: 0 };
+    expect(renderEvent(json, { color: false })).toBeNull();
+    expect(rawOutput(json)).toEqual({ text: '{"type":"assistant"}\n{"ty', stream: "stdout" });
+    expect(rawOutput({ ...envelope, type: "output", stream: "stderr", text: "warn\n", offset: 3 })).toEqual({ text: "warn\n", stream: "stderr" });
+    expect(rawOutput({ ...envelope, type: "log", source: "runner", level: "info", message: "Cloning" })).toBeNull();
+    expect(rawOutput({ ...envelope, type: "output", stream: "stdout", text: "added 3 packages\n", offset: 0, phase: "setup" })).toBeNull();
   });
 });

@@ -40,14 +40,19 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `codeforge` with the admin key and the edge's URL in the environment, unless `env` overrides them. */
-export function codeforge(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/**
+ * Runs `codeforge` with the admin key and the edge's URL in the environment, unless `env`
+ * overrides them, in the stack's state directory (no git checkout: `submit` needs its --repo)
+ * unless `cwd` says where.
+ */
+export function codeforge(args: string[], env: Record<string, string> = {}, options: { cwd?: string } = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [join(PROJECT_ROOT, "bin", "codeforge.js"), ...args],
       {
         env: { PATH: process.env.PATH, HOME: stack.stateDir, CODEFORGE_URL: stack.edgeUrl, CODEFORGE_API_KEY: stack.adminKey, ...env },
+        cwd: options.cwd ?? stack.stateDir,
         timeout: 60_000,
       },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),

@@ -6,10 +6,11 @@
 import { readFileSync } from "node:fs";
 import type { CreateTaskInput } from "#api/task-request.js";
 import type { ApiClient } from "../../api-client.js";
+import { checkoutDefaults, type CheckoutDefaults } from "../checkout-origin.js";
 import { envFromNames, intFlag, parseFlags, secretFromEnv, type Command, type FlagSpecs } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";
 import type { Output } from "../output.js";
-import { followAndPrint } from "./watch.js";
+import { followAndPrint, TIMESTAMPS_FLAG } from "./watch.js";
 
 export interface SubmitArgs {
   repo?: string;
@@ -38,17 +39,23 @@ export interface SubmitArgs {
   branch?: string;
   follow: boolean;
   json: boolean;
+  timestamps?: boolean;
 }
 
-export async function submit(client: ApiClient, args: SubmitArgs, out: Output): Promise<number> {
-  if (!args.repo) throw new UsageError("submit needs --repo <url>");
+export interface SubmitOptions {
+  /** Where --repo and --ref default from: the checkout the command runs in. */
+  checkout?: () => Promise<CheckoutDefaults | null>;
+}
+
+export async function submit(client: ApiClient, args: SubmitArgs, out: Output, options: SubmitOptions = {}): Promise<number> {
   if (args.prompt !== undefined && args.promptFile !== undefined) throw new UsageError("give --prompt or --prompt-file, not both");
   const prompt = args.promptFile !== undefined ? readFileSync(args.promptFile === "-" ? 0 : args.promptFile, "utf8") : args.prompt;
   if (!prompt) throw new UsageError("submit needs --prompt <text> or --prompt-file <file> ('-' for stdin)");
   if (args.branch !== undefined && !args.push) throw new UsageError("--branch needs --push");
+  const repo = args.repo ? { url: args.repo, ref: args.ref } : await repoFromCheckout(args, out, options.checkout ?? (() => checkoutDefaults(process.cwd())));
 
   const input: CreateTaskInput = {
-    repo: { url: args.repo, ...(args.ref ? { ref: args.ref } : {}) },
+    repo: { url: repo.url, ...(repo.ref ? { ref: repo.ref } : {}) },
     prompt,
     cli: args.cli as CreateTaskInput["cli"],
     ...(args.model ? { model: args.model } : {}),
@@ -73,8 +80,23 @@ export async function submit(client: ApiClient, args: SubmitArgs, out: Output): 
     return 0;
   }
   if (!args.json) out.line(`submitted ${task.id}`);
-  const done = await followAndPrint(client, task.id, out, { json: args.json });
+  const done = await followAndPrint(client, task.id, out, { json: args.json, timestamps: args.timestamps });
   return exitCodeFor(done.status);
+}
+
+/** --repo (and --ref, unless given) from this checkout's origin and branch, said on stderr. */
+async function repoFromCheckout(
+  args: SubmitArgs,
+  out: Output,
+  checkout: () => Promise<CheckoutDefaults | null>,
+): Promise<{ url: string; ref: string | undefined }> {
+  const found = await checkout();
+  if (!found) throw new UsageError("submit needs --repo <url> (or run it inside a git checkout that has an origin remote)");
+  const ref = args.ref ?? found.ref ?? undefined;
+  const from = args.ref === undefined && found.ref ? "this checkout's origin and branch" : "this checkout's origin";
+  if (!args.json) out.error(`repository ${found.url}${ref ? ` @ ${ref}` : ""} (from ${from})`);
+  if (found.credentialsRemoved && !args.json) out.error("  the credentials in the origin URL were left out: give the runner a token with --access-token-env");
+  return { url: found.url, ref };
 }
 
 function dollarsFlag(flag: string, value: string): number {
@@ -91,8 +113,17 @@ function autonomyFlag(value: string): "full" | "edits" {
 const CLIS = ["demo", "claude", "aider", "codex", "gemini", "opencode", "script"] as const;
 
 const submitFlags = {
-  repo: { type: "string", short: "R", value: "<url>", description: "The repository to clone (https, ssh, or file:// locally)" },
-  ref: { type: "string", value: "<ref>", description: "The branch, tag or commit to start from (default: the remote's HEAD)" },
+  repo: {
+    type: "string",
+    short: "R",
+    value: "<url>",
+    description: "The repository to clone (https, ssh, or file:// locally; default: this checkout's origin)",
+  },
+  ref: {
+    type: "string",
+    value: "<ref>",
+    description: "The branch, tag or commit to start from (default: this checkout's branch with its origin, else the remote's HEAD)",
+  },
   prompt: { type: "string", short: "p", value: "<text>", description: "What the agent should do" },
   "prompt-file": { type: "string", value: "<file>", description: "Read the prompt from a file ('-' for stdin)" },
   cli: { type: "string", default: "demo", value: "<cli>", description: "The coding CLI to run", choices: CLIS },
@@ -124,15 +155,19 @@ const submitFlags = {
   "max-turns": { type: "string", value: "<n>", description: "Budget per iteration in agent turns" },
   "idempotency-key": { type: "string", value: "<key>", description: "Retrying with the same key creates no second task" },
   follow: { type: "boolean", short: "f", default: false, description: "Stream the task to its end and exit with its outcome" },
+  timestamps: { ...TIMESTAMPS_FLAG, description: "With --follow: prefix each event line with its time (HH:MM:SS, UTC)" },
 } as const satisfies FlagSpecs;
 
 export const submitCommand: Command = {
   name: "submit",
   summary: "create a task: a coding CLI runs your prompt on a repository",
-  description: "Prints the task's id, or with --follow streams it to its end and exits with its outcome.",
-  usage: ["submit --repo <url> --prompt <text> [flags]"],
+  description:
+    "Prints the task's id, or with --follow streams it to its end and exits with its outcome. Inside a git checkout, --repo defaults to its origin and --ref to its current branch (said on stderr).",
+  usage: ["submit --repo <url> --prompt <text> [flags]", "submit --prompt <text> [flags]   (inside a checkout: its origin)"],
   flags: submitFlags,
   examples: [
+    "# from inside a clone: its origin, at the current branch",
+    'codeforge submit --prompt "Add a test for greet" --follow --timestamps',
     'codeforge submit --repo https://github.com/acme/app --prompt "Fix the flaky test" --cli claude --follow',
     "# push the change to a branch, with a token that may push",
     'codeforge submit -R https://github.com/acme/app -p "Bump lodash" --push --access-token-env GITHUB_TOKEN',
@@ -167,6 +202,7 @@ export const submitCommand: Command = {
         maxTurns: values["max-turns"],
         follow: values.follow,
         json: values.json,
+        timestamps: values.timestamps,
       },
       ctx.out,
     );

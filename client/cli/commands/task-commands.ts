@@ -4,10 +4,11 @@
  */
 import type { StreamEvent } from "#api/stream-events.js";
 import type { ApiClient } from "../../api-client.js";
-import { renderEvent } from "../../render-event.js";
+import { rawOutput, renderEvent, stampLines } from "../../render-event.js";
 import { intFlag, parseFlags, positionals, type Command, type FlagSpecs } from "../command.js";
-import { exitCodeFor } from "../exit-codes.js";
+import { exitCodeFor, UsageError } from "../exit-codes.js";
 import { taskSummary, type Output } from "../output.js";
+import { TIMESTAMPS_FLAG } from "./watch.js";
 
 /** `codeforge status <id> [--json]`: exits with the task's outcome once it has one. */
 export async function status(client: ApiClient, args: { taskId: string; json: boolean }, out: Output): Promise<number> {
@@ -17,14 +18,31 @@ export async function status(client: ApiClient, args: { taskId: string; json: bo
   return exitCodeFor(task.status);
 }
 
-/** `codeforge logs <id> [--since N] [--json]`: the event log so far, page by page. */
-export async function logs(client: ApiClient, args: { taskId: string; since: number; json: boolean }, out: Output): Promise<number> {
+export interface LogsArgs {
+  taskId: string;
+  since: number;
+  json: boolean;
+  /** Only what the CLI wrote, as it wrote it: stdout to stdout, stderr to stderr. */
+  raw?: boolean;
+  timestamps?: boolean;
+}
+
+/** `codeforge logs <id> [--since N] [--json | --raw] [--timestamps]`: the event log so far, page by page. */
+export async function logs(client: ApiClient, args: LogsArgs, out: Output): Promise<number> {
+  if (args.raw && args.json) throw new UsageError("give --raw or --json, not both");
+  if (args.raw && args.timestamps) throw new UsageError("--timestamps prefixes rendered lines: --raw prints the CLI's output unchanged");
   let since = args.since;
   for (;;) {
     const page = await client.events(args.taskId, { since, limit: 1_000 });
     for (const event of page.events as StreamEvent[]) {
+      if (args.raw) {
+        const raw = rawOutput(event);
+        if (raw && out.raw) out.raw(raw.text, raw.stream);
+        else if (raw) (raw.stream === "stdout" ? out.line : out.error)(raw.text.replace(/\n$/, ""));
+        continue;
+      }
       const line = args.json ? JSON.stringify(event) : renderEvent(event, { color: out.color });
-      if (line !== null) out.line(line);
+      if (line !== null) out.line(args.timestamps && !args.json ? stampLines(line, event.ts, out.color) : line);
     }
     since = page.next_since;
     if (!page.has_more) return 0;
@@ -42,7 +60,8 @@ export async function cancel(client: ApiClient, args: { taskId: string; json: bo
 export const statusCommand: Command = {
   name: "status",
   summary: "show a task's status and result",
-  description: "Exits with the task's outcome once it has one (see the exit codes in codeforge --help).",
+  description:
+    "Exits with the task's outcome once it has one (see the exit codes in codeforge --help). A queued task's summary says why no runner has taken it yet.",
   usage: ["status <task-id> [flags]"],
   args: ["task-id"],
   flags: {},
@@ -56,20 +75,32 @@ export const statusCommand: Command = {
 
 const logsFlags = {
   since: { type: "string", default: "0", value: "<seq>", description: "Only events after this sequence number" },
+  raw: { type: "boolean", default: false, description: "Only the CLI's own output, unrendered (its stdout to stdout, its stderr to stderr)" },
+  timestamps: TIMESTAMPS_FLAG,
 } as const satisfies FlagSpecs;
 
 export const logsCommand: Command = {
   name: "logs",
   summary: "print a task's event log so far",
-  description: "With --json, one event per line.",
+  description: "With --json, one event per line; with --raw, what the CLI printed, exactly (a structured CLI's JSON lines included).",
   usage: ["logs <task-id> [flags]"],
   args: ["task-id"],
   flags: logsFlags,
-  examples: ["codeforge logs tsk_01J9Z8Q4", "codeforge logs tsk_01J9Z8Q4 --since 120 --json"],
+  examples: [
+    "codeforge logs tsk_01J9Z8Q4",
+    "codeforge logs tsk_01J9Z8Q4 --since 120 --json",
+    "codeforge logs tsk_01J9Z8Q4 --timestamps",
+    "# Claude Code's stream-json lines, as it printed them",
+    "codeforge logs tsk_01J9Z8Q4 --raw | jq -c 'select(.type == \"assistant\")'",
+  ],
   async run(argv, ctx) {
     const { values, positionals: given } = parseFlags(argv, logsFlags);
     const [taskId] = positionals("logs", given, ["task-id"]);
-    return logs(ctx.client(), { taskId: taskId!, since: intFlag("since", values.since)!, json: values.json }, ctx.out);
+    return logs(
+      ctx.client(),
+      { taskId: taskId!, since: intFlag("since", values.since)!, json: values.json, raw: values.raw, timestamps: values.timestamps },
+      ctx.out,
+    );
   },
 };
 
