@@ -18,7 +18,8 @@ useCliStack();
 describe("codeforge submit, watch, logs, status, cancel", { timeout: 90_000 }, () => {
   it("submits with --follow, streams the task live and exits 0 when it succeeds", async () => {
     const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "Note the CLI test", "--follow"]);
-    expect(run.stderr).toBe("");
+    // Nothing on stderr but, while the task waits for the runner to connect, why it waits.
+    expect(run.stderr).toMatch(/^(waiting: no runner is connected to pool default\n)?$/);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^submitted tsk_/);
     expect(run.stdout).toContain("● running");
