@@ -35,6 +35,7 @@ import { booleanSetting, CommaList, numberSetting } from "#api/settings.js";
 import { REPO_CACHE_ENV_NAMES, RepoCacheSettings } from "./config-repo-cache.js";
 import { ConfigError, mergeCliEnv, parseCommandLine, readConfigFile } from "./config-sources.js";
 import { ModelPricesConfig } from "./sandbox/model-prices.js";
+import { SETUP_ENV_NAMES, SETUP_SETTINGS } from "./setup-settings.js";
 
 export { ConfigError } from "./config-sources.js";
 
@@ -81,6 +82,7 @@ export const ENV_NAMES = {
   once: "CODEFORGE_ONCE",
   idle_exit_seconds: "CODEFORGE_IDLE_EXIT_SECONDS",
   ...REPO_CACHE_ENV_NAMES,
+  ...SETUP_ENV_NAMES,
 } as const;
 
 export { CLI_ENV_PREFIX } from "./config-sources.js";
@@ -217,10 +219,7 @@ export const RunnerConfig = z
     sandbox_cpus: positiveNumber.optional(),
     /** Bytes the checkout, HOME and TMPDIR of one attempt may hold together. */
     sandbox_disk_mb: int(16, 1 << 24).default(10_240),
-    /**
-     * Enforce memory, process and CPU limits through cgroups; false where the container or pod
-     * already sets them and cgroups are not delegated to the runner.
-     */
+    /** Enforce memory, process and CPU limits through cgroups; false where the container or pod already sets them (no cgroup delegation). */
     sandbox_cgroup_limits: booleanSetting(true),
     /**
      * Hosts the sandbox may reach through the egress proxy besides the CLI's model API and the
@@ -246,6 +245,7 @@ export const RunnerConfig = z
     /** Exit 0 after this long with nothing leased and nothing running (`--idle-exit-seconds`). Unset: never. */
     idle_exit_seconds: int(1, 604_800).optional(),
     ...RepoCacheSettings,
+    ...SETUP_SETTINGS,
   })
   .superRefine((config, ctx) => {
     if (config.runner_secret === undefined && config.runner_credential === undefined) {

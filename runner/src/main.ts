@@ -122,6 +122,12 @@ async function main(): Promise<void> {
       maxTokens: config.default_max_tokens ?? null,
       maxTurns: config.default_max_turns ?? null,
     },
+    setup: {
+      commands: config.setup_commands,
+      timeoutSeconds: config.setup_timeout_seconds,
+      egressAllow: config.setup_egress_allow,
+      repositoryScript: config.setup_repository_script,
+    },
     metrics,
     highVolumeLogger: highVolume,
     repoCache: config.repo_cache ? createRepoCache({ dir: repoCacheDir(config), maxBytes: config.repo_cache_max_mb * 1024 * 1024 }) : undefined,

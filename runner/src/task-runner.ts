@@ -8,12 +8,15 @@
  *    launch the CLI in it, held;
  * 2. checkout (`attempt/checkout.ts`): clone meanwhile, or for a follow-up check out where the
  *    last iteration left off (`git/iteration-checkout.ts`);
- * 3. run (`attempt/run.ts`): let the CLI start → heartbeat `running` → stream its output → wait
+ * 3. setup (`attempt/setup.ts`): the task's setup commands (or the pool's, or the repository's
+ *    script) in the sandbox, in the checkout, under the setup's own egress policy and time
+ *    limit, while the CLI is still held; a failing setup ends the attempt (`setup_failed`);
+ * 4. run (`attempt/run.ts`): let the CLI start → heartbeat `running` → stream its output → wait
  *    for it to exit, time out (`timeout_seconds` from the lease), be cancelled (heartbeat or
  *    event ack) or pass a resource limit;
- * 4. describe (`attempt/describe.ts`): the changes, usage and cost, and whether the CLI
+ * 5. describe (`attempt/describe.ts`): the changes, usage and cost, and whether the CLI
  *    succeeded;
- * 5. push (`attempt/push.ts`): check the change for the task's secrets, then commit and push it
+ * 6. push (`attempt/push.ts`): check the change for the task's secrets, then commit and push it
  *    when the task asks (`git/git-push.ts`);
  *
  * then flush the output and report the outcome (`attempt/attempt-report.ts`), and — whatever
@@ -41,6 +44,7 @@ import { describeRun } from "./attempt/describe.js";
 import { launchCli } from "./attempt/launch.js";
 import { pushChanges } from "./attempt/push.js";
 import { runCli } from "./attempt/run.js";
+import { runSetup } from "./attempt/setup.js";
 import { withRemoteParent } from "./telemetry/tracing.js";
 
 export type { TaskRunnerOptions } from "./attempt/attempt.js";
@@ -75,6 +79,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       if (ended(launched)) return await end(launched);
       const checkout = await checkOut(attempt, launched.next.workspace);
       if (ended(checkout)) return await end(checkout);
+      const setup = await runSetup(attempt, launched.next);
+      if (ended(setup)) return await end(setup);
       const cliRun = await runCli(attempt, launched.next);
       if (ended(cliRun)) return await end(cliRun);
       const described = await describeRun(attempt, launched.next, checkout.next, cliRun.next);

@@ -260,3 +260,43 @@ describe("the pool's default budget", () => {
     expect(err.message).toContain("default_max_tokens (CODEFORGE_DEFAULT_MAX_TOKENS)");
   });
 });
+
+describe("the pool's setup settings", () => {
+  const env = { CODEFORGE_EDGE_URL: "http://127.0.0.1:8787", CODEFORGE_RUNNER_SECRET: SECRET };
+  it("default to no commands, ten minutes, the common package registries and no repository script", () => {
+    const config = loadConfig({ ...base, argv: [], env });
+    expect(config).toMatchObject({ setup_commands: [], setup_timeout_seconds: 600, setup_repository_script: false });
+    expect(config.setup_egress_allow).toContain("registry.npmjs.org");
+    expect(config.setup_egress_allow).toContain("files.pythonhosted.org");
+  });
+
+  it("are read from the environment: commands as a JSON array, hosts as a comma list", () => {
+    const config = loadConfig({
+      ...base,
+      argv: [],
+      env: {
+        ...env,
+        CODEFORGE_SETUP_COMMANDS: '["npm ci", "make deps, then more"]',
+        CODEFORGE_SETUP_TIMEOUT_SECONDS: "120",
+        CODEFORGE_SETUP_EGRESS_ALLOW: "npm.internal.example.com, *.pypi.internal.example.com:8443",
+        CODEFORGE_SETUP_REPOSITORY_SCRIPT: "true",
+      },
+    });
+    expect(config).toMatchObject({
+      setup_commands: ["npm ci", "make deps, then more"],
+      setup_timeout_seconds: 120,
+      setup_egress_allow: ["npm.internal.example.com", "*.pypi.internal.example.com:8443"],
+      setup_repository_script: true,
+    });
+  });
+
+  it("refuse commands that are not a JSON array of commands, a blank command and a bad host, naming the variables", () => {
+    const err = configErrorOf(() =>
+      loadConfig({ ...base, argv: [], env: { ...env, CODEFORGE_SETUP_COMMANDS: "npm ci", CODEFORGE_SETUP_EGRESS_ALLOW: "http://registry" } }),
+    );
+    expect(err.message).toContain('setup_commands (CODEFORGE_SETUP_COMMANDS): must be a JSON array of commands, e.g. ["npm ci"]');
+    expect(err.message).toContain("setup_egress_allow.0 (CODEFORGE_SETUP_EGRESS_ALLOW)");
+    const blank = configErrorOf(() => loadConfig({ ...base, argv: [], env: { ...env, CODEFORGE_SETUP_COMMANDS: '["  "]' } }));
+    expect(blank.message).toContain("setup_commands.0 (CODEFORGE_SETUP_COMMANDS): a setup command must not be blank");
+  });
+});

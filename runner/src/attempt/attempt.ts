@@ -62,6 +62,8 @@ export interface TaskRunnerOptions {
   modelPrices?: ModelPriceTable;
   /** The pool's budget for tasks that set none of their own (per iteration); null: no limit. */
   budgetDefaults?: { maxCostUsd: number | null; maxTokens: number | null; maxTurns: number | null };
+  /** The pool's setup settings (`setup-settings.ts`); absent: no default setup, no repository script. */
+  setup?: SetupOptions;
   /** Resolves repository hosts (default: the system resolver). */
   lookup?: HostLookup;
   /** The runner's repository cache (`repo_cache`); none: every clone from the remote alone. */
@@ -70,6 +72,18 @@ export interface TaskRunnerOptions {
   /** For heartbeat and output-post lines (high volume: a sampled logger); `logger` by default. */
   highVolumeLogger?: Logger;
   now?: () => number;
+}
+
+/** What the pool says about tasks' setup (`attempt/setup.ts`). */
+export interface SetupOptions {
+  /** Commands for tasks that give none. */
+  commands: readonly string[];
+  /** The setup's time limit, all its commands together. */
+  timeoutSeconds: number;
+  /** Hosts the setup may reach besides the repository's host. */
+  egressAllow: readonly string[];
+  /** Run the repository's `.codeforge/setup.sh` for tasks that give no setup. */
+  repositoryScript: boolean;
 }
 
 /** Why a task stopped before its CLI finished on its own. */
@@ -132,6 +146,8 @@ export interface Attempt {
   limitStop: LimitName | null;
   /** Why the model gateway stopped the attempt: its budget message, with the spend. */
   budgetExceeded: string | null;
+  /** How long the task's setup took; null while none ran. */
+  setupMs: number | null;
   /** How the attempt ended, as far as it got. */
   end: AttemptEnd;
 }
@@ -226,6 +242,7 @@ export function openAttempt(lease: Lease, shutdown: AbortSignal, options: TaskRu
     stop,
     limitStop: null,
     budgetExceeded: null,
+    setupMs: null,
     end: "lease_lost",
     async close() {
       clearTimeout(timeoutTimer);

@@ -185,7 +185,7 @@ async function writeHomeFile(homeDir: string, name: string, content: string): Pr
 }
 
 /** The repository's host as an egress pattern (an agent may fetch from where its code came from). */
-function repositoryHost(url: string): string[] {
+export function repositoryHost(url: string): string[] {
   try {
     const { protocol, hostname, port } = new URL(url);
     if (protocol !== "https:" && protocol !== "http:") return [];

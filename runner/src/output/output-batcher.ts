@@ -4,7 +4,8 @@
  * Raw stdout/stderr bytes become `output` events: decoded with a streaming `TextDecoder` per
  * stream (a character split across reads stays whole), merged while they wait, cut into
  * chunks of at most `OUTPUT_CHUNK_MAX_BYTES` of UTF-8, each with its byte `offset` in its
- * stream. Parsed `agent` events and runner `log` lines join the same ordered queue.
+ * stream. Parsed `agent` events and runner `log` lines join the same ordered queue. While a
+ * phase is set (`setPhase("setup")`), output and log lines are marked with it.
  *
  * Sending is Nagle-like: when no batch is in flight, what is queued goes out at once (within
  * the same event-loop turn, so an idle task's output reaches the edge in milliseconds); while
@@ -31,6 +32,7 @@ import {
   RUNNER_BODY_MAX_BYTES,
   type EventBatch,
   type EventBatchAck,
+  type EventPhase,
   type LogEvent,
   type OutputEvent,
   type RunnerEvent,
@@ -71,6 +73,11 @@ export interface OutputBatcher {
   pushEvents(events: readonly RunnerEvent[]): void;
   /** Queues a runner `log` line. */
   log(level: LogEvent["level"], message: string): void;
+  /**
+   * Marks the output and log lines queued from now on as `phase` (null: the CLI's run, unmarked).
+   * What the streams' decoders still hold is queued first, under the phase it was written in.
+   */
+  setPhase(phase: EventPhase | null): void;
   /** Decodes what is left in the streams' decoders and resolves when every batch is acknowledged. Rejects if the batcher failed. */
   flush(): Promise<void>;
   /** Stops sending and retrying; pending events are dropped. */
@@ -114,6 +121,7 @@ export function createOutputBatcher(options: OutputBatcherOptions): OutputBatche
   const queue: Queued[] = [];
   const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   const maskers = { stdout: masker.createStream(), stderr: masker.createStream() };
+  let phase: EventPhase | null = null;
   const offsets = { stdout: 0, stderr: 0 };
   let queuedBytes = 0;
   let outputBytesTotal = 0;
@@ -144,7 +152,13 @@ export function createOutputBatcher(options: OutputBatcherOptions): OutputBatche
     outputBytesTotal += bytes;
     // Fill the newest chunk of the same stream before starting another.
     const last = queue[queue.length - 1];
-    if (last && last.event.type === "output" && last.event.stream === stream && last.bytes <= OUTPUT_CHUNK_MAX_BYTES - 4) {
+    if (
+      last &&
+      last.event.type === "output" &&
+      last.event.stream === stream &&
+      last.event.phase === (phase ?? undefined) &&
+      last.bytes <= OUTPUT_CHUNK_MAX_BYTES - 4
+    ) {
       const [head = "", ...rest] = splitUtf8(text, OUTPUT_CHUNK_MAX_BYTES - last.bytes);
       if (head && utf8Bytes(head) + last.bytes <= OUTPUT_CHUNK_MAX_BYTES) {
         const headBytes = utf8Bytes(head);
@@ -157,7 +171,7 @@ export function createOutputBatcher(options: OutputBatcherOptions): OutputBatche
     }
     for (const piece of splitUtf8(text, OUTPUT_CHUNK_MAX_BYTES)) {
       const pieceBytes = utf8Bytes(piece);
-      queue.push({ event: { type: "output", stream, text: piece, offset: offsets[stream] }, bytes: pieceBytes });
+      queue.push({ event: { type: "output", stream, text: piece, offset: offsets[stream], ...(phase ? { phase } : {}) }, bytes: pieceBytes });
       offsets[stream] += pieceBytes;
       queuedBytes += pieceBytes;
     }
@@ -250,7 +264,7 @@ export function createOutputBatcher(options: OutputBatcherOptions): OutputBatche
   }
 
   function logEvent(level: LogEvent["level"], message: string): LogEvent {
-    return { type: "log", source: "runner", level, message: splitUtf8(message, LOG_MESSAGE_MAX_BYTES)[0] ?? "" };
+    return { type: "log", source: "runner", level, message: splitUtf8(message, LOG_MESSAGE_MAX_BYTES)[0] ?? "", ...(phase ? { phase } : {}) };
   }
 
   return {
@@ -269,6 +283,17 @@ export function createOutputBatcher(options: OutputBatcherOptions): OutputBatche
     },
     log(level, message) {
       this.pushEvents([logEvent(level, message)]);
+    },
+    setPhase(next) {
+      if (next === phase) return;
+      if (!closed && !fatal) {
+        for (const stream of ["stdout", "stderr"] as const) {
+          enqueueText(stream, maskers[stream].push(decoders[stream].decode()) + maskers[stream].end());
+          maskers[stream] = masker.createStream();
+        }
+        kick();
+      }
+      phase = next;
     },
     flush() {
       if (fatal) return Promise.reject(fatal.err);

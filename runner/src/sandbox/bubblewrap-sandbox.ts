@@ -20,6 +20,9 @@
  *    the proxy socket and starts the CLI with `HTTPS_PROXY` and friends pointing at it: it is
  *    let in at once, boots during the clone, and waits for `go()` on fd 5; without egress the
  *    CLI itself is the program, and `go()` lets it through the door.
+ *    A phase before the CLI (the task's setup, `openPhase`) launches its processes the same
+ *    way, in the same cgroup and over the same directories, each through a proxy of its own
+ *    with the phase's policy (`phase<n>.sock`), closed when the phase ends.
  * 3. Stop: SIGTERM goes to the sandbox's session (the CLI and everything it started), SIGKILL
  *    after the grace period to bubblewrap, whose death takes the PID namespace with it.
  * 4. `limitHit` reads the cgroup's OOM-kill and fork-refusal counters and the disk watcher;
@@ -47,8 +50,8 @@ import {
 } from "./bubblewrap-args.js";
 import { createAttemptCgroup, type AttemptCgroup } from "./cgroup-limits.js";
 import { watchDiskQuota } from "./disk-quota.js";
-import { startEgressProxy, type EgressProxy } from "./egress-proxy.js";
-import type { AttemptSandbox, LimitName, Sandbox, SandboxLimits } from "./sandbox.js";
+import { startEgressProxy, type EgressDenial, type EgressProxy } from "./egress-proxy.js";
+import type { AttemptSandbox, EgressPolicy, LimitName, Sandbox, SandboxLimits } from "./sandbox.js";
 
 /** The bridge program run first inside a sandbox with egress. */
 export const SANDBOX_INIT_SCRIPT = fileURLToPath(new URL("../../bin/sandbox-init.mjs", import.meta.url));
@@ -115,34 +118,33 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
       const groupFile = path.join(workspace.runnerDir, "group");
       await Promise.all([writeFile(passwdFile, identity.passwd, { mode: 0o644 }), writeFile(groupFile, identity.group, { mode: 0o644 })]);
 
-      const wantsEgress = egress.gateway !== undefined || (egress.pool.length > 0 && (egress.task == null || egress.task.length > 0));
       let proxy: EgressProxy | null = null;
+      /** Proxies of phases before the CLI (setup), each with its own policy. */
+      const phaseProxies = new Set<EgressProxy>();
       let cgroup: AttemptCgroup | null = null;
       let diskHit = false;
       let disk: { stop(): void } | null = null;
       const close = async () => {
         disk?.stop();
         await proxy?.close();
+        await Promise.all([...phaseProxies].map((p) => p.close()));
         await cgroup?.remove();
       };
-      try {
-        if (wantsEgress) {
-          const socketPath = path.join(workspace.runnerDir, "egress.sock");
-          if (socketPath.length > UNIX_SOCKET_PATH_MAX) {
-            throw new Error(
-              `the workspace root is too deep for the egress proxy's socket path (${socketPath.length} > ${UNIX_SOCKET_PATH_MAX} bytes); choose a shorter workspace_root`,
-            );
-          }
-          proxy = await startEgressProxy({
-            socketPath,
-            pool: egress.pool,
-            task: egress.task ?? null,
-            allowedNetworks: egress.allowedNetworks,
-            lookup: egress.lookup,
-            onDenied: onEgressDenied,
-            gateway: egress.gateway,
-          });
+      /** A proxy for `policy` on a socket named `name`, or null when the policy allows nothing. */
+      const proxyFor = async (name: string, policy: EgressPolicy, onDenied: (denial: EgressDenial) => void): Promise<EgressProxy | null> => {
+        const wantsEgress = policy.gateway !== undefined || (policy.pool.length > 0 && (policy.task == null || policy.task.length > 0));
+        if (!wantsEgress) return null;
+        const socketPath = path.join(workspace.runnerDir, name);
+        if (socketPath.length > UNIX_SOCKET_PATH_MAX) {
+          throw new Error(
+            `the workspace root is too deep for the egress proxy's socket path (${socketPath.length} > ${UNIX_SOCKET_PATH_MAX} bytes); choose a shorter workspace_root`,
+          );
         }
+        const { pool, task, allowedNetworks, lookup, gateway, refuse } = policy;
+        return startEgressProxy({ socketPath, pool, task: task ?? null, allowedNetworks, lookup, onDenied, gateway, refuse });
+      };
+      try {
+        proxy = await proxyFor("egress.sock", egress, onEgressDenied);
         if (options.cgroups) cgroup = await createAttemptCgroup({ name: path.basename(workspace.dir), limits });
         if (limits.diskBytes !== null) {
           disk = watchDiskQuota({
@@ -161,31 +163,35 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
       }
 
       const proxyUrl = `http://127.0.0.1:${SANDBOX_PROXY_PORT}`;
-      const env: Record<string, string> = proxy
-        ? {
-            HTTPS_PROXY: proxyUrl,
-            HTTP_PROXY: proxyUrl,
-            ALL_PROXY: proxyUrl,
-            https_proxy: proxyUrl,
-            http_proxy: proxyUrl,
-            all_proxy: proxyUrl,
-            NODE_USE_ENV_PROXY: "1",
-          }
-        : {};
-      const args = bubblewrapArgs({
-        ...host,
-        passwdFile,
-        groupFile,
-        readOnly,
-        repoDir: workspace.repoDir,
-        homeDir: workspace.homeDir,
-        tmpDir: workspace.tmpDir,
-        scratchDir: workspace.scratchDir,
-        egress: proxy ? { socketPath: proxy.socketPath, initScript: SANDBOX_INIT_SCRIPT } : null,
-        held: true,
-      });
+      const envFor = (proxy: EgressProxy | null): Record<string, string> =>
+        proxy
+          ? {
+              HTTPS_PROXY: proxyUrl,
+              HTTP_PROXY: proxyUrl,
+              ALL_PROXY: proxyUrl,
+              https_proxy: proxyUrl,
+              http_proxy: proxyUrl,
+              all_proxy: proxyUrl,
+              NODE_USE_ENV_PROXY: "1",
+            }
+          : {};
+      const argsFor = (proxy: EgressProxy | null) =>
+        bubblewrapArgs({
+          ...host,
+          passwdFile,
+          groupFile,
+          readOnly,
+          repoDir: workspace.repoDir,
+          homeDir: workspace.homeDir,
+          tmpDir: workspace.tmpDir,
+          scratchDir: workspace.scratchDir,
+          egress: proxy ? { socketPath: proxy.socketPath, initScript: SANDBOX_INIT_SCRIPT } : null,
+          held: true,
+        });
 
-      const launch = (spec: Parameters<AttemptSandbox["launch"]>[0]) => {
+      /** Launches `spec` held in a sandbox whose way out is `proxy` (none: no network). */
+      const launchWith = (proxy: EgressProxy | null, spec: Parameters<AttemptSandbox["launch"]>[0]) => {
+        const args = argsFor(proxy);
         const program = proxy
           ? [
               nodePath,
@@ -245,12 +251,27 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
           },
         };
       };
+      const launch = (spec: Parameters<AttemptSandbox["launch"]>[0]) => launchWith(proxy, spec);
+      let phases = 0;
       const attempt: AttemptSandbox = {
         kind: "bubblewrap",
         paths: { repo: SANDBOX_PATHS.repo, home: SANDBOX_PATHS.home, tmp: SANDBOX_PATHS.tmp, scratch: SANDBOX_PATHS.scratch },
-        env,
+        env: envFor(proxy),
         launch,
         start: (spec) => launch(spec).go(),
+        async openPhase({ egress: policy, onEgressDenied: onDenied }) {
+          const phaseProxy = await proxyFor(`phase${++phases}.sock`, policy, onDenied);
+          if (phaseProxy) phaseProxies.add(phaseProxy);
+          return {
+            env: envFor(phaseProxy),
+            start: (spec) => launchWith(phaseProxy, spec).go(),
+            async close() {
+              if (!phaseProxy) return;
+              phaseProxies.delete(phaseProxy);
+              await phaseProxy.close();
+            },
+          };
+        },
         async limitHit(): Promise<LimitName | null> {
           if (diskHit) return "disk";
           return (await cgroup?.limitHit()) ?? null;

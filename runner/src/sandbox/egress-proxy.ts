@@ -11,6 +11,8 @@
  * http too), never the network.
  *
  * Every request is decided the same way, in this order:
+ *  0. a host the policy `refuse`s (the model APIs, while a task's setup runs) is refused
+ *     whatever the allowlists say;
  *  1. the name as the client gave it against the pool's policy narrowed by the task's
  *     (`egressPermits`; an IP literal never matches a host pattern, so it is refused here);
  *  2. the name is resolved here, not in the sandbox, and refused when any address is
@@ -56,6 +58,8 @@ export interface EgressProxyOptions {
   pool: readonly string[];
   /** The task's narrowing of the pool's patterns; null: the pool's policy as it is. */
   task: readonly string[] | null;
+  /** Patterns refused even when `pool` allows them, with the reason the denial gives. */
+  refuse?: { patterns: readonly string[]; reason: string };
   /** Non-public networks the operator opened (`egress_allowed_networks`); every other non-public address is refused. */
   allowedNetworks?: readonly CidrRange[];
   /** Resolves host names; the system resolver by default. */
@@ -103,6 +107,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
 
   /** The three-step decision of the module docblock; on success, a connected socket. */
   async function admit(host: string, port: number): Promise<Admission> {
+    if (options.refuse && egressPermits(options.refuse.patterns, null, host, port)) return deny(host, port, options.refuse.reason);
     if (!egressPermits(options.pool, options.task, host, port)) {
       const range = net.isIP(host) ? refusedRange(host, allowedNetworks) : null;
       const reason = !net.isIP(host)

@@ -52,6 +52,8 @@ export interface EgressPolicy {
   lookup?: HostLookup;
   /** The attempt's model gateway, reached through the proxy (so the sandbox gets one even with no host allowed). */
   gateway?: ModelGateway;
+  /** Hosts refused whatever `pool` allows (the model APIs while setting up), and why. */
+  refuse?: { patterns: readonly string[]; reason: string };
 }
 
 export interface OpenAttemptOptions {
@@ -77,9 +79,24 @@ export interface AttemptSandbox {
   launch(spec: Omit<ProcessSpec, "cwd">): CliLaunch;
   /** `launch(spec).go()`. */
   start(spec: Omit<ProcessSpec, "cwd">): RunningProcess;
+  /**
+   * A phase before the CLI (the task's setup): processes started in the same sandbox — mounts,
+   * limits, cgroup — while the CLI is still held, but with an egress policy of their own (and
+   * so a proxy of their own, closed by `close()`). Each `start` runs in `paths.repo`.
+   */
+  openPhase(options: { egress: EgressPolicy; onEgressDenied: (denial: EgressDenial) => void }): Promise<SandboxPhase>;
   /** After the CLI exited: the limit the attempt hit, or null. */
   limitHit(): Promise<LimitName | null>;
   /** Stops the proxy, removes the limits' bookkeeping. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** Processes of a phase before the CLI, under the phase's egress policy. */
+export interface SandboxPhase {
+  /** Variables the phase's processes need (the phase's proxy address). */
+  readonly env: Readonly<Record<string, string>>;
+  start(spec: Omit<ProcessSpec, "cwd">): RunningProcess;
+  /** Stops the phase's proxy. Safe to call more than once. */
   close(): Promise<void>;
 }
 
@@ -116,6 +133,8 @@ export function createNoSandbox(options: { processes: ProcessRunner }): Sandbox 
         env: {},
         launch: (spec) => ({ go: () => start(spec), abandon: async () => undefined }),
         start,
+        // No sandbox, no proxy: a phase sees the network as the runner does.
+        openPhase: async () => ({ env: {}, start, close: async () => undefined }),
         limitHit: async () => null,
         close: async () => undefined,
       };

@@ -12,6 +12,9 @@
  * - `codeforge_runner_clone_seconds{cache}`: how long each checkout took, by where its objects
  *   came from (`off`, `cold`, `miss`, `hit`, `fallback`: see `git/mirror-clone.ts`), so a cache
  *   that stopped helping shows;
+ * - `codeforge_runner_setup_seconds{outcome}`: how long tasks' setups took, by how they ended
+ *   (`succeeded`, `failed`: a command failed, `timed_out`: past the setup's time limit,
+ *   `stopped`: the attempt was stopped meanwhile);
  * - `codeforge_runner_lease_errors_total` / `codeforge_runner_heartbeat_errors_total`: lease
  *   requests and heartbeats that failed (the edge unreachable, refused, or answering 5xx); a
  *   shutdown's aborted requests are not errors.
@@ -29,6 +32,9 @@ import { diskUsageBytes } from "../workspace/disk-usage.js";
 /** The phases of an attempt whose durations are measured. */
 export type RunnerPhase = "clone" | "run" | "push";
 
+/** How a task's setup ended, as `codeforge_runner_setup_seconds` labels it. */
+export type SetupOutcome = "succeeded" | "failed" | "timed_out" | "stopped";
+
 /** A clone takes seconds, a CLI run minutes, up to the half-hour default timeout and beyond. */
 export const PHASE_DURATION_BUCKETS_SECONDS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1_800, 3_600];
 
@@ -38,6 +44,8 @@ export interface RunnerMetrics {
   observePhase(phase: RunnerPhase, seconds: number): void;
   /** A checkout that succeeded: its duration, and where its objects came from. */
   observeClone(cache: CloneCache, seconds: number): void;
+  /** A task's setup ended (`attempt/setup.ts`). */
+  setupFinished(outcome: SetupOutcome, seconds: number): void;
   leaseError(): void;
   heartbeatError(): void;
   /** A connection a sandbox asked for that the egress policy refused. */
@@ -114,6 +122,13 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     buckets: PHASE_DURATION_BUCKETS_SECONDS,
     registers: [register],
   });
+  const setups = new Histogram({
+    name: "codeforge_runner_setup_seconds",
+    help: "Duration of tasks' setups (their setup commands, before the CLI), by outcome: succeeded, failed, timed_out, stopped.",
+    labelNames: ["outcome"] as const,
+    buckets: PHASE_DURATION_BUCKETS_SECONDS,
+    registers: [register],
+  });
   const leaseErrors = new Counter({
     name: "codeforge_runner_lease_errors_total",
     help: "Lease requests that failed: the edge unreachable, refusing the request, or answering 5xx.",
@@ -167,6 +182,9 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     },
     observeClone(cache, seconds) {
       clones.observe({ cache }, seconds);
+    },
+    setupFinished(outcome, seconds) {
+      setups.observe({ outcome }, seconds);
     },
     leaseError() {
       leaseErrors.inc();
