@@ -41,7 +41,6 @@ export const EXAMPLE_TASK = {
         usage: { input_tokens: 1_204, output_tokens: 2_311, cache_read_input_tokens: 48_120, cache_creation_input_tokens: 9_876 },
         push: { branch: "codeforge/fix-date-test", commit_sha: "3f9a2c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a" },
         sandbox: "bubblewrap",
-        setup_duration_ms: 14_802,
         base_commit_sha: "9fceb02d0ae598e95dc970b74767f19372d61af8",
       },
       error: null,

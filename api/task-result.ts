@@ -75,6 +75,8 @@ export type CloneCache = z.infer<typeof CloneCache>;
 export const AttemptPhases = z.object({
   /** The checkout: clone (or follow-up checkout) of the repository. */
   clone: z.object({ duration_ms: z.number().int().nonnegative(), cache: CloneCache }).optional(),
+  /** The task's setup commands, when any ran (they all succeeded, or there would be no result). */
+  setup: z.object({ duration_ms: z.number().int().nonnegative() }).optional(),
 });
 export type AttemptPhases = z.infer<typeof AttemptPhases>;
 
@@ -119,8 +121,6 @@ export const TaskResult = z.object({
    * Null from runners that predate sandboxes (and in results stored before this field existed).
    */
   sandbox: SandboxKind.nullable().default(null),
-  /** How long the task's setup commands took, when it had any (absent: no setup ran). */
-  setup_duration_ms: z.number().int().nonnegative().optional(),
   /**
    * The commit the task started from (what the first iteration checked out), which `patch`
    * is taken against in every iteration, so the latest patch holds all changes so far.

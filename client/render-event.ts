@@ -59,7 +59,7 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
         bold("  result"),
         `    exit code     ${r.exit_code ?? "none"}`,
         `    duration      ${(r.duration_ms / 1000).toFixed(1)} s`,
-        ...(r.setup_duration_ms !== undefined ? [`    setup         ${(r.setup_duration_ms / 1000).toFixed(1)} s`] : []),
+        ...(r.phases?.setup ? [`    setup         ${(r.phases.setup.duration_ms / 1000).toFixed(1)} s`] : []),
         `    changed files ${files}`,
         `    diff stat     ${r.diff_stat.files_changed} file(s), +${r.diff_stat.insertions} -${r.diff_stat.deletions}`,
         ...(r.patch_truncated ? [`    patch         TRUNCATED at ${PATCH_MAX_BYTES} bytes`] : []),

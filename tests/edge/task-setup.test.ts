@@ -99,8 +99,8 @@ describe("what a runner reports of a setup", () => {
     const task = await createTask({ pool, setup: ["make deps"] });
     const lease = await rawLease(pool);
     expect((await heartbeat(task.id, lease.lease_id, "running")).status).toBe(200);
-    const result = { ...sampleResult(), setup_duration_ms: 4_321 };
+    const result = { ...sampleResult(), phases: { clone: { duration_ms: 812, cache: "hit" as const }, setup: { duration_ms: 4_321 } } };
     expect((await complete(task.id, lease.lease_id, { outcome: "succeeded", last_batch_seq: 0, result })).status).toBe(200);
-    expect((await getTask(task.id)).result?.setup_duration_ms).toBe(4_321);
+    expect((await getTask(task.id)).result?.phases?.setup).toEqual({ duration_ms: 4_321 });
   });
 });

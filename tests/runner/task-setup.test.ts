@@ -74,7 +74,7 @@ describe.skipIf(process.platform !== "linux")("a task's setup in the sandbox", (
     expect(completion.error).toBeNull();
     expect(completion.outcome).toBe("succeeded");
     expect(completion.result?.patch).toContain("+installed-in-/workspace");
-    expect(completion.result?.setup_duration_ms).toBeGreaterThan(0);
+    expect(completion.result?.phases?.setup?.duration_ms).toBeGreaterThan(0);
     const events = h.edge.events(task.id);
     expect(setupOutput(events)).toContain("second step");
     expect(events.some((e) => e.type === "output" && e.phase === "setup" && e.stream === "stderr" && e.text.includes("warn"))).toBe(true);
@@ -193,7 +193,7 @@ describe.skipIf(process.platform !== "linux")("which setup runs", () => {
     expect(none.result?.patch).toContain("+pool-default-ran");
     const empty = await h.done(h.enqueue({ cli: "script", setup: [] }));
     expect(empty.result?.patch).not.toContain("pool-default-ran");
-    expect(empty.result?.setup_duration_ms).toBeUndefined();
+    expect(empty.result?.phases?.setup).toBeUndefined();
   });
 
   it("is the repository's .codeforge/setup.sh only where the pool allows it", async () => {

@@ -55,8 +55,7 @@ export async function describeRun(attempt: Attempt, launched: LaunchedCli, { bas
     push: null,
     base_commit_sha: baseSha,
     sandbox: options.sandbox.kind,
-    phases: { clone: phase },
-    ...(attempt.setupMs !== null ? { setup_duration_ms: Math.round(attempt.setupMs) } : {}),
+    phases: { clone: phase, ...(attempt.setupMs !== null ? { setup: { duration_ms: Math.round(attempt.setupMs) } } : {}) },
   };
   // Kept before the report: the edge takes a session only from a lease that has not completed.
   if (result) await session.save();
