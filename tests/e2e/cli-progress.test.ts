@@ -4,7 +4,7 @@
  * it says when there is none), `logs --raw` and `--timestamps`, and `submit` from inside a
  * clone without --repo: the real binary against the real edge and runner (cli-harness.ts).
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { RunnerList } from "#api/runner-protocol.js";
 import { Task } from "#api/task.js";
 import { CliName } from "#api/task-request.js";
+import { PROJECT_ROOT } from "../../scripts/local-stack.js";
 import { codeforge, codeforgeJson, eventually, stack, useCliStack } from "./cli-harness.js";
 
 useCliStack();
@@ -69,7 +70,53 @@ describe("codeforge while a task waits in the queue", { timeout: 90_000 }, () =>
     expect(watched.stdout).toContain("● canceled");
     expect(watched.stdout + watched.stderr).not.toMatch(/[\r⠋⠙⠹]/);
   });
+
+  it.skipIf(!hasScript)("on a terminal, watch shows a spinner line with the time queued and the reason, redrawn in place", async () => {
+    const runners = await codeforgeJson(RunnerList, ["runners"]);
+    const unserved = CliName.options.find((cli) => !runners.runners.some((r) => r.clis.includes(cli)))!;
+    const submitted = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "Nobody runs this either", "--cli", unserved]);
+    const id = submitted.stdout.trim();
+    const watching = onTerminal(["watch", id]);
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect((await codeforge(["cancel", id])).code).toBe(0);
+    const { code, screen } = await watching;
+    expect(code).toBe(12);
+    const reason = `no runner in pool default offers cli ${unserved}`;
+    // Redrawn in place: carriage return and erase-line before each frame, the seconds counting up.
+    expect(screen).toMatch(new RegExp(`\\r\\x1b\\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] queued [0-3]s — ${reason}`));
+    expect(screen).toMatch(new RegExp(`\\r\\x1b\\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] queued [2-9]s — ${reason}`));
+    expect(screen).not.toContain(`waiting: ${reason}`); // the plain line is for pipes
+    // Cleared before the event line: the canceled status starts on a clean line.
+    expect(screen).toMatch(/\r\x1b\[2K(\x1b\[[0-9;]*m)*● canceled/);
+  });
 });
+
+/** Runs `codeforge` on a terminal (`script` gives it a pseudo-terminal); resolves with all it wrote there. */
+function onTerminal(args: string[]): Promise<{ code: number; screen: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, join(PROJECT_ROOT, "bin", "codeforge.js"), ...args].map(quote).join(" ");
+  return new Promise((resolve) => {
+    execFile(
+      "script",
+      ["-qfec", command, "/dev/null"],
+      {
+        cwd: stack.stateDir,
+        env: { PATH: process.env.PATH, HOME: stack.stateDir, TERM: "xterm", CODEFORGE_URL: stack.edgeUrl, CODEFORGE_API_KEY: stack.adminKey },
+        timeout: 60_000,
+      },
+      (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, screen: stdout }),
+    );
+  });
+}
+
+const hasScript = (() => {
+  try {
+    execFileSync("script", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 describe("codeforge diff, logs --raw and --timestamps", { timeout: 120_000 }, () => {
   it("diff prints the patch, which git apply --check accepts in a clone; --iteration shows an earlier one", async () => {
@@ -82,8 +129,9 @@ describe("codeforge diff, logs --raw and --timestamps", { timeout: 120_000 }, ()
     const clone = cloneStackRepo("apply");
     execFileSync("git", ["apply", "--check"], { cwd: clone, input: run.stdout });
 
-    const next = await codeforge(["followup", id, "--prompt", "Note it again", "--follow"]);
+    const next = await codeforge(["followup", id, "--prompt", "Note it again", "--follow", "--timestamps"]);
     expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toMatch(/^\d\d:\d\d:\d\d ● iteration 2: Note it again$/m);
     const [first, latest, json] = await Promise.all([
       codeforge(["diff", id, "--iteration", "1"]),
       codeforge(["diff", id]),

@@ -10,7 +10,7 @@ import type { ApiClient } from "../../api-client.js";
 import { envFromNames, parseFlags, positionals, secretFromEnv, type Command, type FlagSpecs } from "../command.js";
 import { exitCodeFor, UsageError } from "../exit-codes.js";
 import type { Output } from "../output.js";
-import { followAndPrint } from "./watch.js";
+import { followAndPrint, TIMESTAMPS_FLAG } from "./watch.js";
 
 export interface FollowUpArgs {
   taskId: string;
@@ -25,6 +25,7 @@ export interface FollowUpArgs {
   env?: Record<string, string>;
   follow: boolean;
   json: boolean;
+  timestamps?: boolean;
 }
 
 export async function followup(client: ApiClient, args: FollowUpArgs, out: Output): Promise<number> {
@@ -48,7 +49,11 @@ export async function followup(client: ApiClient, args: FollowUpArgs, out: Outpu
   }
   if (!args.json) out.line(`${task.id}: iteration ${task.iteration} submitted`);
   // From the iteration's first event: what came before is the earlier iterations'.
-  const done = await followAndPrint(client, task.id, out, { since: current ? current.first_seq - 1 : task.last_seq, json: args.json });
+  const done = await followAndPrint(client, task.id, out, {
+    since: current ? current.first_seq - 1 : task.last_seq,
+    json: args.json,
+    timestamps: args.timestamps,
+  });
   return exitCodeFor(done.status);
 }
 
@@ -65,6 +70,7 @@ const followupFlags = {
   env: { type: "string", multiple: true, default: [], value: "<NAME>", description: "Give the CLI NAME with its value from this environment" },
   "idempotency-key": { type: "string", value: "<key>", description: "Retrying with the same key starts nothing new" },
   follow: { type: "boolean", short: "f", default: false, description: "Stream the iteration to its end and exit with its outcome" },
+  timestamps: { ...TIMESTAMPS_FLAG, description: "With --follow: prefix each event line with its time (HH:MM:SS, UTC)" },
 } as const satisfies FlagSpecs;
 
 export const followupCommand: Command = {
@@ -74,7 +80,11 @@ export const followupCommand: Command = {
   usage: ["followup <task-id> --prompt <text> [flags]"],
   args: ["task-id"],
   flags: followupFlags,
-  examples: ['codeforge followup tsk_01J9Z8Q4 --prompt "Also update the changelog" --follow', "git diff | codeforge followup tsk_01J9Z8Q4 --prompt-file -"],
+  examples: [
+    'codeforge followup tsk_01J9Z8Q4 --prompt "Also update the changelog" --follow',
+    'codeforge followup tsk_01J9Z8Q4 --prompt "Now add tests" --follow --timestamps',
+    "git diff | codeforge followup tsk_01J9Z8Q4 --prompt-file -",
+  ],
   async run(argv, ctx) {
     const { values, positionals: given } = parseFlags(argv, followupFlags);
     const [taskId] = positionals("followup", given, ["task-id"]);
@@ -91,6 +101,7 @@ export const followupCommand: Command = {
         env: envFromNames(values.env),
         follow: values.follow,
         json: values.json,
+        timestamps: values.timestamps,
       },
       ctx.out,
     );

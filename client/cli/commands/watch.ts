@@ -28,16 +28,17 @@ export interface FollowPrintOptions {
 export async function followAndPrint(client: ApiClient, taskId: string, out: Output, options: FollowPrintOptions = {}): Promise<Task> {
   const ticker = options.ticker ?? realTicker;
   const progress = queueProgress(out, { json: options.json === true, ticker });
-  const waiting = watchWaiting(client, taskId, progress, ticker, options.waitingPollMs ?? 2_000);
+  // With --json the waiting reason is not shown (the task's JSON has it): the task is not read for it.
+  const waiting = options.json ? null : watchWaiting(client, taskId, progress, ticker, options.waitingPollMs ?? 2_000);
   try {
-    waiting.check();
+    waiting?.check();
     for await (const event of followTask(client, taskId, { since: options.since ?? 0 })) {
-      if (event.type === "status") waiting.status(event);
+      if (event.type === "status") waiting?.status(event);
       const line = options.json ? JSON.stringify(event) : renderEvent(event, { color: out.color });
       if (line !== null) progress.line(options.timestamps && !options.json ? stampLines(line, event.ts, out.color) : line);
     }
   } finally {
-    waiting.stop();
+    waiting?.stop();
   }
   const task = await client.getTask(taskId);
   if (!options.json) {
