@@ -67,6 +67,30 @@ describe("bad input", () => {
   });
 
   it.each([
+    ["a top-level typo", { ...valid(), promt: "x" }, "promt", 'unknown field "promt"; did you mean "prompt"?'],
+    [
+      "a typo of an optional field",
+      { ...valid(), calback_url: "https://hooks.example.com/x" },
+      "calback_url",
+      'unknown field "calback_url"; did you mean "callback_url"?',
+    ],
+    ["a typo in repo", { ...valid(), repo: { ...valid().repo, urll: "x" } }, "repo.urll", 'unknown field "repo.urll"; did you mean "repo.url"?'],
+    ["a name near no known one", { ...valid(), surprise: 1 }, "surprise", 'unknown field "surprise"'],
+    ["a name of Object's prototype", { ...valid(), repo: { ...valid().repo, constructor: 1 } }, "repo.constructor", 'unknown field "repo.constructor"'],
+    ["two unknown names", { ...valid(), promt: "x", surprise: 1 }, "promt", 'unknown field "promt"; did you mean "prompt"?; unknown field "surprise"'],
+  ])("refuses %s naming the field, with a suggestion only when one is near", async (_name, json, field, message) => {
+    const body = await expectError(await post(json)(), 400, "validation_failed", field);
+    expect(body.error.message).toBe(message);
+  });
+
+  it("suggests the query parameter an unknown one is nearest to", async () => {
+    const typo = await expectError(await apiFetch("/api/v1/tasks?statu=queued"), 400, "validation_failed", "statu");
+    expect(typo.error.message).toBe('unknown query parameter "statu"; did you mean "status"?');
+    const far = await expectError(await apiFetch("/api/v1/tasks?colour=red"), 400, "validation_failed", "colour");
+    expect(far.error.message).toBe('unknown query parameter "colour"');
+  });
+
+  it.each([
     ["an ext:: remote helper", "ext::sh -c x"],
     ["an ext:: remote helper without spaces", "ext::sh%20-c%20x"],
     ["a URL starting with '-'", "--upload-pack=touch /tmp/x"],

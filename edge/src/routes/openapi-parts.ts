@@ -66,7 +66,7 @@ export const BODY_ERRORS = {
 
 export const COMMON_ERRORS = {
   400: errorResponse(
-    "The input failed validation (`field` names the field), or the body is not JSON: malformed, not UTF-8, or a key given twice in one object (`invalid_json`, `field` names the key).",
+    "The input failed validation (`field` names the field; for an unknown field the message suggests the known one it is nearest to, if any), or the body is not JSON: malformed, not UTF-8, or a key given twice in one object (`invalid_json`, `field` names the key).",
   ),
   401: errorResponse("No or invalid API key, or an expired, revoked or rotated-out one."),
   403: errorResponse("The key lacks the scope this route needs, or is used from outside its allowed addresses."),
