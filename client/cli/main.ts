@@ -79,6 +79,16 @@ export function findCommand(argv: string[]): { command: Command; path: string; r
   return { command: command!, path: path.join(" "), rest: argv.filter((_, i) => !used.includes(i)) };
 }
 
+/** The help for a command line (`keys create`), the root help when it names no command. */
+function helpFor(argv: string[], env: NodeJS.ProcessEnv): string {
+  const found = findCommand(argv);
+  if (!found) return helpText(env);
+  // `keys --help` and `help keys` show the group, not its default subcommand.
+  const group = COMMANDS.find((c) => c.name === found.path.split(" ")[0] && c.subcommands && found.path === `${c.name} ${c.defaultSubcommand}`);
+  const shown = group && words(argv).length === 1 ? group : found.command;
+  return commandHelp(shown, shown === group ? group.name : found.path);
+}
+
 /** Runs one command line; returns the exit code. */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
   let config: CliConfig | null = null;
@@ -92,8 +102,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
     }
     const named = words(argv);
     if (named[0]?.word === "help") {
-      const asked = findCommand(argv.filter((_, i) => i !== named[0]!.index));
-      out.line(asked ? commandHelp(asked.command, asked.path) : helpText(env));
+      const asked = argv.filter((_, i) => i !== named[0]!.index);
+      out.line(helpFor(asked, env));
       return EXIT.ok;
     }
     const found = findCommand(argv);
@@ -102,10 +112,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
       return values.help ? EXIT.ok : EXIT.usage;
     }
     if (values.help) {
-      // `keys --help` shows the group, not its default subcommand.
-      const group = COMMANDS.find((c) => c.name === found.path.split(" ")[0] && c.subcommands && found.path === `${c.name} ${c.defaultSubcommand}`);
-      const shown = group && words(argv).length === 1 ? group : found.command;
-      out.line(commandHelp(shown, shown === group ? group.name : found.path));
+      out.line(helpFor(argv, env));
       return EXIT.ok;
     }
     if (!found.command.run) {

@@ -140,7 +140,7 @@ const submitFlags = {
   autonomy: {
     type: "string",
     value: "<level>",
-    description: "full, or edits: may edit files, no blanket approval to run commands",
+    description: "What the CLI may do unasked; edits: edit files, with no blanket approval to run commands",
     choices: ["full", "edits"],
   },
   "egress-allow": {
