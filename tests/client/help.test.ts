@@ -37,10 +37,13 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
   return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") };
 }
 
-/** Shell words of one line: quotes kept together, `|`, `;`, `&&`, `$(` and `)` as their own words. */
+/** What ends a command's arguments in a shell line (a redirection's file is no argument either). */
+const SHELL_OPERATOR = /^(?:[$<]\(|\)|&&|\|\||\||;|\d?>>?|<)$/;
+
+/** Shell words of one line: quotes kept together; operators (`|`, `;`, `&&`, `$(`, `<(`, `)`, redirections) as their own words. */
 function shellWords(line: string): string[] {
   const words: string[] = [];
-  const pattern = /\$\(|\)|&&|\|\||[|;]|"((?:[^"\\]|\\.)*)"|'([^']*)'|(?:[^\s|;&()"'$]|\$(?!\())+/g;
+  const pattern = /[$<]\(|\)|&&|\|\||[|;]|\d?>>?|<|"((?:[^"\\]|\\.)*)"|'([^']*)'|(?:[^\s|;&()"'$<>]|\$(?!\())+/g;
   let word = "";
   let last = 0;
   for (const match of line.matchAll(pattern)) {
@@ -48,7 +51,7 @@ function shellWords(line: string): string[] {
     if (/\s/.test(gap) && word) words.push(word), (word = "");
     last = match.index + match[0].length;
     const token = match[0];
-    if (["$(", ")", "&&", "||", "|", ";"].includes(token)) {
+    if (SHELL_OPERATOR.test(token)) {
       if (word) words.push(word), (word = "");
       words.push(token);
     } else word += match[1] ?? match[2] ?? token;
@@ -62,7 +65,7 @@ function invocations(line: string): string[][] {
   const found: string[][] = [];
   let current: string[] | null = null;
   for (const word of shellWords(line)) {
-    if (["$(", ")", "&&", "||", "|", ";"].includes(word)) {
+    if (SHELL_OPERATOR.test(word)) {
       if (current) found.push(current);
       current = null;
     } else if (current) current.push(word);
@@ -143,7 +146,8 @@ describe("help declarations", () => {
           const found = findCommand(argv);
           if (!found?.command.run) throw new Error("names no command that runs");
           const { positionals } = parseFlags(found.rest, found.command.flags);
-          if (positionals.length > (found.command.args?.length ?? 0)) throw new Error(`passes more arguments than ${found.path} takes`);
+          const variadic = found.command.usage.some((u) => /\.\.\.|…/.test(u));
+          if (!variadic && positionals.length > (found.command.args?.length ?? 0)) throw new Error(`passes more arguments than ${found.path} takes`);
         } catch (err) {
           problems.push(`${where}: ${line}: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -168,5 +172,8 @@ describe("help declarations", () => {
     expect(invocations("export X=$(codeforge runner-credential --pool gpu)")).toEqual([["runner-credential", "--pool", "gpu"]]);
     expect(invocations("codeforge diff tsk_1 | git apply")).toEqual([["diff", "tsk_1"]]);
     expect(invocations("codeforge keys list --jq '.keys[] | .id'")).toEqual([["keys", "list", "--jq", ".keys[] | .id"]]);
+    expect(invocations("source <(codeforge completion bash)")).toEqual([["completion", "bash"]]);
+    expect(invocations("codeforge completion fish > ~/.config/fish/completions/codeforge.fish")).toEqual([["completion", "fish"]]);
+    expect(invocations('codeforge submit -p "a > b" 2>/dev/null')).toEqual([["submit", "-p", "a > b"]]);
   });
 });
