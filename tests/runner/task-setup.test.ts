@@ -5,8 +5,11 @@
 // allowlist names it (the CLI never), never a model API or the model gateway (which the CLI
 // reaches); the pool's default setup runs for tasks that give none, the repository's
 // `.codeforge/setup.sh` only where the pool allows it.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCidr, type RunnerEvent } from "#api/index.js";
@@ -69,19 +72,31 @@ describe.skipIf(process.platform !== "linux")("a task's setup in the sandbox", (
   it("runs in the checkout before the CLI, which sees what it made; its output streams as the setup phase", async () => {
     const register = new Registry();
     await h.start(runner(shellCli("echo cli-start; cat .deps/made-by-setup > SEEN.md"), {}, register));
-    const task = h.enqueue({ cli: "script", setup: ["mkdir -p .deps && echo installed-in-$(pwd) > .deps/made-by-setup", "echo second step; echo warn >&2"] });
+    const task = h.enqueue({
+      cli: "script",
+      setup: [
+        "mkdir -p .deps && echo installed-in-$(pwd) > .deps/made-by-setup && echo 'tool # 1' > 'gen[1].txt'",
+        "echo second step; echo warn >&2; echo setup-line >> README.md",
+      ],
+    });
     const completion = await h.done(task);
     expect(completion.error).toBeNull();
     expect(completion.outcome).toBe("succeeded");
     expect(completion.result?.patch).toContain("+installed-in-/workspace");
+    // What the setup added is not the task's change; a tracked file it changed is.
+    expect(completion.result?.changed_files).toEqual([
+      { path: "README.md", status: "modified" },
+      { path: "SEEN.md", status: "added" },
+    ]);
     expect(completion.result?.phases?.setup?.duration_ms).toBeGreaterThan(0);
     const events = h.edge.events(task.id);
     expect(setupOutput(events)).toContain("second step");
     expect(events.some((e) => e.type === "output" && e.phase === "setup" && e.stream === "stderr" && e.text.includes("warn"))).toBe(true);
     expect(events.filter((e) => e.type === "log" && e.phase === "setup").map((e) => (e as { message: string }).message)).toEqual([
       expect.stringMatching(/^Setting up: 2 command\(s\) from the task/),
-      "$ mkdir -p .deps && echo installed-in-$(pwd) > .deps/made-by-setup",
-      "$ echo second step; echo warn >&2",
+      "$ mkdir -p .deps && echo installed-in-$(pwd) > .deps/made-by-setup && echo 'tool # 1' > 'gen[1].txt'",
+      "$ echo second step; echo warn >&2; echo setup-line >> README.md",
+      "2 path(s) the setup added are left out of the task's change",
       expect.stringMatching(/^Setup done in \d+\.\d s$/),
     ]);
     // Every setup event comes before the CLI's first output.
@@ -89,6 +104,21 @@ describe.skipIf(process.platform !== "linux")("a task's setup in the sandbox", (
     expect(firstCli).toBeGreaterThan(events.findLastIndex((e) => "phase" in e && e.phase === "setup"));
     expect(cliOutput(events)).toContain("cli-start");
     expect(await register.metrics()).toMatch(/codeforge_runner_setup_seconds_count\{outcome="succeeded"\} 1/);
+  });
+
+  it("never writes through a link the setup put in the checkout's .git: its files then stay in the change", async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), "codeforge-setup-outside-"));
+    try {
+      await h.start(runner(shellCli("echo done > SEEN.md")));
+      const task = h.enqueue({ cli: "script", setup: [`rm -rf .git/info && ln -s ${outside} .git/info && echo x > made.txt`] });
+      const completion = await h.done(task);
+      expect(completion.outcome).toBe("succeeded");
+      expect(readdirSync(outside)).toEqual([]);
+      expect(completion.result?.changed_files.map((f) => f.path)).toEqual(["SEEN.md", "made.txt"]);
+      expect(h.logs(task)).toContain("The setup's files could not be left out of the task's change: the checkout's .git/info is not a directory");
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it("fails the task as setup_failed with the command and its last output when a command fails; later commands and the CLI never run", async () => {

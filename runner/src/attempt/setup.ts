@@ -14,6 +14,9 @@
  * registries by default) and the repository's host; the CLI's model API hosts are refused even
  * when listed, and the model gateway is not offered. Its output streams as the `setup` phase.
  *
+ * What a setup that succeeded added to the checkout (untracked, not ignored) is excluded from
+ * the task's change (`git/exclude-untracked.ts`): installed dependencies are not the work.
+ *
  * A command that fails, or a setup past its time limit (the pool's, within the task's own
  * timeout, which still stops everything as `timed_out`), ends the attempt as `setup_failed`
  * with the command and the last lines of its output.
@@ -22,6 +25,8 @@
 import { lstat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
+import { excludeUntracked } from "../git/exclude-untracked.js";
+import { gitEnv } from "../git/git-hardening.js";
 import type { OutputStream } from "../output/output-batcher.js";
 import type { ProcessExit } from "../sandbox/process-runner.js";
 import type { SetupOutcome } from "../telemetry/runner-metrics.js";
@@ -114,6 +119,15 @@ export async function runSetup(attempt: Attempt, launched: LaunchedCli): Promise
         outcome(timedOut ? "timed_out" : "failed");
         return setupFailed(attempt, command.shown, problem, tail.text());
       }
+    }
+    try {
+      const env = gitEnv({ path: options.pathEnv, homeDir: launched.workspace.homeDir });
+      const excluded = await excludeUntracked({ repoDir: launched.workspace.repoDir, env, signal: attempt.signal });
+      if (excluded > 0) batcher.log("info", `${excluded} path(s) the setup added are left out of the task's change`);
+    } catch (err) {
+      if (attempt.stopReason) return endWith(stoppedReport(attempt.stopReason, null), attempt.stopReason);
+      // The checkout's .git as the setup left it refused the exclusion: its files then count as changes.
+      batcher.log("warn", `The setup's files could not be left out of the task's change: ${err instanceof Error ? err.message : String(err)}`);
     }
     attempt.setupMs = now() - startedAt;
     outcome("succeeded");
