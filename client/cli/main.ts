@@ -43,6 +43,15 @@ function unknownCommand(name: string, within: readonly Command[], path: string):
   return new UsageError(`unknown command ${JSON.stringify(`${prefix}${name}`)}${didYouMean(name, names, (n) => JSON.stringify(`${prefix}${n}`))}`);
 }
 
+/** Whether `arg` is one of `command`'s flags that takes the next argument as its value. */
+function takesValue(command: Command, arg: string | undefined): boolean {
+  if (arg === undefined || arg.includes("=")) return false;
+  const long = /^--(.+)$/.exec(arg);
+  if (long) return command.flags[long[1]!]?.type === "string";
+  const short = /^-(\w)$/.exec(arg);
+  return short !== null && Object.values(command.flags).some((f) => f.short === short[1] && f.type === "string");
+}
+
 /**
  * The command a command line names (following groups into their subcommands), its path
  * (`keys create`) and the arguments left for it once its name words are removed.
@@ -62,7 +71,9 @@ export function findCommand(argv: string[]): { command: Command; path: string; r
         // A group's word is a subcommand, or an argument of its default subcommand when that takes one.
         const fallback = command.subcommands.find((c) => c.name === command!.defaultSubcommand);
         const names = within.map((c) => c.name);
-        if (!fallback?.args?.length || closestName(word, names) !== null) throw unknownCommand(word, within, path.join(" "));
+        // `dead-letters --limit 5`: the word is a flag's value, and the default subcommand runs.
+        const flagValue = fallback !== undefined && takesValue(fallback, argv[index - 1]);
+        if (!flagValue && (!fallback?.args?.length || closestName(word, names) !== null)) throw unknownCommand(word, within, path.join(" "));
       }
       break;
     }

@@ -130,7 +130,8 @@ describe("codeforge dead-letters", { timeout: 120_000 }, () => {
       () => codeforgeJson(DeadLetterList, ["dead-letters"]),
       (l) => l.dead_letters.some((d) => d.delivery_id === dead!.id),
     );
-    const table = await codeforge(["dead-letters"]);
+    // A value flag on a group's default subcommand (`dead-letters --limit 1` is `dead-letters list --limit 1`).
+    const table = await codeforge(["dead-letters", "--limit", "1"]);
     expect(table.stdout.split("\n")[0]).toMatch(/^DELIVERY\s+TASK\s+OWNER\s+EVENT\s+ATTEMPTS\s+LAST\s+DEAD SINCE \(UTC\)\s+URL$/);
     expect(table.stdout).toMatch(
       new RegExp(`^${dead!.id}\\s+${taskId}\\s+admin\\s+task\\.succeeded\\s+3\\s+HTTP 500\\s+\\d{4}-\\S+ \\S+\\s+${receiver.url}/hook/dead$`, "m"),
