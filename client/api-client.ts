@@ -8,7 +8,8 @@
  * is a `CodeForgeError` with code `invalid_response`.
  * @module
  */
-import { AuditPage, type AuditQuery } from "#api/audit.js";
+import { AuditEntry, type AuditExportQuery, AuditPage, type AuditQuery } from "#api/audit.js";
+import { z } from "zod";
 import { ErrorBody } from "#api/errors.js";
 import { ApiKey, ApiKeyList, ApiKeyWithSecret, type CreateKeyInput } from "#api/keys.js";
 import { RunnerCredential } from "#api/runner-credential.js";
@@ -120,6 +121,64 @@ export class ApiClient {
     return this.request("GET", `/api/v1/audit${queryString(query)}`, {}, AuditPage);
   }
 
+  /**
+   * The audit log of a time range, oldest first (admin): each entry's NDJSON line, as the edge
+   * sent it, goes to `onLine` as it arrives. Returns the `next_cursor` the last line names when
+   * the range holds more than one request reads, else null. The timeout is per chunk: a long
+   * export runs as long as the edge keeps sending.
+   */
+  async exportAudit(query: AuditExportQuery, onLine: (line: string) => void): Promise<string | null> {
+    const path = `/api/v1/audit/export${queryString(query)}`;
+    const abort = new AbortController();
+    let timer = setTimeout(() => abort.abort(new DOMException("no answer in time", "TimeoutError")), this.timeoutMs);
+    const idle = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => abort.abort(new DOMException("no answer in time", "TimeoutError")), this.timeoutMs);
+    };
+    try {
+      const response = await this.fetchImpl(this.baseUrl + path, { method: "GET", headers: this.authHeaders, signal: abort.signal });
+      if (!response.ok || !response.headers.get("content-type")?.startsWith("application/x-ndjson") || !response.body) {
+        const text = await response.text();
+        let json: unknown = null;
+        try {
+          json = JSON.parse(text);
+        } catch {}
+        throw response.ok ? this.notTheApi(response, "GET", path) : this.apiError(response, json, "GET", path);
+      }
+      let rest = "";
+      let next: string | null = null;
+      const take = (line: string) => {
+        if (!line.trim()) return;
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch {
+          throw this.notTheApi(response, "GET", path);
+        }
+        const cursor = ExportCursor.safeParse(value);
+        if (cursor.success) next = cursor.data.next_cursor;
+        else if (AuditEntry.safeParse(value).success) onLine(line);
+        else
+          throw new CodeForgeError(
+            200,
+            "invalid_response",
+            `${this.baseUrl} exported an audit line this client does not understand (is the edge another CodeForge version?)`,
+            null,
+          );
+      };
+      for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+        idle();
+        const lines = (rest + chunk).split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) take(line);
+      }
+      take(rest);
+      return next;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** A page of the runners seen lately, across pools or of one `pool` (admin). */
   listRunners(query: { pool?: string; limit?: number; cursor?: string } = {}): Promise<RunnerList> {
     return this.request("GET", `/api/v1/runners${queryString(query)}`, {}, RunnerList);
@@ -176,25 +235,13 @@ export class ApiClient {
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     const text = await response.text();
-    const notTheApi = () =>
-      new CodeForgeError(
-        response.status,
-        "invalid_response",
-        `${this.baseUrl} answered ${method} ${path.split("?")[0]} with HTTP ${response.status} (${response.headers.get("content-type") ?? "no content type"}), not the CodeForge API`,
-        response.headers.get("x-request-id"),
-      );
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
-      throw notTheApi();
+      throw this.notTheApi(response, method, path);
     }
-    if (!response.ok) {
-      const envelope = ErrorBody.safeParse(json);
-      if (!envelope.success) throw notTheApi();
-      const e = envelope.data.error;
-      throw new CodeForgeError(response.status, e.code, e.message, e.request_id, e.field, retryAfter(response.headers.get("retry-after")));
-    }
+    if (!response.ok) throw this.apiError(response, json, method, path);
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new CodeForgeError(
@@ -206,9 +253,29 @@ export class ApiClient {
     }
     return parsed.data;
   }
+
+  /** The error an answer that is not OK stands for: the API's envelope, or "not the API". */
+  private apiError(response: Response, json: unknown, method: string, path: string): CodeForgeError {
+    const envelope = ErrorBody.safeParse(json);
+    if (!envelope.success) return this.notTheApi(response, method, path);
+    const e = envelope.data.error;
+    return new CodeForgeError(response.status, e.code, e.message, e.request_id, e.field, retryAfter(response.headers.get("retry-after")));
+  }
+
+  private notTheApi(response: Response, method: string, path: string): CodeForgeError {
+    return new CodeForgeError(
+      response.status,
+      "invalid_response",
+      `${this.baseUrl} answered ${method} ${path.split("?")[0]} with HTTP ${response.status} (${response.headers.get("content-type") ?? "no content type"}), not the CodeForge API`,
+      response.headers.get("x-request-id"),
+    );
+  }
 }
 
 const JSON_TYPE = { "content-type": "application/json" };
+
+/** The last line of an audit export that stopped before the end of its range. */
+const ExportCursor = z.strictObject({ next_cursor: z.string() });
 
 /** `?a=1&b=2` of the defined values, or nothing. */
 function queryString(query: Record<string, string | number | undefined>): string {

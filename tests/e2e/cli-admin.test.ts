@@ -6,7 +6,7 @@
  * a pool's runner credential. The webhook admin commands are in cli-admin-webhooks.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { AuditPage } from "#api/audit.js";
+import { AuditEntry, AuditPage } from "#api/audit.js";
 import { ApiKeyList } from "#api/keys.js";
 import { CREDENTIAL_HEADER, parseRunnerCredential, RunnerCredential } from "#api/runner-credential.js";
 import { RunnerList } from "#api/runner-protocol.js";
@@ -155,6 +155,27 @@ describe("codeforge audit", { timeout: 90_000 }, () => {
     expect(next.stdout).toContain(json.entries[1]!.request_id);
   });
 
+  it("exports a time range oldest first as one JSON entry a line, with the count on stderr", async () => {
+    const made = await newKey("exported");
+    const run = await eventually(
+      () => codeforge(["audit", "export", "--since", "1h"]),
+      (r) => r.stdout.includes(made.id),
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const entries = run.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => AuditEntry.parse(JSON.parse(line)));
+    expect(entries.find((e) => e.target === made.id)).toMatchObject({ action: "key.create", actor: "admin", outcome: "success" });
+    const times = entries.map((e) => Date.parse(e.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(run.stderr).toMatch(new RegExp(`^exported ${entries.length} audit entries from \\d{4}-\\S+Z until \\d{4}-\\S+Z\n$`));
+    expect(run.stdout).not.toContain(made.key);
+
+    const none = await codeforge(["audit", "export", "--until", "2026-01-01T00:00:00Z", "--since", "2025-12-31T00:00:00Z"]);
+    expect(none).toMatchObject({ code: 0, stdout: "", stderr: "exported 0 audit entries from 2025-12-31T00:00:00Z until 2026-01-01T00:00:00Z\n" });
+  });
+
   it("refuses bad filters before asking, and a key without the admin scope", async () => {
     const since = await codeforge(["audit", "--since", "yesterday"]);
     expect(since.code).toBe(2);
@@ -163,6 +184,7 @@ describe("codeforge audit", { timeout: 90_000 }, () => {
     expect(action.code).toBe(2);
     expect(action.stderr).toContain("--action must be one of task.create,");
     expect((await codeforge(["audit", "--all", "--limit", "5"])).code).toBe(2);
+    expect((await codeforge(["audit", "export", "--since", "last week"])).code).toBe(2);
     const notAdmin = await codeforge(["audit"], { CODEFORGE_API_KEY: (await newKey("auditor")).key });
     expect(notAdmin.code).toBe(5);
     expect(notAdmin.stderr).toContain("forbidden");

@@ -1,12 +1,13 @@
 /**
  * `codeforge audit` (admin): the audit log, newest first — who changed what, when, from where,
  * and whether it worked — filtered as the API filters it (actor, action, target, time), a page
- * at a time or `--all`, as a table or the API's JSON.
+ * at a time or `--all`, as a table or the API's JSON; and `audit export`, a time range oldest
+ * first as NDJSON, every request of it, to keep the log beyond its retention.
  * @module
  */
 import { AuditAction, type AuditEntry, type AuditPage, type AuditQuery } from "#api/audit.js";
 import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AUDIT_RETENTION_DAYS } from "#api/limits.js";
-import { intFlag, parseFlags, type Command, type FlagSpecs } from "../command.js";
+import { intFlag, parseFlags, positionals, type Command, type CommandContext, type FlagSpecs } from "../command.js";
 import { UsageError } from "../exit-codes.js";
 import { renderTable, shortTime, type Column } from "../table.js";
 
@@ -51,11 +52,11 @@ const auditFlags = {
   all: { type: "boolean", default: false, description: `Every page (the log keeps ${AUDIT_RETENTION_DAYS} days)` },
 } as const satisfies FlagSpecs;
 
-export const auditCommand: Command = {
-  name: "audit",
-  summary: "read the audit log: who changed what, when, from where (admin)",
-  description: `Newest first. Every filter given must match. Entries name the acting key's id, never a secret, and keep nothing from request bodies; they are kept ${AUDIT_RETENTION_DAYS} days.`,
-  usage: ["audit [flags]"],
+const listCommand: Command = {
+  name: "list",
+  summary: "entries newest first, filtered, as a table (the default)",
+  description: "Every filter given must match.",
+  usage: ["audit [list] [flags]"],
   flags: auditFlags,
   examples: [
     "codeforge audit --since 24h",
@@ -107,4 +108,64 @@ export const auditCommand: Command = {
     }
     return 0;
   },
+};
+
+const exportFlags = {
+  since: { type: "string", value: "<time>", description: "From this time: ISO 8601, or ago (30m, 24h, 7d) (default: the start of the retention)" },
+  until: { type: "string", value: "<time>", description: "Up to this time: ISO 8601, or ago (default: now)" },
+  cursor: { type: "string", value: "<cursor>", description: "Go on after an interrupted export, from the cursor it printed on stderr" },
+} as const satisfies FlagSpecs;
+
+async function exportLog(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals: given } = parseFlags(argv, exportFlags);
+  positionals("audit export", given, []);
+  // The end is fixed once, so every request of the export reads the same range.
+  const query = { since: timeFlag("since", values.since), until: timeFlag("until", values.until) ?? new Date().toISOString() };
+  const client = ctx.client();
+  let count = 0;
+  // An entry's id is the cursor that goes on after it: what an interrupted export resumes from.
+  let last: string | undefined = values.cursor;
+  let cursor = values.cursor;
+  try {
+    do {
+      cursor =
+        (await client.exportAudit({ ...query, cursor }, (line) => {
+          ctx.out.line(line);
+          last = (JSON.parse(line) as { id: string }).id;
+          count++;
+        })) ?? undefined;
+    } while (cursor !== undefined);
+  } catch (err) {
+    if (last !== undefined)
+      ctx.out.error(
+        `stopped after ${count} entries; go on with: codeforge audit export${query.since ? ` --since ${query.since}` : ""} --until ${query.until} --cursor ${last}`,
+      );
+    throw err;
+  }
+  ctx.out.error(`exported ${count} audit ${count === 1 ? "entry" : "entries"}${query.since ? ` from ${query.since}` : ""} until ${query.until}`);
+  return 0;
+}
+
+export const auditCommand: Command = {
+  name: "audit",
+  summary: "read the audit log: who changed what, when, from where (admin)",
+  description: `Entries name the acting key's id, never a secret, and keep nothing from request bodies; they are kept ${AUDIT_RETENTION_DAYS} days.`,
+  usage: ["audit [list] [flags]", "audit export [flags]"],
+  flags: {},
+  defaultSubcommand: "list",
+  subcommands: [
+    listCommand,
+    {
+      name: "export",
+      summary: "every entry of a time range, oldest first, one JSON line each",
+      description: `NDJSON on stdout (each line an entry as GET /api/v1/audit/export sends it), following the edge's next_cursor until the range ends; the count goes to stderr. To keep the log beyond its ${AUDIT_RETENTION_DAYS} days, run it on a schedule.`,
+      usage: ["audit export [flags]"],
+      flags: exportFlags,
+      examples: [
+        "codeforge audit export --since 24h > audit-$(date +%F).ndjson",
+        "codeforge audit export --since 2026-01-01T00:00:00Z --until 2026-02-01T00:00:00Z",
+      ],
+      run: exportLog,
+    },
+  ],
 };
