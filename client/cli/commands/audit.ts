@@ -152,6 +152,7 @@ export const auditCommand: Command = {
   description: `Entries name the acting key's id, never a secret, and keep nothing from request bodies; they are kept ${AUDIT_RETENTION_DAYS} days.`,
   usage: ["audit [list] [flags]", "audit export [flags]"],
   flags: {},
+  examples: ["codeforge audit --since 24h --action key.create", "codeforge audit export --since 7d > audit.ndjson"],
   defaultSubcommand: "list",
   subcommands: [
     listCommand,
