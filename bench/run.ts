@@ -24,6 +24,9 @@
  *     to a local OTLP receiver (see `tracing-cost.ts`).
  *  6. GitHub App: from a signed `@codeforge` comment to the 202, the 👀 reaction, the task
  *     queued and the reply, beside `POST /api/v1/tasks` and `/health` (see `github-figures.ts`).
+ *  7. CLI start-up: `codeforge --version` and `codeforge tasks` (against this edge) from start
+ *     to exit, the shipped bundle beside the TypeScript run through tsx (`cli-startup.ts`;
+ *     target: `--version` ≤ 200 ms at p50). Run while the edge is idle, before any runner starts.
  *
  * Sections 3, 3b and 4 are in `stream-figures.ts`. Set BENCH_SECONDS to change the HTTP measuring
  * time (default 8 s per route), and BENCH_SECTIONS to run only some sections, by their labels
@@ -43,6 +46,7 @@ import { freePort, startEdge, startRunner, type ManagedProcess } from "../script
 import { HTTP_DURATION_BUCKETS_SECONDS } from "#api/metrics.js";
 import { MetricsBuffer } from "../edge/src/metrics/metrics-buffer.js";
 import { counterSample } from "../edge/src/metrics/samples.js";
+import { cliStartup } from "./cli-startup.js";
 import { githubLatency } from "./github-figures.js";
 import { runLoad } from "./load.js";
 import { tracingCost } from "./tracing-cost.js";
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
   if (runs("1b")) await metricsOnVsOff(repoUrl);
   if (runs("1c")) await storageOnDiskVsMemory(repoUrl);
   if (runs("2")) await submitToLease(edge.url, client, repoUrl);
+  if (runs("7")) await cliStartup("7", { url: edge.url, adminKey });
 
   // Sections 3 and 3b start a runner for each task's own pool once its watchers are in; it
   // offers only the demo CLI, so it leases at once instead of first probing every real CLI.

@@ -3,7 +3,6 @@
  * connection drops, until the task ends. Yields every event exactly once, in order.
  * @module
  */
-import WebSocket from "ws";
 import { isTerminal, type TaskStatus } from "#api/task.js";
 import { type StreamEvent, streamFrameEvents } from "#api/stream-events.js";
 import { ErrorBody } from "#api/errors.js";
@@ -54,6 +53,9 @@ async function isLastIteration(client: ApiClient, taskId: string, iteration: num
 
 /** One WebSocket connection's worth of events. */
 async function* streamOnce(client: ApiClient, taskId: string, since: number, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+  // Loaded here, not at the top: the commands that never stream start without ws and the http,
+  // tls and zlib modules under it (see the start-up figures of `npm run bench`).
+  const { default: WebSocket } = await import("ws");
   const ws = new WebSocket(client.streamUrl(taskId, since), { headers: client.authHeaders });
   const queue: (StreamEvent | null | Error)[] = [];
   let wake: (() => void) | null = null;
