@@ -83,7 +83,7 @@ export function commandHelp(command: Command, path: string): string {
   if (command.examples?.length) {
     parts.push(`EXAMPLES\n${command.examples.map((e) => (e.startsWith("#") ? `  ${e}` : `  $ ${e}`)).join("\n")}`);
   }
-  const more = command.subcommands?.length ? `  codeforge ${path} <command> --help   a command's flags and examples\n` : "";
-  parts.push(`LEARN MORE\n${more}  codeforge --help   every command, connection settings and exit codes`);
+  const more: [string, string][] = command.subcommands?.length ? [[`codeforge ${path} <command> --help`, "a command's flags and examples"]] : [];
+  parts.push(`LEARN MORE\n${columns([...more, ["codeforge --help", "every command, connection settings and exit codes"]]).join("\n")}`);
   return parts.join("\n\n");
 }
