@@ -4,7 +4,9 @@
 // output and the CLI never runs; the setup reaches a loopback "registry" only when the setup's
 // allowlist names it (the CLI never), never a model API or the model gateway (which the CLI
 // reaches); the pool's default setup runs for tasks that give none, the repository's
-// `.codeforge/setup.sh` only where the pool allows it.
+// `.codeforge/setup.sh` only where the pool allows it. The real npm installs from a local
+// registry during setup only when the setup's allowlist names it; what it installed is not the
+// task's change.
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,6 +20,7 @@ import { createScriptAdapter } from "../../runner/src/cli/script/script-adapter.
 import type { SetupOptions } from "../../runner/src/attempt/attempt.js";
 import { MODEL_GATEWAY_URL } from "../../runner/src/sandbox/model-gateway.js";
 import { createRunnerMetrics } from "../../runner/src/telemetry/runner-metrics.js";
+import { startLocalNpmRegistry, type LocalNpmRegistry } from "../support/local-npm-registry.js";
 import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
 import { useRunner, type RunnerSetup } from "./harness/use-runner.js";
 
@@ -242,5 +245,37 @@ describe.skipIf(process.platform !== "linux")("which setup runs", () => {
     const own = await h.done(h.enqueue({ cli: "script", repo: { url: scripted.url, ref: "main" }, setup: ["echo task-setup > .from-pool"] }));
     expect(own.result?.patch).toContain("+task-setup");
     expect(own.result?.patch).not.toContain("repository-script-ran");
+  });
+});
+
+describe.skipIf(process.platform !== "linux")("npm in the setup, against a local registry", () => {
+  let registry: LocalNpmRegistry;
+  beforeAll(async () => {
+    registry = await startLocalNpmRegistry({ host: REGISTRY_HOST, exported: "padded by the local registry" });
+  });
+  afterAll(() => registry.close());
+  const install = () => `npm install --no-audit --no-fund --no-update-notifier --fetch-retries=0 --registry ${registry.url} ${registry.name}`;
+
+  it("installs the package when the setup's allowlist names the registry; the CLI uses it, the installed files are not the change", async () => {
+    await h.start(runner(shellCli(`node -e "console.log(require('${registry.name}'))" > SEEN.md`), { egressAllow: [`${REGISTRY_HOST}:${registry.port}`] }));
+    registry.requests.length = 0;
+    const task = h.enqueue({ cli: "script", setup: [install()] });
+    const completion = await h.done(task);
+    expect(completion.error).toBeNull();
+    expect(completion.result?.patch).toContain("+padded by the local registry");
+    expect(completion.result?.changed_files).toEqual([{ path: "SEEN.md", status: "added" }]);
+    expect(registry.requests).toEqual([`GET /${registry.name}`, `GET /${registry.name}/-/${registry.name}-${registry.version}.tgz`]);
+  });
+
+  it("fails the setup with npm's own error when the registry is not on the setup's allowlist", async () => {
+    await h.start(runner(shellCli("echo the-cli-ran"), { egressAllow: ["elsewhere.codeforge.test"] }));
+    const task = h.enqueue({ cli: "script", setup: [install()] });
+    registry.requests.length = 0;
+    const completion = await h.done(task);
+    expect(completion.error?.code).toBe("setup_failed");
+    expect(completion.error?.message).toMatch(/^setup command `npm install [^`]+` exited with code 1; its last output:\n[\s\S]*npm error/);
+    expect(registry.requests).toEqual([]);
+    expect(h.edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "egress_denied", host: REGISTRY_HOST, phase: "setup" }));
+    expect(JSON.stringify(h.edge.events(task.id))).not.toContain("the-cli-ran");
   });
 });
