@@ -28,6 +28,16 @@ function cloneStackRepo(name: string): string {
   return dir;
 }
 
+/** A CLI the stack's runner does not offer, once the runner has connected (else the reason is that none has). */
+async function unservedCli(): Promise<CliName> {
+  const runners = await eventually(
+    () => codeforgeJson(RunnerList, ["runners"]),
+    (list) => list.runners.length > 0,
+  );
+  const offered = new Set(runners.runners.flatMap((r) => r.clis));
+  return CliName.options.find((cli) => !offered.has(cli))!;
+}
+
 /** Submits a demo task and follows it to its end; returns its id. */
 async function finishedTask(prompt: string): Promise<string> {
   const run = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", prompt, "--follow"]);
@@ -37,13 +47,7 @@ async function finishedTask(prompt: string): Promise<string> {
 
 describe("codeforge while a task waits in the queue", { timeout: 90_000 }, () => {
   it("status and watch say why no runner takes it; piped, watch prints the reason once, as a plain line", async () => {
-    // The runner has connected (the reason would otherwise be that none is).
-    const runners = await eventually(
-      () => codeforgeJson(RunnerList, ["runners"]),
-      (list) => list.runners.length > 0,
-    );
-    const offered = new Set(runners.runners.flatMap((r) => r.clis));
-    const unserved = CliName.options.find((cli) => !offered.has(cli))!;
+    const unserved = await unservedCli();
     const reason = `no runner in pool default offers cli ${unserved}`;
     const submitted = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "Nobody runs this", "--cli", unserved]);
     expect(submitted.code, submitted.stderr).toBe(0);
@@ -72,8 +76,7 @@ describe("codeforge while a task waits in the queue", { timeout: 90_000 }, () =>
   });
 
   it.skipIf(!hasScript)("on a terminal, watch shows a spinner line with the time queued and the reason, redrawn in place", async () => {
-    const runners = await codeforgeJson(RunnerList, ["runners"]);
-    const unserved = CliName.options.find((cli) => !runners.runners.some((r) => r.clis.includes(cli)))!;
+    const unserved = await unservedCli();
     const submitted = await codeforge(["submit", "--repo", stack.repoUrl, "--prompt", "Nobody runs this either", "--cli", unserved]);
     const id = submitted.stdout.trim();
     const watching = onTerminal(["watch", id]);
@@ -147,7 +150,7 @@ describe("codeforge diff, logs --raw and --timestamps", { timeout: 120_000 }, ()
   });
 
   it("logs --raw prints what the CLI wrote (its stream-json lines), logs --timestamps prefixes the rendered lines with their time", async () => {
-    const id = await finishedTask("Note the raw test");
+    const id = await finishedTask("Note the raw test [demo:stderr=a raw warning]");
     const [raw, rendered, stamped] = await Promise.all([codeforge(["logs", id, "--raw"]), codeforge(["logs", id]), codeforge(["logs", id, "--timestamps"])]);
     expect(raw.code, raw.stderr).toBe(0);
     const lines = raw.stdout.split("\n").filter(Boolean);
@@ -155,6 +158,8 @@ describe("codeforge diff, logs --raw and --timestamps", { timeout: 120_000 }, ()
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
     expect(raw.stdout).toContain('"type":"result"');
     expect(raw.stdout).not.toContain("● running");
+    expect(raw.stderr).toBe("a raw warning\n"); // the CLI's stderr, to stderr, as it was
+    expect(raw.stdout).not.toContain("a raw warning");
     expect(rendered.stdout).toContain("● running");
     expect(rendered.stdout).not.toContain('{"type"');
     const stampedLines = stamped.stdout.split("\n").filter(Boolean);
