@@ -152,6 +152,19 @@ describe.skipIf(process.platform !== "linux")("a task's setup in the sandbox", (
     expect(JSON.stringify(h.edge.events(task.id))).not.toContain("the-cli-ran");
   });
 
+  it("never runs past the task's own timeout: the task then times out as ever", async () => {
+    const register = new Registry();
+    await h.start(runner(shellCli("echo the-cli-ran"), { timeoutSeconds: 600 }, register));
+    const started = Date.now();
+    const task = h.enqueue({ cli: "script", timeout_seconds: 10, setup: ["sleep 60"] });
+    const completion = await h.done(task);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    expect(completion.outcome).toBe("timed_out");
+    expect(completion.error?.code).toBe("timed_out");
+    expect(JSON.stringify(h.edge.events(task.id))).not.toContain("the-cli-ran");
+    expect(await register.metrics()).toMatch(/codeforge_runner_setup_seconds_count\{outcome="stopped"\} 1/);
+  });
+
   it("reaches a registry on the setup's allowlist, which the CLI cannot reach", async () => {
     const fetch = `curl -sS -o /dev/null -w 'status=%{http_code}\\n' http://${REGISTRY_HOST}:${port}/left-pad`;
     await h.start(runner(shellCli(`${fetch} > CLI_FETCH.md`)));
