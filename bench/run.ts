@@ -27,6 +27,9 @@
  *  7. CLI start-up: `codeforge --version` and `codeforge tasks` (against this edge) from start
  *     to exit, the shipped bundle beside the TypeScript run through tsx (`cli-startup.ts`;
  *     target: `--version` ≤ 200 ms at p50). Run while the edge is idle, before any runner starts.
+ *  8. Repository cache: a clone of a ~200 MB repository over HTTPS without the runner's
+ *     repository cache, into a cold one and from a warm one (target: warm ≤ 15 % of no cache;
+ *     see `repo-cache-figures.ts`).
  *
  * Sections 3, 3b and 4 are in `stream-figures.ts`. Set BENCH_SECONDS to change the HTTP measuring
  * time (default 8 s per route), and BENCH_SECTIONS to run only some sections, by their labels
@@ -49,6 +52,7 @@ import { counterSample } from "../edge/src/metrics/samples.js";
 import { cliStartup } from "./cli-startup.js";
 import { githubLatency } from "./github-figures.js";
 import { runLoad } from "./load.js";
+import { repoCacheFigures } from "./repo-cache-figures.js";
 import { tracingCost } from "./tracing-cost.js";
 import { ms, printTable, summarize } from "./stats.js";
 import { sseVsWebSocket } from "./sse-figures.js";
@@ -128,6 +132,7 @@ async function main(): Promise<void> {
   await Promise.all(processes.splice(0).map((p) => p.stop()));
   if (runs("5")) await tracingCost("5", seconds);
   if (runs("6")) await githubLatency("6", { stateDir, repoUrl, processes });
+  if (runs("8")) await repoCacheFigures("8", { stateDir });
 }
 
 type Load = Awaited<ReturnType<typeof runLoad>>;

@@ -12,7 +12,7 @@ import { parseCidr } from "#api/index.js";
 import { CloneError, cloneRepository } from "../../runner/src/git/git-clone.js";
 import { createRepoCache, mirrorKey, type RepoCache } from "../../runner/src/git/repo-cache.js";
 import { createGitFixture, git, type GitFixture } from "./harness/git-fixture.js";
-import { GIT_HTTPS_HOST, type GitHttpsServer, serveRepository, startGitHttpsServer } from "./harness/git-https-server.js";
+import { GIT_HTTPS_HOST, type GitHttpsServer, serveRepository, startGitHttpsServer } from "../support/git-https-server.js";
 
 const TOKEN = "ghs_CacheAccessToken_0123456789abcdef";
 const loopback = parseCidr("127.0.0.0/8");

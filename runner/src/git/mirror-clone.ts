@@ -13,14 +13,17 @@
  *    `git fetch --prune` of every branch and tag when it lacks that commit (`miss`), used as it
  *    is when it has it (`hit`). A mirror is only ever filled from its own repository URL, with
  *    the credentials of a task that has just passed step 1 against that URL.
- * 3. **Copy, not borrow.** The commit (and the follow-up's starting commit) is fetched
- *    `--depth 1` from the mirror over the `file://` transport: git packs just those objects
- *    and the clone keeps its own copy. No alternates, no `--reference`, no hard links: the
- *    checkout is mounted into the sandbox, and an alternates file would point the agent at a
- *    shared mirror (read it, or corrupt it through a hard-linked pack), and would leave the
- *    checkout broken once the mirror is evicted. `--reference` + `--dissociate` would also cut
- *    the link, but only after repacking the branch's whole history into the clone; the depth-1
- *    copy moves one tree, as the shallow clone without a cache does, and gives the same checkout.
+ * 3. **Copy, not borrow.** The commit's objects (and the follow-up's starting commit's) are
+ *    copied out of the mirror into the clone's own pack: the mirror is lent as an alternate
+ *    for one `git repack -a -d` with the commit as the shallow boundary, so only its tree is
+ *    copied, and taken back before anything else runs in the checkout (`copyCommits`). The
+ *    checkout ends with no alternates, no `--reference` and no hard link into the mirror: it
+ *    is mounted into the sandbox, and a lasting link would point the agent at a shared mirror
+ *    (read it, or corrupt it through a hard-linked pack), and leave the checkout broken once the
+ *    mirror is evicted. `--reference` + `--dissociate` would also cut the link, but only after
+ *    repacking the branch's whole history; a `--depth 1` fetch over `file://` copies one tree
+ *    too, but packs, pipes and indexes it again (measured several times slower on 200 MB). The
+ *    result is the shallow, one-commit checkout a clone without the cache gives.
  * 4. **The remote decides.** `git fetch` of the task's ref from the real remote, then
  *    `checkout FETCH_HEAD`: what the mirror already gave is not sent again (the fetch has no
  *    `--depth` then, which would make the remote send the whole tree once more), and a branch
@@ -31,9 +34,8 @@
  * only ever saves time (`fallback`).
  * @module
  */
-import { rm } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { isCommitSha, type CloneCache } from "#api/index.js";
 import type { HeldMirror, RepoCache } from "./repo-cache.js";
 
@@ -155,9 +157,7 @@ async function fillFromMirror(options: MirrorCloneOptions, mirror: HeldMirror, w
   for (const sha of [wanted, options.alsoFetch]) if (sha !== undefined && (await has(sha))) commits.push(sha);
   if (commits.length === 0) return cache;
   try {
-    await options
-      .local(options.dir)
-      .run(["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--", pathToFileURL(mirror.path).href, ...commits]);
+    await copyCommits(options, mirror, commits);
   } catch {
     // The mirror has the commits but cannot hand them over: it is broken. Drop it, start the clone afresh.
     await mirror.discard();
@@ -166,6 +166,30 @@ async function fillFromMirror(options: MirrorCloneOptions, mirror: HeldMirror, w
     return "fallback";
   }
   return cache;
+}
+
+/**
+ * Copies the objects of `commits` (their trees, not their history) from the mirror into the
+ * clone: the mirror lent for the moment of a `git repack -a -d` (alternates, with the commits
+ * marked as the shallow boundary), then taken back. The repack writes the borrowed objects into
+ * the clone's own pack, reusing the mirror's compressed data as it is; a `--depth 1` fetch over
+ * `file://` would pack them, send them through a pipe and index them again, several times slower.
+ * Nothing runs in the checkout meanwhile: the CLI waits for the clone.
+ */
+async function copyCommits(options: MirrorCloneOptions, mirror: HeldMirror, commits: string[]): Promise<void> {
+  const gitDir = path.join(options.dir, ".git");
+  const alternates = path.join(gitDir, "objects", "info", "alternates");
+  const clone = options.local(options.dir);
+  const refs = commits.map((_, i) => `refs/codeforge/copy-${i}`);
+  await writeFile(path.join(gitDir, "shallow"), `${commits.join("\n")}\n`);
+  await writeFile(alternates, `${path.join(mirror.path, "objects")}\n`);
+  try {
+    for (const [i, sha] of commits.entries()) await clone.run(["update-ref", refs[i]!, sha]);
+    await clone.run(["repack", "-a", "-d", "-q"]);
+  } finally {
+    await rm(alternates, { force: true });
+  }
+  for (const ref of refs) await clone.run(["update-ref", "-d", ref]);
 }
 
 /** Whether the first few branches of the mirror lead to commits it can read. */

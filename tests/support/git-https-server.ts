@@ -6,7 +6,8 @@
  * Repositories under `private/` answer only a request carrying `x-access-token:<token>` as
  * basic auth (401 otherwise, as GitHub does); those under `public/` answer anyone. Every
  * request is recorded with what the server sent back, so a test can tell how much a clone
- * fetched.
+ * fetched. `bytesPerSecond` paces what it sends, like a link to a git host would (the
+ * benchmark's remote); unset, it sends as fast as loopback goes.
  * @module
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -15,7 +16,6 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { git } from "./git-fixture.js";
 
 /** The host name the server's certificate is for; resolve it to 127.0.0.1 with a test lookup. */
 export const GIT_HTTPS_HOST = "git.test";
@@ -47,7 +47,7 @@ export interface GitHttpsServer {
  * const server = await startGitHttpsServer({ token: "ghs_…" });
  * // https://git.test:<port>/private/app.git, with lookup git.test → 127.0.0.1
  */
-export async function startGitHttpsServer(options: { token: string }): Promise<GitHttpsServer> {
+export async function startGitHttpsServer(options: { token: string; bytesPerSecond?: number }): Promise<GitHttpsServer> {
   const root = mkdtempSync(path.join(os.tmpdir(), "codeforge-git-https-"));
   const certDir = path.join(root, "tls");
   mkdirSync(certDir);
@@ -109,10 +109,19 @@ export async function startGitHttpsServer(options: { token: string }): Promise<G
     req.pipe(cgi.stdin);
     let head = Buffer.alloc(0);
     let headersDone = false;
+    const started = performance.now();
+    const pace = () => {
+      if (!options.bytesPerSecond) return;
+      const aheadMs = (record.bytes / options.bytesPerSecond) * 1_000 - (performance.now() - started);
+      if (aheadMs < 5) return;
+      cgi.stdout.pause();
+      setTimeout(() => cgi.stdout.resume(), aheadMs);
+    };
     cgi.stdout.on("data", (chunk: Buffer) => {
       if (headersDone) {
         record.bytes += chunk.length;
         res.write(chunk);
+        pace();
         return;
       }
       head = Buffer.concat([head, chunk]);
@@ -150,9 +159,12 @@ export async function startGitHttpsServer(options: { token: string }): Promise<G
   };
 }
 
-/** Makes `<root>/<name>` a bare repository holding a copy of `source`'s branches. */
+/** Makes `<root>/<name>` a bare repository holding a copy of `source`'s branches; returns its URL. */
 export function serveRepository(server: GitHttpsServer, name: string, sourceBare: string): string {
   const target = path.join(server.root, name);
-  git(server.root, "clone", "--quiet", "--bare", "--", sourceBare, target);
+  execFileSync("git", ["clone", "--quiet", "--bare", "--", sourceBare, target], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" },
+    stdio: "ignore",
+  });
   return `${server.origin}/${name}`;
 }
