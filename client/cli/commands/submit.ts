@@ -30,6 +30,8 @@ export interface SubmitArgs {
   env?: Record<string, string>;
   autonomy?: string;
   egressAllow: string[];
+  /** Setup commands run before the CLI (`--setup`, in order); `[]` with `--no-setup`. */
+  setup?: string[];
   /** The task's budget per iteration (`max_cost_usd`, `max_tokens`, `max_turns`), as given. */
   maxCostUsd?: string;
   maxTokens?: string;
@@ -70,6 +72,7 @@ export async function submit(client: ApiClient, args: SubmitArgs, out: Output, o
     ...(args.env ? { env: args.env } : {}),
     ...(args.autonomy !== undefined ? { autonomy: autonomyFlag(args.autonomy) } : {}),
     ...(args.egressAllow.length ? { egress_allow: args.egressAllow } : {}),
+    ...(args.setup !== undefined ? { setup: args.setup } : {}),
     ...(args.maxCostUsd !== undefined ? { max_cost_usd: dollarsFlag("max-cost-usd", args.maxCostUsd) } : {}),
     ...(args.maxTokens !== undefined ? { max_tokens: intFlag("max-tokens", args.maxTokens, { min: 1 }) } : {}),
     ...(args.maxTurns !== undefined ? { max_turns: intFlag("max-turns", args.maxTurns, { min: 1 }) } : {}),
@@ -150,6 +153,14 @@ const submitFlags = {
     value: "<host>",
     description: "Narrow the hosts the sandbox may reach (its model API stays reachable)",
   },
+  setup: {
+    type: "string",
+    multiple: true,
+    default: [],
+    value: "<command>",
+    description: "A command run in the checkout before the CLI, e.g. npm ci (default: the pool's setup)",
+  },
+  "no-setup": { type: "boolean", default: false, description: "Run no setup at all, not even the pool's default" },
   "max-cost-usd": { type: "string", value: "<usd>", description: "Budget per iteration in US dollars; past it the task fails as budget_exceeded" },
   "max-tokens": { type: "string", value: "<n>", description: "Budget per iteration in tokens" },
   "max-turns": { type: "string", value: "<n>", description: "Budget per iteration in agent turns" },
@@ -157,6 +168,13 @@ const submitFlags = {
   follow: { type: "boolean", short: "f", default: false, description: "Stream the task to its end and exit with its outcome" },
   timestamps: { ...TIMESTAMPS_FLAG, description: "With --follow: prefix each event line with its time (HH:MM:SS, UTC)" },
 } as const satisfies FlagSpecs;
+
+/** `--setup` commands, `[]` for `--no-setup`, undefined (the pool's default) for neither. */
+function setupFlag(commands: string[], none: boolean): string[] | undefined {
+  if (none && commands.length) throw new UsageError("give --setup or --no-setup, not both");
+  if (none) return [];
+  return commands.length ? commands : undefined;
+}
 
 export const submitCommand: Command = {
   name: "submit",
@@ -172,6 +190,8 @@ export const submitCommand: Command = {
     "# push the change to a branch, with a token that may push",
     'codeforge submit -R https://github.com/acme/app -p "Bump lodash" --push --access-token-env GITHUB_TOKEN',
     "codeforge submit -R https://github.com/acme/app --prompt-file task.md --max-cost-usd 2",
+    "# install dependencies first, so the agent can run the tests",
+    'codeforge submit -p "Fix the failing test" --setup "npm ci" --follow',
   ],
   async run(argv, ctx) {
     const { values, positionals } = parseFlags(argv, submitFlags);
@@ -197,6 +217,7 @@ export const submitCommand: Command = {
         env: envFromNames(values.env),
         autonomy: values.autonomy,
         egressAllow: values["egress-allow"],
+        setup: setupFlag(values.setup, values["no-setup"]),
         maxCostUsd: values["max-cost-usd"],
         maxTokens: values["max-tokens"],
         maxTurns: values["max-turns"],
