@@ -33,6 +33,7 @@ export interface CompletionNode {
 export const ARG_VALUES: Record<string, { words: readonly string[] } | { command: string[] }> = {
   "task-id": { command: ["tasks", "--jq", ".tasks[].id"] },
   "key-id": { command: ["keys", "list", "--jq", ".keys[].id"] },
+  "dead-letter-id": { command: ["dead-letters", "--jq", ".dead_letters[].delivery_id"] },
   shell: { words: SHELLS },
 };
 

@@ -109,7 +109,7 @@ export const deadLettersCommand: Command = {
       name: "redeliver",
       summary: "send dead letters again (same webhook-id and body)",
       usage: ["dead-letters redeliver <delivery-id>... [flags]"],
-      args: ["delivery-id"],
+      args: ["dead-letter-id"],
       flags: {},
       examples: ["codeforge dead-letters redeliver msg_01J9Z8R2", "codeforge dead-letters redeliver msg_01J9Z8R2 msg_01J9Z8R7"],
       run: redeliver,
