@@ -22,6 +22,7 @@ import { MODEL_GATEWAY_URL } from "../../runner/src/sandbox/model-gateway.js";
 import { createRunnerMetrics } from "../../runner/src/telemetry/runner-metrics.js";
 import { startLocalNpmRegistry, type LocalNpmRegistry } from "../support/local-npm-registry.js";
 import { createGitFixture, type GitFixture } from "./harness/git-fixture.js";
+import { startTestRunner } from "./harness/test-runner.js";
 import { useRunner, type RunnerSetup } from "./harness/use-runner.js";
 
 const LOOPBACK = (() => {
@@ -178,6 +179,22 @@ describe.skipIf(process.platform !== "linux")("a task's setup in the sandbox", (
     expect(hits).toEqual(["GET /left-pad"]);
     expect(h.edge.events(task.id)).toContainEqual(expect.objectContaining({ type: "egress_denied", host: REGISTRY_HOST, port }));
     expect(h.edge.events(task.id).filter((e) => e.type === "egress_denied" && e.phase === "setup")).toEqual([]);
+  });
+
+  it("reaches its registry from a workspace root too deep for a socket path inside it", async () => {
+    // 90 characters of workspace root: the proxy's socket path there would pass the kernel's 107.
+    const deepRoot = path.join(h.workspaceRoot, "d".repeat(Math.max(1, 90 - h.workspaceRoot.length)));
+    const { loop } = await startTestRunner({ ...runner(shellCli("echo done > DONE.md")), edge: h.edge, workspaceRoot: deepRoot, runnerId: "deep-root" });
+    try {
+      const task = h.enqueue({ cli: "script", setup: [`curl -sSf http://${REGISTRY_HOST}:${port}/left-pad`] });
+      const completion = await h.done(task);
+      expect(completion.error).toBeNull();
+      expect(setupOutput(h.edge.events(task.id))).toContain('"name":"left-pad"');
+      // The attempt's socket directory outside the workspace goes with the attempt.
+      await expect.poll(() => readdirSync(os.tmpdir()).filter((name) => name.startsWith("codeforge-sock-")), { timeout: 10_000 }).toEqual([]);
+    } finally {
+      await loop.stop(2_000);
+    }
   });
 
   it("does not reach a registry missing from the setup's allowlist: the refusal is a setup egress_denied event", async () => {

@@ -33,8 +33,8 @@
  * whether or not it ran in a sandbox.
  * @module
  */
-import { constants as osConstants } from "node:os";
-import { lstat, readlink, writeFile } from "node:fs/promises";
+import { constants as osConstants, tmpdir } from "node:os";
+import { lstat, mkdtemp, readlink, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import type { ProcessExit, ProcessRunner, RunningProcess } from "./process-runner.js";
@@ -124,22 +124,36 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
       let cgroup: AttemptCgroup | null = null;
       let diskHit = false;
       let disk: { stop(): void } | null = null;
+      /** A private directory for sockets whose path in the workspace would be too long. */
+      let socketDir: string | null = null;
       const close = async () => {
         disk?.stop();
         await proxy?.close();
         await Promise.all([...phaseProxies].map((p) => p.close()));
+        if (socketDir) await rm(socketDir, { recursive: true, force: true });
         await cgroup?.remove();
+      };
+      /**
+       * Where the socket `name` goes: the workspace's runner directory, or — when that path passes
+       * the kernel's limit for socket paths (a deep workspace root) — a private (0700) directory
+       * of this attempt's under the system's temporary directory. The sandbox sees it at a fixed
+       * path either way.
+       */
+      const socketPathFor = async (name: string): Promise<string> => {
+        const inWorkspace = path.join(workspace.runnerDir, name);
+        if (inWorkspace.length <= UNIX_SOCKET_PATH_MAX) return inWorkspace;
+        socketDir ??= await mkdtemp(path.join(tmpdir(), "codeforge-sock-"));
+        const short = path.join(socketDir, name);
+        if (short.length > UNIX_SOCKET_PATH_MAX) {
+          throw new Error(`no socket path for the egress proxy fits ${UNIX_SOCKET_PATH_MAX} bytes (${short}); set TMPDIR to a shorter directory`);
+        }
+        return short;
       };
       /** A proxy for `policy` on a socket named `name`, or null when the policy allows nothing. */
       const proxyFor = async (name: string, policy: EgressPolicy, onDenied: (denial: EgressDenial) => void): Promise<EgressProxy | null> => {
         const wantsEgress = policy.gateway !== undefined || (policy.pool.length > 0 && (policy.task == null || policy.task.length > 0));
         if (!wantsEgress) return null;
-        const socketPath = path.join(workspace.runnerDir, name);
-        if (socketPath.length > UNIX_SOCKET_PATH_MAX) {
-          throw new Error(
-            `the workspace root is too deep for the egress proxy's socket path (${socketPath.length} > ${UNIX_SOCKET_PATH_MAX} bytes); choose a shorter workspace_root`,
-          );
-        }
+        const socketPath = await socketPathFor(name);
         const { pool, task, allowedNetworks, lookup, gateway, refuse } = policy;
         return startEgressProxy({ socketPath, pool, task: task ?? null, allowedNetworks, lookup, onDenied, gateway, refuse });
       };
