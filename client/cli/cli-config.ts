@@ -92,7 +92,11 @@ export function resolveConfig(input: ConfigSources): CliConfig {
     [fromEnv("CODEFORGE_API_KEY"), "CODEFORGE_API_KEY"],
     [file.api_key, path],
   ]);
-  if (!key) throw new UsageError(`no API key: pass --key, set CODEFORGE_API_KEY, or put "api_key" in ${path}`);
+  if (!key) {
+    throw new UsageError(`no API key: pass --key, set CODEFORGE_API_KEY, or put "api_key" in ${path}`, {
+      hint: "npm start prints the local admin key (kept in .codeforge/admin-key); an admin makes others with codeforge keys create",
+    });
+  }
   let parsedUrl: URL;
   try {
     parsedUrl = new URL(url);

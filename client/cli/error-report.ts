@@ -48,7 +48,7 @@ function describe(err: unknown, config: CliConfig | null): Described {
   const urlFrom = config ? `${config.url} (from ${config.urlSource})` : "the URL";
 
   if (err instanceof UsageError) {
-    return { ...said(err.message, "codeforge --help lists the commands and their flags"), exit: EXIT.usage };
+    return { ...said(err.message, err.hint ?? "codeforge --help lists the commands and their flags"), exit: EXIT.usage };
   }
   if (err instanceof CodeForgeError) {
     if (err.code === "invalid_response") {

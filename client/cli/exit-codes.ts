@@ -54,4 +54,10 @@ export function exitCodeFor(status: TaskStatus): number {
 /** A problem with how the command was called. */
 export class UsageError extends Error {
   override name = "UsageError";
+  /** What to read or do about it; the command's help when the command says nothing. */
+  hint: string | undefined;
+  constructor(message: string, options: { hint?: string } = {}) {
+    super(message);
+    this.hint = options.hint;
+  }
 }

@@ -106,6 +106,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
   // Only the global flags are read here (leniently); each command parses all of its own.
   const { values } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, version: { type: "boolean" } }, allowPositionals: true, strict: false });
   const json = values.json === true || typeof values.jq === "string";
+  let path: string | null = null;
   try {
     if (values.version === true && words(argv).length === 0) {
       out.line(`codeforge ${VERSION}`);
@@ -126,6 +127,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
       out.line(helpFor(argv, env));
       return EXIT.ok;
     }
+    path = found.path;
     if (!found.command.run) {
       out.error(commandHelp(found.command, found.path));
       return EXIT.usage;
@@ -146,6 +148,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: Output
     const code = await found.command.run(found.rest, ctx);
     return jq ? jq.exitCode(code) : code;
   } catch (err) {
+    if (err instanceof UsageError && err.hint === undefined && path !== null) err.hint = `codeforge ${path} --help shows its flags and examples`;
     return reportError(err, config, out, { json });
   }
 }

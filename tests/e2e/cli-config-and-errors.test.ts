@@ -158,6 +158,7 @@ describe("codeforge connection settings and errors", { timeout: 90_000 }, () => 
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
     expect(noId.stderr).toContain("status needs <task-id>");
     expect(badFlag.stderr).toContain("Unknown option '--frob'");
+    expect(badFlag.stderr).toContain("hint: codeforge tasks --help shows its flags and examples");
     expect(badTimeout.stderr).toContain("--timeout takes a whole number");
     expect(help.code).toBe(0);
     for (const command of ["submit", "watch", "logs", "status", "cancel", "tasks", "keys", "runners", "deliveries"])
