@@ -19,6 +19,8 @@ export const EXIT = {
   auth: 5,
   /** Rate limited (429) or temporarily unavailable (503): try again after `Retry-After`. */
   retryLater: 6,
+  /** `diff`: the task (or the iteration asked for) has no result yet. */
+  noResult: 7,
   /** The task ended `failed`. */
   taskFailed: 10,
   taskTimedOut: 11,
@@ -33,7 +35,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   3   the API refused the request or failed (error code and request id are printed)
   4   the edge is unreachable, or the URL is not a CodeForge edge
   5   the API key was refused (401) or lacks a scope or address (403)
-  6   rate limited (429) or unavailable (503): retry after the time printed`;
+  6   rate limited (429) or unavailable (503): retry after the time printed
+  7   diff: the task has no result yet`;
 
 /** Exit code for a task that ended with `status`. */
 export function exitCodeFor(status: TaskStatus): number {

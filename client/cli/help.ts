@@ -33,6 +33,20 @@ function flagLines(flags: FlagSpecs): string[] {
   return columns(Object.entries(flags).map(([name, spec]) => [flagName(name, spec), flagText(spec)]));
 }
 
+/** `text` broken into lines of at most `width` characters, at spaces. */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join("\n");
+}
+
 /** `codeforge --help`: every command with its summary, the connection flags, the exit codes. */
 export function rootHelp(commands: readonly Command[], env: NodeJS.ProcessEnv = {}): string {
   return `Run AI coding CLIs on your repositories through CodeForge.
@@ -67,7 +81,7 @@ ${EXIT_CODES_HELP}`;
 /** `codeforge <command> --help` (for a group, its subcommands). */
 export function commandHelp(command: Command, path: string): string {
   const parts = [command.summary.charAt(0).toUpperCase() + command.summary.slice(1)];
-  if (command.description) parts.push(command.description);
+  if (command.description) parts.push(wrap(command.description, 80));
   parts.push(`USAGE\n${command.usage.map((u) => `  codeforge ${u}`).join("\n")}`);
   if (command.subcommands?.length) {
     parts.push(`COMMANDS\n${columns(command.subcommands.map((c) => [`${c.name}:`, c.summary])).join("\n")}`);

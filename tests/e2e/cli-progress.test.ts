@@ -59,7 +59,7 @@ describe("codeforge while a task waits in the queue", { timeout: 90_000 }, () =>
     expect(status.stdout).toContain(`waiting   ${reason}\n`);
 
     const noDiff = await codeforge(["diff", id]);
-    expect(noDiff.code).toBe(1);
+    expect(noDiff.code).toBe(7);
     expect(noDiff.stdout).toBe("");
     expect(noDiff.stderr).toContain(`${id} has no result yet: it is queued (codeforge watch ${id} follows it)`);
 

@@ -32,7 +32,7 @@ export async function diff(client: ApiClient, args: DiffArgs, out: Output): Prom
   const result = n === task.iteration ? task.result : await earlierResult(client, task, n);
   if (!result) {
     out.error(`codeforge: ${noResult(task, n)}`);
-    return EXIT.unexpected;
+    return EXIT.noResult;
   }
   if (args.json) {
     const { patch, patch_truncated, patch_masked, diff_stat, changed_files } = result;
@@ -93,7 +93,7 @@ export const diffCommand: Command = {
   name: "diff",
   summary: "print the patch a task made",
   description:
-    "Coloured on a terminal, unchanged when piped (so it applies with git apply). Each iteration's patch holds every change so far, against the commit the task started from. Exits 1 when the task has no result yet; says on stderr when it made no changes, or when the patch was truncated.",
+    "Coloured on a terminal, unchanged when piped (so it applies with git apply). Each iteration's patch holds every change so far, against the commit the task started from. Exits 7 when the task has no result yet; says on stderr when it made no changes, or when the patch was truncated.",
   usage: ["diff <task-id> [flags]"],
   args: ["task-id"],
   flags: diffFlags,
