@@ -71,12 +71,21 @@ export type PushResult = z.infer<typeof PushResult>;
 export const CloneCache = z.enum(["off", "cold", "miss", "hit", "fallback"]);
 export type CloneCache = z.infer<typeof CloneCache>;
 
+/**
+ * The setup's dependency cache (the package managers' download caches the runner keeps per
+ * pool and repository): `off` (the runner keeps none), `cold` (made for this setup), `miss`
+ * (kept, last used with other lockfiles: partly warm), `hit` (kept, last used with the same
+ * lockfiles), `fallback` (another task of the repository held it: none lent).
+ */
+export const DependencyCacheStatus = z.enum(["off", "cold", "miss", "hit", "fallback"]);
+export type DependencyCacheStatus = z.infer<typeof DependencyCacheStatus>;
+
 /** How long the phases of an attempt took, each present once the runner measures it. */
 export const AttemptPhases = z.object({
   /** The checkout: clone (or follow-up checkout) of the repository. */
   clone: z.object({ duration_ms: z.number().int().nonnegative(), cache: CloneCache }).optional(),
   /** The task's setup commands, when any ran (they all succeeded, or there would be no result). */
-  setup: z.object({ duration_ms: z.number().int().nonnegative() }).optional(),
+  setup: z.object({ duration_ms: z.number().int().nonnegative(), dependency_cache: DependencyCacheStatus.optional() }).optional(),
 });
 export type AttemptPhases = z.infer<typeof AttemptPhases>;
 

@@ -32,6 +32,7 @@ import {
 } from "#api/index.js";
 import { parseRunnerCredential } from "#api/runner-credential.js";
 import { booleanSetting, CommaList, numberSetting } from "#api/settings.js";
+import { DEPENDENCY_CACHE_ENV_NAMES, DependencyCacheSettings } from "./config-dependency-cache.js";
 import { REPO_CACHE_ENV_NAMES, RepoCacheSettings } from "./config-repo-cache.js";
 import { ConfigError, mergeCliEnv, parseCommandLine, readConfigFile } from "./config-sources.js";
 import { ModelPricesConfig } from "./sandbox/model-prices.js";
@@ -82,6 +83,7 @@ export const ENV_NAMES = {
   once: "CODEFORGE_ONCE",
   idle_exit_seconds: "CODEFORGE_IDLE_EXIT_SECONDS",
   ...REPO_CACHE_ENV_NAMES,
+  ...DEPENDENCY_CACHE_ENV_NAMES,
   ...SETUP_ENV_NAMES,
 } as const;
 
@@ -245,6 +247,7 @@ export const RunnerConfig = z
     /** Exit 0 after this long with nothing leased and nothing running (`--idle-exit-seconds`). Unset: never. */
     idle_exit_seconds: int(1, 604_800).optional(),
     ...RepoCacheSettings,
+    ...DependencyCacheSettings,
     ...SETUP_SETTINGS,
   })
   .superRefine((config, ctx) => {

@@ -24,8 +24,10 @@ import { Registry } from "prom-client";
 import { configuredAdapters } from "./cli/configured-adapters.js";
 import { createCliRegistry } from "./cli/registry.js";
 import { ConfigError, loadConfig, signingKey, type RunnerConfig } from "./config.js";
+import { dependencyCacheDir } from "./config-dependency-cache.js";
 import { repoCacheDir } from "./config-repo-cache.js";
 import { createRepoCache } from "./git/repo-cache.js";
+import { createDependencyCache } from "./attempt/dependency-cache.js";
 import { createEdgeClient } from "./edge-link/edge-client.js";
 import { watchEdgeContact } from "./edge-link/edge-contact.js";
 import { startHealthServer, type HealthServer } from "./telemetry/health-server.js";
@@ -131,6 +133,9 @@ async function main(): Promise<void> {
     metrics,
     highVolumeLogger: highVolume,
     repoCache: config.repo_cache ? createRepoCache({ dir: repoCacheDir(config), maxBytes: config.repo_cache_max_mb * 1024 * 1024 }) : undefined,
+    dependencyCache: config.dependency_cache
+      ? createDependencyCache({ dir: dependencyCacheDir(config), pool: config.pool, maxBytes: config.dependency_cache_max_mb * 1024 * 1024 })
+      : undefined,
   });
   const loop = createLeaseLoop({
     client,

@@ -24,6 +24,9 @@ export interface LocalNpmRegistry {
   /** The package it serves. */
   name: string;
   version: string;
+  /** The tarball's address and `dist.integrity`, as a lockfile records them. */
+  tarballUrl: string;
+  integrity: string;
   /** Every request, `METHOD /path`. */
   requests: string[];
   close(): Promise<void>;
@@ -66,7 +69,28 @@ export async function startLocalNpmRegistry(options: { host: string; name?: stri
     port,
     name,
     version,
+    tarballUrl: `${base}${name}/-/${name}-${version}.tgz`,
+    integrity,
     requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A small project depending on the registry's package, with its `package-lock.json` (for `npm ci`). */
+export function npmProjectFiles(registry: LocalNpmRegistry, projectName = "app"): Record<string, string> {
+  const dependencies = { [registry.name]: registry.version };
+  const lock = {
+    name: projectName,
+    version: "1.0.0",
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      "": { name: projectName, version: "1.0.0", dependencies },
+      [`node_modules/${registry.name}`]: { version: registry.version, resolved: registry.tarballUrl, integrity: registry.integrity },
+    },
+  };
+  return {
+    "package.json": `${JSON.stringify({ name: projectName, version: "1.0.0", private: true, dependencies }, null, 2)}\n`,
+    "package-lock.json": `${JSON.stringify(lock, null, 2)}\n`,
   };
 }

@@ -15,13 +15,23 @@
  * @module
  */
 import type { Logger } from "pino";
-import { TaskEnv, type CidrRange, type Completion, type Lease, type LeaseBudget, type TaskError, type TaskResult } from "#api/index.js";
+import {
+  TaskEnv,
+  type CidrRange,
+  type Completion,
+  type DependencyCacheStatus,
+  type Lease,
+  type LeaseBudget,
+  type TaskError,
+  type TaskResult,
+} from "#api/index.js";
 import type { CliAdapter } from "../cli/cli-adapter.js";
 import type { CliRegistry } from "../cli/registry.js";
 import type { EdgeClient } from "../edge-link/edge-client.js";
 import { describeEdgeError, isLeaseStale } from "../edge-link/edge-error.js";
 import { startHeartbeat, type HeartbeatLoop } from "../edge-link/heartbeat.js";
 import type { GitPolicy } from "../git/git-hardening.js";
+import type { DependencyCache } from "./dependency-cache.js";
 import type { CommitIdentity } from "../git/git-push.js";
 import type { RepoCache } from "../git/repo-cache.js";
 import type { HostLookup } from "../git/repo-host-check.js";
@@ -68,6 +78,8 @@ export interface TaskRunnerOptions {
   lookup?: HostLookup;
   /** The runner's repository cache (`repo_cache`); none: every clone from the remote alone. */
   repoCache?: RepoCache;
+  /** The runner's dependency caches (`dependency_cache`), lent to setups; none: setups get none. */
+  dependencyCache?: DependencyCache;
   metrics?: RunnerMetrics;
   /** For heartbeat and output-post lines (high volume: a sampled logger); `logger` by default. */
   highVolumeLogger?: Logger;
@@ -148,6 +160,8 @@ export interface Attempt {
   budgetExceeded: string | null;
   /** How long the task's setup took; null while none ran. */
   setupMs: number | null;
+  /** How warm the dependency cache lent to the setup was; null while no setup ran. */
+  dependencyCache: DependencyCacheStatus | null;
   /** How the attempt ended, as far as it got. */
   end: AttemptEnd;
 }
@@ -243,6 +257,7 @@ export function openAttempt(lease: Lease, shutdown: AbortSignal, options: TaskRu
     limitStop: null,
     budgetExceeded: null,
     setupMs: null,
+    dependencyCache: null,
     end: "lease_lost",
     async close() {
       clearTimeout(timeoutTimer);

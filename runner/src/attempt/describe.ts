@@ -55,7 +55,10 @@ export async function describeRun(attempt: Attempt, launched: LaunchedCli, { bas
     push: null,
     base_commit_sha: baseSha,
     sandbox: options.sandbox.kind,
-    phases: { clone: phase, ...(attempt.setupMs !== null ? { setup: { duration_ms: Math.round(attempt.setupMs) } } : {}) },
+    phases: {
+      clone: phase,
+      ...(attempt.setupMs !== null ? { setup: { duration_ms: Math.round(attempt.setupMs), dependency_cache: attempt.dependencyCache ?? "off" } } : {}),
+    },
   };
   // Kept before the report: the edge takes a session only from a lease that has not completed.
   if (result) await session.save();

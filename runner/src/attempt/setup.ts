@@ -14,6 +14,11 @@
  * registries by default) and the repository's host; the CLI's model API hosts are refused even
  * when listed, and the model gateway is not offered. Its output streams as the `setup` phase.
  *
+ * The setup is lent its repository's dependency cache (`dependency-cache.ts`) writable at
+ * `/cache`, the package managers pointed at it through their variables (`npm_config_cache`,
+ * `PIP_CACHE_DIR`, `CARGO_HOME`, …, which the task's `env` may still override); the CLI's
+ * sandbox never has it.
+ *
  * What a setup that succeeded added to the checkout (untracked, not ignored) is excluded from
  * the task's change (`git/exclude-untracked.ts`): installed dependencies are not the work.
  *
@@ -25,12 +30,14 @@
 import { lstat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
+import type { DependencyCacheStatus } from "#api/index.js";
 import { excludeUntracked } from "../git/exclude-untracked.js";
 import { gitEnv } from "../git/git-hardening.js";
 import type { OutputStream } from "../output/output-batcher.js";
 import type { ProcessExit } from "../sandbox/process-runner.js";
 import type { SetupOutcome } from "../telemetry/runner-metrics.js";
 import { withSpan } from "../telemetry/tracing.js";
+import { dependencyCacheEnv, lockfileHash, type HeldDependencyCache } from "./dependency-cache.js";
 import { endWith, type Attempt, type Ending, type Step } from "./attempt.js";
 import { failure, stoppedReport } from "./attempt-report.js";
 import { repositoryHost, type LaunchedCli } from "./launch.js";
@@ -64,23 +71,31 @@ export async function runSetup(attempt: Attempt, launched: LaunchedCli): Promise
   const startedAt = now();
   batcher.setPhase("setup");
   batcher.log("info", `Setting up: ${plan.commands.length} command(s) from ${plan.source}, within ${timeoutSeconds} s`);
-  const phase = await launched.sandbox.openPhase({
-    egress: {
-      pool: [...(setup?.egressAllow ?? []), ...repositoryHost(lease.task.repo.url)],
-      task: null,
-      allowedNetworks: options.egress?.allowedNetworks ?? [],
-      lookup: options.lookup,
-      // Listed or not, a model API is not the setup's to call (its gateway is not offered either).
-      refuse: { patterns: launched.adapter.egressHosts(), reason: "a model API: not reachable during setup" },
-    },
-    onEgressDenied: (denial) => {
-      options.metrics?.egressDenied();
-      attempt.noisyLog.info({ host: denial.host, port: denial.port, reason: denial.reason, phase: "setup" }, "egress denied");
-      batcher.pushEvents([
-        { type: "egress_denied", host: denial.host.slice(0, 260), port: denial.port, reason: denial.reason.slice(0, 1_024), phase: "setup" },
-      ]);
-    },
-  });
+  const cache = await lendDependencyCache(attempt, launched.workspace.repoDir);
+  let succeeded = false;
+  const phase = await launched.sandbox
+    .openPhase({
+      dependencyCacheDir: cache.held?.dir,
+      egress: {
+        pool: [...(setup?.egressAllow ?? []), ...repositoryHost(lease.task.repo.url)],
+        task: null,
+        allowedNetworks: options.egress?.allowedNetworks ?? [],
+        lookup: options.lookup,
+        // Listed or not, a model API is not the setup's to call (its gateway is not offered either).
+        refuse: { patterns: launched.adapter.egressHosts(), reason: "a model API: not reachable during setup" },
+      },
+      onEgressDenied: (denial) => {
+        options.metrics?.egressDenied();
+        attempt.noisyLog.info({ host: denial.host, port: denial.port, reason: denial.reason, phase: "setup" }, "egress denied");
+        batcher.pushEvents([
+          { type: "egress_denied", host: denial.host.slice(0, 260), port: denial.port, reason: denial.reason.slice(0, 1_024), phase: "setup" },
+        ]);
+      },
+    })
+    .catch(async (err: unknown) => {
+      await cache.held?.release(false);
+      throw err;
+    });
   let running: ReturnType<typeof phase.start> | undefined;
   let timedOut = false;
   const deadline = setTimeout(() => {
@@ -93,6 +108,7 @@ export async function runSetup(attempt: Attempt, launched: LaunchedCli): Promise
     TMPDIR: launched.sandbox.paths.tmp,
     LANG: "C.UTF-8",
     CI: "true",
+    ...(phase.dependencyCacheDir ? dependencyCacheEnv(phase.dependencyCacheDir) : {}),
     ...(attempt.taskEnv.success ? attempt.taskEnv.data : {}),
     ...phase.env,
   };
@@ -130,6 +146,7 @@ export async function runSetup(attempt: Attempt, launched: LaunchedCli): Promise
       batcher.log("warn", `The setup's files could not be left out of the task's change: ${err instanceof Error ? err.message : String(err)}`);
     }
     attempt.setupMs = now() - startedAt;
+    succeeded = true;
     outcome("succeeded");
     batcher.log("info", `Setup done in ${(attempt.setupMs / 1_000).toFixed(1)} s`);
     return { next: null };
@@ -137,9 +154,38 @@ export async function runSetup(attempt: Attempt, launched: LaunchedCli): Promise
     clearTimeout(deadline);
     running?.stop();
     await phase.close();
+    await cache.held?.release(succeeded).catch((err: unknown) => attempt.log.warn({ err: String(err) }, "releasing the dependency cache failed"));
     batcher.setPhase(null);
   }
 }
+
+/** The repository's dependency cache for the setup, held until it ends; says how warm it is (also in the log and metrics). */
+async function lendDependencyCache(attempt: Attempt, repoDir: string): Promise<{ held: HeldDependencyCache | null }> {
+  const caches = attempt.options.dependencyCache;
+  const lent = async (): Promise<{ held: HeldDependencyCache | null; status: DependencyCacheStatus }> => {
+    if (!caches) return { held: null, status: "off" };
+    try {
+      const held = await caches.acquire(attempt.lease.task.repo.url, await lockfileHash(repoDir), attempt.signal);
+      return held ? { held, status: held.status } : { held: null, status: "fallback" };
+    } catch (err) {
+      attempt.log.warn({ err: String(err) }, "the dependency cache could not be opened");
+      return { held: null, status: "fallback" };
+    }
+  };
+  const { held, status } = await lent();
+  attempt.dependencyCache = status;
+  attempt.options.metrics?.dependencyCache(status);
+  if (status !== "off") attempt.batcher.log("info", `Dependency cache: ${DEPENDENCY_CACHE_WORDS[status]}`);
+  return { held };
+}
+
+const DEPENDENCY_CACHE_WORDS: Record<DependencyCacheStatus, string> = {
+  off: "off",
+  cold: "cold (first setup of this repository here)",
+  miss: "miss (warm from other lockfiles)",
+  hit: "hit (same lockfiles as last time)",
+  fallback: "none (another task of this repository holds it)",
+};
 
 /** The commands to run, or null when there are none. */
 async function setupPlan(attempt: Attempt, repoDir: string): Promise<SetupPlan | null> {

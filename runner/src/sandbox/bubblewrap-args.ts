@@ -11,6 +11,7 @@
  * - the CLI's installation, read-only, at the paths it has on the host;
  * - the attempt's checkout at `/workspace`, its HOME at `/home/agent` and its TMPDIR at `/tmp`,
  *   writable, and a scratch directory at `/scratch` for files the runner hands the CLI;
+ * - for the setup phase only, its repository's dependency cache at `/cache`, writable;
  * - a fresh `/proc` (its own PID namespace: it shows only the sandbox) and a minimal `/dev`;
  * - with egress, the proxy's Unix socket and the bridge program under `/run/codeforge`.
  * Nothing else: not the runner's code, configuration, logs or secret, not the workspace root
@@ -37,6 +38,8 @@ export const SANDBOX_PATHS = {
   home: "/home/agent",
   tmp: "/tmp",
   scratch: "/scratch",
+  /** The dependency cache lent to the setup phase (never to the CLI). */
+  dependencyCache: "/cache",
   /** The proxy socket and the bridge program. */
   run: "/run/codeforge",
 } as const;
@@ -88,6 +91,8 @@ export interface BubblewrapArgsInput {
   homeDir: string;
   tmpDir: string;
   scratchDir: string;
+  /** The dependency cache to bind writable at `/cache` (the setup phase's only), or null. */
+  dependencyCacheDir?: string | null;
   /** The egress proxy socket and the bridge program, when the attempt has egress. */
   egress: { socketPath: string; initScript: string } | null;
   /** Hold the program until the runner lets it go (fds 3 and 4). */
@@ -138,6 +143,7 @@ export function bubblewrapArgs(input: BubblewrapArgsInput): string[] {
     input.scratchDir,
     SANDBOX_PATHS.scratch,
   );
+  if (input.dependencyCacheDir) args.push("--bind", input.dependencyCacheDir, SANDBOX_PATHS.dependencyCache);
   // After the workspace: an installation under the host's /tmp is not hidden by the sandbox's.
   for (const ro of input.readOnly) args.push("--ro-bind", ro, ro);
   if (input.egress) {

@@ -22,7 +22,8 @@
  *    CLI itself is the program, and `go()` lets it through the door.
  *    A phase before the CLI (the task's setup, `openPhase`) launches its processes the same
  *    way, in the same cgroup and over the same directories, each through a proxy of its own
- *    with the phase's policy (`phase<n>.sock`), closed when the phase ends.
+ *    with the phase's policy (`phase<n>.sock`), closed when the phase ends, and with the
+ *    directory lent to the phase alone (the dependency cache at `/cache`).
  * 3. Stop: SIGTERM goes to the sandbox's session (the CLI and everything it started), SIGKILL
  *    after the grace period to bubblewrap, whose death takes the PID namespace with it.
  * 4. `limitHit` reads the cgroup's OOM-kill and fork-refusal counters and the disk watcher;
@@ -189,7 +190,7 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
               NODE_USE_ENV_PROXY: "1",
             }
           : {};
-      const argsFor = (proxy: EgressProxy | null) =>
+      const argsFor = (proxy: EgressProxy | null, dependencyCacheDir: string | null) =>
         bubblewrapArgs({
           ...host,
           passwdFile,
@@ -199,13 +200,14 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
           homeDir: workspace.homeDir,
           tmpDir: workspace.tmpDir,
           scratchDir: workspace.scratchDir,
+          dependencyCacheDir,
           egress: proxy ? { socketPath: proxy.socketPath, initScript: SANDBOX_INIT_SCRIPT } : null,
           held: true,
         });
 
       /** Launches `spec` held in a sandbox whose way out is `proxy` (none: no network). */
-      const launchWith = (proxy: EgressProxy | null, spec: Parameters<AttemptSandbox["launch"]>[0]) => {
-        const args = argsFor(proxy);
+      const launchWith = (proxy: EgressProxy | null, spec: Parameters<AttemptSandbox["launch"]>[0], dependencyCacheDir: string | null = null) => {
+        const args = argsFor(proxy, dependencyCacheDir);
         const program = proxy
           ? [
               nodePath,
@@ -273,12 +275,14 @@ export async function createBubblewrapSandbox(options: BubblewrapSandboxOptions)
         env: envFor(proxy),
         launch,
         start: (spec) => launch(spec).go(),
-        async openPhase({ egress: policy, onEgressDenied: onDenied }) {
+        async openPhase({ egress: policy, onEgressDenied: onDenied, dependencyCacheDir }) {
           const phaseProxy = await proxyFor(`phase${++phases}.sock`, policy, onDenied);
           if (phaseProxy) phaseProxies.add(phaseProxy);
+          const cacheDir = dependencyCacheDir ?? null;
           return {
             env: envFor(phaseProxy),
-            start: (spec) => launchWith(phaseProxy, spec).go(),
+            dependencyCacheDir: cacheDir && SANDBOX_PATHS.dependencyCache,
+            start: (spec) => launchWith(phaseProxy, spec, cacheDir).go(),
             async close() {
               if (!phaseProxy) return;
               phaseProxies.delete(phaseProxy);

@@ -84,17 +84,26 @@ export interface AttemptSandbox {
    * limits, cgroup — while the CLI is still held, but with an egress policy of their own (and
    * so a proxy of their own, closed by `close()`). Each `start` runs in `paths.repo`.
    */
-  openPhase(options: { egress: EgressPolicy; onEgressDenied: (denial: EgressDenial) => void }): Promise<SandboxPhase>;
+  openPhase(options: PhaseOptions): Promise<SandboxPhase>;
   /** After the CLI exited: the limit the attempt hit, or null. */
   limitHit(): Promise<LimitName | null>;
   /** Stops the proxy, removes the limits' bookkeeping. Safe to call more than once. */
   close(): Promise<void>;
 }
 
+export interface PhaseOptions {
+  egress: EgressPolicy;
+  onEgressDenied: (denial: EgressDenial) => void;
+  /** A directory lent writable to this phase's processes only (the dependency cache). */
+  dependencyCacheDir?: string;
+}
+
 /** Processes of a phase before the CLI, under the phase's egress policy. */
 export interface SandboxPhase {
   /** Variables the phase's processes need (the phase's proxy address). */
   readonly env: Readonly<Record<string, string>>;
+  /** Where the phase's processes see `dependencyCacheDir`; null when none was lent. */
+  readonly dependencyCacheDir: string | null;
   start(spec: Omit<ProcessSpec, "cwd">): RunningProcess;
   /** Stops the phase's proxy. Safe to call more than once. */
   close(): Promise<void>;
@@ -134,7 +143,7 @@ export function createNoSandbox(options: { processes: ProcessRunner }): Sandbox 
         launch: (spec) => ({ go: () => start(spec), abandon: async () => undefined }),
         start,
         // No sandbox, no proxy: a phase sees the network as the runner does.
-        openPhase: async () => ({ env: {}, start, close: async () => undefined }),
+        openPhase: async (phase) => ({ env: {}, dependencyCacheDir: phase.dependencyCacheDir ?? null, start, close: async () => undefined }),
         limitHit: async () => null,
         close: async () => undefined,
       };

@@ -25,7 +25,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { CliName, CloneCache } from "#api/index.js";
+import type { CliName, CloneCache, DependencyCacheStatus } from "#api/index.js";
 import type { ModelTokens } from "../sandbox/model-gateway.js";
 import { diskUsageBytes } from "../workspace/disk-usage.js";
 
@@ -46,6 +46,8 @@ export interface RunnerMetrics {
   observeClone(cache: CloneCache, seconds: number): void;
   /** A task's setup ended (`attempt/setup.ts`). */
   setupFinished(outcome: SetupOutcome, seconds: number): void;
+  /** A setup was lent its repository's dependency cache (or not): how warm it was. */
+  dependencyCache(cache: DependencyCacheStatus): void;
   leaseError(): void;
   heartbeatError(): void;
   /** A connection a sandbox asked for that the egress policy refused. */
@@ -129,6 +131,12 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     buckets: PHASE_DURATION_BUCKETS_SECONDS,
     registers: [register],
   });
+  const dependencyCaches = new Counter({
+    name: "codeforge_runner_dependency_cache_total",
+    help: "Setups by their dependency cache: off (none kept), cold (made now), miss (kept, other lockfiles), hit (kept, same lockfiles), fallback (busy: none lent).",
+    labelNames: ["cache"] as const,
+    registers: [register],
+  });
   const leaseErrors = new Counter({
     name: "codeforge_runner_lease_errors_total",
     help: "Lease requests that failed: the edge unreachable, refusing the request, or answering 5xx.",
@@ -185,6 +193,9 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     },
     setupFinished(outcome, seconds) {
       setups.observe({ outcome }, seconds);
+    },
+    dependencyCache(cache) {
+      dependencyCaches.inc({ cache });
     },
     leaseError() {
       leaseErrors.inc();
