@@ -11,7 +11,7 @@
  */
 import { PATCH_MAX_BYTES } from "#api/limits.js";
 import type { StreamEvent } from "#api/stream-events.js";
-import type { TaskResult } from "#api/task-result.js";
+import type { DependencyCacheStatus, TaskResult } from "#api/task-result.js";
 
 export interface RenderOptions {
   color: boolean;
@@ -59,7 +59,9 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
         bold("  result"),
         `    exit code     ${r.exit_code ?? "none"}`,
         `    duration      ${(r.duration_ms / 1000).toFixed(1)} s`,
-        ...(r.phases?.setup ? [`    setup         ${(r.phases.setup.duration_ms / 1000).toFixed(1)} s`] : []),
+        ...(r.phases?.setup
+          ? [`    setup         ${(r.phases.setup.duration_ms / 1000).toFixed(1)} s${dependencyCacheNote(r.phases.setup.dependency_cache)}`]
+          : []),
         `    changed files ${files}`,
         `    diff stat     ${r.diff_stat.files_changed} file(s), +${r.diff_stat.insertions} -${r.diff_stat.deletions}`,
         ...(r.patch_truncated ? [`    patch         TRUNCATED at ${PATCH_MAX_BYTES} bytes`] : []),
@@ -148,4 +150,9 @@ export function stampLines(text: string, ts: string, color: boolean): string {
  */
 export function rawOutput(event: StreamEvent): { text: string; stream: "stdout" | "stderr" } | null {
   return event.type === "output" && event.phase === undefined ? { text: event.text, stream: event.stream } : null;
+}
+
+/** How warm the setup's dependency cache was, after its duration; nothing when the runner keeps none. */
+function dependencyCacheNote(cache: DependencyCacheStatus | undefined): string {
+  return cache && cache !== "off" ? ` (dependency cache: ${cache})` : "";
 }

@@ -91,7 +91,7 @@ describe("renderEvent", () => {
         usage_source: "gateway",
         cli_reported: null,
         patch_masked: true,
-        phases: { setup: { duration_ms: 4_321 } },
+        phases: { setup: { duration_ms: 4_321, dependency_cache: "hit" } },
         model_usage: {
           "claude-sonnet-4-5": {
             calls: 2,
@@ -109,7 +109,7 @@ describe("renderEvent", () => {
     expect(text).toContain("    tokens        1000 in, 200 out, 300 cache read");
     expect(text).toContain("      claude-sonnet-4-5: 2 call(s), 1300 in, 200 out, $0.0420");
     expect(text).toContain("MASKED");
-    expect(text).toContain("    setup         4.3 s");
+    expect(text).toContain("    setup         4.3 s (dependency cache: hit)");
   });
 });
 
