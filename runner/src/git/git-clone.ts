@@ -91,7 +91,7 @@ export async function cloneRepository(options: CloneOptions): Promise<CloneResul
     run: (args: string[]) => runGit({ repoDir, env, config, signal: options.signal }, args),
     output: (args: string[]) => gitOutput({ repoDir, env, config, signal: options.signal }, args),
   });
-  // Copies out of the runner's own mirror: the file transport only, whatever the task's policy.
+  // Git on the runner's own repositories (the mirror, the clone being filled from it): no credentials, at most the file transport.
   const localEnv = { ...gitEnv({ path: options.pathEnv, homeDir: options.homeDir }), GIT_ALLOW_PROTOCOL: "file" };
   const localConfig = ["protocol.allow=never", "protocol.file.allow=always", ...FETCH_SAFETY_CONFIG];
   const local = (repoDir: string) => ({

@@ -56,7 +56,7 @@ export interface MirrorCloneOptions {
   alsoFetch?: string;
   /** Git as the task: its credentials, the remote's policy and pinned addresses. */
   remote: (dir: string) => GitIn;
-  /** Git for copies out of the mirror: the `file` transport only, no credentials. */
+  /** Git on the mirror and on the clone being filled from it: no credentials, at most the `file` transport. */
   local: (dir: string) => GitIn;
   /** Settings written into the clone's `.git/config`. */
   repoConfig: readonly string[];
