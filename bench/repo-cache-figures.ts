@@ -7,10 +7,11 @@
  * The repository is generated once per run: `COMMITS` commits, each adding a file of random
  * (incompressible) bytes, so the one commit a task checks out holds all of them. It is served
  * over HTTPS by `git http-backend` on loopback (tests/support/git-https-server.ts, the server
- * the cache's access tests use), paced to `LINK_MB_PER_S` as a link to a git host would be, and
- * once more unpaced, where only the machine's own work is left: then the clone without a cache
- * and the one from the mirror do much the same work (pack, index, check out 200 MB) and the
- * cache has little to save.
+ * the cache's access tests use), paced to each of `LINKS_MB_PER_S` as a link to a git host
+ * would be, and once more unpaced, where only the machine's own work is left. A clone from a
+ * warm mirror still copies the commit's 200 MB into the checkout's own pack (about a second
+ * here) and writes the files: that floor is what the clone without a cache is measured against,
+ * so the slower the link, the larger the saving.
  * @module
  */
 import { execFileSync } from "node:child_process";
@@ -25,8 +26,8 @@ import { printTable } from "./stats.js";
 
 const COMMITS = 20;
 const FILE_BYTES = 10 * 1024 * 1024;
-/** A fair link from a runner to a hosted git service: 50 MB/s (400 Mbit/s). */
-const LINK_MB_PER_S = 50;
+/** Links from a runner to a hosted git service: a fast one (400 Mbit/s) and a common one (80 Mbit/s). */
+const LINKS_MB_PER_S = [50, 10];
 /** Warm clones measured; the median is shown. */
 const WARM_ROUNDS = 3;
 
@@ -65,7 +66,7 @@ export async function repoCacheFigures(label: string, options: { stateDir: strin
   const bare = generateRepository(dir, commits, fileBytes);
   const loopback = parseCidr("127.0.0.0/8");
   const rows: string[][] = [];
-  for (const bytesPerSecond of [LINK_MB_PER_S * 1_000_000, undefined]) {
+  for (const bytesPerSecond of [...LINKS_MB_PER_S.map((mb) => mb * 1_000_000), undefined]) {
     const server = await startGitHttpsServer({ token: "unused", bytesPerSecond });
     try {
       const url = serveRepository(server, "public/big.git", bare);
@@ -74,7 +75,6 @@ export async function repoCacheFigures(label: string, options: { stateDir: strin
         const base = join(dir, `clone-${++n}`);
         mkdirSync(base);
         const started = performance.now();
-        if (process.env.BENCH_TRACE) console.log(`clone ${n} ${cache ? "cache" : "plain"}`);
         const result = await cloneRepository({
           url,
           ref: "main",
@@ -98,7 +98,7 @@ export async function repoCacheFigures(label: string, options: { stateDir: strin
       const warm: { seconds: number; cache: string }[] = [];
       for (let i = 0; i < WARM_ROUNDS; i++) warm.push(await clone(cache));
       const median = warm.map((w) => w.seconds).sort((a, b) => a - b)[Math.floor(WARM_ROUNDS / 2)]!;
-      const link = bytesPerSecond ? `${LINK_MB_PER_S} MB/s` : "loopback, unpaced";
+      const link = bytesPerSecond ? `${bytesPerSecond / 1_000_000} MB/s` : "loopback, unpaced";
       const pct = (s: number) => `${((100 * s) / plain.seconds).toFixed(0)} %`;
       rows.push([link, "no cache (shallow clone)", `${plain.seconds.toFixed(2)} s`, "100 %", plain.cache]);
       rows.push([link, "cold cache (mirror made)", `${cold.seconds.toFixed(2)} s`, pct(cold.seconds), cold.cache]);
