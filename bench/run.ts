@@ -30,6 +30,8 @@
  *  8. Repository cache: a clone of a ~200 MB repository over HTTPS without the runner's
  *     repository cache, into a cold one and from a warm one (target: warm ≤ 15 % of no cache;
  *     see `repo-cache-figures.ts`).
+ *  9. Dependency cache: `npm ci` of a small project against local registries with the runner's
+ *     dependency cache cold and warm (`dependency-cache-figures.ts`).
  *
  * Sections 3, 3b and 4 are in `stream-figures.ts`. Set BENCH_SECONDS to change the HTTP measuring
  * time (default 8 s per route), and BENCH_SECTIONS to run only some sections, by their labels
@@ -52,6 +54,7 @@ import { counterSample } from "../edge/src/metrics/samples.js";
 import { cliStartup } from "./cli-startup.js";
 import { githubLatency } from "./github-figures.js";
 import { runLoad } from "./load.js";
+import { dependencyCacheFigures } from "./dependency-cache-figures.js";
 import { repoCacheFigures } from "./repo-cache-figures.js";
 import { tracingCost } from "./tracing-cost.js";
 import { ms, printTable, summarize } from "./stats.js";
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
   if (runs("5")) await tracingCost("5", seconds);
   if (runs("6")) await githubLatency("6", { stateDir, repoUrl, processes });
   if (runs("8")) await repoCacheFigures("8", { stateDir });
+  if (runs("9")) await dependencyCacheFigures("9", { stateDir });
 }
 
 type Load = Awaited<ReturnType<typeof runLoad>>;

@@ -33,7 +33,14 @@ export interface LocalNpmRegistry {
 }
 
 /** Serves `name@version` whose `index.js` exports `exported`, under the name `host` (which the caller resolves to the loopback). */
-export async function startLocalNpmRegistry(options: { host: string; name?: string; version?: string; exported?: string }): Promise<LocalNpmRegistry> {
+export async function startLocalNpmRegistry(options: {
+  host: string;
+  name?: string;
+  version?: string;
+  exported?: string;
+  /** Waits this long before answering each request, as a registry across a network would. */
+  delayMs?: number;
+}): Promise<LocalNpmRegistry> {
   const name = options.name ?? "left-pad";
   const version = options.version ?? "1.3.0";
   const dir = mkdtempSync(path.join(os.tmpdir(), "codeforge-npm-registry-"));
@@ -48,8 +55,9 @@ export async function startLocalNpmRegistry(options: { host: string; name?: stri
 
   const requests: string[] = [];
   let base = "";
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     requests.push(`${req.method} ${req.url}`);
+    if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
     if (req.url === `/${name}`) {
       const packument = {
         name,
