@@ -86,6 +86,8 @@ export const AttemptPhases = z.object({
   clone: z.object({ duration_ms: z.number().int().nonnegative(), cache: CloneCache }).optional(),
   /** The task's setup commands, when any ran (they all succeeded, or there would be no result). */
   setup: z.object({ duration_ms: z.number().int().nonnegative(), dependency_cache: DependencyCacheStatus.optional() }).optional(),
+  /** Committing and pushing the change, when the task asks for a push (also when the push failed). */
+  push: z.object({ duration_ms: z.number().int().nonnegative() }).optional(),
 });
 export type AttemptPhases = z.infer<typeof AttemptPhases>;
 

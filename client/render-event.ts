@@ -65,7 +65,9 @@ export function renderEvent(event: StreamEvent, options: RenderOptions): string 
         `    changed files ${files}`,
         `    diff stat     ${r.diff_stat.files_changed} file(s), +${r.diff_stat.insertions} -${r.diff_stat.deletions}`,
         ...(r.patch_truncated ? [`    patch         TRUNCATED at ${PATCH_MAX_BYTES} bytes`] : []),
-        ...(r.push ? [`    pushed        ${r.push.commit_sha} to ${r.push.branch}`] : []),
+        ...(r.push
+          ? [`    pushed        ${r.push.commit_sha} to ${r.push.branch}${r.phases?.push ? ` in ${(r.phases.push.duration_ms / 1000).toFixed(1)} s` : ""}`]
+          : []),
         ...(r.patch_masked ? ["    patch         MASKED: it holds a secret of the task, so it does not match the files"] : []),
         ...usageLines(r),
       ].join("\n");

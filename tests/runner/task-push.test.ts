@@ -71,6 +71,9 @@ describe("tasks that push", () => {
     const metrics = await register.metrics();
     expect(metrics).toContain('codeforge_runner_phase_duration_seconds_count{phase="clone"} 1');
     expect(metrics).toContain('codeforge_runner_phase_duration_seconds_count{phase="push"} 1');
+    // The result times the push beside the clone.
+    expect(completion.result!.phases?.push?.duration_ms).toBeGreaterThanOrEqual(0);
+    expect(completion.result!.phases?.clone?.duration_ms).toBeGreaterThanOrEqual(0);
   });
 
   it("refuse to push a change that holds a secret of the task, naming the file, and mark the masked patch", async () => {
@@ -106,6 +109,7 @@ describe("tasks that push", () => {
     expect(completion.error?.message).toMatch(/branch 'contested' already exists on the remote .*never force-pushes/);
     expect(completion.result?.patch).toContain("+Second writer");
     expect(completion.result?.push).toBeNull();
+    expect(completion.result?.phases?.push?.duration_ms).toBeGreaterThanOrEqual(0);
     expect(remoteSha("contested")).toBe(firstSha);
     expect(h.logs(second).some((line) => line.startsWith("Push failed: branch 'contested'"))).toBe(true);
     expect(everything(second)).not.toContain(TOKEN);

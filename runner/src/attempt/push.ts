@@ -69,6 +69,7 @@ export async function pushChanges(attempt: Attempt, workspace: Workspace, { base
     );
   } catch (err) {
     const pushMs = now() - pushStartedAt;
+    result.phases = { ...result.phases, push: { duration_ms: Math.round(pushMs) } };
     if (attempt.stopReason) return endWith(stoppedReport(attempt.stopReason, result), attempt.stopReason);
     const message = masker.mask(err instanceof PushError ? err.message : `push failed: ${String(err)}`);
     log.warn({ phase: "push", duration_ms: pushMs, err: message }, "push failed");
@@ -76,6 +77,7 @@ export async function pushChanges(attempt: Attempt, workspace: Workspace, { base
     return endWith({ outcome: "failed", result, error: { code: "push_failed", message } }, null);
   }
   const pushMs = now() - pushStartedAt;
+  result.phases = { ...result.phases, push: { duration_ms: Math.round(pushMs) } };
   log.info({ phase: "push", duration_ms: pushMs, branch, commit_sha: result.push?.commit_sha ?? null }, "push phase done");
   batcher.log(
     "info",
