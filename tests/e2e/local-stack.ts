@@ -61,7 +61,8 @@ export async function startStack(options: { runners?: number; vars?: Record<stri
     logs: () => all.map((p) => readFileSync(p.logFile, "utf8")).join("\n"),
     async stop() {
       await Promise.all(all.map((p) => p.stop()));
-      rmSync(stateDir, { recursive: true, force: true });
+      // A git the stopped runner had started (a clone, a repack) may still be finishing in a workspace.
+      rmSync(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
 }

@@ -67,6 +67,7 @@ function task(overrides: Partial<Task>): Task {
       push: { branch: "codeforge/issue-1", commit_sha: "a".repeat(40) },
     },
     error: null,
+    setup: null,
     waiting_reason: null,
     last_seq: 10,
     links: { self: "", events: "", stream: "", cancel: "", deliveries: "", instructions: "" },
