@@ -138,11 +138,7 @@ export class ApiClient {
     try {
       const response = await this.fetchImpl(this.baseUrl + path, { method: "GET", headers: this.authHeaders, signal: abort.signal });
       if (!response.ok || !response.headers.get("content-type")?.startsWith("application/x-ndjson") || !response.body) {
-        const text = await response.text();
-        let json: unknown = null;
-        try {
-          json = JSON.parse(text);
-        } catch {}
+        const json = this.bodyJson(await response.text(), response, "GET", path);
         throw response.ok ? this.notTheApi(response, "GET", path) : this.apiError(response, json, "GET", path);
       }
       let rest = "";
@@ -234,13 +230,7 @@ export class ApiClient {
       headers: { ...this.authHeaders, ...init.headers },
       signal: AbortSignal.timeout(this.timeoutMs),
     });
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      throw this.notTheApi(response, method, path);
-    }
+    const json = this.bodyJson(await response.text(), response, method, path);
     if (!response.ok) throw this.apiError(response, json, method, path);
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
@@ -255,6 +245,15 @@ export class ApiClient {
   }
 
   /** The error an answer that is not OK stands for: the API's envelope, or "not the API". */
+  /** A response body as JSON (null when empty); a body that is not JSON is not the API's answer. */
+  private bodyJson(text: string, response: Response, method: string, path: string): unknown {
+    try {
+      return text ? JSON.parse(text) : null;
+    } catch {
+      throw this.notTheApi(response, method, path);
+    }
+  }
+
   private apiError(response: Response, json: unknown, method: string, path: string): CodeForgeError {
     const envelope = ErrorBody.safeParse(json);
     if (!envelope.success) return this.notTheApi(response, method, path);
